@@ -1,0 +1,84 @@
+"""One exception hierarchy for every front end.
+
+Each front end translates these once: magics raise IPython's ``UsageError``, the CLI prints one
+line and exits non-zero, REST handlers answer JSON with the status code given here. A user's
+mistake never surfaces as a traceback from inside MLflow.
+"""
+
+from __future__ import annotations
+
+
+class MlopsError(Exception):
+    """Base class: a problem the user can act on. ``hint`` says how."""
+
+    http_status = 500
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class InvalidInput(MlopsError):
+    """Bad arguments, a malformed file, a key or value MLflow would reject."""
+
+    http_status = 400
+    exit_code = 2
+
+
+class ConfigError(InvalidInput):
+    """mlops.yaml (or another declaration file) is malformed; names file, key path and line."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        key: str | None = None,
+        line: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        where = ":".join(str(p) for p in (path, line) if p is not None)
+        prefix = f"{where}: " if where else ""
+        at = f"{key}: " if key else ""
+        super().__init__(f"{prefix}{at}{message}", hint=hint)
+        self.path, self.key, self.line = path, key, line
+
+
+class NotFound(MlopsError):
+    """An unknown run, dataset, model, version or alias."""
+
+    http_status = 404
+    exit_code = 3
+
+
+class Conflict(MlopsError):
+    """The operation clashes with the current state (a held lock, an existing alias...)."""
+
+    http_status = 409
+    exit_code = 4
+
+
+class GateFailed(MlopsError):
+    """A release gate did not pass, so the action it guards was refused."""
+
+    http_status = 409
+    exit_code = 5
+
+
+class IntegrityError(MlopsError):
+    """Stored bytes no longer match their recorded digest."""
+
+    http_status = 500
+    exit_code = 6
+
+
+class StoreUnavailable(MlopsError):
+    """The tracking server cannot be reached; records stay queued in the outbox."""
+
+    http_status = 503
+    exit_code = 7

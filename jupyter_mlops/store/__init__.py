@@ -1,0 +1,1 @@
+"""Everything that talks to MLflow. Library code passes explicit tracking URIs; no fluent state."""

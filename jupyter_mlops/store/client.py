@@ -1,0 +1,98 @@
+"""MLflow clients for a workspace, with the embedded store created where it belongs.
+
+MLflow's own default (no URI) writes ``mlflow.db`` and ``mlruns/`` into the current folder, and a
+new SQLite store puts the default experiment's artifacts under ``./mlruns``. Here the schema is
+created once, under a lock, with ``.mlops/artifacts`` as its artifact root, and every experiment we
+create names its artifact location explicitly.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import TYPE_CHECKING
+
+from ..locks import FileLock
+from ..workspace import Workspace
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+_clients: dict[str, MlflowClient] = {}
+_experiments: dict[tuple[str, str], str] = {}
+_guard = threading.Lock()
+
+
+def _init_embedded(ws: Workspace) -> None:
+    db = ws.state_dir / "mlflow.db"
+    if db.exists() and db.stat().st_size > 0:
+        return
+    ws.ensure_state_dir()
+    ws.artifacts_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(ws.subdir("locks") / "store-init.lock")
+    lock.acquire(timeout=120)
+    try:
+        if db.exists() and db.stat().st_size > 0:
+            return
+        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+        store = SqlAlchemyStore(ws.tracking_uri, ws.artifacts_dir.as_uri())
+        store.engine.dispose()
+    finally:
+        lock.release()
+
+
+def client_for(ws: Workspace) -> MlflowClient:
+    """One MlflowClient per tracking URI and process (creating the embedded store if needed)."""
+    uri = ws.tracking_uri
+    with _guard:
+        client = _clients.get(uri)
+        if client is None:
+            if ws.is_embedded:
+                _init_embedded(ws)
+            from mlflow import MlflowClient
+
+            client = MlflowClient(tracking_uri=uri)
+            _clients[uri] = client
+        return client
+
+
+def _artifact_folder(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "experiment"
+
+
+def experiment_id(ws: Workspace, name: str | None = None, *, create: bool = True) -> str | None:
+    """Id of experiment ``name`` (default: the workspace's), created on first use."""
+    name = name or ws.default_experiment
+    key = (ws.tracking_uri, name)
+    if key in _experiments:
+        return _experiments[key]
+    client = client_for(ws)
+    exp = client.get_experiment_by_name(name)
+    if exp is None:
+        if not create:
+            return None
+        from mlflow.exceptions import MlflowException
+
+        location = None
+        if ws.is_embedded:
+            location = (ws.artifacts_dir / _artifact_folder(name)).as_uri()
+        try:
+            exp_id = client.create_experiment(name, artifact_location=location)
+        except MlflowException as exc:
+            if "already exists" not in str(exc).lower():
+                raise
+            exp = client.get_experiment_by_name(name)
+            assert exp is not None
+            exp_id = exp.experiment_id
+    else:
+        exp_id = exp.experiment_id
+    _experiments[key] = exp_id
+    return exp_id
+
+
+def forget_cached_clients() -> None:
+    """Tests that swap stores under one URI call this; production code never needs to."""
+    with _guard:
+        _clients.clear()
+        _experiments.clear()

@@ -1,0 +1,124 @@
+"""Queries over runs: the one place the magics, CLI and REST handlers read runs from."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidInput, NotFound
+from ..workspace import Workspace
+from .client import client_for, experiment_id
+
+if TYPE_CHECKING:
+    from mlflow.entities import Run
+
+RUN_KEY_TAG = "mlops.run_key"
+KIND_TAG = "mlops.kind"
+_RUN_REF = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_ORDER = re.compile(
+    r"^(metrics|params|attributes|tags)\.[`\w.\- ]+( (ASC|DESC))?$|^[\w.]+( (ASC|DESC))?$"
+)
+
+
+def _experiment_ids(ws: Workspace, experiment: str | None) -> list[str]:
+    client = client_for(ws)
+    if experiment:
+        exp_id = experiment_id(ws, experiment, create=False)
+        if exp_id is None:
+            raise NotFound(
+                f"no experiment named {experiment!r}",
+                hint="list them with `jupyter-mlops experiments`",
+            )
+        return [exp_id]
+    return [e.experiment_id for e in client.search_experiments()]
+
+
+def search(
+    ws: Workspace,
+    *,
+    experiment: str | None = None,
+    filter_string: str = "",
+    order_by: list[str] | None = None,
+    limit: int = 50,
+    page_token: str | None = None,
+) -> tuple[list[Run], str | None]:
+    """One page of runs, newest first unless ``order_by`` says otherwise."""
+    if not 1 <= limit <= 1000:
+        raise InvalidInput(f"limit must be between 1 and 1000, got {limit}")
+    for clause in order_by or []:
+        if not _ORDER.match(clause):
+            raise InvalidInput(
+                f"cannot sort by {clause!r}", hint="use e.g. 'metrics.accuracy DESC'"
+            )
+    from mlflow.exceptions import MlflowException
+
+    client = client_for(ws)
+    try:
+        page = client.search_runs(
+            _experiment_ids(ws, experiment),
+            filter_string=filter_string,
+            order_by=order_by or ["attributes.start_time DESC"],
+            max_results=limit,
+            page_token=page_token,
+        )
+    except MlflowException as exc:
+        raise InvalidInput(f"bad run query: {exc.message}") from None
+    return list(page), page.token
+
+
+def get_run(ws: Workspace, ref: str) -> Run:
+    """A run by MLflow id, by unique id prefix (8+ chars), by local run key, or by run name."""
+    if not isinstance(ref, str) or not _RUN_REF.match(ref):
+        raise InvalidInput(
+            f"{ref!r} is not a run id", hint="run ids are letters, digits, '-' and '_'"
+        )
+    from mlflow.exceptions import MlflowException
+
+    client = client_for(ws)
+    try:
+        return client.get_run(ref)
+    except MlflowException:
+        pass
+    exp_ids = _experiment_ids(ws, None)
+    for flt in (f"tags.`{RUN_KEY_TAG}` = '{ref}'", f"attributes.run_name = '{ref}'"):
+        found = client.search_runs(exp_ids, filter_string=flt, max_results=2)
+        if found:
+            return found[0]
+    if len(ref) >= 6:
+        for page in _iter_all(client, exp_ids):
+            for run in page:
+                if run.info.run_id.startswith(ref):
+                    return run
+    raise NotFound(f"no run {ref!r} in this workspace", hint="list runs with `%mlops runs`")
+
+
+def _iter_all(client: Any, exp_ids: list[str]):
+    token = None
+    while True:
+        page = client.search_runs(exp_ids, max_results=1000, page_token=token)
+        yield page
+        token = page.token
+        if not token:
+            return
+
+
+def run_summary(run: Run) -> dict[str, Any]:
+    """A JSON-able digest of a run for tables and REST answers."""
+    info, data = run.info, run.data
+    return {
+        "run_id": info.run_id,
+        "name": info.run_name,
+        "experiment_id": info.experiment_id,
+        "status": info.status,
+        "start_time": info.start_time,
+        "end_time": info.end_time,
+        "kind": data.tags.get(KIND_TAG, ""),
+        "params": dict(data.params),
+        "metrics": dict(data.metrics),
+        "tags": {k: v for k, v in data.tags.items() if not k.startswith("mlflow.")},
+    }
+
+
+def recent_runs(ws: Workspace, limit: int = 20, experiment: str | None = None) -> list[dict]:
+    runs, _ = search(ws, experiment=experiment, limit=limit)
+    return [run_summary(r) for r in runs]
