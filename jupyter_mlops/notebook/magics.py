@@ -1,0 +1,89 @@
+"""``%mlops`` and ``%%mlops``: parse, call the domain layer, render. Nothing else lives here.
+
+Subcommands are declared per topic in ``cmd_<topic>.py`` (see ``subcommands.py``); this module
+dispatches to them and turns every ``MlopsError`` into a one-line ``UsageError``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+
+from ..errors import MlopsError
+from .subcommands import SUBCOMMANDS, help_for, help_text
+
+CMD_MODULES = [
+    "jupyter_mlops.notebook.cmd_tracking",
+]
+
+
+@dataclass
+class MagicContext:
+    shell: Any
+
+    @property
+    def user_ns(self) -> dict:
+        return self.shell.user_ns
+
+    @property
+    def workspace(self):
+        from ..workspace import Workspace
+
+        return Workspace.find()
+
+
+def _load_subcommands() -> None:
+    for name in CMD_MODULES:
+        importlib.import_module(name)
+
+
+@magics_class
+class MlopsMagics(Magics):
+    @line_cell_magic
+    def mlops(self, line: str = "", cell: str | None = None) -> Any:
+        """Notebook-native MLOps. `%mlops help` lists every subcommand."""
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            raise UsageError(f"%mlops: cannot parse arguments: {exc}") from None
+        if not words or words[0] in ("help", "-h", "--help"):
+            text = help_for(words[1]) if len(words) > 1 else help_text()
+            print(text)
+            return None
+        name, rest = words[0], words[1:]
+        sub = SUBCOMMANDS.get(name)
+        if sub is None:
+            raise UsageError(
+                f"%mlops: unknown subcommand {name!r}; one of: {', '.join(sorted(SUBCOMMANDS))}"
+            )
+        if cell is not None and not sub.cell:
+            raise UsageError(f"%mlops {name} is a line magic; use one % sign")
+        if cell is None and not sub.line:
+            raise UsageError(f"%%mlops {name} needs a cell body; use two % signs")
+        try:
+            args = sub.parser().parse_args(rest)
+            return sub.func(MagicContext(self.shell), args, cell)
+        except MlopsError as exc:
+            raise UsageError(str(exc)) from None
+
+
+_registered: dict[int, Any] = {}
+
+
+def register(ipython: Any) -> None:
+    _load_subcommands()
+    ipython.register_magics(MlopsMagics)
+    from .cell_hooks import install_hooks
+
+    _registered[id(ipython)] = install_hooks(ipython)
+
+
+def unregister(ipython: Any) -> None:
+    hooks = _registered.pop(id(ipython), None)
+    if hooks is not None:
+        hooks.uninstall()
