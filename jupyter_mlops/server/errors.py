@@ -1,0 +1,35 @@
+"""The one translation of exceptions into HTTP answers for every route.
+
+A user's mistake (``MlopsError``) answers its own status with a message and a hint; anything
+unexpected answers 500 with a generic message, the traceback going to the server log only.
+"""
+
+from __future__ import annotations
+
+from http.client import responses
+from typing import Any
+
+from tornado.web import HTTPError
+
+from ..errors import MlopsError
+
+INTERNAL_ERROR = "internal error in jupyter-mlops"
+INTERNAL_HINT = "see the Jupyter server log for details"
+
+
+def error_response(exc: BaseException | None, status_code: int) -> tuple[int, dict[str, Any]]:
+    """(status, JSON body) for ``exc`` raised while serving a request."""
+    if isinstance(exc, MlopsError):
+        return exc.http_status, {"error": exc.message, "hint": exc.hint}
+    if isinstance(exc, HTTPError):
+        try:
+            message = exc.log_message % exc.args if exc.log_message else None
+        except (TypeError, ValueError):
+            message = exc.log_message
+        return exc.status_code, {
+            "error": message or exc.reason or responses.get(exc.status_code, "error"),
+            "hint": None,
+        }
+    if exc is None and status_code < 500:
+        return status_code, {"error": responses.get(status_code, "error"), "hint": None}
+    return 500, {"error": INTERNAL_ERROR, "hint": INTERNAL_HINT}

@@ -1,0 +1,171 @@
+"""The runs route through a real Jupyter server (jp_fetch), with authentication required."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from jupyter_server.auth.authorizer import Authorizer
+from tornado.httpclient import HTTPClientError
+
+from jupyter_mlops.server.errors import INTERNAL_ERROR
+
+
+class RecordingAuthorizer(Authorizer):
+    """Allows everything unless a test names a resource to deny; remembers what was asked."""
+
+    deny: set[str] = set()
+    asked: list[tuple[str, str]] = []
+
+    def is_authorized(self, handler, user, action, resource) -> bool:
+        RecordingAuthorizer.asked.append((action, resource))
+        return resource not in RecordingAuthorizer.deny
+
+
+@pytest.fixture
+def jp_root_dir(workspace) -> Path:
+    return workspace.root
+
+
+@pytest.fixture
+def jp_server_config():
+    RecordingAuthorizer.deny = set()
+    RecordingAuthorizer.asked = []
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"jupyter_mlops": True},
+            "allow_unauthenticated_access": False,
+            "authorizer_class": RecordingAuthorizer,
+        }
+    }
+
+
+def make_runs(ws, names, experiment=None):
+    """Runs created straight through MLflow's client, oldest first, each with metrics."""
+    from jupyter_mlops.store.client import client_for, experiment_id
+
+    client = client_for(ws)
+    exp_id = experiment_id(ws, experiment)
+    ids = []
+    for i, name in enumerate(names):
+        run = client.create_run(exp_id, run_name=name, start_time=1_700_000_000_000 + i * 1000)
+        client.log_metric(run.info.run_id, "accuracy", 0.5 + i / 100)
+        client.log_param(run.info.run_id, "C", str(i))
+        client.set_terminated(run.info.run_id, "FINISHED")
+        ids.append(run.info.run_id)
+    return ids
+
+
+def body(response) -> dict:
+    return json.loads(response.body.decode())
+
+
+async def test_lists_recent_runs_newest_first(jp_fetch, workspace):
+    ids = make_runs(workspace, ["first", "second", "third"])
+    response = await jp_fetch("jupyter-mlops", "api", "runs")
+    assert response.code == 200
+    assert response.headers["Content-Type"].startswith("application/json")
+    runs = body(response)["runs"]
+    assert [r["name"] for r in runs] == ["third", "second", "first"]
+    assert [r["run_id"] for r in runs] == ids[::-1]
+    assert runs[0]["status"] == "FINISHED"
+    assert runs[0]["metrics"] == {"accuracy": pytest.approx(0.52)}
+    assert runs[0]["params"] == {"C": "2"}
+    assert RecordingAuthorizer.asked == [("read", "jupyter_mlops:runs")]
+
+
+async def test_limit_and_experiment_filter(jp_fetch, workspace):
+    make_runs(workspace, ["a1", "a2", "a3"])
+    make_runs(workspace, ["b1"], experiment="other")
+    limited = body(await jp_fetch("jupyter-mlops", "api", "runs", params={"limit": "2"}))
+    assert len(limited["runs"]) == 2
+    names = {r["name"] for r in limited["runs"]}
+    assert names < {"a1", "a2", "a3", "b1"} and "a1" not in names
+    other = body(await jp_fetch("jupyter-mlops", "api", "runs", params={"experiment": "other"}))
+    assert [r["name"] for r in other["runs"]] == ["b1"]
+
+
+async def test_requires_credentials(jp_fetch, workspace):
+    make_runs(workspace, ["secret-run"])
+    with pytest.raises(HTTPClientError) as err:
+        await jp_fetch("jupyter-mlops", "api", "runs", headers={"Authorization": ""})
+    assert err.value.code == 403
+    assert b"secret-run" not in (err.value.response.body or b"")
+
+
+async def test_authorizer_can_deny_the_resource(jp_fetch, workspace):
+    make_runs(workspace, ["hidden"])
+    RecordingAuthorizer.deny = {"jupyter_mlops:runs"}
+    with pytest.raises(HTTPClientError) as err:
+        await jp_fetch("jupyter-mlops", "api", "runs")
+    assert err.value.code == 403
+    assert b"hidden" not in err.value.response.body
+
+
+@pytest.mark.parametrize("limit", ["abc", "0", "1001", "-3", "1.5"])
+async def test_bad_limit_is_400_with_a_message(jp_fetch, workspace, limit):
+    with pytest.raises(HTTPClientError) as err:
+        await jp_fetch("jupyter-mlops", "api", "runs", params={"limit": limit})
+    assert err.value.code == 400
+    answer = body(err.value.response)
+    assert "limit" in answer["error"]
+    assert set(answer) == {"error", "hint"}
+
+
+async def test_unknown_experiment_is_404(jp_fetch, workspace):
+    make_runs(workspace, ["x"])
+    with pytest.raises(HTTPClientError) as err:
+        await jp_fetch("jupyter-mlops", "api", "runs", params={"experiment": "nope"})
+    assert err.value.code == 404
+    answer = body(err.value.response)
+    assert "nope" in answer["error"]
+    assert answer["hint"]
+
+
+async def test_unexpected_error_is_500_without_traceback(jp_fetch, workspace):
+    db = workspace.state_dir / "mlflow.db"
+    db.write_bytes(b"this is not a sqlite database" * 100)
+    with pytest.raises(HTTPClientError) as err:
+        await jp_fetch("jupyter-mlops", "api", "runs")
+    assert err.value.code == 500
+    answer = body(err.value.response)
+    assert answer["error"] == INTERNAL_ERROR
+    text = err.value.response.body.decode()
+    assert "Traceback" not in text and "sqlite" not in text.lower()
+
+
+async def test_store_query_runs_off_the_event_loop(jp_fetch, workspace, monkeypatch):
+    from jupyter_mlops.server import runs as runs_route
+
+    threads = []
+    real = runs_route.recent_runs
+
+    def spy(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runs_route, "recent_runs", spy)
+    make_runs(workspace, ["r"])
+    await jp_fetch("jupyter-mlops", "api", "runs")
+    assert len(threads) == 1 and threads[0].startswith("jupyter-mlops")
+    assert threads[0] != threading.main_thread().name
+
+
+def test_missing_embedded_store_is_not_created(tmp_path, monkeypatch):
+    """Opening JupyterLab in a folder never tracked must not drop .mlops/ there."""
+    from jupyter_mlops.errors import NotFound
+    from jupyter_mlops.server.runs import recent_runs
+    from jupyter_mlops.server.service import MlopsService
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLOPS_WORKSPACE", raising=False)
+    root = tmp_path / "untracked"
+    root.mkdir()
+    (root / "mlops.yaml").write_text("project: untracked\n")
+    service = MlopsService(root)
+    assert recent_runs(service, 20, None) == []
+    with pytest.raises(NotFound):
+        recent_runs(service, 20, "anything")
+    assert not (root / ".mlops").exists()
