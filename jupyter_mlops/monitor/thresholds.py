@@ -1,0 +1,186 @@
+"""The ``monitor:`` section of mlops.yaml: report window, drift, health and canary thresholds.
+
+The pipeline schema accepts ``monitor:`` as an opaque mapping; this module owns its meaning and
+reports mistakes with the file, the key path and the line, e.g.
+``mlops.yaml:14: monitor.canary.max_error_rate_increase: must be a number between 0 and 1``.
+
+    monitor:
+      window: 1h                 # default report window
+      buckets: 12                # time buckets in "over time" views
+      drift: {psi: 0.2, ks: 0.1, missing_rate: 0.05, unseen_rate: 0.05, min_rows: 30}
+      health: {max_error_rate: 0.05, max_latency_p95_ms: 500}
+      canary:
+        window: 10m
+        min_requests: 50         # per version, before the guard judges
+        max_error_rate_increase: 0.02
+        max_latency_p95_ratio: 1.5
+        min_latency_p95_increase_ms: 5
+        max_prediction_psi: 0.25  # canary outputs against the champion's, same traffic
+        action: rollback         # or: report
+        interval: 30s            # how often a running guard checks
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, InvalidInput
+from ..workspace import Workspace
+from .drift import DriftThresholds
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+
+
+def parse_duration(value: Any, what: str = "duration") -> float:
+    """Seconds from ``90``, ``"30s"``, ``"10m"``, ``"1.5h"``, ``"2d"``; InvalidInput otherwise."""
+    if isinstance(value, bool):
+        raise InvalidInput(f"{what} {value!r} is not a duration", hint="e.g. 30s, 10m, 1h, 2d")
+    if isinstance(value, (int, float)) and math.isfinite(value) and value > 0:
+        return float(value)
+    if isinstance(value, str):
+        m = _DURATION.match(value)
+        if m and float(m.group(1)) > 0:
+            return float(m.group(1)) * _UNIT[m.group(2)]
+    raise InvalidInput(f"{what} {value!r} is not a duration", hint="e.g. 30s, 10m, 1h, 2d")
+
+
+@dataclass
+class HealthThresholds:
+    max_error_rate: float = 0.05
+    max_latency_p95_ms: float | None = None
+
+
+@dataclass
+class CanaryThresholds:
+    window: float = 600.0
+    min_requests: int = 50
+    max_error_rate_increase: float = 0.02
+    max_latency_p95_ratio: float = 1.5
+    min_latency_p95_increase_ms: float = 5.0
+    max_prediction_psi: float = 0.25
+    action: str = "rollback"
+    interval: float = 30.0
+
+
+@dataclass
+class MonitorConfig:
+    window: float = 3600.0
+    buckets: int = 12
+    drift: DriftThresholds = field(default_factory=DriftThresholds)
+    health: HealthThresholds = field(default_factory=HealthThresholds)
+    canary: CanaryThresholds = field(default_factory=CanaryThresholds)
+
+
+def _rate(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1
+
+
+def _positive(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+
+
+def _count(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+# key -> (check, message) per section; "duration" values are converted to seconds
+_SECTIONS: dict[str, dict[str, tuple[Any, str]]] = {
+    "drift": {
+        "psi": (_positive, "a number >= 0"),
+        "ks": (_rate, "a number between 0 and 1"),
+        "missing_rate": (_rate, "a number between 0 and 1"),
+        "unseen_rate": (_rate, "a number between 0 and 1"),
+        "min_rows": (_count, "a whole number >= 0"),
+    },
+    "health": {
+        "max_error_rate": (_rate, "a number between 0 and 1"),
+        "max_latency_p95_ms": (_positive, "a number of milliseconds >= 0"),
+    },
+    "canary": {
+        "window": ("duration", ""),
+        "min_requests": (_count, "a whole number >= 0"),
+        "max_error_rate_increase": (_rate, "a number between 0 and 1"),
+        "max_latency_p95_ratio": (_positive, "a number >= 0"),
+        "min_latency_p95_increase_ms": (_positive, "a number of milliseconds >= 0"),
+        "max_prediction_psi": (_positive, "a number >= 0"),
+        "action": (lambda v: v in ("rollback", "report"), "'rollback' or 'report'"),
+        "interval": ("duration", ""),
+    },
+}
+_TOP = {
+    "window": ("duration", ""),
+    "buckets": (lambda v: _count(v) and v >= 1, "a whole number >= 1"),
+}
+
+
+def parse_monitor_section(
+    section: Any, *, path: str = "mlops.yaml", node: Any = None
+) -> MonitorConfig:
+    """Validate a ``monitor:`` mapping into a MonitorConfig (ConfigError naming key and line)."""
+    from ..config import line_of
+
+    def fail(keys: list[str], message: str, hint: str | None = None) -> ConfigError:
+        line = line_of(node, ["monitor", *keys]) if node is not None else None
+        return ConfigError(
+            message, path=path, key=".".join(["monitor", *keys]), line=line, hint=hint
+        )
+
+    cfg = MonitorConfig()
+    if section is None:
+        return cfg
+    if not isinstance(section, dict):
+        raise fail([], f"must be a mapping, not {type(section).__name__}")
+
+    def check(keys: list[str], value: Any, rule: tuple[Any, str]) -> Any:
+        test, wanted = rule
+        if test == "duration":
+            try:
+                return parse_duration(value, "value")
+            except InvalidInput:
+                raise fail(keys, f"{value!r} is not a duration", "e.g. 30s, 10m, 1h, 2d") from None
+        if not test(value):
+            raise fail(keys, f"must be {wanted}, got {value!r}")
+        return value
+
+    for key, value in section.items():
+        if key in _TOP:
+            setattr(cfg, key, check([key], value, _TOP[key]))
+        elif key in _SECTIONS:
+            if value is None:
+                continue
+            if not isinstance(value, dict):
+                raise fail([key], f"must be a mapping, not {type(value).__name__}")
+            target = getattr(cfg, key)
+            for sub, subvalue in value.items():
+                rule = _SECTIONS[key].get(sub)
+                if rule is None:
+                    raise fail(
+                        [key, str(sub)],
+                        "unknown key",
+                        f"known keys: {', '.join(sorted(_SECTIONS[key]))}",
+                    )
+                setattr(target, sub, check([key, str(sub)], subvalue, rule))
+        else:
+            raise fail(
+                [str(key)],
+                "unknown key",
+                f"known keys: {', '.join(sorted([*_TOP, *_SECTIONS]))}",
+            )
+    return cfg
+
+
+def load_monitor_config(ws: Workspace) -> MonitorConfig:
+    """The workspace's monitor thresholds (defaults when mlops.yaml or its section is absent)."""
+    path: Path = ws.config_path
+    if not path.is_file():
+        return MonitorConfig()
+    from ..config import compose_yaml
+
+    data, node = compose_yaml(path)
+    section = data.get("monitor") if isinstance(data, dict) else None
+    return parse_monitor_section(section, path=str(path.name), node=node)
