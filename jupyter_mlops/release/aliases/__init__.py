@@ -1,0 +1,1 @@
+"""Rollout state kept in registry aliases (candidate, staging, canary, champion, previous)."""

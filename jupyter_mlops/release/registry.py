@@ -1,0 +1,258 @@
+"""Registration: a run's logged model becomes a registered version carrying its lineage.
+
+Also the one place that resolves ``MODEL``, ``MODEL VERSION`` and ``MODEL@ALIAS`` references and
+that decides whether a model's bytes may be loaded at all: only from the workspace's own store,
+because a pickled model is code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
+
+from ..errors import InvalidInput, NotFound
+from ..workspace import Workspace
+from . import history
+
+if TYPE_CHECKING:
+    from mlflow.entities.model_registry import ModelVersion, RegisteredModel
+
+ALIASES = ("candidate", "staging", "canary", "champion", "previous")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+T_RUN, T_MODEL_ID, T_GATES, T_GATE_RUN = (
+    "mlops.run_id",
+    "mlops.model_id",
+    "mlops.gates",
+    "mlops.gate_run_id",
+)
+
+
+def check_name(name: str) -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise InvalidInput(
+            f"{name!r} is not a valid model name",
+            hint="use letters, digits, '.', '_' and '-' (at most 128 characters)",
+        )
+    return name
+
+
+def get_registered_model(ws: Workspace, name: str) -> RegisteredModel:
+    from mlflow.exceptions import MlflowException
+
+    from ..store.client import client_for
+
+    check_name(name)
+    try:
+        return client_for(ws).get_registered_model(name)
+    except MlflowException:
+        raise NotFound(
+            f"no registered model {name!r}",
+            hint="register one with `jupyter-mlops register RUN --name NAME`",
+        ) from None
+
+
+def get_version(ws: Workspace, name: str, version: str | int) -> ModelVersion:
+    from mlflow.exceptions import MlflowException
+
+    from ..store.client import client_for
+
+    get_registered_model(ws, name)
+    if not str(version).isdigit():
+        raise InvalidInput(f"version must be a number, got {version!r}")
+    try:
+        return client_for(ws).get_model_version(name, str(version))
+    except MlflowException:
+        raise NotFound(
+            f"model {name!r} has no version {version}",
+            hint=f"see `jupyter-mlops history {name}`",
+        ) from None
+
+
+def resolve(ws: Workspace, ref: str, version: str | int | None = None) -> ModelVersion:
+    """``MODEL@ALIAS``, ``MODEL/VERSION``, ``MODEL`` + version (number or alias)."""
+    from mlflow.exceptions import MlflowException
+
+    from ..store.client import client_for
+
+    name, alias = ref, None
+    if "@" in ref:
+        name, alias = ref.split("@", 1)
+    elif "/" in ref:
+        name, version = ref.split("/", 1)
+    if version is not None and not str(version).isdigit():
+        alias = str(version)
+    if alias is None:
+        if version is None:
+            raise InvalidInput(f"{ref!r} names no version", hint="use MODEL@ALIAS or MODEL VERSION")
+        return get_version(ws, name, version)
+    model = get_registered_model(ws, name)
+    if alias not in model.aliases:
+        raise NotFound(
+            f"model {name!r} has no alias {alias!r}",
+            hint=f"its aliases: {', '.join(sorted(model.aliases)) or 'none yet'}",
+        )
+    try:
+        return client_for(ws).get_model_version_by_alias(name, alias)
+    except MlflowException as exc:  # deleted under us
+        raise NotFound(str(exc.message)) from None
+
+
+@dataclass
+class StoreLocation:
+    """Where a model's bytes are and whether they belong to this workspace's store."""
+
+    uri: str
+    local_path: Path | None  # set when readable in place (embedded store)
+
+
+def check_source(ws: Workspace, uri: str, *, experiment_root: str | None = None) -> StoreLocation:
+    """Refuse model bytes from outside the workspace's store (they may be a hostile pickle)."""
+    parsed = urlparse(uri)
+    if ws.is_embedded:
+        if parsed.scheme not in ("file", ""):
+            raise InvalidInput(
+                f"model source {uri!r} is outside this workspace's store",
+                hint="register models logged into this workspace only",
+            )
+        path = Path(unquote(parsed.path)).resolve()
+        root = ws.artifacts_dir.resolve()
+        if not path.is_relative_to(root):
+            raise InvalidInput(
+                f"model source {uri!r} is outside this workspace's store ({root})",
+                hint="register models logged into this workspace only",
+            )
+        return StoreLocation(uri, path)
+    if parsed.scheme in ("http", "https", "file", "") or not experiment_root:
+        if not (experiment_root and uri.startswith(experiment_root.rstrip("/") + "/")):
+            raise InvalidInput(
+                f"model source {uri!r} is not under this tracking server's artifact store",
+                hint="register models logged on this tracking server only",
+            )
+    elif not uri.startswith(experiment_root.rstrip("/") + "/"):
+        raise InvalidInput(f"model source {uri!r} is not under its experiment's artifact root")
+    return StoreLocation(uri, None)
+
+
+def version_location(ws: Workspace, mv: ModelVersion) -> StoreLocation:
+    """The checked location of a registered version's model files."""
+    from ..store.client import client_for
+
+    root = None
+    if not ws.is_embedded:
+        model_id = mv.tags.get(T_MODEL_ID)
+        if model_id:
+            lm = client_for(ws).get_logged_model(model_id)
+            root = client_for(ws).get_experiment(lm.experiment_id).artifact_location
+    return check_source(ws, mv.source, experiment_root=root)
+
+
+def _model_of_run(ws: Workspace, run: Any, model_name: str | None) -> Any:
+    from ..store.client import client_for
+
+    client = client_for(ws)
+    ids = [o.model_id for o in (run.outputs.model_outputs if run.outputs else [])]
+    if not ids:
+        found = client.search_logged_models(
+            experiment_ids=[run.info.experiment_id],
+            filter_string=f"source_run_id = '{run.info.run_id}'",
+        )
+        ids = [m.model_id for m in found]
+    models = [client.get_logged_model(i) for i in dict.fromkeys(ids)]
+    if model_name:
+        models = [m for m in models if m.name == model_name]
+    if not models:
+        raise NotFound(
+            f"run {run.info.run_id} has no logged model"
+            + (f" named {model_name!r}" if model_name else ""),
+            hint="log one with `run.log_model(estimator)` or `%%mlops track`",
+        )
+    if len(models) > 1:
+        raise InvalidInput(
+            f"run {run.info.run_id} has {len(models)} models: "
+            + ", ".join(sorted(m.name for m in models)),
+            hint="choose one with --model NAME",
+        )
+    return models[0]
+
+
+def lineage_of(ws: Workspace, run: Any) -> dict[str, Any]:
+    """Run, notebook, datasets and environment of a run, as stored on its model version."""
+    tags = run.data.tags
+    datasets = []
+    for di in run.inputs.dataset_inputs if run.inputs else []:
+        ds = di.dataset
+        ctx = next((t.value for t in di.tags if t.key == "mlflow.data.context"), None)
+        datasets.append({"name": ds.name, "digest": ds.digest, "source": ds.source, "context": ctx})
+    return {
+        "run_id": run.info.run_id,
+        "run_name": run.info.run_name,
+        "experiment_id": run.info.experiment_id,
+        "notebook": tags.get("mlops.notebook") or tags.get("mlflow.source.name"),
+        "git_sha": tags.get("mlops.git_sha") or tags.get("mlflow.source.git.commit"),
+        "env_hash": tags.get("mlops.env_hash"),
+        "datasets": datasets,
+    }
+
+
+def register(
+    ws: Workspace,
+    run_ref: str,
+    name: str | None = None,
+    *,
+    model_name: str | None = None,
+    actor: str | None = None,
+    reason: str | None = None,
+) -> ModelVersion:
+    """Register the run's model as a new version of ``name`` with alias ``candidate``."""
+    from mlflow.exceptions import MlflowException
+
+    from ..store.client import client_for
+    from ..store.runs import get_run
+    from .policy import load_policy
+
+    name = check_name(name or load_policy(ws).model_name or ws.name)
+    run = get_run(ws, run_ref)
+    lm = _model_of_run(ws, run, model_name)
+    client = client_for(ws)
+    root = None if ws.is_embedded else client.get_experiment(lm.experiment_id).artifact_location
+    check_source(ws, lm.artifact_location, experiment_root=root)
+    lineage = lineage_of(ws, run)
+    tags = {
+        T_RUN: run.info.run_id,
+        T_MODEL_ID: lm.model_id,
+        T_GATES: "pending",
+        "mlops.registered_by": history.current_actor(actor),
+        "mlops.lineage": json.dumps(lineage, sort_keys=True)[:4900],
+    }
+    for key in ("notebook", "git_sha", "env_hash"):
+        if lineage.get(key):
+            tags[f"mlops.{key}"] = str(lineage[key])[:4900]
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        try:
+            client.create_registered_model(name, tags={"mlops.kind": "model"})
+        except MlflowException as exc:
+            if "already exists" not in str(exc).lower():
+                raise
+    # the artifact location (not models:/m-...) because MLflow's SQL registry resolves
+    # models:/ URIs through the process-global tracking URI, which library code never sets
+    mv = client.create_model_version(
+        name, source=lm.artifact_location, run_id=run.info.run_id, tags=tags, model_id=lm.model_id
+    )
+    client.set_registered_model_alias(name, "candidate", mv.version)
+    history.record(
+        ws,
+        name,
+        "register",
+        version=mv.version,
+        actor=actor,
+        reason=reason,
+        run=run.info.run_id,
+        alias="candidate",
+    )
+    return client.get_model_version(name, mv.version)

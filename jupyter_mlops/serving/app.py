@@ -1,0 +1,220 @@
+"""The serving ASGI app: ``/invocations`` (MLflow payloads), ``/ping``, ``/version``.
+
+Each answer carries ``X-Model-Version`` and ``X-Model-Alias`` (which version answered) and
+``X-Request-Id``; every request, good or bad, is appended to the model's prediction log for
+monitoring. Bodies over the limit get a 413 before a byte is parsed. Scoring runs on the event
+loop thread: for the small requests a router serves, a thread hop would cost more than it saves.
+
+Adding a route (e.g. Prometheus ``/metrics``) is one line in ``extra_routes``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+from collections.abc import Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from ..workspace import Workspace
+from .payload import BadPayload, parse_body, predictions_json, to_frame
+from .router import ModelRouter
+
+DEFAULT_MAX_BODY = 16 * 1024 * 1024
+_JSON = "application/json"
+
+
+def _error(status: int, code: str, message: str, headers: dict | None = None) -> Response:
+    body = json.dumps({"error_code": code, "message": message}).encode()
+    return Response(body, status_code=status, media_type=_JSON, headers=headers)
+
+
+def open_prediction_log(ws: Workspace, model: str) -> Any:
+    """The monitoring prediction log (``jupyter_mlops.monitor.predlog``), or a no-op stand-in."""
+    try:
+        from ..monitor.predlog import PredictionLog
+    except ImportError:  # monitoring not installed: serve without logging
+        return _NoLog()
+    return PredictionLog(ws, model)
+
+
+class _NoLog:
+    def append(self, record: dict) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def extra_routes() -> list[BaseRoute]:
+    """Routes other layers add to the router (one line each)."""
+    routes: list[BaseRoute] = []
+    try:
+        from ..monitor.prometheus import metrics_app
+    except ImportError:
+        pass
+    else:
+        routes.append(Mount("/metrics", app=metrics_app()))
+    return routes
+
+
+async def _read_limited(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it exceeds ``limit`` (declared or streamed)."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                return None
+        except ValueError:
+            return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(
+    ws: Workspace,
+    model: str,
+    *,
+    router: ModelRouter | None = None,
+    prediction_log: Any = None,
+    max_body: int = DEFAULT_MAX_BODY,
+    poll_interval: float = 0.5,
+    routes: Sequence[BaseRoute] = (),
+) -> Starlette:
+    router = router or ModelRouter(ws, model, poll_interval=poll_interval)
+    plog = prediction_log if prediction_log is not None else open_prediction_log(ws, model)
+    sticky = router.sticky_header
+    ids = itertools.count(1)
+    prefix = f"{os.getpid():x}-{int(time.time()):x}-"
+
+    def _log(
+        rid: str,
+        version: Any,
+        alias: str,
+        t0: float,
+        status: int,
+        inputs: Any,
+        outputs: Any,
+        error: str | None,
+    ) -> None:
+        plog.append(
+            {
+                "ts": time.time(),
+                "model": model,
+                "version": version,
+                "alias": alias,
+                "request_id": rid,
+                "latency_ms": (time.perf_counter() - t0) * 1000.0,
+                "status": status,
+                "inputs": inputs,
+                "outputs": outputs,
+                "error": error,
+            }
+        )
+
+    async def invocations(request: Request) -> Response:
+        t0 = time.perf_counter()
+        rid = request.headers.get("x-request-id") or f"{prefix}{next(ids)}"
+        body = await _read_limited(request, max_body)
+        if body is None:
+            _log(rid, None, "", t0, 413, None, None, "body too large")
+            return _error(413, "RESOURCE_LIMIT_EXCEEDED", f"body over the {max_body} byte limit")
+        ctype = request.headers.get("content-type", _JSON).split(";")[0].strip()
+        if ctype != _JSON:
+            _log(rid, None, "", t0, 415, None, None, f"content type {ctype}")
+            return _error(415, "BAD_REQUEST", f"content type {ctype!r} not supported; send {_JSON}")
+        table = router.table
+        slot, alias = router.choose(table, request.headers.get(sticky) if sticky else None)
+        if slot is None:
+            _log(rid, None, "", t0, 503, None, None, "no champion")
+            return _error(503, "NOT_READY", f"{model} has no champion loaded yet")
+        answering, answering_alias = slot, alias
+        if table.shadow and alias == "canary" and table.champion is not None:
+            answering, answering_alias = table.champion, "champion"
+        headers = {
+            "X-Model-Version": answering.version,
+            "X-Model-Alias": answering_alias,
+            "X-Request-Id": rid,
+        }
+        data = None
+        try:
+            data = parse_body(body, answering.columns)
+            frame = to_frame(data, answering.columns)
+        except BadPayload as exc:
+            _log(rid, answering.version, answering_alias, t0, 400, data, None, str(exc))
+            return _error(400, "BAD_REQUEST", str(exc), headers)
+        try:
+            out_body, outputs = predictions_json(answering.predict(frame))
+        except Exception as exc:
+            msg = f"{type(exc).__name__}: {exc}"
+            _log(rid, answering.version, answering_alias, t0, 500, data, None, msg)
+            return _error(
+                500, "INTERNAL_ERROR", f"model {answering.version} failed: {msg}", headers
+            )
+        _log(rid, answering.version, answering_alias, t0, 200, data, outputs, None)
+        if answering is not slot:  # shadow: score the canary too, never return its answer
+            t1 = time.perf_counter()
+            try:
+                _, shadow_out = predictions_json(slot.predict(to_frame(data, slot.columns)))
+                _log(rid, slot.version, "shadow", t1, 200, data, shadow_out, None)
+            except Exception as exc:
+                _log(
+                    rid, slot.version, "shadow", t1, 500, data, None, f"{type(exc).__name__}: {exc}"
+                )
+        return Response(out_body, media_type=_JSON, headers=headers)
+
+    async def ping(request: Request) -> Response:
+        ok = router.table.champion is not None
+        return Response("\n" if ok else "no champion loaded\n", status_code=200 if ok else 503)
+
+    async def version(request: Request) -> Response:
+        t = router.table
+        info = {
+            "model": model,
+            "champion": t.champion.version if t.champion else None,
+            "canary": t.canary.version if t.canary else None,
+            "canary_weight": t.weight,
+            "shadow": t.shadow,
+            "loaded": sorted(t.loaded, key=int),
+            "generation": t.generation,
+            "last_error": router.last_error,
+        }
+        return Response(json.dumps(info).encode(), media_type=_JSON)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        router.start()
+        try:
+            yield
+        finally:
+            router.stop()
+            close = getattr(plog, "close", None)
+            if close is not None:
+                close()
+
+    app = Starlette(
+        routes=[
+            Route("/invocations", invocations, methods=["POST"]),
+            Route("/ping", ping, methods=["GET"]),
+            Route("/health", ping, methods=["GET"]),
+            Route("/version", version, methods=["GET"]),
+            *extra_routes(),
+            *routes,
+        ],
+        lifespan=lifespan,
+    )
+    app.state.router = router
+    app.state.prediction_log = plog
+    return app

@@ -1,0 +1,198 @@
+"""Which loaded version answers a request: champion and canary, split by the canary's weight.
+
+A background thread polls the registry (every ``poll_interval`` seconds), loads any version an
+alias newly points at *before* publishing it, then swaps one immutable ``RoutingTable`` reference.
+A request reads that reference once, so it never sees half an update, and there is no moment
+without a loaded model: alias changes need no restart and fail no request. The champion's
+``previous`` is kept loaded, so a rollback is one poll away (at most ``poll_interval`` + a
+registry read), not a model load away.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..workspace import Workspace
+from .payload import ColumnSpec, schema_columns
+
+log = logging.getLogger(__name__)
+KEPT_ALIASES = ("champion", "canary", "previous")
+
+
+@dataclass(frozen=True)
+class LoadedVersion:
+    """One model version ready to score."""
+
+    version: str
+    model: Any  # mlflow PyFuncModel
+    columns: list[ColumnSpec] | None
+    predict_fn: Any
+
+    def predict(self, frame: Any) -> Any:
+        return self.predict_fn(frame)
+
+
+@dataclass(frozen=True)
+class RoutingTable:
+    champion: LoadedVersion | None = None
+    canary: LoadedVersion | None = None
+    weight: float = 0.0  # percent of traffic for the canary
+    shadow: bool = False
+    loaded: dict[str, LoadedVersion] = field(default_factory=dict)
+    generation: int = 0
+
+
+def load_version(ws: Workspace, model: str, version: str) -> LoadedVersion:
+    """Load a registered version, only from the workspace's own store."""
+    import mlflow.pyfunc
+
+    from ..release.registry import get_version, version_location
+
+    mv = get_version(ws, model, version)
+    loc = version_location(ws, mv)  # raises for sources outside the store: never unpickled
+    if loc.local_path is not None:
+        path = str(loc.local_path)
+    else:
+        from mlflow.artifacts import download_artifacts
+
+        dst = ws.subdir("serving") / model / str(version)
+        path = download_artifacts(
+            artifact_uri=loc.uri, dst_path=str(dst), tracking_uri=ws.tracking_uri
+        )
+    pyfunc = mlflow.pyfunc.load_model(path)
+    columns = schema_columns(pyfunc)
+    predict_fn = pyfunc.predict
+    # our own validation already enforced the column schema; skip MLflow's second pass
+    if (
+        columns is not None
+        and not pyfunc.metadata._is_signature_from_type_hint()
+        and pyfunc.metadata.get_params_schema() is None
+    ):
+        predict_fn = pyfunc._predict_fn
+    return LoadedVersion(str(version), pyfunc, columns, predict_fn)
+
+
+class ModelRouter:
+    """Keeps the routing table of one registered model current and picks a version per request."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        model: str,
+        *,
+        poll_interval: float = 0.5,
+        sticky_header: str | None = "x-request-key",
+    ) -> None:
+        self.ws, self.model = ws, model
+        self.poll_interval = poll_interval
+        self.sticky_header = sticky_header.lower() if sticky_header else None
+        self.table = RoutingTable()
+        self.last_error: str | None = None
+        self._acc = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._refresh_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ registry following
+    def refresh(self) -> RoutingTable:
+        """Read aliases and weight, load what is new, publish a new table (one reference swap)."""
+        from ..release.rollout import state
+
+        with self._refresh_lock:
+            st = state(self.ws, self.model)
+            old = self.table
+            loaded = dict(old.loaded)
+            wanted = {st.aliases[a] for a in KEPT_ALIASES if a in st.aliases}
+            for v in sorted(
+                wanted - set(loaded), key=lambda x: (x != st.aliases.get("champion"), x)
+            ):
+                try:
+                    loaded[v] = load_version(self.ws, self.model, v)
+                except Exception as exc:  # keep serving what we have; retry next poll
+                    self.last_error = f"cannot load {self.model} v{v}: {exc}"
+                    log.warning(self.last_error)
+            champion = loaded.get(st.aliases.get("champion", ""))
+            canary = loaded.get(st.aliases.get("canary", ""))
+            if champion is None and old.champion is not None and st.aliases.get("champion"):
+                champion = old.champion  # new champion failed to load: keep the old one
+            keep = {
+                k: v
+                for k, v in loaded.items()
+                if k in wanted or (champion and k == champion.version)
+            }
+            new = RoutingTable(
+                champion=champion,
+                canary=canary if canary is not champion else None,
+                weight=st.canary_weight if canary is not None else 0.0,
+                shadow=st.shadow,
+                loaded=keep,
+                generation=old.generation + 1,
+            )
+            if (new.champion, new.canary, new.weight, new.shadow) != (
+                old.champion,
+                old.canary,
+                old.weight,
+                old.shadow,
+            ):
+                log.info(
+                    "routing %s: champion=%s canary=%s weight=%s",
+                    self.model,
+                    new.champion and new.champion.version,
+                    new.canary and new.canary.version,
+                    new.weight,
+                )
+            self.table = new
+            return new
+
+    def start(self) -> None:
+        self.refresh()
+        self._thread = threading.Thread(target=self._poll, name=f"router-{self.model}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.poll_interval):
+            try:
+                self.refresh()
+                self.last_error = None if self.table.champion else self.last_error
+            except Exception as exc:  # registry briefly unreachable: keep serving
+                self.last_error = f"registry poll failed: {exc}"
+                log.warning(self.last_error)
+
+    # ------------------------------------------------------------------ per request
+    def choose(
+        self, table: RoutingTable, key: str | None = None
+    ) -> tuple[LoadedVersion | None, str]:
+        """(version, alias) for one request: sticky by key when given, else an exact split."""
+        canary = table.canary
+        if canary is None or table.weight <= 0:
+            return table.champion, "champion"
+        if key is not None:
+            to_canary = (zlib.crc32(key.encode()) % 10_000) < table.weight * 100
+        else:
+            # deterministic error diffusion: over N requests the canary gets weight% +- 1 request
+            self._acc += table.weight
+            to_canary = self._acc >= 100.0
+            if to_canary:
+                self._acc -= 100.0
+        if to_canary:
+            return canary, "canary"
+        return table.champion, "champion"
+
+    def wait_for(self, predicate: Any, timeout: float = 10.0) -> bool:
+        """Test helper: block until ``predicate(table)`` holds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate(self.table):
+                return True
+            time.sleep(0.02)
+        return False

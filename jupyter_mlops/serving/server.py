@@ -1,0 +1,103 @@
+"""Run the serving app with uvicorn: in the foreground (CLI) or in a thread (tests, notebooks)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Any
+
+from ..errors import InvalidInput, StoreUnavailable
+from ..workspace import Workspace
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def _config(app: Any, host: str, port: int) -> Any:
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        http="httptools" if _has("httptools") else "h11",
+        loop="uvloop" if _has("uvloop") else "asyncio",
+    )
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def serve(
+    ws: Workspace, model: str, *, host: str = "127.0.0.1", port: int = 5001, **app_options: Any
+) -> None:
+    """Serve ``model`` until interrupted."""
+    import uvicorn
+
+    from ..release.registry import get_registered_model
+    from .app import create_app
+
+    if not 0 < port < 65536:
+        raise InvalidInput(f"port must be 1-65535, got {port}")
+    get_registered_model(ws, model)  # a clear NotFound before the server starts
+    uvicorn.Server(_config(create_app(ws, model, **app_options), host, port)).run()
+
+
+class BackgroundServer:
+    """The serving app on 127.0.0.1 in a daemon thread; ``with BackgroundServer(...) as s: s.url``."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        model: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        **app_options: Any,
+    ) -> None:
+        import uvicorn
+
+        from .app import create_app
+
+        self.host, self.port = host, port or free_port(host)
+        self.app = create_app(ws, model, **app_options)
+        self.server = uvicorn.Server(_config(self.app, self.host, self.port))
+        self.server.install_signal_handlers = lambda: None  # not the main thread
+        self.thread = threading.Thread(target=self.server.run, name=f"serve-{model}", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def router(self) -> Any:
+        return self.app.state.router
+
+    def start(self, timeout: float = 30.0) -> BackgroundServer:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise StoreUnavailable(f"the model server did not start on {self.url}")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+    def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
