@@ -47,6 +47,7 @@ class MlopsMagics(Magics):
     @line_cell_magic
     def mlops(self, line: str = "", cell: str | None = None) -> Any:
         """Notebook-native MLOps. `%mlops help` lists every subcommand."""
+        __tracebackhide__ = True
         try:
             words = shlex.split(line)
         except ValueError as exc:

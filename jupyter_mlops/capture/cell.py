@@ -1,0 +1,170 @@
+"""What a tracked cell records, around whatever runs the cell (a magic, a hook, a test).
+
+``CellCapture.begin`` journals the run and notes the namespace; ``finish`` adds what the cell
+produced: literal params, requested metrics, fitted estimators, datasets it read, its code and
+the kernel's execution history. No IPython here: the magic passes plain values in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInput
+from ..workspace import Workspace
+from . import estimators, validation
+from .params import literal_assignments
+from .tracker import RunRecorder, active_run, pop_active, push_active
+
+MAX_HISTORY = 500
+
+# parameters papermill injected into this kernel (set by the cell hooks)
+papermill_parameters: dict[str, Any] = {}
+
+
+def cell_hash(source: str) -> str:
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
+def _notebook_cells() -> dict | None:
+    path = os.environ.get("MLOPS_NOTEBOOK_PATH") or os.environ.get("JPY_SESSION_NAME")
+    if not path or not path.endswith(".ipynb") or not os.path.isfile(path):
+        return None
+    try:
+        nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    cells = [
+        {
+            "index": i,
+            "execution_count": c.get("execution_count"),
+            "source": "".join(c.get("source", "")),
+        }
+        for i, c in enumerate(nb.get("cells", []))
+        if c.get("cell_type") == "code"
+    ]
+    return {"path": path, "cells": cells}
+
+
+@dataclass
+class CellCapture:
+    ws: Workspace
+    source: str
+    user_ns: dict[str, Any]
+    execution_count: int | None = None
+    history: list[tuple[int, str]] = field(default_factory=list)
+    name: str | None = None
+    experiment: str | None = None
+    param_names: list[str] = field(default_factory=list)
+    metric_names: list[str] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+    kind: str = "cell"
+    warnings: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+
+    def begin(self) -> RunRecorder:
+        self._t0 = time.perf_counter()
+        self._before = estimators.snapshot(self.user_ns)
+        tags = {
+            "mlops.cell_hash": cell_hash(self.source),
+            **{
+                f"mlops.param.{k}": validation.param_text(v)[:500]
+                for k, v in papermill_parameters.items()
+            },
+            **self.tags,
+        }
+        if self.execution_count is not None:
+            tags["mlops.execution_count"] = str(self.execution_count)
+        parent = active_run()
+        self.run = RunRecorder(
+            self.ws,
+            name=self.name or (f"cell-{self.execution_count}" if self.execution_count else None),
+            experiment=self.experiment or (parent.experiment if parent else None),
+            tags=tags,
+            kind=self.kind,
+            parent_key=parent.key if parent else None,
+        ).start()
+        self.run.log_text(self.source, "mlops/cell.py")
+        push_active(self.run)
+        return self.run
+
+    def finish(self, error: BaseException | None = None) -> None:
+        run = self.run
+        pop_active(run)
+        duration = time.perf_counter() - self._t0
+        problems: list[InvalidInput] = []
+        try:
+            params = literal_assignments(self.source)
+            for name in self.param_names:
+                if name not in self.user_ns:
+                    problems.append(
+                        InvalidInput(f"--params: {name!r} is not defined after the cell")
+                    )
+                else:
+                    params[name] = self.user_ns[name]
+            params = {k: v for k, v in params.items() if k not in run._params}
+            if params:
+                run.log_params(params)
+            metrics = {"mlops.cell_duration_s": duration}
+            for name in self.metric_names:
+                if name not in self.user_ns:
+                    problems.append(
+                        InvalidInput(f"--metrics: {name!r} is not defined after the cell")
+                    )
+                    continue
+                try:
+                    metrics[name] = validation.metric_value(name, self.user_ns[name])
+                except InvalidInput as exc:
+                    problems.append(exc)
+            if error is None:
+                run.log_metrics(metrics)
+                self._log_models()
+                self._log_datasets()
+            self._log_code()
+        except InvalidInput as exc:
+            problems.append(exc)
+        if problems and error is None:
+            run.end("FAILED", problems[0])
+            raise problems[0]
+        if isinstance(error, KeyboardInterrupt):
+            run.end("KILLED", error)
+        else:
+            run.end("FAILED" if error is not None else "FINISHED", error)
+
+    def _log_models(self) -> None:
+        for name, est in estimators.fitted_since(self._before, self.user_ns).items():
+            example = estimators.find_training_example(est, self.user_ns)
+            self.run.log_model(est, name=name, X=example)
+            self.models.append(name)
+
+    def _log_datasets(self) -> None:
+        try:
+            from ..datasets.capture import describe, frames_read_by
+        except ImportError:
+            return
+        found = frames_read_by(self.source, self.user_ns)
+        if found:
+            self.run.log_inputs([describe(obj, name, None) for name, obj in found])
+
+    def _log_code(self) -> None:
+        history = self.history[-MAX_HISTORY:]
+        self.run.log_text(
+            json.dumps([{"execution_count": n, "source": s} for n, s in history]),
+            "mlops/history.json",
+        )
+        notebook = _notebook_cells()
+        if notebook is not None:
+            self.run.log_text(json.dumps(notebook), "mlops/notebook.json")
+        try:
+            from .hidden_state import hidden_state_warnings
+        except ImportError:
+            return
+        cells = [c["source"] for c in notebook["cells"]] if notebook else None
+        self.warnings = hidden_state_warnings(history, self.source, cells)
+        if self.warnings:
+            self.run.set_tags({"mlops.hidden_state": " | ".join(self.warnings)[:7000]})

@@ -1,0 +1,91 @@
+"""Session mode: every cell run between ``%mlops track on`` and ``off`` is a step of one run.
+
+The order in which cells were really executed becomes data: step ``n`` of the metrics
+``mlops.cell.execution_count`` / ``mlops.cell.duration_s`` / ``mlops.cell.ok`` is the n-th cell
+run, and ``cells/NNNN.py`` holds its code.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from ..workspace import Workspace
+from . import estimators, validation
+from .cell import papermill_parameters
+from .params import literal_assignments
+from .tracker import RunRecorder, pop_active, push_active
+
+
+class SessionRecorder:
+    def __init__(
+        self, ws: Workspace, experiment: str | None = None, name: str | None = None
+    ) -> None:
+        tags = {
+            f"mlops.param.{k}": validation.param_text(v)[:500]
+            for k, v in papermill_parameters.items()
+        }
+        self.run = RunRecorder(
+            ws, name=name or "session", experiment=experiment, tags=tags, kind="session"
+        ).start()
+        push_active(self.run)
+        self.steps: list[dict[str, Any]] = []
+        self.changed_params: dict[str, list[str]] = {}
+        self._before: dict = {}
+        self._t0 = time.perf_counter()
+
+    def before_cell(self, user_ns: dict[str, Any]) -> None:
+        self._before = estimators.snapshot(user_ns)
+        self._t0 = time.perf_counter()
+
+    def after_cell(
+        self,
+        source: str,
+        execution_count: int | None,
+        user_ns: dict[str, Any],
+        error: BaseException | None,
+    ) -> None:
+        duration = time.perf_counter() - self._t0
+        seq = len(self.steps) + 1
+        ok = error is None
+        self.steps.append(
+            {
+                "step": seq,
+                "execution_count": execution_count,
+                "duration_s": round(duration, 6),
+                "ok": ok,
+                "error": f"{type(error).__name__}: {error}" if error else None,
+            }
+        )
+        run = self.run
+        run.log_text(source, f"cells/{seq:04d}.py")
+        run.log_metrics(
+            {
+                "mlops.cell.duration_s": duration,
+                "mlops.cell.execution_count": float(execution_count or 0),
+                "mlops.cell.ok": 1.0 if ok else 0.0,
+            },
+            step=seq,
+        )
+        fresh = {}
+        for key, value in literal_assignments(source).items():
+            text = validation.param_text(value)
+            old = run._params.get(key)
+            if old is None:
+                fresh[key] = value
+            elif old != text:
+                self.changed_params.setdefault(key, [old]).append(text)
+        if fresh:
+            run.log_params(fresh)
+        if ok:
+            for name, est in estimators.fitted_since(self._before, user_ns).items():
+                run.log_model(est, name=name, X=estimators.find_training_example(est, user_ns))
+
+    def stop(self, status: str = "FINISHED") -> None:
+        pop_active(self.run)
+        self.run.log_text(
+            json.dumps({"steps": self.steps, "changed_params": self.changed_params}, indent=1),
+            "mlops/session.json",
+        )
+        self.run.end(status)

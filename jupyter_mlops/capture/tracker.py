@@ -1,0 +1,327 @@
+"""Runs recorded through the outbox: ``track()``, ``log_params``, ``log_metrics``, ``log_model``.
+
+Every call validates its input, then appends to the process's journal and returns: the MLflow
+round trips happen on the background flusher (``store.flusher``). One ``RunRecorder`` per run;
+the innermost open one is the *active* run that the module-level functions log to.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInput, MlopsError, NotFound, StoreUnavailable
+from ..workspace import Workspace
+from . import validation
+from .environment import environment_snapshot
+
+_sinks: dict[tuple[str, str], Any] = {}
+_sinks_guard = threading.Lock()
+_active: list[RunRecorder] = []
+
+
+def sink_for(ws: Workspace):
+    """The process's outbox + flusher for ``ws`` (started on first use)."""
+    from ..store.flusher import Sink
+
+    key = (str(ws.root), ws.tracking_uri)
+    with _sinks_guard:
+        sink = _sinks.get(key)
+        if sink is None:
+            sink = _sinks[key] = Sink.start(ws)
+        return sink
+
+
+def shutdown_recorders(timeout: float = 10.0) -> None:
+    """Flush and stop every sink (atexit does this too; tests call it between stores)."""
+    with _sinks_guard:
+        sinks = list(_sinks.values())
+        _sinks.clear()
+    _active.clear()
+    for sink in sinks:
+        sink.stop(timeout)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class RunRecorder:
+    """One run's records, journaled as they come."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        *,
+        name: str | None = None,
+        experiment: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        kind: str = "run",
+        parent_run_id: str | None = None,
+        parent_key: str | None = None,
+    ) -> None:
+        self.ws = ws
+        self.key = uuid.uuid4().hex
+        self.name = name
+        self.experiment = experiment or ws.default_experiment
+        self.kind = kind
+        self._tags = validation.check_tags(dict(tags or {}))
+        if parent_run_id is None and parent_key is None:
+            parent_run_id = os.environ.get("MLOPS_PARENT_RUN_ID") or None
+        self.parent_run_id = parent_run_id
+        self.parent_key = parent_key
+        self._params: dict[str, str] = {}
+        self._steps: dict[str, int] = {}
+        self._sink = sink_for(ws)
+        self.status: str | None = None
+        self.started = time.time()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> RunRecorder:
+        env = environment_snapshot()
+        tags = {
+            "mlops.kind": self.kind,
+            "mlops.env_hash": env["hash"],
+            "mlflow.source.type": "NOTEBOOK" if self.kind in ("cell", "session") else "LOCAL",
+            **_notebook_tags(),
+            **self._tags,
+        }
+        try:
+            import getpass
+
+            tags.setdefault("mlflow.user", getpass.getuser())
+        except (KeyError, OSError):
+            pass
+        if self.parent_key:
+            tags["mlops.parent_key"] = self.parent_key
+        self._sink.box.append(
+            self.key,
+            "create",
+            {
+                "experiment": self.experiment,
+                "name": self.name,
+                "start_time": int(self.started * 1000),
+                "tags": tags,
+                "parent_run_id": self.parent_run_id,
+                "parent_key": self.parent_key,
+            },
+        )
+        self.log_text(json.dumps(env, indent=1, sort_keys=True), "mlops/environment.json")
+        self._sink.request_git(self.key, self.ws.root)
+        return self
+
+    def end(self, status: str = "FINISHED", error: BaseException | None = None) -> None:
+        if self.status is not None:
+            return
+        self.status = status
+        tags = {}
+        if error is not None:
+            tags["mlops.error_type"] = type(error).__name__
+            tags["mlops.error"] = str(error)[:1000]
+        payload: dict[str, Any] = {"metrics": [], "params": {}, "tags": tags} if tags else {}
+        if payload:
+            self._sink.box.append(self.key, "data", payload)
+        self._sink.box.append(self.key, "end", {"status": status, "end_time": _now_ms()})
+        self._sink.kick()
+
+    # -- records ------------------------------------------------------------------------------
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        checked = validation.check_params(params)
+        fresh = {}
+        for key, value in checked.items():
+            old = self._params.get(key)
+            if old is not None and old != value:
+                raise InvalidInput(
+                    f"param {key!r} was already logged as {old!r} in this run; now {value!r}",
+                    hint="params are fixed per run: log a changing value as a metric",
+                )
+            if old is None:
+                fresh[key] = value
+        if fresh:
+            self._params.update(fresh)
+            self._sink.box.append(self.key, "data", {"params": fresh})
+
+    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        checked = validation.check_metrics(metrics)
+        if step is not None and (isinstance(step, bool) or not isinstance(step, int)):
+            raise InvalidInput(f"step must be an integer, not {step!r}")
+        ts = _now_ms()
+        rows = []
+        for key, value in checked.items():
+            s = step if step is not None else self._steps.get(key, -1) + 1
+            self._steps[key] = max(s, self._steps.get(key, -1))
+            rows.append([key, value, ts, s])
+        if rows:
+            self._sink.box.append(self.key, "data", {"metrics": rows})
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        checked = validation.check_tags(tags)
+        if checked:
+            self._sink.box.append(self.key, "data", {"tags": checked})
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        if not artifact_file or artifact_file.startswith("/") or ".." in Path(artifact_file).parts:
+            raise InvalidInput(
+                f"artifact name {artifact_file!r} must be a relative path inside the run"
+            )
+        self._sink.box.append(self.key, "text", {"text": text, "artifact_file": artifact_file})
+
+    def log_artifact(
+        self, local_path: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
+        path = Path(local_path)
+        if not path.exists():
+            raise NotFound(f"no file or folder {str(local_path)!r} to log")
+        staged = self._sink.box.stage_blob(self.key, path, path.name)
+        self._sink.box.append(
+            self.key, "artifact", {"path": str(staged), "artifact_path": artifact_path}
+        )
+
+    def log_model(self, estimator: Any, name: str = "model", X: Any = None) -> str:
+        """Save ``estimator`` now (fast, pinned requirements); the upload happens in the background."""
+        from ..store.models import pinned_requirements, save_sklearn_model
+
+        validation.check_key(name, "model")
+        if "/" in name or " " in name:
+            raise InvalidInput(f"model name {name!r} cannot contain '/' or spaces")
+        env = environment_snapshot()
+        model_key = uuid.uuid4().hex
+        staging = self._sink.box.blob_dir / self.key / model_key
+        staging.mkdir(parents=True, exist_ok=True)
+        example = None
+        if X is not None:
+            example = X.iloc[:5] if hasattr(X, "iloc") else X[:5]
+        meta = save_sklearn_model(
+            estimator, staging / "model", example, pinned_requirements(env["distributions"])
+        )
+        (staging / "model.json").write_text(json.dumps(meta))
+        self._sink.box.append(
+            self.key,
+            "model",
+            {"path": str(staging / "model"), "name": name, "model_key": model_key},
+        )
+        return model_key
+
+    def log_inputs(self, datasets: list[Mapping[str, Any]]) -> None:
+        items = []
+        for d in datasets:
+            missing = {"name", "digest"} - set(d)
+            if missing:
+                raise InvalidInput(f"dataset input lacks {sorted(missing)}")
+            items.append(dict(d))
+        if items:
+            self._sink.box.append(self.key, "inputs", {"datasets": items})
+
+    # -- identity -----------------------------------------------------------------------------
+    def wait_run_id(self, timeout: float = 30.0) -> str:
+        """Flush now and return the MLflow run id (raises StoreUnavailable if it cannot land)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            run_id = self._sink.box.run_id(self.key)
+            if run_id:
+                return run_id
+            result = self._sink.flush_now(deadline)
+            run_id = self._sink.box.run_id(self.key)
+            if run_id:
+                return run_id
+            if time.monotonic() >= deadline:
+                raise StoreUnavailable(
+                    f"run {self.key[:8]} is recorded locally but not yet in MLflow"
+                    + (f" ({result.error})" if result.error else ""),
+                    hint="it will be sent when the tracking server answers; `jupyter-mlops sync` sends it now",
+                )
+            time.sleep(0.2)
+
+    @property
+    def run_id(self) -> str | None:
+        return self._sink.box.run_id(self.key)
+
+
+def _notebook_tags() -> dict[str, str]:
+    path = os.environ.get("MLOPS_NOTEBOOK_PATH") or os.environ.get("JPY_SESSION_NAME")
+    if not path:
+        return {}
+    return {"mlops.notebook": path, "mlflow.source.name": path}
+
+
+@contextmanager
+def track(
+    name: str | None = None,
+    experiment: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+    kind: str = "run",
+    workspace: Workspace | None = None,
+    parent_run_id: str | None = None,
+    parent_key: str | None = None,
+) -> Iterator[RunRecorder]:
+    """Record one run around a block; an exception marks it FAILED (interrupt: KILLED) and re-raises."""
+    ws = workspace or Workspace.find()
+    if parent_run_id is None and parent_key is None and _active:
+        parent_key = _active[-1].key
+    run = RunRecorder(
+        ws,
+        name=name,
+        experiment=experiment,
+        tags=tags,
+        kind=kind,
+        parent_run_id=parent_run_id,
+        parent_key=parent_key,
+    ).start()
+    _active.append(run)
+    try:
+        yield run
+    except KeyboardInterrupt as exc:
+        run.end("KILLED", exc)
+        raise
+    except BaseException as exc:
+        run.end("FAILED", exc)
+        raise
+    else:
+        run.end("FINISHED")
+    finally:
+        if run in _active:
+            _active.remove(run)
+
+
+def active_run() -> RunRecorder | None:
+    return _active[-1] if _active else None
+
+
+def _require_active(what: str) -> RunRecorder:
+    run = active_run()
+    if run is None:
+        raise MlopsError(
+            f"{what}: no run is being tracked",
+            hint="call it inside `%%mlops track`, `%mlops track on` or `with jupyter_mlops.track():`",
+        )
+    return run
+
+
+def push_active(run: RunRecorder) -> None:
+    _active.append(run)
+
+
+def pop_active(run: RunRecorder) -> None:
+    if run in _active:
+        _active.remove(run)
+
+
+def log_params(params: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+    _require_active("log_params").log_params({**(params or {}), **kwargs})
+
+
+def log_metrics(
+    metrics: Mapping[str, Any] | None = None, step: int | None = None, **kwargs: Any
+) -> None:
+    _require_active("log_metrics").log_metrics({**(metrics or {}), **kwargs}, step=step)
+
+
+def log_model(estimator: Any, name: str = "model", X: Any = None) -> str:
+    return _require_active("log_model").log_model(estimator, name=name, X=X)

@@ -1,0 +1,68 @@
+"""IPython event hooks: papermill's injected parameters, and session mode's per-cell steps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..capture import cell as cell_capture
+from ..capture.params import papermill_parameters
+
+
+@dataclass
+class Hooks:
+    shell: Any
+    session: Any = None  # a SessionRecorder while `%mlops track on` is in force
+    _skip: set[int] = field(default_factory=set)
+
+    def pre_run_cell(self, info: Any) -> None:
+        source = getattr(info, "raw_cell", "") or ""
+        params = papermill_parameters(source)
+        if params is not None:
+            cell_capture.papermill_parameters.update(params)
+            if self.session is not None:
+                self.session.run.set_tags(
+                    {f"mlops.param.{k}": str(v)[:500] for k, v in params.items()}
+                )
+        if self.session is not None:
+            self.session.before_cell(self.shell.user_ns)
+
+    def post_run_cell(self, result: Any) -> None:
+        if self.session is None:
+            return
+        info = getattr(result, "info", None)
+        source = getattr(info, "raw_cell", "") or ""
+        if source.lstrip().startswith(("%mlops track", "%%mlops track")):
+            return  # the switch itself, or a cell that records its own run
+        error = result.error_in_exec or result.error_before_exec
+        self.session.after_cell(source, result.execution_count, self.shell.user_ns, error)
+
+    def uninstall(self) -> None:
+        events = self.shell.events
+        for name in ("pre_run_cell", "post_run_cell"):
+            try:
+                events.unregister(name, getattr(self, name))
+            except ValueError:
+                pass
+        if self.session is not None:
+            self.session.stop()
+            self.session = None
+        _hooks.pop(id(self.shell), None)
+
+
+_hooks: dict[int, Hooks] = {}
+
+
+def install_hooks(shell: Any) -> Hooks:
+    old = _hooks.get(id(shell))
+    if old is not None:
+        return old
+    hooks = Hooks(shell)
+    shell.events.register("pre_run_cell", hooks.pre_run_cell)
+    shell.events.register("post_run_cell", hooks.post_run_cell)
+    _hooks[id(shell)] = hooks
+    return hooks
+
+
+def hooks_for(shell: Any) -> Hooks:
+    return install_hooks(shell)

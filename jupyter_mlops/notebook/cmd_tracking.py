@@ -1,0 +1,162 @@
+"""``%%mlops track``, ``%mlops track on|off``, ``%mlops runs|show|compare|sync``."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from typing import Any
+
+from ..errors import InvalidInput
+from .subcommands import arg, subcommand
+
+
+def _run_cell_body(shell: Any, cell: str) -> Any:
+    """Execute ``cell`` in the user namespace like IPython would; the last expression is returned."""
+    __tracebackhide__ = True  # the user's traceback starts at their own cell
+    source = shell.transform_cell(cell)
+    filename = shell.compile.cache(source, shell.execution_count)
+    tree = shell.compile.ast_parse(source, filename=filename)
+    tree = shell.transform_ast(tree)
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        last = ast.Expression(tree.body.pop().value)
+    ns = shell.user_ns
+    exec(shell.compile(tree, filename, "exec"), ns)
+    if last is not None:
+        return eval(shell.compile(last, filename, "eval"), ns)
+    return None
+
+
+def _history(shell: Any) -> list[tuple[int, str]]:
+    raw = shell.history_manager.input_hist_raw
+    return [(i, src) for i, src in enumerate(raw) if i > 0 and src.strip()]
+
+
+@subcommand(
+    "track",
+    "Record a cell as a run (%%mlops track), or every cell as steps of one run (%mlops track on|off).",
+    arg("mode", nargs="?", choices=["on", "off"], help="line form: start or stop session mode"),
+    arg("--experiment", "-e", help="experiment name (default: the project's)"),
+    arg("--name", "-n", help="run name (default: cell-<execution count>)"),
+    arg("--params", "-p", help="comma-separated variables to log as params (besides literals)"),
+    arg("--metrics", "-m", help="comma-separated variables to log as metrics"),
+    arg("--tags", "-t", nargs="+", metavar="KEY=VALUE", help="tags for the run"),
+    cell=True,
+)
+def track(ctx: Any, args: Any, cell: str | None) -> Any:
+    __tracebackhide__ = True
+    from ..capture import validation
+
+    tags = validation.parse_tag_options(args.tags)
+    params = validation.split_names(args.params)
+    metrics = validation.split_names(args.metrics)
+    if cell is None:
+        return _session(ctx, args, tags)
+    if args.mode:
+        raise InvalidInput(
+            "%%mlops track takes no on/off", hint="use %mlops track on (one %) for session mode"
+        )
+    from ..capture.cell import CellCapture
+
+    shell = ctx.shell
+    capture = CellCapture(
+        ctx.workspace,
+        cell,
+        shell.user_ns,
+        execution_count=shell.execution_count,
+        history=_history(shell),
+        name=args.name,
+        experiment=args.experiment,
+        param_names=params,
+        metric_names=metrics,
+        tags=tags,
+    )
+    capture.begin()
+    try:
+        value = _run_cell_body(shell, cell)
+    except BaseException as exc:
+        capture.finish(exc)
+        raise
+    capture.finish()
+    for warning in capture.warnings:
+        print(f"mlops: warning: {warning}", file=sys.stderr)
+    return value
+
+
+def _session(ctx: Any, args: Any, tags: dict) -> None:
+    from .cell_hooks import hooks_for
+
+    hooks = hooks_for(ctx.shell)
+    if args.mode == "on":
+        if hooks.session is not None:
+            raise InvalidInput("session tracking is already on", hint="%mlops track off first")
+        from ..capture.session import SessionRecorder
+
+        hooks.session = SessionRecorder(ctx.workspace, experiment=args.experiment, name=args.name)
+        if tags:
+            hooks.session.run.set_tags(tags)
+        print(
+            f"mlops: session tracking on (run key {hooks.session.run.key[:8]}); `%mlops track off` ends it"
+        )
+    elif args.mode == "off":
+        if hooks.session is None:
+            raise InvalidInput("session tracking is not on", hint="%mlops track on starts it")
+        session, hooks.session = hooks.session, None
+        session.stop()
+        print(f"mlops: session tracking off; {len(session.steps)} cells recorded")
+    else:
+        raise InvalidInput("%mlops track needs on or off", hint="or use %%mlops track on a cell")
+
+
+@subcommand(
+    "runs",
+    "Table of recent runs (sortable; pick one for its details).",
+    arg("--experiment", "-e", help="only this experiment"),
+    arg("--limit", "-l", type=int, default=50, help="how many runs (default 50)"),
+    arg("--sort", "-s", metavar="METRIC", help="sort by this metric, best (highest) first"),
+)
+def runs(ctx: Any, args: Any, cell: str | None) -> Any:
+    from ..store.run_details import run_detail
+    from ..store.runs import run_summary, search
+    from .views import run_widget, runs_widget
+
+    ws = ctx.workspace
+    order = [f"metrics.`{args.sort}` DESC"] if args.sort else None
+    found, _ = search(ws, experiment=args.experiment, limit=args.limit, order_by=order)
+    if not found:
+        print("mlops: no runs yet; record one with %%mlops track")
+        return None
+    return runs_widget(
+        [run_summary(r) for r in found], lambda run_id: run_widget(run_detail(ws, run_id))
+    )
+
+
+@subcommand(
+    "show",
+    "One run: params, metrics (curves plotted), models, datasets, environment.",
+    arg("run", help="run id, id prefix, or name"),
+)
+def show(ctx: Any, args: Any, cell: str | None) -> Any:
+    from ..store.run_details import run_detail
+    from .views import run_widget
+
+    return run_widget(run_detail(ctx.workspace, args.run))
+
+
+@subcommand(
+    "compare",
+    "Runs side by side; differences highlighted, metrics charted.",
+    arg("runs", nargs="+", help="two or more run ids"),
+)
+def compare(ctx: Any, args: Any, cell: str | None) -> Any:
+    from ..store.run_details import compare_runs
+    from .views import compare_widget
+
+    return compare_widget(compare_runs(ctx.workspace, args.runs))
+
+
+@subcommand("sync", "Send queued records to MLflow now (also replays records of dead kernels).")
+def sync(ctx: Any, args: Any, cell: str | None) -> None:
+    from ..store.sync import sync_workspace
+
+    print(sync_workspace(ctx.workspace).describe())

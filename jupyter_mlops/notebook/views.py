@@ -1,0 +1,221 @@
+"""ipywidgets views of runs: a sortable table with a detail pane, a run, runs side by side.
+
+Every value is escaped: a run name with HTML in it shows as text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from html import escape
+from typing import Any
+
+STYLE = """<style>
+.jp-mlops-table{border-collapse:collapse;font-size:12px}
+.jp-mlops-table th,.jp-mlops-table td{border-bottom:1px solid #ddd;padding:2px 8px;text-align:left}
+.jp-mlops-table td.jp-mlops-num{text-align:right;font-family:monospace}
+.jp-mlops-diff{background:#fff3cd}
+.jp-mlops-FAILED{color:#b00020}.jp-mlops-KILLED{color:#b36b00}.jp-mlops-RUNNING{color:#1a73e8}
+</style>"""
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _when(ms: int | None) -> str:
+    if not ms:
+        return ""
+    return dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def html_table(headers: list[str], rows: list[list[Any]], diff_rows: set[int] | None = None) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = []
+    for i, row in enumerate(rows):
+        cls = ' class="jp-mlops-diff"' if diff_rows and i in diff_rows else ""
+        cells = "".join(
+            f'<td class="jp-mlops-num">{escape(_fmt(v))}</td>'
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+            else f"<td>{escape(_fmt(v))}</td>"
+            for v in row
+        )
+        body.append(f"<tr{cls}>{cells}</tr>")
+    return f'{STYLE}<table class="jp-mlops-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def runs_rows(
+    runs: list[dict[str, Any]], metric_keys: list[str]
+) -> tuple[list[str], list[list[Any]]]:
+    headers = ["run", "name", "kind", "status", "started", *metric_keys]
+    rows = [
+        [
+            r["run_id"][:8],
+            r["name"],
+            r["kind"],
+            r["status"],
+            _when(r["start_time"]),
+            *[r["metrics"].get(k) for k in metric_keys],
+        ]
+        for r in runs
+    ]
+    return headers, rows
+
+
+def runs_widget(runs: list[dict[str, Any]], detail: Callable[[str], Any]) -> Any:
+    """Table of runs; sort by any column; picking a run shows its details below."""
+    import ipywidgets as w
+
+    metric_keys = sorted({k for r in runs for k in r["metrics"] if not k.startswith("mlops.")})[:8]
+    headers, _ = runs_rows(runs, metric_keys)
+    sort = w.Dropdown(options=headers, value="started", description="sort by")
+    descending = w.ToggleButton(value=True, description="descending", icon="sort-amount-desc")
+    table = w.HTML()
+    pick = w.Dropdown(
+        options=[("", "")] + [(f"{r['run_id'][:8]}  {r['name'] or ''}", r["run_id"]) for r in runs],
+        description="details",
+    )
+    out = w.Output()
+
+    def render(*_: Any) -> None:
+        col = headers.index(sort.value)
+        _, rows = runs_rows(runs, metric_keys)
+        rows.sort(
+            key=lambda row: (row[col] is None, row[col] if row[col] is not None else 0),
+            reverse=descending.value,
+        )
+        if descending.value:  # keep missing values last either way
+            rows.sort(key=lambda row: row[col] is None)
+        table.value = html_table(headers, rows)
+
+    def show(change: Any) -> None:
+        out.clear_output()
+        if change["new"]:
+            with out:
+                from IPython.display import display
+
+                display(detail(change["new"]))
+
+    sort.observe(render, "value")
+    descending.observe(render, "value")
+    pick.observe(show, "value")
+    render()
+    return w.VBox([w.HBox([sort, descending]), table, pick, out])
+
+
+def curves_figure(curves: dict[str, list[tuple[int, float]]]) -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg") if matplotlib.get_backend().lower() == "agg" else None
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3))
+    for key, points in curves.items():
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker=".", label=key)
+    ax.set_xlabel("step")
+    ax.legend(loc="best", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def run_widget(detail: dict[str, Any]) -> Any:
+    import ipywidgets as w
+
+    head = (
+        f"<b>{escape(detail['name'] or '')}</b> <code>{escape(detail['run_id'])}</code> "
+        f'<span class="jp-mlops-{escape(detail["status"])}">{escape(detail["status"])}</span> '
+        f"{escape(detail['kind'])} · started {_when(detail['start_time'])}"
+    )
+    parts = [w.HTML(STYLE + head)]
+    params = sorted(detail["params"].items())
+    metrics = sorted(detail["metrics"].items())
+    parts.append(
+        w.HBox(
+            [
+                w.HTML(html_table(["param", "value"], [list(p) for p in params])),
+                w.HTML(html_table(["metric", "value"], [list(m) for m in metrics])),
+            ]
+        )
+    )
+    if detail["curves"]:
+        out = w.Output()
+        with out:
+            from IPython.display import display
+
+            display(curves_figure(detail["curves"]))
+        parts.append(out)
+    if detail["models"]:
+        parts.append(
+            w.HTML(html_table(["model", "uri"], [[m["name"], m["uri"]] for m in detail["models"]]))
+        )
+    if detail["datasets"]:
+        parts.append(
+            w.HTML(
+                html_table(
+                    ["dataset", "digest", "context"],
+                    [[d["name"], d["digest"], d["context"]] for d in detail["datasets"]],
+                )
+            )
+        )
+    env = detail.get("environment") or {}
+    if env:
+        summary = f"Python {env.get('python')} · {env.get('platform')} · {len(env.get('distributions', {}))} distributions · env {env.get('hash')}"
+        parts.append(w.HTML(f"<div>{escape(summary)}</div>"))
+    if detail.get("cell_source"):
+        parts.append(w.HTML(f"<pre>{escape(detail['cell_source'])}</pre>"))
+    return w.VBox(parts)
+
+
+def compare_widget(table: dict[str, Any]) -> Any:
+    import ipywidgets as w
+
+    names = [f"{r['name'] or ''} ({r['run_id'][:8]})" for r in table["runs"]]
+    parts = []
+    for section in ("params", "metrics", "environment"):
+        rows = table[section]
+        if not rows:
+            continue
+        diff = {i for i, row in enumerate(rows) if row["differs"]}
+        parts.append(
+            w.HTML(
+                f"<h4>{section}</h4>"
+                + html_table(["key", *names], [[r["key"], *r["values"]] for r in rows], diff)
+            )
+        )
+    numeric = [
+        r
+        for r in table["metrics"]
+        if all(isinstance(v, (int, float)) for v in r["values"])
+        and not r["key"].startswith("mlops.")
+    ]
+    if numeric:
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 0.4 + 0.5 * len(numeric)))
+        height = 0.8 / len(names)
+        for j, name in enumerate(names):
+            ax.barh(
+                [i + j * height for i in range(len(numeric))],
+                [r["values"][j] for r in numeric],
+                height,
+                label=name,
+            )
+        ax.set_yticks(
+            [i + 0.4 - height / 2 for i in range(len(numeric))], [r["key"] for r in numeric]
+        )
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        plt.close(fig)
+        out = w.Output()
+        with out:
+            from IPython.display import display
+
+            display(fig)
+        parts.append(out)
+    return w.VBox(parts)

@@ -1,0 +1,144 @@
+"""The background half of tracking: one thread per process that empties the outbox into MLflow.
+
+It also does the slow parts of a record that must not sit on the cell's path: reading git state,
+importing MLflow for the first time, and replaying journals left behind by dead processes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import threading
+import time
+from pathlib import Path
+
+from ..workspace import Workspace
+from .outbox import Outbox
+from .replay import FlushResult, Replayer, recover
+
+log = logging.getLogger("jupyter_mlops")
+
+IDLE_INTERVAL = 0.5
+MAX_BACKOFF = 30.0
+
+
+class Sink:
+    def __init__(self, ws: Workspace, box: Outbox) -> None:
+        self.ws = ws
+        self.box = box
+        self.replayer = Replayer(ws, box)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._git_jobs: queue.SimpleQueue[tuple[str, Path]] = queue.SimpleQueue()
+        self._git_cache: tuple[float, dict | None] | None = None
+        self.last_result = FlushResult()
+        self.recovered = FlushResult()
+        self._thread = threading.Thread(
+            target=self._loop, name="jupyter-mlops-flusher", daemon=True
+        )
+
+    @classmethod
+    def start(cls, ws: Workspace) -> Sink:
+        sink = cls(ws, Outbox.create(ws))
+        sink._thread.start()
+        atexit.register(sink.stop)
+        return sink
+
+    # -- called from the cell's thread ---------------------------------------------------------
+    def kick(self) -> None:
+        self._wake.set()
+
+    def request_git(self, run_key: str, root: Path) -> None:
+        self._git_jobs.put((run_key, root))
+        self._wake.set()
+
+    def flush_now(self, deadline: float | None = None) -> FlushResult:
+        self._do_git_jobs()
+        self.last_result = self.replayer.flush(deadline)
+        return self.last_result
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout)
+        try:
+            result = self.flush_now(time.monotonic() + timeout)
+            if result.pending:
+                log.warning(
+                    "jupyter-mlops: %d records stay queued in %s (%s); `jupyter-mlops sync` sends them",
+                    result.pending,
+                    self.box.path,
+                    result.error,
+                )
+            if not self.box.remove_if_drained():
+                self.box.close()
+        except Exception as exc:
+            log.warning("jupyter-mlops: could not flush at exit: %s", exc)
+
+    # -- background ----------------------------------------------------------------------------
+    def _do_git_jobs(self) -> None:
+        from ..capture.gitinfo import git_state
+
+        while True:
+            try:
+                run_key, root = self._git_jobs.get_nowait()
+            except queue.Empty:
+                return
+            now = time.monotonic()
+            if self._git_cache is None or now - self._git_cache[0] > 1.0:
+                self._git_cache = (now, git_state(root))
+            state = self._git_cache[1]
+            if state is None:
+                continue
+            self.box.append(
+                run_key,
+                "data",
+                {
+                    "tags": {
+                        "mlops.git_sha": state["sha"],
+                        "mlflow.source.git.commit": state["sha"],
+                        "mlops.git_branch": state["branch"],
+                        "mlflow.source.git.branch": state["branch"],
+                        "mlops.git_dirty": str(state["dirty"]).lower(),
+                        **(
+                            {"mlflow.source.git.repoURL": state["remote"]}
+                            if state["remote"]
+                            else {}
+                        ),
+                    }
+                },
+            )
+            if state["dirty"] and state["diff"]:
+                self.box.append(
+                    run_key, "text", {"text": state["diff"], "artifact_file": "mlops/git.diff"}
+                )
+
+    def _loop(self) -> None:
+        try:
+            import mlflow  # noqa: F401 - warm the 1.4 s import off the cell's path
+            from mlflow.entities import Metric  # noqa: F401
+        except Exception as exc:
+            log.warning("jupyter-mlops: cannot import mlflow: %s", exc)
+            return
+        try:
+            self.recovered = recover(self.ws, exclude=self.box)
+        except Exception as exc:
+            log.warning("jupyter-mlops: could not replay journals of dead processes: %s", exc)
+        backoff = IDLE_INTERVAL
+        while not self._stop.is_set():
+            self._wake.wait(backoff)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                result = self.flush_now()
+            except Exception as exc:
+                log.warning("jupyter-mlops: flush failed: %s", exc)
+                result = FlushResult(error=str(exc))
+            if result.error and result.pending:
+                backoff = min(max(backoff * 2, 1.0), MAX_BACKOFF)
+            else:
+                backoff = IDLE_INTERVAL

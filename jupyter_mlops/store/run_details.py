@@ -1,0 +1,130 @@
+"""A run in full (params, metric curves, models, environment, code) and runs side by side.
+
+Shared by ``%mlops show`` / ``%mlops compare``, the CLI and the REST API, so each only renders.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..errors import InvalidInput
+from ..workspace import Workspace
+from .client import client_for
+from .runs import get_run, run_summary
+
+
+def read_json_artifact(ws: Workspace, run_id: str, path: str) -> Any | None:
+    """A small JSON artifact of a run, or None when the run has none."""
+    text = read_text_artifact(ws, run_id, path)
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def read_text_artifact(ws: Workspace, run_id: str, path: str) -> str | None:
+    """A run's text artifact; read in place for local stores (no download, no progress bar)."""
+    from urllib.parse import unquote, urlparse
+
+    client = client_for(ws)
+    root = client.get_run(run_id).info.artifact_uri.rstrip("/")
+    parsed = urlparse(root)
+    if parsed.scheme in ("", "file"):
+        from pathlib import Path
+
+        base = Path(unquote(parsed.path)).resolve()
+        target = (base / path).resolve()
+        if base not in target.parents:
+            return None
+        try:
+            return target.read_text(encoding="utf-8")
+        except OSError:
+            return None
+    import mlflow.artifacts
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return mlflow.artifacts.load_text(f"{root}/{path}")
+    except (MlflowException, OSError):
+        return None
+
+
+def run_detail(ws: Workspace, ref: str, *, with_history: bool = True) -> dict[str, Any]:
+    run = get_run(ws, ref)
+    client = client_for(ws)
+    detail = run_summary(run)
+    curves = {}
+    if with_history:
+        for key in run.data.metrics:
+            history = client.get_metric_history(run.info.run_id, key)
+            if len(history) > 1:
+                curves[key] = [
+                    (m.step, m.value) for m in sorted(history, key=lambda m: (m.step, m.timestamp))
+                ]
+    detail["curves"] = curves
+    detail["models"] = [
+        {
+            "model_id": o.model_id,
+            "uri": f"models:/{o.model_id}",
+            "name": k.removeprefix("mlops.model."),
+        }
+        for o in (run.outputs.model_outputs if run.outputs else [])
+        for k, v in run.data.tags.items()
+        if k.startswith("mlops.model.") and v == f"models:/{o.model_id}"
+    ]
+    detail["datasets"] = [
+        {
+            "name": d.dataset.name,
+            "digest": d.dataset.digest,
+            "context": next((t.value for t in d.tags if t.key == "mlflow.data.context"), None),
+        }
+        for d in (run.inputs.dataset_inputs if run.inputs else [])
+    ]
+    detail["environment"] = read_json_artifact(ws, run.info.run_id, "mlops/environment.json")
+    detail["cell_source"] = read_text_artifact(ws, run.info.run_id, "mlops/cell.py")
+    return detail
+
+
+def _differs(values: list[Any]) -> bool:
+    return len({json.dumps(v, sort_keys=True, default=str) for v in values}) > 1
+
+
+def compare_runs(ws: Workspace, refs: list[str]) -> dict[str, Any]:
+    """Params, metrics and distributions side by side, with the differing keys marked."""
+    if len(refs) < 2:
+        raise InvalidInput(
+            "compare needs at least two runs", hint="%mlops compare RUN RUN [RUN ...]"
+        )
+    details = [run_detail(ws, ref, with_history=False) for ref in refs]
+    table: dict[str, Any] = {
+        "runs": [{"run_id": d["run_id"], "name": d["name"], "status": d["status"]} for d in details]
+    }
+    for section in ("params", "metrics"):
+        keys = sorted({k for d in details for k in d[section]})
+        table[section] = [
+            {
+                "key": k,
+                "values": [d[section].get(k) for d in details],
+                "differs": _differs([d[section].get(k) for d in details]),
+            }
+            for k in keys
+        ]
+    envs = [(d["environment"] or {}) for d in details]
+    dist_keys = sorted({k for e in envs for k in e.get("distributions", {})})
+    table["environment"] = [
+        {
+            "key": k,
+            "values": [e.get(k) for e in envs],
+            "differs": _differs([e.get(k) for e in envs]),
+        }
+        for k in ("python", "platform", "hash")
+    ] + [
+        {"key": k, "values": [e.get("distributions", {}).get(k) for e in envs], "differs": True}
+        for k in dist_keys
+        if _differs([e.get("distributions", {}).get(k) for e in envs])
+    ]
+    table["cells"] = [d["cell_source"] for d in details]
+    return table
