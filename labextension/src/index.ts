@@ -5,7 +5,6 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
-import { refreshIcon } from '@jupyterlab/ui-components';
 
 import { createSidebar } from './components/Sidebar';
 import { RunsModel } from './model';
@@ -36,7 +35,6 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(CommandIDs.refreshRuns, {
       label: 'Refresh MLOps Runs',
       caption: 'Fetch the recent runs now',
-      icon: args => (args.toolbar ? refreshIcon : undefined),
       execute: () => model.refresh()
     });
 

@@ -1,7 +1,11 @@
 /** Assembles the left-area sidebar: a title, a toolbar with refresh, and the runs list. */
-import { CommandToolbarButton, SidePanel } from '@jupyterlab/ui-components';
+import {
+  refreshIcon,
+  SidePanel,
+  ToolbarButton
+} from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
-import { Widget } from '@lumino/widgets';
+import { Panel, Widget } from '@lumino/widgets';
 
 import { mlopsIcon } from '../icons';
 import { CommandIDs, IRunsModel, SIDEBAR_ID } from '../tokens';
@@ -11,7 +15,8 @@ export function createSidebar(
   model: IRunsModel,
   commands: CommandRegistry
 ): SidePanel {
-  const sidebar = new SidePanel();
+  // A plain Panel as content: one list needs no accordion section header.
+  const sidebar = new SidePanel({ content: new Panel() });
   sidebar.id = SIDEBAR_ID;
   sidebar.addClass('jp-mlops-sidebar');
   sidebar.title.icon = mlopsIcon;
@@ -24,7 +29,11 @@ export function createSidebar(
 
   sidebar.toolbar.addItem(
     'refresh',
-    new CommandToolbarButton({ commands, id: CommandIDs.refreshRuns })
+    new ToolbarButton({
+      icon: refreshIcon,
+      tooltip: 'Refresh the runs now',
+      onClick: () => void commands.execute(CommandIDs.refreshRuns)
+    })
   );
   sidebar.addWidget(new RunsPanel(model));
   return sidebar;

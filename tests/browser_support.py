@@ -1,0 +1,184 @@
+"""A real ``jupyter lab`` process and Debian's Chromium for browser tests.
+
+The server is started from this interpreter's environment, on a free port of 127.0.0.1, with a
+token, private settings and workspaces folders (the news toast silenced so screenshots are clean),
+and the PID kept is the server's own, so stopping it leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+OUTPUT_DIR = REPO_ROOT / "test-output" / "browser"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update"]
+LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+}
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+def missing(reason: str) -> None:
+    """Skip on a developer machine; fail in CI, where the browser test must run."""
+    if in_ci():
+        pytest.fail(f"{reason} (CI is set, so the browser test may not be skipped)")
+    pytest.skip(reason)
+
+
+def chromium_path() -> str:
+    """Debian's Chromium; Playwright's own browser download is never used."""
+    path = os.environ.get("MLOPS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).is_file():
+        missing("Debian's chromium is not installed: apt-get install -y chromium")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LabServer:
+    url: str
+    token: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def get_json(self, path: str) -> dict:
+        req = urllib.request.Request(
+            f"{self.url}/{path}", headers={"Authorization": f"token {self.token}"}
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read().decode())
+
+    def page_config(self) -> dict:
+        """The JSON JupyterLab embeds in its page: which federated extensions it will load."""
+        req = urllib.request.Request(
+            f"{self.url}/lab", headers={"Authorization": f"token {self.token}"}
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            html = resp.read().decode()
+        start = html.index('id="jupyter-config-data"')
+        start = html.index(">", start) + 1
+        return json.loads(html[start : html.index("</script>", start)])
+
+
+def _write_settings(folder: Path) -> None:
+    for name, values in LAB_SETTINGS.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+
+
+@contextmanager
+def running_lab(root: Path, scratch: Path, *, timeout: float = 60.0):
+    """``jupyter lab`` serving ``root`` with the jupyter_mlops server extension enabled."""
+    lab = Path(sys.executable).parent / "jupyter-lab"
+    if not lab.is_file():
+        missing(f"jupyter-lab not found next to {sys.executable}")
+    scratch.mkdir(parents=True, exist_ok=True)
+    settings = scratch / "settings"
+    _write_settings(settings)
+    config = scratch / "jupyter_server_config.json"
+    config.write_text(json.dumps({"ServerApp": {"jpserver_extensions": {"jupyter_mlops": True}}}))
+    token = "mlops-browser-test-token"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MLOPS_"))}
+    env.update(
+        JUPYTERLAB_SETTINGS_DIR=str(settings),
+        JUPYTERLAB_WORKSPACES_DIR=str(scratch / "workspaces"),
+        JUPYTER_RUNTIME_DIR=str(scratch / "runtime"),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),
+    )
+    log_path = scratch / "jupyter-lab.log"
+    args = [
+        str(lab),
+        "--no-browser",
+        "--allow-root",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        f"--config={config}",
+        "--LabApp.news_url=",
+    ]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            args, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+    server = LabServer(f"http://127.0.0.1:{port}", token, process, log_path)
+    try:
+        _wait_ready(server, timeout)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _wait_ready(server: LabServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise AssertionError(f"jupyter lab exited early:\n{server.log_tail()}")
+        try:
+            server.get_json("api/status")
+            return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.2)
+    raise AssertionError(f"jupyter lab not ready after {timeout:.0f} s:\n{server.log_tail()}")
+
+
+@contextmanager
+def chromium_page():
+    """A headless Debian Chromium page driven by Python Playwright."""
+    executable = chromium_path()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("Python playwright is not installed: pip install -e '.[test]'")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 800})
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+def screenshot(page, name: str) -> Path:
+    OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+    path = OUTPUT_DIR / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path

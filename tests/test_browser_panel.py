@@ -1,0 +1,50 @@
+"""The sidebar in a real JupyterLab, in Debian's Chromium: it lists the workspace's runs."""
+
+from __future__ import annotations
+
+import pytest
+from browser_support import chromium_page, chromium_path, running_lab, screenshot
+
+pytestmark = pytest.mark.browser
+
+HOSTILE_NAME = '<img src=x onerror="window.__mlopsXss=1">'
+
+
+def make_run(ws, name: str, accuracy: float) -> str:
+    from jupyter_mlops.store.client import client_for, experiment_id
+
+    client = client_for(ws)
+    run = client.create_run(experiment_id(ws), run_name=name)
+    client.log_metric(run.info.run_id, "accuracy", accuracy)
+    client.set_terminated(run.info.run_id, "FINISHED")
+    return run.info.run_id
+
+
+def test_panel_lists_the_workspace_runs(workspace, tmp_path):
+    chromium_path()  # skip (or fail in CI) before starting anything
+    make_run(workspace, HOSTILE_NAME, 0.5)
+    make_run(workspace, "browser-visible-run", 0.9321)
+
+    with running_lab(workspace.root, tmp_path / "lab") as lab:
+        federated = {ext["name"] for ext in lab.page_config().get("federated_extensions", [])}
+        assert "jupyter-mlops" in federated, (
+            "the jupyter-mlops labextension is not installed in this environment "
+            "(run `make install`, or `jupyter labextension develop --overwrite .`)"
+        )
+        with chromium_page() as page:
+            page.goto(f"{lab.url}/lab?token={lab.token}")
+            page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+            page.locator('.jp-SideBar.jp-mod-left [data-id="jp-mlops-sidebar"]').click()
+            panel = page.locator("#jp-mlops-sidebar")
+            names = panel.locator(".jp-mlops-run-name")
+            names.filter(has_text="browser-visible-run").wait_for(timeout=30_000)
+            shot = screenshot(page, "runs-panel")
+
+            assert names.all_inner_texts()[:2] == ["browser-visible-run", HOSTILE_NAME]
+            first = panel.locator(".jp-mlops-run").first
+            assert first.locator(".jp-mlops-run-status").text_content() == "FINISHED"
+            assert first.locator(".jp-mlops-metric-value").inner_text() == "0.9321"
+            # a run name is data, shown as text, never markup
+            assert panel.locator("img[src='x']").count() == 0
+            assert page.evaluate("window.__mlopsXss") is None
+        assert shot.stat().st_size > 10_000
