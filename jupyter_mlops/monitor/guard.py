@@ -1,0 +1,233 @@
+"""The canary guard: compare the canary with the champion on the same live traffic, and roll the
+canary back when it is worse beyond the thresholds of ``monitor.canary`` in mlops.yaml.
+
+Both versions see the same input distribution (the router splits traffic at random or by a sticky
+key), so the comparison is fair: error rate, p95 latency, and the canary's outputs against the
+champion's (PSI). Too few canary requests in the window means "wait", never a verdict. The
+rollback itself is the release layer's (``demote_canary``), so it is locked, ordered and recorded
+in the release history with the reason and ``actor="canary-guard"``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import NotFound
+from ..workspace import Workspace
+from .health import Health, health_by_version, request_arrays
+from .thresholds import CanaryThresholds, load_monitor_config
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+log = logging.getLogger(__name__)
+GUARD_ACTOR = "canary-guard"
+
+
+@dataclass
+class CanaryVerdict:
+    model: str
+    decision: str  # none | wait | keep | rollback | alert
+    canary: str | None = None
+    champion: str | None = None
+    reasons: list[str] = field(default_factory=list)
+    canary_health: dict[str, Any] | None = None
+    champion_health: dict[str, Any] | None = None
+    prediction_psi: float | None = None
+    acted: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        if self.decision == "none":
+            return f"{self.model}: no canary"
+        head = f"canary v{self.canary} vs champion v{self.champion}: {self.decision}"
+        if self.acted:
+            head += " (rolled back)"
+        return head + (": " + "; ".join(self.reasons) if self.reasons else "")
+
+
+def _aliases(ws: Workspace, model: str) -> dict[str, str]:
+    from ..store.client import client_for
+
+    try:
+        from ..release.rollout import state
+
+        return dict(state(ws, model).aliases)
+    except ImportError:
+        rm = client_for(ws).get_registered_model(model)
+        return {k: str(v) for k, v in rm.aliases.items()}
+
+
+def _output_psi(table: pa.Table, canary: str, champion: str) -> float | None:
+    import pyarrow.compute as pc
+
+    from .drift import ReferenceProfile
+    from .predlog import OUTPUT_COLUMN
+
+    if OUTPUT_COLUMN not in table.column_names:
+        return None
+    ok = pc.fill_null(pc.equal(table["status"], 200), False)
+    champ = table.filter(pc.and_(ok, pc.equal(table["version"], champion)))[OUTPUT_COLUMN]
+    cand = table.filter(pc.and_(ok, pc.equal(table["version"], canary)))[OUTPUT_COLUMN]
+    if champ.null_count == len(champ) or cand.null_count == len(cand):
+        return None
+    prof = ReferenceProfile()
+    prof.add("prediction", champ)
+    return prof.compare_values("prediction", cand).psi
+
+
+def judge(
+    model: str,
+    table: pa.Table,
+    canary: str | None,
+    champion: str | None,
+    th: CanaryThresholds,
+) -> CanaryVerdict:
+    """The verdict from a log window alone (no side effects): the guard's decision logic."""
+    if canary is None or champion is None:
+        return CanaryVerdict(model, "none", canary, champion)
+    health = health_by_version(request_arrays(table))
+    cand, champ = health.get(canary, Health(canary)), health.get(champion, Health(champion))
+    verdict = CanaryVerdict(
+        model,
+        "keep",
+        canary,
+        champion,
+        canary_health=cand.to_dict(),
+        champion_health=champ.to_dict(),
+    )
+    if cand.requests < th.min_requests or champ.requests < th.min_requests:
+        verdict.decision = "wait"
+        verdict.reasons.append(
+            f"{cand.requests} canary and {champ.requests} champion requests in the window; "
+            f"{th.min_requests} of each needed"
+        )
+        return verdict
+    reasons = verdict.reasons
+    if cand.error_rate - champ.error_rate > th.max_error_rate_increase:
+        reasons.append(
+            f"error rate {cand.error_rate:.1%} vs {champ.error_rate:.1%} for the champion "
+            f"(allowed +{th.max_error_rate_increase:.1%})"
+        )
+    if cand.latency_p95_ms is not None and champ.latency_p95_ms is not None:
+        slower = cand.latency_p95_ms - champ.latency_p95_ms
+        if (
+            cand.latency_p95_ms > champ.latency_p95_ms * th.max_latency_p95_ratio
+            and slower > th.min_latency_p95_increase_ms
+        ):
+            reasons.append(
+                f"p95 latency {cand.latency_p95_ms:.1f} ms vs {champ.latency_p95_ms:.1f} ms "
+                f"(allowed x{th.max_latency_p95_ratio:g})"
+            )
+    verdict.prediction_psi = _output_psi(table, canary, champion)
+    if verdict.prediction_psi is not None and verdict.prediction_psi > th.max_prediction_psi:
+        reasons.append(
+            f"predictions differ from the champion's: PSI {verdict.prediction_psi:.3f} > "
+            f"{th.max_prediction_psi:g}"
+        )
+    if reasons:
+        verdict.decision = "rollback" if th.action == "rollback" else "alert"
+    return verdict
+
+
+def roll_back_canary(ws: Workspace, model: str, version: str, reason: str) -> bool:
+    """Take ``version`` out of traffic if it is still the canary; True when it was rolled back.
+
+    The one place that calls the release layer, so the guard follows its API in one line."""
+    from ..release.rollout import demote_canary
+
+    if _aliases(ws, model).get("canary") != version:
+        return False  # someone already moved the canary: do not demote a different version
+    try:
+        demote_canary(ws, model, reason=reason, actor=GUARD_ACTOR)
+    except NotFound:
+        return False
+    return True
+
+
+def evaluate_canary(
+    ws: Workspace,
+    model: str,
+    *,
+    table: pa.Table | None = None,
+    thresholds: CanaryThresholds | None = None,
+    now: float | None = None,
+) -> CanaryVerdict:
+    """Judge the current canary on the last ``monitor.canary.window`` of traffic."""
+    from .predlog import scan_predictions
+
+    th = thresholds or load_monitor_config(ws).canary
+    aliases = _aliases(ws, model)
+    canary, champion = aliases.get("canary"), aliases.get("champion")
+    if canary is None:
+        return CanaryVerdict(model, "none", None, champion)
+    if table is None:
+        until = now if now is not None else time.time()
+        table = scan_predictions(ws, model, since=until - th.window, until=until + 1).table
+    return judge(model, table, canary, champion, th)
+
+
+def guard_canary(
+    ws: Workspace,
+    model: str,
+    *,
+    thresholds: CanaryThresholds | None = None,
+    now: float | None = None,
+    act: bool = True,
+) -> CanaryVerdict:
+    """Evaluate, and when the verdict is ``rollback`` (and ``act``), roll the canary back."""
+    verdict = evaluate_canary(ws, model, thresholds=thresholds, now=now)
+    if act and verdict.decision == "rollback" and verdict.canary is not None:
+        reason = "canary guard: " + "; ".join(verdict.reasons)
+        verdict.acted = roll_back_canary(ws, model, verdict.canary, reason)
+        if verdict.acted:
+            log.warning("%s v%s rolled back: %s", model, verdict.canary, reason)
+    return verdict
+
+
+class CanaryGuard:
+    """Checks the canary every ``interval`` seconds in a daemon thread (the router can run one)."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        model: str,
+        *,
+        interval: float | None = None,
+        thresholds: CanaryThresholds | None = None,
+    ) -> None:
+        self.ws, self.model = ws, model
+        self.thresholds = thresholds or load_monitor_config(ws).canary
+        self.interval = interval if interval is not None else self.thresholds.interval
+        self.last: CanaryVerdict | None = None
+        self.last_error: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"canary-guard-{model}", daemon=True)
+
+    def start(self) -> CanaryGuard:
+        self._thread.start()
+        return self
+
+    def check(self) -> CanaryVerdict:
+        self.last = guard_canary(self.ws, self.model, thresholds=self.thresholds)
+        return self.last
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.check()
+                self.last_error = None
+            except Exception as exc:  # the registry may be briefly unreachable: try again
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("canary guard for %s failed: %s", self.model, self.last_error)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(10)

@@ -1,0 +1,436 @@
+"""One monitoring evaluation: health, input and prediction drift, and the canary verdict, for a
+time window of a model's prediction log; recorded as a monitoring run so drift has a history.
+
+Nothing here raises for bad data: an empty window, features missing from live traffic, a model
+with no training dataset recorded, unreadable log files: each becomes a line in ``problems``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..workspace import Workspace
+from .drift import FeatureDrift, ReferenceProfile, prediction_drift
+from .guard import CanaryVerdict, judge
+from .health import Health, health_by_version, health_over_time, request_arrays
+from .predlog import INPUT_PREFIX, model_folder_name, scan_predictions
+from .thresholds import MonitorConfig, load_monitor_config, parse_duration
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+MONITOR_KIND = "monitor"
+
+
+@dataclass
+class MonitorReport:
+    model: str
+    since: float
+    until: float
+    aliases: dict[str, str] = field(default_factory=dict)
+    reference_version: str | None = None
+    reference: str = ""
+    health: dict[str, Health] = field(default_factory=dict)
+    health_over_time: list[dict[str, Any]] = field(default_factory=list)
+    drift: dict[str, FeatureDrift] = field(default_factory=dict)
+    prediction_drift: FeatureDrift | None = None
+    drift_over_time: list[dict[str, Any]] = field(default_factory=list)
+    canary: CanaryVerdict | None = None
+    problems: list[str] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
+    live_rows: int = 0
+    run_id: str | None = None
+
+    @property
+    def drifted(self) -> list[str]:
+        return [name for name, d in self.drift.items() if d.drifted]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "since": self.since,
+            "until": self.until,
+            "aliases": self.aliases,
+            "reference_version": self.reference_version,
+            "reference": self.reference,
+            "live_rows": self.live_rows,
+            "health": {k: v.to_dict() for k, v in self.health.items()},
+            "drift": {k: v.to_dict() for k, v in self.drift.items()},
+            "drifted": self.drifted,
+            "prediction_drift": self.prediction_drift.to_dict() if self.prediction_drift else None,
+            "drift_over_time": self.drift_over_time,
+            "canary": self.canary.to_dict() if self.canary else None,
+            "problems": self.problems,
+            "alerts": self.alerts,
+            "run_id": self.run_id,
+        }
+
+    def to_text(self) -> str:
+        return format_report(self)
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _registry_aliases(ws: Workspace, model: str, problems: list[str]) -> dict[str, str]:
+    from mlflow.exceptions import MlflowException
+
+    from ..store.client import client_for
+
+    try:
+        rm = client_for(ws).get_registered_model(model)
+    except MlflowException:
+        problems.append(f"{model} is not a registered model; only the prediction log is used")
+        return {}
+    return {k: str(v) for k, v in rm.aliases.items()}
+
+
+def _served(table: pa.Table) -> pa.Table:
+    """Rows of successful, non-shadow predictions: the inputs the model really received."""
+    import pyarrow.compute as pc
+
+    if table.num_rows == 0:
+        return table
+    ok = pc.and_(
+        pc.fill_null(pc.equal(table["status"], 200), False),
+        pc.fill_null(pc.greater(table["n_rows"], 0), False),
+    )
+    ok = pc.and_(ok, pc.invert(pc.fill_null(pc.equal(table["alias"], "shadow"), False)))
+    return table.filter(ok)
+
+
+def build_report(
+    ws: Workspace,
+    model: str,
+    *,
+    window: float | str | None = None,
+    since: float | None = None,
+    until: float | None = None,
+    reference: Any = None,
+    reference_predictions: Any = None,
+    version: str | None = None,
+    config: MonitorConfig | None = None,
+    record: bool = True,
+    workers: int = 2,
+) -> MonitorReport:
+    """Evaluate ``model``'s traffic over ``window`` (default ``monitor.window``) ending ``until``.
+
+    ``reference`` (a DataFrame) overrides the training dataset found through lineage."""
+    import pyarrow.compute as pc
+
+    cfg = config or load_monitor_config(ws)
+    until = float(until) if until is not None else time.time()
+    span = parse_duration(window, "window") if window is not None else cfg.window
+    since = float(since) if since is not None else until - span
+    report = MonitorReport(model, since, until)
+    report.aliases = _registry_aliases(ws, model, report.problems)
+
+    scan = scan_predictions(ws, model, since=since, until=until)
+    report.problems.extend(scan.problems)
+    table = scan.table
+    if table.num_rows == 0:
+        report.problems.append(
+            f"no predictions logged for {model} between {_fmt_ts(since)} and {_fmt_ts(until)}"
+        )
+    req = request_arrays(table)
+    report.health = health_by_version(req, since, until)
+    report.health_over_time = health_over_time(req, cfg.buckets, since, until)
+    _health_alerts(report, cfg)
+
+    served = _served(table)
+    report.live_rows = served.num_rows
+    report.reference_version = version or report.aliases.get("champion") or _latest_version(req)
+    frame, features, ref_preds = reference, None, reference_predictions
+    if frame is None:
+        from .reference import training_reference
+
+        ref = training_reference(
+            ws, model, report.reference_version, with_predictions=reference_predictions is None
+        )
+        report.problems.extend(ref.notes)
+        report.reference = ref.description
+        frame, features = ref.frame, ref.features
+        ref_preds = ref_preds if ref_preds is not None else ref.predictions
+    else:
+        report.reference = "reference data given by the caller"
+
+    if frame is not None:
+        live_features = {
+            c[len(INPUT_PREFIX) :] for c in table.column_names if c.startswith(INPUT_PREFIX)
+        }
+        if features is None:  # no signature: compare the columns the two sides share
+            features = [c for c in frame.columns if c in live_features] or list(frame.columns)
+        profile = ReferenceProfile.from_frame(frame, [f for f in features if f in frame.columns])
+        for f in features:
+            if f not in frame.columns:
+                report.problems.append(f"feature {f!r} is not in the training data")
+        if served.num_rows:
+            report.drift = profile.compare(served, cfg.drift, workers=workers)
+            missing = [n for n, d in report.drift.items() if d.note == "missing from live traffic"]
+            if missing:
+                report.problems.append(
+                    f"{len(missing)} feature(s) missing from live traffic: {', '.join(missing)}"
+                )
+            report.drift_over_time = _drift_over_time(profile, served, cfg, since, until)
+        elif table.num_rows:
+            report.problems.append("no successful predictions in the window: drift not computed")
+
+    if ref_preds is not None and served.num_rows and report.reference_version is not None:
+        mine = served.filter(pc.equal(served["version"], str(report.reference_version)))
+        if mine.num_rows == 0:
+            mine = served
+        report.prediction_drift = prediction_drift(ref_preds, mine, cfg.drift)
+    for name in report.drifted:
+        report.alerts.append(f"input drift in {name}: {'; '.join(report.drift[name].reasons)}")
+    if report.prediction_drift is not None and report.prediction_drift.drifted:
+        report.alerts.append("prediction drift: " + "; ".join(report.prediction_drift.reasons))
+
+    if "canary" in report.aliases:
+        canary_since = max(since, until - cfg.canary.window)
+        window_table = (
+            table.filter(pc.greater_equal(table["ts"], canary_since)) if table.num_rows else table
+        )
+        report.canary = judge(
+            model,
+            window_table,
+            report.aliases.get("canary"),
+            report.aliases.get("champion"),
+            cfg.canary,
+        )
+        if report.canary.decision in ("rollback", "alert"):
+            report.alerts.append("canary: " + "; ".join(report.canary.reasons))
+
+    write_latest(ws, report)
+    if record:
+        try:
+            report.run_id = record_report(ws, report)
+        except Exception as exc:  # a store problem must not hide the report itself
+            report.problems.append(f"monitoring run not recorded: {exc}")
+    return report
+
+
+def _latest_version(req: Any) -> str | None:
+    versions = [v for v in set(req.version.tolist()) if v.isdigit()]
+    return max(versions, key=int) if versions else None
+
+
+def _health_alerts(report: MonitorReport, cfg: MonitorConfig) -> None:
+    for version, h in report.health.items():
+        if version == "all" or h.requests == 0:
+            continue
+        if h.error_rate > cfg.health.max_error_rate:
+            report.alerts.append(
+                f"v{version}: error rate {h.error_rate:.1%} > {cfg.health.max_error_rate:.1%}"
+            )
+        limit = cfg.health.max_latency_p95_ms
+        if limit is not None and h.latency_p95_ms is not None and h.latency_p95_ms > limit:
+            report.alerts.append(f"v{version}: p95 latency {h.latency_p95_ms:.1f} ms > {limit} ms")
+
+
+def _drift_over_time(
+    profile: ReferenceProfile, served: pa.Table, cfg: MonitorConfig, since: float, until: float
+) -> list[dict[str, Any]]:
+    """PSI per feature in each time bucket (drift that starts mid-window shows where)."""
+    import pyarrow.compute as pc
+
+    buckets = cfg.buckets
+    width = max((until - since) / buckets, 1e-6)
+    ts = served["ts"].to_numpy()
+    idx = np.clip(((ts - since) // width).astype(np.int64), 0, buckets - 1)
+    out = []
+    for b in np.unique(idx):
+        part = served.filter(pc.equal(pc.array(idx), int(b))) if len(np.unique(idx)) > 1 else served
+        if part.num_rows < cfg.drift.min_rows:
+            continue
+        res = profile.compare(part, cfg.drift)
+        out.append(
+            {
+                "bucket_start": since + float(b) * width,
+                "rows": part.num_rows,
+                "psi": {n: d.psi for n, d in res.items() if d.psi is not None},
+            }
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- recording
+
+_METRIC_KEY = re.compile(r"[^A-Za-z0-9_\-. /]+")
+
+
+def _key(*parts: str) -> str:
+    return ".".join(_METRIC_KEY.sub("_", p) for p in parts)[:250]
+
+
+def report_metrics(report: MonitorReport) -> dict[str, float]:
+    m: dict[str, float] = {"live_rows": float(report.live_rows)}
+    m["drift.n_drifted"] = float(len(report.drifted))
+    for name, d in report.drift.items():
+        for stat in ("psi", "ks", "chi2"):
+            value = getattr(d, stat)
+            if value is not None and np.isfinite(value):
+                m[_key("drift", stat, name)] = float(value)
+        m[_key("drift.missing_rate", name)] = float(d.missing_rate_live)
+        m[_key("drift.unseen_rate", name)] = float(d.unseen_rate)
+    if report.prediction_drift is not None and report.prediction_drift.psi is not None:
+        m["prediction.psi"] = float(report.prediction_drift.psi)
+        if report.prediction_drift.ks is not None:
+            m["prediction.ks"] = float(report.prediction_drift.ks)
+    for version, h in report.health.items():
+        label = "all" if version == "all" else f"v{version}"
+        for stat in (
+            "requests",
+            "rate_per_s",
+            "error_rate",
+            "client_error_rate",
+            "latency_p50_ms",
+            "latency_p95_ms",
+            "latency_p99_ms",
+        ):
+            value = getattr(h, stat)
+            if value is not None:
+                m[_key("health", label, stat)] = float(value)
+    return m
+
+
+def record_report(ws: Workspace, report: MonitorReport) -> str:
+    """One finished MLflow run (mlops.kind=monitor) in experiment ``<model>-monitoring``."""
+    from mlflow.entities import Metric, Param, RunTag
+
+    from ..store.client import client_for, experiment_id
+
+    client = client_for(ws)
+    exp = experiment_id(ws, f"{report.model}-monitoring")
+    tags = {
+        "mlops.kind": MONITOR_KIND,
+        "mlops.model": report.model,
+        "mlops.monitor.drifted": ",".join(report.drifted)[:5000],
+        "mlops.monitor.alerts": str(len(report.alerts)),
+    }
+    if report.reference_version:
+        tags["mlops.model_version"] = str(report.reference_version)
+    if report.canary is not None:
+        tags["mlops.monitor.canary"] = report.canary.decision
+    run = client.create_run(exp, run_name=f"monitor-{report.model}", tags=tags)
+    rid = run.info.run_id
+    ts = int(report.until * 1000)
+    metrics = [Metric(k, v, ts, 0) for k, v in report_metrics(report).items()]
+    params = [
+        Param("window_s", f"{report.until - report.since:g}"),
+        Param("reference", (report.reference or "none")[:500]),
+    ]
+    for i in range(0, len(metrics), 900):
+        client.log_batch(
+            rid,
+            metrics=metrics[i : i + 900],
+            params=params if i == 0 else [],
+            tags=[RunTag("mlops.monitor.until", str(report.until))] if i == 0 else [],
+        )
+    client.log_text(rid, json.dumps(report.to_dict(), indent=1, default=str), "monitor/report.json")
+    client.set_terminated(rid, "FINISHED")
+    return rid
+
+
+def write_latest(ws: Workspace, report: MonitorReport) -> None:
+    """Latest drift scores beside the log, for the router's Prometheus gauges (atomic write)."""
+    folder = ws.subdir("monitor") / model_folder_name(report.model)
+    folder.mkdir(parents=True, exist_ok=True)
+    data = {
+        "model": report.model,
+        "until": report.until,
+        "psi": {n: d.psi for n, d in report.drift.items() if d.psi is not None},
+        "ks": {n: d.ks for n, d in report.drift.items() if d.ks is not None},
+        "drifted": report.drifted,
+        "prediction_psi": report.prediction_drift.psi if report.prediction_drift else None,
+    }
+    tmp = folder / f".latest-{os.getpid()}.json"
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, folder / "latest.json")
+
+
+def drift_history(ws: Workspace, model: str, limit: int = 100) -> list[dict[str, Any]]:
+    """Earlier monitoring runs of ``model``, oldest first: the drift history."""
+    from ..store.client import client_for, experiment_id
+
+    exp = experiment_id(ws, f"{model}-monitoring", create=False)
+    if exp is None:
+        return []
+    runs = client_for(ws).search_runs(
+        [exp],
+        filter_string="tags.`mlops.kind` = 'monitor'",
+        max_results=limit,
+        order_by=["attributes.start_time DESC"],
+    )
+    return [
+        {"run_id": r.info.run_id, "start_time": r.info.start_time, "metrics": dict(r.data.metrics)}
+        for r in reversed(runs)
+    ]
+
+
+# --------------------------------------------------------------------------- text
+
+
+def _fmt_ts(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def _ms(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1f}"
+
+
+def _num(v: float | None, spec: str = ".3f") -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def format_report(r: MonitorReport) -> str:
+    lines = [f"Monitoring {r.model}: {_fmt_ts(r.since)} .. {_fmt_ts(r.until)}"]
+    if r.aliases:
+        lines.append("aliases: " + ", ".join(f"{a}=v{v}" for a, v in sorted(r.aliases.items())))
+    lines += [
+        "",
+        "Health",
+        f"  {'version':<10}{'requests':>9}{'req/s':>9}{'errors':>8}"
+        f"{'4xx':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}",
+    ]
+    for version, h in r.health.items():
+        label = version if version == "all" else f"v{version}"
+        lines.append(
+            f"  {label:<10}{h.requests:>9}{h.rate_per_s:>9.2f}{h.error_rate:>8.1%}"
+            f"{h.client_error_rate:>7.1%}{_ms(h.latency_p50_ms):>9}{_ms(h.latency_p95_ms):>9}"
+            f"{_ms(h.latency_p99_ms):>9}"
+        )
+    lines += ["", f"Input drift ({r.reference or 'no reference'}; {r.live_rows} live rows)"]
+    if r.drift:
+        lines.append(
+            f"  {'feature':<20}{'kind':<12}{'PSI':>8}{'KS':>8}{'missing':>9}{'unseen':>8}  verdict"
+        )
+        for name, d in sorted(r.drift.items(), key=lambda kv: -(kv[1].psi or 0)):
+            verdict = "DRIFT: " + "; ".join(d.reasons) if d.drifted else (d.note or "ok")
+            lines.append(
+                f"  {name[:19]:<20}{d.kind:<12}{_num(d.psi):>8}{_num(d.ks):>8}"
+                f"{d.missing_rate_live:>9.1%}{d.unseen_rate:>8.1%}  {verdict}"
+            )
+    else:
+        lines.append("  (not computed)")
+    if r.prediction_drift is not None:
+        p = r.prediction_drift
+        lines.append(
+            f"Prediction drift: PSI {_num(p.psi)}  KS {_num(p.ks)}  "
+            + ("DRIFT: " + "; ".join(p.reasons) if p.drifted else (p.note or "ok"))
+        )
+    if r.canary is not None:
+        lines += ["", "Canary: " + r.canary.summary()]
+    if r.alerts:
+        lines += ["", "Alerts"] + [f"  ! {a}" for a in r.alerts]
+    if r.problems:
+        lines += ["", "Notes"] + [f"  - {p}" for p in r.problems]
+    if r.run_id:
+        lines += ["", f"recorded as monitoring run {r.run_id}"]
+    return "\n".join(lines)
