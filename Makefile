@@ -1,0 +1,57 @@
+# jupyter-mlops: one command per job. `make demo` and `make test` set everything up on a fresh
+# machine (python3 >= 3.10, node >= 18 with npm); `.ci/run` adds the system packages first.
+
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+# jlpm, jupyter-builder and the package's own scripts come from the virtualenv
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+# Playwright drives Debian's chromium; it must never download a browser of its own
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+LABEXT_SOURCES := labextension/package.json labextension/yarn.lock labextension/tsconfig.json \
+	$(wildcard labextension/src/*.ts labextension/src/*/*.ts labextension/src/*/*.tsx \
+	labextension/style/*)
+BUILT_LABEXT := jupyter_mlops/labextension
+EXTRAS := test,dask,sweeps,release,lab
+
+.PHONY: install lint test demo bench clean distclean
+
+install: $(VENV)/.installed
+
+# The editable install runs the frontend build (hatch-jupyter-builder: jlpm install + build) and
+# installs the server config and the built labextension into the venv's share/ and etc/.
+# The build tools are installed first so the package builds without build isolation.
+$(VENV)/.installed: pyproject.toml $(LABEXT_SOURCES)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet editables hatchling hatch-jupyter-builder "jupyterlab>=4.4,<5"
+	rm -rf $(BUILT_LABEXT) $(VENV)/share/jupyter/labextensions/jupyter-mlops
+	$(PIP) install --quiet --no-build-isolation -e ".[$(EXTRAS)]"
+	$(VENV)/bin/jupyter server extension list 2>&1 | grep -q "jupyter_mlops.*enabled"
+	$(VENV)/bin/jupyter labextension list 2>&1 | grep -q "jupyter-mlops.*enabled.*OK"
+	touch $@
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) scripts/check_auth.py
+	cd labextension && jlpm lint:check
+
+test: install lint
+	$(PY) -m pytest
+
+demo: install
+	$(PY) -m jupyter_mlops.demo
+
+bench: install
+	@set -e; for script in $(wildcard benchmarks/bench_*.py); do \
+		echo "== $$script"; $(PY) $$script --quick; done
+
+clean:
+	rm -rf build dist $(BUILT_LABEXT) labextension/lib labextension/tsconfig.tsbuildinfo \
+		test-output .pytest_cache
+
+distclean: clean
+	rm -rf $(VENV) labextension/node_modules labextension/.yarn
