@@ -6,7 +6,7 @@ turns the buffered records into one Arrow IPC file per flush (one row per *predi
 the request's fields repeated), written to a temporary name and renamed, so a reader never sees a
 half-written file and a crash loses at most the last second of records.
 
-Files live in ``.mlops/predictions/<model>/`` and are named ``<t0_ms>-<t1_ms>-<pid>-<seq>.arrow``
+Files live in ``.mlops/predictions/<model>/`` and are named ``<t0_ms>-<t1_ms>-<pid>-<seq>-<random>.arrow``
 (first and last request time), so a reader picks a time window without opening every file.
 Hand-written or foreign logs may also be dropped there as ``*.jsonl`` (one record per line).
 
@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import itertools
 import json
 import math
 import os
 import re
+import secrets
 import threading
 import time
 import weakref
@@ -55,7 +57,8 @@ REQUEST_COLUMNS = (
     "n_rows",
     "row",
 )
-_FILE_NAME = re.compile(r"^(\d+)-(\d+)-(\d+)-(\d+)\.arrow$")
+_FILE_NAME = re.compile(r"^(\d+)-(\d+)-(\d+)-(\d+)(?:-[0-9a-f]+)?\.arrow$")
+_FILE_SEQ = itertools.count(1)
 
 
 def model_folder_name(model: str) -> str:
@@ -318,7 +321,7 @@ class PredictionLog:
         self._write_lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = False
-        self._seq = 0
+        self._token = secrets.token_hex(3)
         self._thread = threading.Thread(
             target=self._run, name=f"prediction-log-{model_name}", daemon=True
         )
@@ -388,8 +391,8 @@ class PredictionLog:
 
         bounds = pc.min_max(table["ts"]).as_py()
         t0, t1 = int(bounds["min"] * 1000), int(math.ceil(bounds["max"] * 1000))
-        self._seq += 1
-        name = f"{t0}-{t1}-{os.getpid()}-{self._seq}.arrow"
+        # unique even for two logs of one model in one process, or equal pids in two containers
+        name = f"{t0}-{t1}-{os.getpid()}-{next(_FILE_SEQ)}-{self._token}.arrow"
         final = self.folder / name
         tmp = self.folder / f".tmp-{name}"
         options = pa.ipc.IpcWriteOptions(compression="lz4")

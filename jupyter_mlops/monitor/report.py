@@ -238,15 +238,17 @@ def _drift_over_time(
     profile: ReferenceProfile, served: pa.Table, cfg: MonitorConfig, since: float, until: float
 ) -> list[dict[str, Any]]:
     """PSI per feature in each time bucket (drift that starts mid-window shows where)."""
-    import pyarrow.compute as pc
-
     buckets = cfg.buckets
     width = max((until - since) / buckets, 1e-6)
     ts = served["ts"].to_numpy()
     idx = np.clip(((ts - since) // width).astype(np.int64), 0, buckets - 1)
     out = []
-    for b in np.unique(idx):
-        part = served.filter(pc.equal(pc.array(idx), int(b))) if len(np.unique(idx)) > 1 else served
+    order = np.argsort(idx, kind="stable")
+    bounds = np.searchsorted(idx[order], np.arange(buckets + 1))
+    for b in range(buckets):
+        if bounds[b] == bounds[b + 1]:
+            continue
+        part = served.take(order[bounds[b] : bounds[b + 1]])
         if part.num_rows < cfg.drift.min_rows:
             continue
         res = profile.compare(part, cfg.drift)
