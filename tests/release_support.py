@@ -87,3 +87,18 @@ def log_model_run(ws: Any, model: Any, df: pd.DataFrame, *, name: str = "train")
     client.log_outputs(run_id, [LoggedModelOutput(model_id=lm.model_id, step=0)])
     client.set_terminated(run_id, "FINISHED")
     return run_id, lm.model_id
+
+
+def registered(
+    ws: Any, name: str = "churn", kinds: tuple[str, ...] = ("good", "good")
+) -> pd.DataFrame:
+    """Register one version per ``kinds`` entry (gates marked passed); returns the data used."""
+    from jupyter_mlops.release.registry import register
+    from jupyter_mlops.store.client import client_for
+
+    df = make_data()
+    for kind in kinds:
+        run_id, _ = log_model_run(ws, fit_model(df, kind), df, name=f"train-{kind}")
+        mv = register(ws, run_id, name)
+        client_for(ws).set_model_version_tag(name, mv.version, "mlops.gates", "passed")
+    return df

@@ -97,6 +97,7 @@ class ModelRouter:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._refresh_lock = threading.Lock()
+        self._failed: dict[str, tuple[float, str]] = {}  # version -> (retry after, error)
 
     # ------------------------------------------------------------------ registry following
     def refresh(self) -> RoutingTable:
@@ -107,15 +108,22 @@ class ModelRouter:
             st = state(self.ws, self.model)
             old = self.table
             loaded = dict(old.loaded)
+            errors = []
             wanted = {st.aliases[a] for a in KEPT_ALIASES if a in st.aliases}
             for v in sorted(
                 wanted - set(loaded), key=lambda x: (x != st.aliases.get("champion"), x)
             ):
+                retry_at, error = self._failed.get(v, (0.0, ""))
+                if time.monotonic() < retry_at:
+                    errors.append(error)
+                    continue
                 try:
                     loaded[v] = load_version(self.ws, self.model, v)
-                except Exception as exc:  # keep serving what we have; retry next poll
-                    self.last_error = f"cannot load {self.model} v{v}: {exc}"
-                    log.warning(self.last_error)
+                    self._failed.pop(v, None)
+                except Exception as exc:  # keep serving what we have; retry a little later
+                    errors.append(f"cannot load {self.model} v{v}: {exc}")
+                    self._failed[v] = (time.monotonic() + 10.0, errors[-1])
+                    log.warning(errors[-1])
             champion = loaded.get(st.aliases.get("champion", ""))
             canary = loaded.get(st.aliases.get("canary", ""))
             if champion is None and old.champion is not None and st.aliases.get("champion"):
@@ -147,6 +155,7 @@ class ModelRouter:
                     new.weight,
                 )
             self.table = new
+            self.last_error = "; ".join(errors) or None
             return new
 
     def start(self) -> None:
@@ -163,7 +172,6 @@ class ModelRouter:
         while not self._stop.wait(self.poll_interval):
             try:
                 self.refresh()
-                self.last_error = None if self.table.champion else self.last_error
             except Exception as exc:  # registry briefly unreachable: keep serving
                 self.last_error = f"registry poll failed: {exc}"
                 log.warning(self.last_error)
