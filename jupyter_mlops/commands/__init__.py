@@ -6,4 +6,5 @@ Modules import heavy libraries inside their handlers only: the CLI must start in
 
 COMMAND_MODULES = [
     "jupyter_mlops.commands.tracking",
+    "jupyter_mlops.commands.pipeline",
 ]

@@ -19,6 +19,7 @@ from .subcommands import SUBCOMMANDS, help_for, help_text
 
 CMD_MODULES = [
     "jupyter_mlops.notebook.cmd_tracking",
+    "jupyter_mlops.notebook.cmd_pipeline",
 ]
 
 

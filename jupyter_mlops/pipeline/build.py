@@ -1,0 +1,155 @@
+"""``build``: the one implementation behind ``jupyter-mlops build``, ``%mlops build`` and Python.
+
+An unchanged pipeline is answered from ``.mlops/cache`` without importing MLflow or papermill
+(and without creating a run: nothing happened), so a no-op rebuild costs a fraction of a second.
+Anything else takes the workspace's build lock, opens one pipeline run and hands the work to the
+scheduler.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+
+from ..errors import ConfigError, InvalidInput
+from ..locks import exclusive
+from ..workspace import Workspace
+from .cache import CacheIndex, environment_hash
+from .graph import closure, topological_order
+from .plan import Planner, StepPlan
+from .progress import BuildProgress, BuildReport, StepReport, key_metric
+from .spec import load_spec
+
+EXECUTORS = ("local", "dask")
+
+
+def _cached_report(plan: StepPlan) -> StepReport:
+    entry = plan.entry or {}
+    metrics = entry.get("metrics", {})
+    return StepReport(
+        plan.step.name,
+        "cached",
+        "unchanged",
+        entry.get("run_id"),
+        0.0,
+        key_metric(plan.step, metrics),
+        metrics=metrics,
+    )
+
+
+def _dry_report(plan: StepPlan) -> StepReport:
+    if plan.action == "cached":
+        report = _cached_report(plan)
+        report.status = "up to date"
+        return report
+    return StepReport(plan.step.name, "would run", plan.reason)
+
+
+def make_executor(executor: str, jobs: int | None, scheduler: str | None):
+    if executor == "local":
+        if scheduler:
+            raise InvalidInput("--scheduler needs --executor dask")
+        from .executor_local import LocalExecutor
+
+        return LocalExecutor(jobs)
+    if executor == "dask":
+        from .executor_dask import DaskExecutor
+
+        return DaskExecutor(scheduler, jobs)
+    raise InvalidInput(f"unknown executor {executor!r}", hint=f"one of: {', '.join(EXECUTORS)}")
+
+
+def build(
+    steps: Iterable[str] | str | None = None,
+    *,
+    workspace: Workspace | None = None,
+    force: bool = False,
+    jobs: int | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
+    dry_run: bool = False,
+    progress: bool = True,
+) -> BuildReport:
+    """Build the pipeline in mlops.yaml (or the named steps and what they need).
+
+    Unchanged steps are cache hits (their outputs restored, their producing run linked); the rest
+    run through papermill as tracked runs under one pipeline run. ``dry_run`` only says what would
+    run and which part of each key changed.
+    """
+    started = time.perf_counter()
+    if isinstance(steps, str):
+        steps = [steps]
+    if jobs is not None and jobs < 1:
+        raise InvalidInput(f"jobs must be at least 1, got {jobs}")
+    if executor not in EXECUTORS:
+        raise InvalidInput(f"unknown executor {executor!r}", hint=f"one of: {', '.join(EXECUTORS)}")
+    ws = workspace or Workspace.find()
+    spec = load_spec(ws)
+    if not spec.steps:
+        raise ConfigError(
+            "mlops.yaml declares no steps",
+            path=spec.path,
+            key="steps",
+            hint="add a `steps:` section naming notebooks",
+        )
+    needs = {n: list(s.needs) for n, s in spec.steps.items()}
+    order = topological_order(needs, closure(needs, list(steps or [])))
+    cache = CacheIndex(ws)
+    planner = Planner(ws, spec, cache, environment_hash(), force)
+    if dry_run:
+        plans = planner.plan_all(order)
+        cache.save()
+        return BuildReport(
+            [_dry_report(p) for p in plans], None, time.perf_counter() - started, dry_run=True
+        )
+    ws.ensure_state_dir()
+    with exclusive(ws.subdir("locks") / "build.lock", what="a build of this workspace"):
+        plans = planner.plan_all(order)
+        if all(p.action == "cached" for p in plans):
+            for plan in plans:
+                cache.restore_outputs(plan.entry or {})
+            cache.save()
+            return BuildReport(
+                [_cached_report(p) for p in plans], None, time.perf_counter() - started
+            )
+        for plan in plans:
+            if plan.action != "cached":
+                planner.check_kernel(plan.step)
+        return _run(
+            ws, spec, planner, cache, order, plans, executor, jobs, scheduler, progress, started
+        )
+
+
+def _run(ws, spec, planner, cache, order, plans, executor, jobs, scheduler, progress, started):
+    from .scheduler import Scheduler
+
+    runner = make_executor(executor, jobs, scheduler)
+    bar = BuildProgress(sum(p.action != "cached" for p in plans) or len(plans), enabled=progress)
+    sched = Scheduler(ws, spec, planner, cache, runner, bar)
+    try:
+        reports = sched.run(order)
+    except KeyboardInterrupt:
+        reports = sched.reports
+        for name in order:
+            reports.setdefault(name, StepReport(name, "killed", "interrupted"))
+        raise
+    finally:
+        _forget_stale_tmp(ws)
+    return BuildReport(
+        [reports[n] for n in order], sched.pipeline_run_id, time.perf_counter() - started
+    )
+
+
+def _forget_stale_tmp(ws: Workspace) -> None:
+    """Remove temporary notebooks of builds that died (only this build's lock holder runs)."""
+    folder = ws.state_dir / "tmp"
+    if not folder.is_dir():
+        return
+    cutoff = time.time() - 3600
+    for entry in os.scandir(folder):
+        try:
+            if entry.stat().st_mtime < cutoff:
+                os.unlink(entry.path)
+        except OSError:
+            pass

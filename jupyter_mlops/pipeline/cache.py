@@ -1,0 +1,222 @@
+"""Cache keys of steps and the local index that maps a key to the run that produced it.
+
+A key hashes what decides a step's result: the notebook's code cells (not outputs or metadata),
+its parameters, the digests of its input files and datasets, the environment lock and the keys of
+the steps it needs. Nothing here imports MLflow: an unchanged rebuild answers from
+``.mlops/cache/`` alone. Outputs of a finished step are kept content-addressed in
+``.mlops/cache/objects`` so that a hit can restore them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..workspace import Workspace
+from .files import DigestMemo, copy_atomic, write_atomic
+
+KEY_VERSION = "1"
+
+
+def _xxh(data: bytes) -> str:
+    import xxhash
+
+    return xxhash.xxh3_128_hexdigest(data)
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def notebook_code_digest(path: Path) -> str:
+    """Digest of the code cells' sources in order; outputs, metadata and markdown do not count."""
+    nb = json.loads(path.read_bytes())
+    parts = []
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        parts.append(source if isinstance(source, str) else "".join(source))
+    language = nb.get("metadata", {}).get("kernelspec", {}).get("name", "")
+    return _xxh(canonical_json([language, parts]))
+
+
+def _local_environment_hash() -> str:
+    """Names and versions of the installed distributions, from dist-info folder names only."""
+    import os
+
+    names = []
+    for entry in sys.path:
+        try:
+            with os.scandir(entry or ".") as it:
+                names.extend(e.name for e in it if e.name.endswith((".dist-info", ".egg-info")))
+        except OSError:
+            continue
+    return _xxh("\n".join([sys.version, *sorted(set(names))]).encode())
+
+
+def environment_hash() -> str:
+    """The environment lock hash; the capture layer's when it offers one."""
+    try:
+        from ..capture.environment import environment_hash as captured
+    except ImportError:
+        return _local_environment_hash()
+    return str(captured())
+
+
+@dataclass
+class StepKey:
+    step: str
+    key: str
+    components: dict[str, str] = field(default_factory=dict)
+
+
+def compute_key(
+    step: Any,
+    root: Path,
+    parameters: dict[str, Any],
+    needed_keys: dict[str, str],
+    env_hash: str,
+    memo: DigestMemo,
+) -> StepKey:
+    """The cache key of ``step`` with its effective parameters and its needs' keys."""
+    components = {
+        "notebook": notebook_code_digest(root / step.notebook),
+        "parameters": _xxh(canonical_json(parameters)),
+        "environment": env_hash,
+        "kernel": step.kernel or "",
+    }
+    for rel in step.inputs:
+        components[f"input:{rel}"] = memo.digest(root / rel) or "missing"
+    for name, key in sorted(needed_keys.items()):
+        components[f"needs:{name}"] = key
+    if step.sweep is not None:
+        components["sweep"] = _xxh(canonical_json(step.sweep.__dict__))
+    key = _xxh(canonical_json([KEY_VERSION, step.name, components]))
+    return StepKey(step.name, key, components)
+
+
+def explain_change(old: dict[str, str] | None, new: dict[str, str]) -> str:
+    """Which part of the key changed since the step last ran, in a few words."""
+    if not old:
+        return "never built"
+    labels = {
+        "notebook": "notebook code changed",
+        "parameters": "parameters changed",
+        "environment": "environment changed",
+        "kernel": "kernel changed",
+        "sweep": "sweep changed",
+    }
+    changes = []
+    for name in sorted(set(old) | set(new)):
+        if old.get(name) == new.get(name):
+            continue
+        if name in labels:
+            changes.append(labels[name])
+        elif name.startswith("input:"):
+            what = "missing" if new.get(name) == "missing" else "changed"
+            changes.append(f"input {name[6:]} {what}")
+        elif name.startswith("needs:"):
+            changes.append(f"needed step {name[6:]} changed")
+    return "; ".join(changes) or "same key, result not in cache"
+
+
+class CacheIndex:
+    """``.mlops/cache``: entries by key, the last key of each step, stored outputs by digest."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.root = ws.root
+        self.dir = ws.state_dir / "cache"
+        self.memo = DigestMemo(self.dir / "digests.json")
+
+    def _entry_path(self, key: str) -> Path:
+        return self.dir / "steps" / f"{key}.json"
+
+    def lookup(self, key: str) -> dict[str, Any] | None:
+        try:
+            return json.loads(self._entry_path(key).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def last_components(self, step: str) -> dict[str, str] | None:
+        try:
+            return json.loads((self.dir / "last" / f"{step}.json").read_text())["components"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def outputs_restorable(self, entry: dict[str, Any]) -> str | None:
+        """None when every recorded output is on disk or restorable, else what is missing."""
+        for rel, digest in entry.get("outputs", {}).items():
+            if self.memo.digest(self.root / rel) == digest:
+                continue
+            if not self._object(digest).is_file():
+                return f"output {rel} is gone and not in the cache"
+        return None
+
+    def restore_outputs(self, entry: dict[str, Any]) -> list[str]:
+        """Put back outputs that were changed or deleted since the cached run; returns them."""
+        restored = []
+        for rel, digest in entry.get("outputs", {}).items():
+            target = self.root / rel
+            if self.memo.digest(target) == digest:
+                continue
+            copy_atomic(self._object(digest), target)
+            self.memo.digest(target)
+            restored.append(rel)
+        return restored
+
+    def _object(self, digest: str) -> Path:
+        return self.dir / "objects" / digest[:2] / digest
+
+    def store_outputs(self, outputs: list[str]) -> tuple[dict[str, str], list[str]]:
+        """Snapshot the step's output files; returns ({path: digest}, missing paths)."""
+        recorded: dict[str, str] = {}
+        missing = []
+        for rel in outputs:
+            path = self.root / rel
+            files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+            if not path.exists() or not files:
+                missing.append(rel)
+                continue
+            for file in files:
+                digest = self.memo.digest(file)
+                assert digest is not None
+                obj = self._object(digest)
+                if not obj.is_file():
+                    copy_atomic(file, obj)
+                recorded[file.relative_to(self.root).as_posix()] = digest
+        return recorded, missing
+
+    def record(
+        self,
+        step_key: StepKey,
+        *,
+        run_id: str,
+        outputs: dict[str, str],
+        metrics: dict[str, float],
+        extra: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        entry = {
+            "key": step_key.key,
+            "step": step_key.step,
+            "run_id": run_id,
+            "outputs": outputs,
+            "metrics": metrics,
+            "components": step_key.components,
+            "finished_at": time.time(),
+            **(extra or {}),
+        }
+        write_atomic(self._entry_path(step_key.key), canonical_json(entry))
+        self.remember(step_key)
+        return entry
+
+    def remember(self, step_key: StepKey) -> None:
+        payload = {"key": step_key.key, "components": step_key.components}
+        write_atomic(self.dir / "last" / f"{step_key.step}.json", canonical_json(payload))
+
+    def save(self) -> None:
+        self.memo.save()

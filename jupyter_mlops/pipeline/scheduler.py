@@ -1,0 +1,414 @@
+"""Running the steps that are not cache hits: dependency order, bounded parallelism, sweeps, faults.
+
+One pipeline run is the parent of one run per executed step; a sweep's trials are children of
+their step's run. A step starts when every step it needs has finished (ran or cached); a failure
+skips its dependents while the other branches go on, and whatever finished stays cached so the
+next build resumes. Ctrl-C kills the running kernels and marks their runs KILLED.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..workspace import Workspace
+from . import records
+from .cache import CacheIndex
+from .engine import kernel_environment
+from .files import write_atomic
+from .plan import Planner, StepPlan
+from .progress import BuildProgress, StepReport, key_metric
+from .runner import NotebookResult, NotebookTask, read_step_metrics
+from .spec import PipelineSpec, StepSpec
+from .sweep import Sweep, Trial
+
+FAILED_STATES = ("failed", "skipped", "killed")
+
+
+@dataclass
+class ActiveStep:
+    plan: StepPlan
+    run_id: str
+    started: float
+    sweep: Sweep | None = None
+    in_flight: int = 0
+    best: Trial | None = None
+    refit: bool = False
+    trial_metrics: dict[int, dict[str, float]] = field(default_factory=dict)
+
+    @property
+    def step(self) -> StepSpec:
+        return self.plan.step
+
+
+@dataclass
+class InFlight:
+    active: ActiveStep
+    task: NotebookTask
+    run_id: str
+    trial: Trial | None = None
+    pruning: bool = False
+
+
+class Scheduler:
+    def __init__(
+        self,
+        ws: Workspace,
+        spec: PipelineSpec,
+        planner: Planner,
+        cache: CacheIndex,
+        executor: Any,
+        progress: BuildProgress,
+    ) -> None:
+        self.ws, self.spec, self.planner, self.cache = ws, spec, planner, cache
+        self.executor, self.progress = executor, progress
+        self.reports: dict[str, StepReport] = {}
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.active: dict[str, ActiveStep] = {}
+        self.inflight: dict[Future, InFlight] = {}
+        self.pipeline_run_id: str | None = None
+
+    # -- main loop -------------------------------------------------------------------------
+    def run(self, order: list[str]) -> dict[str, StepReport]:
+        self.order = order
+        self.pipeline_run_id = records.start_run(
+            self.ws,
+            name=f"build {self.spec.project}",
+            kind="pipeline",
+            experiment=self.spec.experiment,
+            tags={
+                "mlops.steps": ",".join(order),
+                "mlops.executor": self.executor.name,
+                "mlops.jobs": self.executor.jobs,
+                "mlops.env_hash": self.planner.env_hash,
+            },
+        )
+        status = "FAILED"
+        try:
+            while True:
+                self._start_ready()
+                if not self.inflight:
+                    break
+                done, _ = wait(list(self.inflight), timeout=0.5, return_when=FIRST_COMPLETED)
+                for future in done:
+                    self._complete(future)
+                self._check_pruning()
+            status = (
+                "FINISHED"
+                if all(r.status in ("cached", "ran") for r in self.reports.values())
+                else "FAILED"
+            )
+        except KeyboardInterrupt:
+            status = "KILLED"
+            self._interrupt()
+            raise
+        finally:
+            self.executor.shutdown(wait=True)
+            self.cache.save()
+            self.progress.close()
+            records.end_run(self.ws, self.pipeline_run_id, status)
+        return self.reports
+
+    def _start_ready(self) -> None:
+        for name in self.order:
+            if name in self.reports or name in self.active:
+                continue
+            step = self.spec.steps[name]
+            failed = [
+                n
+                for n in step.needs
+                if self.reports.get(n) and self.reports[n].status in FAILED_STATES
+            ]
+            if failed:
+                self.reports[name] = StepReport(name, "skipped", f"needed step {failed[0]} failed")
+                self.progress.event(f"- {name}: skipped (needed step {failed[0]} failed)")
+                continue
+            if all(n in self.entries for n in step.needs):
+                self._start(step)
+
+    # -- starting work ---------------------------------------------------------------------
+    def _start(self, step: StepSpec) -> None:
+        plan = self.planner.evaluate(step, {n: self.entries[n] for n in step.needs})
+        if plan.action == "cached":
+            assert plan.entry is not None
+            self.cache.restore_outputs(plan.entry)
+            self.entries[step.name] = plan.entry
+            metrics = plan.entry.get("metrics", {})
+            self.reports[step.name] = StepReport(
+                step.name,
+                "cached",
+                "unchanged",
+                plan.entry["run_id"],
+                0.0,
+                key_metric(step, metrics),
+                metrics=metrics,
+            )
+            self.progress.event(f"= {step.name}: cached (run {plan.entry['run_id'][:12]})")
+            self.progress.advance()
+            return
+        assert plan.key is not None
+        run_id = records.start_run(
+            self.ws,
+            name=step.name,
+            kind="step",
+            experiment=self.spec.experiment,
+            parent_run_id=self.pipeline_run_id,
+            params=plan.parameters,
+            tags={
+                "mlops.step": step.name,
+                "mlops.cache_key": plan.key.key,
+                "mlops.notebook": step.notebook,
+                "mlops.env_hash": self.planner.env_hash,
+                "mlops.run_reason": plan.reason,
+                "mlflow.source.name": step.notebook,
+            },
+        )
+        act = ActiveStep(plan, run_id, time.time())
+        self.active[step.name] = act
+        self.progress.event(f"> {step.name}: running ({plan.reason})")
+        if step.sweep is not None:
+            act.sweep = Sweep(step.sweep)
+            self.progress.grow(act.sweep.budget - 1)
+            self._fill_sweep(act)
+        else:
+            self._submit(act, plan.parameters, run_id, step.name)
+
+    def _submit(
+        self,
+        act: ActiveStep,
+        params: dict[str, Any],
+        run_id: str,
+        label: str,
+        trial: Trial | None = None,
+    ) -> None:
+        step = act.step
+        task_id = uuid.uuid4().hex
+        notebook = self.ws.root / step.notebook
+        task = NotebookTask(
+            task_id=task_id,
+            label=label,
+            notebook=str(notebook),
+            cwd=str(self.ws.root),
+            parameters=params,
+            output_path=str(self.ws.subdir("tmp") / f"{task_id}.ipynb"),
+            env=kernel_environment(
+                parent_run_id=run_id,
+                notebook_path=str(notebook),
+                workspace=str(self.ws.root),
+                experiment=self.spec.experiment,
+            ),
+            kernel=step.kernel,
+            timeout=step.timeout,
+            retries=step.retries,
+        )
+        self.progress.running(label)
+        future = self.executor.submit(task)
+        self.inflight[future] = InFlight(act, task, run_id, trial)
+        act.in_flight += 1
+
+    def _fill_sweep(self, act: ActiveStep) -> None:
+        assert act.sweep is not None
+        while act.in_flight < self.executor.jobs:
+            trial = act.sweep.next_trial()
+            if trial is None:
+                break
+            params = {**act.plan.parameters, **trial.params}
+            run_id = records.start_run(
+                self.ws,
+                name=f"{act.step.name} #{trial.number}",
+                kind="trial",
+                experiment=self.spec.experiment,
+                parent_run_id=act.run_id,
+                params=params,
+                tags={"mlops.step": act.step.name, "mlops.trial": trial.number},
+            )
+            trial.run_id = run_id
+            self._submit(act, params, run_id, f"{act.step.name} #{trial.number}", trial)
+
+    # -- finishing work --------------------------------------------------------------------
+    def _complete(self, future: Future) -> None:
+        item = self.inflight.pop(future)
+        act = item.active
+        act.in_flight -= 1
+        try:
+            result = future.result()
+        except BaseException as exc:  # a worker lost, a task cancelled
+            result = NotebookResult(
+                item.task.task_id,
+                "FAILED",
+                0.0,
+                {"ename": type(exc).__name__, "evalue": str(exc)[:1000]},
+            )
+        metrics = self._record_execution(item, result)
+        self.progress.advance()
+        if item.trial is not None:
+            assert act.sweep is not None
+            if item.trial.curve is not None:
+                for h in result.history:
+                    if h.get("key") == act.sweep.spec.metric and h.get("step") is not None:
+                        item.trial.curve[int(h["step"])] = float(h["value"])
+            ok = result.status == "FINISHED"
+            value = metrics.get(act.sweep.spec.metric) if ok else None
+            act.trial_metrics[item.trial.number] = metrics
+            act.sweep.tell(item.trial, value, pruned=item.pruning)
+            status = "KILLED" if item.pruning else result.status
+            if item.pruning:
+                records.set_tags(self.ws, item.run_id, {"mlops.pruned": "true"})
+            records.end_run(self.ws, item.run_id, status)
+            self._fill_sweep(act)
+            if act.in_flight == 0:
+                self._finish_sweep(act)
+            return
+        self._finish_step(act, result, metrics)
+
+    def _record_execution(self, item: InFlight, result: NotebookResult) -> dict[str, float]:
+        """Executed notebook, timings, error and metrics onto the step's or trial's run."""
+        ws, run_id = self.ws, item.run_id
+        label = item.task.label.replace(" #", "-trial-")
+        if result.notebook_json:
+            path = ws.subdir("notebooks") / f"{label}.ipynb"
+            write_atomic(path, result.notebook_json.encode())
+            records.log_artifact(ws, run_id, path, "notebook")
+        metrics = records.child_metrics(ws, run_id)
+        metrics.update(result.metrics)
+        stepped = [h for h in result.history if h.get("step") is not None]
+        if stepped:
+            records.log_history(ws, run_id, stepped)
+        records.log_metrics(ws, run_id, {**metrics, "duration_s": result.duration})
+        tags: dict[str, Any] = {"mlops.attempts": result.attempts, "mlops.status": result.status}
+        for k, v in (result.error or {}).items():
+            if v is not None:
+                tags[f"mlops.error.{k}"] = v
+        records.set_tags(ws, run_id, tags)
+        import json
+
+        records.log_text(ws, run_id, json.dumps(result.cell_seconds), "mlops/cell_seconds.json")
+        (ws.state_dir / "tmp" / f"{item.task.task_id}.ipynb").unlink(missing_ok=True)
+        (ws.state_dir / "tmp" / f"{item.task.task_id}.ipynb.metrics.jsonl").unlink(missing_ok=True)
+        return metrics
+
+    def _finish_sweep(self, act: ActiveStep) -> None:
+        assert act.sweep is not None
+        best = act.sweep.best()
+        trials = len(act.sweep.trials)
+        if best is None:
+            error = {
+                "ename": "SweepFailed",
+                "evalue": f"no trial reported the metric {act.sweep.spec.metric!r}",
+            }
+            self._close_step(act, "FAILED", {}, error, trials)
+            return
+        act.best = best
+        best_run = best.run_id
+        records.set_tags(self.ws, best_run, {"mlops.best": "true"})
+        records.set_tags(
+            self.ws, act.run_id, {"mlops.best_run_id": best_run, "mlops.best_trial": best.number}
+        )
+        records.log_params(self.ws, act.run_id, {f"best.{k}": v for k, v in best.params.items()})
+        if act.step.outputs:  # the best parameters once more, so the outputs are the best ones
+            act.refit = True
+            self.progress.grow(1)
+            self._submit(act, {**act.plan.parameters, **best.params}, act.run_id, act.step.name)
+            return
+        metrics = act.trial_metrics.get(best.number, {})
+        records.log_metrics(self.ws, act.run_id, metrics)
+        self._close_step(act, "FINISHED", metrics, None, trials)
+
+    def _finish_step(
+        self, act: ActiveStep, result: NotebookResult, metrics: dict[str, float]
+    ) -> None:
+        trials = len(act.sweep.trials) if act.sweep else 0
+        self._close_step(act, result.status, metrics, result.error, trials)
+
+    def _close_step(
+        self,
+        act: ActiveStep,
+        status: str,
+        metrics: dict[str, float],
+        error: dict[str, Any] | None,
+        trials: int,
+    ) -> None:
+        step, plan = act.step, act.plan
+        assert plan.key is not None
+        extra: dict[str, Any] = {}
+        if act.best is not None:
+            extra = {"best_params": act.best.params, "best_run_id": act.best.run_id}
+        if status == "FINISHED":
+            outputs, missing = self.cache.store_outputs(list(step.outputs))
+            if missing:
+                status = "FAILED"
+                error = {
+                    "ename": "MissingOutput",
+                    "evalue": f"declared output {missing[0]} was not written",
+                }
+                records.set_tags(
+                    self.ws,
+                    act.run_id,
+                    {"mlops.error.ename": error["ename"], "mlops.error.evalue": error["evalue"]},
+                )
+            else:
+                entry = self.cache.record(
+                    plan.key, run_id=act.run_id, outputs=outputs, metrics=metrics, extra=extra
+                )
+                self.entries[step.name] = entry
+        records.end_run(self.ws, act.run_id, status)
+        self.active.pop(step.name, None)
+        state = {"FINISHED": "ran", "KILLED": "killed"}.get(status, "failed")
+        duration = time.time() - act.started
+        self.reports[step.name] = StepReport(
+            step.name,
+            state,
+            plan.reason,
+            act.run_id,
+            duration,
+            key_metric(step, metrics),
+            trials,
+            error,
+            metrics,
+        )
+        where = ""
+        if error:
+            cell = error.get("cell_index")
+            where = f" at cell {cell}" if cell is not None else ""
+            where += f": {error.get('ename')}: {error.get('evalue', '')}"[:200]
+        self.progress.event(
+            f"{'+' if state == 'ran' else '!'} {step.name}: {state} in {duration:.1f}s{where}"
+        )
+
+    # -- pruning and interrupts ------------------------------------------------------------
+    def _check_pruning(self) -> None:
+        from pathlib import Path
+
+        for item in list(self.inflight.values()):
+            sweep = item.active.sweep
+            if item.trial is None or sweep is None or item.pruning:
+                continue
+            if sweep.spec.early_stopping.get("pruner") != "median":
+                continue
+            _, history = read_step_metrics(Path(item.task.output_path + ".metrics.jsonl"))
+            if sweep.should_prune(item.trial, history):
+                item.pruning = True
+                self.executor.kill(item.task.task_id)
+                self.progress.event(f"~ {item.task.label}: pruned")
+
+    def _interrupt(self) -> None:
+        items = list(self.inflight.values())
+        self.executor.stop_all([i.task.task_id for i in items])
+        for item in items:
+            try:
+                records.end_run(self.ws, item.run_id, "KILLED")
+            except Exception:
+                pass
+        for name, act in list(self.active.items()):
+            try:
+                records.end_run(self.ws, act.run_id, "KILLED")
+            except Exception:
+                pass
+            self.reports[name] = StepReport(
+                name, "killed", "interrupted", act.run_id, time.time() - act.started
+            )
+        self.inflight.clear()
+        self.active.clear()

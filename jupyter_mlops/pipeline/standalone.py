@@ -1,0 +1,110 @@
+"""Tracking of a plain ``papermill --engine mlops`` run (outside ``jupyter-mlops build``).
+
+Tracking must never change what papermill does: every failure to record is logged as a warning
+and the notebook runs, fails and exits exactly as it would with the default engine.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .engine import kernel_environment
+from .outcome import notebook_outcome
+
+log = logging.getLogger("jupyter_mlops.engine")
+
+
+@dataclass
+class TrackedExecution:
+    ws: Any = None
+    run_id: str | None = None
+    notebook: str | None = None
+
+    @classmethod
+    def start(cls, nb: Any, input_path: Any, output_path: Any) -> TrackedExecution:
+        notebook = str(input_path) if isinstance(input_path, (str, os.PathLike)) else None
+        try:
+            from ..workspace import Workspace
+            from . import records
+
+            ws = Workspace.find()
+            params = dict(nb.metadata.get("papermill", {}).get("parameters", {}) or {})
+            name = Path(notebook).stem if notebook else "notebook"
+            tags = {"mlops.source": "papermill", "mlflow.source.type": "NOTEBOOK"}
+            if notebook:
+                tags.update({"mlops.notebook": notebook, "mlflow.source.name": notebook})
+            if output_path:
+                tags["mlops.output_notebook"] = str(output_path)
+            run_id = records.start_run(
+                ws,
+                name=name,
+                kind="step",
+                parent_run_id=os.environ.get("MLOPS_PARENT_RUN_ID") or None,
+                tags=tags,
+                params=params,
+            )
+            return cls(ws, run_id, notebook)
+        except Exception as exc:  # tracking is best effort; papermill's behaviour is not
+            log.warning("jupyter-mlops: run not tracked: %s", exc)
+            return cls(None, None, notebook)
+
+    def kernel_env(self) -> dict[str, str]:
+        if not self.run_id or self.ws is None:
+            return {}
+        return kernel_environment(
+            parent_run_id=self.run_id,
+            notebook_path=self.notebook,
+            workspace=str(self.ws.root),
+        )
+
+    def finish(
+        self,
+        nb: Any,
+        started: float,
+        *,
+        interrupted: bool = False,
+        crash: BaseException | None = None,
+    ) -> None:
+        if not self.run_id:
+            return
+        try:
+            self._record(nb, started, interrupted, crash)
+        except Exception as exc:
+            log.warning("jupyter-mlops: run %s not fully recorded: %s", self.run_id, exc)
+
+    def _record(
+        self, nb: Any, started: float, interrupted: bool, crash: BaseException | None
+    ) -> None:
+        import nbformat
+
+        from . import records
+
+        outcome = notebook_outcome(nb)
+        status = outcome.status
+        error = outcome.error
+        if interrupted:
+            status = "KILLED"
+        elif crash is not None:
+            status = "FAILED"
+            error = error or {"ename": type(crash).__name__, "evalue": str(crash)[:1000]}
+        tags: dict[str, Any] = {"mlops.executed_cells": outcome.executed_cells}
+        if error:
+            tags.update({f"mlops.error.{k}": v for k, v in error.items() if v is not None})
+        records.set_tags(self.ws, self.run_id, tags)
+        metrics = {"duration_s": time.time() - started}
+        timings = [t for t in outcome.cell_seconds]
+        records.log_metrics(self.ws, self.run_id, metrics)
+        records.log_text(self.ws, self.run_id, json.dumps(timings), "mlops/cell_seconds.json")
+        with tempfile.TemporaryDirectory() as tmp:
+            name = Path(self.notebook).name if self.notebook else "notebook.ipynb"
+            out = Path(tmp) / name
+            out.write_text(nbformat.writes(nb), encoding="utf-8")
+            records.log_artifact(self.ws, self.run_id, out, "notebook")
+        records.end_run(self.ws, self.run_id, status)
