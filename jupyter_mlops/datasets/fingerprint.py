@@ -74,7 +74,7 @@ def column_fingerprints(obj: Any) -> dict[str, str]:
             f"column_fingerprints() takes a DataFrame, not {type(obj).__name__}",
             hint="pass a pandas DataFrame",
         )
-    return {str(name): _column_digest(_column(obj, i), name).hex() for i, name in _columns(obj)}
+    return fingerprint_frame(obj)[1]
 
 
 def _pandas() -> Any:
@@ -86,14 +86,7 @@ def _fingerprint_bytes(obj: Any) -> bytes:
     h = _Hasher()
     h.tag(SCHEME)
     if pd is not None and isinstance(obj, pd.DataFrame):
-        h.tag("frame")
-        h.int(len(obj.columns))
-        h.int(len(obj))
-        for i, name in _columns(obj):
-            h.tag(_encode_label(name, "column name"))
-            h.raw(_column_digest(_column(obj, i), name))
-        h.raw(_index_digest(obj.index))
-        return h.digest()
+        return _frame_digest(obj, None)
     if pd is not None and isinstance(obj, pd.Series):
         h.tag("series")
         h.tag(_encode_label(obj.name, "series name"))
@@ -115,6 +108,28 @@ def _fingerprint_bytes(obj: Any) -> bytes:
         f"cannot fingerprint a {type(obj).__module__}.{type(obj).__qualname__}: it is not tabular",
         hint="pass a pandas DataFrame or Series or a numpy array (e.g. pd.DataFrame(obj))",
     )
+
+
+def fingerprint_frame(df: Any) -> tuple[str, dict[str, str]]:
+    """(digest, per-column digests) of a DataFrame in one pass; the digest equals fingerprint()."""
+    columns: dict[str, str] = {}
+    return _frame_digest(df, columns).hex(), columns
+
+
+def _frame_digest(df: Any, columns: dict[str, str] | None) -> bytes:
+    h = _Hasher()
+    h.tag(SCHEME)
+    h.tag("frame")
+    h.int(len(df.columns))
+    h.int(len(df))
+    for i, name in _columns(df):
+        h.tag(_encode_label(name, "column name"))
+        digest = _column_digest(_column(df, i), name)
+        if columns is not None:
+            columns[str(name)] = digest.hex()
+        h.raw(digest)
+    h.raw(_index_digest(df.index))
+    return h.digest()
 
 
 def _columns(df: Any) -> list[tuple[int, Any]]:
