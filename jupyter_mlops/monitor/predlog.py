@@ -307,7 +307,7 @@ class PredictionLog:
         self.flush_interval = flush_interval
         self.flush_rows = flush_rows
         self.max_buffer = max_buffer
-        self.on_flush = on_flush
+        self.on_flush = on_flush if on_flush is not None else _default_on_flush(ws, model_name)
         self.stats = {
             "appended": 0,
             "written": 0,
@@ -420,6 +420,18 @@ class PredictionLog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _default_on_flush(ws: Workspace, model: str) -> Callable[[pa.Table], None] | None:
+    """Feed the process-wide Prometheus metrics, when prometheus-client is installed."""
+    try:
+        from .prometheus import default_metrics
+
+        metrics = default_metrics()
+    except ImportError:
+        return None
+    metrics.watch_drift(ws, model)
+    return metrics.observe_table
 
 
 # --------------------------------------------------------------------------- the reader

@@ -21,7 +21,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Route
 
 from ..workspace import Workspace
 from .payload import BadPayload, parse_body, predictions_json, to_frame
@@ -57,11 +57,11 @@ def extra_routes() -> list[BaseRoute]:
     """Routes other layers add to the router (one line each)."""
     routes: list[BaseRoute] = []
     try:
-        from ..monitor.prometheus import metrics_app
+        from ..monitor.prometheus import metrics_route
     except ImportError:
         pass
     else:
-        routes.append(Mount("/metrics", app=metrics_app()))
+        routes.append(metrics_route())
     return routes
 
 
