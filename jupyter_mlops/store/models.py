@@ -9,6 +9,7 @@ trusted types); they are only ever loaded back from the workspace's own store.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,11 @@ def pinned_requirements(
     return pins
 
 
+def _quiet_pickle_warning(record: logging.LogRecord) -> bool:
+    # cloudpickle is chosen on purpose (see module docstring); loading is restricted instead
+    return "pickle or cloudpickle" not in record.getMessage()
+
+
 def save_sklearn_model(
     estimator: Any, path: Path, example: Any | None, requirements: list[str]
 ) -> dict:
@@ -36,6 +42,9 @@ def save_sklearn_model(
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
+    sk_log = logging.getLogger("mlflow.sklearn")
+    if _quiet_pickle_warning not in sk_log.filters:
+        sk_log.addFilter(_quiet_pickle_warning)
     signature = None
     if example is not None:
         try:

@@ -58,6 +58,7 @@ class Replayer:
         self.ws = ws
         self.box = box
         self._lock = threading.Lock()
+        self._isolating = False  # after a refused batch, send records singly to find the bad one
 
     # -- public -------------------------------------------------------------------------------
     def flush(self, deadline: float | None = None) -> FlushResult:
@@ -72,6 +73,8 @@ class Replayer:
                 if not rows:
                     break
                 group = self._group(rows)
+                if len(group) > 1 and self._isolating:
+                    group = group[:1]
                 try:
                     self._send(group)
                 except ServerDown as exc:
@@ -83,6 +86,9 @@ class Replayer:
                     ):
                         result.error = f"{type(exc).__name__}: {exc}"
                         break
+                    if len(group) > 1:  # find the bad record: resend one by one
+                        self._isolating = True
+                        continue
                     self._fail(group, exc)
                     result.failed += len(group)
                     result.failures.append(f"{group[0][2]}: {exc}")
@@ -92,6 +98,7 @@ class Replayer:
                     [g[0] for g in group],
                 )
                 result.sent += len(group)
+            self._isolating = False
             result.pending = self.box.pending()
         return result
 
@@ -154,7 +161,9 @@ class Replayer:
         self._mark_attempt(group)
         seq, run_key, kind, payload, attempts = group[0]
         data = json.loads(payload)
-        handler = getattr(self, f"_op_{kind}")
+        handler = getattr(self, f"_op_{kind}", None)
+        if handler is None:
+            raise ValueError(f"unknown record kind {kind!r}")
         if kind == "data":
             handler(run_key, [(json.loads(g[3]), g[4]) for g in group])
         else:
