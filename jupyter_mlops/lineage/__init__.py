@@ -1,0 +1,1 @@
+"""Lineage: source files -> dataset versions -> runs -> models -> registered versions."""
