@@ -147,14 +147,14 @@ def _execute_once(task: NotebookTask, stop: threading.Event) -> NotebookResult:
         if error and "cell_index" not in error and outcome.error:
             error = {**outcome.error, "ename": error["ename"], "evalue": error["evalue"]}
         if error and "cell_index" not in error:
-            # a crash mid-cell: the running cell is the last one papermill marked running
-            running = [
+            # a crash mid-cell (dead kernel, timeout): the last cell papermill started
+            started_cells = [
                 i
                 for i, c in enumerate(nb.get("cells", []))
-                if c.get("metadata", {}).get("papermill", {}).get("status") == "running"
+                if c.get("metadata", {}).get("papermill", {}).get("start_time")
             ]
-            if running:
-                error["cell_index"] = running[-1]
+            if started_cells:
+                error["cell_index"] = started_cells[-1]
     except (OSError, ValueError):
         pass
     metrics, history = read_step_metrics(metrics_file)

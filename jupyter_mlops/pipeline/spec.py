@@ -82,6 +82,27 @@ def _schema() -> dict[str, Any]:
     return json.loads(SCHEMA_PATH.read_text())
 
 
+def key_line(node: Any, parts: list[Any]) -> int | None:
+    """1-based line of the key at ``parts`` (where a reader looks), else of the nearest parent."""
+    import yaml
+
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in parts:
+        if isinstance(node, yaml.MappingNode):
+            pair = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line + 1, pair[1]
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
 def _key_path(parts: list[Any]) -> str:
     return ".".join(str(p) for p in parts) or "(top level)"
 
@@ -89,8 +110,6 @@ def _key_path(parts: list[Any]) -> str:
 def _schema_errors(data: Any, node: Any, path: Path) -> None:
     """Raise ConfigError for the first schema violation, pointing at its key and line."""
     import jsonschema
-
-    from ..config import line_of
 
     validator = jsonschema.Draft202012Validator(_schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), e.message))
@@ -110,12 +129,14 @@ def _schema_errors(data: Any, node: Any, path: Path) -> None:
             known = ", ".join(sorted(allowed))
             where = "top-level key" if len(parts) == 1 else "key"
             message = f"unknown {where} {extra[0]!r} (allowed: {known})"
-    elif error.validator == "propertyNames":
+    elif "propertyNames" in error.schema_path:
         bad = error.instance
-        message = f"{bad!r} is not a valid name ({error.message})"
+        message = f"{bad!r} is not a valid name (letters, digits and _, not starting with a digit)"
+        if isinstance(bad, str):
+            parts.append(bad)
     elif error.validator == "required":
         message = error.message
-    raise ConfigError(message, path=str(path), key=_key_path(parts), line=line_of(node, parts))
+    raise ConfigError(message, path=str(path), key=_key_path(parts), line=key_line(node, parts))
 
 
 def _rel_inside(value: str, root: Path) -> bool:
@@ -125,11 +146,9 @@ def _rel_inside(value: str, root: Path) -> bool:
 
 
 def _semantic_errors(data: dict[str, Any], node: Any, path: Path, root: Path) -> None:
-    from ..config import line_of
-
     def fail(message: str, parts: list[Any], hint: str | None = None) -> None:
         raise ConfigError(
-            message, path=str(path), key=_key_path(parts), line=line_of(node, parts), hint=hint
+            message, path=str(path), key=_key_path(parts), line=key_line(node, parts), hint=hint
         )
 
     steps = data.get("steps") or {}
@@ -186,8 +205,6 @@ def _semantic_errors(data: dict[str, Any], node: Any, path: Path, root: Path) ->
 
 
 def _build_spec(data: dict[str, Any], node: Any, path: Path, ws: Workspace) -> PipelineSpec:
-    from ..config import line_of
-
     steps = {}
     for name, raw in (data.get("steps") or {}).items():
         sweep = None
@@ -214,7 +231,7 @@ def _build_spec(data: dict[str, Any], node: Any, path: Path, ws: Workspace) -> P
             retries=int(raw.get("retries", 0)),
             metric=raw.get("metric"),
             sweep=sweep,
-            line=line_of(node, ["steps", name]),
+            line=key_line(node, ["steps", name]),
         )
     project = str(data.get("project") or ws.root.name or "project")
     experiment = str(os.environ.get("MLOPS_EXPERIMENT") or data.get("experiment") or project)
