@@ -65,7 +65,7 @@ def make_log(ws: Workspace, n: int, rng: np.random.Generator) -> None:
             folder
             / f"{int((t0 + start * 1e-3) * 1000)}-{int((t0 + (start + m) * 1e-3) * 1000)}-1-{start}.arrow"
         )
-        opts = pa.ipc.IpcWriteOptions(compression="lz4")
+        opts = pa.ipc.IpcWriteOptions()
         with (
             pa.OSFile(str(path), "wb") as sink,
             pa.ipc.new_file(sink, table.schema, options=opts) as w,

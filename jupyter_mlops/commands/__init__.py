@@ -7,4 +7,5 @@ Modules import heavy libraries inside their handlers only: the CLI must start in
 COMMAND_MODULES = [
     "jupyter_mlops.commands.tracking",
     "jupyter_mlops.commands.pipeline",
+    "jupyter_mlops.commands.monitor",
 ]

@@ -395,7 +395,7 @@ class PredictionLog:
         name = f"{t0}-{t1}-{os.getpid()}-{next(_FILE_SEQ)}-{self._token}.arrow"
         final = self.folder / name
         tmp = self.folder / f".tmp-{name}"
-        options = pa.ipc.IpcWriteOptions(compression="lz4")
+        options = pa.ipc.IpcWriteOptions()  # uncompressed: read back by memory map, zero-copy
         with (
             pa.OSFile(str(tmp), "wb") as sink,
             pa.ipc.new_file(sink, table.schema, options=options) as w,
@@ -512,6 +512,30 @@ def _unify(tables: list[pa.Table]) -> pa.Table:
     return pa.concat_tables(fixed, promote_options="permissive")
 
 
+def _window(table: pa.Table, lo: float | None, hi: float | None) -> tuple[pa.Table, int]:
+    """Rows with a valid ``ts`` inside [lo, hi); copies nothing when the whole file qualifies."""
+    import pyarrow.compute as pc
+
+    if "ts" not in table.column_names:
+        return table.slice(0, 0), table.num_rows
+    ts = table["ts"]
+    bounds = pc.min_max(ts).as_py()
+    finite = ts.null_count == 0 and bounds["min"] is not None
+    finite = finite and math.isfinite(bounds["min"]) and math.isfinite(bounds["max"])
+    inside = (lo is None or (bounds["min"] or 0) >= lo) and (
+        hi is None or (bounds["max"] or 0) < hi
+    )
+    if finite and inside:
+        return table, 0
+    valid = pc.fill_null(pc.is_finite(ts), False)
+    bad = table.num_rows - pc.sum(valid).as_py() if table.num_rows else 0
+    if lo is not None:
+        valid = pc.and_(valid, pc.greater_equal(ts, lo))
+    if hi is not None:
+        valid = pc.and_(valid, pc.less(ts, hi))
+    return table.filter(pc.fill_null(valid, False)), int(bad or 0)
+
+
 def scan_predictions(
     ws: Workspace,
     model: str,
@@ -520,7 +544,6 @@ def scan_predictions(
 ) -> PredictionScan:
     """Every logged prediction row of ``model`` with ``since <= ts < until``; never raises for
     unreadable files or records: they are skipped and counted on the returned scan."""
-    import pyarrow.compute as pc
 
     lo = _as_epoch(since) if since is not None else None
     hi = _as_epoch(until) if until is not None else None
@@ -539,7 +562,7 @@ def scan_predictions(
             if (lo is not None and t1 < lo) or (hi is not None and t0 >= hi):
                 continue
             try:
-                tables.append(_read_arrow(path))
+                table = _read_arrow(path)
             except Exception:
                 scan.corrupted_files.append(name)
                 continue
@@ -550,26 +573,17 @@ def scan_predictions(
                 scan.corrupted_files.append(name)
                 continue
             scan.corrupted_records += bad
-            tables.append(table)
-        elif name.endswith(".arrow"):
-            scan.corrupted_files.append(name)
-            continue
         else:
+            if name.endswith(".arrow"):
+                scan.corrupted_files.append(name)
             continue
         scan.files_read += 1
-    if not tables:
-        return scan
-    table = _unify(tables)
-    ts = table["ts"]
-    valid = pc.is_finite(ts)
-    valid = pc.fill_null(valid, False)
-    if lo is not None:
-        valid = pc.and_(valid, pc.greater_equal(ts, lo))
-    if hi is not None:
-        valid = pc.and_(valid, pc.less(ts, hi))
-    invalid_ts = table.num_rows - pc.sum(pc.fill_null(pc.is_finite(ts), False)).as_py()
-    scan.corrupted_records += int(invalid_ts)
-    scan.table = table.filter(valid)
+        table, bad = _window(table, lo, hi)
+        scan.corrupted_records += bad
+        if table.num_rows:
+            tables.append(table)
+    if tables:
+        scan.table = _unify(tables)
     return scan
 
 

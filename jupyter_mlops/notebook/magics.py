@@ -20,6 +20,7 @@ from .subcommands import SUBCOMMANDS, help_for, help_text
 CMD_MODULES = [
     "jupyter_mlops.notebook.cmd_tracking",
     "jupyter_mlops.notebook.cmd_pipeline",
+    "jupyter_mlops.notebook.cmd_monitor",
 ]
 
 
