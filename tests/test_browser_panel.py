@@ -34,7 +34,7 @@ def test_panel_lists_the_workspace_runs(workspace, tmp_path):
         with chromium_page() as page:
             page.goto(f"{lab.url}/lab?token={lab.token}")
             page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
-            page.locator('.jp-SideBar.jp-mod-left [data-id="jp-mlops-sidebar"]').click()
+            open_from_palette(page)
             panel = page.locator("#jp-mlops-sidebar")
             names = panel.locator(".jp-mlops-run-name")
             names.filter(has_text="browser-visible-run").wait_for(timeout=30_000)
@@ -47,4 +47,21 @@ def test_panel_lists_the_workspace_runs(workspace, tmp_path):
             # a run name is data, shown as text, never markup
             assert panel.locator("img[src='x']").count() == 0
             assert page.evaluate("window.__mlopsXss") is None
+            # the layout restorer brings the panel back after a reload
+            page.wait_for_timeout(1500)  # the workspace layout is saved shortly after a change
+            page.reload()
+            page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+            page.locator("#jp-mlops-sidebar .jp-mlops-run-name").first.wait_for(timeout=30_000)
         assert shot.stat().st_size > 10_000
+
+
+def open_from_palette(page) -> None:
+    """Run the `jupyter-mlops:open-panel` command the way a user does: through the palette."""
+    assert not page.locator("#jp-mlops-sidebar").is_visible()
+    page.locator("#jp-main-dock-panel .lm-TabBar").first.click()  # focus the app, harmlessly
+    page.keyboard.press("Control+Shift+C")
+    palette = page.locator("#command-palette input")
+    palette.wait_for()
+    palette.fill("Open MLOps Panel")
+    page.locator("#command-palette .lm-CommandPalette-item", has_text="Open MLOps Panel").click()
+    page.locator("#jp-mlops-sidebar").wait_for(state="visible")
