@@ -46,14 +46,9 @@ def fit_model(df: pd.DataFrame, kind: str = "good") -> Any:
     if kind == "bad":
         return DummyClassifier(strategy="constant", constant=0).fit(X, y)
     if kind == "unfair":
-        # learns the label for group 0 only, and always says 0 for group 1
-        class Unfair:
-            pass
-
+        # taught that group 1 never churns: it always says 0 there
         y_biased = np.where(df["group"] == 1, 0, y)
-        return make_pipeline(StandardScaler(), LogisticRegression(C=100)).fit(
-            X.assign(group=X["group"] * 50), y_biased
-        )
+        return make_pipeline(StandardScaler(), LogisticRegression(C=100)).fit(X, y_biased)
     raise ValueError(kind)
 
 

@@ -8,4 +8,5 @@ COMMAND_MODULES = [
     "jupyter_mlops.commands.tracking",
     "jupyter_mlops.commands.pipeline",
     "jupyter_mlops.commands.monitor",
+    "jupyter_mlops.commands.release",
 ]

@@ -21,6 +21,7 @@ CMD_MODULES = [
     "jupyter_mlops.notebook.cmd_tracking",
     "jupyter_mlops.notebook.cmd_pipeline",
     "jupyter_mlops.notebook.cmd_monitor",
+    "jupyter_mlops.notebook.cmd_release",
 ]
 
 

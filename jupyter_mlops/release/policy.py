@@ -13,7 +13,7 @@ Example::
         latency: {p95_ms: 50, n: 200}
         size: {max_mb: 50}
         business: {notebook: gate_business.ipynb, parameters: {min_saving: 1000}}
-        fairness: {sensitive: group, metric: accuracy, max_disparity: 0.1}
+        fairness: {sensitive: group, metric: accuracy, max_disparity: 0.1}   # bins: N for numbers
         importance: {top: 5, forbid: [customer_id]}
       rollout: {canary_weight: 10}
 
@@ -171,6 +171,8 @@ def parse_policy(ws: Workspace, section: Any, node: Any = None) -> ReleasePolicy
                     keys + ["metric"], "must be accuracy, selection_rate, recall or precision"
                 )
             _number(where, keys + ["max_disparity"], spec.get("max_disparity"), 0, 1)
+            if "bins" in spec:
+                _number(where, keys + ["bins"], spec["bins"], 2, 100)
         elif name == "importance":
             spec.setdefault("top", 5)
             _number(where, keys + ["top"], spec["top"], 1, 1000)

@@ -1,0 +1,317 @@
+"""Model cards: what a version is for, what it was trained on, how it did, and where it came from.
+
+Written as Markdown (for git and review) and self-contained HTML (charts inlined) for every
+validated version, logged under ``card/`` of its gate run (tag ``mlops.card_run_id`` on the
+version), and kept in ``.mlops/cards/<model>/v<version>/``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html as html_lib
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..workspace import Workspace
+from .gates.result import GateReport, GateResult
+from .registry import T_GATE_RUN, get_version
+
+
+@dataclass
+class ModelCard:
+    markdown: str
+    html: str
+    md_path: Path
+    html_path: Path
+
+
+def _report_from_store(ws: Workspace, mv: Any) -> tuple[GateReport | None, Path | None]:
+    """The last recorded gate report of a version (None when never validated)."""
+    from ..store.client import client_for
+
+    run_id = mv.tags.get(T_GATE_RUN)
+    if not run_id:
+        return None, None
+    client = client_for(ws)
+    dst = ws.subdir("cards") / ".downloads" / run_id
+    shutil.rmtree(dst, ignore_errors=True)
+    dst.mkdir(parents=True)
+    folder = Path(client.download_artifacts(run_id, "gates", str(dst)))
+    data = json.loads((folder / "gates.json").read_text())
+    results = [GateResult(**r) for r in data["results"]]
+    charts = {
+        n: str(folder / f"{n}.png")
+        for n in ("fairness", "importance")
+        if (folder / f"{n}.png").exists()
+    }
+    report = GateReport(
+        data["model"],
+        data["version"],
+        results,
+        run_id=run_id,
+        evaluation=data.get("evaluation") or {},
+        artifacts=charts,
+        metrics=data.get("metrics") or {},
+        champion=data.get("champion") or {},
+    )
+    return report, folder
+
+
+def _table(head: list[str], rows: list[list[Any]]) -> str:
+    def cell(v: Any) -> str:
+        s = f"{v:.4g}" if isinstance(v, float) else ("-" if v is None else str(v))
+        return s.replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def build_markdown(ws: Workspace, mv: Any, report: GateReport | None) -> str:
+    from .policy import load_policy
+
+    policy = load_policy(ws)
+    lineage = json.loads(mv.tags.get("mlops.lineage") or "{}")
+    aliases = ", ".join(mv.aliases) or "none"
+    verdict = mv.tags.get("mlops.gates", "pending")
+    out = [
+        f"# Model card: {mv.name} v{mv.version}",
+        "",
+        f"Aliases: {aliases}. Gates: **{verdict}**.",
+        "",
+    ]
+    out += [
+        "## Intended use",
+        "",
+        policy.intended_use or "_Not stated (set `release.intended_use` in mlops.yaml)._",
+        "",
+    ]
+    if policy.limitations:
+        out += ["## Limitations", "", policy.limitations, ""]
+    out += ["## Training data", ""]
+    datasets = lineage.get("datasets") or []
+    if datasets:
+        out.append(
+            _table(
+                ["dataset", "digest", "context", "source"],
+                [
+                    [d.get("name"), d.get("digest"), d.get("context"), d.get("source")]
+                    for d in datasets
+                ],
+            )
+        )
+        profiles = _profiles(ws, lineage.get("run_id"))
+        for name, prof in profiles.items():
+            out += ["", f"Profile of `{name}`: `{prof}`"]
+    else:
+        out.append("_No dataset versions were recorded with the training run._")
+    out.append("")
+    if report is not None:
+        champ = report.champion or {}
+        cm = champ.get("metrics") or {}
+        out += [
+            "## Metrics",
+            "",
+            f"On evaluation data `{report.evaluation.get('name', '-')}` (digest {report.evaluation.get('digest', '-')}, {report.evaluation.get('rows', '-')} rows).",
+        ]
+        out += [
+            "",
+            _table(
+                ["metric", "this version", f"champion v{champ.get('version') or '-'}", "change"],
+                [
+                    [k, v, cm.get(k), (v - cm[k]) if k in cm else None]
+                    for k, v in sorted(report.metrics.items())
+                ],
+            ),
+            "",
+        ]
+        out += [
+            "## Gate results",
+            "",
+            _table(["gate", "kind", "value", "threshold", "verdict", "reason"], report.rows()),
+            "",
+        ]
+        fair = next((r for r in report.results if r.gate == "fairness" and r.details), None)
+        if fair:
+            d = fair.details
+            out += [
+                "## Fairness",
+                "",
+                f"{d['metric']} by `{d['sensitive']}` (overall {d['overall']:.4g}); largest gap {fair.value}.",
+                "",
+            ]
+            out += [
+                _table(
+                    ["group", d["metric"], "rows"],
+                    [[g, v, d["counts"].get(g)] for g, v in d["by_group"].items()],
+                ),
+                "",
+                "![fairness](fairness.png)",
+                "",
+            ]
+        imp = next((r for r in report.results if r.gate == "importance" and r.details), None)
+        if imp:
+            top = imp.details["top"]
+            out += [
+                "## Feature importance",
+                "",
+                "Permutation importance (drop in score when a feature is shuffled):",
+                "",
+            ]
+            out += [
+                _table(["feature", "importance"], [[c, imp.details["importance"][c]] for c in top]),
+                "",
+                "![importance](importance.png)",
+                "",
+            ]
+    else:
+        out += [
+            "## Gate results",
+            "",
+            f"_Not validated yet: run `jupyter-mlops validate {mv.name} {mv.version}`._",
+            "",
+        ]
+    out += ["## Environment", ""]
+    out += [
+        f"- environment hash: {lineage.get('env_hash') or '-'}",
+        f"- requirements: {', '.join(_requirements(ws, mv)) or '-'}",
+        "",
+    ]
+    out += ["## Lineage", ""]
+    out += [
+        f"- training run: {lineage.get('run_id') or mv.run_id} ({lineage.get('run_name') or '-'})",
+        f"- notebook: {lineage.get('notebook') or '-'}",
+        f"- git commit: {lineage.get('git_sha') or '-'}",
+        f"- logged model: {mv.tags.get('mlops.model_id') or '-'}",
+        f"- registered by: {mv.tags.get('mlops.registered_by') or '-'}",
+        f"- gate run: {report.run_id if report else '-'}",
+    ]
+    return "\n".join(out) + "\n"
+
+
+def _profiles(ws: Workspace, run_id: str | None) -> dict[str, str]:
+    if not run_id:
+        return {}
+    from ..store.client import client_for
+
+    run = client_for(ws).get_run(run_id)
+    return {
+        di.dataset.name: (di.dataset.profile or "")[:400]
+        for di in (run.inputs.dataset_inputs if run.inputs else [])
+        if di.dataset.profile
+    }
+
+
+def _requirements(ws: Workspace, mv: Any) -> list[str]:
+    from .gates.runner import model_dir
+
+    try:
+        req = model_dir(ws, mv) / "requirements.txt"
+        return [
+            line.strip()
+            for line in req.read_text().splitlines()
+            if line.strip() and not line.startswith("#")
+        ]
+    except Exception:
+        return []
+
+
+def markdown_to_html(md: str, images: dict[str, Path]) -> str:
+    """A small Markdown subset (headings, tables, lists, images, emphasis) to standalone HTML."""
+    import re
+
+    def inline(text: str) -> str:
+        t = html_lib.escape(text)
+        t = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", t)
+        t = re.sub(r"`(.+?)`", r"<code>\1</code>", t)
+        return re.sub(r"(?<!\w)_(.+?)_(?!\w)", r"<i>\1</i>", t)
+
+    body, table, items = [], [], []
+
+    def flush() -> None:
+        if table:
+            head, *rest = table
+            rows = [r for r in rest if not set(r.replace("|", "").strip()) <= {"-"}]
+            cells = lambda r, tag: "".join(
+                f"<{tag}>{inline(c.strip())}</{tag}>"
+                for c in re.split(r"(?<!\\)\|", r.strip().strip("|"))
+            )  # noqa: E731
+            body.append(
+                "<table><tr>"
+                + cells(head, "th")
+                + "</tr>"
+                + "".join(f"<tr>{cells(r, 'td')}</tr>" for r in rows)
+                + "</table>"
+            )
+            table.clear()
+        if items:
+            body.append("<ul>" + "".join(f"<li>{inline(i)}</li>" for i in items) + "</ul>")
+            items.clear()
+
+    for line in md.splitlines():
+        if line.startswith("|"):
+            table.append(line)
+            continue
+        if line.startswith("- "):
+            items.append(line[2:])
+            continue
+        flush()
+        if m := re.match(r"^(#+) (.*)", line):
+            level = len(m.group(1))
+            body.append(f"<h{level}>{inline(m.group(2))}</h{level}>")
+        elif m := re.match(r"^!\[(.*)\]\((.*)\)$", line):
+            path = images.get(m.group(2))
+            if path and path.exists():
+                data = base64.b64encode(path.read_bytes()).decode()
+                body.append(
+                    f"<img alt='{html_lib.escape(m.group(1))}' src='data:image/png;base64,{data}'/>"
+                )
+        elif line.strip():
+            body.append(f"<p>{inline(line)}</p>")
+    flush()
+    style = "body{font-family:sans-serif;max-width:60em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}"
+    return f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>model card</title><style>{style}</style></head><body class='jp-mlops-card'>{''.join(body)}</body></html>"
+
+
+def write_card(
+    ws: Workspace,
+    model: str,
+    version: str | int,
+    *,
+    report: GateReport | None = None,
+    out_dir: str | Path | None = None,
+) -> ModelCard:
+    """Write the card of ``model`` v``version`` and attach it to the version's gate run."""
+    from ..store.client import client_for
+
+    mv = get_version(ws, model, version)
+    if report is None:
+        report, _ = _report_from_store(ws, mv)
+    md = build_markdown(ws, mv, report)
+    folder = ws.subdir("cards") / model / f"v{mv.version}"
+    folder.mkdir(parents=True, exist_ok=True)
+    images = {}
+    for name in ("fairness", "importance"):
+        src = report.artifacts.get(name) if report else None
+        if src and Path(src).exists():
+            if Path(src).resolve() != (folder / f"{name}.png").resolve():
+                shutil.copy(src, folder / f"{name}.png")
+            images[f"{name}.png"] = folder / f"{name}.png"
+    html = markdown_to_html(md, images)
+    md_path, html_path = folder / "model_card.md", folder / "model_card.html"
+    md_path.write_text(md)
+    html_path.write_text(html)
+    if report is not None and report.run_id:
+        client = client_for(ws)
+        for f in (md_path, html_path, *images.values()):
+            client.log_artifact(report.run_id, str(f), "card")
+        client.set_model_version_tag(model, str(mv.version), "mlops.card_run_id", report.run_id)
+    if out_dir is not None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for f in (md_path, html_path, *images.values()):
+            shutil.copy(f, out / f.name)
+    return ModelCard(md, html, md_path, html_path)

@@ -1,0 +1,8 @@
+"""Release gates: technical, business and responsible-AI checks that really gate promotion."""
+
+from __future__ import annotations
+
+from .result import GateReport, GateResult
+from .runner import validate
+
+__all__ = ["GateReport", "GateResult", "validate"]
