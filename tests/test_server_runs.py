@@ -12,6 +12,9 @@ from tornado.httpclient import HTTPClientError
 
 from jupyter_mlops.server.errors import INTERNAL_ERROR
 
+# Jupyter Server warns about any route registered without authentication: for ours, that is an error
+pytestmark = pytest.mark.filterwarnings("error::jupyter_server.utils.JupyterServerAuthWarning")
+
 
 class RecordingAuthorizer(Authorizer):
     """Allows everything unless a test names a resource to deny; remembers what was asked."""
@@ -35,7 +38,8 @@ def jp_server_config():
     RecordingAuthorizer.asked = []
     return {
         "ServerApp": {
-            "jpserver_extensions": {"jupyter_mlops": True},
+            # terminals off: their websocket route would trigger the auth warning made an error
+            "jpserver_extensions": {"jupyter_mlops": True, "jupyter_server_terminals": False},
             "allow_unauthenticated_access": False,
             "authorizer_class": RecordingAuthorizer,
         }
