@@ -32,8 +32,15 @@ def test_panel_lists_the_workspace_runs(workspace, tmp_path):
             "(run `make install`, or `jupyter labextension develop --overwrite .`)"
         )
         with chromium_page() as page:
+            calls = []
+            page.on(
+                "request",
+                lambda r: calls.append(r.url) if "/jupyter-mlops/api/runs" in r.url else None,
+            )
             page.goto(f"{lab.url}/lab?token={lab.token}")
             page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+            page.wait_for_timeout(500)
+            assert calls == [], "the runs model must not poll while the panel is closed"
             open_from_palette(page)
             panel = page.locator("#jp-mlops-sidebar")
             names = panel.locator(".jp-mlops-run-name")
@@ -47,6 +54,11 @@ def test_panel_lists_the_workspace_runs(workspace, tmp_path):
             # a run name is data, shown as text, never markup
             assert panel.locator("img[src='x']").count() == 0
             assert page.evaluate("window.__mlopsXss") is None
+            # the toolbar's refresh fetches at once, without waiting for the next poll
+            make_run(workspace, "run-after-refresh", 0.1)
+            panel.locator(".jp-Toolbar button").first.click()
+            names.filter(has_text="run-after-refresh").wait_for(timeout=5_000)
+
             # the layout restorer brings the panel back after a reload
             page.wait_for_timeout(1500)  # the workspace layout is saved shortly after a change
             page.reload()

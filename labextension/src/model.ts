@@ -31,7 +31,8 @@ export class RunsModel implements IRunsModel {
       factory: () => this._fetch(),
       frequency: { interval, backoff: true, max: 6 * interval },
       name: 'jupyter-mlops:runs',
-      standby: 'when-hidden'
+      // idle while the sidebar is collapsed, and while the browser tab is hidden
+      standby: () => !this._active || 'when-hidden'
     });
   }
 
@@ -49,6 +50,21 @@ export class RunsModel implements IRunsModel {
 
   get changed(): ISignal<this, void> {
     return this._changed;
+  }
+
+  get active(): boolean {
+    return this._active;
+  }
+
+  /** Set by the view when shown or hidden (initially false); showing fetches at once. */
+  set active(value: boolean) {
+    if (value === this._active) {
+      return;
+    }
+    this._active = value;
+    if (value && !this.isDisposed) {
+      void this._poll.refresh();
+    }
   }
 
   get isDisposed(): boolean {
@@ -91,6 +107,7 @@ export class RunsModel implements IRunsModel {
   private _runs: IRunSummary[] = [];
   private _error: string | null = null;
   private _loading = true;
+  private _active = false;
   private _poll: Poll;
   private _changed = new Signal<this, void>(this);
 }

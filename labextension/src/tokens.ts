@@ -47,6 +47,8 @@ export interface IRunsModel {
   readonly error: string | null;
   /** True until the first answer (success or error) has arrived. */
   readonly loading: boolean;
+  /** Whether a view shows the runs; an inactive model stops polling. */
+  active: boolean;
   /** Emitted whenever runs, error or loading change. */
   readonly changed: ISignal<IRunsModel, void>;
   /** Ask the server now instead of waiting for the next tick. */

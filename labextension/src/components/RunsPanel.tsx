@@ -5,6 +5,7 @@
  * text node, never as HTML: a run named `<img onerror=...>` shows those characters.
  */
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
+import { Message } from '@lumino/messaging';
 import * as React from 'react';
 
 import { IRunsModel, IRunSummary } from '../tokens';
@@ -96,6 +97,26 @@ export class RunsPanel extends ReactWidget {
   constructor(private readonly _model: IRunsModel) {
     super();
     this.addClass('jp-mlops-runs-panel');
+  }
+
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    this._model.active = this.isVisible;
+  }
+
+  protected onBeforeDetach(msg: Message): void {
+    this._model.active = false;
+    super.onBeforeDetach(msg);
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this._model.active = true;
+  }
+
+  protected onAfterHide(msg: Message): void {
+    super.onAfterHide(msg);
+    this._model.active = false;
   }
 
   render(): JSX.Element {
