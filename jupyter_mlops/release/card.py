@@ -238,7 +238,7 @@ def markdown_to_html(md: str, images: dict[str, Path]) -> str:
             cells = lambda r, tag: "".join(
                 f"<{tag}>{inline(c.strip())}</{tag}>"
                 for c in re.split(r"(?<!\\)\|", r.strip().strip("|"))
-            )  # noqa: E731
+            )
             body.append(
                 "<table><tr>"
                 + cells(head, "th")

@@ -1,0 +1,67 @@
+"""Packaging: a self-contained model folder, loaded and scored in a fresh process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from release_support import registered
+
+from jupyter_mlops.errors import Conflict, InvalidInput
+from jupyter_mlops.release import registry
+from jupyter_mlops.release.package import package, pin_requirements
+
+
+def test_package_loads_in_a_fresh_process_and_predicts(workspace, tmp_path):
+    registered(workspace, kinds=("good",))
+    out = package(workspace, "churn", 1, tmp_path / "pkg")
+    names = {p.name for p in out.iterdir()}
+    assert {"model", "model_card.md", "model_card.html", "lineage.json", "Dockerfile"} <= names
+    manifest = json.loads((out / "lineage.json").read_text())
+    assert manifest["version"] == "1" and manifest["lineage"]["run_id"]
+    assert "model/MLmodel" in manifest["files"]
+    reqs = (out / "model" / "requirements.txt").read_text().split()
+    assert reqs and all("==" in r for r in reqs), reqs
+    docker = (out / "Dockerfile").read_text()
+    assert "FROM python:3." in docker and '"models", "serve"' in docker
+    code = (
+        "import sys, mlflow.pyfunc\n"
+        "m = mlflow.pyfunc.load_model(sys.argv[1])\n"
+        "print([int(p) for p in m.predict(m.input_example)])\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code, str(out / "model")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    preds = json.loads(res.stdout.strip().splitlines()[-1])
+    assert len(preds) == 3 and set(preds) <= {0, 1}
+
+
+def test_package_refuses_a_non_empty_folder_and_foreign_sources(workspace, tmp_path):
+    registered(workspace, kinds=("good",))
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "x").write_text("keep me")
+    with pytest.raises(Conflict):
+        package(workspace, "churn", 1, tmp_path / "busy")
+    assert (tmp_path / "busy" / "x").read_text() == "keep me"
+    from jupyter_mlops.store.client import client_for
+
+    mv = client_for(workspace).create_model_version("churn", source=(tmp_path / "evil").as_uri())
+    with pytest.raises(InvalidInput, match="outside this workspace"):
+        package(workspace, "churn", mv.version, tmp_path / "pkg2")
+    assert registry.get_version(workspace, "churn", 1)
+
+
+def test_pin_requirements_uses_the_lock():
+    lock = {"scikit-learn": "1.9.0", "pandas": "3.1.0"}
+    assert pin_requirements(["scikit-learn>=1.0", "pandas", "# c", "cloudpickle"], lock) == [
+        "scikit-learn==1.9.0",
+        "pandas==3.1.0",
+        "cloudpickle",
+    ]
