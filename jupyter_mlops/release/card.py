@@ -235,10 +235,11 @@ def markdown_to_html(md: str, images: dict[str, Path]) -> str:
         if table:
             head, *rest = table
             rows = [r for r in rest if not set(r.replace("|", "").strip()) <= {"-"}]
-            cells = lambda r, tag: "".join(
-                f"<{tag}>{inline(c.strip())}</{tag}>"
-                for c in re.split(r"(?<!\\)\|", r.strip().strip("|"))
-            )
+
+            def cells(r: str, tag: str) -> str:
+                parts = re.split(r"(?<!\\)\|", r.strip().strip("|"))
+                return "".join(f"<{tag}>{inline(c.strip())}</{tag}>" for c in parts)
+
             body.append(
                 "<table><tr>"
                 + cells(head, "th")
