@@ -81,60 +81,71 @@ class CellCapture:
         if self.execution_count is not None:
             tags["mlops.execution_count"] = str(self.execution_count)
         parent = active_run()
-        self.run = RunRecorder(
+        run = RunRecorder(
             self.ws,
             name=self.name or (f"cell-{self.execution_count}" if self.execution_count else None),
             experiment=self.experiment or (parent.experiment if parent else None),
             tags=tags,
             kind=self.kind,
             parent_key=parent.key if parent else None,
-        ).start()
-        self.run.log_text(self.source, "mlops/cell.py")
-        push_active(self.run)
-        return self.run
+        )
+        with run._sink.box.batch():
+            run.start()
+            run.log_text(self.source, "mlops/cell.py")
+        self.run = run
+        push_active(run)
+        return run
 
     def finish(self, error: BaseException | None = None) -> None:
+        """Record what the cell produced, then close the run; re-raise a usage problem."""
         run = self.run
         pop_active(run)
-        duration = time.perf_counter() - self._t0
-        problems: list[InvalidInput] = []
+        problem: BaseException | None = None
         try:
-            params = literal_assignments(self.source)
-            for name in self.param_names:
-                if name not in self.user_ns:
-                    problems.append(
-                        InvalidInput(f"--params: {name!r} is not defined after the cell")
-                    )
-                else:
-                    params[name] = self.user_ns[name]
-            params = {k: v for k, v in params.items() if k not in run._params}
-            if params:
-                run.log_params(params)
-            metrics = {"mlops.cell_duration_s": duration}
-            for name in self.metric_names:
-                if name not in self.user_ns:
-                    problems.append(
-                        InvalidInput(f"--metrics: {name!r} is not defined after the cell")
-                    )
-                    continue
-                try:
-                    metrics[name] = validation.metric_value(name, self.user_ns[name])
-                except InvalidInput as exc:
-                    problems.append(exc)
-            if error is None:
-                run.log_metrics(metrics)
-                self._log_models()
-                self._log_datasets()
-            self._log_code()
-        except InvalidInput as exc:
-            problems.append(exc)
-        if problems and error is None:
-            run.end("FAILED", problems[0])
-            raise problems[0]
+            with run._sink.box.batch():
+                problem = self._record_outputs(error)
+        except Exception as exc:  # capture itself failed: the run still closes, as FAILED
+            problem = exc
         if isinstance(error, KeyboardInterrupt):
             run.end("KILLED", error)
+        elif error is not None or problem is not None:
+            run.end("FAILED", error or problem)
         else:
-            run.end("FAILED" if error is not None else "FINISHED", error)
+            run.end("FINISHED")
+        if problem is not None and error is None:
+            raise problem
+
+    def _record_outputs(self, error: BaseException | None) -> InvalidInput | None:
+        run = self.run
+        duration = time.perf_counter() - self._t0
+        problems: list[InvalidInput] = []
+        params = literal_assignments(self.source)
+        for name in self.param_names:
+            if name not in self.user_ns:
+                problems.append(InvalidInput(f"--params: {name!r} is not defined after the cell"))
+            else:
+                params[name] = self.user_ns[name]
+        params = {k: v for k, v in params.items() if k not in run._params}
+        try:
+            if params:
+                run.log_params(params)
+        except InvalidInput as exc:
+            problems.append(exc)
+        metrics = {"mlops.cell_duration_s": duration}
+        for name in self.metric_names:
+            if name not in self.user_ns:
+                problems.append(InvalidInput(f"--metrics: {name!r} is not defined after the cell"))
+                continue
+            try:
+                metrics[name] = validation.metric_value(name, self.user_ns[name])
+            except InvalidInput as exc:
+                problems.append(exc)
+        run.log_metrics(metrics)
+        if error is None and not problems:
+            self._log_models()
+            self._log_datasets()
+        self._log_code()
+        return problems[0] if problems else None
 
     def _log_models(self) -> None:
         for name, est in estimators.fitted_since(self._before, self.user_ns).items():

@@ -114,3 +114,15 @@ def environment_snapshot(refresh: bool = False) -> dict[str, Any]:
         snap["hash"] = _hash(snap)
         _cache["key"], _cache["snapshot"] = key, snap
         return snap
+
+
+def environment_json(snapshot: dict[str, Any] | None = None) -> str:
+    """The snapshot as the JSON text every run carries (serialised once per snapshot)."""
+    snap = snapshot or environment_snapshot()
+    text = snap.get("_json")
+    if text is None:
+        text = json.dumps(
+            {k: v for k, v in snap.items() if not k.startswith("_")}, indent=1, sort_keys=True
+        )
+        snap["_json"] = text
+    return text

@@ -39,9 +39,14 @@ def literal_assignments(source: str) -> dict[str, Any]:
             targets, value_node = [node.target], node.value
         else:
             continue
-        try:
-            value = ast.literal_eval(value_node)
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        if isinstance(value_node, ast.Constant):  # the common case, without literal_eval's cost
+            value = value_node.value
+        elif isinstance(value_node, (ast.List, ast.Tuple, ast.UnaryOp)):
+            try:
+                value = ast.literal_eval(value_node)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                continue
+        else:
             continue
         if not _simple(value):
             continue

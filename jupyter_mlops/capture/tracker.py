@@ -20,7 +20,7 @@ from typing import Any
 from ..errors import InvalidInput, MlopsError, NotFound, StoreUnavailable
 from ..workspace import Workspace
 from . import validation
-from .environment import environment_snapshot
+from .environment import environment_json, environment_snapshot
 
 _sinks: dict[tuple[str, str], Any] = {}
 _sinks_guard = threading.Lock()
@@ -101,7 +101,14 @@ class RunRecorder:
             pass
         if self.parent_key:
             tags["mlops.parent_key"] = self.parent_key
-        self._sink.box.append(
+        box = self._sink.box
+        with box.batch():
+            self._journal_start(box, tags, env)
+        self._sink.request_git(self.key, self.ws.root)
+        return self
+
+    def _journal_start(self, box: Any, tags: dict[str, str], env: dict[str, Any]) -> None:
+        box.append(
             self.key,
             "create",
             {
@@ -113,9 +120,7 @@ class RunRecorder:
                 "parent_key": self.parent_key,
             },
         )
-        self.log_text(json.dumps(env, indent=1, sort_keys=True), "mlops/environment.json")
-        self._sink.request_git(self.key, self.ws.root)
-        return self
+        self.log_text(environment_json(env), "mlops/environment.json")
 
     def end(self, status: str = "FINISHED", error: BaseException | None = None) -> None:
         if self.status is not None:
@@ -125,10 +130,11 @@ class RunRecorder:
         if error is not None:
             tags["mlops.error_type"] = type(error).__name__
             tags["mlops.error"] = str(error)[:1000]
-        payload: dict[str, Any] = {"metrics": [], "params": {}, "tags": tags} if tags else {}
-        if payload:
-            self._sink.box.append(self.key, "data", payload)
-        self._sink.box.append(self.key, "end", {"status": status, "end_time": _now_ms()})
+        box = self._sink.box
+        with box.batch():
+            if tags:
+                box.append(self.key, "data", {"tags": tags})
+            box.append(self.key, "end", {"status": status, "end_time": _now_ms()})
         self._sink.kick()
 
     # -- records ------------------------------------------------------------------------------

@@ -14,7 +14,9 @@ from .subcommands import arg, subcommand
 def _run_cell_body(shell: Any, cell: str) -> Any:
     """Execute ``cell`` in the user namespace like IPython would; the last expression is returned."""
     __tracebackhide__ = True  # the user's traceback starts at their own cell
-    source = shell.transform_cell(cell)
+    # IPython's transforms (magics, shell escapes, help) cost about a millisecond: skip them
+    # for plain Python, which cannot contain what they look for
+    source = shell.transform_cell(cell) if any(c in cell for c in "%!?") else cell
     filename = shell.compile.cache(source, shell.execution_count)
     tree = shell.compile.ast_parse(source, filename=filename)
     tree = shell.transform_ast(tree)

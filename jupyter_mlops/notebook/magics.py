@@ -35,9 +35,41 @@ class MagicContext:
 
     @property
     def workspace(self):
-        from ..workspace import Workspace
+        return current_workspace()
 
-        return Workspace.find()
+
+_workspace_cache: dict[tuple, Any] = {}
+
+
+def current_workspace():
+    """The workspace of the kernel's current folder, re-read only when mlops.yaml changes."""
+    import os
+
+    from ..workspace import Workspace
+
+    key = (
+        os.getcwd(),
+        os.environ.get("MLOPS_WORKSPACE"),
+        os.environ.get("MLFLOW_TRACKING_URI"),
+        os.environ.get("MLOPS_EXPERIMENT"),
+    )
+    cached = _workspace_cache.get(key)
+    if cached is not None:
+        ws, mtime = cached
+        try:
+            current = ws.config_path.stat().st_mtime_ns
+        except OSError:
+            current = None
+        if current == mtime:
+            return ws
+    ws = Workspace.find()
+    try:
+        mtime = ws.config_path.stat().st_mtime_ns
+    except OSError:
+        mtime = None
+    _workspace_cache.clear()
+    _workspace_cache[key] = (ws, mtime)
+    return ws
 
 
 def _load_subcommands() -> None:

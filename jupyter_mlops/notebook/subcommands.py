@@ -24,9 +24,15 @@ class Subcommand:
     line: bool = True
 
     def parser(self) -> argparse.ArgumentParser:
+        cached = getattr(self, "_parser", None)
+        if cached is not None:
+            return cached
         parser = _Parser(prog=f"%mlops {self.name}", description=self.help, add_help=False)
         for args, kwargs in self.arguments:
             parser.add_argument(*args, **kwargs)
+        self._parser = (
+            parser  # building one costs milliseconds (gettext); a tracked cell can't pay that
+        )
         return parser
 
     def usage(self) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import queue
 import threading
 import time
@@ -21,6 +22,26 @@ log = logging.getLogger("jupyter_mlops")
 
 IDLE_INTERVAL = 0.5
 MAX_BACKOFF = 30.0
+
+
+def _import_on_this_thread(ws: Workspace) -> None:
+    """Import MLflow (and open its store) on the caller's thread, once, before the flusher starts.
+
+    Importing a package this size from two threads at once can deadlock Python's import locks
+    and leave modules half-initialised; a user cell running ``import mlflow`` while our thread
+    does the same would hit exactly that. So the first tracked cell pays the import (about
+    1.5 s, once per kernel) and the background thread only ever finds modules already loaded.
+    """
+    import mlflow
+    import mlflow.artifacts  # noqa: F401
+    from mlflow.entities import Dataset, LoggedModelOutput, Metric  # noqa: F401
+    from mlflow.models import Model  # noqa: F401
+
+    from .client import client_for
+
+    client = client_for(ws)
+    if not ws.tracking_uri.startswith(("http://", "https://")):
+        _ = client._tracking_client.store  # builds the SQLAlchemy store and its imports now
 
 
 class Sink:
@@ -40,6 +61,12 @@ class Sink:
 
     @classmethod
     def start(cls, ws: Workspace) -> Sink:
+        if ws.tracking_uri.startswith(("http://", "https://")):
+            # the outbox retries with backoff itself; MLflow's own retries (minutes with 7
+            # attempts) would only hold the journal hostage while a server is down
+            os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+            os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+        _import_on_this_thread(ws)
         sink = cls(ws, Outbox.create(ws))
         sink._thread.start()
         atexit.register(sink.stop)

@@ -18,6 +18,8 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -82,28 +84,44 @@ class Outbox:
             con = self._local.con = _connect(self.path)
         return con
 
-    def append(self, run_key: str, kind: str, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload, separators=(",", ":"), allow_nan=False)
-        now = time.time()
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group appends into one transaction: one commit for all the records of a cell."""
+        if getattr(self._local, "in_batch", False):
+            yield
+            return
         with self._write_guard:
             con = self.conn
             con.execute("BEGIN IMMEDIATE")
-            con.execute(
-                "INSERT INTO ops (run_key, kind, payload, created) VALUES (?, ?, ?, ?)",
-                (run_key, kind, data, now),
-            )
-            if kind == "create":
-                con.execute(
-                    "INSERT OR IGNORE INTO runs (run_key, open, last_seen) VALUES (?, 1, ?)",
-                    (run_key, now),
-                )
-            elif kind == "end":
-                con.execute(
-                    "UPDATE runs SET open = 0, last_seen = ? WHERE run_key = ?", (now, run_key)
-                )
+            self._local.in_batch = True
+            try:
+                yield
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
             else:
-                con.execute("UPDATE runs SET last_seen = ? WHERE run_key = ?", (now, run_key))
-            con.execute("COMMIT")
+                con.execute("COMMIT")
+            finally:
+                self._local.in_batch = False
+
+    def append(self, run_key: str, kind: str, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload, separators=(",", ":"), allow_nan=False)
+        with self.batch():
+            self._insert(run_key, kind, data, time.time())
+
+    def _insert(self, run_key: str, kind: str, data: str, now: float) -> None:
+        con = self.conn
+        con.execute(
+            "INSERT INTO ops (run_key, kind, payload, created) VALUES (?, ?, ?, ?)",
+            (run_key, kind, data, now),
+        )
+        if kind == "create":
+            con.execute(
+                "INSERT OR IGNORE INTO runs (run_key, open, last_seen) VALUES (?, 1, ?)",
+                (run_key, now),
+            )
+        elif kind == "end":
+            con.execute("UPDATE runs SET open = 0, last_seen = ? WHERE run_key = ?", (now, run_key))
 
     def stage_blob(self, run_key: str, source: Path, name: str) -> Path:
         """Copy (or move, for our own temp dirs) a file or folder next to the journal."""

@@ -324,7 +324,8 @@ def recover(
         try:
             now_ms = int(time.time() * 1000)
             for run_key, last_seen in box.conn.execute(
-                "SELECT run_key, last_seen FROM runs WHERE open = 1"
+                "SELECT r.run_key, MAX(r.last_seen, COALESCE(MAX(o.created), 0)) FROM runs r "
+                "LEFT JOIN ops o ON o.run_key = r.run_key WHERE r.open = 1 GROUP BY r.run_key"
             ).fetchall():
                 box.append(
                     run_key,
