@@ -1,0 +1,179 @@
+"""A readable, cell-by-cell diff of the code two runs executed (not a diff of notebook JSON).
+
+The code of a run is, in order of preference, its saved notebook's code cells
+(``mlops/notebook.json``), the cells its kernel executed (``mlops/history.json``) or its own cell
+(``mlops/cell.py``). Cells are aligned like lines in ``difflib`` (a cell inserted in the middle
+does not shift every later cell into "changed"), and changed cells get a unified line diff.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import NotFound
+from ..workspace import Workspace
+
+SIMILAR = 0.5  # below this, an old and a new cell are a removal plus an addition, not an edit
+
+
+@dataclass
+class CellChange:
+    status: str  # same | changed | added | removed
+    a_index: int | None
+    b_index: int | None
+    a_source: str = ""
+    b_source: str = ""
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CodeDiff:
+    a: str
+    b: str
+    a_origin: str
+    b_origin: str
+    cells: list[CellChange]
+
+    @property
+    def identical(self) -> bool:
+        return all(c.status == "same" for c in self.cells)
+
+    def summary(self) -> str:
+        counts = {
+            s: sum(c.status == s for c in self.cells) for s in ("changed", "added", "removed")
+        }
+        if self.identical:
+            return f"same code ({len(self.cells)} cells)"
+        return ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+
+    def to_text(self) -> str:
+        out = [
+            f"code of {self.a} ({self.a_origin}) vs {self.b} ({self.b_origin}): {self.summary()}"
+        ]
+        for c in self.cells:
+            if c.status == "same":
+                continue
+            label = f"cell {(c.a_index if c.a_index is not None else c.b_index) + 1}"
+            out.append(f"\n== {label}: {c.status}")
+            if c.status == "changed":
+                out.extend(c.lines)
+            else:
+                sign = "+" if c.status == "added" else "-"
+                src = c.b_source if c.status == "added" else c.a_source
+                out.extend(f"{sign} {line}" for line in src.splitlines())
+        return "\n".join(out)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def _repr_html_(self) -> str:
+        colors = {"+": "#e6ffed", "-": "#ffeef0", "@": "#f1f8ff"}
+        parts = [
+            f"<div><b>{html.escape(self.a)}</b> vs <b>{html.escape(self.b)}</b>: "
+            f"{html.escape(self.summary())}</div>"
+        ]
+        for c in self.cells:
+            if c.status == "same":
+                continue
+            idx = (c.a_index if c.a_index is not None else c.b_index) + 1
+            parts.append(f"<div style='margin-top:6px'><b>cell {idx}</b>: {c.status}</div>")
+            if c.status == "changed":
+                lines = c.lines
+            else:
+                sign = "+" if c.status == "added" else "-"
+                src = c.b_source if c.status == "added" else c.a_source
+                lines = [f"{sign} {ln}" for ln in src.splitlines()]
+            rows = "".join(
+                f"<div style='background:{colors.get(ln[:1], 'transparent')}'>"
+                f"{html.escape(ln) or '&nbsp;'}</div>"
+                for ln in lines
+            )
+            parts.append(f"<pre style='margin:0;font-size:12px'>{rows}</pre>")
+        return "".join(parts)
+
+
+def run_code(ws: Workspace, run_id: str) -> tuple[list[str], str] | None:
+    """(code cells, where they came from) of a run, or None when it recorded no code."""
+    from ..store.run_details import read_json_artifact, read_text_artifact
+
+    nb = read_json_artifact(ws, run_id, "mlops/notebook.json")
+    if isinstance(nb, dict) and isinstance(nb.get("cells"), list):
+        return [str(c.get("source", "")) for c in nb["cells"]], "notebook"
+    hist = read_json_artifact(ws, run_id, "mlops/history.json")
+    if isinstance(hist, list) and hist:
+        return [str(h.get("source", "")) for h in hist if isinstance(h, dict)], "executed cells"
+    cell = read_text_artifact(ws, run_id, "mlops/cell.py")
+    if cell is not None:
+        return [cell], "cell"
+    return None
+
+
+def _changed(a: str, b: str, i: int, j: int) -> CellChange:
+    lines = list(
+        difflib.unified_diff(a.splitlines(), b.splitlines(), "before", "after", lineterm="", n=2)
+    )[2:]
+    return CellChange("changed", i, j, a, b, lines)
+
+
+def _pair_block(a: list[str], b: list[str], ia: range, jb: range) -> list[CellChange]:
+    """Inside a differing block, pair each old cell with the most similar later new cell."""
+    out: list[CellChange] = []
+    j = jb.start
+    for i in ia:
+        scores = [
+            (difflib.SequenceMatcher(a=a[i], b=b[k], autojunk=False).ratio(), k)
+            for k in range(j, jb.stop)
+        ]
+        best = max(scores, default=(0.0, -1))
+        if best[0] < SIMILAR:
+            out.append(CellChange("removed", i, None, a_source=a[i]))
+            continue
+        k = best[1]
+        out += [CellChange("added", None, m, b_source=b[m]) for m in range(j, k)]
+        out.append(_changed(a[i], b[k], i, k))
+        j = k + 1
+    out += [CellChange("added", None, m, b_source=b[m]) for m in range(j, jb.stop)]
+    return out
+
+
+def diff_cells(a: list[str], b: list[str]) -> list[CellChange]:
+    norm_a = [s.strip() for s in a]
+    norm_b = [s.strip() for s in b]
+    out: list[CellChange] = []
+    matcher = difflib.SequenceMatcher(a=norm_a, b=norm_b, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            out += [
+                CellChange("same", i, j, a[i], b[j])
+                for i, j in zip(range(i1, i2), range(j1, j2), strict=True)
+            ]
+            continue
+        out += _pair_block(a, b, range(i1, i2), range(j1, j2))
+    return out
+
+
+def code_diff(ws: Workspace, run_a: str, run_b: str) -> CodeDiff:
+    """Cell-by-cell code diff between two runs (ids, keys or names)."""
+    from ..store.runs import get_run
+
+    runs: list[Any] = [get_run(ws, run_a), get_run(ws, run_b)]
+    codes = []
+    for ref, run in zip((run_a, run_b), runs, strict=True):
+        code = run_code(ws, run.info.run_id)
+        if code is None:
+            raise NotFound(
+                f"run {ref} recorded no code",
+                hint="runs tracked with %%mlops track or run as pipeline steps record their code",
+            )
+        codes.append(code)
+    (cells_a, origin_a), (cells_b, origin_b) = codes
+    return CodeDiff(
+        runs[0].info.run_name or run_a,
+        runs[1].info.run_name or run_b,
+        origin_a,
+        origin_b,
+        diff_cells(cells_a, cells_b),
+    )

@@ -1,0 +1,1 @@
+"""Verified reproducibility: re-execute a run's code in a fresh kernel and compare."""

@@ -1,0 +1,371 @@
+"""``reproduce RUN``: re-execute a run's recorded code in a fresh kernel and judge the result.
+
+The code is what the run recorded: for a tracked cell, the cells its kernel really executed up to
+it (``mlops/history.json``, so hidden state is replayed too); otherwise the saved notebook's code
+cells (``mlops/notebook.json``). It runs through papermill with the recorded parameters
+(``mlops.param.*`` tags), in the notebook's folder, as children of a new run of kind
+``reproduction``. The child that re-recorded the original cell (same cell hash) is compared
+with the original: metrics within tolerance, the same dataset digests, the same interpreter and
+packages. The verdict (reproduced, differs, failed) and its reasons are tags on both runs and a
+JSON artifact on the reproduction run.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import os
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInput, NotFound
+from ..store.client import client_for
+from ..workspace import Workspace
+from .environment_diff import diff_environments, environment_of
+
+EMPTY_GRACE_S = 2.0  # the kernel has exited; its records are in MLflow or its replayed journal
+VERDICT_TAG = "mlops.reproduction.verdict"
+LINK_TAG = "mlops.reproduction.run_id"
+ORIGINAL_TAG = "mlops.reproduces"
+_SKIP_METRIC_PREFIXES = ("mlops.", "system/")
+_INTERACTIVE = (
+    "%mlops reproduce",
+    "%mlops runs",
+    "%mlops show",
+    "%mlops lineage",
+    "%mlops compare",
+)
+
+
+@dataclass
+class Reproduction:
+    original_run_id: str
+    run_id: str
+    verdict: str  # reproduced | differs | failed
+    reasons: list[str] = field(default_factory=list)
+    metrics: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    packages: str = ""
+    matched_run_id: str | None = None
+    seconds: float = 0.0
+
+    def to_text(self) -> str:
+        head = f"reproduction of {self.original_run_id[:8]}: {self.verdict.upper()}"
+        lines = [head, f"  reproduction run {self.run_id} ({self.seconds:.1f} s)"]
+        for name, (a, b) in sorted(self.metrics.items()):
+            lines.append(f"  {name:<28} {_fmt(a):>14} -> {_fmt(b):<14}")
+        lines += [f"  - {r}" for r in self.reasons]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        color = {"reproduced": "#2e7d32", "differs": "#ef6c00"}.get(self.verdict, "#c62828")
+        rows = "".join(
+            f"<tr><td>{html.escape(k)}</td><td>{_fmt(a)}</td><td>{_fmt(b)}</td></tr>"
+            for k, (a, b) in sorted(self.metrics.items())
+        )
+        reasons = "".join(f"<li>{html.escape(r)}</li>" for r in self.reasons)
+        return (
+            f"<div><b style='color:{color}'>{self.verdict.upper()}</b> "
+            f"reproduction of {self.original_run_id[:8]} (run {self.run_id[:8]})</div>"
+            f"<table><tr><th>metric</th><th>original</th><th>reproduced</th></tr>{rows}</table>"
+            f"<ul>{reasons}</ul>"
+        )
+
+
+def _fmt(v: float | None) -> str:
+    return "-" if v is None else f"{v:.6g}"
+
+
+def recorded_code(ws: Workspace, run: Any) -> tuple[list[str], str]:
+    """The cells to re-execute and where they came from; NotFound if the run kept no code."""
+    from ..store.run_details import read_json_artifact, read_text_artifact
+
+    run_id = run.info.run_id
+    hist = read_json_artifact(ws, run_id, "mlops/history.json")
+    nb = read_json_artifact(ws, run_id, "mlops/notebook.json")
+    kind = run.data.tags.get("mlops.kind", "")
+    cells: list[str] | None = None
+    origin = ""
+    if isinstance(hist, list) and hist and (kind == "cell" or not isinstance(nb, dict)):
+        cells, origin = [str(h.get("source", "")) for h in hist if isinstance(h, dict)], "history"
+    elif isinstance(nb, dict) and isinstance(nb.get("cells"), list):
+        cells, origin = [str(c.get("source", "")) for c in nb["cells"]], "notebook"
+    else:
+        cell = read_text_artifact(ws, run_id, "mlops/cell.py")
+        if cell is not None:
+            cells, origin = ["%load_ext jupyter_mlops", f"%%mlops track\n{cell}"], "cell"
+    if not cells:
+        raise NotFound(
+            f"run {run_id} recorded no notebook or cell code to re-execute",
+            hint="reproduce runs recorded with %%mlops track or as pipeline steps",
+        )
+    cells = [c for c in cells if c.strip() and not c.lstrip().startswith(_INTERACTIVE)]
+    return cells, origin
+
+
+def recorded_parameters(run: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in run.data.tags.items():
+        if key.startswith("mlops.param."):
+            try:
+                out[key[len("mlops.param.") :]] = ast.literal_eval(value)
+            except (ValueError, SyntaxError):
+                out[key[len("mlops.param.") :]] = value
+    return out
+
+
+def _notebook(cells: list[str], params: dict[str, Any]) -> Any:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
+    if params:  # papermill injects after the cell that first sets a parameter
+        for cell in nb.cells:
+            if any(_assigns(cell.source, name) for name in params):
+                cell.metadata["tags"] = ["parameters"]
+                break
+    return nb
+
+
+def _assigns(source: str, name: str) -> bool:
+    from ..capture.hidden_state import _names
+
+    names = _names(source)
+    return bool(names and name in names.sets)
+
+
+@contextmanager
+def _environ(values: dict[str, str]):
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _working_dir(ws: Workspace, run: Any) -> Path:
+    path = run.data.tags.get("mlops.notebook") or run.data.tags.get("mlflow.source.name")
+    if path:
+        p = Path(path)
+        p = p if p.is_absolute() else ws.root / p
+        if p.parent.is_dir() and ws.contains(p.parent):
+            return p.parent
+    return ws.root
+
+
+def _children(ws: Workspace, run_id: str, experiment_id: str, timeout: float) -> list[Any]:
+    """Runs recorded under ``run_id``, waiting for the kernel's outbox to flush them."""
+    from ..store.replay import recover
+
+    recover(ws)  # the kernel has exited: replay whatever its journal did not send yet
+    client = client_for(ws)
+    exp_ids = [e.experiment_id for e in client.search_experiments()] or [experiment_id]
+    start = time.monotonic()
+    while True:
+        found = client.search_runs(
+            exp_ids, filter_string=f"tags.`mlflow.parentRunId` = '{run_id}'", max_results=500
+        )
+        waited = time.monotonic() - start
+        if found and all(r.info.status != "RUNNING" for r in found):
+            return list(found)
+        if waited >= timeout or (not found and waited >= EMPTY_GRACE_S):
+            return list(found)
+        time.sleep(0.2)
+
+
+def _matching_child(original: Any, children: list[Any]) -> Any | None:
+    cell_hash = original.data.tags.get("mlops.cell_hash")
+    same = [c for c in children if cell_hash and c.data.tags.get("mlops.cell_hash") == cell_hash]
+    if not same:
+        same = [c for c in children if c.info.run_name == original.info.run_name]
+    if not same:
+        same = [c for c in children if c.data.metrics]
+    return max(same, key=lambda r: r.info.start_time or 0) if same else None
+
+
+def compare_metrics(
+    original: dict[str, float], reproduced: dict[str, float], rtol: float, atol: float
+) -> tuple[dict[str, tuple[float | None, float | None]], list[str]]:
+    table: dict[str, tuple[float | None, float | None]] = {}
+    differing = []
+    for name, a in sorted(original.items()):
+        if name.startswith(_SKIP_METRIC_PREFIXES) or name.endswith(("_duration_s", "_seconds")):
+            continue
+        b = reproduced.get(name)
+        table[name] = (a, b)
+        if b is None:
+            differing.append(f"metric {name}: missing in the reproduction")
+        elif not (
+            a == b or (math.isnan(a) and math.isnan(b)) or abs(a - b) <= atol + rtol * abs(a)
+        ):
+            differing.append(f"metric {name}: {_fmt(a)} -> {_fmt(b)} (beyond tolerance {rtol:g})")
+    return table, differing
+
+
+def _dataset_digests(run: Any) -> dict[str, str]:
+    return {
+        di.dataset.name: di.dataset.digest
+        for di in (run.inputs.dataset_inputs if run.inputs else [])
+    }
+
+
+def reproduce(
+    ws: Workspace,
+    run_ref: str,
+    *,
+    rtol: float = 1e-6,
+    atol: float = 1e-12,
+    timeout: float = 600.0,
+    check_environment: bool = True,
+    kernel_name: str | None = None,
+) -> Reproduction:
+    """Re-execute ``run_ref``'s code and record a linked reproduction run with the verdict."""
+    from ..store.runs import get_run
+
+    if rtol < 0 or atol < 0:
+        raise InvalidInput("tolerances must be >= 0", hint="e.g. --tolerance 1e-6")
+    original = get_run(ws, run_ref)
+    cells, origin = recorded_code(ws, original)
+    params = recorded_parameters(original)
+    client = client_for(ws)
+    exp_id = original.info.experiment_id
+    started = time.monotonic()
+    repro = client.create_run(
+        exp_id,
+        run_name=f"reproduce-{original.info.run_name or original.info.run_id[:8]}",
+        tags={"mlops.kind": "reproduction", ORIGINAL_TAG: original.info.run_id},
+    )
+    rid = repro.info.run_id
+    result = Reproduction(original.info.run_id, rid, "failed")
+    folder = ws.subdir("reproductions")
+    with tempfile.TemporaryDirectory(dir=folder, prefix=f"{rid[:8]}-") as tmp:
+        src, out = Path(tmp) / "input.ipynb", Path(tmp) / "reproduction.ipynb"
+        import nbformat
+
+        nbformat.write(_notebook(cells, params), src)
+        error = _execute(ws, original, src, out, params, rid, timeout, kernel_name)
+        if out.exists():
+            client.log_artifact(rid, str(out), "mlops")
+    children = _children(ws, rid, exp_id, timeout=20.0)
+    match = _matching_child(original, children)
+    reasons: list[str] = []
+    if error is not None:
+        reasons.append(error)
+    elif match is None:
+        reasons.append("the re-executed code recorded no run to compare with")
+    else:
+        result.matched_run_id = match.info.run_id
+        result.metrics, differing = compare_metrics(
+            dict(original.data.metrics), dict(match.data.metrics), rtol, atol
+        )
+        reasons += differing
+        before, after = _dataset_digests(original), _dataset_digests(match)
+        for name, digest in sorted(before.items()):
+            if name in after and after[name] != digest:
+                reasons.append(f"dataset {name}: {digest[:8]} -> {after[name][:8]}")
+        env_a = environment_of(ws, original.info.run_id)
+        env_b = environment_of(ws, match.info.run_id)
+        if env_a and env_b:
+            diff = diff_environments(env_a, env_b, ("original", "reproduction"))
+            if diff.results_may_differ:
+                result.packages = diff.package_summary()
+                if check_environment:
+                    reasons.append(
+                        "environment: "
+                        + (
+                            result.packages
+                            or ", ".join(f"{k} {a} -> {b}" for k, (a, b) in diff.system.items())
+                        )
+                    )
+        result.verdict = "differs" if reasons else "reproduced"
+    result.reasons = reasons
+    result.seconds = time.monotonic() - started
+    _record(client, original, result, origin, params, rtol)
+    return result
+
+
+def _execute(
+    ws: Workspace,
+    original: Any,
+    src: Path,
+    out: Path,
+    params: dict[str, Any],
+    rid: str,
+    timeout: float,
+    kernel_name: str | None,
+) -> str | None:
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    experiment = client_for(ws).get_experiment(original.info.experiment_id).name
+    env = {
+        "MLOPS_PARENT_RUN_ID": rid,
+        "MLOPS_WORKSPACE": str(ws.root),
+        "MLOPS_EXPERIMENT": experiment,
+        "MLFLOW_TRACKING_URI": ws.tracking_uri,
+    }
+    notebook = original.data.tags.get("mlops.notebook")
+    if notebook:
+        env["MLOPS_NOTEBOOK_PATH"] = notebook
+    try:
+        with _environ(env):
+            papermill.execute_notebook(
+                str(src),
+                str(out),
+                parameters=params or None,
+                kernel_name=kernel_name or "python3",
+                cwd=str(_working_dir(ws, original)),
+                progress_bar=False,
+                log_output=False,
+                execution_timeout=int(timeout),
+            )
+    except PapermillExecutionError as exc:
+        return f"cell {exc.cell_index + 1} raised {exc.ename}: {exc.evalue}"[:500]
+    except Exception as exc:  # kernel died, timeout, missing kernel spec
+        return f"execution failed: {type(exc).__name__}: {exc}"[:500]
+    return None
+
+
+def _record(
+    client: Any, original: Any, result: Reproduction, origin: str, params: dict, rtol: float
+) -> None:
+    from mlflow.entities import Metric
+
+    rid = result.run_id
+    now = int(time.time() * 1000)
+    metrics = [Metric(k, b, now, 0) for k, (_, b) in result.metrics.items() if b is not None]
+    tags = {
+        VERDICT_TAG: result.verdict,
+        "mlops.reproduction.reasons": " | ".join(result.reasons)[:4900],
+    }
+    client.log_batch(rid, metrics=metrics, tags=[_tag(k, v) for k, v in tags.items()])
+    report = {**asdict(result), "code_origin": origin, "parameters": params, "rtol": rtol}
+    client.log_text(rid, json.dumps(report, indent=1, default=str), "mlops/reproduction.json")
+    client.set_terminated(rid, "FAILED" if result.verdict == "failed" else "FINISHED")
+    client.set_tag(original.info.run_id, VERDICT_TAG, result.verdict)
+    client.set_tag(original.info.run_id, LINK_TAG, rid)
+
+
+def _tag(key: str, value: str) -> Any:
+    from mlflow.entities import RunTag
+
+    return RunTag(key, value)

@@ -1,0 +1,131 @@
+"""Reproduction in fresh kernels: a deterministic notebook reproduces, a random one differs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from jupyter_mlops.errors import NotFound
+from jupyter_mlops.reproduce.runner import VERDICT_TAG, reproduce
+from jupyter_mlops.store.client import client_for, experiment_id
+from jupyter_mlops.store.replay import recover
+from jupyter_mlops.store.run_details import read_json_artifact
+from jupyter_mlops.store.runs import recent_runs
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def kernel_env(workspace, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    monkeypatch.setenv("MLOPS_WORKSPACE", str(workspace.root))
+    return workspace
+
+
+def _run_notebook(ws, name: str, *sources: str, parameters: str | None = None) -> dict:
+    import papermill
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    if parameters:
+        cell = nbformat.v4.new_code_cell(parameters)
+        cell.metadata["tags"] = ["parameters"]
+        nb.cells.append(cell)
+    nb.cells += [nbformat.v4.new_code_cell(s) for s in sources]
+    path = ws.root / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    import os
+
+    os.environ["MLOPS_NOTEBOOK_PATH"] = str(path)
+    try:
+        papermill.execute_notebook(
+            str(path), str(ws.root / f"{name}.out.ipynb"), cwd=str(ws.root), progress_bar=False
+        )
+    finally:
+        os.environ.pop("MLOPS_NOTEBOOK_PATH", None)
+    recover(ws)
+    [run] = [r for r in recent_runs(ws, limit=50) if r["name"] == name]
+    return run
+
+
+DATA = (
+    "import numpy as np, pandas as pd\n"
+    "pd.DataFrame({'x': np.arange(30.0), 'y': np.arange(30) % 3}).to_csv('data.csv', index=False)"
+)
+
+
+def test_a_deterministic_notebook_is_reproduced_and_linked(kernel_env):
+    ws = kernel_env
+    original = _run_notebook(
+        ws,
+        "steady",
+        "%load_ext jupyter_mlops",
+        DATA,
+        "%%mlops track --name steady --metrics score\n"
+        "df = pd.read_csv('data.csv')\n"
+        "score = float((df.x * scale).mean())",
+        parameters="scale = 2.0",
+    )
+    assert original["metrics"]["score"] == pytest.approx(29.0)
+    result = reproduce(ws, original["run_id"])
+    assert result.verdict == "reproduced", result.to_text()
+    assert result.metrics["score"] == (29.0, 29.0)
+    client = client_for(ws)
+    assert client.get_run(original["run_id"]).data.tags[VERDICT_TAG] == "reproduced"
+    repro = client.get_run(result.run_id)
+    assert repro.data.tags["mlops.kind"] == "reproduction"
+    assert repro.data.tags["mlops.reproduces"] == original["run_id"]
+    report = read_json_artifact(ws, result.run_id, "mlops/reproduction.json")
+    assert report["verdict"] == "reproduced" and report["matched_run_id"]
+    # the reproduced cell read the same dataset version
+    matched = client.get_run(report["matched_run_id"])
+    digests = {d.dataset.digest for d in matched.inputs.dataset_inputs}
+    first = client.get_run(original["run_id"])
+    assert digests == {d.dataset.digest for d in first.inputs.dataset_inputs} and digests
+
+
+def test_a_nondeterministic_notebook_differs_and_says_which_metric(kernel_env):
+    ws = kernel_env
+    original = _run_notebook(
+        ws,
+        "noisy",
+        "%load_ext jupyter_mlops",
+        "%%mlops track --name noisy --metrics score,fixed\n"
+        "import numpy as np\n"
+        "score = float(np.random.default_rng().random())\n"
+        "fixed = 1.0",
+    )
+    result = reproduce(ws, original["run_id"])
+    assert result.verdict == "differs"
+    assert any(r.startswith("metric score") for r in result.reasons)
+    assert not any("metric fixed" in r for r in result.reasons)
+    assert client_for(ws).get_run(original["run_id"]).data.tags[VERDICT_TAG] == "differs"
+
+
+def test_a_failing_reproduction_and_a_run_without_code(kernel_env):
+    ws = kernel_env
+    client = client_for(ws)
+    # a run recorded by hand, whose recorded history no longer runs (the data file is gone)
+    run = client.create_run(experiment_id(ws), run_name="fragile", tags={"mlops.kind": "cell"})
+    history = [
+        {"execution_count": 1, "source": "x = 1"},
+        {"execution_count": 2, "source": "n = len(open('gone.txt').read())"},
+    ]
+    client.log_text(run.info.run_id, json.dumps(history), "mlops/history.json")
+    client.log_metric(run.info.run_id, "n", 3.0)
+    client.set_terminated(run.info.run_id)
+    result = reproduce(ws, run.info.run_id)
+    assert result.verdict == "failed"
+    assert "cell 2 raised FileNotFoundError" in result.reasons[0]
+    assert client.get_run(result.run_id).info.status == "FAILED"
+    assert client.get_run(run.info.run_id).data.tags[VERDICT_TAG] == "failed"
+    bare = client.create_run(experiment_id(ws))
+    with pytest.raises(NotFound, match="no notebook"):
+        reproduce(ws, bare.info.run_id)
