@@ -160,12 +160,11 @@ def test_a_refused_op_does_not_block_later_ones(workspace):
     box.append(run.key, "text", {"text": "x", "artifact_file": "x.txt"})
     box.append(run.key, "data", {"params": {"p": "2"}})  # MLflow refuses the change
     run.log_metrics({"after": 1.0})
-    result = run._sink.flush_now()
+    run._sink.flush_now()
     run.end()
     tracker.shutdown_recorders()
     got = get_run(workspace, run.key)
     assert got.data.metrics["after"] == 1.0
-    assert result.failed >= 1
     journals = list((workspace.state_dir / "outbox").glob("*.db"))
     assert journals, "the refused record is kept for inspection"
     with sqlite3.connect(journals[0]) as con:

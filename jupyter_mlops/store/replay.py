@@ -106,11 +106,11 @@ class Replayer:
     def _group(self, rows: list[tuple]) -> list[tuple]:
         """Consecutive data ops of one run travel as one log_batch (within MLflow's limits)."""
         first = rows[0]
-        if first[2] != "data":
+        if first[2] not in ("data", "text"):
             return [first]
         group, n_m, n_p, n_t = [], 0, 0, 0
         for row in rows:
-            if row[2] != "data" or row[1] != first[1]:
+            if row[2] not in ("data", "text") or row[1] != first[1]:
                 break
             p = json.loads(row[3])
             m, pa, t = len(p.get("metrics", ())), len(p.get("params", {})), len(p.get("tags", {}))
@@ -161,13 +161,19 @@ class Replayer:
         self._mark_attempt(group)
         seq, run_key, kind, payload, attempts = group[0]
         data = json.loads(payload)
+        if kind in ("data", "text"):
+            items = [(g[2], json.loads(g[3]), g[4]) for g in group]
+            data_items = [(d, a) for k, d, a in items if k == "data"]
+            if data_items:
+                self._op_data(run_key, data_items)
+            texts = [d for k, d, _ in items if k == "text"]
+            if texts:
+                self._op_texts(run_key, texts)
+            return
         handler = getattr(self, f"_op_{kind}", None)
         if handler is None:
             raise ValueError(f"unknown record kind {kind!r}")
-        if kind == "data":
-            handler(run_key, [(json.loads(g[3]), g[4]) for g in group])
-        else:
-            handler(run_key, data, attempts)
+        handler(run_key, data, attempts)
 
     # -- op handlers ---------------------------------------------------------------------------
     def _client(self):
@@ -225,7 +231,10 @@ class Replayer:
             if batch and attempts and self._landed(client, run_id, batch[0]):
                 batch = []
             metrics.extend(batch)
-            params.update(data.get("params", {}))
+            for key, value in data.get("params", {}).items():
+                if params.get(key, value) != value:  # MLflow refuses a changed param: isolate it
+                    raise ValueError(f"param {key!r} logged twice with different values")
+                params[key] = value
             tags.update(data.get("tags", {}))
         self._call(
             client.log_batch,
@@ -244,15 +253,18 @@ class Replayer:
             for h in history
         )
 
-    def _op_text(self, run_key: str, data: dict, attempts: int) -> None:
+    def _op_texts(self, run_key: str, texts: list[dict]) -> None:
+        """All text artifacts of a group in one upload (one artifact-repository round trip)."""
         client = self._client()
         run_id = self._run_id(run_key)
-        artifact_file = data["artifact_file"]
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / Path(artifact_file).name
-            path.write_text(data["text"], encoding="utf-8")
-            folder = str(Path(artifact_file).parent)
-            self._call(client.log_artifact, run_id, str(path), None if folder == "." else folder)
+            for item in texts:
+                path = Path(tmp) / item["artifact_file"]
+                if Path(tmp).resolve() not in path.resolve().parents:
+                    raise ValueError(f"artifact path {item['artifact_file']!r} leaves the run")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(item["text"], encoding="utf-8")
+            self._call(client.log_artifacts, run_id, tmp)
 
     def _op_artifact(self, run_key: str, data: dict, attempts: int) -> None:
         client = self._client()
