@@ -25,6 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from jupyter_mlops.workspace import Workspace
+
 TOKEN = "bench-token"
 BIN = Path(sys.executable).parent
 
@@ -95,12 +97,11 @@ class Server:
             self.process.wait()
 
 
-def make_store(root: Path, n_runs: int) -> tuple[list[str], float]:
-    """A workspace with ``n_runs`` finished runs; returns experiment ids and baseline p50 (s)."""
+def make_store(root: Path, n_runs: int) -> tuple[list[str], Workspace]:
+    """A workspace holding ``n_runs`` runs; returns the experiment ids and the workspace."""
     from mlflow.entities import Metric, Param
 
     from jupyter_mlops.store.client import client_for, experiment_id
-    from jupyter_mlops.workspace import Workspace
 
     (root / "mlops.yaml").write_text("project: bench\n")
     ws = Workspace.find(root)
@@ -114,7 +115,6 @@ def make_store(root: Path, n_runs: int) -> tuple[list[str], float]:
             metrics=[Metric(f"m{k}", i / (k + 1), now, 0) for k in range(5)],
             params=[Param(f"p{k}", str(i * k)) for k in range(5)],
         )
-        client.set_terminated(run.info.run_id, "FINISHED")
     exp_ids = [e.experiment_id for e in client.search_experiments()]
     return exp_ids, ws
 
