@@ -14,13 +14,14 @@ if TYPE_CHECKING:
 
 RUN_KEY_TAG = "mlops.run_key"
 KIND_TAG = "mlops.kind"
+INTERNAL_PREFIX = "mlops-"
 _RUN_REF = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ORDER = re.compile(
     r"^(metrics|params|attributes|tags)\.[`\w.\- ]+( (ASC|DESC))?$|^[\w.]+( (ASC|DESC))?$"
 )
 
 
-def _experiment_ids(ws: Workspace, experiment: str | None) -> list[str]:
+def _experiment_ids(ws: Workspace, experiment: str | None, *, internal: bool = False) -> list[str]:
     client = client_for(ws)
     if experiment:
         exp_id = experiment_id(ws, experiment, create=False)
@@ -30,7 +31,12 @@ def _experiment_ids(ws: Workspace, experiment: str | None) -> list[str]:
                 hint="list them with `jupyter-mlops experiments`",
             )
         return [exp_id]
-    return [e.experiment_id for e in client.search_experiments()]
+    # experiments named mlops-* hold bookkeeping runs (dataset versions...), not experiments
+    return [
+        e.experiment_id
+        for e in client.search_experiments()
+        if internal or not e.name.startswith(INTERNAL_PREFIX)
+    ]
 
 
 def search(
@@ -79,7 +85,7 @@ def get_run(ws: Workspace, ref: str) -> Run:
         return client.get_run(ref)
     except MlflowException:
         pass
-    exp_ids = _experiment_ids(ws, None)
+    exp_ids = _experiment_ids(ws, None, internal=True)
     for flt in (f"tags.`{RUN_KEY_TAG}` = '{ref}'", f"attributes.run_name = '{ref}'"):
         found = client.search_runs(exp_ids, filter_string=flt, max_results=2)
         if found:
