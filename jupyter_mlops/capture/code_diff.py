@@ -69,6 +69,9 @@ class CodeDiff:
     def __str__(self) -> str:
         return self.to_text()
 
+    def __repr__(self) -> str:
+        return self.to_text()
+
     def _repr_html_(self) -> str:
         colors = {"+": "#e6ffed", "-": "#ffeef0", "@": "#f1f8ff"}
         parts = [

@@ -9,4 +9,5 @@ COMMAND_MODULES = [
     "jupyter_mlops.commands.pipeline",
     "jupyter_mlops.commands.monitor",
     "jupyter_mlops.commands.release",
+    "jupyter_mlops.commands.datasets",
 ]

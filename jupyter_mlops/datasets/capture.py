@@ -15,6 +15,7 @@ literal path record that file's path (relative to the workspace) and content has
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import sys
 import threading
@@ -25,6 +26,7 @@ from typing import Any
 import xxhash
 
 MAX_FRAMES_PER_CELL = 20
+MAX_HISTORY_CELLS = 500
 READERS = {
     "read_csv",
     "read_parquet",
@@ -74,6 +76,37 @@ def _reader_paths(tree: ast.Module) -> dict[str, str]:
     return found
 
 
+@functools.lru_cache(maxsize=4096)
+def _cell_assignments(source: str) -> tuple[frozenset[str], tuple[tuple[str, str], ...]]:
+    """(names a cell assigns, (name, path) of its reader calls), parsed once per distinct cell."""
+    tree = _parse(source)
+    if tree is None:
+        return frozenset(), ()
+    _, stored = _names(tree)
+    return frozenset(stored), tuple(_reader_paths(tree).items())
+
+
+def _earlier_readers(user_ns: dict[str, Any], names: list[str]) -> dict[str, str]:
+    """Names the cell reads whose latest assignment, in an earlier cell, was a file reader call."""
+    history = user_ns.get("_ih") or user_ns.get("In")
+    if not names or not isinstance(history, list):
+        return {}
+    found: dict[str, str] = {}
+    pending = set(names)
+    for source in reversed(history[-MAX_HISTORY_CELLS:]):
+        if not pending:
+            break
+        if not isinstance(source, str) or not any(n in source for n in pending):
+            continue
+        stored, readers = _cell_assignments(source)
+        paths = dict(readers)
+        for name in pending & stored:
+            if name in paths:
+                found[name] = paths[name]
+        pending -= stored
+    return found
+
+
 def _names(tree: ast.Module) -> tuple[list[str], set[str]]:
     loaded: list[str] = []
     stored: set[str] = set()
@@ -98,6 +131,7 @@ def frames_read_by(source: str, user_ns: dict[str, Any]) -> list[tuple[str, Any]
         return []
     loaded, stored = _names(tree)
     readers = _reader_paths(tree)
+    earlier = _earlier_readers(user_ns, [n for n in loaded if n not in stored])
     out: list[tuple[str, Any]] = []
     seen: set[int] = set()
     with _guard:
@@ -107,8 +141,8 @@ def frames_read_by(source: str, user_ns: dict[str, Any]) -> list[tuple[str, Any]
         if obj is None or id(obj) in seen or name.startswith("_"):
             continue
         if isinstance(obj, pd.DataFrame):
-            if name in readers:
-                _remember_file(obj, readers[name], user_ns)
+            if name in readers or name in earlier:
+                _remember_file(obj, readers.get(name) or earlier[name], user_ns)
         elif name in stored or not (
             isinstance(obj, pd.Series)
             or (np is not None and isinstance(obj, np.ndarray) and obj.ndim in (1, 2) and obj.size)

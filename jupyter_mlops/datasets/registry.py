@@ -56,6 +56,10 @@ class DatasetVersion:
     def ref(self) -> str:
         return f"{self.name}@{self.version}" if self.version else f"{self.name}@{self.digest[:8]}"
 
+    def __repr__(self) -> str:
+        shape = f", {self.rows} rows x {self.columns} cols" if self.rows is not None else ""
+        return f"<dataset version {self.ref} digest {self.digest[:12]}{shape}>"
+
     @property
     def snapshot_uri(self) -> str:
         return f"runs:/{self.snapshot_run or self.run_id}/{SNAPSHOT_DIR}/{self.digest}.arrow"

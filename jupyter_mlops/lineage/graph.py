@@ -114,6 +114,11 @@ class LineageGraph:
     def __str__(self) -> str:
         return self.to_text()
 
+    def __repr__(self) -> str:
+        focus = self.nodes.get(self.focus)
+        label = focus.label if focus else self.focus
+        return f"<LineageGraph of {label}: {len(self.nodes)} nodes, {len(self.edges)} edges>"
+
     # -- picture --------------------------------------------------------------------------------
     def to_svg(self) -> str:
         """Columns by kind, boxes with labels, curved arrows; the focus node outlined in red."""

@@ -211,10 +211,15 @@ class _Builder:
         if "@" in ref or re.fullmatch(r"[0-9a-f]{6,31}", ref):
             try:
                 return self._dataset(ref)
-            except NotFound:
+            except NotFound as missing:
                 if "@" not in ref:
                     return self._run(ref)
-                return self._model_version(ref)
+                try:
+                    return self._model_version(ref)
+                except (NotFound, InvalidInput):
+                    raise NotFound(
+                        f"{missing.message}, and no registered model version {ref!r}", hint=_HINT
+                    ) from None
         if "/" in ref and _MV.match(ref):
             return self._model_version(ref)
         if Path(ref).is_file():

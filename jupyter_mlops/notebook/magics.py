@@ -22,6 +22,7 @@ CMD_MODULES = [
     "jupyter_mlops.notebook.cmd_pipeline",
     "jupyter_mlops.notebook.cmd_monitor",
     "jupyter_mlops.notebook.cmd_release",
+    "jupyter_mlops.notebook.cmd_datasets",
 ]
 
 

@@ -67,6 +67,9 @@ class EnvDiff:
     def __str__(self) -> str:
         return self.to_text()
 
+    def __repr__(self) -> str:
+        return self.to_text()
+
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(self.to_text())}</pre>"
 

@@ -1,0 +1,165 @@
+"""Two dataset versions side by side: schema changes, and per column what changed in the data.
+
+Works from what each version recorded (schema, profile and per-column digests, as logged on its
+MLflow input), so neither snapshot is loaded; a DataFrame in memory can stand in for a version.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..workspace import Workspace
+
+STATS = ("nulls", "min", "max", "mean", "std", "unique")
+
+
+@dataclass
+class DatasetSide:
+    label: str
+    digest: str
+    schema: dict[str, Any]
+    profile: dict[str, Any]
+
+    @property
+    def columns(self) -> dict[str, dict[str, Any]]:
+        return {c["name"]: c for c in self.schema.get("mlflow_colspec", [])}
+
+
+@dataclass
+class DatasetDiff:
+    a: DatasetSide
+    b: DatasetSide
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    retyped: dict[str, tuple[str, str]] = field(default_factory=dict)
+    nullability: dict[str, tuple[bool, bool]] = field(default_factory=dict)
+    changed_data: list[str] = field(default_factory=list)
+    rows: tuple[int | None, int | None] = (None, None)
+    stats: dict[str, dict[str, tuple[Any, Any]]] = field(default_factory=dict)
+
+    @property
+    def identical(self) -> bool:
+        return self.a.digest == self.b.digest
+
+    def to_text(self) -> str:
+        if self.identical:
+            return f"{self.a.label} and {self.b.label} hold the same data ({self.a.digest[:8]})"
+        out = [f"dataset {self.a.label} -> {self.b.label}"]
+        out.append(f"  rows: {self.rows[0]} -> {self.rows[1]}")
+        if self.added:
+            out.append(f"  columns added: {', '.join(self.added)}")
+        if self.removed:
+            out.append(f"  columns removed: {', '.join(self.removed)}")
+        for col, (x, y) in self.retyped.items():
+            out.append(f"  {col}: dtype {x} -> {y}")
+        for col, (x, y) in self.nullability.items():
+            out.append(
+                f"  {col}: {'no missing' if x else 'has missing'} -> "
+                f"{'no missing' if y else 'has missing'}"
+            )
+        if self.changed_data:
+            out.append(f"  values changed in: {', '.join(self.changed_data)}")
+        for col, stats in self.stats.items():
+            for key, (x, y) in stats.items():
+                out.append(f"    {col}.{key:<6} {_fmt(x):>14} -> {_fmt(y)}")
+        return "\n".join(out)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def __repr__(self) -> str:
+        return self.to_text()
+
+    def _repr_html_(self) -> str:
+        if self.identical:
+            return f"<div>{html.escape(self.to_text())}</div>"
+        rows = [f"<tr><td>rows</td><td>{self.rows[0]}</td><td>{self.rows[1]}</td></tr>"]
+        a_cols, b_cols = self.a.columns, self.b.columns
+        for col in list(dict.fromkeys([*a_cols, *b_cols])):
+            left = a_cols.get(col, {}).get("pandas_dtype", "—")
+            right = b_cols.get(col, {}).get("pandas_dtype", "—")
+            changed = col in self.changed_data or col in self.added or col in self.removed
+            style = " style='background:#fff3e0'" if changed else ""
+            detail = "".join(
+                f"<div>{html.escape(k)}: {_fmt(x)} → {_fmt(y)}</div>"
+                for k, (x, y) in self.stats.get(col, {}).items()
+            )
+            rows.append(
+                f"<tr{style}><td><b>{html.escape(col)}</b></td><td>{html.escape(left)}</td>"
+                f"<td>{html.escape(right)}{detail}</td></tr>"
+            )
+        return (
+            f"<table><tr><th></th><th>{html.escape(self.a.label)}</th>"
+            f"<th>{html.escape(self.b.label)}</th></tr>{''.join(rows)}</table>"
+        )
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return "—" if v is None else str(v)
+
+
+def side_from_frame(obj: Any, label: str) -> DatasetSide:
+    from .fingerprint import fingerprint_frame
+    from .profile import as_frame, profile_of, schema_of
+
+    df = as_frame(obj, label)
+    digest, columns = fingerprint_frame(df)
+    return DatasetSide(label, digest, schema_of(df), profile_of(df, columns))
+
+
+def side_from_store(ws: Workspace, ref: str) -> DatasetSide:
+    from ..store.client import client_for
+    from .registry import resolve
+
+    v = resolve(ws, ref)
+    schema: dict[str, Any] = {}
+    profile: dict[str, Any] = {}
+    if v.run_id:
+        run = client_for(ws).get_run(v.run_id)
+        for di in run.inputs.dataset_inputs if run.inputs else []:
+            if di.dataset.digest == v.digest:
+                schema = json.loads(di.dataset.schema or "{}")
+                profile = json.loads(di.dataset.profile or "{}")
+    return DatasetSide(v.ref, v.digest, schema, profile)
+
+
+def diff_sides(a: DatasetSide, b: DatasetSide) -> DatasetDiff:
+    diff = DatasetDiff(a, b, rows=(a.profile.get("num_rows"), b.profile.get("num_rows")))
+    ca, cb = a.columns, b.columns
+    diff.added = [c for c in cb if c not in ca]
+    diff.removed = [c for c in ca if c not in cb]
+    pa_, pb_ = a.profile.get("columns", {}), b.profile.get("columns", {})
+    for col in (c for c in ca if c in cb):
+        if ca[col].get("pandas_dtype") != cb[col].get("pandas_dtype"):
+            diff.retyped[col] = (ca[col].get("pandas_dtype"), cb[col].get("pandas_dtype"))
+        if ca[col].get("required") != cb[col].get("required"):
+            diff.nullability[col] = (ca[col].get("required"), cb[col].get("required"))
+        x, y = pa_.get(col, {}), pb_.get(col, {})
+        if x.get("digest") and x.get("digest") != y.get("digest"):
+            diff.changed_data.append(col)
+        stats = {k: (x.get(k), y.get(k)) for k in STATS if x.get(k) != y.get(k)}
+        if x.get("top") != y.get("top") and (x.get("top") or y.get("top")):
+            stats["top"] = (_top(x.get("top")), _top(y.get("top")))
+        if stats:
+            diff.stats[col] = stats
+    return diff
+
+
+def _top(top: Any) -> str | None:
+    if not top:
+        return None
+    return ", ".join(f"{k} ({n})" for k, n in top[:3])
+
+
+def diff_datasets(ws: Workspace, a: Any, b: Any) -> DatasetDiff:
+    """Diff two versions: each a dataset reference (str) or an in-memory DataFrame."""
+    sides = [
+        side_from_store(ws, x) if isinstance(x, str) else side_from_frame(x, label)
+        for x, label in ((a, "a"), (b, "b"))
+    ]
+    return diff_sides(*sides)
