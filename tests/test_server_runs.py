@@ -173,3 +173,19 @@ def test_missing_embedded_store_is_not_created(tmp_path, monkeypatch):
     with pytest.raises(NotFound):
         recent_runs(service, 20, "anything")
     assert not (root / ".mlops").exists()
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
+async def test_unknown_route_is_a_json_404(jp_fetch, workspace, method):
+    kwargs = {"body": "{}"} if method == "POST" else {}
+    with pytest.raises(HTTPClientError) as err:
+        await jp_fetch("jupyter-mlops", "api", "no-such-thing", method=method, **kwargs)
+    assert err.value.code == 404
+    answer = body(err.value.response)
+    assert "no-such-thing" in answer["error"] and answer["hint"]
+
+
+async def test_unknown_route_needs_credentials_too(jp_fetch, workspace):
+    with pytest.raises(HTTPClientError) as err:
+        await jp_fetch("jupyter-mlops", "api", "anything", headers={"Authorization": ""})
+    assert err.value.code == 403

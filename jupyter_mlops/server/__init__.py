@@ -13,10 +13,12 @@ from jupyter_server.utils import url_path_join
 from .base import SERVICE_KEY
 from .runs import RunsHandler
 from .service import MlopsService
+from .unknown import UnknownRouteHandler
 
 API_PREFIX = "jupyter-mlops/api"
 
-# (path below API_PREFIX, handler). Each resource family adds its routes here, one file each.
+# (path regex below API_PREFIX, handler). Each resource family adds its routes here, its
+# handlers in a file of their own; register nothing elsewhere, or the catch-all below shadows it.
 ROUTES: list[tuple[str, type]] = [
     (r"runs", RunsHandler),
 ]
@@ -27,7 +29,8 @@ def setup_handlers(server_app: Any) -> None:
     web_app = server_app.web_app
     web_app.settings[SERVICE_KEY] = MlopsService(server_app.root_dir)
     base_url = web_app.settings["base_url"]
-    handlers = [(url_path_join(base_url, API_PREFIX, path), cls) for path, cls in ROUTES]
+    routes = [*ROUTES, (r"(.*)", UnknownRouteHandler)]
+    handlers = [(url_path_join(base_url, API_PREFIX, path), cls) for path, cls in routes]
     web_app.add_handlers(".*$", handlers)
 
 
