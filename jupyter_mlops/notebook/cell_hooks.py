@@ -58,6 +58,11 @@ def install_hooks(shell: Any) -> Hooks:
     if old is not None:
         return old
     hooks = Hooks(shell)
+    # papermill's injected cell may have run before `%load_ext`: find it in the history
+    for source in getattr(shell.history_manager, "input_hist_raw", []):
+        params = papermill_parameters(source or "")
+        if params is not None:
+            cell_capture.papermill_parameters.update(params)
     shell.events.register("pre_run_cell", hooks.pre_run_cell)
     shell.events.register("post_run_cell", hooks.post_run_cell)
     _hooks[id(shell)] = hooks
