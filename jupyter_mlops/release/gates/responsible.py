@@ -27,7 +27,8 @@ def fairness_gate(
     if spec.get("bins"):  # a numeric feature judged by quantile buckets (e.g. size or age bands)
         import pandas as pd
 
-        groups = pd.qcut(groups, int(spec["bins"]), duplicates="drop").astype(str)
+        bands = pd.qcut(groups, int(spec["bins"]), duplicates="drop")
+        groups = bands.map(lambda b: f"{b.left:.4g}-{b.right:.4g}").astype(str)
     fn = (
         selection_rate
         if metric == "selection_rate"

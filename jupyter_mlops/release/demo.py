@@ -1,0 +1,152 @@
+"""The release part of ``make demo``: run -> gates -> card -> canary with traffic -> champion -> rollback.
+
+    python -m jupyter_mlops.release.demo [PROJECT_DIR] [--metric cv_accuracy]
+
+Needs a built example project (its training runs carry logged models). The runner-up run becomes
+the first champion, so that the best one can then go through a real canary against it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import MlopsError, NotFound
+from ..workspace import Workspace
+
+
+def candidate_runs(ws: Workspace, metric: str) -> list[Any]:
+    """Finished runs that logged a model and the metric, best first."""
+    from ..store.runs import search
+
+    runs, _ = search(
+        ws,
+        filter_string=f"metrics.`{metric}` > -1e300",
+        order_by=[f"metrics.`{metric}` DESC"],
+        limit=200,
+    )
+    runs = [
+        r for r in runs if r.outputs and r.outputs.model_outputs and r.info.status == "FINISHED"
+    ]
+    if len(runs) < 2:
+        raise NotFound(
+            f"need two finished runs with a model and metric {metric!r}, found {len(runs)}",
+            hint="build the example first: `jupyter-mlops build`",
+        )
+    return runs
+
+
+def traffic(url: str, rows: list[dict], seconds: float, *, clients: int = 2) -> Counter:
+    """Synthetic traffic: single-row requests from the evaluation data, versions counted."""
+    import httpx
+
+    seen: Counter = Counter()
+    stop = time.monotonic() + seconds
+
+    def worker(offset: int) -> None:
+        with httpx.Client(base_url=url) as http:
+            i = offset
+            while time.monotonic() < stop:
+                r = http.post("/invocations", json={"dataframe_records": [rows[i % len(rows)]]})
+                seen[(r.status_code, r.headers.get("x-model-version"))] += 1
+                i += clients
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return seen
+
+
+def run(
+    ws: Workspace,
+    *,
+    metric: str = "cv_accuracy",
+    say: Callable[[str], None] = print,
+    seconds: float = 3.0,
+) -> None:
+    import pandas as pd
+
+    from ..serving.server import BackgroundServer
+    from .card import write_card
+    from .gates import validate
+    from .history import events, format_history
+    from .policy import load_policy
+    from .registry import register
+    from .rollout import promote, rollback
+
+    policy = load_policy(ws)
+    name = policy.model_name or ws.name
+    best, runner_up = candidate_runs(ws, metric)[:2]
+    say(
+        f"== release demo for {name!r}: best run {best.info.run_id[:8]} ({metric}={best.data.metrics[metric]:.4f}), runner-up {runner_up.info.run_id[:8]} ({runner_up.data.metrics[metric]:.4f})"
+    )
+    first = register(ws, runner_up.info.run_id, name, reason="demo: first release")
+    report = validate(ws, name, first.version, reason="demo")
+    say(report.text())
+    promote(
+        ws,
+        name,
+        first.version,
+        "champion",
+        force=not report.passed,
+        reason=None if report.passed else "demo: bootstrap champion",
+    )
+    mv = register(ws, best.info.run_id, name, reason="demo: better model")
+    report = validate(ws, name, mv.version, reason="demo")
+    say(report.text())
+    card = write_card(ws, name, mv.version)
+    say(f"model card: {card.md_path}")
+    if not report.passed:
+        say(
+            f"v{mv.version} failed its gates, so it stays a candidate; the demo stops here (as a release would)."
+        )
+        return
+    promote(ws, name, mv.version, "staging", reason="demo")
+    eval_rows = (
+        pd.read_csv(ws.root / policy.evaluation["path"])
+        .drop(columns=[policy.evaluation["target"]])
+        .to_dict(orient="records")
+    )
+    with BackgroundServer(ws, name) as srv:
+        say(f"serving {name} on {srv.url}")
+        promote(ws, name, mv.version, "canary", weight=policy.canary_weight, reason="demo: canary")
+        srv.router.wait_for(lambda t: t.canary is not None, 5)
+        say(
+            f"canary v{mv.version} at {policy.canary_weight:g}%: {dict(traffic(srv.url, eval_rows, seconds))}"
+        )
+        promote(ws, name, mv.version, "champion", reason="demo: canary healthy")
+        srv.router.wait_for(lambda t: t.champion.version == str(mv.version), 5)
+        say(f"champion v{mv.version}: {dict(traffic(srv.url, eval_rows, seconds / 2))}")
+        t0 = time.monotonic()
+        rollback(ws, name, reason="demo: rollback drill")
+        srv.router.wait_for(lambda t: t.champion.version == str(first.version), 5)
+        say(
+            f"rolled back to v{first.version}, serving it after {time.monotonic() - t0:.2f} s: {dict(traffic(srv.url, eval_rows, seconds / 2))}"
+        )
+    say("== release history")
+    say(format_history(events(ws, name)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m jupyter_mlops.release.demo")
+    ap.add_argument("project", nargs="?", help="project folder (default: found from here)")
+    ap.add_argument("--metric", default="cv_accuracy")
+    ap.add_argument("--seconds", type=float, default=3.0)
+    args = ap.parse_args(argv)
+    try:
+        run(Workspace.find(args.project), metric=args.metric, seconds=args.seconds)
+    except MlopsError as exc:
+        print(f"release demo: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
