@@ -196,3 +196,11 @@ def test_a_version_whose_source_is_outside_the_store_is_never_loaded(workspace, 
         assert http.get("/ping").status_code == 503
         r = http.post("/invocations", json={"dataframe_records": [{"age": 1.0}]})
         assert r.status_code == 503
+
+
+def test_metrics_route_is_mounted(workspace, churn):
+    body = {"dataframe_records": churn[FEATURES].head(1).to_dict(orient="records")}
+    with BackgroundServer(workspace, "churn") as srv, httpx.Client(base_url=srv.url) as http:
+        assert http.post("/invocations", json=body).status_code == 200
+        r = http.get("/metrics")
+        assert r.status_code == 200 and "# TYPE" in r.text
