@@ -218,4 +218,6 @@ def compare_widget(table: dict[str, Any]) -> Any:
 
             display(fig)
         parts.append(out)
+    if table.get("code_diff") is not None:
+        parts.append(w.HTML("<h4>code</h4>" + table["code_diff"]._repr_html_()))
     return w.VBox(parts)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotFound
 from ..workspace import Workspace
 from .client import client_for
 from .runs import get_run, run_summary
@@ -126,5 +126,10 @@ def compare_runs(ws: Workspace, refs: list[str]) -> dict[str, Any]:
         for k in dist_keys
         if _differs([e.get("distributions", {}).get(k) for e in envs])
     ]
-    table["cells"] = [d["cell_source"] for d in details]
+    from ..capture.code_diff import code_diff
+
+    try:
+        table["code_diff"] = code_diff(ws, details[0]["run_id"], details[1]["run_id"])
+    except NotFound:  # runs recorded from plain Python carry no code
+        table["code_diff"] = None
     return table
