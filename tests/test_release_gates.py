@@ -87,6 +87,26 @@ def test_good_model_passes_every_gate_and_is_recorded(workspace):
     card = {a.path for a in client.list_artifacts(run.info.run_id, "card")}
     assert "card/model_card.md" in card and "card/model_card.html" in card
     rollout.promote(workspace, "churn", v, "champion")
+    from jupyter_mlops.release.card import write_card
+
+    card = write_card(workspace, "churn", v)  # rebuilt from what the store recorded
+    for section in (
+        "## Intended use",
+        "## Training data",
+        "## Metrics",
+        "## Gate results",
+        "## Fairness",
+        "## Feature importance",
+        "## Environment",
+        "## Lineage",
+    ):
+        assert section in card.markdown, section
+    assert "Rank customers by churn risk" in card.markdown and run_id_of(mv) in card.markdown
+    assert card.html.count("data:image/png;base64,") == 2 and "<table>" in card.html
+
+
+def run_id_of(mv):
+    return mv.run_id
 
 
 def test_a_worse_model_fails_against_the_champion_and_cannot_be_promoted(workspace):
