@@ -178,16 +178,16 @@ def hidden_state_warnings(
             )
         elif cell_pos > position and expected is None:
             warnings.append(
-                f"{user} uses `{name}`, set by cell {cell_pos + 1} ({where}) which sits below it: "
+                f"{user} uses `{name}`, set by code cell {cell_pos + 1} ({where}) which sits below it: "
                 "cells ran out of order"
             )
         elif expected is not None and expected != cell_pos:
             warnings.append(
-                f"{user} uses `{name}` as set by cell {cell_pos + 1} ({where}), but run top to "
-                f"bottom it would come from cell {expected + 1}: cells ran out of order"
+                f"{user} uses `{name}` as set by code cell {cell_pos + 1} ({where}), but run top to "
+                f"bottom it would come from code cell {expected + 1}: cells ran out of order"
             )
         else:
             deps = _names(source)
             for dep in sorted(deps.uses if deps else ()):
-                todo.append((dep, entry, cell_pos, f"cell {cell_pos + 1} (In [{count}])"))
+                todo.append((dep, entry, cell_pos, f"code cell {cell_pos + 1} (In [{count}])"))
     return warnings
