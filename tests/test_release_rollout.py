@@ -122,3 +122,23 @@ def test_sources_outside_the_store_are_refused(workspace, tmp_path):
         registry.check_source(workspace, "http://example.com/model.pkl")
     inside = workspace.artifacts_dir / "x" / "model"
     assert registry.check_source(workspace, inside.as_uri()).local_path == inside.resolve()
+
+
+def test_sources_on_a_tracking_server_must_be_its_own(tmp_path):
+    from jupyter_mlops.workspace import Workspace
+
+    ws = Workspace(root=tmp_path, _tracking_uri="http://127.0.0.1:5999")
+    assert registry.check_source(ws, "mlflow-artifacts:/1/models/m-1/artifacts").local_path is None
+    assert registry.check_source(ws, "mlflow-artifacts://127.0.0.1:5999/1/m").uri
+    root = "s3://bucket/mlflow/1"
+    assert registry.check_source(ws, f"{root}/models/m-1/artifacts", experiment_root=root)
+    for bad in (
+        "mlflow-artifacts://evil.example/1/m",
+        "http://evil.example/model.pkl",
+        "s3://other-bucket/model",
+        f"{root}/../../other/model",
+    ):
+        with pytest.raises(InvalidInput):
+            registry.check_source(ws, bad, experiment_root=root)
+    with pytest.raises(InvalidInput):
+        registry.check_source(ws, f"{root}/models/m-1")  # root unknown: refused

@@ -126,14 +126,15 @@ def check_source(ws: Workspace, uri: str, *, experiment_root: str | None = None)
                 hint="register models logged into this workspace only",
             )
         return StoreLocation(uri, path)
-    if parsed.scheme in ("http", "https", "file", "") or not experiment_root:
-        if not (experiment_root and uri.startswith(experiment_root.rstrip("/") + "/")):
-            raise InvalidInput(
-                f"model source {uri!r} is not under this tracking server's artifact store",
-                hint="register models logged on this tracking server only",
-            )
-    elif not uri.startswith(experiment_root.rstrip("/") + "/"):
-        raise InvalidInput(f"model source {uri!r} is not under its experiment's artifact root")
+    server = urlparse(ws.tracking_uri).netloc
+    if parsed.scheme == "mlflow-artifacts" and parsed.netloc in ("", server):
+        return StoreLocation(uri, None)  # proxied by this tracking server: its own store
+    root = (experiment_root or "").rstrip("/")
+    if not root or not uri.startswith(root + "/") or ".." in parsed.path.split("/"):
+        raise InvalidInput(
+            f"model source {uri!r} is not under this tracking server's artifact store",
+            hint="register models logged on this tracking server only",
+        )
     return StoreLocation(uri, None)
 
 
