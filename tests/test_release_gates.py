@@ -169,3 +169,21 @@ def test_validate_without_declared_gates_is_refused(workspace):
     with pytest.raises(ConfigError, match="no release gates"):
         gates.validate(workspace, "churn", 1)
     assert FEATURES  # the helper's feature list is what the model was trained on
+
+
+def test_gates_run_on_a_named_dataset_version(workspace):
+    from jupyter_mlops.datasets.api import prepare
+
+    (workspace.root / "mlops.yaml").write_text(
+        "release:\n  evaluation: {dataset: churn-eval, target: label}\n"
+        "  gates: {metrics: {accuracy: {min: 0.75}}}\n"
+    )
+    record = prepare(make_data(300, seed=5), "churn-eval", workspace=workspace)
+    df = make_data(500)
+    v = new_version(workspace, df, "good")
+    report = gates.validate(workspace, "churn", v, write_card=False)
+    assert report.passed, report.text()
+    assert report.evaluation["digest"] == record.version.digest
+    assert report.evaluation["name"].startswith("churn-eval@")
+    run = client_for(workspace).get_run(report.run_id)
+    assert run.data.tags["mlops.eval_digest"] == record.version.digest

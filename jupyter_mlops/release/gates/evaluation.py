@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from ...errors import ConfigError, InvalidInput, NotFound
+from ...errors import InvalidInput, NotFound
 from ...workspace import Workspace
 from ..policy import LOWER_IS_BETTER
 
@@ -31,16 +31,15 @@ def load_evaluation(
     import pandas as pd
 
     target = spec["target"]
+    known_digest = None
     if spec.get("dataset"):
-        name, _, version = str(spec["dataset"]).partition("@")
-        try:
-            from ...datasets.api import load_dataset
-        except ImportError:
-            raise ConfigError(
-                "dataset versions are not available here; use `evaluation.path`"
-            ) from None
-        df = load_dataset(name, version=version or None) if version else load_dataset(name)
-        label, path = str(spec["dataset"]), None
+        from ...datasets.api import load_dataset
+        from ...datasets.registry import resolve
+
+        ref = str(spec["dataset"])
+        version = resolve(ws, ref)  # NotFound names the dataset and its versions
+        df = load_dataset(ref, workspace=ws)
+        label, path, known_digest = f"{version.name}@{version.digest[:12]}", None, version.digest
     else:
         file = (ws.root / str(spec["path"])).resolve()
         if not ws.contains(file):
@@ -57,9 +56,12 @@ def load_evaluation(
     missing = [c for c in features if c not in df.columns]
     if missing:
         raise InvalidInput(f"evaluation data {label!r} lacks the model's columns {missing}")
-    digest = hashlib.sha256(
-        pd.util.hash_pandas_object(df, index=False).values.tobytes()
-    ).hexdigest()[:16]
+    digest = (
+        known_digest
+        or hashlib.sha256(pd.util.hash_pandas_object(df, index=False).values.tobytes()).hexdigest()[
+            :16
+        ]
+    )
     return EvaluationData(df[features], df[target], label, digest, path)
 
 
