@@ -48,6 +48,12 @@ def test_every_mlflow_payload_shape_scores_the_same(workspace, churn):
             assert r.json() == {"predictions": expected}
             assert r.headers["x-model-version"] == "1"
             assert r.headers["x-model-alias"] == "champion"
+        r = http.post(
+            "/invocations", content=X.to_csv(index=False), headers={"content-type": "text/csv"}
+        )
+        assert r.status_code == 200 and r.json() == {"predictions": expected}
+        r = http.post("/invocations", content=b"<x/>", headers={"content-type": "application/xml"})
+        assert r.status_code == 415
         info = http.get("/version").json()
         assert info["champion"] == "1" and info["canary"] is None
 

@@ -24,11 +24,12 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ..workspace import Workspace
-from .payload import BadPayload, parse_body, predictions_json, to_frame
+from .payload import BadPayload, parse_body, parse_csv, predictions_json, to_frame
 from .router import ModelRouter
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 _JSON = "application/json"
+_CSV = "text/csv"
 
 
 def _error(status: int, code: str, message: str, headers: dict | None = None) -> Response:
@@ -132,9 +133,11 @@ def create_app(
             _log(rid, None, "", t0, 413, None, None, "body too large")
             return _error(413, "RESOURCE_LIMIT_EXCEEDED", f"body over the {max_body} byte limit")
         ctype = request.headers.get("content-type", _JSON).split(";")[0].strip()
-        if ctype != _JSON:
+        if ctype not in (_JSON, _CSV):
             _log(rid, None, "", t0, 415, None, None, f"content type {ctype}")
-            return _error(415, "BAD_REQUEST", f"content type {ctype!r} not supported; send {_JSON}")
+            return _error(
+                415, "BAD_REQUEST", f"content type {ctype!r} not supported; send {_JSON} or {_CSV}"
+            )
         table = router.table
         slot, alias = router.choose(table, request.headers.get(sticky) if sticky else None)
         if slot is None:
@@ -150,7 +153,7 @@ def create_app(
         }
         data = None
         try:
-            data = parse_body(body, answering.columns)
+            data = parse_csv(body) if ctype == _CSV else parse_body(body, answering.columns)
             frame = to_frame(data, answering.columns)
         except BadPayload as exc:
             _log(rid, answering.version, answering_alias, t0, 400, data, None, str(exc))

@@ -84,6 +84,19 @@ def parse_body(body: bytes, columns: list[ColumnSpec] | None) -> dict[str, list]
     raise BadPayload(f"cannot read {key!r}: give a list of records or a column mapping")
 
 
+def parse_csv(body: bytes) -> dict[str, list]:
+    """``text/csv`` bodies (a header row, then one row a record), as ``mlflow models serve``."""
+    import io
+
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(io.BytesIO(body))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadPayload(f"body is not valid CSV: {exc}") from None
+    return {str(c): frame[c].tolist() for c in frame.columns}
+
+
 def _from_rows(rows: list, cols: list[str]) -> dict[str, list]:
     if len(set(cols)) != len(cols):
         raise BadPayload("duplicate column names")
