@@ -75,7 +75,8 @@ def prepare(
         known = _described.get(key)
     if known is not None:
         return known
-    schema, profile = schema_of(df), profile_of(df, columns)
+    stored = _stored_description(ws, digest)  # another process logged it: reuse, don't recompute
+    schema, profile = stored or (schema_of(df), profile_of(df, columns))
     try:
         version = register(
             ws, df, name, digest, schema=schema, profile=profile, source=source, snapshot=snapshot
@@ -102,6 +103,29 @@ def prepare(
     with _guard:
         _described[key] = record
     return record
+
+
+def _stored_description(ws: Workspace, digest: str) -> tuple[dict, dict] | None:
+    """Schema and profile recorded with an already registered version of ``digest``, if any."""
+    from ..store.client import client_for
+    from .registry import find_by_digest
+
+    try:
+        found = find_by_digest(ws, digest)
+        if not found:
+            return None
+        run = client_for(ws).get_run(found[0].run_id)
+    except MlopsError:
+        raise
+    except Exception:  # store unreachable: compute locally instead
+        return None
+    for di in run.inputs.dataset_inputs if run.inputs else []:
+        if di.dataset.digest == digest and di.dataset.schema and di.dataset.profile:
+            try:
+                return json.loads(di.dataset.schema), json.loads(di.dataset.profile)
+            except ValueError:
+                return None
+    return None
 
 
 def log_dataset(

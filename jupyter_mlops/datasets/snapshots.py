@@ -23,7 +23,11 @@ from ..errors import IntegrityError, InvalidInput
 
 FORMAT = "arrow-ipc-zstd/1"
 SUFFIX = ".arrow"
-ROWS_PER_BATCH = 1 << 20  # several batches let the writer compress buffers on every core
+# record batches of 256k rows: enough independent buffers for the writer to compress them on
+# every core (1M-row batches were 30% slower on 2 cores); zstd level 1: its fast negative levels
+# save little CPU at this batch size but write 15% more bytes
+ROWS_PER_BATCH = 1 << 18
+ZSTD_LEVEL = 1
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,8 @@ def write_snapshot(folder: Path, df: Any, digest: str) -> SnapshotFile:
     fd, tmp = tempfile.mkstemp(prefix=f".{digest}.", suffix=".tmp", dir=folder)
     os.close(fd)
     try:
-        options = ipc.IpcWriteOptions(compression="zstd", use_threads=True)
+        codec = pa.Codec("zstd", compression_level=ZSTD_LEVEL)
+        options = ipc.IpcWriteOptions(compression=codec, use_threads=True)
         with pa.OSFile(tmp, "wb") as sink, ipc.new_file(sink, table.schema, options=options) as w:
             w.write_table(table, max_chunksize=ROWS_PER_BATCH)
         os.replace(tmp, target)
