@@ -84,7 +84,7 @@ def _runs(ws, kind=None):
 
 def test_build_runs_steps_then_all_cache_hits(project) -> None:
     ws = project
-    first = build(workspace=ws, progress=False)
+    first = build(workspace=ws, progress=False, wait=True)
     assert [s.status for s in first.steps] == ["ran", "ran"], first.table()
     assert (ws.root / "out" / "b.txt").read_text().startswith("12 ")
     pipeline = _runs(ws, "pipeline")
@@ -168,7 +168,7 @@ def test_failed_step_skips_dependents_and_next_build_resumes(workspace) -> None:
     make_notebook(ws.root / "bad.ipynb", "x = 1", "y = 2", "raise ValueError('boom')")
     make_notebook(ws.root / "other.ipynb", "x = 1", "x + 1")
     (ws.root / "mlops.yaml").write_text(FAIL_YAML)
-    report = build(workspace=ws, progress=False)
+    report = build(workspace=ws, progress=False, wait=True)
     status = {s.name: s.status for s in report.steps}
     assert status == {"a": "ran", "bad": "failed", "after": "skipped", "other": "ran"}
     assert not report.ok
@@ -197,7 +197,7 @@ def test_kernel_killed_mid_run_and_timeout(workspace) -> None:
         "steps:\n  die:\n    notebook: die.ipynb\n  slow:\n    notebook: slow.ipynb\n    timeout: 3\n"
     )
     started = time.monotonic()
-    report = build(workspace=ws, progress=False, jobs=2)
+    report = build(workspace=ws, progress=False, jobs=2, wait=True)
     assert time.monotonic() - started < 40
     die, slow = report.step("die"), report.step("slow")
     assert die.status == "failed" and die.error["cell_index"] == 1, die.error
@@ -291,7 +291,7 @@ def test_grid_sweep_marks_best_and_hands_it_on(workspace) -> None:
         "Path('out/best.txt').write_text(f'{c} {train_run_id}')",
     )
     (ws.root / "mlops.yaml").write_text(SWEEP_YAML)
-    report = build(workspace=ws, progress=False, jobs=2)
+    report = build(workspace=ws, progress=False, jobs=2, wait=True)
     assert report.ok, report.table()
     train = report.step("train")
     assert train.trials == 3 and train.metric == ("score", 0.0)

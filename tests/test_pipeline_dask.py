@@ -68,7 +68,7 @@ def _check(ws, report) -> None:
 
 
 def test_local_cluster(project) -> None:
-    report = build(workspace=project, executor="dask", jobs=2, progress=False)
+    report = build(workspace=project, executor="dask", jobs=2, progress=False, wait=True)
     _check(project, report)
 
 
@@ -138,7 +138,9 @@ def dask_processes(tmp_path: Path):
 
 
 def test_scheduler_and_worker_processes(project, dask_processes: str) -> None:
-    report = build(workspace=project, executor="dask", scheduler=dask_processes, progress=False)
+    report = build(
+        workspace=project, executor="dask", scheduler=dask_processes, progress=False, wait=True
+    )
     _check(project, report)
     again = build(workspace=project, executor="dask", scheduler=dask_processes, progress=False)
     assert [s.status for s in again.steps] == ["cached", "cached"]

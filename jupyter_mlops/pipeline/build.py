@@ -70,12 +70,18 @@ def build(
     scheduler: str | None = None,
     dry_run: bool = False,
     progress: bool = True,
+    wait: bool = False,
 ) -> BuildReport:
     """Build the pipeline in mlops.yaml (or the named steps and what they need).
 
     Unchanged steps are cache hits (their outputs restored, their producing run linked); the rest
     run through papermill as tracked runs under one pipeline run. ``dry_run`` only says what would
     run and which part of each key changed.
+
+    Runs are recorded like tracked cells: journaled locally as the build goes and sent to MLflow
+    in the background (while the next kernels run), so MLflow costs a step next to nothing.
+    ``wait=True`` returns only once every record is in MLflow; otherwise they land moments
+    later (the CLI flushes them before it exits).
     """
     started = time.perf_counter()
     if isinstance(steps, str):
@@ -96,7 +102,7 @@ def build(
     needs = {n: list(s.needs) for n, s in spec.steps.items()}
     order = topological_order(needs, closure(needs, list(steps or [])))
     cache = CacheIndex(ws)
-    planner = Planner(ws, spec, cache, environment_hash(), force)
+    planner = Planner(ws, spec, cache, environment_hash(cache.dir), force)
     if dry_run:
         plans = planner.plan_all(order)
         cache.save()
@@ -116,17 +122,28 @@ def build(
         for plan in plans:
             if plan.action != "cached":
                 planner.check_kernel(plan.step)
-        return _run(
+        report = _run(
             ws, spec, planner, cache, order, plans, executor, jobs, scheduler, progress, started
         )
+    if wait:
+        from .records import flush
+
+        flush(ws)
+        report.duration = time.perf_counter() - started
+    return report
 
 
 def _run(ws, spec, planner, cache, order, plans, executor, jobs, scheduler, progress, started):
     from .scheduler import Scheduler
 
     runner = make_executor(executor, jobs, scheduler)
-    bar = BuildProgress(sum(p.action != "cached" for p in plans) or len(plans), enabled=progress)
+    from .sweep import planned_executions
+
+    # the total is known up front: every step that may run, a sweep with its whole budget
+    total = sum(planned_executions(p.step) for p in plans if p.action != "cached")
+    bar = BuildProgress(total, enabled=progress)
     sched = Scheduler(ws, spec, planner, cache, runner, bar)
+    sched.counted = {p.step.name for p in plans if p.action != "cached"}
     try:
         reports = sched.run(order)
     except KeyboardInterrupt:

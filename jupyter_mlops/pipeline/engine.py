@@ -89,7 +89,8 @@ class MlopsEngine:
         from .standalone import TrackedExecution
 
         tracked = TrackedExecution.start(nb, kwargs.get("input_path"), kwargs.get("output_path"))
-        env = dict(kwargs.pop("kernel_env", None) or {})
+        env = kwargs.pop("kernel_env", None) or {}
+        env = dict(env() if callable(env) else env)
         env.update(tracked.kernel_env())
         started = time.time()
         try:

@@ -34,6 +34,8 @@ class MlopsNotebookClient(PapermillNotebookClient):
         self.task_id = task_id
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
+        if callable(self.kernel_env):  # resolved as late as possible (see runner.env_hook)
+            self.kernel_env = self.kernel_env()
         if self.kernel_env:
             kwargs["env"] = {**os.environ, **self.kernel_env}
         error: BaseException | None = None

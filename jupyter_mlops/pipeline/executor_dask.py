@@ -8,6 +8,7 @@ the build process records every run and writes every file.
 from __future__ import annotations
 
 from concurrent.futures import Future
+from dataclasses import replace
 from typing import Any
 
 from ..errors import StoreUnavailable
@@ -49,6 +50,8 @@ class DaskExecutor:
         self._futures: dict[str, Any] = {}
 
     def submit(self, task: NotebookTask) -> Future[NotebookResult]:
+        if task.env_hook is not None:  # a closure does not travel: resolve it here
+            task = replace(task, env={**task.env, **task.env_hook()}, env_hook=None)
         result: Future[NotebookResult] = Future()
         dask_future = self.client.submit(
             run_notebook_task, task, pure=False, key=f"mlops-{task.task_id}"

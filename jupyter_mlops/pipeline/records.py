@@ -1,14 +1,26 @@
 """How pipeline, step and trial runs reach MLflow: the one module to change to route them elsewhere.
 
-Runs are created synchronously through the workspace's explicit ``MlflowClient`` because the
-build needs each run id before the kernel starts (it becomes the kernel's MLOPS_PARENT_RUN_ID, so
-the notebook's own tracked cells land under it).
+Build runs go through the tracking outbox (``capture.tracker.RunRecorder``): every record is a
+local journal append (well under a millisecond) and the process's flusher sends it to MLflow in
+the background, while kernels run. That keeps MLflow round trips off a step's critical path: a
+step costs what papermill costs. A killed build loses nothing either: its journal is replayed
+(and its open runs marked FAILED) by the next process that tracks in the workspace.
+
+The one thing a build needs from MLflow early is a run's id, for the kernel's
+``MLOPS_PARENT_RUN_ID`` (the notebook's own tracked cells become its children). ``RunHandle.run_id``
+waits for it, and the local executor asks for it as late as possible, just before the kernel
+process starts (``runner.NotebookTask.env_hook``), so creating the run overlaps papermill's set-up.
+
+A plain ``papermill --engine mlops`` run (``standalone.py``) uses the ``direct_*`` functions
+instead: synchronous calls, so that a broken store is a warning before the notebook starts and
+never a journal left behind by a one-off command.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -17,17 +29,94 @@ from ..workspace import Workspace
 
 MAX_PARAM = 6000
 MAX_TAG = 8000
+RUN_ID_POLL = 0.005
 
-
-def _client(ws: Workspace):
-    from ..store.client import client_for
-
-    return client_for(ws)
+# code that may create tracked runs in the kernel (children of the step run)
+_TRACKING_CODE = re.compile(
+    r"%%?mlops|load_ext\s+jupyter_mlops|\btrack\(|\blog_metrics?\(|\blog_model\(|\bstart_run\("
+)
 
 
 def _param_value(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
     return text[:MAX_PARAM]
+
+
+def _tag_values(tags: dict[str, Any]) -> dict[str, str]:
+    return {k: str(v)[:MAX_TAG] for k, v in tags.items() if v is not None}
+
+
+class RunHandle:
+    """One pipeline, step or trial run, recorded through the tracking outbox."""
+
+    def __init__(self, recorder: Any, experiment: str) -> None:
+        self._rec = recorder
+        self.experiment = experiment
+        self._run_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self._rec.key
+
+    def run_id(self, timeout: float = 60.0) -> str:
+        """The MLflow run id; waits (briefly, normally) for the flusher to create the run."""
+        if self._run_id is not None:
+            return self._run_id
+        box = self._rec._sink.box
+        run_id = box.run_id(self.key)
+        if run_id is None:
+            self._rec._sink.kick()
+            deadline = time.monotonic() + min(2.0, timeout)
+            while run_id is None and time.monotonic() < deadline:
+                time.sleep(RUN_ID_POLL)
+                run_id = box.run_id(self.key)
+            if run_id is None:  # the flusher is busy or backing off: flush on this thread
+                run_id = self._rec.wait_run_id(timeout)
+        self._run_id = run_id
+        return run_id
+
+    @property
+    def known_run_id(self) -> str | None:
+        """The run id if it is already known, without waiting."""
+        if self._run_id is None:
+            self._run_id = self._rec._sink.box.run_id(self.key)
+        return self._run_id
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        if params:
+            self._rec.log_params({str(k)[:250]: _param_value(v) for k, v in params.items()})
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        if metrics:
+            self._rec.log_metrics({str(k)[:250]: float(v) for k, v in metrics.items()}, step=step)
+
+    def log_history(self, history: list[dict[str, Any]]) -> None:
+        """Stepped metric values as the notebook reported them (curves), one record per step."""
+        by_step: dict[int, dict[str, float]] = {}
+        for h in history:
+            by_step.setdefault(int(h.get("step") or 0), {})[str(h["key"])[:250]] = float(h["value"])
+        box = self._rec._sink.box
+        with box.batch():
+            for step, values in sorted(by_step.items()):
+                self._rec.log_metrics(values, step=step)
+
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        values = _tag_values(tags)
+        if values:
+            self._rec.set_tags(values)
+
+    def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
+        self._rec.log_artifact(path, artifact_path)
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        self._rec.log_text(text, artifact_file)
+
+    def end(self, status: str) -> None:
+        self._rec.end(status)
+
+    @property
+    def ended(self) -> bool:
+        return self._rec.status is not None
 
 
 def start_run(
@@ -36,81 +125,73 @@ def start_run(
     name: str,
     kind: str,
     experiment: str | None = None,
-    parent_run_id: str | None = None,
+    parent: RunHandle | None = None,
     tags: dict[str, Any] | None = None,
     params: dict[str, Any] | None = None,
-) -> str:
-    from ..store.client import experiment_id
+) -> RunHandle:
+    """Open a run in the journal (no MLflow round trip); children name their parent's key."""
+    from ..capture.tracker import RunRecorder
 
-    all_tags = {"mlops.kind": kind, **{k: str(v)[:MAX_TAG] for k, v in (tags or {}).items()}}
-    if parent_run_id:
-        all_tags["mlflow.parentRunId"] = parent_run_id
+    all_tags = _tag_values(tags or {})
     user = os.environ.get("USER") or os.environ.get("LOGNAME")
     if user:
         all_tags.setdefault("mlflow.user", user)
-    client = _client(ws)
-    run = client.create_run(experiment_id(ws, experiment), run_name=name, tags=all_tags)
-    run_id = run.info.run_id
-    if params:
-        log_params(ws, run_id, params)
-    return run_id
+    experiment = experiment or ws.default_experiment
+    rec = RunRecorder(
+        ws,
+        name=name,
+        experiment=experiment,
+        tags=all_tags,
+        kind=kind,
+        # without a parent handle the recorder takes MLOPS_PARENT_RUN_ID: a build started in a
+        # step's kernel nests under that step
+        parent_key=parent.key if parent is not None else None,
+    )
+    rec.start()
+    handle = RunHandle(rec, experiment)
+    handle.log_params(params or {})
+    return handle
 
 
-def log_params(ws: Workspace, run_id: str, params: dict[str, Any]) -> None:
-    from mlflow.entities import Param
+def flush(ws: Workspace, timeout: float = 60.0) -> None:
+    """Send every journaled record of this process to MLflow now (tests, ``build(wait=True)``)."""
+    from ..capture.tracker import sink_for
+    from ..errors import StoreUnavailable
 
-    items = [Param(str(k)[:250], _param_value(v)) for k, v in params.items()]
-    for i in range(0, len(items), 100):
-        _client(ws).log_batch(run_id, params=items[i : i + 100])
-
-
-def log_metrics(ws: Workspace, run_id: str, metrics: dict[str, float], step: int = 0) -> None:
-    from mlflow.entities import Metric
-
-    now = int(time.time() * 1000)
-    items = [Metric(str(k)[:250], float(v), now, step) for k, v in metrics.items()]
-    for i in range(0, len(items), 500):
-        _client(ws).log_batch(run_id, metrics=items[i : i + 500])
+    sink = sink_for(ws)
+    result = sink.flush_now(time.monotonic() + timeout)
+    if result.pending:
+        raise StoreUnavailable(
+            f"{result.pending} build records are journaled but not yet in MLflow"
+            + (f" ({result.error})" if result.error else ""),
+            hint="they are sent in the background; `jupyter-mlops sync` sends them now",
+        )
 
 
-def log_history(ws: Workspace, run_id: str, history: list[dict[str, Any]]) -> None:
-    """Stepped metric values as the notebook reported them (curves)."""
-    from mlflow.entities import Metric
-
-    items = [
-        Metric(str(h["key"])[:250], float(h["value"]), int(h.get("ts", 0)), int(h.get("step") or 0))
-        for h in history
-    ]
-    for i in range(0, len(items), 500):
-        _client(ws).log_batch(run_id, metrics=items[i : i + 500])
-
-
-def set_tags(ws: Workspace, run_id: str, tags: dict[str, Any]) -> None:
-    from mlflow.entities import RunTag
-
-    items = [RunTag(k, str(v)[:MAX_TAG]) for k, v in tags.items()]
-    if items:
-        _client(ws).log_batch(run_id, tags=items)
+def may_track(notebook: Path) -> bool:
+    """Whether the notebook's code could create tracked runs (children worth looking up)."""
+    try:
+        nb = json.loads(notebook.read_bytes())
+    except (OSError, ValueError):
+        return True
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        source = source if isinstance(source, str) else "".join(source)
+        if _TRACKING_CODE.search(source):
+            return True
+    return False
 
 
-def log_artifact(ws: Workspace, run_id: str, path: Path, artifact_path: str | None = None) -> None:
-    _client(ws).log_artifact(run_id, str(path), artifact_path)
-
-
-def log_text(ws: Workspace, run_id: str, text: str, artifact_file: str) -> None:
-    _client(ws).log_text(run_id, text, artifact_file)
-
-
-def end_run(ws: Workspace, run_id: str, status: str) -> None:
-    _client(ws).set_terminated(run_id, status=status)
-
-
-def child_metrics(ws: Workspace, run_id: str) -> dict[str, float]:
+def child_metrics(ws: Workspace, run_id: str, experiment: str | None = None) -> dict[str, float]:
     """Latest metrics of the runs whose parent is ``run_id`` (the notebook's tracked cells)."""
-    client = _client(ws)
-    run = client.get_run(run_id)
+    from ..store.client import client_for, experiment_id
+
+    client = client_for(ws)
+    exp_id = experiment_id(ws, experiment)
     children = client.search_runs(
-        [run.info.experiment_id],
+        [exp_id],
         filter_string=f"tags.`mlflow.parentRunId` = '{run_id}'",
         order_by=["attributes.start_time ASC"],
         max_results=1000,
@@ -119,3 +200,63 @@ def child_metrics(ws: Workspace, run_id: str) -> dict[str, float]:
     for child in children:
         metrics.update(child.data.metrics)
     return metrics
+
+
+# -- direct, synchronous calls (standalone papermill runs) ---------------------------------------
+def _client(ws: Workspace):
+    from ..store.client import client_for
+
+    return client_for(ws)
+
+
+def direct_start_run(
+    ws: Workspace,
+    *,
+    name: str,
+    kind: str,
+    parent_run_id: str | None = None,
+    tags: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+) -> str:
+    from mlflow.entities import Param
+
+    from ..store.client import experiment_id
+
+    all_tags = {"mlops.kind": kind, **_tag_values(tags or {})}
+    if parent_run_id:
+        all_tags["mlflow.parentRunId"] = parent_run_id
+    user = os.environ.get("USER") or os.environ.get("LOGNAME")
+    if user:
+        all_tags.setdefault("mlflow.user", user)
+    client = _client(ws)
+    run_id = client.create_run(experiment_id(ws), run_name=name, tags=all_tags).info.run_id
+    items = [Param(str(k)[:250], _param_value(v)) for k, v in (params or {}).items()]
+    for i in range(0, len(items), 100):
+        client.log_batch(run_id, params=items[i : i + 100])
+    return run_id
+
+
+def direct_finish_run(
+    ws: Workspace,
+    run_id: str,
+    *,
+    status: str,
+    metrics: dict[str, float],
+    tags: dict[str, Any],
+    texts: dict[str, str],
+    artifact: Path | None,
+) -> None:
+    from mlflow.entities import Metric, RunTag
+
+    client = _client(ws)
+    now = int(time.time() * 1000)
+    client.log_batch(
+        run_id,
+        metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()],
+        tags=[RunTag(k, v) for k, v in _tag_values(tags).items()],
+    )
+    for name, text in texts.items():
+        client.log_text(run_id, text, name)
+    if artifact is not None:
+        client.log_artifact(run_id, str(artifact), "notebook")
+    client.set_terminated(run_id, status=status)

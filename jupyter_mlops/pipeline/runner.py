@@ -12,6 +12,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,9 @@ class NotebookTask:
     timeout: float | None = None
     retries: int = 0
     pin_threads: bool = True
+    # more kernel variables, asked for just before the kernel process starts (the run id, whose
+    # creation then overlaps papermill's set-up); threads only: Dask resolves it before sending
+    env_hook: Callable[[], dict[str, str]] | None = None
 
 
 @dataclass
@@ -88,6 +92,12 @@ def _execute_once(task: NotebookTask, stop: threading.Event) -> NotebookResult:
     env["MLOPS_STEP_METRICS_FILE"] = str(metrics_file)
     Path(task.output_path).parent.mkdir(parents=True, exist_ok=True)
     timed_out = threading.Event()
+    kernel_env: Any = env
+    if task.env_hook is not None:
+        hook = task.env_hook
+
+        def kernel_env() -> dict[str, str]:
+            return {**env, **hook()}
 
     def on_timeout() -> None:
         timed_out.set()
@@ -109,7 +119,7 @@ def _execute_once(task: NotebookTask, stop: threading.Event) -> NotebookResult:
             progress_bar=False,
             cwd=task.cwd,
             execution_timeout=task.timeout,
-            kernel_env=env,
+            kernel_env=kernel_env,
             task_id=task.task_id,
             mlops_track=False,
         )

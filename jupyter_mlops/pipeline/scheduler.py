@@ -8,12 +8,14 @@ next build resumes. Ctrl-C kills the running kernels and marks their runs KILLED
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import StoreUnavailable
 from ..workspace import Workspace
 from . import records
 from .cache import CacheIndex
@@ -21,9 +23,10 @@ from .engine import kernel_environment
 from .files import write_atomic
 from .plan import Planner, StepPlan
 from .progress import BuildProgress, StepReport, key_metric
+from .records import RunHandle
 from .runner import NotebookResult, NotebookTask, read_step_metrics
 from .spec import PipelineSpec, StepSpec
-from .sweep import Sweep, Trial
+from .sweep import Sweep, Trial, planned_executions
 
 FAILED_STATES = ("failed", "skipped", "killed")
 
@@ -31,7 +34,7 @@ FAILED_STATES = ("failed", "skipped", "killed")
 @dataclass
 class ActiveStep:
     plan: StepPlan
-    run_id: str
+    run: RunHandle
     started: float
     sweep: Sweep | None = None
     in_flight: int = 0
@@ -48,7 +51,7 @@ class ActiveStep:
 class InFlight:
     active: ActiveStep
     task: NotebookTask
-    run_id: str
+    run: RunHandle
     trial: Trial | None = None
     pruning: bool = False
 
@@ -69,12 +72,15 @@ class Scheduler:
         self.entries: dict[str, dict[str, Any]] = {}
         self.active: dict[str, ActiveStep] = {}
         self.inflight: dict[Future, InFlight] = {}
+        self.pipeline: RunHandle | None = None
         self.pipeline_run_id: str | None = None
+        self._may_track: dict[str, bool] = {}
+        self.counted: set[str] = set()  # steps whose executions the progress total includes
 
     # -- main loop -------------------------------------------------------------------------
     def run(self, order: list[str]) -> dict[str, StepReport]:
         self.order = order
-        self.pipeline_run_id = records.start_run(
+        self.pipeline = records.start_run(
             self.ws,
             name=f"build {self.spec.project}",
             kind="pipeline",
@@ -109,7 +115,13 @@ class Scheduler:
             self.executor.shutdown(wait=True)
             self.cache.save()
             self.progress.close()
-            records.end_run(self.ws, self.pipeline_run_id, status)
+            self.pipeline.end(status)
+        self.pipeline_run_id = self.pipeline.known_run_id
+        if self.pipeline_run_id is None:
+            try:
+                self.pipeline_run_id = self.pipeline.run_id(timeout=10)
+            except StoreUnavailable:  # journaled; the flusher sends it when MLflow answers
+                pass
         return self.reports
 
     def _start_ready(self) -> None:
@@ -125,6 +137,8 @@ class Scheduler:
             if failed:
                 self.reports[name] = StepReport(name, "skipped", f"needed step {failed[0]} failed")
                 self.progress.event(f"- {name}: skipped (needed step {failed[0]} failed)")
+                if name in self.counted:
+                    self.progress.grow(-planned_executions(step))
                 continue
             if all(n in self.entries for n in step.needs):
                 self._start(step)
@@ -147,15 +161,16 @@ class Scheduler:
                 metrics=metrics,
             )
             self.progress.event(f"= {step.name}: cached (run {plan.entry['run_id'][:12]})")
-            self.progress.advance()
+            if step.name in self.counted:
+                self.progress.advance(planned_executions(step))
             return
         assert plan.key is not None
-        run_id = records.start_run(
+        run = records.start_run(
             self.ws,
             name=step.name,
             kind="step",
             experiment=self.spec.experiment,
-            parent_run_id=self.pipeline_run_id,
+            parent=self.pipeline,
             params=plan.parameters,
             tags={
                 "mlops.step": step.name,
@@ -166,21 +181,20 @@ class Scheduler:
                 "mlflow.source.name": step.notebook,
             },
         )
-        act = ActiveStep(plan, run_id, time.time())
+        act = ActiveStep(plan, run, time.time())
         self.active[step.name] = act
         self.progress.event(f"> {step.name}: running ({plan.reason})")
         if step.sweep is not None:
             act.sweep = Sweep(step.sweep)
-            self.progress.grow(act.sweep.budget - 1)
             self._fill_sweep(act)
         else:
-            self._submit(act, plan.parameters, run_id, step.name)
+            self._submit(act, plan.parameters, run, step.name)
 
     def _submit(
         self,
         act: ActiveStep,
         params: dict[str, Any],
-        run_id: str,
+        run: RunHandle,
         label: str,
         trial: Trial | None = None,
     ) -> None:
@@ -195,7 +209,6 @@ class Scheduler:
             parameters=params,
             output_path=str(self.ws.subdir("tmp") / f"{task_id}.ipynb"),
             env=kernel_environment(
-                parent_run_id=run_id,
                 notebook_path=str(notebook),
                 workspace=str(self.ws.root),
                 experiment=self.spec.experiment,
@@ -203,10 +216,11 @@ class Scheduler:
             kernel=step.kernel,
             timeout=step.timeout,
             retries=step.retries,
+            env_hook=lambda: kernel_environment(parent_run_id=run.run_id()),
         )
         self.progress.running(label)
         future = self.executor.submit(task)
-        self.inflight[future] = InFlight(act, task, run_id, trial)
+        self.inflight[future] = InFlight(act, task, run, trial)
         act.in_flight += 1
 
     def _fill_sweep(self, act: ActiveStep) -> None:
@@ -216,17 +230,17 @@ class Scheduler:
             if trial is None:
                 break
             params = {**act.plan.parameters, **trial.params}
-            run_id = records.start_run(
+            run = records.start_run(
                 self.ws,
                 name=f"{act.step.name} #{trial.number}",
                 kind="trial",
                 experiment=self.spec.experiment,
-                parent_run_id=act.run_id,
+                parent=act.run,
                 params=params,
                 tags={"mlops.step": act.step.name, "mlops.trial": trial.number},
             )
-            trial.run_id = run_id
-            self._submit(act, params, run_id, f"{act.step.name} #{trial.number}", trial)
+            trial.record = run
+            self._submit(act, params, run, f"{act.step.name} #{trial.number}", trial)
 
     # -- finishing work --------------------------------------------------------------------
     def _complete(self, future: Future) -> None:
@@ -256,8 +270,8 @@ class Scheduler:
             act.sweep.tell(item.trial, value, pruned=item.pruning)
             status = "KILLED" if item.pruning else result.status
             if item.pruning:
-                records.set_tags(self.ws, item.run_id, {"mlops.pruned": "true"})
-            records.end_run(self.ws, item.run_id, status)
+                item.run.set_tags({"mlops.pruned": "true"})
+            item.run.end(status)
             self._fill_sweep(act)
             if act.in_flight == 0:
                 self._finish_sweep(act)
@@ -265,35 +279,50 @@ class Scheduler:
         self._finish_step(act, result, metrics)
 
     def _record_execution(self, item: InFlight, result: NotebookResult) -> dict[str, float]:
-        """Executed notebook, timings, error and metrics onto the step's or trial's run."""
-        ws, run_id = self.ws, item.run_id
+        """Executed notebook, timings, error and metrics onto the step's or trial's run.
+
+        Everything here is a journal append; the flusher sends it while the next kernel runs.
+        Only metrics of the notebook's own tracked cells need MLflow (one query), and only when
+        its code can track at all.
+        """
+        ws, run = self.ws, item.run
         label = item.task.label.replace(" #", "-trial-")
         if result.notebook_json:
             path = ws.subdir("notebooks") / f"{label}.ipynb"
             write_atomic(path, result.notebook_json.encode())
-            records.log_artifact(ws, run_id, path, "notebook")
-        metrics = records.child_metrics(ws, run_id)
+            run.log_artifact(path, "notebook")
+        metrics: dict[str, float] = {}
+        run_id = run.known_run_id
+        if run_id and self._notebook_may_track(item.active.step):
+            metrics = records.child_metrics(ws, run_id, self.spec.experiment)
         metrics.update(result.metrics)
         stepped = [h for h in result.history if h.get("step") is not None]
         if stepped:
-            records.log_history(ws, run_id, stepped)
-        records.log_metrics(ws, run_id, {**metrics, "duration_s": result.duration})
+            run.log_history(stepped)
+        run.log_metrics({**metrics, "duration_s": result.duration})
         tags: dict[str, Any] = {"mlops.attempts": result.attempts, "mlops.status": result.status}
         for k, v in (result.error or {}).items():
             if v is not None:
                 tags[f"mlops.error.{k}"] = v
-        records.set_tags(ws, run_id, tags)
-        import json
-
-        records.log_text(ws, run_id, json.dumps(result.cell_seconds), "mlops/cell_seconds.json")
+        run.set_tags(tags)
+        run.log_text(json.dumps(result.cell_seconds), "mlops/cell_seconds.json")
         (ws.state_dir / "tmp" / f"{item.task.task_id}.ipynb").unlink(missing_ok=True)
         (ws.state_dir / "tmp" / f"{item.task.task_id}.ipynb.metrics.jsonl").unlink(missing_ok=True)
         return metrics
+
+    def _notebook_may_track(self, step: StepSpec) -> bool:
+        if step.name not in self._may_track:
+            self._may_track[step.name] = records.may_track(self.ws.root / step.notebook)
+        return self._may_track[step.name]
 
     def _finish_sweep(self, act: ActiveStep) -> None:
         assert act.sweep is not None
         best = act.sweep.best()
         trials = len(act.sweep.trials)
+        refit = best is not None and bool(act.step.outputs)
+        unused = planned_executions(act.step) - trials - refit
+        if unused:  # early stopping or a failed sweep: the bar's total counted the whole budget
+            self.progress.grow(-unused)
         if best is None:
             error = {
                 "ename": "SweepFailed",
@@ -302,19 +331,16 @@ class Scheduler:
             self._close_step(act, "FAILED", {}, error, trials)
             return
         act.best = best
-        best_run = best.run_id
-        records.set_tags(self.ws, best_run, {"mlops.best": "true"})
-        records.set_tags(
-            self.ws, act.run_id, {"mlops.best_run_id": best_run, "mlops.best_trial": best.number}
-        )
-        records.log_params(self.ws, act.run_id, {f"best.{k}": v for k, v in best.params.items()})
-        if act.step.outputs:  # the best parameters once more, so the outputs are the best ones
+        best.run_id = best.record.run_id()
+        best.record.set_tags({"mlops.best": "true"})
+        act.run.set_tags({"mlops.best_run_id": best.run_id, "mlops.best_trial": best.number})
+        act.run.log_params({f"best.{k}": v for k, v in best.params.items()})
+        if refit:  # the best parameters once more, so the outputs are the best ones
             act.refit = True
-            self.progress.grow(1)
-            self._submit(act, {**act.plan.parameters, **best.params}, act.run_id, act.step.name)
+            self._submit(act, {**act.plan.parameters, **best.params}, act.run, act.step.name)
             return
         metrics = act.trial_metrics.get(best.number, {})
-        records.log_metrics(self.ws, act.run_id, metrics)
+        act.run.log_metrics(metrics)
         self._close_step(act, "FINISHED", metrics, None, trials)
 
     def _finish_step(
@@ -344,17 +370,15 @@ class Scheduler:
                     "ename": "MissingOutput",
                     "evalue": f"declared output {missing[0]} was not written",
                 }
-                records.set_tags(
-                    self.ws,
-                    act.run_id,
-                    {"mlops.error.ename": error["ename"], "mlops.error.evalue": error["evalue"]},
+                act.run.set_tags(
+                    {"mlops.error.ename": error["ename"], "mlops.error.evalue": error["evalue"]}
                 )
             else:
                 entry = self.cache.record(
-                    plan.key, run_id=act.run_id, outputs=outputs, metrics=metrics, extra=extra
+                    plan.key, run_id=act.run.run_id(), outputs=outputs, metrics=metrics, extra=extra
                 )
                 self.entries[step.name] = entry
-        records.end_run(self.ws, act.run_id, status)
+        act.run.end(status)
         self.active.pop(step.name, None)
         state = {"FINISHED": "ran", "KILLED": "killed"}.get(status, "failed")
         duration = time.time() - act.started
@@ -362,7 +386,7 @@ class Scheduler:
             step.name,
             state,
             plan.reason,
-            act.run_id,
+            act.run.known_run_id,
             duration,
             key_metric(step, metrics),
             trials,
@@ -399,16 +423,16 @@ class Scheduler:
         self.executor.stop_all([i.task.task_id for i in items])
         for item in items:
             try:
-                records.end_run(self.ws, item.run_id, "KILLED")
+                item.run.end("KILLED")
             except Exception:
                 pass
         for name, act in list(self.active.items()):
             try:
-                records.end_run(self.ws, act.run_id, "KILLED")
+                act.run.end("KILLED")
             except Exception:
                 pass
             self.reports[name] = StepReport(
-                name, "killed", "interrupted", act.run_id, time.time() - act.started
+                name, "killed", "interrupted", act.run.known_run_id, time.time() - act.started
             )
         self.inflight.clear()
         self.active.clear()

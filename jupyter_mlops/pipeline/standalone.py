@@ -42,7 +42,7 @@ class TrackedExecution:
                 tags.update({"mlops.notebook": notebook, "mlflow.source.name": notebook})
             if output_path:
                 tags["mlops.output_notebook"] = str(output_path)
-            run_id = records.start_run(
+            run_id = records.direct_start_run(
                 ws,
                 name=name,
                 kind="step",
@@ -97,14 +97,16 @@ class TrackedExecution:
         tags: dict[str, Any] = {"mlops.executed_cells": outcome.executed_cells}
         if error:
             tags.update({f"mlops.error.{k}": v for k, v in error.items() if v is not None})
-        records.set_tags(self.ws, self.run_id, tags)
-        metrics = {"duration_s": time.time() - started}
-        timings = [t for t in outcome.cell_seconds]
-        records.log_metrics(self.ws, self.run_id, metrics)
-        records.log_text(self.ws, self.run_id, json.dumps(timings), "mlops/cell_seconds.json")
         with tempfile.TemporaryDirectory() as tmp:
             name = Path(self.notebook).name if self.notebook else "notebook.ipynb"
             out = Path(tmp) / name
             out.write_text(nbformat.writes(nb), encoding="utf-8")
-            records.log_artifact(self.ws, self.run_id, out, "notebook")
-        records.end_run(self.ws, self.run_id, status)
+            records.direct_finish_run(
+                self.ws,
+                self.run_id,
+                status=status,
+                metrics={"duration_s": time.time() - started},
+                tags=tags,
+                texts={"mlops/cell_seconds.json": json.dumps(outcome.cell_seconds)},
+                artifact=out,
+            )

@@ -18,6 +18,21 @@ from typing import Any
 from .spec import SweepSpec
 
 
+def sweep_budget(spec: SweepSpec) -> int:
+    """How many trials a sweep runs at most (known before it starts)."""
+    if spec.method == "grid":
+        total = math.prod(len(v) for v in spec.parameters.values())
+        return min(total, spec.trials or total)
+    return int(spec.trials or 1)
+
+
+def planned_executions(step: Any) -> int:
+    """Notebook runs a step needs: one, or a sweep's budget plus the refit of its outputs."""
+    if step.sweep is None:
+        return 1
+    return sweep_budget(step.sweep) + (1 if step.outputs else 0)
+
+
 @dataclass
 class Trial:
     number: int
@@ -26,6 +41,7 @@ class Trial:
     state: str = "running"  # running | complete | failed | pruned
     handle: Any = None  # optuna trial
     run_id: str | None = None
+    record: Any = None  # records.RunHandle of the trial's run
     curve: dict[int, float] = field(default_factory=dict)  # step -> reported metric value
 
 
@@ -58,10 +74,7 @@ class Sweep:
 
     @property
     def budget(self) -> int:
-        if self.spec.method == "grid":
-            total = math.prod(len(v) for v in self.spec.parameters.values())
-            return min(total, self.spec.trials or total)
-        return int(self.spec.trials or 1)
+        return sweep_budget(self.spec)
 
     def _sample(self, space: Any) -> Any:
         assert self._rng is not None
