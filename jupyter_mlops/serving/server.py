@@ -17,7 +17,8 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-def _config(app: Any, host: str, port: int) -> Any:
+def _config(app: Any, host: str, port: int, *, own_process: bool = False) -> Any:
+    """uvloop only when the server owns its process: it may install a global loop policy."""
     import uvicorn
 
     return uvicorn.Config(
@@ -28,7 +29,7 @@ def _config(app: Any, host: str, port: int) -> Any:
         access_log=False,
         lifespan="on",
         http="httptools" if _has("httptools") else "h11",
-        loop="uvloop" if _has("uvloop") else "asyncio",
+        loop="uvloop" if own_process and _has("uvloop") else "asyncio",
     )
 
 
@@ -50,7 +51,9 @@ def serve(
     if not 0 < port < 65536:
         raise InvalidInput(f"port must be 1-65535, got {port}")
     get_registered_model(ws, model)  # a clear NotFound before the server starts
-    uvicorn.Server(_config(create_app(ws, model, **app_options), host, port)).run()
+    uvicorn.Server(
+        _config(create_app(ws, model, **app_options), host, port, own_process=True)
+    ).run()
 
 
 class BackgroundServer:
