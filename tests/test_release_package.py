@@ -50,6 +50,9 @@ def test_package_refuses_a_non_empty_folder_and_foreign_sources(workspace, tmp_p
     with pytest.raises(Conflict):
         package(workspace, "churn", 1, tmp_path / "busy")
     assert (tmp_path / "busy" / "x").read_text() == "keep me"
+    for inside in (workspace.root, workspace.state_dir / "pkg"):
+        with pytest.raises(InvalidInput, match="refusing"):
+            package(workspace, "churn", 1, inside, force=True)
     from jupyter_mlops.store.client import client_for
 
     mv = client_for(workspace).create_model_version("churn", source=(tmp_path / "evil").as_uri())

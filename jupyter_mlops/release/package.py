@@ -105,6 +105,10 @@ def package(
     mv = get_version(ws, model, version)
     v = str(mv.version)
     out = Path(out).resolve()
+    if ws.contains(out) and (
+        out == ws.root.resolve() or ws.state_dir.resolve() in (out, *out.parents)
+    ):
+        raise InvalidInput(f"refusing to package into {out}: it is the project or its store")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         if not force:
             raise Conflict(
