@@ -8,8 +8,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from jupyter_mlops.cli import main
 from jupyter_mlops.errors import NotFound
-from jupyter_mlops.reproduce.runner import VERDICT_TAG, reproduce
+from jupyter_mlops.reproduce.runner import VERDICT_TAG, changed_input_files, reproduce
 from jupyter_mlops.store.client import client_for, experiment_id
 from jupyter_mlops.store.replay import recover
 from jupyter_mlops.store.run_details import read_json_artifact
@@ -76,7 +77,7 @@ def test_a_deterministic_notebook_is_reproduced_and_linked(kernel_env):
     assert original["metrics"]["score"] == pytest.approx(29.0)
     result = reproduce(ws, original["run_id"])
     assert result.verdict == "reproduced", result.to_text()
-    assert result.metrics["score"] == (29.0, 29.0)
+    assert result.metrics["score"] == (29.0, 29.0) and not result.notes
     client = client_for(ws)
     assert client.get_run(original["run_id"]).data.tags[VERDICT_TAG] == "reproduced"
     repro = client.get_run(result.run_id)
@@ -89,6 +90,10 @@ def test_a_deterministic_notebook_is_reproduced_and_linked(kernel_env):
     digests = {d.dataset.digest for d in matched.inputs.dataset_inputs}
     first = client.get_run(original["run_id"])
     assert digests == {d.dataset.digest for d in first.inputs.dataset_inputs} and digests
+    # had the data file changed, the report would say which and how to get the recorded version
+    (ws.root / "data.csv").write_text("x,y\n1,2\n")
+    (note,) = changed_input_files(ws, first)
+    assert "data.csv changed since the run" in note and "load_dataset(" in note
 
 
 def test_a_nondeterministic_notebook_differs_and_says_which_metric(kernel_env):
@@ -129,3 +134,4 @@ def test_a_failing_reproduction_and_a_run_without_code(kernel_env):
     bare = client.create_run(experiment_id(ws))
     with pytest.raises(NotFound, match="no notebook"):
         reproduce(ws, bare.info.run_id)
+    assert main(["-C", str(ws.root), "reproduce", bare.info.run_id]) == NotFound.exit_code

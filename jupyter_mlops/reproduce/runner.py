@@ -52,6 +52,7 @@ class Reproduction:
     packages: str = ""
     matched_run_id: str | None = None
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
 
     def to_text(self) -> str:
         head = f"reproduction of {self.original_run_id[:8]}: {self.verdict.upper()}"
@@ -59,6 +60,7 @@ class Reproduction:
         for name, (a, b) in sorted(self.metrics.items()):
             lines.append(f"  {name:<28} {_fmt(a):>14} -> {_fmt(b):<14}")
         lines += [f"  - {r}" for r in self.reasons]
+        lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -231,6 +233,34 @@ def _dataset_digests(run: Any) -> dict[str, str]:
     }
 
 
+def changed_input_files(ws: Workspace, run: Any) -> list[str]:
+    """Data files the run read whose content changed since (its datasets will differ too)."""
+    from ..datasets.capture import file_source
+
+    notes = []
+    folder = _working_dir(ws, run)
+    for di in run.inputs.dataset_inputs if run.inputs else []:
+        try:
+            src = json.loads(di.dataset.source or "{}")
+        except ValueError:
+            continue
+        path, recorded = src.get("file"), src.get("file_hash")
+        if not path or not recorded:
+            continue
+        p = Path(path)
+        now = file_source(str(p if p.is_absolute() else ws.root / p)) or file_source(
+            str(folder / p)
+        )
+        if now is None:
+            notes.append(f"input file {path} is missing now")
+        elif now["hash"] != recorded:
+            notes.append(
+                f"input file {path} changed since the run ({recorded[:8]} -> {now['hash'][:8]}); "
+                f"its recorded version is `load_dataset('{di.dataset.digest}')`"
+            )
+    return sorted(set(notes))
+
+
 def reproduce(
     ws: Workspace,
     run_ref: str,
@@ -259,6 +289,7 @@ def reproduce(
     )
     rid = repro.info.run_id
     result = Reproduction(original.info.run_id, rid, "failed")
+    result.notes = changed_input_files(ws, original)
     folder = ws.subdir("reproductions")
     with tempfile.TemporaryDirectory(dir=folder, prefix=f"{rid[:8]}-") as tmp:
         src, out = Path(tmp) / "input.ipynb", Path(tmp) / "reproduction.ipynb"
