@@ -47,9 +47,3 @@ class MlopsService:
         """False for an embedded store never created: reading must not create ``.mlops/``."""
         ws = self.workspace
         return not ws.is_embedded or (ws.state_dir / "mlflow.db").is_file()
-
-    def shutdown(self) -> None:
-        with self._lock:
-            if self._executor is not None:
-                self._executor.shutdown(wait=False, cancel_futures=True)
-                self._executor = None
