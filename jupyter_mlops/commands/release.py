@@ -60,7 +60,7 @@ def _promote(args: argparse.Namespace) -> int:
         weight=args.weight,
         force=args.force,
         reason=args.reason,
-        shadow=True if args.shadow else None,
+        shadow=args.shadow,
     )
     print(st.describe())
     return 0
@@ -141,7 +141,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("version")
     p.add_argument("--to", required=True, choices=["staging", "canary", "champion"])
     p.add_argument("--weight", type=float, metavar="PCT", help="canary share of traffic, 0-100")
-    p.add_argument("--shadow", action="store_true", help="canary scores traffic but never answers")
+    p.add_argument(
+        "--shadow",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the canary scores its share of traffic but never answers (--no-shadow: it answers)",
+    )
     p.add_argument(
         "--force", action="store_true", help="promote despite failed gates (needs --reason)"
     )
@@ -165,4 +170,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=5001)
     p.add_argument("--max-body-mb", type=float, default=16.0)
     p.add_argument("--poll", type=float, default=0.5, help="registry poll interval in seconds")
+    p.add_argument(
+        "--sticky-header",
+        default="x-request-key",
+        metavar="NAME",
+        help="requests carrying this header always reach the same version ('' turns it off)",
+    )
     p.set_defaults(func=_serve)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 from .subcommands import arg, subcommand
@@ -69,7 +70,12 @@ def card_cmd(ctx: Any, args: Any, cell: str | None) -> Any:
     arg("version"),
     arg("--to", required=True, choices=["staging", "canary", "champion"]),
     arg("--weight", type=float, help="canary share of traffic, 0-100"),
-    arg("--shadow", action="store_true", help="the canary scores traffic but never answers"),
+    arg(
+        "--shadow",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the canary scores its share of traffic but never answers (--no-shadow: it answers)",
+    ),
     arg("--force", action="store_true", help="override failed gates (needs --reason)"),
     arg("--reason"),
 )
@@ -84,7 +90,7 @@ def promote_cmd(ctx: Any, args: Any, cell: str | None) -> Any:
         weight=args.weight,
         force=args.force,
         reason=args.reason,
-        shadow=True if args.shadow else None,
+        shadow=args.shadow,
     )
     print(st.describe())
     return None

@@ -92,9 +92,12 @@ def create_app(
     prediction_log: Any = None,
     max_body: int = DEFAULT_MAX_BODY,
     poll_interval: float = 0.5,
+    sticky_header: str | None = "x-request-key",
     routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
-    router = router or ModelRouter(ws, model, poll_interval=poll_interval)
+    router = router or ModelRouter(
+        ws, model, poll_interval=poll_interval, sticky_header=sticky_header
+    )
     plog = prediction_log if prediction_log is not None else open_prediction_log(ws, model)
     sticky = router.sticky_header
     ids = itertools.count(1)

@@ -163,6 +163,7 @@ def promote(
             if st.aliases.get("canary") == v:
                 client.delete_registered_model_alias(model, "canary")
                 client.set_registered_model_tag(model, WEIGHT_TAG, "0")
+                client.set_registered_model_tag(model, SHADOW_TAG, "false")
             action = "promote"
         history.record(ws, model, action, version=v, actor=actor, reason=reason, **details)
         return state(ws, model)
@@ -212,6 +213,7 @@ def demote_canary(
         if v is None:
             raise NotFound(f"{model} has no canary to roll back")
         client.set_registered_model_tag(model, WEIGHT_TAG, "0")
+        client.set_registered_model_tag(model, SHADOW_TAG, "false")
         client.delete_registered_model_alias(model, "canary")
         client.set_model_version_tag(model, v, "mlops.rolled_back", "true")
         history.record(
