@@ -56,7 +56,12 @@ def build_stage() -> None:
     print(f"(rebuild took {time.perf_counter() - start:.2f} s, including process start)")
 
 
-STAGES = [track_stage, datasets_stage, build_stage]
+def release_stage() -> None:
+    _say("4. Release: register, gates, model card, canary with traffic, champion, rollback")
+    _run("python", "-m", "jupyter_mlops.release.demo")
+
+
+STAGES = [track_stage, datasets_stage, build_stage, release_stage]
 
 
 def main(argv: list[str] | None = None) -> int:
