@@ -2,68 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import threading
-from pathlib import Path
 
 import pytest
-from jupyter_server.auth.authorizer import Authorizer
+from server_support import RecordingAuthorizer, body, jp_root_dir, jp_server_config, make_runs
 from tornado.httpclient import HTTPClientError
 
 from jupyter_mlops.server.errors import INTERNAL_ERROR
 
 # Jupyter Server warns about any route registered without authentication: for ours, that is an error
 pytestmark = pytest.mark.filterwarnings("error::jupyter_server.utils.JupyterServerAuthWarning")
-
-
-class RecordingAuthorizer(Authorizer):
-    """Allows everything unless a test names a resource to deny; remembers what was asked."""
-
-    deny: set[str] = set()
-    asked: list[tuple[str, str]] = []
-
-    def is_authorized(self, handler, user, action, resource) -> bool:
-        RecordingAuthorizer.asked.append((action, resource))
-        return resource not in RecordingAuthorizer.deny
-
-
-@pytest.fixture
-def jp_root_dir(workspace) -> Path:
-    return workspace.root
-
-
-@pytest.fixture
-def jp_server_config():
-    RecordingAuthorizer.deny = set()
-    RecordingAuthorizer.asked = []
-    return {
-        "ServerApp": {
-            # terminals off: their websocket route would trigger the auth warning made an error
-            "jpserver_extensions": {"jupyter_mlops": True, "jupyter_server_terminals": False},
-            "allow_unauthenticated_access": False,
-            "authorizer_class": RecordingAuthorizer,
-        }
-    }
-
-
-def make_runs(ws, names, experiment=None):
-    """Runs created straight through MLflow's client, oldest first, each with metrics."""
-    from jupyter_mlops.store.client import client_for, experiment_id
-
-    client = client_for(ws)
-    exp_id = experiment_id(ws, experiment)
-    ids = []
-    for i, name in enumerate(names):
-        run = client.create_run(exp_id, run_name=name, start_time=1_700_000_000_000 + i * 1000)
-        client.log_metric(run.info.run_id, "accuracy", 0.5 + i / 100)
-        client.log_param(run.info.run_id, "C", str(i))
-        client.set_terminated(run.info.run_id, "FINISHED")
-        ids.append(run.info.run_id)
-    return ids
-
-
-def body(response) -> dict:
-    return json.loads(response.body.decode())
+__all__ = ["jp_root_dir", "jp_server_config"]  # fixtures, imported for pytest
 
 
 async def test_lists_recent_runs_newest_first(jp_fetch, workspace):
@@ -144,13 +93,13 @@ async def test_store_query_runs_off_the_event_loop(jp_fetch, workspace, monkeypa
     from jupyter_mlops.server import runs as runs_route
 
     threads = []
-    real = runs_route.recent_runs
+    real = runs_route.runs_page
 
     def spy(*args, **kwargs):
         threads.append(threading.current_thread().name)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(runs_route, "recent_runs", spy)
+    monkeypatch.setattr(runs_route, "runs_page", spy)
     make_runs(workspace, ["r"])
     await jp_fetch("jupyter-mlops", "api", "runs")
     assert len(threads) == 1 and threads[0].startswith("jupyter-mlops")

@@ -11,7 +11,19 @@ from typing import Any
 from jupyter_server.utils import url_path_join
 
 from .base import SERVICE_KEY
-from .runs import RunsHandler
+from .lineage import DatasetsHandler, LineageHandler, MonitorHandler
+from .models import (
+    AliasHandler,
+    HistoryHandler,
+    ModelsHandler,
+    ModelVersionHandler,
+    ModelVersionsHandler,
+    RollbacksHandler,
+    ValidationHandler,
+    ValidationsHandler,
+)
+from .pipeline import BuildHandler, BuildsHandler, PipelineHandler
+from .runs import ComparisonsHandler, ExperimentsHandler, RunHandler, RunsHandler
 from .service import MlopsService
 from .unknown import UnknownRouteHandler
 
@@ -19,18 +31,39 @@ API_PREFIX = "jupyter-mlops/api"
 
 # (path regex below API_PREFIX, handler). Each resource family adds its routes here, its
 # handlers in a file of their own; register nothing elsewhere, or the catch-all below shadows it.
+# Path parameters match one segment ([^/]+); Tornado then percent-decodes them, so an encoded
+# "/" or ".." arrives in the handler, where the domain's name checks refuse it with a 400.
+_SEG = r"([^/]+)"
 ROUTES: list[tuple[str, type]] = [
+    (r"experiments", ExperimentsHandler),
     (r"runs", RunsHandler),
+    (rf"runs/{_SEG}", RunHandler),
+    (r"comparisons", ComparisonsHandler),
+    (r"datasets", DatasetsHandler),
+    (r"lineage", LineageHandler),
+    (r"models", ModelsHandler),
+    (rf"models/{_SEG}/versions", ModelVersionsHandler),
+    (rf"models/{_SEG}/versions/{_SEG}", ModelVersionHandler),
+    (rf"models/{_SEG}/versions/{_SEG}/validations", ValidationsHandler),
+    (rf"models/{_SEG}/versions/{_SEG}/validations/{_SEG}", ValidationHandler),
+    (rf"models/{_SEG}/aliases/{_SEG}", AliasHandler),
+    (rf"models/{_SEG}/rollbacks", RollbacksHandler),
+    (rf"models/{_SEG}/history", HistoryHandler),
+    (r"pipeline", PipelineHandler),
+    (r"builds", BuildsHandler),
+    (rf"builds/{_SEG}", BuildHandler),
+    (rf"monitor/{_SEG}", MonitorHandler),
 ]
 
 
 def setup_handlers(server_app: Any) -> None:
     """Register every route of the extension on ``server_app``'s web application."""
     web_app = server_app.web_app
-    web_app.settings[SERVICE_KEY] = MlopsService(server_app.root_dir)
+    service = MlopsService(server_app.root_dir)
+    web_app.settings[SERVICE_KEY] = service
     base_url = web_app.settings["base_url"]
     routes = [*ROUTES, (r"(.*)", UnknownRouteHandler)]
-    handlers = [(url_path_join(base_url, API_PREFIX, path), cls) for path, cls in routes]
+    handlers = [(url_path_join(base_url, API_PREFIX, path) + "$", cls) for path, cls in routes]
     web_app.add_handlers(".*$", handlers)
 
 

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from jupyter_server.base.handlers import APIHandler
 
-from ..errors import InvalidInput, MlopsError
+from ..errors import InvalidInput, MlopsError, NotFound
 from .errors import error_response
 from .service import MlopsService
 
 T = TypeVar("T")
 
 SERVICE_KEY = "jupyter_mlops"
+MAX_BODY = 64 * 1024
 
 
 class MlopsHandler(APIHandler):
@@ -32,6 +34,18 @@ class MlopsHandler(APIHandler):
         """Run blocking domain code off the event loop."""
         return await self.service.run(fn, *args, **kwargs)
 
+    async def read(self, fn: Callable[..., T], *args: Any, empty: Any = None, **kwargs: Any) -> T:
+        """Like ``call`` for a read: an embedded store never created answers ``empty`` (or 404
+        when ``empty`` is None) instead of being created by the read."""
+        if not self.service.store_exists():
+            if empty is None:
+                raise NotFound(
+                    "nothing has been tracked in this workspace yet",
+                    hint="track a cell with %%mlops track, or build the pipeline",
+                )
+            return empty
+        return await self.call(fn, *args, **kwargs)
+
     def int_argument(self, name: str, default: int, *, low: int, high: int) -> int:
         """A query argument that must be an integer within [low, high]."""
         raw = self.get_query_argument(name, None)
@@ -46,6 +60,48 @@ class MlopsHandler(APIHandler):
         if not low <= value <= high:
             raise InvalidInput(f"{name} must be between {low} and {high}, got {value}")
         return value
+
+    def json_body(self) -> dict[str, Any]:
+        """The request's JSON object body ({} when empty); anything else is a 400."""
+        raw = self.request.body or b""
+        if len(raw) > MAX_BODY:
+            raise InvalidInput(f"request body over {MAX_BODY} bytes")
+        if not raw.strip():
+            return {}
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise InvalidInput(
+                "the request body is not JSON", hint='send e.g. {"reason": "..."}'
+            ) from None
+        if not isinstance(data, dict):
+            raise InvalidInput("the request body must be a JSON object")
+        return data
+
+    @staticmethod
+    def text_field(
+        body: dict[str, Any], name: str, *, required: bool = False, limit: int = 2000
+    ) -> str | None:
+        """A string field of a JSON body, stripped; None when absent and not required."""
+        value = body.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                raise InvalidInput(f"{name} is required", hint=f'send {{"{name}": "..."}}')
+            return None
+        if not isinstance(value, str):
+            raise InvalidInput(f"{name} must be a string, got {type(value).__name__}")
+        if len(value) > limit:
+            raise InvalidInput(f"{name} is longer than {limit} characters")
+        return value.strip()
+
+    @property
+    def actor(self) -> str | None:
+        """Who acts, for the release history: the Jupyter user's name."""
+        user = self.current_user
+        username = str(getattr(user, "username", "") or "")
+        if not username or re.fullmatch(r"[0-9a-f]{32}", username):
+            return None  # an anonymous token user: the domain records the login name instead
+        return username
 
     def reply(self, body: dict[str, Any], status: int = 200) -> None:
         self.set_status(status)

@@ -1,4 +1,8 @@
-"""``GET /jupyter-mlops/api/runs?limit=N&experiment=NAME``: the workspace's recent runs."""
+"""Experiments, runs (paginated, filtered, sorted), one run in full, and runs side by side.
+
+``GET experiments``; ``GET runs?experiment=&limit=&page_token=&order_by=&filter=``;
+``GET runs/{id}``; ``GET comparisons?run=ID&run=ID``.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +11,59 @@ from typing import Any
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
-from ..errors import NotFound
+from ..errors import InvalidInput, NotFound
+from . import queries
 from .base import MlopsHandler
 from .service import MlopsService
 
-DEFAULT_LIMIT = 20
+DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
 
 def recent_runs(service: MlopsService, limit: int, experiment: str | None) -> list[dict[str, Any]]:
     """Runs newest first; an embedded store that does not exist yet has none (and is not made)."""
+    return runs_page(service, experiment=experiment, limit=limit)["runs"]
+
+
+def runs_page(
+    service: MlopsService,
+    *,
+    experiment: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+    page_token: str | None = None,
+    order_by: list[str] | None = None,
+    filter_string: str = "",
+) -> dict[str, Any]:
     if not service.store_exists():
         if experiment:
             raise NotFound(
                 f"no experiment named {experiment!r}",
                 hint="nothing has been tracked in this workspace yet",
             )
-        return []
-    from ..store.runs import recent_runs as query
+        return {"runs": [], "next_page_token": None}
+    return queries.runs_page(
+        service.workspace,
+        experiment=experiment,
+        limit=limit,
+        page_token=page_token,
+        order_by=order_by or [],
+        filter_string=filter_string,
+    )
 
-    return query(service.workspace, limit, experiment)
+
+def experiments(service: MlopsService) -> list[dict[str, Any]]:
+    if not service.store_exists():
+        return []
+    return queries.experiments(service.workspace)
+
+
+class ExperimentsHandler(MlopsHandler):
+    auth_resource = "jupyter_mlops:runs"
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply({"experiments": await self.call(experiments, self.service)})
 
 
 class RunsHandler(MlopsHandler):
@@ -37,5 +74,37 @@ class RunsHandler(MlopsHandler):
     async def get(self) -> None:
         limit = self.int_argument("limit", DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
         experiment = self.get_query_argument("experiment", None) or None
-        runs = await self.call(recent_runs, self.service, limit, experiment)
-        self.reply({"runs": runs})
+        token = self.get_query_argument("page_token", None) or None
+        order_by = [o for o in self.get_query_arguments("order_by") if o.strip()]
+        flt = self.get_query_argument("filter", "") or ""
+        if len(flt) > 2000 or len(order_by) > 5:
+            raise InvalidInput("filter or order_by too long")
+        page = await self.call(
+            runs_page,
+            self.service,
+            experiment=experiment,
+            limit=limit,
+            page_token=token,
+            order_by=order_by,
+            filter_string=flt,
+        )
+        self.reply(page)
+
+
+class RunHandler(MlopsHandler):
+    auth_resource = "jupyter_mlops:runs"
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        self.reply(await self.call(queries.run, self.service.workspace, run_id))
+
+
+class ComparisonsHandler(MlopsHandler):
+    auth_resource = "jupyter_mlops:runs"
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        ids = [r for r in self.get_query_arguments("run") if r]
+        self.reply(await self.call(queries.comparison, self.service.workspace, ids))

@@ -1,0 +1,351 @@
+"""What each REST route answers, as plain functions over the domain layer (no Tornado here).
+
+Each function takes the workspace and already-parsed arguments, calls the domain modules
+(``store``, ``datasets``, ``lineage``, ``pipeline``, ``release``, ``monitor``) and shapes their
+answer as JSON-able dicts. Nothing here reimplements a domain decision; it only selects fields.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from ..errors import InvalidInput, NotFound
+from ..workspace import Workspace
+
+GATE_TAG = "mlops.gate."
+METRIC_TAG = "mlops.metric."
+_STEP = re.compile(r"^[A-Za-z_][\w-]{0,63}$")
+
+
+# -- runs ------------------------------------------------------------------------------------
+
+
+def experiments(ws: Workspace) -> list[dict[str, Any]]:
+    """The workspace's experiments (bookkeeping ``mlops-*`` ones last)."""
+    from ..store.client import client_for
+    from ..store.runs import INTERNAL_PREFIX
+
+    found = client_for(ws).search_experiments()
+    rows = [
+        {
+            "experiment_id": e.experiment_id,
+            "name": e.name,
+            "internal": e.name.startswith(INTERNAL_PREFIX),
+            "default": e.name == ws.default_experiment,
+        }
+        for e in found
+    ]
+    return sorted(rows, key=lambda r: (r["internal"], r["name"].lower()))
+
+
+def runs_page(
+    ws: Workspace,
+    *,
+    experiment: str | None,
+    limit: int,
+    page_token: str | None,
+    order_by: list[str],
+    filter_string: str,
+) -> dict[str, Any]:
+    """One page of runs with everything the table shows, and the token of the next page."""
+    from ..store.runs import run_summary, search
+
+    found, token = search(
+        ws,
+        experiment=experiment,
+        filter_string=filter_string,
+        order_by=order_by or None,
+        limit=limit,
+        page_token=page_token,
+    )
+    return {"runs": [run_summary(r) for r in found], "next_page_token": token}
+
+
+def run(ws: Workspace, run_id: str) -> dict[str, Any]:
+    from ..store.run_details import run_detail
+
+    detail = run_detail(ws, run_id)
+    notebook = detail["tags"].get("mlops.notebook")
+    detail["notebook_path"] = workspace_relative(ws, notebook) if notebook else None
+    return detail
+
+
+def comparison(ws: Workspace, run_ids: list[str]) -> dict[str, Any]:
+    from ..store.run_details import compare_runs
+
+    if len(run_ids) > 10:
+        raise InvalidInput("compare at most 10 runs at once", hint="select fewer runs")
+    return compare_runs(ws, run_ids)
+
+
+def workspace_relative(ws: Workspace, path: str) -> str | None:
+    """``path`` relative to the workspace root when it lies inside it (else None: not openable)."""
+    candidate = Path(path)
+    if not candidate.is_absolute():
+        candidate = ws.root / candidate
+    try:
+        return candidate.resolve().relative_to(ws.root.resolve()).as_posix()
+    except (ValueError, OSError):
+        return None
+
+
+# -- datasets and lineage --------------------------------------------------------------------
+
+
+def datasets(ws: Workspace, name: str | None) -> list[dict[str, Any]]:
+    from ..datasets.registry import list_versions
+
+    return [
+        {
+            "ref": v.ref,
+            "name": v.name,
+            "version": v.version,
+            "digest": v.digest,
+            "rows": v.rows,
+            "columns": v.columns,
+            "created": v.created,
+            "run_id": v.run_id,
+            "source": v.source,
+        }
+        for v in list_versions(ws, name)
+    ]
+
+
+def safe_lineage_ref(ws: Workspace, ref: str) -> str:
+    """A lineage reference that cannot make the server read a file outside the workspace.
+
+    The lineage query accepts ``file:PATH`` and bare existing paths (resolved against the
+    server's current folder); here a path must be relative and stay inside the workspace, and is
+    handed on as ``file:`` + its absolute location inside it.
+    """
+    if not isinstance(ref, str) or not ref.strip() or len(ref) > 1000:
+        raise InvalidInput("lineage needs ?node=REF", hint="a run id, NAME@VERSION, models:/NAME/V")
+    ref = ref.strip()
+    decoded = ref
+    for _ in range(3):  # double- and triple-encoded payloads end up decoded here
+        decoded = unquote(decoded)
+    if "\x00" in decoded:
+        raise InvalidInput("lineage reference contains a NUL byte")
+    prefix, sep, rest = decoded.partition(":")
+    is_file = prefix == "file" and sep
+    path_text = rest if is_file else decoded
+    pathlike = is_file or "\\" in path_text or ".." in path_text or path_text.startswith(("/", "~"))
+    if decoded.startswith("models:/") and ".." not in decoded:
+        return decoded
+    if not pathlike:
+        if "/" in decoded and not re.fullmatch(r"[\w.-]+/\d+", decoded):
+            raise InvalidInput(f"{ref!r} is not a lineage reference", hint="models:/NAME/VERSION")
+        return decoded
+    candidate = Path(path_text)
+    if candidate.is_absolute() or path_text.startswith("~") or ".." in candidate.parts:
+        raise InvalidInput(
+            f"{ref!r} points outside the project",
+            hint="give a data file as file:PATH relative to the project folder",
+        )
+    target = (ws.root / candidate).resolve()
+    if not ws.contains(target):
+        raise InvalidInput(f"{ref!r} points outside the project")
+    if not target.is_file():
+        raise NotFound(f"no file {path_text!r} in the project")
+    return f"file:{target}"
+
+
+def lineage(ws: Workspace, ref: str, direction: str) -> dict[str, Any]:
+    from ..lineage.query import lineage as query
+
+    return query(ws, safe_lineage_ref(ws, ref), direction=direction).to_dict()
+
+
+# -- models ----------------------------------------------------------------------------------
+
+
+def models(ws: Workspace) -> list[dict[str, Any]]:
+    from ..release.rollout import state
+    from ..store.client import client_for
+
+    out = []
+    for rm in client_for(ws).search_registered_models(max_results=1000):
+        st = state(ws, rm.name)
+        out.append(
+            {
+                "name": rm.name,
+                "aliases": st.aliases,
+                "canary_weight": st.canary_weight,
+                "shadow": st.shadow,
+                "description": rm.description or "",
+                "updated": rm.last_updated_timestamp,
+            }
+        )
+    return sorted(out, key=lambda m: m["name"].lower())
+
+
+def _version_row(mv: Any, by_version: dict[str, list[str]]) -> dict[str, Any]:
+    tags = dict(mv.tags or {})
+    return {
+        "name": mv.name,
+        "version": str(mv.version),
+        "run_id": mv.run_id,
+        "status": mv.status,
+        "created": mv.creation_timestamp,
+        "aliases": sorted(by_version.get(str(mv.version), [])),
+        "gates": tags.get("mlops.gates", "pending"),
+        "rolled_back": tags.get("mlops.rolled_back") == "true",
+        "registered_by": tags.get("mlops.registered_by"),
+        "metrics": {k[len(METRIC_TAG) :]: v for k, v in tags.items() if k.startswith(METRIC_TAG)},
+    }
+
+
+def _aliases_by_version(aliases: dict[str, str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for alias, version in aliases.items():
+        out.setdefault(str(version), []).append(alias)
+    return out
+
+
+def versions(ws: Workspace, name: str) -> dict[str, Any]:
+    from ..release.rollout import state
+    from ..store.client import client_for
+
+    st = state(ws, name)  # validates the name; NotFound for an unknown model
+    found = client_for(ws).search_model_versions(f"name = '{name}'", max_results=1000)
+    by_version = _aliases_by_version(st.aliases)
+    rows = [_version_row(mv, by_version) for mv in found]
+    rows.sort(key=lambda r: int(r["version"]), reverse=True)
+    return {
+        "model": name,
+        "aliases": st.aliases,
+        "canary_weight": st.canary_weight,
+        "shadow": st.shadow,
+        "versions": rows,
+    }
+
+
+def version(ws: Workspace, name: str, number: str) -> dict[str, Any]:
+    """A version with its aliases, each gate's result and its model card (Markdown, as text)."""
+    import json
+
+    from ..release.registry import T_GATE_RUN, get_version
+    from ..release.rollout import state
+    from ..store.run_details import read_json_artifact, read_text_artifact
+
+    mv = get_version(ws, name, number)
+    st = state(ws, name)
+    row = _version_row(mv, _aliases_by_version(st.aliases))
+    tags = dict(mv.tags or {})
+    gate_run = tags.get(T_GATE_RUN)
+    report = read_json_artifact(ws, gate_run, "gates/gates.json") if gate_run else None
+    if report and isinstance(report.get("results"), list):
+        gates = [
+            {
+                "gate": r.get("gate"),
+                "kind": r.get("kind"),
+                "passed": bool(r.get("passed")),
+                "value": r.get("value"),
+                "threshold": r.get("threshold"),
+                "reason": r.get("reason") or "",
+            }
+            for r in report["results"]
+        ]
+    else:  # the tags alone, e.g. when the gate run's artifacts are out of reach
+        gates = []
+        for key, value in sorted(tags.items()):
+            if key.startswith(GATE_TAG):
+                verdict, _, reason = value.partition(": ")
+                gates.append(
+                    {
+                        "gate": key[len(GATE_TAG) :],
+                        "kind": None,
+                        "passed": verdict == "pass",
+                        "value": None,
+                        "threshold": None,
+                        "reason": reason,
+                    }
+                )
+    card_run = tags.get("mlops.card_run_id")
+    card = read_text_artifact(ws, card_run, "card/model_card.md") if card_run else None
+    try:
+        lineage_tag = json.loads(tags.get("mlops.lineage") or "null")
+    except ValueError:
+        lineage_tag = None
+    row.update(
+        gate_run_id=gate_run,
+        gate_results=gates,
+        evaluation=(report or {}).get("evaluation"),
+        champion=(report or {}).get("champion"),
+        card=card,
+        lineage=lineage_tag,
+        source_model_id=tags.get("mlops.model_id"),
+        canary_weight=st.canary_weight if "canary" in row["aliases"] else None,
+    )
+    return row
+
+
+def history(ws: Workspace, name: str) -> list[dict[str, Any]]:
+    from dataclasses import asdict
+
+    from ..release.history import events
+
+    return [asdict(e) for e in events(ws, name)]
+
+
+# -- pipeline and monitoring -----------------------------------------------------------------
+
+
+def pipeline(ws: Workspace) -> dict[str, Any]:
+    """The steps of mlops.yaml, each with its cache status (fresh or stale, and why)."""
+    from ..pipeline.build import build
+    from ..pipeline.spec import load_spec
+
+    spec = load_spec(ws)
+    dry = {s.name: s for s in build(workspace=ws, dry_run=True, progress=False).steps}
+    steps = []
+    for name, step in spec.steps.items():
+        report = dry.get(name)
+        fresh = report is not None and report.status == "up to date"
+        steps.append(
+            {
+                "name": name,
+                "notebook": step.notebook,
+                "needs": list(step.needs),
+                "sweep": step.sweep.method if step.sweep else None,
+                "metric": step.key_metric,
+                "fresh": fresh,
+                "status": "fresh" if fresh else "stale",
+                "reason": report.reason if report else "",
+                "run_id": report.run_id if report else None,
+                "key_metric": list(report.metric) if report and report.metric else None,
+            }
+        )
+    return {"project": spec.project, "experiment": spec.experiment, "steps": steps}
+
+
+def check_steps(ws: Workspace, steps: Any) -> list[str]:
+    """Step names given in a build request: identifiers declared in mlops.yaml."""
+    from ..pipeline.spec import load_spec
+
+    if steps is None:
+        return []
+    if not isinstance(steps, list) or not all(isinstance(s, str) for s in steps):
+        raise InvalidInput("steps must be a list of step names")
+    known = load_spec(ws).steps
+    for step in steps:
+        if not _STEP.match(step) or step not in known:
+            raise NotFound(
+                f"no step {step!r} in mlops.yaml", hint=f"steps: {', '.join(known) or 'none'}"
+            )
+    return steps
+
+
+def monitor(ws: Workspace, name: str, window: str | None) -> dict[str, Any]:
+    """The served model's health and drift over ``window``, computed now (not recorded)."""
+    from ..monitor.report import build_report
+    from ..monitor.thresholds import parse_duration
+    from ..release.registry import check_name
+
+    check_name(name)
+    span = parse_duration(window, "window") if window else None
+    report = build_report(ws, name, window=span, record=False)
+    return report.to_dict()
