@@ -90,10 +90,69 @@ def check_source(source: str, filename: str) -> list[str]:
     return problems
 
 
+def _protected_handlers(source: str, filename: str) -> set[str]:
+    """Handler classes of a module that serve requests and pass the checks above."""
+    tree = ast.parse(source, filename=filename)
+    return {
+        cls.name
+        for cls in ast.walk(tree)
+        if isinstance(cls, ast.ClassDef)
+        and _is_handler(cls)
+        and _auth_resource(cls) is not None
+        and any(
+            isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name in HTTP_METHODS
+            for n in cls.body
+        )
+    }
+
+
+def _routed_names(tree: ast.Module) -> list[tuple[str, int]]:
+    """Handler names in the ``ROUTES`` table (and the catch-all) of the package's __init__."""
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Tuple) and len(node.elts) == 2:
+            target = node.elts[1]
+            if isinstance(target, ast.Name) and target.id.endswith("Handler"):
+                names.append((target.id, node.lineno))
+    return names
+
+
+def check_routes(folder: Path) -> list[str]:
+    """Every handler in the route table is a checked handler of this folder, and routes are
+    registered in one place only (``setup_handlers`` in __init__.py)."""
+    problems = []
+    protected: set[str] = set()
+    sources = {path: path.read_text() for path in sorted(folder.rglob("*.py"))}
+    for path, source in sources.items():
+        protected |= _protected_handlers(source, str(path))
+    init = folder / "__init__.py"
+    if init in sources:
+        tree = ast.parse(sources[init], filename=str(init))
+        for name, line in _routed_names(tree):
+            if name not in protected:
+                problems.append(
+                    f"{init}:{line}: route handler {name} is not an authenticated handler "
+                    "defined in this package"
+                )
+    for path, source in sources.items():
+        for node in ast.walk(ast.parse(source, filename=str(path))):
+            if (
+                isinstance(node, ast.Call)
+                and _name(node.func).endswith("add_handlers")
+                and path != init
+            ):
+                problems.append(
+                    f"{path}:{node.lineno}: routes registered outside setup_handlers "
+                    "(register them in ROUTES so they are checked)"
+                )
+    return problems
+
+
 def check_folder(folder: Path) -> list[str]:
     problems = []
     for path in sorted(folder.rglob("*.py")):
         problems.extend(check_source(path.read_text(), str(path)))
+    problems.extend(check_routes(folder))
     return problems
 
 

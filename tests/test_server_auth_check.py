@@ -67,3 +67,21 @@ def test_catches_missing_decorators(check_auth, source, expected):
     assert len(problems) == len(expected)
     for problem, fragment in zip(problems, expected, strict=True):
         assert fragment in problem
+
+
+def test_route_table_entries_must_be_checked_handlers(check_auth, tmp_path):
+    pkg = tmp_path / "server"
+    pkg.mkdir()
+    (pkg / "runs.py").write_text(textwrap.dedent(GOOD))
+    (pkg / "__init__.py").write_text(
+        "ROUTES = [\n    (r'runs', RunsHandler),\n    (r'raw', RawHandler),\n]\n"
+    )
+    (pkg / "raw.py").write_text(
+        "class RawHandler(APIHandler):\n    def get(self):\n        pass\n"
+        "def setup(app):\n    app.add_handlers('.*', [])\n"
+    )
+    problems = check_auth.check_folder(pkg)
+    text = "\n".join(problems)
+    assert "RawHandler is not an authenticated handler" in text
+    assert "routes registered outside setup_handlers" in text
+    assert "RunsHandler" not in text

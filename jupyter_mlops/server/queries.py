@@ -61,7 +61,9 @@ def runs_page(
         limit=limit,
         page_token=page_token,
     )
-    return {"runs": [run_summary(r) for r in found], "next_page_token": token}
+    if isinstance(token, bytes):  # MLflow's SQL store hands out bytes, its REST client str
+        token = token.decode("ascii")
+    return {"runs": [run_summary(r) for r in found], "next_page_token": token or None}
 
 
 def run(ws: Workspace, run_id: str) -> dict[str, Any]:
