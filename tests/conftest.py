@@ -50,3 +50,16 @@ def workspace(tmp_path: Path, cached_db: Path, monkeypatch: pytest.MonkeyPatch):
 
     tracker.shutdown_recorders()
     forget_cached_clients()
+
+
+@pytest.fixture
+def mlops_shell():
+    """The real IPython shell with the extension loaded through `%load_ext` (and unloaded after)."""
+    import IPython
+    from IPython.testing.globalipapp import start_ipython
+
+    shell = start_ipython() or IPython.get_ipython()
+    shell.run_line_magic("load_ext", "jupyter_mlops")
+    yield shell
+    shell.run_line_magic("unload_ext", "jupyter_mlops")
+    shell.reset()

@@ -16,16 +16,10 @@ from jupyter_mlops.store.runs import recent_runs
 
 
 @pytest.fixture
-def ip(workspace):
-    from IPython.testing.globalipapp import start_ipython
-
+def ip(workspace, mlops_shell):
     forget_described()
     registry.forget_known()
-    shell = start_ipython() or __import__("IPython").get_ipython()
-    shell.run_line_magic("load_ext", "jupyter_mlops")
-    yield shell
-    shell.run_line_magic("unload_ext", "jupyter_mlops")
-    shell.reset()
+    return mlops_shell
 
 
 def _ok(result):

@@ -11,14 +11,8 @@ from jupyter_mlops.store.runs import get_run, recent_runs
 
 
 @pytest.fixture
-def ip(workspace):
-    from IPython.testing.globalipapp import start_ipython
-
-    shell = start_ipython() or __import__("IPython").get_ipython()
-    shell.run_line_magic("load_ext", "jupyter_mlops")
-    yield shell
-    shell.run_line_magic("unload_ext", "jupyter_mlops")
-    shell.reset()
+def ip(workspace, mlops_shell):
+    return mlops_shell
 
 
 def _runs(ws):

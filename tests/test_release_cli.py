@@ -87,14 +87,8 @@ def test_cli_release_round_trip(project, capsys, tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def ip(project):
-    from IPython.testing.globalipapp import start_ipython
-
-    shell = start_ipython() or __import__("IPython").get_ipython()
-    shell.run_line_magic("load_ext", "jupyter_mlops")
-    yield shell
-    shell.run_line_magic("unload_ext", "jupyter_mlops")
-    shell.reset()
+def ip(project, mlops_shell):
+    return mlops_shell
 
 
 def test_magics_release_round_trip(ip, project, capsys):
