@@ -61,7 +61,14 @@ def release_stage() -> None:
     _run("python", "-m", "jupyter_mlops.release.demo")
 
 
-STAGES = [track_stage, datasets_stage, build_stage, release_stage]
+def monitor_stage() -> None:
+    _say(
+        "5. Monitoring: live traffic with a drifted segment, drift detected, a bad canary rolled back"
+    )
+    _run("python", "-m", "jupyter_mlops.monitor.demo")
+
+
+STAGES = [track_stage, datasets_stage, build_stage, release_stage, monitor_stage]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -102,6 +102,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         max_body=int(args.max_body_mb * 1024 * 1024),
         poll_interval=args.poll,
+        guard=args.guard,
     )
     return 0
 
@@ -170,6 +171,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=5001)
     p.add_argument("--max-body-mb", type=float, default=16.0)
     p.add_argument("--poll", type=float, default=0.5, help="registry poll interval in seconds")
+    p.add_argument(
+        "--guard",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run the canary guard: roll back a canary worse than the champion "
+        "(default: monitor.canary.guard in mlops.yaml)",
+    )
     p.add_argument(
         "--sticky-header",
         default="x-request-key",

@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import NotFound
+from ..errors import ConfigError, NotFound
 from ..workspace import Workspace
 from .health import Health, health_by_version, request_arrays
 from .thresholds import CanaryThresholds, load_monitor_config
@@ -231,3 +231,18 @@ class CanaryGuard:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(10)
+
+
+def start_guard(ws: Workspace, model: str, enabled: bool | None = None) -> CanaryGuard | None:
+    """The guard a model server runs beside its router: started when ``enabled`` (``serve
+    --guard``), or when ``enabled`` is None and ``monitor.canary.guard`` is true in mlops.yaml."""
+    try:
+        thresholds = load_monitor_config(ws).canary
+    except ConfigError as exc:
+        if enabled:
+            raise
+        log.warning("no canary guard for %s: %s", model, exc)  # serving must not stop for it
+        return None
+    if not (thresholds.guard if enabled is None else enabled):
+        return None
+    return CanaryGuard(ws, model, thresholds=thresholds).start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .drift import FeatureDrift
 from .report import MonitorReport
 
 MAX_FEATURE_PANELS = 4
@@ -86,4 +87,28 @@ def report_figure(report: MonitorReport) -> Any:
     ax.set_title("latency over time (p95, ms)", fontsize=9)
     ax.set_xlabel("minutes before now")
     fig.suptitle(f"{report.model}: monitoring", fontsize=11)
+    return fig
+
+
+def feature_figure(drift: FeatureDrift, title: str = "") -> Any:
+    """Training versus live distribution of one feature (the PSI bins), as a small bar chart."""
+    import numpy as np
+    from matplotlib.figure import Figure  # no pyplot: leaves a notebook's backend alone
+
+    fig = Figure(figsize=(7, 4), layout="constrained")
+    ax = fig.add_subplot()
+    x = np.arange(len(drift.ref_dist))
+    ax.bar(x - 0.2, drift.ref_dist, 0.4, label=f"training ({drift.n_ref} rows)")
+    ax.bar(x + 0.2, drift.live_dist, 0.4, label=f"live ({drift.n_live} rows)")
+    labels = [
+        (f">= {b:.3g}" if np.isfinite(b) else f"< {drift.bins[1]:.3g}")
+        if isinstance(b, float) and len(drift.bins) > 1
+        else str(b)
+        for b in drift.bins
+    ]
+    ax.set_xticks(x, labels, rotation=45, fontsize=8)
+    ax.set_ylabel("share of rows")
+    verdict = "DRIFT: " + "; ".join(drift.reasons) if drift.drifted else "no drift"
+    ax.set_title(f"{title}{drift.feature}: {verdict}", fontsize=10)
+    ax.legend(fontsize=8)
     return fig

@@ -1,13 +1,16 @@
 """What live traffic is compared with: the training dataset version found through lineage.
 
 registered model version -> its run -> the run's MLflow dataset inputs with context ``training``
--> the stored snapshot (``jupyter_mlops.datasets.api.load_dataset(digest)``). Each link can be
-missing (a version registered from elsewhere, a run that logged no dataset, a snapshot not kept);
-then the report says which link is missing instead of failing.
+-> the stored snapshot (``jupyter_mlops.datasets.api.load_dataset(digest)``). A run whose inputs
+carry no context (a tracked cell records every frame it read) is matched by schema instead: the
+input that holds every column of the model's signature. Each link can be missing (a version
+registered from elsewhere, a run that logged no dataset, a snapshot not kept); then the report
+says which link is missing instead of failing.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,8 +71,15 @@ def training_reference(
         return ref
     inputs = _dataset_inputs(run)
     training = [d for d, ctx in inputs if (ctx or "").lower() in TRAINING_CONTEXTS]
-    if not training and len(inputs) == 1:
-        training = [inputs[0][0]]
+    loaded = None
+    if not training and inputs:
+        # a tracked cell records what it read (X, y...) without a context: the input holding
+        # every column of the model's signature is what the model was fitted on
+        loaded = _load_version(ws, model, str(version), ref.notes)
+        features = _signature_inputs(loaded) if loaded is not None else None
+        training = _covering_inputs([d for d, _ in inputs], features)
+        if not training and len(inputs) == 1:
+            training = [inputs[0][0]]
     if not training:
         ref.notes.append(
             f"no training dataset recorded for {model} v{version} (run {mv.run_id[:8]}); "
@@ -84,12 +94,30 @@ def training_reference(
         ref.notes.append(f"{ref.description} cannot be loaded: {exc}")
         ref.frame = None
         return ref
-    loaded = _load_version(ws, model, str(version), ref.notes)
+    if loaded is None:
+        loaded = _load_version(ws, model, str(version), ref.notes)
     if loaded is not None:
         ref.features = _signature_inputs(loaded)
         if with_predictions:
             ref.predictions = _predictions_on(loaded, ref.frame, ref.features, ref.notes)
     return ref
+
+
+def _schema_columns(dataset: Any) -> set[str]:
+    try:
+        spec = json.loads(dataset.schema or "{}").get("mlflow_colspec") or []
+        return {str(c["name"]) for c in spec if isinstance(c, dict) and "name" in c}
+    except (ValueError, AttributeError, TypeError):
+        return set()
+
+
+def _covering_inputs(datasets: list[Any], features: list[str] | None) -> list[Any]:
+    """Dataset inputs whose schema holds every signature column, fewest extra columns first."""
+    if not features:
+        return []
+    wanted = set(features)
+    found = [(len(cols - wanted), d) for d in datasets if wanted <= (cols := _schema_columns(d))]
+    return [d for _, d in sorted(found, key=lambda pair: pair[0])]
 
 
 def _load_version(ws: Workspace, model: str, version: str, notes: list) -> Any:

@@ -18,6 +18,7 @@ reports mistakes with the file, the key path and the line, e.g.
         max_prediction_psi: 0.25  # canary outputs against the champion's, same traffic
         action: rollback         # or: report
         interval: 30s            # how often a running guard checks
+        guard: false             # true: `jupyter-mlops serve` runs the guard (also: serve --guard)
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ class CanaryThresholds:
     max_prediction_psi: float = 0.25
     action: str = "rollback"
     interval: float = 30.0
+    guard: bool = False
 
 
 @dataclass
@@ -110,6 +112,7 @@ _SECTIONS: dict[str, dict[str, tuple[Any, str]]] = {
         "max_prediction_psi": (_positive, "a number >= 0"),
         "action": (lambda v: v in ("rollback", "report"), "'rollback' or 'report'"),
         "interval": ("duration", ""),
+        "guard": (lambda v: isinstance(v, bool), "true or false"),
     },
 }
 _TOP = {

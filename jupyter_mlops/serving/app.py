@@ -46,6 +46,16 @@ def open_prediction_log(ws: Workspace, model: str) -> Any:
     return PredictionLog(ws, model)
 
 
+def start_canary_guard(ws: Workspace, model: str, enabled: bool | None) -> Any:
+    """The monitoring canary guard beside the router (``serve --guard``, or ``monitor.canary.guard``
+    in mlops.yaml); None when it is off or monitoring is not installed."""
+    try:
+        from ..monitor.guard import start_guard
+    except ImportError:
+        return None
+    return start_guard(ws, model, enabled)
+
+
 class _NoLog:
     def append(self, record: dict) -> None:
         pass
@@ -94,6 +104,7 @@ def create_app(
     poll_interval: float = 0.5,
     sticky_header: str | None = "x-request-key",
     routes: Sequence[BaseRoute] = (),
+    guard: bool | None = None,
 ) -> Starlette:
     router = router or ModelRouter(
         ws, model, poll_interval=poll_interval, sticky_header=sticky_header
@@ -202,9 +213,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette):
         router.start()
+        app.state.canary_guard = start_canary_guard(ws, model, guard)
         try:
             yield
         finally:
+            if app.state.canary_guard is not None:
+                app.state.canary_guard.stop()
             router.stop()
             close = getattr(plog, "close", None)
             if close is not None:
@@ -223,4 +237,5 @@ def create_app(
     )
     app.state.router = router
     app.state.prediction_log = plog
+    app.state.canary_guard = None
     return app
