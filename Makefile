@@ -40,6 +40,7 @@ lint: install
 	cd labextension && jlpm lint:check
 
 test: install lint
+	cd labextension && jlpm test
 	$(PY) -m pytest
 
 demo: install

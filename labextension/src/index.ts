@@ -1,4 +1,4 @@
-/** Plugin definitions only; the model, views and requests live in their own modules. */
+/** Plugin definitions only; the models, views, commands and requests live in their own modules. */
 import {
   ILayoutRestorer,
   JupyterFrontEnd,
@@ -6,15 +6,17 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 
-import { createSidebar } from './components/Sidebar';
-import { RunsModel } from './model';
-import { CommandIDs } from './tokens';
-
-const PALETTE_CATEGORY = 'MLOps';
+import { addCommands } from './commands';
+import { MlopsSidebar } from './components/Sidebar';
+import { LineageModel, MonitorModel } from './models/insight';
+import { PipelineModel } from './models/pipeline';
+import { ReleaseModel } from './models/release';
+import { RunsModel } from './models/runs';
 
 const sidebarPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-mlops:sidebar',
-  description: 'A left-area panel listing the workspace’s recent MLflow runs.',
+  description:
+    'A left-area panel: runs, models and their release, pipeline builds, lineage and monitoring.',
   autoStart: true,
   optional: [ILayoutRestorer, ICommandPalette],
   activate: (
@@ -22,35 +24,22 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null
   ): void => {
-    const model = new RunsModel();
-    const sidebar = createSidebar(model, app.commands);
-
-    app.commands.addCommand(CommandIDs.openPanel, {
-      label: 'Open MLOps Panel',
-      caption: 'Show the recent runs of this workspace',
-      execute: () => {
-        app.shell.activateById(sidebar.id);
-      }
-    });
-    app.commands.addCommand(CommandIDs.refreshRuns, {
-      label: 'Refresh MLOps Runs',
-      caption: 'Fetch the recent runs now',
-      execute: () => model.refresh()
-    });
-
+    const models = {
+      runs: new RunsModel(),
+      release: new ReleaseModel(),
+      pipeline: new PipelineModel(),
+      lineage: new LineageModel(),
+      monitor: new MonitorModel()
+    };
+    const sidebar = new MlopsSidebar(
+      models,
+      app.commands,
+      path => void app.commands.execute('docmanager:open', { path })
+    );
+    addCommands(app, sidebar, palette);
     app.shell.add(sidebar, 'left', { rank: 850 });
     if (restorer) {
       restorer.add(sidebar, sidebar.id);
-    }
-    if (palette) {
-      palette.addItem({
-        command: CommandIDs.openPanel,
-        category: PALETTE_CATEGORY
-      });
-      palette.addItem({
-        command: CommandIDs.refreshRuns,
-        category: PALETTE_CATEGORY
-      });
     }
   }
 };

@@ -1,43 +1,34 @@
 /**
- * RunsModel: the workspace's recent runs, polled from the server.
+ * PolledModel: data kept fresh by polling the server, and the models built on it.
  *
- * Polling backs off exponentially while the server fails and stands by while the page is hidden,
- * so an idle JupyterLab tab costs the server nothing.
+ * Polling backs off exponentially while the server fails and stands by while the panel is
+ * collapsed or the page is hidden, so an idle JupyterLab tab costs the server nothing.
  */
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { requestAPI } from './request';
-import { IRunsModel, IRunsResponse, IRunSummary } from './tokens';
+import { IPolledModel } from './tokens';
 
-export namespace RunsModel {
+export namespace PolledModel {
   export interface IOptions {
-    /** Number of runs to show; default 20. */
-    limit?: number;
-    /** Only this experiment's runs; default all experiments. */
-    experiment?: string;
     /** Milliseconds between polls; default 10 s. */
     interval?: number;
+    /** A name for the poll (shown by Lumino's debugging helpers). */
+    name?: string;
   }
 }
 
-export class RunsModel implements IRunsModel {
-  constructor(options: RunsModel.IOptions = {}) {
-    this._limit = options.limit ?? 20;
-    this._experiment = options.experiment ?? null;
+export abstract class PolledModel implements IPolledModel {
+  constructor(options: PolledModel.IOptions = {}) {
     const interval = options.interval ?? 10000;
     this._poll = new Poll({
       auto: true,
-      factory: () => this._fetch(),
+      factory: () => this._tick(),
       frequency: { interval, backoff: true, max: 6 * interval },
-      name: 'jupyter-mlops:runs',
-      // idle while the sidebar is collapsed, and while the browser tab is hidden
+      name: options.name ?? 'jupyter-mlops',
+      // idle while no view shows the data, and while the browser tab is hidden
       standby: () => !this._active || 'when-hidden'
     });
-  }
-
-  get runs(): ReadonlyArray<IRunSummary> {
-    return this._runs;
   }
 
   get error(): string | null {
@@ -71,9 +62,13 @@ export class RunsModel implements IRunsModel {
     return this._poll.isDisposed;
   }
 
+  /** Fetch now; resolves once the answer (or the error) is in the model. */
   async refresh(): Promise<void> {
+    if (this.isDisposed) {
+      return;
+    }
     await this._poll.refresh();
-    await this._poll.tick;
+    await this._poll.tick.catch(() => undefined);
   }
 
   dispose(): void {
@@ -84,27 +79,28 @@ export class RunsModel implements IRunsModel {
     Signal.clearData(this);
   }
 
-  private async _fetch(): Promise<void> {
-    const query = new URLSearchParams({ limit: String(this._limit) });
-    if (this._experiment) {
-      query.set('experiment', this._experiment);
+  /** Subclasses fetch and store their data here; a rejection is shown and backs off. */
+  protected abstract fetch(): Promise<void>;
+
+  protected emitChanged(): void {
+    if (!this.isDisposed) {
+      this._changed.emit();
     }
+  }
+
+  private async _tick(): Promise<void> {
     try {
-      const body = await requestAPI<IRunsResponse>(`runs?${query.toString()}`);
-      this._runs = body.runs ?? [];
+      await this.fetch();
       this._error = null;
     } catch (error) {
       this._error = String(error);
       throw error; // a rejected tick makes the poll back off
     } finally {
       this._loading = false;
-      this._changed.emit();
+      this.emitChanged();
     }
   }
 
-  private _limit: number;
-  private _experiment: string | null;
-  private _runs: IRunSummary[] = [];
   private _error: string | null = null;
   private _loading = true;
   private _active = false;

@@ -1,0 +1,150 @@
+/**
+ * Pieces every tab shares: a ReactWidget that tells its model when it is shown, formatters, and
+ * the error and empty lines.
+ *
+ * Every value coming from the store (run names, reasons, cards, logs) is rendered as a React
+ * text node, never as HTML: a run named `<img onerror=...>` shows those characters.
+ */
+import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
+import { Message } from '@lumino/messaging';
+import * as React from 'react';
+
+import { IPolledModel, TabName } from '../tokens';
+
+/** What a tab may ask of the sidebar around it. */
+export interface IPanelContext {
+  /** Bring another tab to the front. */
+  showTab(name: TabName): void;
+  /** Show the lineage around `ref` in the Lineage tab. */
+  showLineage(ref: string): void;
+  /** Show a registered model in the Models tab. */
+  showModel(name: string): void;
+  /** Show a model's monitoring in the Monitor tab. */
+  showMonitor(name: string): void;
+  /** Open a file of the workspace in JupyterLab. */
+  openPath(path: string): void;
+}
+
+export function formatTime(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) {
+    return '';
+  }
+  return new Date(ms).toLocaleString();
+}
+
+export function formatValue(value: any): string {
+  if (value === null || value === undefined) {
+    return '-';
+  }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) {
+      return String(value);
+    }
+    return Number.isInteger(value) ? String(value) : value.toPrecision(4);
+  }
+  if (typeof value === 'object') {
+    return JSON.stringify(value);
+  }
+  return String(value);
+}
+
+export function ErrorLine({
+  text
+}: {
+  text: string | null;
+}): JSX.Element | null {
+  if (!text) {
+    return null;
+  }
+  return (
+    <div className="jp-mlops-error" role="alert">
+      {text}
+    </div>
+  );
+}
+
+export function Empty({
+  children
+}: {
+  children: React.ReactNode;
+}): JSX.Element {
+  return <div className="jp-mlops-empty">{children}</div>;
+}
+
+/** A small button in the panel's style. */
+export function ActionButton(props: {
+  label: string;
+  onClick: () => void;
+  disabled?: boolean;
+  title?: string;
+  className?: string;
+  accept?: boolean;
+}): JSX.Element {
+  const classes = ['jp-mlops-button'];
+  if (props.accept) {
+    classes.push('jp-mod-accept');
+  }
+  if (props.className) {
+    classes.push(props.className);
+  }
+  return (
+    <button
+      type="button"
+      className={classes.join(' ')}
+      title={props.title}
+      disabled={props.disabled}
+      onClick={props.onClick}
+    >
+      {props.label}
+    </button>
+  );
+}
+
+/**
+ * A tab: a ReactWidget re-rendered whenever its model changes, and whose model polls only while
+ * the tab is visible.
+ */
+export abstract class ModelView<M extends IPolledModel> extends ReactWidget {
+  constructor(
+    protected readonly model: M,
+    protected readonly context: IPanelContext
+  ) {
+    super();
+    this.addClass('jp-mlops-tab');
+  }
+
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    this.model.active = this.isVisible;
+  }
+
+  protected onBeforeDetach(msg: Message): void {
+    this.model.active = false;
+    super.onBeforeDetach(msg);
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this.model.active = true;
+  }
+
+  protected onAfterHide(msg: Message): void {
+    super.onAfterHide(msg);
+    this.model.active = false;
+  }
+
+  /** Fetch the tab's data now. */
+  refreshModel(): Promise<void> {
+    return this.model.refresh();
+  }
+
+  render(): JSX.Element {
+    return (
+      <UseSignal signal={this.model.changed}>
+        {() => this.renderContent()}
+      </UseSignal>
+    );
+  }
+
+  protected abstract renderContent(): JSX.Element;
+}
