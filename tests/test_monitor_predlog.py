@@ -100,3 +100,22 @@ def test_model_names_map_to_safe_distinct_folders(workspace):
     a = predictions_dir(workspace, "../evil")
     b = predictions_dir(workspace, "__evil")
     assert a != b and workspace.contains(a) and ".." not in a.name
+
+
+def test_a_large_batch_is_converted_in_slices_into_one_file(workspace, monkeypatch):
+    from jupyter_mlops.monitor import predlog_writer
+
+    monkeypatch.setattr(predlog_writer, "CONVERT_SLICE", 7)
+    t0 = time.time()
+    records = stream(30, t0=t0, batch=2)
+    records[10]["inputs"] = {"age": ["forty"], "extra": [1]}  # a type conflict mid-batch
+    records.append("garbage")
+    with PredictionLog(workspace, "churn", flush_interval=60) as log:
+        for rec in records:
+            log.append(rec)
+    assert log.stats["files"] == 1 and log.stats["bad_records"] == 1
+    table = read_predictions(workspace, "churn")
+    assert table.num_rows == 59  # record 10 has one row
+    assert table["in.age"].num_chunks == 1 and table["in.age"].type == pa.string()
+    assert table["in.extra"].null_count == 58
+    assert table["request_id"].to_pylist()[::2][:3] == ["r1-0", "r1-1", "r1-2"]  # order kept

@@ -1,0 +1,230 @@
+"""Writing the prediction log: one cheap ``append`` per request, columnar files written off-path.
+
+The router calls ``PredictionLog.append(record)`` for every request, so the request path only
+takes a lock and appends a reference to a list (well under a microsecond). A background thread
+turns the buffered records into one Arrow IPC file per flush, written to a temporary name and
+renamed, so a reader never sees a half-written file and a crash loses at most the last second of
+records.
+
+Two things kept request threads waiting on the GIL while the writer worked. pyarrow's first
+``pa.array`` call imports pandas (about 250 ms, GIL held): the log now pays it when it is created,
+before traffic. And converting a whole batch is pure Python for milliseconds on end, so a request
+thread waited up to the interpreter's 5 ms switch interval again and again: the conversion now
+runs in slices of ``CONVERT_SLICE`` records and yields the GIL between them.
+"""
+
+from __future__ import annotations
+
+import atexit
+import math
+import os
+import secrets
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..workspace import Workspace
+from .predlog_format import FILE_SEQ, predictions_dir, records_to_table, unify_tables
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+CONVERT_SLICE = 256
+
+_open_logs: weakref.WeakSet[PredictionLog] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    for log in list(_open_logs):
+        log.close()
+
+
+def convert_in_slices(batch: list, size: int | None = None) -> tuple[pa.Table, int]:
+    """``records_to_table`` a slice at a time, yielding the GIL between slices, so that request
+    threads wait at most one slice's conversion (about a millisecond), not the whole batch's
+    (up to the interpreter's 5 ms switch interval at a time, again and again)."""
+    size = size or CONVERT_SLICE
+    if len(batch) <= size:
+        return records_to_table(batch)
+    tables, bad = [], 0
+    for start in range(0, len(batch), size):
+        table, unusable = records_to_table(batch[start : start + size])
+        bad += unusable
+        if table.num_rows:
+            tables.append(table)
+        time.sleep(0)  # a waiting request thread takes the GIL now
+    if not tables:
+        return records_to_table([])[0], bad
+    return unify_tables(tables).combine_chunks(), bad
+
+
+_warmed = False
+
+
+def _warm_up() -> None:
+    global _warmed
+    if _warmed:
+        return
+    import pyarrow.compute as pc
+    import pyarrow.ipc  # noqa: F401
+
+    table, _ = records_to_table([{"ts": 0.0, "inputs": {"x": [1.0, "a"]}, "outputs": [1]}])
+    pc.min_max(table["ts"])
+    _warmed = True
+
+
+class PredictionLog:
+    """Buffered, append-only prediction log for one model, flushed by a background thread.
+
+    ``append`` never does I/O and never raises for a malformed record (those are counted at flush
+    time as ``bad_records``). ``max_buffer`` bounds memory when the disk cannot keep up: the
+    oldest records are dropped and counted in ``dropped``. ``on_flush(table)`` (for example the
+    Prometheus metrics) runs on the writer thread after each file is written.
+    """
+
+    def __init__(
+        self,
+        ws: Workspace,
+        model_name: str,
+        *,
+        flush_interval: float = 1.0,
+        flush_rows: int = 20_000,
+        max_buffer: int = 1_000_000,
+        on_flush: Callable[[pa.Table], None] | None = None,
+    ) -> None:
+        self.ws = ws
+        self.model = model_name
+        self.folder = predictions_dir(ws, model_name, create=True)
+        self.flush_interval = flush_interval
+        self.flush_rows = flush_rows
+        self.max_buffer = max_buffer
+        self.on_flush = on_flush if on_flush is not None else _default_on_flush(ws, model_name)
+        self.stats = {
+            "appended": 0,
+            "written": 0,
+            "files": 0,
+            "bad_records": 0,
+            "dropped": 0,
+            "write_errors": 0,
+        }
+        self._buf: list[dict] = []
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = False
+        self._token = secrets.token_hex(3)
+        _warm_up()  # pyarrow's first use holds the GIL ~250 ms: pay it here, not mid-traffic
+        self._thread = threading.Thread(
+            target=self._run, name=f"prediction-log-{model_name}", daemon=True
+        )
+        self._thread.start()
+        _open_logs.add(self)
+
+    def append(self, record: dict) -> None:
+        """Queue one request's record; the caller must not mutate it afterwards."""
+        with self._lock:
+            buf = self._buf
+            buf.append(record)
+            if len(buf) >= self.flush_rows:
+                self._wake.set()
+
+    def _take(self) -> list[dict]:
+        with self._lock:
+            batch, self._buf = self._buf, []
+        return batch
+
+    def _run(self) -> None:
+        while not self._closed:
+            self._wake.wait(self.flush_interval)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # never let the writer thread die; counted in stats
+                self.stats["write_errors"] += 1
+
+    def flush(self) -> Path | None:
+        """Write everything buffered so far to one new file (None when nothing was buffered)."""
+        with self._write_lock:
+            batch = self._take()
+            if not batch:
+                return None
+            self.stats["appended"] += len(batch)
+            try:
+                table, bad = convert_in_slices(batch)
+                self.stats["bad_records"] += bad
+                if table.num_rows == 0:
+                    return None
+                path = self._write(table)
+            except OSError:
+                self.stats["write_errors"] += 1
+                self._requeue(batch)
+                return None
+            self.stats["written"] += len(batch) - bad
+            self.stats["files"] += 1
+        if self.on_flush is not None:
+            try:
+                self.on_flush(table)
+            except Exception:
+                self.stats["write_errors"] += 1
+        return path
+
+    def _requeue(self, batch: list[dict]) -> None:
+        with self._lock:
+            merged = batch + self._buf
+            overflow = len(merged) - self.max_buffer
+            if overflow > 0:
+                self.stats["dropped"] += overflow
+                merged = merged[overflow:]
+            self._buf = merged
+
+    def _write(self, table: pa.Table) -> Path:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        bounds = pc.min_max(table["ts"]).as_py()
+        t0, t1 = int(bounds["min"] * 1000), int(math.ceil(bounds["max"] * 1000))
+        # unique even for two logs of one model in one process, or equal pids in two containers
+        name = f"{t0}-{t1}-{os.getpid()}-{next(FILE_SEQ)}-{self._token}.arrow"
+        final = self.folder / name
+        tmp = self.folder / f".tmp-{name}"
+        options = pa.ipc.IpcWriteOptions()  # uncompressed: read back by memory map, zero-copy
+        with (
+            pa.OSFile(str(tmp), "wb") as sink,
+            pa.ipc.new_file(sink, table.schema, options=options) as w,
+        ):
+            w.write_table(table)
+        os.replace(tmp, final)
+        return final
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the writer thread and write whatever is still buffered."""
+        if self._closed:
+            return
+        self._closed = True
+        self._wake.set()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+        self.flush()
+        _open_logs.discard(self)
+
+    def __enter__(self) -> PredictionLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _default_on_flush(ws: Workspace, model: str) -> Callable[[pa.Table], None] | None:
+    """Feed the process-wide Prometheus metrics, when prometheus-client is installed."""
+    try:
+        from .prometheus import default_metrics
+
+        metrics = default_metrics()
+    except ImportError:
+        return None
+    metrics.watch_drift(ws, model)
+    return metrics.observe_table
