@@ -12,6 +12,8 @@
 3. What the writer thread costs the request thread: appends paced at about 18k requests/s, each
    followed by 50 us of Python work, and the extra time each iteration took (waiting for the GIL
    while the writer converts), with the conversion in one piece or in slices, against no log.
+4. The canary guard on a real server: its check (read, judge, demote) and the time until the
+   router stops routing the canary. Promise: a rollback takes effect within one second.
 """
 
 from __future__ import annotations
@@ -292,6 +294,85 @@ def bench_append_stall(n: int, reps: int) -> list[tuple[str, str, str]]:
     return rows
 
 
+def bench_guard_rollback(reps: int) -> list[tuple[str, str, str]]:
+    """A bad canary against a real server: how long the guard's check takes, and how long until
+    the router stops sending the canary traffic. The release promise: a rollback takes effect
+    within one second (router polling the registry every 0.5 s, as `jupyter-mlops serve` does)."""
+    import httpx
+    from sklearn.dummy import DummyClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    from jupyter_mlops.capture.tracker import shutdown_recorders, track
+    from jupyter_mlops.monitor.demo import _wait_for_model
+    from jupyter_mlops.monitor.guard import guard_canary
+    from jupyter_mlops.release.registry import register
+    from jupyter_mlops.release.rollout import promote
+    from jupyter_mlops.serving.server import BackgroundServer
+
+    rng = np.random.default_rng(2)
+    X = {f"x{i}": rng.normal(0, 1, 400) for i in range(4)}
+    import pandas as pd
+
+    X = pd.DataFrame(X)
+    y = (X["x0"] + X["x1"] > 0).astype(int)
+    check, visible = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "mlops.yaml").write_text(
+            "project: bench\nmonitor:\n  canary: {min_requests: 30, window: 1m}\n"
+        )
+        ws = Workspace(root)
+        versions = []
+        for model in (
+            LogisticRegression().fit(X, y),
+            DummyClassifier(constant=1, strategy="constant").fit(X, y),
+        ):
+            with track(name="bench", workspace=ws) as run:
+                run.log_model(model, X=X.head(10))
+            run_id = run.wait_run_id()
+            _wait_for_model(ws, run_id)
+            versions.append(register(ws, run_id, "bench").version)
+        promote(ws, "bench", versions[0], "champion", force=True, reason="bench")
+        rows = X.to_dict(orient="records")
+        with (
+            BackgroundServer(ws, "bench", poll_interval=0.5) as srv,
+            httpx.Client(base_url=srv.url) as http,
+        ):
+            for _ in range(reps):
+                promote(ws, "bench", versions[1], "canary", weight=50, force=True, reason="bench")
+                srv.router.wait_for(lambda t: t.canary is not None, 30)
+                for i in range(80):
+                    http.post("/invocations", json={"dataframe_records": [rows[i]]})
+                srv.app.state.prediction_log.flush()
+                t0 = time.perf_counter()
+                verdict = guard_canary(ws, "bench")
+                t1 = time.perf_counter()
+                assert verdict.acted, verdict.reasons
+                srv.router.wait_for(lambda t: t.canary is None, 30)
+                t2 = time.perf_counter()
+                check.append(t1 - t0)
+                visible.append(t2 - t1)
+        shutdown_recorders()
+    worst = max(check) + max(visible)
+    return [
+        (
+            f"guard check + rollback, median of {reps}",
+            f"{np.median(check) * 1e3:.0f} ms",
+            "read log window, judge, demote",
+        ),
+        (
+            "rollback -> router stops routing the canary, max",
+            f"{max(visible):.2f} s",
+            "router polls every 0.5 s",
+        ),
+        (
+            "guard verdict to canary out of traffic, worst",
+            f"{worst:.2f} s",
+            f"promise <= 1 s: {'OK' if worst <= 1 else 'MISSED'}",
+        ),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="200k predictions, 20k requests")
@@ -299,7 +380,8 @@ def main() -> None:
     n_pred = 200_000 if args.quick else 1_000_000
     n_req = 20_000 if args.quick else 100_000
     rows = bench_drift(n_pred) + bench_logging(n_req)
-    rows += bench_append_stall(10_000 if args.quick else 40_000, 3 if args.quick else 5)
+    rows += bench_append_stall(6_000 if args.quick else 40_000, 3 if args.quick else 5)
+    rows += bench_guard_rollback(3 if args.quick else 10)
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':<{width}}  {'value':>12}  note")
     for name, value, note in rows:

@@ -165,11 +165,13 @@ class PredictionLog:
                 return None
             self.stats["written"] += len(batch) - bad
             self.stats["files"] += 1
-        if self.on_flush is not None:
-            try:
-                self.on_flush(table)
-            except Exception:
-                self.stats["write_errors"] += 1
+            # inside the lock: when flush() returns, every earlier record is on disk *and* counted
+            # (the writer thread may be mid-batch when a caller flushes)
+            if self.on_flush is not None:
+                try:
+                    self.on_flush(table)
+                except Exception:
+                    self.stats["write_errors"] += 1
         return path
 
     def _requeue(self, batch: list[dict]) -> None:
