@@ -305,3 +305,29 @@ def test_grid_sweep_marks_best_and_hands_it_on(workspace) -> None:
     assert step_run.data.params["best.c"] == "3" and step_run.data.metrics["score"] == 0.0
     again = build(workspace=ws, progress=False)
     assert [s.status for s in again.steps] == ["cached", "cached"]
+
+
+TRACKED = (
+    "import os\nfrom pathlib import Path\nfrom jupyter_mlops.capture.tracker import track\n"
+    "from jupyter_mlops.capture.tracker import shutdown_recorders\n"
+    "Path('parent.txt').write_text(os.environ.get('MLOPS_PARENT_RUN_ID', 'none'))\n"
+    "with track(name='inner') as run:\n    run.log_metrics({'inner_acc': 0.5})\n"
+    "shutdown_recorders()  # sent before the kernel ends"
+)
+
+
+def test_tracked_cells_of_a_step_are_children_and_their_metrics_count(workspace) -> None:
+    """The step's run id reaches the kernel (set once it started) before the first cell."""
+    ws = workspace
+    make_notebook(ws.root / "t.ipynb", "x = 1", TRACKED)
+    (ws.root / "mlops.yaml").write_text(
+        "steps:\n  t:\n    notebook: t.ipynb\n    metric: inner_acc\n"
+    )
+    report = build(workspace=ws, progress=False, wait=True)
+    assert report.ok, report.table()
+    step = report.step("t")
+    assert (ws.root / "parent.txt").read_text() == step.run_id
+    inner = [r for r in _runs(ws) if r.info.run_name == "inner"]
+    assert len(inner) == 1 and inner[0].data.tags["mlflow.parentRunId"] == step.run_id
+    assert step.metric == ("inner_acc", 0.5)
+    assert client_for(ws).get_run(step.run_id).data.metrics["inner_acc"] == 0.5

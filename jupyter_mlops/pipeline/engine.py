@@ -89,8 +89,10 @@ class MlopsEngine:
         from .standalone import TrackedExecution
 
         tracked = TrackedExecution.start(nb, kwargs.get("input_path"), kwargs.get("output_path"))
-        env = kwargs.pop("kernel_env", None) or {}
-        env = dict(env() if callable(env) else env)
+        env = dict(kwargs.pop("kernel_env", None) or {})
+        late = kwargs.pop("kernel_env_late", None)
+        if late is not None:
+            env.update(late())
         env.update(tracked.kernel_env())
         started = time.time()
         try:

@@ -3,9 +3,11 @@ kernel starts. Imported only when a notebook runs (it imports papermill)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 from nbclient.util import run_sync
@@ -27,17 +29,30 @@ class MlopsNotebookClient(PapermillNotebookClient):
         nb_man: Any,
         kernel_env: dict[str, str] | None = None,
         task_id: str | None = None,
+        kernel_env_late: Callable[[], dict[str, str]] | None = None,
         **kw: Any,
     ) -> None:
         super().__init__(nb_man, **kw)
         self.kernel_env = kernel_env
+        self.kernel_env_late = kernel_env_late
         self.task_id = task_id
 
+    def _python_kernel(self) -> bool:
+        try:
+            return self.km.kernel_spec.language.lower() == "python"
+        except Exception:  # no spec to read: play safe, set everything at start
+            return False
+
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
-        if callable(self.kernel_env):  # resolved as late as possible (see runner.env_hook)
-            self.kernel_env = self.kernel_env()
-        if self.kernel_env:
-            kwargs["env"] = {**os.environ, **self.kernel_env}
+        if self.km is None:
+            self.km = self.create_kernel_manager()
+        env = dict(self.kernel_env or {})
+        late = self.kernel_env_late
+        if late is not None and not self._python_kernel():
+            env.update(late())
+            late = None
+        if env:
+            kwargs["env"] = {**os.environ, **env}
         error: BaseException | None = None
         for attempt in range(KERNEL_START_ATTEMPTS):
             if self.km is None:
@@ -54,9 +69,26 @@ class MlopsNotebookClient(PapermillNotebookClient):
                 continue
             if self.task_id:
                 register_active(self.task_id, self)
+            if late is not None:
+                await self._set_environ(late())
             return
         assert error is not None
         raise error
+
+    async def _set_environ(self, values: dict[str, str]) -> None:
+        """Set variables in a started Python kernel before its first cell, silently.
+
+        What the build learns only while the kernel starts (the run id, created meanwhile by the
+        tracking flusher) reaches ``os.environ`` this way: a silent execution leaves no trace in
+        the notebook, its execution counts or its history, and the first cell sees the values.
+        """
+        if not values:
+            return
+        code = f"__import__('os').environ.update({json.dumps(values)})"
+        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        reply = await self.async_wait_for_reply(msg_id)
+        if not reply or reply.get("content", {}).get("status") != "ok":
+            raise RuntimeError(f"could not set the kernel's environment: {reply}")
 
     start_new_kernel = run_sync(async_start_new_kernel)
 
@@ -94,6 +126,7 @@ class ManagedEngine(NBClientEngine):
         execution_timeout: float | None = None,
         kernel_env: dict[str, str] | None = None,
         task_id: str | None = None,
+        kernel_env_late: Callable[[], dict[str, str]] | None = None,
         **kwargs: Any,
     ) -> Any:
         # the same argument handling as NBClientEngine, with our client class
@@ -109,7 +142,13 @@ class ManagedEngine(NBClientEngine):
             stdout_file=stdout_file,
             stderr_file=stderr_file,
         )
-        client = MlopsNotebookClient(nb_man, kernel_env=kernel_env, task_id=task_id, **final_kwargs)
+        client = MlopsNotebookClient(
+            nb_man,
+            kernel_env=kernel_env,
+            task_id=task_id,
+            kernel_env_late=kernel_env_late,
+            **final_kwargs,
+        )
         try:
             return client.execute()
         finally:

@@ -39,8 +39,9 @@ class NotebookTask:
     timeout: float | None = None
     retries: int = 0
     pin_threads: bool = True
-    # more kernel variables, asked for just before the kernel process starts (the run id, whose
-    # creation then overlaps papermill's set-up); threads only: Dask resolves it before sending
+    # more kernel variables, asked for once the kernel has started (the run id, whose creation
+    # then overlaps the kernel's start) and set before the first cell; threads only: Dask
+    # resolves it before sending the task
     env_hook: Callable[[], dict[str, str]] | None = None
 
 
@@ -92,12 +93,6 @@ def _execute_once(task: NotebookTask, stop: threading.Event) -> NotebookResult:
     env["MLOPS_STEP_METRICS_FILE"] = str(metrics_file)
     Path(task.output_path).parent.mkdir(parents=True, exist_ok=True)
     timed_out = threading.Event()
-    kernel_env: Any = env
-    if task.env_hook is not None:
-        hook = task.env_hook
-
-        def kernel_env() -> dict[str, str]:
-            return {**env, **hook()}
 
     def on_timeout() -> None:
         timed_out.set()
@@ -119,7 +114,8 @@ def _execute_once(task: NotebookTask, stop: threading.Event) -> NotebookResult:
             progress_bar=False,
             cwd=task.cwd,
             execution_timeout=task.timeout,
-            kernel_env=kernel_env,
+            kernel_env=env,
+            kernel_env_late=task.env_hook,
             task_id=task.task_id,
             mlops_track=False,
         )
