@@ -56,9 +56,11 @@ def workspace(tmp_path: Path, cached_db: Path, monkeypatch: pytest.MonkeyPatch):
 def mlops_shell():
     """The real IPython shell with the extension loaded through `%load_ext` (and unloaded after)."""
     import IPython
+    from IPython.core.interactiveshell import InteractiveShell
     from IPython.testing.globalipapp import start_ipython
 
-    shell = start_ipython() or IPython.get_ipython()
+    # start_ipython answers only once per process; a test may also have cleared the instance
+    shell = start_ipython() or IPython.get_ipython() or InteractiveShell.instance()
     shell.run_line_magic("load_ext", "jupyter_mlops")
     yield shell
     shell.run_line_magic("unload_ext", "jupyter_mlops")
