@@ -8,8 +8,9 @@ step costs what papermill costs. A killed build loses nothing either: its journa
 
 The one thing a build needs from MLflow early is a run's id, for the kernel's
 ``MLOPS_PARENT_RUN_ID`` (the notebook's own tracked cells become its children). ``RunHandle.run_id``
-waits for it, and the local executor asks for it as late as possible, just before the kernel
-process starts (``runner.NotebookTask.env_hook``), so creating the run overlaps papermill's set-up.
+waits for it, and the local executor asks for it only once the kernel has started and sets it
+before the first cell (``runner.NotebookTask.env_hook``), so creating the run overlaps the
+kernel's start and costs the step nothing.
 
 A plain ``papermill --engine mlops`` run (``standalone.py``) uses the ``direct_*`` functions
 instead: synchronous calls, so that a broken store is a warning before the notebook starts and
@@ -62,16 +63,14 @@ class RunHandle:
         """The MLflow run id; waits (briefly, normally) for the flusher to create the run."""
         if self._run_id is not None:
             return self._run_id
-        box = self._rec._sink.box
-        run_id = box.run_id(self.key)
-        if run_id is None:
-            self._rec._sink.kick()
-            deadline = time.monotonic() + min(2.0, timeout)
-            while run_id is None and time.monotonic() < deadline:
-                time.sleep(RUN_ID_POLL)
-                run_id = box.run_id(self.key)
-            if run_id is None:  # the flusher is busy or backing off: flush on this thread
-                run_id = self._rec.wait_run_id(timeout)
+        # the flusher, woken when the run started, normally creates it within milliseconds
+        run_id = self._rec.run_id
+        deadline = time.monotonic() + min(2.0, timeout)
+        while run_id is None and time.monotonic() < deadline:
+            time.sleep(RUN_ID_POLL)
+            run_id = self._rec.run_id
+        if run_id is None:  # the flusher is busy or backing off: flush on this thread
+            run_id = self._rec.wait_run_id(timeout)
         self._run_id = run_id
         return run_id
 
@@ -79,7 +78,7 @@ class RunHandle:
     def known_run_id(self) -> str | None:
         """The run id if it is already known, without waiting."""
         if self._run_id is None:
-            self._run_id = self._rec._sink.box.run_id(self.key)
+            self._run_id = self._rec.run_id
         return self._run_id
 
     def log_params(self, params: dict[str, Any]) -> None:
@@ -95,10 +94,8 @@ class RunHandle:
         by_step: dict[int, dict[str, float]] = {}
         for h in history:
             by_step.setdefault(int(h.get("step") or 0), {})[str(h["key"])[:250]] = float(h["value"])
-        box = self._rec._sink.box
-        with box.batch():
-            for step, values in sorted(by_step.items()):
-                self._rec.log_metrics(values, step=step)
+        for step, values in sorted(by_step.items()):
+            self._rec.log_metrics(values, step=step)
 
     def set_tags(self, tags: dict[str, Any]) -> None:
         values = _tag_values(tags)
