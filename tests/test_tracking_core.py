@@ -177,3 +177,13 @@ def test_journal_is_removed_once_drained(workspace):
         jupyter_mlops.log_metrics(x=1)
     tracker.shutdown_recorders()
     assert list((workspace.state_dir / "outbox").glob("*.db")) == []
+
+
+def test_wait_synced_returns_once_the_model_landed_and_its_staged_copy_is_gone(workspace):
+    from sklearn.linear_model import LinearRegression
+
+    with jupyter_mlops.track(workspace=workspace) as run:
+        key = jupyter_mlops.log_model(LinearRegression().fit([[0], [1]], [0, 1]), name="lin")
+    run_id = run.wait_synced()
+    assert client_for(workspace).get_run(run_id).outputs.model_outputs
+    assert not (run._sink.box.blob_dir / run.key / key).exists()

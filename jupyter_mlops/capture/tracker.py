@@ -245,6 +245,25 @@ class RunRecorder:
                 )
             time.sleep(0.2)
 
+    def wait_synced(self, timeout: float = 60.0) -> str:
+        """Flush until every record of this run (models included) is in MLflow; the run id."""
+        deadline = time.monotonic() + timeout
+        run_id = self.wait_run_id(timeout)
+        box = self._sink.box
+        while box.conn.execute(
+            "SELECT 1 FROM ops WHERE run_key = ? LIMIT 1", (self.key,)
+        ).fetchone():
+            result = self._sink.flush_now(deadline)
+            if time.monotonic() >= deadline:
+                raise StoreUnavailable(
+                    f"run {run_id[:8]} still has records queued"
+                    + (f" ({result.error})" if result.error else ""),
+                    hint="`jupyter-mlops sync` sends them when the tracking server answers",
+                )
+            if result.error:
+                time.sleep(0.2)
+        return run_id
+
     @property
     def run_id(self) -> str | None:
         return self._sink.box.run_id(self.key)

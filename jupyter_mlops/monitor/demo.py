@@ -167,25 +167,7 @@ def train_bad_model(ws: Workspace, X: Any, y: Any) -> str:
         run.log_params({"strategy": "constant", "constant": str(rare)})
         run.log_metrics({"accuracy": float((model.predict(X) == y).mean())})
         run.log_model(model, name="model", X=X.head(20))
-    run_id = run.wait_run_id()
-    _wait_for_model(ws, run_id)
-    return run_id
-
-
-def _wait_for_model(ws: Workspace, run_id: str, timeout: float = 30.0) -> None:
-    """The tracker uploads models in the background: send them now, then check they landed."""
-    from ..store.client import client_for
-    from ..store.sync import flush_own
-
-    deadline = time.monotonic() + timeout
-    while True:
-        flush_own(ws, timeout=max(deadline - time.monotonic(), 0.1))
-        run = client_for(ws).get_run(run_id)
-        if run.outputs and run.outputs.model_outputs:
-            return
-        if time.monotonic() > deadline:
-            raise MlopsError(f"the model of run {run_id} did not reach the store in {timeout:g} s")
-        time.sleep(0.1)
+    return run.wait_synced()  # models upload in the background: wait until it landed
 
 
 def write_drift_plot(report: Any, out_dir: Path) -> Path | None:

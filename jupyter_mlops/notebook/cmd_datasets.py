@@ -14,10 +14,8 @@ from .subcommands import arg, subcommand
 
 def _flush(ctx: Any) -> None:
     """Send this kernel's queued records first, so what was just tracked is queryable."""
-    try:
-        from ..store.sync import flush_own
-    except ImportError:
-        return
+    from ..store.own_writes import flush_own
+
     flush_own(ctx.workspace)
 
 

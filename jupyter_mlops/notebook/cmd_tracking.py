@@ -7,7 +7,6 @@ import sys
 from typing import Any
 
 from ..errors import InvalidInput
-from ..store.sync import flush_own
 from .subcommands import arg, subcommand
 
 
@@ -124,7 +123,6 @@ def runs(ctx: Any, args: Any, cell: str | None) -> Any:
     from .views import run_widget, runs_widget
 
     ws = ctx.workspace
-    flush_own(ws)
     order = [f"metrics.`{args.sort}` DESC"] if args.sort else None
     found, _ = search(ws, experiment=args.experiment, limit=args.limit, order_by=order)
     if not found:
@@ -144,7 +142,6 @@ def show(ctx: Any, args: Any, cell: str | None) -> Any:
     from ..store.run_details import run_detail
     from .views import run_widget
 
-    flush_own(ctx.workspace)
     return run_widget(run_detail(ctx.workspace, args.run))
 
 
@@ -157,7 +154,6 @@ def compare(ctx: Any, args: Any, cell: str | None) -> Any:
     from ..store.run_details import compare_runs
     from .views import compare_widget
 
-    flush_own(ctx.workspace)
     return compare_widget(compare_runs(ctx.workspace, args.runs))
 
 

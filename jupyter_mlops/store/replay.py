@@ -274,6 +274,7 @@ class Replayer:
             self._call(client.log_artifacts, run_id, str(path), data.get("artifact_path"))
         else:
             self._call(client.log_artifact, run_id, str(path), data.get("artifact_path"))
+        _drop_staged(path)
 
     def _op_inputs(self, run_key: str, data: dict, attempts: int) -> None:
         from mlflow.entities import Dataset, DatasetInput, InputTag
@@ -311,11 +312,22 @@ class Replayer:
             model_key=data["model_key"],
             retry=bool(attempts),
         )
+        _drop_staged(Path(data["path"]).parent)
 
     def _op_end(self, run_key: str, data: dict, attempts: int) -> None:
         client = self._client()
         run_id = self._run_id(run_key)
         self._call(client.set_terminated, run_id, data["status"], end_time=data.get("end_time"))
+
+
+def _drop_staged(path: Path) -> None:
+    """A staged copy is only needed until its upload succeeded; long kernels must not hoard them."""
+    import shutil
+
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def recover(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidInput, NotFound
 from ..workspace import Workspace
 from .client import client_for, experiment_id
+from .own_writes import flush_own
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -58,6 +59,7 @@ def search(
             )
     from mlflow.exceptions import MlflowException
 
+    flush_own(ws)
     client = client_for(ws)
     try:
         page = client.search_runs(
@@ -80,6 +82,7 @@ def get_run(ws: Workspace, ref: str) -> Run:
         )
     from mlflow.exceptions import MlflowException
 
+    flush_own(ws)
     client = client_for(ws)
     try:
         return client.get_run(ref)

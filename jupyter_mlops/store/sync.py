@@ -26,16 +26,6 @@ class SyncReport:
         return text
 
 
-def flush_own(ws: Workspace, timeout: float = 10.0) -> None:
-    """Read your own writes: send this process's queued records before a query reads MLflow."""
-    from ..capture import tracker
-
-    deadline = time.monotonic() + timeout
-    for (root, uri), sink in list(tracker._sinks.items()):
-        if root == str(ws.root) and uri == ws.tracking_uri and sink.box.pending():
-            sink.flush_now(deadline)
-
-
 def sync_workspace(ws: Workspace, timeout: float = 60.0) -> SyncReport:
     from ..capture import tracker
 

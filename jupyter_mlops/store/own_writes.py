@@ -1,0 +1,24 @@
+"""Read your own writes: a query first sends what this process still has queued for the store.
+
+Records of a tracked cell reach MLflow a few milliseconds after the cell, from a background
+thread; a ``%mlops runs`` or ``register`` in the very next cell must still see them.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ..workspace import Workspace
+
+
+def flush_own(ws: Workspace, timeout: float = 10.0) -> None:
+    """Read your own writes: send this process's queued records before a query reads MLflow."""
+    import sys
+
+    tracker = sys.modules.get("jupyter_mlops.capture.tracker")
+    if tracker is None:  # nothing was tracked in this process, so nothing can be queued
+        return
+    deadline = time.monotonic() + timeout
+    for (root, uri), sink in list(tracker._sinks.items()):
+        if root == str(ws.root) and uri == ws.tracking_uri and sink.box.pending():
+            sink.flush_now(deadline)
