@@ -103,6 +103,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_body=int(args.max_body_mb * 1024 * 1024),
         poll_interval=args.poll,
         guard=args.guard,
+        sticky_header=args.sticky_header or None,
     )
     return 0
 
