@@ -58,13 +58,23 @@ def fresh_store(template: Path, root: Path) -> None:
         )
 
 
-def empty_store(tmp: Path) -> Path:
+def empty_store() -> Path:
+    """An empty MLflow store, kept between runs (per MLflow version) in the system's temp folder."""
+    import mlflow
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
-    db = tmp / "template" / "mlflow.db"
-    db.parent.mkdir()
-    store = SqlAlchemyStore(f"sqlite:///{db}", (db.parent / "artifacts").as_uri())
-    store.engine.dispose()
+    folder = Path(tempfile.gettempdir()) / "jupyter-mlops-bench"
+    db = folder / f"mlflow-{mlflow.__version__}.db"
+    if db.is_file():
+        return db
+    work = Path(tempfile.mkdtemp(dir=folder.parent))
+    try:
+        store = SqlAlchemyStore(f"sqlite:///{work / 'mlflow.db'}", (work / "artifacts").as_uri())
+        store.engine.dispose()
+        folder.mkdir(exist_ok=True)
+        os.replace(work / "mlflow.db", db)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return db
 
 
@@ -171,12 +181,14 @@ def bench_overhead(ws, reps: int, with_wait: bool) -> list[Row]:
 
             flush(ws)  # the next bare run does not share the machine with our flusher
     b, o = statistics.median(bare), statistics.median(ours)
+    # other processes on the machine add noise to both; the best of N shows the intrinsic cost
+    best = 100 * (min(ours) - min(bare)) / min(bare)
     rows = [
-        ("bare papermill.execute_notebook", f"{b:.3f} s", "baseline"),
+        ("bare papermill.execute_notebook", f"{b:.3f} s", f"baseline (median of {reps})"),
         (
             "one tracked build step (--force)",
             f"{o:.3f} s",
-            f"overhead {100 * (o - b) / b:+.1f}% (budget 10%)",
+            f"overhead {100 * (o - b) / b:+.1f}% (budget 10%); best of {reps}: {best:+.1f}%",
         ),
     ]
     if landed:
@@ -253,7 +265,7 @@ def main() -> None:
         dvc_setup: list = []
         dvc_thread = threading.Thread(target=lambda: dvc_setup.append(prepare_dvc(tmp, env)))
         dvc_thread.start()
-        template = empty_store(tmp)  # one MLflow schema for both workspaces
+        template = empty_store()  # one MLflow schema for every workspace, kept between runs
         from jupyter_mlops.pipeline.build import build
         from jupyter_mlops.workspace import Workspace
 
@@ -261,17 +273,17 @@ def main() -> None:
         fresh_store(template, root)
         three_steps(root)
         build(workspace=Workspace.find(root), progress=False, wait=True)  # warms imports too
-        trials, work = (4, 0.1) if args.quick else (8, 2.0)
+        trials, work = (4, 0.2) if args.quick else (8, 2.0)
         steps_root = tmp / "steps"
         fresh_store(template, steps_root)
         ws = Workspace.find(steps_root)
         step_project(ws, trials, work)
-        build(["s"], workspace=ws, progress=False, wait=True)  # this workspace's sink and run
+        build(["s"], workspace=ws, progress=False, wait=True)  # first-use costs, not timed
         dvc_thread.join()
         lap("set-up")
         rows += bench_rebuild(root, dvc_setup[0], env, 3 if args.quick else 7)
         lap("rebuild")
-        rows += bench_overhead(ws, 2 if args.quick else 5, with_wait=not args.quick)
+        rows += bench_overhead(ws, 2 if args.quick else 7, with_wait=not args.quick)
         lap("overhead")
         rows += bench_sweep(ws, trials, work)
         lap("sweep")
