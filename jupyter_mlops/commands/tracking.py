@@ -22,7 +22,7 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
 
 def _runs(args: argparse.Namespace) -> int:
     from ..cli import workspace_from
-    from ..store.runs import run_summary, search
+    from ..store.runs import key_metrics, run_summary, search
 
     order = [f"metrics.`{args.sort}` DESC"] if args.sort else None
     found, _ = search(
@@ -32,7 +32,7 @@ def _runs(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(runs, indent=1))
         return 0
-    keys = sorted({k for r in runs for k in r["metrics"] if not k.startswith("mlops.")})[:6]
+    keys = key_metrics(runs)
     rows = [
         [r["run_id"][:12], r["name"], r["kind"], r["status"], *[r["metrics"].get(k) for k in keys]]
         for r in runs

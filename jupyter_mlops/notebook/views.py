@@ -70,7 +70,9 @@ def runs_widget(runs: list[dict[str, Any]], detail: Callable[[str], Any]) -> Any
     """Table of runs; sort by any column; picking a run shows its details below."""
     import ipywidgets as w
 
-    metric_keys = sorted({k for r in runs for k in r["metrics"] if not k.startswith("mlops.")})[:8]
+    from ..store.runs import key_metrics
+
+    metric_keys = key_metrics(runs, limit=8)
     headers, _ = runs_rows(runs, metric_keys)
     sort = w.Dropdown(options=headers, value="started", description="sort by")
     descending = w.ToggleButton(value=True, description="descending", icon="sort-amount-desc")

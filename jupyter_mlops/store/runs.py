@@ -131,3 +131,11 @@ def run_summary(run: Run) -> dict[str, Any]:
 def recent_runs(ws: Workspace, limit: int = 20, experiment: str | None = None) -> list[dict]:
     runs, _ = search(ws, experiment=experiment, limit=limit)
     return [run_summary(r) for r in runs]
+
+
+def key_metrics(runs: list[dict[str, Any]], limit: int = 6) -> list[str]:
+    """The metric columns worth showing for these runs: the most widely logged ones."""
+    from collections import Counter
+
+    counts = Counter(k for r in runs for k in r["metrics"] if not k.startswith("mlops."))
+    return [k for k, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
