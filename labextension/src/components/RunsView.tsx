@@ -184,14 +184,17 @@ function RunDetail(props: {
         {`${detail.status} · ${detail.kind || 'run'} · ${detail.run_id}`}
       </div>
       <div className="jp-mlops-actions">
-        {detail.models.length > 0 && (
-          <ActionButton
-            label="Register model"
-            className="jp-mlops-register"
-            accept
-            onClick={props.onRegister}
-          />
-        )}
+        <ActionButton
+          label="Register model"
+          className="jp-mlops-register"
+          title={
+            detail.models.length > 0
+              ? `models: ${detail.models.map(m => m.name).join(', ')}`
+              : 'register the model logged by this run'
+          }
+          accept
+          onClick={props.onRegister}
+        />
         {detail.notebook_path && (
           <ActionButton
             label="Open notebook"
