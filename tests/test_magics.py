@@ -125,6 +125,8 @@ def test_runs_show_compare_render_widgets(ip, workspace):
     assert "one" in shown.children[0].value
     compared = ip.run_line_magic("mlops", "compare one two")
     assert "jp-mlops-diff" in compared.children[1].value  # the differing metric is highlighted
+    cell_diff = next(c.value for c in compared.children if "cell code" in getattr(c, "value", ""))
+    assert "-m = 1.0" in cell_diff and "+m = 2.0" in cell_diff
 
 
 def test_unknown_run_and_unknown_subcommand_are_one_line_errors(ip):

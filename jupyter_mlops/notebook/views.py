@@ -11,9 +11,12 @@ from html import escape
 from typing import Any
 
 STYLE = """<style>
-.jp-mlops-table{border-collapse:collapse;font-size:12px}
-.jp-mlops-table th,.jp-mlops-table td{border-bottom:1px solid #ddd;padding:2px 8px;text-align:left}
-.jp-mlops-table td.jp-mlops-num{text-align:right;font-family:monospace}
+.jp-mlops-scroll{overflow:auto;max-height:460px;max-width:100%}
+.jp-mlops-table{border-collapse:collapse;font-size:12px;line-height:1.35}
+.jp-mlops-table th,.jp-mlops-table td{border-bottom:1px solid #ddd;padding:2px 8px !important;
+  text-align:left;white-space:nowrap;vertical-align:top}
+.jp-mlops-table th{position:sticky;top:0;background:var(--jp-layout-color1,#fff)}
+.jp-mlops-table td.jp-mlops-num{text-align:right;font-family:var(--jp-code-font-family,monospace)}
 .jp-mlops-diff{background:#fff3cd}
 .jp-mlops-FAILED{color:#b00020}.jp-mlops-KILLED{color:#b36b00}.jp-mlops-RUNNING{color:#1a73e8}
 </style>"""
@@ -45,7 +48,10 @@ def html_table(headers: list[str], rows: list[list[Any]], diff_rows: set[int] | 
             for v in row
         )
         body.append(f"<tr{cls}>{cells}</tr>")
-    return f'{STYLE}<table class="jp-mlops-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    return (
+        f'{STYLE}<div class="jp-mlops-scroll"><table class="jp-mlops-table"><thead><tr>{head}</tr>'
+        f"</thead><tbody>{''.join(body)}</tbody></table></div>"
+    )
 
 
 def runs_rows(
@@ -220,6 +226,13 @@ def compare_widget(table: dict[str, Any]) -> Any:
 
             display(fig)
         parts.append(out)
+    if table.get("cell_diff"):
+        colors = {"+": "#e6ffed", "-": "#ffeef0", "@": "#f1f8ff"}
+        lines = "".join(
+            f'<div style="background:{colors.get(line[:1], "transparent")}">{escape(line) or "&nbsp;"}</div>'
+            for line in table["cell_diff"]
+        )
+        parts.append(w.HTML(f"<h4>cell code</h4><pre style='line-height:1.35'>{lines}</pre>"))
     if table.get("code_diff") is not None:
         parts.append(w.HTML("<h4>code</h4>" + table["code_diff"]._repr_html_()))
     return w.VBox(parts)

@@ -128,6 +128,20 @@ def compare_runs(ws: Workspace, refs: list[str]) -> dict[str, Any]:
     ]
     from ..capture.code_diff import code_diff
 
+    cells = [d["cell_source"] for d in details[:2]]
+    table["cell_diff"] = None
+    if all(cells) and cells[0] != cells[1]:  # tracked cells: the cells themselves, line by line
+        import difflib
+
+        table["cell_diff"] = list(
+            difflib.unified_diff(
+                cells[0].splitlines(),
+                cells[1].splitlines(),
+                details[0]["name"] or "a",
+                details[1]["name"] or "b",
+                lineterm="",
+            )
+        )
     try:
         table["code_diff"] = code_diff(ws, details[0]["run_id"], details[1]["run_id"])
     except NotFound:  # runs recorded from plain Python carry no code

@@ -138,4 +138,6 @@ def key_metrics(runs: list[dict[str, Any]], limit: int = 6) -> list[str]:
     from collections import Counter
 
     counts = Counter(k for r in runs for k in r["metrics"] if not k.startswith("mlops."))
-    return [k for k, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
+    # plain names (accuracy) before namespaced families (drift.ks.<feature>) logged in bulk
+    ranked = sorted(counts.items(), key=lambda kv: ("." in kv[0], -kv[1], kv[0]))
+    return [k for k, _ in ranked[:limit]]
