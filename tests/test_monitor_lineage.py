@@ -12,7 +12,7 @@ from jupyter_mlops.capture.tracker import track
 from jupyter_mlops.cli import build_parser
 from jupyter_mlops.datasets.api import log_dataset
 from jupyter_mlops.errors import ConfigError
-from jupyter_mlops.monitor.demo import _wait_for_model, send_rows, traffic_until
+from jupyter_mlops.monitor.demo import send_rows, traffic_until
 from jupyter_mlops.monitor.guard import CanaryGuard, start_guard
 from jupyter_mlops.monitor.report import build_report
 from jupyter_mlops.release import history, rollout
@@ -26,9 +26,7 @@ def _trained(ws, df, kind):
     with track(name=f"train-{kind}", workspace=ws) as run:
         log_dataset(df[FEATURES], name="churn-train", context="training", run=run, workspace=ws)
         run.log_model(fit_model(df, kind), name="model", X=df[FEATURES].head(20))
-    run_id = run.wait_run_id()
-    _wait_for_model(ws, run_id)
-    return run_id
+    return run.wait_synced()
 
 
 def test_drift_found_against_the_training_data_through_lineage(workspace):
@@ -99,8 +97,7 @@ def test_a_tracked_cells_inputs_without_context_are_matched_by_the_signature(wor
         log_dataset(df[FEATURES], name="X", run=run, workspace=workspace)
         log_dataset(df, name="everything", run=run, workspace=workspace)
         run.log_model(fit_model(df), name="model", X=df[FEATURES].head(20))
-    run_id = run.wait_run_id()
-    _wait_for_model(workspace, run_id)
+    run_id = run.wait_synced()
     mv = register(workspace, run_id, "churn")
     ref = training_reference(workspace, "churn", mv.version)
     assert ref.description.startswith("training dataset X "), ref.notes
