@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidInput, NotFound
 from ..workspace import Workspace
 from .client import client_for, experiment_id
+from .metric_order import page_by_metric, parse_metric_order
 from .own_writes import flush_own
 
 if TYPE_CHECKING:
@@ -61,9 +62,15 @@ def search(
 
     flush_own(ws)
     client = client_for(ws)
+    exp_ids = _experiment_ids(ws, experiment)
+    by_metric = None if filter_string else parse_metric_order(order_by)
+    if by_metric is not None:
+        fast = page_by_metric(ws, client, exp_ids, *by_metric, limit, page_token)
+        if fast is not None:
+            return fast
     try:
         page = client.search_runs(
-            _experiment_ids(ws, experiment),
+            exp_ids,
             filter_string=filter_string,
             order_by=order_by or ["attributes.start_time DESC"],
             max_results=limit,

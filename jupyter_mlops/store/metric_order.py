@@ -1,0 +1,87 @@
+"""Runs ordered by a metric, fast, on the embedded store.
+
+MLflow's SQL store sorts by a metric with a query that joins every run's metrics; with 10,000
+runs it takes about 5 s. Here SQLite picks the page's run ids from ``latest_metrics`` (indexed by
+run and key) and MLflow then loads just those runs. Only the embedded store is read this way; any
+other store, a filter, or a second sort key takes MLflow's own path.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+from ..workspace import Workspace
+
+if TYPE_CHECKING:
+    from mlflow.entities import Run
+
+_METRIC_CLAUSE = re.compile(r"^metrics\.(`[^`]+`|[\w.\-]+)( (ASC|DESC))?$")
+
+
+def parse_metric_order(order_by: list[str] | None) -> tuple[str, bool] | None:
+    """(metric key, descending) for a single ``metrics.KEY [ASC|DESC]`` clause, else None."""
+    if not order_by or len(order_by) != 1:
+        return None
+    match = _METRIC_CLAUSE.match(order_by[0].strip())
+    if match is None:
+        return None
+    return match.group(1).strip("`"), match.group(3) == "DESC"
+
+
+def _offset(page_token: str | None) -> int | None:
+    if not page_token:
+        return 0
+    from mlflow.utils.search_utils import SearchUtils
+
+    try:
+        return int(SearchUtils.parse_start_offset_from_page_token(page_token))
+    except Exception:
+        return None
+
+
+def page_by_metric(
+    ws: Workspace,
+    client: Any,
+    experiment_ids: list[str],
+    key: str,
+    descending: bool,
+    limit: int,
+    page_token: str | None,
+) -> tuple[list[Run], str | None] | None:
+    """One page ordered by ``key`` (missing values last, like MLflow), or None when not applicable."""
+    offset = _offset(page_token)
+    db = ws.state_dir / "mlflow.db"
+    if not ws.is_embedded or offset is None or not db.exists() or not experiment_ids:
+        return None
+    marks = ",".join("?" * len(experiment_ids))
+    direction = "DESC" if descending else "ASC"
+    sql = (
+        "SELECT r.run_uuid FROM runs r LEFT JOIN latest_metrics m "
+        "ON m.run_uuid = r.run_uuid AND m.key = ? "
+        f"WHERE r.experiment_id IN ({marks}) AND r.lifecycle_stage = 'active' "
+        f"ORDER BY m.value IS NULL, m.value {direction}, r.start_time DESC, r.run_uuid "
+        "LIMIT ? OFFSET ?"
+    )
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        ids = [row[0] for row in con.execute(sql, [key, *experiment_ids, limit + 1, offset])]
+    finally:
+        con.close()
+    more = len(ids) > limit
+    ids = ids[:limit]
+    if not ids:
+        return [], None
+    quoted = ",".join(f"'{i}'" for i in ids)  # ids come from the store itself: hex strings
+    runs = client.search_runs(
+        experiment_ids, filter_string=f"attributes.run_id IN ({quoted})", max_results=len(ids)
+    )
+    by_id = {r.info.run_id: r for r in runs}
+    token = None
+    if more:
+        from mlflow.utils.search_utils import SearchUtils
+
+        token = SearchUtils.create_page_token(offset + limit)
+        token = token.decode() if isinstance(token, bytes) else token
+    return [by_id[i] for i in ids if i in by_id], token
