@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS runs (
     run_key TEXT PRIMARY KEY,
     run_id TEXT,
     experiment_id TEXT,
+    artifact_uri TEXT,
     open INTEGER NOT NULL DEFAULT 1,
     last_seen REAL NOT NULL
 );

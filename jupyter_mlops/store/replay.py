@@ -187,13 +187,13 @@ class Replayer:
         parent = data.get("parent_run_id") or self._resolve_parent(data.get("parent_key"))
         if parent:
             tags["mlflow.parentRunId"] = parent
-        run_id = None
+        run = None
         if attempts:  # sent before, answer lost: look before creating twice
             found = self._call(
                 client.search_runs, [exp_id], filter_string=f"tags.`{RUN_KEY_TAG}` = '{run_key}'"
             )
-            run_id = found[0].info.run_id if found else None
-        if run_id is None:
+            run = found[0] if found else None
+        if run is None:
             run = self._call(
                 client.create_run,
                 exp_id,
@@ -201,10 +201,9 @@ class Replayer:
                 tags=tags,
                 run_name=data.get("name"),
             )
-            run_id = run.info.run_id
         self.box.conn.execute(
-            "UPDATE runs SET run_id = ?, experiment_id = ? WHERE run_key = ?",
-            (run_id, exp_id, run_key),
+            "UPDATE runs SET run_id = ?, experiment_id = ?, artifact_uri = ? WHERE run_key = ?",
+            (run.info.run_id, exp_id, run.info.artifact_uri, run_key),
         )
 
     def _resolve_parent(self, parent_key: str | None) -> str | None:
@@ -253,8 +252,35 @@ class Replayer:
             for h in history
         )
 
+    def _local_artifact_root(self, run_key: str) -> Path | None:
+        """The run's artifact folder when it is on this machine's file system (embedded store)."""
+        from urllib.parse import unquote, urlparse
+
+        row = self.box.conn.execute(
+            "SELECT artifact_uri FROM runs WHERE run_key = ?", (run_key,)
+        ).fetchone()
+        uri = row[0] if row else None
+        if not uri:
+            return None
+        parsed = urlparse(uri)
+        if parsed.scheme not in ("", "file") or parsed.netloc not in ("", "localhost"):
+            return None
+        return Path(unquote(parsed.path))
+
     def _op_texts(self, run_key: str, texts: list[dict]) -> None:
-        """All text artifacts of a group in one upload (one artifact-repository round trip)."""
+        """All text artifacts of a group in one go: written in place for a local store, else one upload."""
+        root = self._local_artifact_root(run_key)
+        if root is not None:  # MLflow's own local repository copies files; skip its get_run too
+            base = root.resolve()
+            for item in texts:
+                path = (base / item["artifact_file"]).resolve()
+                if base not in path.parents:
+                    raise ValueError(f"artifact path {item['artifact_file']!r} leaves the run")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{path.name}.tmp")
+                tmp.write_text(item["text"], encoding="utf-8")
+                tmp.replace(path)
+            return
         client = self._client()
         run_id = self._run_id(run_key)
         with tempfile.TemporaryDirectory() as tmp:
