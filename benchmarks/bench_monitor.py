@@ -303,7 +303,6 @@ def bench_guard_rollback(reps: int) -> list[tuple[str, str, str]]:
     from sklearn.linear_model import LogisticRegression
 
     from jupyter_mlops.capture.tracker import shutdown_recorders, track
-    from jupyter_mlops.monitor.demo import _wait_for_model
     from jupyter_mlops.monitor.guard import guard_canary
     from jupyter_mlops.release.registry import register
     from jupyter_mlops.release.rollout import promote
@@ -329,8 +328,7 @@ def bench_guard_rollback(reps: int) -> list[tuple[str, str, str]]:
         ):
             with track(name="bench", workspace=ws) as run:
                 run.log_model(model, X=X.head(10))
-            run_id = run.wait_run_id()
-            _wait_for_model(ws, run_id)
+            run_id = run.wait_synced()
             versions.append(register(ws, run_id, "bench").version)
         promote(ws, "bench", versions[0], "champion", force=True, reason="bench")
         rows = X.to_dict(orient="records")

@@ -18,10 +18,13 @@ pytest_plugins = ["pytest_jupyter.jupyter_server"]
 def cached_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
+    from jupyter_mlops.store.client import use_wal
+
     folder = tmp_path_factory.mktemp("cached-store")
     db = folder / "mlflow.db"
     store = SqlAlchemyStore(f"sqlite:///{db}", (folder / "artifacts").as_uri())
     store.engine.dispose()
+    use_wal(db)
     return db
 
 

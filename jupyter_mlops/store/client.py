@@ -23,9 +23,20 @@ _experiments: dict[tuple[str, str], str] = {}
 _guard = threading.Lock()
 
 
+def use_wal(db) -> None:
+    """Write-ahead logging for the embedded store: a commit appends to the log instead of
+    rewriting a rollback journal, which roughly halves what each MLflow write costs, and readers
+    (the sidebar, another kernel) no longer block writers. The mode is stored in the file."""
+    import sqlite3
+
+    with sqlite3.connect(db, timeout=30) as con:
+        con.execute("PRAGMA journal_mode=WAL")
+
+
 def _init_embedded(ws: Workspace) -> None:
     db = ws.state_dir / "mlflow.db"
     if db.exists() and db.stat().st_size > 0:
+        use_wal(db)  # stores made before WAL was the default switch on first use
         return
     ws.ensure_state_dir()
     ws.artifacts_dir.mkdir(parents=True, exist_ok=True)
@@ -38,6 +49,7 @@ def _init_embedded(ws: Workspace) -> None:
 
         store = SqlAlchemyStore(ws.tracking_uri, ws.artifacts_dir.as_uri())
         store.engine.dispose()
+        use_wal(db)
     finally:
         lock.release()
 
