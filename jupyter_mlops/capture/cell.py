@@ -154,10 +154,8 @@ class CellCapture:
             self.models.append(name)
 
     def _log_datasets(self) -> None:
-        try:
-            from ..datasets.capture import describe, frames_read_by
-        except ImportError:
-            return
+        from ..datasets.capture import describe, frames_read_by
+
         found = frames_read_by(self.source, self.user_ns)
         if found:
             self.run.log_inputs([describe(obj, name, None) for name, obj in found])
@@ -171,10 +169,8 @@ class CellCapture:
         notebook = _notebook_cells()
         if notebook is not None:
             self.run.log_text(json.dumps(notebook), "mlops/notebook.json")
-        try:
-            from .hidden_state import hidden_state_warnings
-        except ImportError:
-            return
+        from .hidden_state import hidden_state_warnings
+
         cells = [c["source"] for c in notebook["cells"]] if notebook else None
         self.warnings = hidden_state_warnings(history, self.source, cells)
         if self.warnings:

@@ -53,15 +53,9 @@ class CanaryVerdict:
 
 
 def _aliases(ws: Workspace, model: str) -> dict[str, str]:
-    from ..store.client import client_for
+    from ..release.rollout import state
 
-    try:
-        from ..release.rollout import state
-
-        return dict(state(ws, model).aliases)
-    except ImportError:
-        rm = client_for(ws).get_registered_model(model)
-        return {k: str(v) for k, v in rm.aliases.items()}
+    return dict(state(ws, model).aliases)
 
 
 def _output_psi(table: pa.Table, canary: str, champion: str) -> float | None:

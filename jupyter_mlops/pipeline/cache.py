@@ -45,20 +45,6 @@ def notebook_code_digest(path: Path) -> str:
     return _xxh(canonical_json([language, parts]))
 
 
-def _local_environment_hash() -> str:
-    """Names and versions of the installed distributions, from dist-info folder names only."""
-    import os
-
-    names = []
-    for entry in sys.path:
-        try:
-            with os.scandir(entry or ".") as it:
-                names.extend(e.name for e in it if e.name.endswith((".dist-info", ".egg-info")))
-        except OSError:
-            continue
-    return _xxh("\n".join([sys.version, *sorted(set(names))]).encode())
-
-
 def _environment_stamp() -> str:
     """What the environment hash depends on that a few ``stat`` calls can see: the interpreter,
     the OS release and the mtime of every import folder (installing a package changes it)."""
@@ -77,7 +63,7 @@ def _environment_stamp() -> str:
 
 
 def environment_hash(memo_dir: Path | None = None) -> str:
-    """The environment lock hash; the capture layer's when it offers one.
+    """The capture layer's environment lock hash, memoised on disk for the CLI's fast path.
 
     Computing it lists every installed distribution and asks the platform module, which forks
     ``uname -p``: tens of milliseconds, most of an unchanged rebuild. With ``memo_dir`` the
@@ -93,12 +79,9 @@ def environment_hash(memo_dir: Path | None = None) -> str:
                 return str(saved["hash"])
         except (OSError, ValueError, KeyError, AttributeError):
             pass
-    try:
-        from ..capture.environment import environment_hash as captured
-    except ImportError:
-        value = _local_environment_hash()
-    else:
-        value = str(captured())
+    from ..capture.environment import environment_hash as captured
+
+    value = str(captured())
     if memo is not None:
         try:
             write_atomic(memo, canonical_json({"stamp": stamp, "hash": value}))

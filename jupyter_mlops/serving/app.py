@@ -38,30 +38,18 @@ def _error(status: int, code: str, message: str, headers: dict | None = None) ->
 
 
 def open_prediction_log(ws: Workspace, model: str) -> Any:
-    """The monitoring prediction log (``jupyter_mlops.monitor.predlog``), or a no-op stand-in."""
-    try:
-        from ..monitor.predlog import PredictionLog
-    except ImportError:  # monitoring not installed: serve without logging
-        return _NoLog()
+    """The monitoring prediction log every answered request is appended to."""
+    from ..monitor.predlog import PredictionLog
+
     return PredictionLog(ws, model)
 
 
 def start_canary_guard(ws: Workspace, model: str, enabled: bool | None) -> Any:
     """The monitoring canary guard beside the router (``serve --guard``, or ``monitor.canary.guard``
-    in mlops.yaml); None when it is off or monitoring is not installed."""
-    try:
-        from ..monitor.guard import start_guard
-    except ImportError:
-        return None
+    in mlops.yaml); None when it is off."""
+    from ..monitor.guard import start_guard
+
     return start_guard(ws, model, enabled)
-
-
-class _NoLog:
-    def append(self, record: dict) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 def extra_routes() -> list[BaseRoute]:
@@ -69,7 +57,7 @@ def extra_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     try:
         from ..monitor.prometheus import metrics_route
-    except ImportError:
+    except ImportError:  # prometheus-client is optional (the `release` extra)
         pass
     else:
         routes.append(metrics_route())
