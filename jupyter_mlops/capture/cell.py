@@ -89,7 +89,7 @@ class CellCapture:
             kind=self.kind,
             parent_key=parent.key if parent else None,
         )
-        with run._sink.box.batch():
+        with run.batch():
             run.start()
             run.log_text(self.source, "mlops/cell.py")
         self.run = run
@@ -102,7 +102,7 @@ class CellCapture:
         pop_active(run)
         problem: BaseException | None = None
         try:
-            with run._sink.box.batch():
+            with run.batch():
                 problem = self._record_outputs(error)
         except Exception as exc:  # capture itself failed: the run still closes, as FAILED
             problem = exc
@@ -125,7 +125,8 @@ class CellCapture:
                 problems.append(InvalidInput(f"--params: {name!r} is not defined after the cell"))
             else:
                 params[name] = self.user_ns[name]
-        params = {k: v for k, v in params.items() if k not in run._params}
+        logged = run.params
+        params = {k: v for k, v in params.items() if k not in logged}
         try:
             if params:
                 run.log_params(params)

@@ -69,9 +69,10 @@ class SessionRecorder:
             step=seq,
         )
         fresh = {}
+        logged = run.params
         for key, value in literal_assignments(source).items():
             text = validation.param_text(value)
-            old = run._params.get(key)
+            old = logged.get(key)
             if old is None:
                 fresh[key] = value
             elif old != text:

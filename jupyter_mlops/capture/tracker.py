@@ -39,6 +39,16 @@ def sink_for(ws: Workspace):
         return sink
 
 
+def sinks_for(ws: Workspace) -> list[Any]:
+    """The sinks this process has open for ``ws`` (none if it tracked nothing there)."""
+    with _sinks_guard:
+        return [
+            s
+            for (root, uri), s in _sinks.items()
+            if root == str(ws.root) and uri == ws.tracking_uri
+        ]
+
+
 def shutdown_recorders(timeout: float = 10.0) -> None:
     """Flush and stop every sink (atexit does this too; tests call it between stores)."""
     with _sinks_guard:
@@ -136,6 +146,15 @@ class RunRecorder:
                 box.append(self.key, "data", {"tags": tags})
             box.append(self.key, "end", {"status": status, "end_time": _now_ms()})
         self._sink.kick()
+
+    @property
+    def params(self) -> dict[str, str]:
+        """Params logged so far (as text), to avoid re-logging or changing one."""
+        return dict(self._params)
+
+    def batch(self) -> Any:
+        """Journal everything in the block as one transaction (one commit for a cell's records)."""
+        return self._sink.box.batch()
 
     # -- records ------------------------------------------------------------------------------
     def log_params(self, params: Mapping[str, Any]) -> None:

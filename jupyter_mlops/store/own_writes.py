@@ -19,6 +19,6 @@ def flush_own(ws: Workspace, timeout: float = 10.0) -> None:
     if tracker is None:  # nothing was tracked in this process, so nothing can be queued
         return
     deadline = time.monotonic() + timeout
-    for (root, uri), sink in list(tracker._sinks.items()):
-        if root == str(ws.root) and uri == ws.tracking_uri and sink.box.pending():
+    for sink in tracker.sinks_for(ws):
+        if sink.box.pending():
             sink.flush_now(deadline)

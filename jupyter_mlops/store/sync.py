@@ -31,14 +31,13 @@ def sync_workspace(ws: Workspace, timeout: float = 60.0) -> SyncReport:
 
     deadline = time.monotonic() + timeout
     total = FlushResult()
-    for (root, uri), sink in list(tracker._sinks.items()):
-        if root == str(ws.root) and uri == ws.tracking_uri:
-            result = sink.flush_now(deadline)
-            total.sent += result.sent
-            total.pending += result.pending
-            total.failed += result.failed
-            total.failures += result.failures
-            total.error = result.error
+    for sink in tracker.sinks_for(ws):
+        result = sink.flush_now(deadline)
+        total.sent += result.sent
+        total.pending += result.pending
+        total.failed += result.failed
+        total.failures += result.failures
+        total.error = result.error
     result = recover(ws, deadline=deadline)
     return SyncReport(
         total.sent + result.sent,
