@@ -148,3 +148,10 @@ def test_html_in_a_run_name_is_shown_as_text(ip, workspace):
     table = ip.run_line_magic("mlops", "runs")
     assert "&lt;b&gt;bold&lt;/b&gt;" in table.children[1].value
     assert "<b>bold</b>" not in table.children[1].value
+
+
+def test_widget_outputs_carry_static_html_for_viewers_without_widgets(ip, workspace):
+    ip.run_cell("%%mlops track --name static-one --metrics m\nm = 1.5")
+    bundle = ip.run_line_magic("mlops", "runs")._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "static-one" in bundle["text/html"] and "1.5" in bundle["text/html"]

@@ -112,7 +112,7 @@ def runs_widget(runs: list[dict[str, Any]], detail: Callable[[str], Any]) -> Any
     descending.observe(render, "value")
     pick.observe(show, "value")
     render()
-    return w.VBox([w.HBox([sort, descending]), table, pick, out])
+    return box_with_fallback([w.HBox([sort, descending]), table, pick, out])
 
 
 def curves_figure(curves: dict[str, list[tuple[int, float]]]) -> Any:
@@ -177,7 +177,7 @@ def run_widget(detail: dict[str, Any]) -> Any:
         parts.append(w.HTML(f"<div>{escape(summary)}</div>"))
     if detail.get("cell_source"):
         parts.append(w.HTML(f"<pre>{escape(detail['cell_source'])}</pre>"))
-    return w.VBox(parts)
+    return box_with_fallback(parts)
 
 
 def compare_widget(table: dict[str, Any]) -> Any:
@@ -235,4 +235,37 @@ def compare_widget(table: dict[str, Any]) -> Any:
         parts.append(w.HTML(f"<h4>cell code</h4><pre style='line-height:1.35'>{lines}</pre>"))
     if table.get("code_diff") is not None:
         parts.append(w.HTML("<h4>code</h4>" + table["code_diff"]._repr_html_()))
-    return w.VBox(parts)
+    return box_with_fallback(parts)
+
+
+_box_class: Any = None
+
+
+def _static_html(widget: Any) -> str:
+    """The HTML a widget tree shows, for viewers that cannot run widgets."""
+    value = getattr(widget, "value", None)
+    if type(widget).__name__ == "HTML" and isinstance(value, str):
+        return value
+    children = getattr(widget, "children", ()) or ()
+    inner = "".join(_static_html(c) for c in children)
+    if type(widget).__name__ == "HBox" and inner:
+        return f'<div style="display:flex;gap:16px">{inner}</div>'
+    return inner
+
+
+def box_with_fallback(children: list[Any]) -> Any:
+    """A VBox whose output also carries static HTML (papermill outputs, nbviewer, GitHub show
+    that; JupyterLab renders the live widget)."""
+    global _box_class
+    if _box_class is None:
+        import ipywidgets as w
+
+        class FallbackBox(w.VBox):
+            def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+                bundle = super()._repr_mimebundle_(**kwargs)
+                if isinstance(bundle, dict):
+                    bundle["text/html"] = _static_html(self)
+                return bundle
+
+        _box_class = FallbackBox
+    return _box_class(children)
