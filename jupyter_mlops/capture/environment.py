@@ -20,7 +20,7 @@ _cache: dict[str, Any] = {"key": None, "snapshot": None}
 _guard = threading.Lock()
 
 
-def _normalize(name: str) -> str:
+def normalize_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
@@ -58,7 +58,7 @@ def installed_distributions(paths: list[str] | None = None) -> dict[str, str]:
                 dist, _, version = stem.partition("-")
                 version = version.split("-py")[0]
                 if dist and version:
-                    found.setdefault(_normalize(dist), version)
+                    found.setdefault(normalize_name(dist), version)
     return dict(sorted(found.items()))
 
 

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..capture.environment import environment_snapshot
+from ..capture.environment import normalize_name as _norm
 from ..errors import Conflict, InvalidInput
 from ..workspace import Workspace
 from .registry import get_version
@@ -26,22 +28,17 @@ from .registry import get_version
 _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
-def _norm(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def _environment_lock(ws: Workspace, run_id: str | None) -> dict[str, str] | None:
+def _training_environment(ws: Workspace, run_id: str | None) -> dict[str, Any] | None:
+    """The environment snapshot the training run recorded (``mlops/environment.json``), if any."""
     if not run_id:
         return None
-    from ..store.client import client_for
+    from ..store.run_details import read_json_artifact
 
     try:
-        dst = ws.subdir("packages") / ".env" / run_id
-        dst.mkdir(parents=True, exist_ok=True)
-        path = client_for(ws).download_artifacts(run_id, "mlops/environment.json", str(dst))
-        return {_norm(k): v for k, v in json.loads(Path(path).read_text())["distributions"].items()}
+        env = read_json_artifact(ws, run_id, "mlops/environment.json")
     except Exception:
         return None
+    return env if isinstance(env, dict) and isinstance(env.get("distributions"), dict) else None
 
 
 def pin_requirements(lines: list[str], versions: dict[str, str]) -> list[str]:
@@ -60,12 +57,6 @@ def pin_requirements(lines: list[str], versions: dict[str, str]) -> list[str]:
         version = versions.get(_norm(name))
         out.append(f"{name}{extras}=={version}" if version else raw)
     return out
-
-
-def _installed_versions() -> dict[str, str]:
-    from importlib.metadata import distributions
-
-    return {_norm(d.metadata["Name"]): d.version for d in distributions() if d.metadata["Name"]}
 
 
 def dockerfile(model: str, version: str, python: str, mlflow_version: str) -> str:
@@ -126,18 +117,19 @@ def package(
         if req_path.exists()
         else ["mlflow", "scikit-learn", "cloudpickle"]
     )
-    lock = _environment_lock(ws, mv.run_id)
+    env = _training_environment(ws, mv.run_id)
+    lock = {_norm(k): v for k, v in env["distributions"].items()} if env else None
     pinned_from = (
         "training run environment lock"
         if lock
         else "packaging environment (the run recorded no lock)"
     )
-    pinned = pin_requirements(declared, lock or _installed_versions())
+    pinned = pin_requirements(declared, lock or environment_snapshot()["distributions"])
     req_path.write_text("\n".join(pinned) + "\n")
     card = write_card(ws, model, v)
     shutil.copy(card.md_path, staging / "model_card.md")
     shutil.copy(card.html_path, staging / "model_card.html")
-    env_python = _run_python(ws, mv.run_id) or platform.python_version()
+    env_python = (env or {}).get("python") or platform.python_version()
     (staging / "Dockerfile").write_text(
         dockerfile(model, v, env_python, (lock or {}).get("mlflow") or mlflow.__version__)
     )
@@ -164,19 +156,3 @@ def package(
         out.rmdir()
     staging.replace(out)
     return out
-
-
-def _run_python(ws: Workspace, run_id: str | None) -> str | None:
-    if not run_id:
-        return None
-    from ..store.client import client_for
-
-    try:
-        path = ws.subdir("packages") / ".env" / run_id / "mlops" / "environment.json"
-        if not path.exists():
-            client_for(ws).download_artifacts(
-                run_id, "mlops/environment.json", str(path.parent.parent)
-            )
-        return json.loads(path.read_text()).get("python")
-    except Exception:
-        return None
