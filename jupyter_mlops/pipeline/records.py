@@ -129,16 +129,12 @@ def start_run(
     """Open a run in the journal (no MLflow round trip); children name their parent's key."""
     from ..capture.tracker import RunRecorder
 
-    all_tags = _tag_values(tags or {})
-    user = os.environ.get("USER") or os.environ.get("LOGNAME")
-    if user:
-        all_tags.setdefault("mlflow.user", user)
     experiment = experiment or ws.default_experiment
-    rec = RunRecorder(
+    rec = RunRecorder(  # sets mlflow.user itself
         ws,
         name=name,
         experiment=experiment,
-        tags=all_tags,
+        tags=_tag_values(tags or {}),
         kind=kind,
         # without a parent handle the recorder takes MLOPS_PARENT_RUN_ID: a build started in a
         # step's kernel nests under that step

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ..workspace import Workspace
-from .gates.result import GateReport, GateResult
-from .registry import T_GATE_RUN, get_version
+from .gates.result import GateReport
+from .registry import get_version
 
 
 @dataclass
@@ -28,36 +28,24 @@ class ModelCard:
     html_path: Path
 
 
-def _report_from_store(ws: Workspace, mv: Any) -> tuple[GateReport | None, Path | None]:
-    """The last recorded gate report of a version (None when never validated)."""
+def _report_from_store(ws: Workspace, mv: Any) -> GateReport | None:
+    """The version's recorded gate report, with its charts fetched for the card."""
     from ..store.client import client_for
+    from .gates.result import recorded_report
 
-    run_id = mv.tags.get(T_GATE_RUN)
-    if not run_id:
-        return None, None
-    client = client_for(ws)
-    dst = ws.subdir("cards") / ".downloads" / run_id
+    report = recorded_report(ws, mv)
+    if report is None or not report.run_id:
+        return report
+    dst = ws.subdir("cards") / ".downloads" / report.run_id
     shutil.rmtree(dst, ignore_errors=True)
     dst.mkdir(parents=True)
-    folder = Path(client.download_artifacts(run_id, "gates", str(dst)))
-    data = json.loads((folder / "gates.json").read_text())
-    results = [GateResult(**r) for r in data["results"]]
-    charts = {
-        n: str(folder / f"{n}.png")
-        for n in ("fairness", "importance")
-        if (folder / f"{n}.png").exists()
-    }
-    report = GateReport(
-        data["model"],
-        data["version"],
-        results,
-        run_id=run_id,
-        evaluation=data.get("evaluation") or {},
-        artifacts=charts,
-        metrics=data.get("metrics") or {},
-        champion=data.get("champion") or {},
-    )
-    return report, folder
+    for name in ("fairness", "importance"):
+        try:
+            path = client_for(ws).download_artifacts(report.run_id, f"gates/{name}.png", str(dst))
+        except Exception:
+            continue
+        report.artifacts[name] = path
+    return report
 
 
 def _table(head: list[str], rows: list[list[Any]]) -> str:
@@ -290,7 +278,7 @@ def write_card(
 
     mv = get_version(ws, model, version)
     if report is None:
-        report, _ = _report_from_store(ws, mv)
+        report = _report_from_store(ws, mv)
     md = build_markdown(ws, mv, report)
     folder = ws.subdir("cards") / model / f"v{mv.version}"
     folder.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,6 @@ from urllib.parse import unquote
 from ..errors import InvalidInput, NotFound
 from ..workspace import Workspace
 
-GATE_TAG = "mlops.gate."
 METRIC_TAG = "mlops.metric."
 _STEP = re.compile(r"^[A-Za-z_][\w-]{0,63}$")
 
@@ -229,43 +228,22 @@ def version(ws: Workspace, name: str, number: str) -> dict[str, Any]:
     """A version with its aliases, each gate's result and its model card (Markdown, as text)."""
     import json
 
+    from ..release.gates.result import recorded_report
     from ..release.registry import T_GATE_RUN, get_version
     from ..release.rollout import state
-    from ..store.run_details import read_json_artifact, read_text_artifact
+    from ..store.run_details import read_text_artifact
 
     mv = get_version(ws, name, number)
     st = state(ws, name)
     row = _version_row(mv, _aliases_by_version(st.aliases))
     tags = dict(mv.tags or {})
-    gate_run = tags.get(T_GATE_RUN)
-    report = read_json_artifact(ws, gate_run, "gates/gates.json") if gate_run else None
-    if report and isinstance(report.get("results"), list):
-        gates = [
-            {
-                "gate": r.get("gate"),
-                "kind": r.get("kind"),
-                "passed": bool(r.get("passed")),
-                "value": r.get("value"),
-                "threshold": r.get("threshold"),
-                "reason": r.get("reason") or "",
-            }
-            for r in report["results"]
-        ]
-    else:  # the tags alone, e.g. when the gate run's artifacts are out of reach
-        gates = []
-        for key, value in sorted(tags.items()):
-            if key.startswith(GATE_TAG):
-                verdict, _, reason = value.partition(": ")
-                gates.append(
-                    {
-                        "gate": key[len(GATE_TAG) :],
-                        "kind": None,
-                        "passed": verdict == "pass",
-                        "value": None,
-                        "threshold": None,
-                        "reason": reason,
-                    }
-                )
+    report = recorded_report(ws, mv)
+    gates = [
+        {k: getattr(r, k) for k in ("gate", "kind", "passed", "value", "threshold", "reason")}
+        for r in (report.results if report else [])
+    ]
+    for g in gates:
+        g["kind"] = g["kind"] or None
     card_run = tags.get("mlops.card_run_id")
     card = read_text_artifact(ws, card_run, "card/model_card.md") if card_run else None
     try:
@@ -273,10 +251,10 @@ def version(ws: Workspace, name: str, number: str) -> dict[str, Any]:
     except ValueError:
         lineage_tag = None
     row.update(
-        gate_run_id=gate_run,
+        gate_run_id=tags.get(T_GATE_RUN),
         gate_results=gates,
-        evaluation=(report or {}).get("evaluation"),
-        champion=(report or {}).get("champion"),
+        evaluation=report.evaluation or None if report else None,
+        champion=report.champion or None if report else None,
         card=card,
         lineage=lineage_tag,
         source_model_id=tags.get("mlops.model_id"),

@@ -91,3 +91,41 @@ def _fmt(v: Any) -> str:
     if isinstance(v, dict):
         return ", ".join(f"{k}={_fmt(x)}" for k, x in v.items())
     return str(v)
+
+
+GATE_TAG = "mlops.gate."
+
+
+def recorded_report(ws: Any, mv: Any) -> GateReport | None:
+    """The version's last recorded gate report (``gates/gates.json`` of its gate run), or None.
+
+    When the gate run's artifacts are out of reach the per-gate version tags still say what
+    passed: a report rebuilt from them (no values, no charts) is returned instead.
+    """
+    from ..registry import T_GATE_RUN
+
+    tags = dict(mv.tags or {})
+    run_id = tags.get(T_GATE_RUN)
+    data = None
+    if run_id:
+        from ...store.run_details import read_json_artifact
+
+        data = read_json_artifact(ws, run_id, "gates/gates.json")
+    if isinstance(data, dict) and isinstance(data.get("results"), list):
+        return GateReport(
+            data.get("model", mv.name),
+            str(data.get("version", mv.version)),
+            [GateResult(**r) for r in data["results"]],
+            run_id=run_id,
+            evaluation=data.get("evaluation") or {},
+            metrics=data.get("metrics") or {},
+            champion=data.get("champion") or {},
+        )
+    results = []
+    for key, value in sorted(tags.items()):
+        if key.startswith(GATE_TAG):
+            verdict, _, reason = value.partition(": ")
+            results.append(GateResult(key[len(GATE_TAG) :], "", verdict == "pass", reason=reason))
+    if not results and not run_id:
+        return None
+    return GateReport(mv.name, str(mv.version), results, run_id=run_id)
