@@ -12,25 +12,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
+from notebook_support import make_notebook
 
 from jupyter_mlops.errors import Conflict
 from jupyter_mlops.pipeline.build import build
 from jupyter_mlops.store.client import client_for
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def make_notebook(path: Path, params: str, *cells: str) -> None:
-    first = new_code_cell(params)
-    first.metadata["tags"] = ["parameters"]
-    nb = new_notebook(cells=[first, *(new_code_cell(c) for c in cells)])
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, path)
 
 
 WRITE_A = (

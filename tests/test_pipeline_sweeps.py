@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
+from notebook_support import make_notebook
 
 from jupyter_mlops.pipeline.build import build
 from jupyter_mlops.pipeline.spec import load_spec
@@ -20,18 +19,6 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(autouse=True)
 def kernels_import_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHONPATH", str(REPO))
-
-
-def make_notebook(path: Path, params: str, code: str) -> None:
-    first = new_code_cell(params)
-    first.metadata["tags"] = ["parameters"]
-    nb = new_notebook(cells=[first, new_code_cell(code)])
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, path)
 
 
 def trial_runs(ws) -> list:

@@ -11,8 +11,8 @@ import threading
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
+from notebook_support import make_notebook
 
 from jupyter_mlops.capture import tracker
 from jupyter_mlops.store.client import client_for, forget_cached_clients
@@ -22,19 +22,7 @@ from jupyter_mlops.workspace import Workspace
 
 
 def _notebook(path: Path, *sources: str, parameters: str | None = None) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    if parameters is not None:
-        cell = nbformat.v4.new_code_cell(parameters)
-        cell.metadata["tags"] = ["parameters"]
-        nb.cells.append(cell)
-    nb.cells += [nbformat.v4.new_code_cell(s) for s in sources]
-    nbformat.write(nb, path)
-    return path
+    return make_notebook(path, parameters, *sources)
 
 
 def _execute(nb: Path, root: Path, **kwargs):
