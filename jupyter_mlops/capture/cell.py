@@ -149,10 +149,7 @@ class CellCapture:
         return problems[0] if problems else None
 
     def _log_models(self) -> None:
-        for name, est in estimators.fitted_since(self._before, self.user_ns).items():
-            example = estimators.find_training_example(est, self.user_ns)
-            self.run.log_model(est, name=name, X=example)
-            self.models.append(name)
+        self.models += estimators.log_fitted_models(self.run, self._before, self.user_ns)
 
     def _log_datasets(self) -> None:
         from ..datasets.capture import describe, frames_read_by

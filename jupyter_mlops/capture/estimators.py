@@ -84,3 +84,14 @@ def find_training_example(est: Any, user_ns: dict[str, Any]) -> Any | None:
         return None
     candidates.sort(reverse=True)
     return _rows(user_ns[candidates[0][2]], EXAMPLE_ROWS)
+
+
+def log_fitted_models(
+    run: Any, before: dict[str, tuple[int, tuple]], user_ns: dict[str, Any]
+) -> list[str]:
+    """Log every estimator fitted since ``before`` on ``run``, named after its variable."""
+    names = []
+    for name, est in fitted_since(before, user_ns).items():
+        run.log_model(est, name=name, X=find_training_example(est, user_ns))
+        names.append(name)
+    return names

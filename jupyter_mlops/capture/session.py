@@ -80,8 +80,7 @@ class SessionRecorder:
         if fresh:
             run.log_params(fresh)
         if ok:
-            for name, est in estimators.fitted_since(self._before, user_ns).items():
-                run.log_model(est, name=name, X=estimators.find_training_example(est, user_ns))
+            estimators.log_fitted_models(run, self._before, user_ns)
 
     def stop(self, status: str = "FINISHED") -> None:
         pop_active(self.run)
