@@ -100,17 +100,15 @@ class CodeDiff:
 
 def run_code(ws: Workspace, run_id: str) -> tuple[list[str], str] | None:
     """(code cells, where they came from) of a run, or None when it recorded no code."""
-    from ..store.run_details import read_json_artifact, read_text_artifact
+    from ..store.run_details import recorded_code
 
-    nb = read_json_artifact(ws, run_id, "mlops/notebook.json")
-    if isinstance(nb, dict) and isinstance(nb.get("cells"), list):
-        return [str(c.get("source", "")) for c in nb["cells"]], "notebook"
-    hist = read_json_artifact(ws, run_id, "mlops/history.json")
-    if isinstance(hist, list) and hist:
-        return [str(h.get("source", "")) for h in hist if isinstance(h, dict)], "executed cells"
-    cell = read_text_artifact(ws, run_id, "mlops/cell.py")
-    if cell is not None:
-        return [cell], "cell"
+    code = recorded_code(ws, run_id)
+    if code["notebook"] is not None:
+        return code["notebook"], "notebook"
+    if code["history"]:
+        return code["history"], "executed cells"
+    if code["cell"] is not None:
+        return [code["cell"]], "cell"
     return None
 
 

@@ -92,22 +92,19 @@ def _fmt(v: float | None) -> str:
 
 def recorded_code(ws: Workspace, run: Any) -> tuple[list[str], str]:
     """The cells to re-execute and where they came from; NotFound if the run kept no code."""
-    from ..store.run_details import read_json_artifact, read_text_artifact
+    from ..store.run_details import recorded_code as stored_code
 
     run_id = run.info.run_id
-    hist = read_json_artifact(ws, run_id, "mlops/history.json")
-    nb = read_json_artifact(ws, run_id, "mlops/notebook.json")
+    code = stored_code(ws, run_id)
     kind = run.data.tags.get("mlops.kind", "")
     cells: list[str] | None = None
     origin = ""
-    if isinstance(hist, list) and hist and (kind == "cell" or not isinstance(nb, dict)):
-        cells, origin = [str(h.get("source", "")) for h in hist if isinstance(h, dict)], "history"
-    elif isinstance(nb, dict) and isinstance(nb.get("cells"), list):
-        cells, origin = [str(c.get("source", "")) for c in nb["cells"]], "notebook"
-    else:
-        cell = read_text_artifact(ws, run_id, "mlops/cell.py")
-        if cell is not None:
-            cells, origin = ["%load_ext jupyter_mlops", f"%%mlops track\n{cell}"], "cell"
+    if code["history"] and (kind == "cell" or code["notebook"] is None):
+        cells, origin = code["history"], "history"  # hidden state is replayed too
+    elif code["notebook"] is not None:
+        cells, origin = code["notebook"], "notebook"
+    elif code["cell"] is not None:
+        cells, origin = ["%load_ext jupyter_mlops", f"%%mlops track\n{code['cell']}"], "cell"
     if not cells:
         raise NotFound(
             f"run {run_id} recorded no notebook or cell code to re-execute",

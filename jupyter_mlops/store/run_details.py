@@ -147,3 +147,26 @@ def compare_runs(ws: Workspace, refs: list[str]) -> dict[str, Any]:
     except NotFound:  # runs recorded from plain Python carry no code
         table["code_diff"] = None
     return table
+
+
+def recorded_code(ws: Workspace, run_id: str) -> dict[str, Any]:
+    """The code a run recorded, by origin (each None when absent): ``notebook`` (the saved
+    notebook's code cells), ``history`` (the cells the kernel executed, in order) and ``cell``
+    (a tracked cell's own source). Callers choose which origin serves them best."""
+    nb = read_json_artifact(ws, run_id, "mlops/notebook.json")
+    hist = read_json_artifact(ws, run_id, "mlops/history.json")
+    notebook = (
+        [str(c.get("source", "")) for c in nb["cells"] if isinstance(c, dict)]
+        if isinstance(nb, dict) and isinstance(nb.get("cells"), list)
+        else None
+    )
+    history = (
+        [str(h.get("source", "")) for h in hist if isinstance(h, dict)] or None
+        if isinstance(hist, list)
+        else None
+    )
+    return {
+        "notebook": notebook,
+        "history": history,
+        "cell": read_text_artifact(ws, run_id, "mlops/cell.py"),
+    }
