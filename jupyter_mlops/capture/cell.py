@@ -31,10 +31,22 @@ def cell_hash(source: str) -> str:
     return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
+_notebook_cache: dict[str, tuple[int, dict | None]] = {}
+
+
 def _notebook_cells() -> dict | None:
+    """The saved notebook's code cells, re-read only when the file changed (it may hold MBs of
+    outputs, and every tracked cell asks)."""
     path = os.environ.get("MLOPS_NOTEBOOK_PATH") or os.environ.get("JPY_SESSION_NAME")
-    if not path or not path.endswith(".ipynb") or not os.path.isfile(path):
+    if not path or not path.endswith(".ipynb"):
         return None
+    try:
+        mtime = os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+    cached = _notebook_cache.get(path)
+    if cached is not None and cached[0] == mtime:
+        return cached[1]
     try:
         nb = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -48,7 +60,10 @@ def _notebook_cells() -> dict | None:
         for i, c in enumerate(nb.get("cells", []))
         if c.get("cell_type") == "code"
     ]
-    return {"path": path, "cells": cells}
+    result = {"path": path, "cells": cells}
+    _notebook_cache.clear()
+    _notebook_cache[path] = (mtime, result)
+    return result
 
 
 @dataclass
