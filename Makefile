@@ -14,7 +14,7 @@ LABEXT_SOURCES := labextension/package.json labextension/yarn.lock labextension/
 	$(wildcard labextension/src/*.ts labextension/src/*/*.ts labextension/src/*/*.tsx \
 	labextension/style/*)
 BUILT_LABEXT := jupyter_mlops/labextension
-EXTRAS := test,dask,sweeps,release,lab,bench
+EXTRAS := test,dask,sweeps,release,lab
 
 .PHONY: install lint test demo bench clean distclean
 
@@ -26,7 +26,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml $(LABEXT_SOURCES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet editables hatchling hatch-jupyter-builder "jupyterlab>=4.4,<5"
+	$(PIP) install --quiet setuptools wheel editables hatchling hatch-jupyter-builder "jupyterlab>=4.4,<5"
 	rm -rf $(BUILT_LABEXT) $(VENV)/share/jupyter/labextensions/jupyter-mlops
 	$(PIP) install --quiet --no-build-isolation -e ".[$(EXTRAS)]"
 	$(VENV)/bin/jupyter server extension list 2>&1 | grep -q "jupyter_mlops.*enabled"
@@ -47,6 +47,7 @@ demo: install
 	$(PY) -m jupyter_mlops.demo
 
 bench: install
+	$(PIP) install --quiet --no-build-isolation -e ".[$(EXTRAS),bench]"  # dvc: a benchmark baseline
 	@set -e; for script in $(wildcard benchmarks/bench_*.py); do \
 		echo "== $$script"; $(PY) $$script --quick; done
 
