@@ -25,21 +25,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ConfigError
+from ..config import compose_yaml
+from ..errors import MlopsError
 from ..workspace import Workspace
+from .gates.registry import release_gates
+from .gates.spec_check import SpecSite
+from .registry import check_name
 
-KNOWN_METRICS = ("accuracy", "f1", "precision", "recall", "roc_auc", "r2", "rmse", "mae")
-LOWER_IS_BETTER = ("rmse", "mae")
-_GATES = (
-    "metrics",
-    "champion",
-    "signature",
-    "latency",
-    "size",
-    "business",
-    "fairness",
-    "importance",
-)
+SECTION_KEYS = ("model", "intended_use", "limitations", "evaluation", "gates", "rollout")
 
 
 @dataclass
@@ -53,153 +46,61 @@ class ReleasePolicy:
     source: str = "defaults"
 
 
-class _Where:
-    def __init__(self, ws: Workspace, node: Any) -> None:
-        self.path, self.node = str(ws.config_path), node
-
-    def error(self, keys: list[str | int], message: str, hint: str | None = None) -> ConfigError:
-        from ..config import line_of
-
-        line = line_of(self.node, keys) if self.node is not None else None
-        key = ".".join(str(k) for k in keys)
-        return ConfigError(message, path=self.path, key=key, line=line, hint=hint)
-
-
-def _mapping(where: _Where, keys: list, value: Any) -> dict:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise where.error(keys, f"must be a mapping, not {type(value).__name__}")
-    return value
-
-
-def _number(
-    where: _Where, keys: list, value: Any, lo: float | None = None, hi: float | None = None
-) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise where.error(keys, f"must be a number, not {value!r}")
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise where.error(keys, f"must be between {lo} and {hi}, got {value}")
-    return float(value)
-
-
 def parse_policy(ws: Workspace, section: Any, node: Any = None) -> ReleasePolicy:
-    where = _Where(ws, node)
+    site = SpecSite(ws, node)
     base = ["release"]
-    section = _mapping(where, base, section)
-    unknown = set(section) - {
-        "model",
-        "intended_use",
-        "limitations",
-        "evaluation",
-        "gates",
-        "rollout",
-    }
+    section = site.mapping(base, section)
+    unknown = sorted(set(section) - set(SECTION_KEYS))
     if unknown:
-        key = sorted(unknown)[0]
-        raise where.error(
-            base + [key],
-            "unknown key",
-            hint="known: model, intended_use, limitations, evaluation, gates, rollout",
+        raise site.error(
+            base + [unknown[0]], "unknown key", hint=f"known: {', '.join(SECTION_KEYS)}"
         )
     pol = ReleasePolicy(source=str(ws.config_path))
     if section.get("model") is not None:
-        from .registry import check_name
-
         try:
             pol.model_name = check_name(str(section["model"]))
-        except Exception as exc:
-            raise where.error(base + ["model"], str(exc)) from None
+        except MlopsError as exc:
+            raise site.error(base + ["model"], exc.message) from None
     pol.intended_use = str(section.get("intended_use") or "")
     pol.limitations = str(section.get("limitations") or "")
-    ev = _mapping(where, base + ["evaluation"], section.get("evaluation"))
-    if ev:
-        if not ev.get("path") and not ev.get("dataset"):
-            raise where.error(base + ["evaluation"], "needs `path` or `dataset`")
-        if not ev.get("target"):
-            raise where.error(base + ["evaluation"], "needs `target` (the label column)")
-    pol.evaluation = ev
-    gates = _mapping(where, base + ["gates"], section.get("gates"))
-    for name, spec in gates.items():
-        keys = base + ["gates", name]
-        if name not in _GATES:
-            raise where.error(keys, "unknown gate", hint=f"known: {', '.join(_GATES)}")
-        if name == "signature":
-            if not isinstance(spec, bool):
-                raise where.error(keys, "must be true or false")
-            continue
-        spec = _mapping(where, keys, spec)
-        gates[name] = spec
-        if name == "metrics":
-            for metric, bounds in spec.items():
-                if metric not in KNOWN_METRICS:
-                    raise where.error(
-                        keys + [metric], "unknown metric", hint=f"known: {', '.join(KNOWN_METRICS)}"
-                    )
-                bounds = _mapping(where, keys + [metric], bounds)
-                if not bounds or set(bounds) - {"min", "max"}:
-                    raise where.error(keys + [metric], "give `min` and/or `max`")
-                for b, v in bounds.items():
-                    _number(where, keys + [metric, b], v)
-        elif name == "champion":
-            if spec.get("metric") not in KNOWN_METRICS:
-                raise where.error(keys + ["metric"], f"must be one of {', '.join(KNOWN_METRICS)}")
-            if "min_delta" not in spec and "min_relative" not in spec:
-                raise where.error(keys, "give `min_delta` (absolute) or `min_relative` (fraction)")
-            for b in ("min_delta", "min_relative"):
-                if b in spec:
-                    _number(where, keys + [b], spec[b])
-        elif name == "latency":
-            _number(where, keys + ["p95_ms"], spec.get("p95_ms"), 0)
-            spec.setdefault("n", 200)
-            _number(where, keys + ["n"], spec["n"], 10, 100_000)
-        elif name == "size":
-            _number(where, keys + ["max_mb"], spec.get("max_mb"), 0)
-        elif name == "business":
-            nb = spec.get("notebook")
-            if not isinstance(nb, str) or not nb.endswith(".ipynb"):
-                raise where.error(keys + ["notebook"], "must name a .ipynb file")
-            if not (ws.root / nb).is_file() or not ws.contains(ws.root / nb):
-                raise where.error(keys + ["notebook"], f"no notebook {nb!r} in the project")
-            _mapping(where, keys + ["parameters"], spec.get("parameters"))
-        elif name == "fairness":
-            if not isinstance(spec.get("sensitive"), str):
-                raise where.error(keys + ["sensitive"], "must name the sensitive feature column")
-            spec.setdefault("metric", "accuracy")
-            if spec["metric"] not in ("accuracy", "selection_rate", "recall", "precision"):
-                raise where.error(
-                    keys + ["metric"], "must be accuracy, selection_rate, recall or precision"
-                )
-            _number(where, keys + ["max_disparity"], spec.get("max_disparity"), 0, 1)
-            if "bins" in spec:
-                _number(where, keys + ["bins"], spec["bins"], 2, 100)
-        elif name == "importance":
-            spec.setdefault("top", 5)
-            _number(where, keys + ["top"], spec["top"], 1, 1000)
-            forbid = spec.setdefault("forbid", [])
-            if not isinstance(forbid, list):
-                raise where.error(keys + ["forbid"], "must be a list of column names")
-    if (
-        gates
-        and not ev
-        and any(g in gates for g in ("metrics", "champion", "fairness", "importance", "business"))
-    ):
-        raise where.error(base + ["evaluation"], "the gates need an evaluation dataset")
-    pol.gates = gates
-    rollout = _mapping(where, base + ["rollout"], section.get("rollout"))
+    pol.evaluation = _evaluation(site, base + ["evaluation"], section.get("evaluation"))
+    pol.gates = _gates(site, base + ["gates"], section.get("gates"))
+    if not pol.evaluation and any(release_gates.get(g).needs_evaluation for g in pol.gates):
+        raise site.error(base + ["evaluation"], "the gates need an evaluation dataset")
+    rollout = site.mapping(base + ["rollout"], section.get("rollout"))
     if "canary_weight" in rollout:
-        pol.canary_weight = _number(
-            where, base + ["rollout", "canary_weight"], rollout["canary_weight"], 0, 100
+        pol.canary_weight = site.number(
+            base + ["rollout", "canary_weight"], rollout["canary_weight"], 0, 100
         )
     return pol
+
+
+def _evaluation(site: SpecSite, keys: list, value: Any) -> dict[str, Any]:
+    ev = site.mapping(keys, value)
+    if ev and not ev.get("path") and not ev.get("dataset"):
+        raise site.error(keys, "needs `path` or `dataset`")
+    if ev and not ev.get("target"):
+        raise site.error(keys, "needs `target` (the label column)")
+    return ev
+
+
+def _gates(site: SpecSite, keys: list, value: Any) -> dict[str, Any]:
+    """Each declared gate's settings, checked by the gate itself."""
+    gates = site.mapping(keys, value)
+    for name, spec in gates.items():
+        gate = release_gates.get(name)
+        if gate is None:
+            raise site.error(
+                keys + [name], "unknown gate", hint=f"known: {', '.join(release_gates.names())}"
+            )
+        gates[name] = gate.check_config(site, keys + [name], spec)
+    return gates
 
 
 def load_policy(ws: Workspace) -> ReleasePolicy:
     """The workspace's release policy (defaults when mlops.yaml has no ``release:``)."""
     if not ws.config_path.is_file():
         return ReleasePolicy()
-    from ..config import compose_yaml
-
     data, node = compose_yaml(ws.config_path)
     if not isinstance(data, dict) or data.get("release") is None:
         return ReleasePolicy()

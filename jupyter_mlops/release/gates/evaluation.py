@@ -13,7 +13,9 @@ from typing import Any
 
 from ...errors import InvalidInput, NotFound
 from ...workspace import Workspace
-from ..policy import LOWER_IS_BETTER
+
+KNOWN_METRICS = ("accuracy", "f1", "precision", "recall", "roc_auc", "r2", "rmse", "mae")
+LOWER_IS_BETTER = ("rmse", "mae")
 
 
 @dataclass

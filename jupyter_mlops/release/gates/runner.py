@@ -14,11 +14,19 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ConfigError, MlopsError
+from ...store.client import client_for, experiment_id
 from ...workspace import Workspace
-from .. import history
-from ..policy import KNOWN_METRICS, ReleasePolicy, load_policy
-from ..registry import T_GATE_RUN, T_GATES, resolve, version_location
+from .. import card, history
+from ..policy import ReleasePolicy, load_policy
+from ..registry import T_GATE_RUN, T_GATES, get_registered_model, resolve, version_location
+from . import technical
+from .evaluation import load_evaluation
+from .protocol import Gate, GateContext
+from .registry import release_gates
 from .result import GateReport, GateResult
+
+# always scored when there is evaluation data, so the card and a later champion can compare
+DEFAULT_METRICS = ("accuracy", "f1", "r2", "rmse")
 
 
 def model_dir(ws: Workspace, mv: Any) -> Path:
@@ -34,14 +42,15 @@ def model_dir(ws: Workspace, mv: Any) -> Path:
     )
 
 
-def _guarded(name: str, kind: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+def _run_guarded(gate: Gate, ctx: GateContext, spec: Any) -> list[GateResult]:
     """Run one gate; an error inside it is that gate's failure, never a crash of the others."""
     try:
-        return fn(*args, **kwargs)
+        return gate.run(ctx, spec)
     except MlopsError as exc:
-        return GateResult(name, kind, False, None, None, f"error: {exc.message}")
+        reason = f"error: {exc.message}"
     except Exception as exc:
-        return GateResult(name, kind, False, None, None, f"error: {type(exc).__name__}: {exc}")
+        reason = f"error: {type(exc).__name__}: {exc}"
+    return [GateResult(gate.name, gate.kind, False, None, None, reason)]
 
 
 def validate(
@@ -54,186 +63,73 @@ def validate(
     policy: ReleasePolicy | None = None,
     write_card: bool = True,
 ) -> GateReport:
-    import mlflow.pyfunc
-
-    from . import business, responsible, technical
-    from .evaluation import load_evaluation
-
     policy = policy or load_policy(ws)
-    gates = policy.gates
-    if not gates:
+    if not policy.gates:
         raise ConfigError(
             "no release gates declared",
             path=str(ws.config_path),
             key="release.gates",
             hint="declare at least one gate (metrics, champion, latency, ...) under release.gates",
         )
-    mv = resolve(ws, model, version)
-    version = str(mv.version)
+    ctx = _context(ws, policy, resolve(ws, model, version))
+    results: list[GateResult] = []
+    for gate in release_gates.in_order(policy.gates):
+        results += _run_guarded(gate, ctx, policy.gates[gate.name])
+    data = ctx.data
+    evaluation = (
+        {"name": data.name, "digest": data.digest, "rows": len(data.X)} if data is not None else {}
+    )
+    report = GateReport(
+        model,
+        ctx.version,
+        results,
+        evaluation=evaluation,
+        artifacts=ctx.artifacts,
+        metrics=ctx.metrics,
+        champion={"version": ctx.champion_version, "metrics": ctx.champion_metrics},
+    )
+    _record(ws, report, ctx.work, reason=reason, actor=actor)
+    if write_card:
+        card.write_card(ws, model, ctx.version, report=report)
+    return report
+
+
+def _context(ws: Workspace, policy: ReleasePolicy, mv: Any) -> GateContext:
+    """Load the candidate, the evaluation data and the champion once, for every gate to read."""
+    import mlflow.pyfunc
+
+    model, version = mv.name, str(mv.version)
     folder = model_dir(ws, mv)
     candidate = mlflow.pyfunc.load_model(str(folder))
     schema = candidate.metadata.get_input_schema()
     features = schema.input_names() if schema is not None and schema.has_input_names() else None
     work = ws.subdir("gates") / f"{model}-v{version}-{int(time.time() * 1000)}"
     work.mkdir(parents=True, exist_ok=True)
-    results: list[GateResult] = []
-    charts: dict[str, str] = {}
-    data = load_evaluation(ws, policy.evaluation, features) if policy.evaluation else None
-    metric_names = set(gates.get("metrics", {}))
-    if "champion" in gates:
-        metric_names.add(gates["champion"]["metric"])
-    metric_names |= {m for m in KNOWN_METRICS if m in ("accuracy", "f1", "r2", "rmse")}
-    cand_metrics: dict[str, float] = {}
-    y_pred = None
-    if data is not None:
-        y_pred = candidate.predict(data.X)
-        cand_metrics = technical.evaluate_metrics(sorted(metric_names), data.y, y_pred)
-    # the champion, when there is one other than this version
-    champ_mv = champ_model = champ_metrics = None
-    aliases = {k: str(v) for k, v in _aliases(ws, model).items()}
-    if aliases.get("champion") and aliases["champion"] != version:
+    ctx = GateContext(ws, model, version, policy, candidate, folder, work)
+    ctx.data = load_evaluation(ws, policy.evaluation, features) if policy.evaluation else None
+    metric_names = set(DEFAULT_METRICS)
+    for gate in release_gates.in_order(policy.gates):
+        metric_names |= gate.metrics_needed(policy.gates[gate.name])
+    if ctx.data is not None:
+        ctx.y_pred = candidate.predict(ctx.data.X)
+        ctx.metrics = technical.evaluate_metrics(sorted(metric_names), ctx.data.y, ctx.y_pred)
+    champion = dict(get_registered_model(ws, model).aliases).get("champion")
+    if champion is not None and str(champion) != version:
         champ_mv = resolve(ws, f"{model}@champion")
-        champ_model = mlflow.pyfunc.load_model(str(model_dir(ws, champ_mv)))
-        if data is not None:
-            champ_metrics = technical.evaluate_metrics(
-                sorted(metric_names), data.y, champ_model.predict(data.X)
+        ctx.champion_version = str(champ_mv.version)
+        ctx.champion_model = mlflow.pyfunc.load_model(str(model_dir(ws, champ_mv)))
+        if ctx.data is not None:
+            predicted = ctx.champion_model.predict(ctx.data.X)
+            ctx.champion_metrics = technical.evaluate_metrics(
+                sorted(metric_names), ctx.data.y, predicted
             )
-    if "metrics" in gates:
-        missing = [m for m in gates["metrics"] if m not in cand_metrics]
-        for m in missing:
-            results.append(
-                GateResult(
-                    f"metrics.{m}",
-                    "technical",
-                    False,
-                    None,
-                    None,
-                    f"{m} cannot be computed on this target",
-                )
-            )
-        results += technical.metric_gates(
-            {k: v for k, v in gates["metrics"].items() if k in cand_metrics}, cand_metrics
-        )
-    if "champion" in gates:
-        results.append(
-            _guarded(
-                "champion",
-                "technical",
-                technical.champion_gate,
-                gates["champion"],
-                cand_metrics,
-                champ_metrics,
-                champ_mv and str(champ_mv.version),
-            )
-        )
-    if gates.get("signature"):
-        results.append(
-            _guarded("signature", "technical", technical.signature_gate, candidate, champ_model)
-        )
-    if "latency" in gates:
-        results.append(
-            _guarded(
-                "latency",
-                "technical",
-                technical.latency_gate,
-                gates["latency"],
-                candidate,
-                data or _example_data(candidate),
-            )
-        )
-    if "size" in gates:
-        results.append(_guarded("size", "technical", technical.size_gate, gates["size"], folder))
-    if "business" in gates:
-        out = _guarded(
-            "business",
-            "business",
-            business.business_gate,
-            ws,
-            gates["business"],
-            model_uri=folder.as_uri(),
-            model=model,
-            version=version,
-            data=data,
-            target=policy.evaluation["target"],
-            work_dir=work,
-        )
-        res, nb = out if isinstance(out, tuple) else (out, None)
-        results.append(res)
-        if nb is not None:
-            charts["business_notebook"] = str(nb)
-    if "fairness" in gates:
-        out = _guarded(
-            "fairness",
-            "responsible",
-            responsible.fairness_gate,
-            gates["fairness"],
-            data,
-            y_pred,
-            work,
-        )
-        res, chart = out if isinstance(out, tuple) else (out, None)
-        results.append(res)
-        if chart:
-            charts["fairness"] = str(chart)
-    if "importance" in gates:
-        metric = next(iter(gates.get("metrics", {})), None) or (
-            "accuracy" if "accuracy" in cand_metrics else "r2"
-        )
-        out = _guarded(
-            "importance",
-            "responsible",
-            responsible.importance_gate,
-            gates["importance"],
-            candidate,
-            data,
-            metric,
-            work,
-        )
-        res, chart = out if isinstance(out, tuple) else (out, None)
-        results.append(res)
-        if chart:
-            charts["importance"] = str(chart)
-    evaluation = (
-        {"name": data.name, "digest": data.digest, "rows": len(data.X)} if data is not None else {}
-    )
-    report = GateReport(
-        model,
-        version,
-        results,
-        evaluation=evaluation,
-        artifacts=charts,
-        metrics=cand_metrics,
-        champion={"version": champ_mv and str(champ_mv.version), "metrics": champ_metrics},
-    )
-    _record(ws, report, work, reason=reason, actor=actor)
-    if write_card:
-        from ..card import write_card as _write_card
-
-        _write_card(ws, model, version, report=report)
-    return report
-
-
-def _aliases(ws: Workspace, model: str) -> dict[str, Any]:
-    from ..registry import get_registered_model
-
-    return dict(get_registered_model(ws, model).aliases)
-
-
-def _example_data(model: Any) -> Any:
-    from .evaluation import EvaluationData
-
-    example = model.input_example
-    if example is None:
-        raise ConfigError("the latency gate needs evaluation data or an input example")
-    return EvaluationData(example, None, "input example", "")
+    return ctx
 
 
 def _record(
     ws: Workspace, report: GateReport, work: Path, *, reason: str | None, actor: str | None
 ) -> None:
     from mlflow.entities import Metric, Param
-
-    from ...store.client import client_for, experiment_id
 
     client = client_for(ws)
     verdict = "passed" if report.passed else "failed"
