@@ -9,7 +9,7 @@ import pytest
 from release_support import FEATURES, fit_model, log_model_run, make_data
 
 from jupyter_mlops.errors import ConfigError, GateFailed
-from jupyter_mlops.release import gates, registry, rollout
+from jupyter_mlops.release import registry, rollout, validation
 from jupyter_mlops.release.policy import load_policy
 from jupyter_mlops.store.client import client_for
 
@@ -54,7 +54,7 @@ def new_version(ws, df, kind):
 def test_good_model_passes_every_gate_and_is_recorded(workspace):
     df = setup_project(workspace, business=True)
     v = new_version(workspace, df, "good")
-    report = gates.validate(workspace, "churn", v, reason="first release")
+    report = validation.validate(workspace, "churn", v, reason="first release")
     assert report.passed, report.text()
     names = [r.gate for r in report.results]
     assert names == [
@@ -112,10 +112,10 @@ def run_id_of(mv):
 def test_a_worse_model_fails_against_the_champion_and_cannot_be_promoted(workspace):
     df = setup_project(workspace)
     good = new_version(workspace, df, "good")
-    assert gates.validate(workspace, "churn", good, write_card=False).passed
+    assert validation.validate(workspace, "churn", good, write_card=False).passed
     rollout.promote(workspace, "churn", good, "champion")
     bad = new_version(workspace, df, "bad")
-    report = gates.validate(workspace, "churn", bad, write_card=False)
+    report = validation.validate(workspace, "churn", bad, write_card=False)
     failed = {r.gate for r in report.failed}
     assert {"metrics.accuracy", "champion"} <= failed, report.text()
     champion = next(r for r in report.results if r.gate == "champion")
@@ -130,7 +130,7 @@ def test_a_worse_model_fails_against_the_champion_and_cannot_be_promoted(workspa
 def test_an_unfair_model_fails_the_fairness_gate(workspace):
     df = setup_project(workspace)
     v = new_version(workspace, df, "unfair")
-    report = gates.validate(workspace, "churn", v, write_card=False)
+    report = validation.validate(workspace, "churn", v, write_card=False)
     fairness = next(r for r in report.results if r.gate == "fairness")
     assert not fairness.passed, fairness.reason
     assert fairness.value > 0.15 and set(fairness.details["by_group"]) == {"0", "1"}
@@ -143,7 +143,7 @@ def test_an_unfair_model_fails_the_fairness_gate(workspace):
 def test_the_business_notebook_can_say_no(workspace):
     df = setup_project(workspace, business=True, min_net_value=10_000)
     v = new_version(workspace, df, "good")
-    report = gates.validate(workspace, "churn", v, write_card=False)
+    report = validation.validate(workspace, "churn", v, write_card=False)
     business = next(r for r in report.results if r.gate == "business")
     assert not business.passed and "minimum 10000" in business.reason
     assert client_for(workspace).get_model_version("churn", v).tags["mlops.gates"] == "failed"
@@ -167,7 +167,7 @@ def test_validate_without_declared_gates_is_refused(workspace):
     run_id, _ = log_model_run(workspace, fit_model(df), df)
     registry.register(workspace, run_id, "churn")
     with pytest.raises(ConfigError, match="no release gates"):
-        gates.validate(workspace, "churn", 1)
+        validation.validate(workspace, "churn", 1)
     assert FEATURES  # the helper's feature list is what the model was trained on
 
 
@@ -181,7 +181,7 @@ def test_gates_run_on_a_named_dataset_version(workspace):
     record = prepare(make_data(300, seed=5), "churn-eval", workspace=workspace)
     df = make_data(500)
     v = new_version(workspace, df, "good")
-    report = gates.validate(workspace, "churn", v, write_card=False)
+    report = validation.validate(workspace, "churn", v, write_card=False)
     assert report.passed, report.text()
     assert report.evaluation["digest"] == record.version.digest
     assert report.evaluation["name"].startswith("churn-eval@")

@@ -22,7 +22,7 @@ def _register(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from ..release.gates import validate
+    from ..release.validation import validate
 
     report = validate(_ws(args), args.model, args.version, reason=args.reason)
     print(report.text())

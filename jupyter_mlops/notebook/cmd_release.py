@@ -40,7 +40,7 @@ def register_cmd(ctx: Any, args: Any, cell: str | None) -> Any:
     arg("--reason"),
 )
 def validate_cmd(ctx: Any, args: Any, cell: str | None) -> Any:
-    from ..release.gates import validate
+    from ..release.validation import validate
 
     report = validate(ctx.workspace, args.model, args.version, reason=args.reason)
     _html(report.html())

@@ -194,7 +194,7 @@ def _profiles(ws: Workspace, run_id: str | None) -> dict[str, str]:
 
 
 def _requirements(ws: Workspace, mv: Any) -> list[str]:
-    from .gates.runner import model_dir
+    from .registry import model_dir
 
     try:
         req = model_dir(ws, mv) / "requirements.txt"

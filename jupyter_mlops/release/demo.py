@@ -75,11 +75,11 @@ def run(
 
     from ..serving.server import BackgroundServer
     from .card import write_card
-    from .gates import validate
     from .history import events, format_history
     from .policy import load_policy
     from .registry import register
     from .rollout import promote, rollback
+    from .validation import validate
 
     policy = load_policy(ws)
     name = policy.model_name or ws.name

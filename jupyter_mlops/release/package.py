@@ -91,7 +91,7 @@ def package(
     import mlflow
 
     from .card import write_card
-    from .gates.runner import model_dir
+    from .registry import model_dir
 
     mv = get_version(ws, model, version)
     v = str(mv.version)

@@ -257,3 +257,16 @@ def register(
         alias="candidate",
     )
     return client.get_model_version(name, mv.version)
+
+
+def model_dir(ws: Workspace, mv: Any) -> Path:
+    """A local folder with the version's files (in place for the embedded store)."""
+    loc = version_location(ws, mv)
+    if loc.local_path is not None:
+        return loc.local_path
+    from mlflow.artifacts import download_artifacts
+
+    dst = ws.subdir("serving") / mv.name / str(mv.version)
+    return Path(
+        download_artifacts(artifact_uri=loc.uri, dst_path=str(dst), tracking_uri=ws.tracking_uri)
+    )

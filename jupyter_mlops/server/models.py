@@ -37,7 +37,7 @@ def _register(ws: Workspace, run_id: str, name: str | None, reason: str | None, 
 def _validate(
     ws: Workspace, name: str, version: str, reason: str | None, actor: str | None, job: Job
 ) -> dict[str, Any]:
-    from ..release.gates import validate
+    from ..release.validation import validate
 
     job.add_line(f"validating {name} v{version}")
     report = validate(ws, name, version, reason=reason, actor=actor)

@@ -3,6 +3,5 @@
 from __future__ import annotations
 
 from .result import GateReport, GateResult
-from .runner import validate
 
-__all__ = ["GateReport", "GateResult", "validate"]
+__all__ = ["GateReport", "GateResult"]

@@ -13,33 +13,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ...errors import ConfigError, MlopsError
-from ...store.client import client_for, experiment_id
-from ...workspace import Workspace
-from .. import card, history
-from ..policy import ReleasePolicy, load_policy
-from ..registry import T_GATE_RUN, T_GATES, get_registered_model, resolve, version_location
-from . import technical
-from .evaluation import load_evaluation
-from .protocol import Gate, GateContext
-from .registry import release_gates
-from .result import GateReport, GateResult
+from ..errors import ConfigError, MlopsError
+from ..store.client import client_for, experiment_id
+from ..workspace import Workspace
+from . import card, history
+from .gates import technical
+from .gates.evaluation import load_evaluation
+from .gates.protocol import Gate, GateContext
+from .gates.registry import release_gates
+from .gates.result import GateReport, GateResult
+from .policy import ReleasePolicy, load_policy
+from .registry import T_GATE_RUN, T_GATES, get_registered_model, model_dir, resolve
 
 # always scored when there is evaluation data, so the card and a later champion can compare
 DEFAULT_METRICS = ("accuracy", "f1", "r2", "rmse")
-
-
-def model_dir(ws: Workspace, mv: Any) -> Path:
-    """A local folder with the version's files (in place for the embedded store)."""
-    loc = version_location(ws, mv)
-    if loc.local_path is not None:
-        return loc.local_path
-    from mlflow.artifacts import download_artifacts
-
-    dst = ws.subdir("serving") / mv.name / str(mv.version)
-    return Path(
-        download_artifacts(artifact_uri=loc.uri, dst_path=str(dst), tracking_uri=ws.tracking_uri)
-    )
 
 
 def _run_guarded(gate: Gate, ctx: GateContext, spec: Any) -> list[GateResult]:
