@@ -298,11 +298,11 @@ def bench_guard_rollback(reps: int) -> list[tuple[str, str, str]]:
     """A bad canary against a real server: how long the guard's check takes, and how long until
     the router stops sending the canary traffic. The release promise: a rollback takes effect
     within one second (router polling the registry every 0.5 s, as `jupyter-mlops serve` does)."""
-    import httpx
     from sklearn.dummy import DummyClassifier
     from sklearn.linear_model import LogisticRegression
 
     from jupyter_mlops.capture.tracker import shutdown_recorders, track
+    from jupyter_mlops.demo.traffic import send_rows
     from jupyter_mlops.monitor.guard import guard_canary
     from jupyter_mlops.release.registry import register
     from jupyter_mlops.release.rollout import promote
@@ -332,15 +332,11 @@ def bench_guard_rollback(reps: int) -> list[tuple[str, str, str]]:
             versions.append(register(ws, run_id, "bench").version)
         promote(ws, "bench", versions[0], "champion", force=True, reason="bench")
         rows = X.to_dict(orient="records")
-        with (
-            BackgroundServer(ws, "bench", poll_interval=0.5) as srv,
-            httpx.Client(base_url=srv.url) as http,
-        ):
+        with BackgroundServer(ws, "bench", poll_interval=0.5) as srv:
             for _ in range(reps):
                 promote(ws, "bench", versions[1], "canary", weight=50, force=True, reason="bench")
                 srv.router.wait_for(lambda t: t.canary is not None, 30)
-                for i in range(80):
-                    http.post("/invocations", json={"dataframe_records": [rows[i]]})
+                send_rows(srv.url, rows[:80], clients=1)
                 srv.app.state.prediction_log.flush()
                 t0 = time.perf_counter()
                 verdict = guard_canary(ws, "bench")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from release_support import FEATURES, fit_model, log_model_run, make_data
 
 from jupyter_mlops.datasets.api import log_dataset
-from jupyter_mlops.monitor import demo
+from jupyter_mlops.demo import monitor as demo
 from jupyter_mlops.release import history
 from jupyter_mlops.store.client import client_for
 

@@ -11,8 +11,8 @@ from release_support import FEATURES, fit_model, make_data
 from jupyter_mlops.capture.tracker import track
 from jupyter_mlops.cli import build_parser
 from jupyter_mlops.datasets.api import log_dataset
+from jupyter_mlops.demo.traffic import send_rows, send_traffic
 from jupyter_mlops.errors import ConfigError
-from jupyter_mlops.monitor.demo import send_rows, traffic_until
 from jupyter_mlops.monitor.guard import CanaryGuard, start_guard
 from jupyter_mlops.monitor.report import build_report
 from jupyter_mlops.release import history, rollout
@@ -63,8 +63,11 @@ def test_drift_found_against_the_training_data_through_lineage(workspace):
             workspace, "churn", bad.version, "canary", weight=50, force=True, reason="t"
         )
         assert srv.router.wait_for(lambda t: t.canary is not None, timeout=10)
-        ok, seen = traffic_until(
-            srv.url, live.to_dict(orient="records"), lambda: srv.router.table.canary is None, 30
+        ok, seen = send_traffic(
+            srv.url,
+            live.to_dict(orient="records"),
+            until=lambda: srv.router.table.canary is None,
+            seconds=30,
         )
         assert ok, srv.app.state.canary_guard.last
         assert seen[(200, "2")] >= 20

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from release_support import fit_model, log_model_run, make_data
 
-from jupyter_mlops.release import demo, history
+from jupyter_mlops.demo import release as demo
+from jupyter_mlops.release import history
 from jupyter_mlops.store.client import client_for
 
 

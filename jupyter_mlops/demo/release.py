@@ -1,6 +1,6 @@
 """The release part of ``make demo``: run -> gates -> card -> canary with traffic -> champion -> rollback.
 
-    python -m jupyter_mlops.release.demo [PROJECT_DIR] [--metric cv_accuracy]
+    python -m jupyter_mlops.demo.release [PROJECT_DIR] [--metric cv_accuracy]
 
 Needs a built example project (its training runs carry logged models). The runner-up run becomes
 the first champion, so that the best one can then go through a real canary against it.
@@ -10,20 +10,25 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 from ..errors import MlopsError, NotFound
+from ..release.card import write_card
+from ..release.history import events, format_history
+from ..release.policy import load_policy
+from ..release.registry import register
+from ..release.rollout import promote, rollback
+from ..release.validation import validate
+from ..serving.server import BackgroundServer
+from ..store.runs import search
 from ..workspace import Workspace
+from .traffic import send_traffic, versions_text
 
 
 def candidate_runs(ws: Workspace, metric: str) -> list[Any]:
     """Finished runs that logged a model and the metric, best first."""
-    from ..store.runs import search
-
     runs, _ = search(
         ws,
         filter_string=f"metrics.`{metric}` > -1e300",
@@ -41,29 +46,6 @@ def candidate_runs(ws: Workspace, metric: str) -> list[Any]:
     return runs
 
 
-def traffic(url: str, rows: list[dict], seconds: float, *, clients: int = 2) -> Counter:
-    """Synthetic traffic: single-row requests from the evaluation data, versions counted."""
-    import httpx
-
-    seen: Counter = Counter()
-    stop = time.monotonic() + seconds
-
-    def worker(offset: int) -> None:
-        with httpx.Client(base_url=url) as http:
-            i = offset
-            while time.monotonic() < stop:
-                r = http.post("/invocations", json={"dataframe_records": [rows[i % len(rows)]]})
-                seen[(r.status_code, r.headers.get("x-model-version"))] += 1
-                i += clients
-
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return seen
-
-
 def run(
     ws: Workspace,
     *,
@@ -72,14 +54,6 @@ def run(
     seconds: float = 3.0,
 ) -> None:
     import pandas as pd
-
-    from ..serving.server import BackgroundServer
-    from .card import write_card
-    from .history import events, format_history
-    from .policy import load_policy
-    from .registry import register
-    from .rollout import promote, rollback
-    from .validation import validate
 
     policy = load_policy(ws)
     name = policy.model_name or ws.name
@@ -114,28 +88,30 @@ def run(
         .drop(columns=[policy.evaluation["target"]])
         .to_dict(orient="records")
     )
+
+    def traffic(seconds: float) -> str:
+        return versions_text(send_traffic(srv.url, eval_rows, seconds=seconds)[1])
+
     with BackgroundServer(ws, name) as srv:
         say(f"serving {name} on {srv.url}")
         promote(ws, name, mv.version, "canary", weight=policy.canary_weight, reason="demo: canary")
         srv.router.wait_for(lambda t: t.canary is not None, 5)
-        say(
-            f"canary v{mv.version} at {policy.canary_weight:g}%: {dict(traffic(srv.url, eval_rows, seconds))}"
-        )
+        say(f"canary v{mv.version} at {policy.canary_weight:g}%: {traffic(seconds)}")
         promote(ws, name, mv.version, "champion", reason="demo: canary healthy")
         srv.router.wait_for(lambda t: t.champion.version == str(mv.version), 5)
-        say(f"champion v{mv.version}: {dict(traffic(srv.url, eval_rows, seconds / 2))}")
+        say(f"champion v{mv.version}: {traffic(seconds / 2)}")
         t0 = time.monotonic()
         rollback(ws, name, reason="demo: rollback drill")
         srv.router.wait_for(lambda t: t.champion.version == str(first.version), 5)
         say(
-            f"rolled back to v{first.version}, serving it after {time.monotonic() - t0:.2f} s: {dict(traffic(srv.url, eval_rows, seconds / 2))}"
+            f"rolled back to v{first.version}, serving it after {time.monotonic() - t0:.2f} s: {traffic(seconds / 2)}"
         )
     say("== release history")
     say(format_history(events(ws, name)))
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m jupyter_mlops.release.demo")
+    ap = argparse.ArgumentParser(prog="python -m jupyter_mlops.demo.release")
     ap.add_argument("project", nargs="?", help="project folder (default: found from here)")
     ap.add_argument("--metric", default="cv_accuracy")
     ap.add_argument("--seconds", type=float, default=3.0)

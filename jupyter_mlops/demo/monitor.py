@@ -1,6 +1,6 @@
 """The monitoring part of ``make demo``: drift detected in live traffic, a bad canary rolled back.
 
-    python -m jupyter_mlops.monitor.demo [PROJECT_DIR] [--shift COLUMN ...]
+    python -m jupyter_mlops.demo.monitor [PROJECT_DIR] [--shift COLUMN ...]
 
 Runs after the release stage on the built example project (it bootstraps a champion itself when
 there is none). It serves the model, sends the evaluation rows as live traffic, then the same rows
@@ -18,9 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import itertools
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -28,8 +26,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..capture.tracker import track
+from ..cli import main as cli
 from ..errors import MlopsError, NotFound
+from ..monitor.plots import feature_figure
+from ..monitor.report import build_report, format_report
+from ..monitor.thresholds import load_monitor_config
+from ..release.gates.evaluation import load_evaluation
+from ..release.history import events
+from ..release.policy import load_policy
+from ..release.registry import register
+from ..release.rollout import demote_canary, promote, state
+from ..serving.server import BackgroundServer
+from ..store.client import client_for
 from ..workspace import Workspace
+from .release import candidate_runs
+from .traffic import send_rows, send_traffic, versions_text
 
 DEFAULT_SHIFT_SD = 2.0
 BAD_CANARY_WEIGHT = 50.0
@@ -51,71 +63,6 @@ class MonitorDemoResult:
     after_rollback: Counter = field(default_factory=Counter)
 
 
-def send_rows(url: str, rows: list[dict], *, clients: int = 2) -> Counter:
-    """Every row once, as single-row requests from ``clients`` threads: (status, version) counts."""
-    import httpx
-
-    seen: Counter = Counter()
-    todo = iter(range(len(rows)))
-    lock = threading.Lock()
-
-    def worker() -> None:
-        with httpx.Client(base_url=url, timeout=30) as http:
-            while True:
-                with lock:
-                    i = next(todo, None)
-                if i is None:
-                    return
-                r = http.post("/invocations", json={"dataframe_records": [rows[i]]})
-                with lock:
-                    seen[(r.status_code, r.headers.get("x-model-version"))] += 1
-
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return seen
-
-
-def traffic_until(
-    url: str, rows: list[dict], done: Callable[[], bool], timeout: float, *, clients: int = 2
-) -> tuple[bool, Counter]:
-    """Cycle through ``rows`` until ``done()`` holds (checked every 50 ms) or ``timeout`` passes."""
-    import httpx
-
-    seen: Counter = Counter()
-    stop = threading.Event()
-    lock = threading.Lock()
-    counter = itertools.count()
-
-    def worker() -> None:
-        with httpx.Client(base_url=url, timeout=30) as http:
-            while not stop.is_set():
-                row = rows[next(counter) % len(rows)]
-                r = http.post("/invocations", json={"dataframe_records": [row]})
-                with lock:
-                    seen[(r.status_code, r.headers.get("x-model-version"))] += 1
-                time.sleep(0.002)  # a steady stream, not a flood: leaves CPU to the guard
-
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    deadline = time.monotonic() + timeout
-    ok = False
-    try:
-        while time.monotonic() < deadline:
-            if done():
-                ok = True
-                break
-            time.sleep(0.05)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(30)
-    return ok, seen
-
-
 def shifted_rows(frame: Any, columns: list[str], sd: float) -> Any:
     """The same rows with ``columns`` moved up by ``sd`` of their own standard deviations."""
     out = frame.copy()
@@ -126,16 +73,11 @@ def shifted_rows(frame: Any, columns: list[str], sd: float) -> Any:
 
 def ensure_champion(ws: Workspace, name: str, metric: str, say: Callable[[str], None]) -> str:
     """The current champion; without one (no release stage ran), the best run becomes it."""
-    from ..release.rollout import demote_canary, promote, state
-
     st = state(ws, name) if _is_registered(ws, name) else None
     if st is not None and st.aliases.get("canary"):
         demote_canary(ws, name, reason="monitor demo: start without a canary")
     if st is not None and st.aliases.get("champion"):
         return str(st.aliases["champion"])
-    from ..release.demo import candidate_runs
-    from ..release.registry import register
-
     best = candidate_runs(ws, metric)[0]
     mv = register(ws, best.info.run_id, name, reason="monitor demo: first release")
     promote(ws, name, mv.version, "champion", force=True, reason="monitor demo: bootstrap champion")
@@ -145,8 +87,6 @@ def ensure_champion(ws: Workspace, name: str, metric: str, say: Callable[[str], 
 
 def _is_registered(ws: Workspace, name: str) -> bool:
     from mlflow.exceptions import MlflowException
-
-    from ..store.client import client_for
 
     try:
         client_for(ws).get_registered_model(name)
@@ -159,8 +99,6 @@ def train_bad_model(ws: Workspace, X: Any, y: Any) -> str:
     """A tracked run with a model that always answers the rarer class: the canary to reject."""
     from sklearn.dummy import DummyClassifier
 
-    from ..capture.tracker import track
-
     rare = y.value_counts().idxmin()
     model = DummyClassifier(strategy="constant", constant=rare).fit(X, y)
     with track(name="bad-canary", workspace=ws, tags={"mlops.demo": "bad canary"}) as run:
@@ -172,8 +110,6 @@ def train_bad_model(ws: Workspace, X: Any, y: Any) -> str:
 
 def write_drift_plot(report: Any, out_dir: Path) -> Path | None:
     """PNG of training vs live for the most drifted feature (None when nothing was compared)."""
-    from .plots import feature_figure
-
     ranked = sorted((d for d in report.drift.values() if d.ref_dist), key=lambda d: -(d.psi or 0.0))
     if not ranked:
         return None
@@ -185,8 +121,6 @@ def write_drift_plot(report: Any, out_dir: Path) -> Path | None:
 
 
 def _history_text(ws: Workspace, name: str) -> str:
-    from ..cli import main as cli
-
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         cli(["--workspace", str(ws.root), "history", name])
@@ -204,15 +138,6 @@ def run(
     timeout: float = ROLLBACK_TIMEOUT,
 ) -> MonitorDemoResult:
     import pandas as pd
-
-    from ..release.gates.evaluation import load_evaluation
-    from ..release.history import events
-    from ..release.policy import load_policy
-    from ..release.registry import register
-    from ..release.rollout import promote
-    from ..serving.server import BackgroundServer
-    from .report import build_report, format_report
-    from .thresholds import load_monitor_config
 
     policy = load_policy(ws)
     name = policy.model_name or ws.name
@@ -280,11 +205,12 @@ def run(
             f"{cfg.canary.min_requests} requests"
         )
         t_canary = time.monotonic()
-        rolled_back, result.canary_traffic = traffic_until(
+        rolled_back, result.canary_traffic = send_traffic(
             srv.url,
             X.to_dict(orient="records"),
-            lambda: srv.router.table.canary is None,
-            timeout + cfg.canary.interval,
+            until=lambda: srv.router.table.canary is None,
+            seconds=timeout + cfg.canary.interval,
+            pause=0.002,
         )
         if not rolled_back:
             guard = srv.app.state.canary_guard
@@ -299,23 +225,16 @@ def run(
     trail = [e for e in events(ws, name) if e.action == "rollback" and e.version == canary]
     result.rollback_reason = trail[-1].reason if trail else None
     say(
-        f"canary traffic {_versions(result.canary_traffic)}; rolled back by "
+        f"canary traffic {versions_text(result.canary_traffic)}; rolled back by "
         f"{trail[-1].actor if trail else '?'} {result.rollback_seconds:.1f} s after it went in; "
-        f"afterwards {_versions(result.after_rollback)}"
+        f"afterwards {versions_text(result.after_rollback)}"
     )
     say(f"\n$ jupyter-mlops history {name}\n" + _history_text(ws, name))
     return result
 
 
-def _versions(seen: Counter) -> str:
-    by: Counter = Counter()
-    for (status, version), n in seen.items():
-        by[f"v{version}" if status == 200 else f"HTTP {status}"] += n
-    return ", ".join(f"{k}: {n}" for k, n in sorted(by.items()))
-
-
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m jupyter_mlops.monitor.demo", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m jupyter_mlops.demo.monitor", description=__doc__)
     ap.add_argument("project", nargs="?", help="project folder (default: found from here)")
     ap.add_argument("--metric", default="cv_accuracy", help="picks a champion when there is none")
     ap.add_argument("--shift", nargs="+", metavar="COLUMN", help="features to drift")

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "example_notebooks"
+EXAMPLE = Path(__file__).resolve().parents[2] / "example_notebooks"
 BIN = Path(sys.executable).parent
 
 
@@ -58,14 +58,14 @@ def build_stage() -> None:
 
 def release_stage() -> None:
     _say("4. Release: register, gates, model card, canary with traffic, champion, rollback")
-    _run("python", "-m", "jupyter_mlops.release.demo")
+    _run("python", "-m", "jupyter_mlops.demo.release")
 
 
 def monitor_stage() -> None:
     _say(
         "5. Monitoring: live traffic with a drifted segment, drift detected, a bad canary rolled back"
     )
-    _run("python", "-m", "jupyter_mlops.monitor.demo")
+    _run("python", "-m", "jupyter_mlops.demo.monitor")
 
 
 STAGES = [track_stage, datasets_stage, build_stage, release_stage, monitor_stage]
@@ -92,7 +92,3 @@ def main(argv: list[str] | None = None) -> int:
         f"  executed notebooks: {EXAMPLE / 'output'}"
     )
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
