@@ -37,6 +37,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) scripts/check_auth.py
+	$(VENV)/bin/lint-imports --no-logo --no-cache
 	cd labextension && jlpm lint:check
 
 test: install lint
