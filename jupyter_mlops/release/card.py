@@ -17,6 +17,7 @@ from typing import Any
 
 from ..workspace import Workspace
 from .gates.result import GateReport
+from .policy import load_policy
 from .registry import get_version
 
 
@@ -59,19 +60,32 @@ def _table(head: list[str], rows: list[list[Any]]) -> str:
 
 
 def build_markdown(ws: Workspace, mv: Any, report: GateReport | None) -> str:
-    from .policy import load_policy
-
-    policy = load_policy(ws)
+    """The card as Markdown: one section after another, each built from what was recorded."""
     lineage = json.loads(mv.tags.get("mlops.lineage") or "{}")
+    sections = [
+        _header(mv),
+        _intended_use(load_policy(ws)),
+        _training_data(ws, lineage),
+        *(_evaluation_sections(report) if report is not None else [_not_validated(mv)]),
+        _environment(ws, mv, lineage),
+        _lineage(mv, lineage, report),
+    ]
+    return "\n".join(line for section in sections for line in section)
+
+
+def _header(mv: Any) -> list[str]:
     aliases = ", ".join(mv.aliases) or "none"
     verdict = mv.tags.get("mlops.gates", "pending")
-    out = [
+    return [
         f"# Model card: {mv.name} v{mv.version}",
         "",
         f"Aliases: {aliases}. Gates: **{verdict}**.",
         "",
     ]
-    out += [
+
+
+def _intended_use(policy: Any) -> list[str]:
+    out = [
         "## Intended use",
         "",
         policy.intended_use or "_Not stated (set `release.intended_use` in mlops.yaml)._",
@@ -79,105 +93,115 @@ def build_markdown(ws: Workspace, mv: Any, report: GateReport | None) -> str:
     ]
     if policy.limitations:
         out += ["## Limitations", "", policy.limitations, ""]
-    out += ["## Training data", ""]
+    return out
+
+
+def _training_data(ws: Workspace, lineage: dict[str, Any]) -> list[str]:
     datasets = lineage.get("datasets") or []
-    if datasets:
-        out.append(
-            _table(
-                ["dataset", "digest", "context", "source"],
-                [
-                    [d.get("name"), d.get("digest"), d.get("context"), d.get("source")]
-                    for d in datasets
-                ],
-            )
-        )
-        profiles = _profiles(ws, lineage.get("run_id"))
-        for name, prof in profiles.items():
-            out += ["", f"Profile of `{name}`: `{prof}`"]
-    else:
-        out.append("_No dataset versions were recorded with the training run._")
-    out.append("")
-    if report is not None:
-        champ = report.champion or {}
-        cm = champ.get("metrics") or {}
-        out += [
-            "## Metrics",
+    if not datasets:
+        return [
+            "## Training data",
             "",
-            f"On evaluation data `{report.evaluation.get('name', '-')}` (digest {report.evaluation.get('digest', '-')}, {report.evaluation.get('rows', '-')} rows).",
-        ]
-        out += [
-            "",
-            _table(
-                ["metric", "this version", f"champion v{champ.get('version') or '-'}", "change"],
-                [
-                    [k, v, cm.get(k), (v - cm[k]) if k in cm else None]
-                    for k, v in sorted(report.metrics.items())
-                ],
-            ),
+            "_No dataset versions were recorded with the training run._",
             "",
         ]
-        out += [
-            "## Gate results",
-            "",
-            _table(["gate", "kind", "value", "threshold", "verdict", "reason"], report.rows()),
-            "",
-        ]
-        fair = next((r for r in report.results if r.gate == "fairness" and r.details), None)
-        if fair:
-            d = fair.details
-            out += [
-                "## Fairness",
-                "",
-                f"{d['metric']} by `{d['sensitive']}` (overall {d['overall']:.4g}); largest gap {fair.value}.",
-                "",
-            ]
-            out += [
-                _table(
-                    ["group", d["metric"], "rows"],
-                    [[g, v, d["counts"].get(g)] for g, v in d["by_group"].items()],
-                ),
-                "",
-                "![fairness](fairness.png)",
-                "",
-            ]
-        imp = next((r for r in report.results if r.gate == "importance" and r.details), None)
-        if imp:
-            top = imp.details["top"]
-            out += [
-                "## Feature importance",
-                "",
-                "Permutation importance (drop in score when a feature is shuffled):",
-                "",
-            ]
-            out += [
-                _table(["feature", "importance"], [[c, imp.details["importance"][c]] for c in top]),
-                "",
-                "![importance](importance.png)",
-                "",
-            ]
-    else:
-        out += [
-            "## Gate results",
-            "",
-            f"_Not validated yet: run `jupyter-mlops validate {mv.name} {mv.version}`._",
-            "",
-        ]
-    out += ["## Environment", ""]
-    out += [
+    rows = [[d.get("name"), d.get("digest"), d.get("context"), d.get("source")] for d in datasets]
+    out = ["## Training data", "", _table(["dataset", "digest", "context", "source"], rows)]
+    for name, prof in _profiles(ws, lineage.get("run_id")).items():
+        out += ["", f"Profile of `{name}`: `{prof}`"]
+    return out + [""]
+
+
+def _evaluation_sections(report: GateReport) -> list[list[str]]:
+    return [_metrics(report), _gate_results(report), _fairness(report), _importance(report)]
+
+
+def _metrics(report: GateReport) -> list[str]:
+    champ = report.champion or {}
+    cm = champ.get("metrics") or {}
+    ev = report.evaluation
+    rows = [
+        [k, v, cm.get(k), (v - cm[k]) if k in cm else None]
+        for k, v in sorted(report.metrics.items())
+    ]
+    head = ["metric", "this version", f"champion v{champ.get('version') or '-'}", "change"]
+    return [
+        "## Metrics",
+        "",
+        f"On evaluation data `{ev.get('name', '-')}` (digest {ev.get('digest', '-')}, {ev.get('rows', '-')} rows).",
+        "",
+        _table(head, rows),
+        "",
+    ]
+
+
+def _gate_results(report: GateReport) -> list[str]:
+    head = ["gate", "kind", "value", "threshold", "verdict", "reason"]
+    return ["## Gate results", "", _table(head, report.rows()), ""]
+
+
+def _fairness(report: GateReport) -> list[str]:
+    fair = next((r for r in report.results if r.gate == "fairness" and r.details), None)
+    if fair is None:
+        return []
+    d = fair.details
+    rows = [[g, v, d["counts"].get(g)] for g, v in d["by_group"].items()]
+    return [
+        "## Fairness",
+        "",
+        f"{d['metric']} by `{d['sensitive']}` (overall {d['overall']:.4g}); largest gap {fair.value}.",
+        "",
+        _table(["group", d["metric"], "rows"], rows),
+        "",
+        "![fairness](fairness.png)",
+        "",
+    ]
+
+
+def _importance(report: GateReport) -> list[str]:
+    imp = next((r for r in report.results if r.gate == "importance" and r.details), None)
+    if imp is None:
+        return []
+    rows = [[c, imp.details["importance"][c]] for c in imp.details["top"]]
+    return [
+        "## Feature importance",
+        "",
+        "Permutation importance (drop in score when a feature is shuffled):",
+        "",
+        _table(["feature", "importance"], rows),
+        "",
+        "![importance](importance.png)",
+        "",
+    ]
+
+
+def _not_validated(mv: Any) -> list[str]:
+    hint = f"_Not validated yet: run `jupyter-mlops validate {mv.name} {mv.version}`._"
+    return ["## Gate results", "", hint, ""]
+
+
+def _environment(ws: Workspace, mv: Any, lineage: dict[str, Any]) -> list[str]:
+    return [
+        "## Environment",
+        "",
         f"- environment hash: {lineage.get('env_hash') or '-'}",
         f"- requirements: {', '.join(_requirements(ws, mv)) or '-'}",
         "",
     ]
-    out += ["## Lineage", ""]
-    out += [
+
+
+def _lineage(mv: Any, lineage: dict[str, Any], report: GateReport | None) -> list[str]:
+    return [
+        "## Lineage",
+        "",
         f"- training run: {lineage.get('run_id') or mv.run_id} ({lineage.get('run_name') or '-'})",
         f"- notebook: {lineage.get('notebook') or '-'}",
         f"- git commit: {lineage.get('git_sha') or '-'}",
         f"- logged model: {mv.tags.get('mlops.model_id') or '-'}",
         f"- registered by: {mv.tags.get('mlops.registered_by') or '-'}",
         f"- gate run: {report.run_id if report else '-'}",
+        "",
     ]
-    return "\n".join(out) + "\n"
 
 
 def _profiles(ws: Workspace, run_id: str | None) -> dict[str, str]:
