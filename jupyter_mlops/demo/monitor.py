@@ -146,10 +146,9 @@ def run(
             "the release section names no evaluation data to send as traffic",
             hint="add `evaluation: {path: ..., target: ...}` under release: in mlops.yaml",
         )
-    cfg = load_monitor_config(ws)
     champion = ensure_champion(ws, name, metric, say)
     evaluation = load_evaluation(ws, policy.evaluation, None)
-    X, y = evaluation.X, evaluation.y
+    X = evaluation.X
     numeric = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c])]
     shift = shift or numeric[:2]
     unknown = [c for c in shift if c not in numeric]
@@ -158,71 +157,11 @@ def run(
     result = MonitorDemoResult(name, champion, None, None, shifted=list(shift))
 
     with BackgroundServer(ws, name, poll_interval=0.2, guard=True) as srv:
-        plog = srv.app.state.prediction_log
         say(f"serving {name} (champion v{champion}) on {srv.url}, canary guard on")
-        t0 = time.time()
-        normal = send_rows(srv.url, X.to_dict(orient="records"))
-        t1 = time.time()
-        drifted = send_rows(srv.url, shifted_rows(X, shift, shift_sd).to_dict(orient="records"))
-        t2 = time.time()
-        plog.flush()  # the writer thread would within a second; the demo need not wait for it
-        say(
-            f"sent {sum(normal.values())} requests of evaluation rows, then "
-            f"{sum(drifted.values())} with {', '.join(shift)} shifted by +{shift_sd:g} sd"
-        )
-        result.baseline = build_report(ws, name, since=t0, until=t1)
-        result.drifted = build_report(ws, name, since=t1, until=t2 + 1e-3)
-        base = result.baseline
-        say(
-            f"\n-- window 1 (evaluation rows as they are): {len(base.drifted)} of "
-            f"{len(base.drift)} features drifted against {base.reference or 'no reference'}"
-        )
-        say("\n-- window 2 (the drifted segment):\n" + format_report(result.drifted))
-        result.plot = write_drift_plot(result.drifted, out_dir or ws.root / "output")
-        if result.plot is not None:
-            say(f"training vs live for the most drifted feature: {result.plot}")
-
+        _drift_windows(ws, srv, X, shift_sd, result, say, out_dir or ws.root / "output")
         say("\n-- a bad canary: a model that always answers the same class")
-        run_id = train_bad_model(ws, X, y)
-        mv = register(ws, run_id, name, reason="monitor demo: a deliberately bad model")
-        canary = result.canary = str(mv.version)
-        promote(
-            ws,
-            name,
-            canary,
-            "canary",
-            weight=BAD_CANARY_WEIGHT,
-            force=True,
-            reason="monitor demo: untested canary, to show the canary guard",
-        )
-        if not srv.router.wait_for(
-            lambda t: t.canary is not None and t.canary.version == canary, 10
-        ):
-            raise MlopsError(f"the server never loaded canary v{canary}")
-        say(
-            f"v{canary} is the canary at {BAD_CANARY_WEIGHT:g}% of traffic (gates overridden); "
-            f"the guard checks every {cfg.canary.interval:g} s once each version has "
-            f"{cfg.canary.min_requests} requests"
-        )
-        t_canary = time.monotonic()
-        rolled_back, result.canary_traffic = send_traffic(
-            srv.url,
-            X.to_dict(orient="records"),
-            until=lambda: srv.router.table.canary is None,
-            seconds=timeout + cfg.canary.interval,
-            pause=0.002,
-        )
-        if not rolled_back:
-            guard = srv.app.state.canary_guard
-            last = guard.last.summary() if guard is not None and guard.last else "no verdict"
-            raise MlopsError(
-                f"the canary guard did not roll v{canary} back within "
-                f"{timeout + cfg.canary.interval:g} s (last verdict: {last})",
-                hint="see monitor.canary in mlops.yaml (min_requests, interval)",
-            )
-        result.rollback_seconds = time.monotonic() - t_canary
-        result.after_rollback = send_rows(srv.url, X.head(20).to_dict(orient="records"))
-    trail = [e for e in events(ws, name) if e.action == "rollback" and e.version == canary]
+        _bad_canary(ws, srv, evaluation, result, say, timeout)
+    trail = [e for e in events(ws, name) if e.action == "rollback" and e.version == result.canary]
     result.rollback_reason = trail[-1].reason if trail else None
     say(
         f"canary traffic {versions_text(result.canary_traffic)}; rolled back by "
@@ -231,6 +170,91 @@ def run(
     )
     say(f"\n$ jupyter-mlops history {name}\n" + _history_text(ws, name))
     return result
+
+
+def _drift_windows(
+    ws: Workspace,
+    srv: BackgroundServer,
+    X: Any,
+    shift_sd: float,
+    result: MonitorDemoResult,
+    say: Callable[[str], None],
+    out_dir: Path,
+) -> None:
+    """Two windows of live traffic, as they are and shifted, each reported against training."""
+    shift, name = result.shifted, result.model
+    t0 = time.time()
+    normal = send_rows(srv.url, X.to_dict(orient="records"))
+    t1 = time.time()
+    drifted = send_rows(srv.url, shifted_rows(X, shift, shift_sd).to_dict(orient="records"))
+    t2 = time.time()
+    srv.app.state.prediction_log.flush()  # the writer thread would within a second
+    say(
+        f"sent {sum(normal.values())} requests of evaluation rows, then "
+        f"{sum(drifted.values())} with {', '.join(shift)} shifted by +{shift_sd:g} sd"
+    )
+    result.baseline = build_report(ws, name, since=t0, until=t1)
+    result.drifted = build_report(ws, name, since=t1, until=t2 + 1e-3)
+    base = result.baseline
+    say(
+        f"\n-- window 1 (evaluation rows as they are): {len(base.drifted)} of "
+        f"{len(base.drift)} features drifted against {base.reference or 'no reference'}"
+    )
+    say("\n-- window 2 (the drifted segment):\n" + format_report(result.drifted))
+    result.plot = write_drift_plot(result.drifted, out_dir)
+    if result.plot is not None:
+        say(f"training vs live for the most drifted feature: {result.plot}")
+
+
+def _bad_canary(
+    ws: Workspace,
+    srv: BackgroundServer,
+    evaluation: Any,
+    result: MonitorDemoResult,
+    say: Callable[[str], None],
+    timeout: float,
+) -> None:
+    """A deliberately bad canary, forced in; traffic flows until the guard rolls it back."""
+    name, X = result.model, evaluation.X
+    cfg = load_monitor_config(ws)
+    run_id = train_bad_model(ws, X, evaluation.y)
+    mv = register(ws, run_id, name, reason="monitor demo: a deliberately bad model")
+    canary = result.canary = str(mv.version)
+    promote(
+        ws,
+        name,
+        canary,
+        "canary",
+        weight=BAD_CANARY_WEIGHT,
+        force=True,
+        reason="monitor demo: untested canary, to show the canary guard",
+    )
+    if not srv.router.wait_for(lambda t: t.canary is not None and t.canary.version == canary, 10):
+        raise MlopsError(f"the server never loaded canary v{canary}")
+    say(
+        f"v{canary} is the canary at {BAD_CANARY_WEIGHT:g}% of traffic (gates overridden); "
+        f"the guard checks every {cfg.canary.interval:g} s once each version has "
+        f"{cfg.canary.min_requests} requests"
+    )
+    t_canary = time.monotonic()
+    limit = timeout + cfg.canary.interval
+    rolled_back, result.canary_traffic = send_traffic(
+        srv.url,
+        X.to_dict(orient="records"),
+        until=lambda: srv.router.table.canary is None,
+        seconds=limit,
+        pause=0.002,
+    )
+    if not rolled_back:
+        guard = srv.app.state.canary_guard
+        last = guard.last.summary() if guard is not None and guard.last else "no verdict"
+        raise MlopsError(
+            f"the canary guard did not roll v{canary} back within {limit:g} s "
+            f"(last verdict: {last})",
+            hint="see monitor.canary in mlops.yaml (min_requests, interval)",
+        )
+    result.rollback_seconds = time.monotonic() - t_canary
+    result.after_rollback = send_rows(srv.url, X.head(20).to_dict(orient="records"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,6 +37,7 @@ def business_gate(
     target: str,
     work_dir: Path,
 ) -> tuple[GateResult, Path | None]:
+    """Run the business notebook on the evaluation data; its verdict file is the gate's result."""
     import papermill as pm
 
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -54,10 +55,10 @@ def business_gate(
         "target": target,
         "result_path": str(result_path),
     }
-    notebook = ws.root / spec["notebook"]
+    notebook = spec["notebook"]
     try:
         pm.execute_notebook(
-            str(notebook),
+            str(ws.root / notebook),
             str(output),
             parameters=params,
             cwd=str(ws.root),
@@ -66,22 +67,22 @@ def business_gate(
             log_output=False,
         )
     except pm.PapermillExecutionError as exc:
-        reason = f"{spec['notebook']} failed in cell {exc.cell_index}: {exc.ename}: {exc.evalue}"
-        return GateResult("business", "business", False, None, "notebook verdict", reason), output
+        reason = f"{notebook} failed in cell {exc.cell_index}: {exc.ename}: {exc.evalue}"
+        return _failed(reason), output
     except Exception as exc:  # kernel died, timeout...
-        reason = f"{spec['notebook']} could not run: {type(exc).__name__}: {exc}"
-        return GateResult(
-            "business", "business", False, None, "notebook verdict", reason
-        ), output if output.exists() else None
+        reason = f"{notebook} could not run: {type(exc).__name__}: {exc}"
+        return _failed(reason), output if output.exists() else None
+    return _verdict(notebook, result_path), output
+
+
+def _failed(reason: str) -> GateResult:
+    return GateResult("business", "business", False, None, "notebook verdict", reason)
+
+
+def _verdict(notebook: str, result_path: Path) -> GateResult:
+    """The gate's result from the verdict the notebook wrote with ``report``."""
     if not result_path.is_file():
-        return GateResult(
-            "business",
-            "business",
-            False,
-            None,
-            "notebook verdict",
-            f"{spec['notebook']} wrote no verdict to result_path",
-        ), output
+        return _failed(f"{notebook} wrote no verdict to result_path")
     try:
         res = json.loads(result_path.read_text())
         kpis = {str(k): float(v) for k, v in dict(res.get("kpis") or {}).items()}
@@ -89,22 +90,10 @@ def business_gate(
         if not isinstance(passed, bool):
             raise TypeError("passed must be true or false")
     except (ValueError, TypeError, KeyError) as exc:
-        return GateResult(
-            "business",
-            "business",
-            False,
-            None,
-            "notebook verdict",
-            f"unreadable verdict from {spec['notebook']}: {exc}",
-        ), output
+        return _failed(f"unreadable verdict from {notebook}: {exc}")
     kpis = {k: v for k, v in kpis.items() if math.isfinite(v)}
     reason = str(res.get("reason") or "") or ", ".join(f"{k}={v:.4g}" for k, v in kpis.items())
+    details = {"kpis": kpis, "notebook": notebook}
     return GateResult(
-        "business",
-        "business",
-        passed,
-        kpis or None,
-        "notebook verdict",
-        reason,
-        {"kpis": kpis, "notebook": spec["notebook"]},
-    ), output
+        "business", "business", passed, kpis or None, "notebook verdict", reason, details
+    )
