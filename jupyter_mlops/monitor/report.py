@@ -21,6 +21,7 @@ from .drift import FeatureDrift, ReferenceProfile, prediction_drift
 from .guard import CanaryVerdict, judge
 from .health import Health, health_by_version, health_over_time, request_arrays
 from .predlog import INPUT_PREFIX, model_folder_name, scan_predictions
+from .reference import training_reference
 from .thresholds import MonitorConfig, load_monitor_config, parse_duration
 
 if TYPE_CHECKING:
@@ -147,65 +148,20 @@ def build_report(
     served = _served(table)
     report.live_rows = served.num_rows
     report.reference_version = version or report.aliases.get("champion") or _latest_version(req)
-    frame, features, ref_preds = reference, None, reference_predictions
-    if frame is None:
-        from .reference import training_reference
-
-        ref = training_reference(
-            ws, model, report.reference_version, with_predictions=reference_predictions is None
-        )
-        report.problems.extend(ref.notes)
-        report.reference = ref.description
-        frame, features = ref.frame, ref.features
-        ref_preds = ref_preds if ref_preds is not None else ref.predictions
-    else:
-        report.reference = "reference data given by the caller"
-
+    frame, features, ref_preds = _reference(ws, report, reference, reference_predictions)
     if frame is not None:
-        live_features = {
-            c[len(INPUT_PREFIX) :] for c in table.column_names if c.startswith(INPUT_PREFIX)
-        }
-        if features is None:  # no signature: compare the columns the two sides share
-            features = [c for c in frame.columns if c in live_features] or list(frame.columns)
-        profile = ReferenceProfile.from_frame(frame, [f for f in features if f in frame.columns])
-        for f in features:
-            if f not in frame.columns:
-                report.problems.append(f"feature {f!r} is not in the training data")
-        if served.num_rows:
-            report.drift = profile.compare(served, cfg.drift, workers=workers)
-            missing = [n for n, d in report.drift.items() if d.note == "missing from live traffic"]
-            if missing:
-                report.problems.append(
-                    f"{len(missing)} feature(s) missing from live traffic: {', '.join(missing)}"
-                )
-            report.drift_over_time = _drift_over_time(profile, served, cfg, since, until)
-        elif table.num_rows:
-            report.problems.append("no successful predictions in the window: drift not computed")
-
+        _input_drift(report, cfg, table, served, frame, features, workers)
     if ref_preds is not None and served.num_rows and report.reference_version is not None:
         mine = served.filter(pc.equal(served["version"], str(report.reference_version)))
-        if mine.num_rows == 0:
-            mine = served
-        report.prediction_drift = prediction_drift(ref_preds, mine, cfg.drift)
+        report.prediction_drift = prediction_drift(
+            ref_preds, mine if mine.num_rows else served, cfg.drift
+        )
     for name in report.drifted:
         report.alerts.append(f"input drift in {name}: {'; '.join(report.drift[name].reasons)}")
     if report.prediction_drift is not None and report.prediction_drift.drifted:
         report.alerts.append("prediction drift: " + "; ".join(report.prediction_drift.reasons))
-
     if "canary" in report.aliases:
-        canary_since = max(since, until - cfg.canary.window)
-        window_table = (
-            table.filter(pc.greater_equal(table["ts"], canary_since)) if table.num_rows else table
-        )
-        report.canary = judge(
-            model,
-            window_table,
-            report.aliases.get("canary"),
-            report.aliases.get("champion"),
-            cfg.canary,
-        )
-        if report.canary.decision in ("rollback", "alert"):
-            report.alerts.append("canary: " + "; ".join(report.canary.reasons))
+        _canary_verdict(report, cfg, table)
 
     write_latest(ws, report)
     if record:
@@ -214,6 +170,68 @@ def build_report(
         except Exception as exc:  # a store problem must not hide the report itself
             report.problems.append(f"monitoring run not recorded: {exc}")
     return report
+
+
+def _reference(
+    ws: Workspace, report: MonitorReport, frame: Any, predictions: Any
+) -> tuple[Any, list[str] | None, Any]:
+    """The data to compare live traffic with: the caller's, else the training data of the
+    reference version found through lineage (with that model's predictions on it)."""
+    if frame is not None:
+        report.reference = "reference data given by the caller"
+        return frame, None, predictions
+    ref = training_reference(
+        ws, report.model, report.reference_version, with_predictions=predictions is None
+    )
+    report.problems.extend(ref.notes)
+    report.reference = ref.description
+    return ref.frame, ref.features, predictions if predictions is not None else ref.predictions
+
+
+def _input_drift(
+    report: MonitorReport,
+    cfg: MonitorConfig,
+    table: Any,
+    served: Any,
+    frame: Any,
+    features: list[str] | None,
+    workers: int,
+) -> None:
+    live_features = {
+        c[len(INPUT_PREFIX) :] for c in table.column_names if c.startswith(INPUT_PREFIX)
+    }
+    if features is None:  # no signature: compare the columns the two sides share
+        features = [c for c in frame.columns if c in live_features] or list(frame.columns)
+    profile = ReferenceProfile.from_frame(frame, [f for f in features if f in frame.columns])
+    for f in features:
+        if f not in frame.columns:
+            report.problems.append(f"feature {f!r} is not in the training data")
+    if not served.num_rows:
+        if table.num_rows:
+            report.problems.append("no successful predictions in the window: drift not computed")
+        return
+    report.drift = profile.compare(served, cfg.drift, workers=workers)
+    missing = [n for n, d in report.drift.items() if d.note == "missing from live traffic"]
+    if missing:
+        report.problems.append(
+            f"{len(missing)} feature(s) missing from live traffic: {', '.join(missing)}"
+        )
+    report.drift_over_time = _drift_over_time(profile, served, cfg, report.since, report.until)
+
+
+def _canary_verdict(report: MonitorReport, cfg: MonitorConfig, table: Any) -> None:
+    """The canary judged on the canary window's traffic, as the guard would judge it."""
+    import pyarrow.compute as pc
+
+    canary_since = max(report.since, report.until - cfg.canary.window)
+    if table.num_rows:
+        table = table.filter(pc.greater_equal(table["ts"], canary_since))
+    aliases = report.aliases
+    report.canary = judge(
+        report.model, table, aliases.get("canary"), aliases.get("champion"), cfg.canary
+    )
+    if report.canary.decision in ("rollback", "alert"):
+        report.alerts.append("canary: " + "; ".join(report.canary.reasons))
 
 
 def _latest_version(req: Any) -> str | None:
