@@ -10,7 +10,7 @@ import pytest
 
 from jupyter_mlops.datasets import registry
 from jupyter_mlops.datasets.api import forget_described, log_dataset
-from jupyter_mlops.datasets.capture import describe, frames_read_by
+from jupyter_mlops.datasets.cell_inputs import describe, frames_read_by
 from jupyter_mlops.errors import NotFound
 from jupyter_mlops.lineage.query import lineage
 from jupyter_mlops.store.client import client_for, experiment_id

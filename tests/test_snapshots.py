@@ -10,7 +10,7 @@ import pytest
 
 from jupyter_mlops.datasets import registry
 from jupyter_mlops.datasets.api import forget_described, load_dataset, log_dataset
-from jupyter_mlops.datasets.capture import describe, frames_read_by
+from jupyter_mlops.datasets.cell_inputs import describe, frames_read_by
 from jupyter_mlops.datasets.fingerprint import fingerprint
 from jupyter_mlops.errors import IntegrityError, InvalidInput, NotFound
 from jupyter_mlops.store.client import client_for, experiment_id

@@ -167,7 +167,7 @@ class CellCapture:
         self.models += estimators.log_fitted_models(self.run, self._before, self.user_ns)
 
     def _log_datasets(self) -> None:
-        from ..datasets.capture import describe, frames_read_by
+        from ..datasets.cell_inputs import describe, frames_read_by
 
         found = frames_read_by(self.source, self.user_ns)
         if found:

@@ -41,7 +41,7 @@ def _lineage(args: argparse.Namespace) -> int:
 
 def _reproduce(args: argparse.Namespace) -> int:
     from ..cli import workspace_from
-    from ..reproduce.runner import reproduce
+    from ..reproduce.rerun import reproduce
 
     result = reproduce(
         workspace_from(args),

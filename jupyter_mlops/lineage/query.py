@@ -262,7 +262,7 @@ class _Builder:
         return self.mv_node(mv)
 
     def _file(self, path: str) -> Node:
-        from ..datasets.capture import file_source
+        from ..datasets.cell_inputs import file_source
 
         src = file_source(path)
         if src is None:

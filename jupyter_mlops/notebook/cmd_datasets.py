@@ -143,7 +143,7 @@ def env(ctx: Any, args: Any, cell: str | None) -> Any:
     arg("--timeout", type=float, default=600.0, help="seconds allowed per cell (default 600)"),
 )
 def reproduce(ctx: Any, args: Any, cell: str | None) -> Any:
-    from ..reproduce.runner import reproduce as run_it
+    from ..reproduce.rerun import reproduce as run_it
 
     _flush(ctx)
     return run_it(

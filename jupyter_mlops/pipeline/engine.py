@@ -63,7 +63,7 @@ class MlopsEngine:
 
     papermill imports its entry points while it is itself being imported, so this class does not
     subclass papermill's engine at import time (that would be a circular import whenever this
-    module is imported first); it delegates to ``engine_client.ManagedEngine``, papermill's
+    module is imported first); it delegates to ``notebook_client.ManagedEngine``, papermill's
     NBClientEngine with our notebook client.
     """
 
@@ -81,12 +81,12 @@ class MlopsEngine:
 
     @classmethod
     def execute_notebook(cls, nb: Any, kernel_name: str, **kwargs: Any) -> Any:
-        from .engine_client import ManagedEngine
+        from .notebook_client import ManagedEngine
 
         track = kwargs.pop("mlops_track", True)
         if not track or os.environ.get("MLOPS_ENGINE_TRACKING", "1") == "0":
             return ManagedEngine.execute_notebook(nb, kernel_name, **kwargs)
-        from .standalone import TrackedExecution
+        from .engine_tracking import TrackedExecution
 
         tracked = TrackedExecution.start(nb, kwargs.get("input_path"), kwargs.get("output_path"))
         env = dict(kwargs.pop("kernel_env", None) or {})

@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..errors import StoreUnavailable
-from .runner import NotebookResult, NotebookTask, run_notebook_task
+from .notebook_task import NotebookResult, NotebookTask, run_notebook_task
 
 
 class DaskExecutor:

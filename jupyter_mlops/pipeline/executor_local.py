@@ -12,7 +12,7 @@ import signal
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from .runner import NotebookResult, NotebookTask, run_notebook_task
+from .notebook_task import NotebookResult, NotebookTask, run_notebook_task
 
 
 class LocalExecutor:

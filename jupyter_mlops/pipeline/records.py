@@ -12,7 +12,7 @@ waits for it, and the local executor asks for it only once the kernel has starte
 before the first cell (``runner.NotebookTask.env_hook``), so creating the run overlaps the
 kernel's start and costs the step nothing.
 
-A plain ``papermill --engine mlops`` run (``standalone.py``) uses the ``direct_*`` functions
+A plain ``papermill --engine mlops`` run (``engine_tracking.py``) uses the ``direct_*`` functions
 instead: synchronous calls, so that a broken store is a warning before the notebook starts and
 never a journal left behind by a one-off command.
 """

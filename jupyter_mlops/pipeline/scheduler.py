@@ -21,10 +21,10 @@ from . import records
 from .cache import CacheIndex
 from .engine import kernel_environment
 from .files import write_atomic
+from .notebook_task import NotebookResult, NotebookTask, read_step_metrics
 from .plan import Planner, StepPlan
 from .progress import BuildProgress, StepReport, key_metric
 from .records import RunHandle
-from .runner import NotebookResult, NotebookTask, read_step_metrics
 from .spec import PipelineSpec, StepSpec
 from .sweep import Sweep, Trial, planned_executions
 

@@ -22,10 +22,10 @@ from .models import (
     ValidationHandler,
     ValidationsHandler,
 )
+from .not_found import UnknownRouteHandler
 from .pipeline import BuildHandler, BuildsHandler, PipelineHandler
 from .runs import ComparisonsHandler, ExperimentsHandler, RunHandler, RunsHandler
 from .service import MlopsService
-from .unknown import UnknownRouteHandler
 
 API_PREFIX = "jupyter-mlops/api"
 

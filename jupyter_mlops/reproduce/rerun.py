@@ -232,7 +232,7 @@ def _dataset_digests(run: Any) -> dict[str, str]:
 
 def changed_input_files(ws: Workspace, run: Any) -> list[str]:
     """Data files the run read whose content changed since (its datasets will differ too)."""
-    from ..datasets.capture import file_source
+    from ..datasets.cell_inputs import file_source
 
     notes = []
     folder = _working_dir(ws, run)
