@@ -12,7 +12,7 @@ import tornado.web
 from jupyter_server.auth.decorator import authorized
 
 from ..errors import InvalidInput, NotFound
-from . import queries
+from . import first_page, queries
 from .base import MlopsHandler
 from .service import MlopsService
 
@@ -41,6 +41,16 @@ def runs_page(
                 hint="nothing has been tracked in this workspace yet",
             )
         return {"runs": [], "next_page_token": None}
+    fast = first_page.runs_page(
+        service.workspace,
+        experiment=experiment,
+        limit=limit,
+        page_token_in=page_token,
+        order_by=order_by or [],
+        filter_string=filter_string,
+    )
+    if fast is not None:
+        return fast
     return queries.runs_page(
         service.workspace,
         experiment=experiment,
@@ -54,7 +64,8 @@ def runs_page(
 def experiments(service: MlopsService) -> list[dict[str, Any]]:
     if not service.store_exists():
         return []
-    return queries.experiments(service.workspace)
+    fast = first_page.experiments(service.workspace)
+    return fast if fast is not None else queries.experiments(service.workspace)
 
 
 class ExperimentsHandler(MlopsHandler):

@@ -58,6 +58,18 @@ export abstract class PolledModel implements IPolledModel {
     }
   }
 
+  /** Milliseconds between polls (backing off to six times that while the server fails). */
+  get pollInterval(): number {
+    return this._poll.frequency.interval;
+  }
+
+  set pollInterval(interval: number) {
+    if (this.isDisposed || interval === this.pollInterval) {
+      return;
+    }
+    this._poll.frequency = { interval, backoff: true, max: 6 * interval };
+  }
+
   get isDisposed(): boolean {
     return this._poll.isDisposed;
   }

@@ -11,41 +11,26 @@ import * as React from 'react';
 
 import { IPolledModel, TabName } from '../tokens';
 
+export { formatTime, formatValue } from './format';
+
 /** What a tab may ask of the sidebar around it. */
 export interface IPanelContext {
   /** Bring another tab to the front. */
   showTab(name: TabName): void;
-  /** Show the lineage around `ref` in the Lineage tab. */
+  /** Show the lineage around `ref`: its graph in the main area, its nodes in the Lineage tab. */
   showLineage(ref: string): void;
   /** Show a registered model in the Models tab. */
   showModel(name: string): void;
-  /** Show a model's monitoring in the Monitor tab. */
+  /** Open a model's monitoring report in the main area. */
   showMonitor(name: string): void;
+  /** Open a run in the main area. */
+  openRun(runId: string): void;
+  /** Open a comparison of runs in the main area. */
+  compare(runIds: string[]): void;
+  /** Open a model version (its release actions and card) in the main area. */
+  openVersion(name: string, version: string): void;
   /** Open a file of the workspace in JupyterLab. */
   openPath(path: string): void;
-}
-
-export function formatTime(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) {
-    return '';
-  }
-  return new Date(ms).toLocaleString();
-}
-
-export function formatValue(value: any): string {
-  if (value === null || value === undefined) {
-    return '-';
-  }
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) {
-      return String(value);
-    }
-    return Number.isInteger(value) ? String(value) : value.toPrecision(4);
-  }
-  if (typeof value === 'object') {
-    return JSON.stringify(value);
-  }
-  return String(value);
 }
 
 export function ErrorLine({
