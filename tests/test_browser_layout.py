@@ -33,14 +33,18 @@ TABS = ["runs", "models", "pipeline", "lineage", "monitor"]
 
 
 def seed(ws) -> None:
+    from notebook_support import make_notebook
+
     from jupyter_mlops.release.registry import register
     from jupyter_mlops.release.rollout import promote
     from jupyter_mlops.store.client import client_for
-    from notebook_support import make_notebook
 
     weaker, best = release_project(ws)
     (ws.root / "mlops.yaml").write_text(RELEASE_YAML + PIPELINE_STEPS)
-    for name in ("prepare_the_customer_features_for_training", "train_gradient_boosting_classifier"):
+    for name in (
+        "prepare_the_customer_features_for_training",
+        "train_gradient_boosting_classifier",
+    ):
         make_notebook(ws.root / f"{name}.ipynb", ["x = 1"])
     client = client_for(ws)
     for step, value in enumerate((0.71, 0.78, 0.8123)):
