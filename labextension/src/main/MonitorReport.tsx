@@ -22,6 +22,11 @@ const clock = (seconds: number) =>
     minute: '2-digit'
   });
 
+/** `v3` for a version; the summary over every version is `all`. */
+export function versionLabel(version: string): string {
+  return version === 'all' ? 'all' : `v${version}`;
+}
+
 /** One series per version of `field` over the time buckets. */
 export function healthSeries(report: IMonitorReport, field: string): ISeries[] {
   const byVersion = new Map<string, Array<[number, number]>>();
@@ -30,7 +35,7 @@ export function healthSeries(report: IMonitorReport, field: string): ISeries[] {
     if (typeof value !== 'number') {
       continue;
     }
-    const key = `v${row.version}`;
+    const key = versionLabel(String(row.version));
     byVersion.set(key, [
       ...(byVersion.get(key) ?? []),
       [row.bucket_start, value]
@@ -113,7 +118,7 @@ export function MonitorReportView({
           <tbody>
             {versions.map(([version, h]) => (
               <tr key={version}>
-                <th scope="row">{`v${version}`}</th>
+                <th scope="row">{versionLabel(version)}</th>
                 {HEALTH_FIELDS.map(([f]) => (
                   <td key={f}>{formatValue(h[f])}</td>
                 ))}
