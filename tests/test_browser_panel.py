@@ -49,7 +49,7 @@ def test_panel_lists_the_workspace_runs(workspace, tmp_path):
 
             assert names.all_inner_texts()[:2] == ["browser-visible-run", HOSTILE_NAME]
             first = panel.locator(".jp-mlops-run").first
-            assert first.locator(".jp-mlops-run-status").text_content() == "FINISHED"
+            assert first.locator(".jp-mlops-status-mark").get_attribute("aria-label") == "finished"
             assert first.locator(".jp-mlops-metric-value").inner_text() == "0.9321"
             # a run name is data, shown as text, never markup
             assert panel.locator("img[src='x']").count() == 0
