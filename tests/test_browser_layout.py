@@ -45,7 +45,7 @@ def seed(ws) -> None:
         "prepare_the_customer_features_for_training",
         "train_gradient_boosting_classifier",
     ):
-        make_notebook(ws.root / f"{name}.ipynb", ["x = 1"])
+        make_notebook(ws.root / f"{name}.ipynb", None, "x = 1")
     client = client_for(ws)
     for step, value in enumerate((0.71, 0.78, 0.8123)):
         client.log_metric(best, "accuracy", value, step=step)

@@ -13,8 +13,15 @@ interface ISharedCell {
 }
 
 interface INotebookLike {
+  context?: { path: string };
   content: {
-    activeCell: { model: { type: string; sharedModel: ISharedCell } } | null;
+    activeCell: {
+      model: {
+        type: string;
+        sharedModel: ISharedCell;
+        executionCount?: number | null;
+      };
+    } | null;
   };
 }
 
@@ -52,4 +59,55 @@ export function trackActiveCell(widget: Widget | null): boolean {
     cell.setSource(tracked);
   }
   return true;
+}
+
+/**
+ * How to find the run a tracked cell recorded: the runs of its notebook (tag mlops.notebook,
+ * matched on the file name since the kernel may know the path absolute), then the one whose
+ * tag mlops.execution_count is the cell's (see `pickCellRun`). Null when the active cell is not
+ * a tracked, executed code cell.
+ */
+export function cellRunQuery(
+  widget: Widget | null
+): { query: string; count: number } | null {
+  const notebook = widget as unknown as INotebookLike | null;
+  const cell = notebook?.content?.activeCell;
+  const path = notebook?.context?.path;
+  if (!cell || cell.model.type !== 'code' || !path) {
+    return null;
+  }
+  const count = cell.model.executionCount;
+  const source = cell.model.sharedModel.getSource();
+  if (!count || !source.trimStart().startsWith('%%mlops track')) {
+    return null;
+  }
+  const file = path.split('/').pop() ?? path;
+  if (/['\\]/.test(file)) {
+    return null; // would need escaping in MLflow's filter language
+  }
+  const filter = `tags.\`mlops.notebook\` LIKE '%${file}'`;
+  return {
+    query: new URLSearchParams({ limit: '50', filter }).toString(),
+    count
+  };
+}
+
+/**
+ * The newest run recorded at execution `count`. The kernel may count the cell one ahead of the
+ * prompt JupyterLab shows (ipykernel 7 increments before a magic reads it), so `count + 1` is
+ * the second choice.
+ */
+export function pickCellRun<R extends { tags: Record<string, string> }>(
+  runs: ReadonlyArray<R>,
+  count: number
+): R | null {
+  for (const wanted of [count, count + 1]) {
+    const found = runs.find(
+      r => r.tags['mlops.execution_count'] === String(wanted)
+    );
+    if (found) {
+      return found;
+    }
+  }
+  return null;
 }

@@ -3,7 +3,9 @@ import { JupyterFrontEnd } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 
-import { canTrack, trackActiveCell } from './cells';
+import { canTrack, cellRunQuery, pickCellRun, trackActiveCell } from './cells';
+import { requestAPI } from './request';
+import { IRunsResponse } from './tokens';
 import { MlopsSidebar } from './components/Sidebar';
 import { MainArea } from './mainarea';
 import { CommandIDs, TabName } from './tokens';
@@ -99,6 +101,28 @@ export function addCommands(
     execute: () => {
       trackActiveCell(shell.currentWidget);
     }
+  });
+  commands.addCommand(CommandIDs.openCellRun, {
+    label: trans.__('Open Run of This Cell'),
+    caption: trans.__('Open the run this tracked cell recorded last'),
+    isEnabled: () => cellRunQuery(shell.currentWidget) !== null,
+    execute: async () => {
+      const found = cellRunQuery(shell.currentWidget);
+      if (!found) {
+        return;
+      }
+      const page = await requestAPI<IRunsResponse>(`runs?${found.query}`);
+      const run = pickCellRun(page.runs, found.count);
+      if (!run) {
+        throw new Error('this cell has no recorded run yet');
+      }
+      main.openRun(run.run_id);
+    }
+  });
+  app.contextMenu.addItem({
+    command: CommandIDs.openCellRun,
+    selector: '.jp-Notebook .jp-CodeCell',
+    rank: 21
   });
   app.contextMenu.addItem({
     command: CommandIDs.trackCell,

@@ -22,6 +22,7 @@ export namespace CommandIDs {
   export const openLineage = 'jupyter-mlops:open-lineage';
   export const openMonitor = 'jupyter-mlops:open-monitor';
   export const trackCell = 'jupyter-mlops:track-cell';
+  export const openCellRun = 'jupyter-mlops:open-cell-run';
 }
 
 /** Id of the settings plugin (its schema is labextension/schema/plugin.json). */

@@ -16,7 +16,7 @@ import {
 } from '../src/main/MonitorReport';
 import { ComparisonView, RunDetailView } from '../src/main/RunDetail';
 import { VersionDetailView } from '../src/main/VersionDetail';
-import { withTrackMagic } from '../src/cells';
+import { pickCellRun, withTrackMagic } from '../src/cells';
 import {
   IComparison,
   ILineageGraph,
@@ -367,5 +367,18 @@ describe('Track this cell', () => {
     expect(withTrackMagic('%%mlops track\nfit()')).toBe(
       '%%mlops track\nfit()'
     );
+  });
+});
+
+describe('Open Run of This Cell', () => {
+  it('picks the run recorded at the cell’s execution, else one ahead', () => {
+    const at = (id: string, count: string) => ({
+      id,
+      tags: { 'mlops.execution_count': count }
+    });
+    const runs = [at('new', '7'), at('old', '4'), at('older', '3')];
+    expect(pickCellRun(runs, 4)?.id).toBe('old');
+    expect(pickCellRun(runs, 6)?.id).toBe('new');
+    expect(pickCellRun(runs, 9)).toBeNull();
   });
 });
