@@ -299,6 +299,8 @@ export interface IPolledModel {
   readonly loading: boolean;
   /** Whether a view shows the data; an inactive model stops polling. */
   active: boolean;
+  /** Record whether `viewer` shows the data (several views may share a model). */
+  setShownBy(viewer: object, shown: boolean): void;
   /** Emitted whenever the data, the error or loading change. */
   readonly changed: ISignal<IPolledModel, void>;
   /** Ask the server now instead of waiting for the next tick. */

@@ -350,3 +350,26 @@ describe('LineageModel', () => {
     model.dispose();
   });
 });
+
+describe('a model shared by several views', () => {
+  it('keeps fetching while any of them shows it', async () => {
+    const calls = serve([
+      [/^GET lineage\?/, () => ({ focus: 'run:r', nodes: [], edges: [] })],
+      [/^GET runs\?/, () => ({ runs: [] })],
+      [/^GET models$/, () => ({ models: [] })]
+    ]);
+    const model = new LineageModel({ interval: 60000 });
+    const sidebarTab = {};
+    const mainTab = {};
+    model.setShownBy(sidebarTab, true);
+    model.setShownBy(mainTab, true);
+    model.setShownBy(sidebarTab, false); // the user switched sidebar tabs
+    expect(model.active).toBe(true);
+    await model.show('r');
+    expect(calls.some(([c]) => c.startsWith('GET lineage?node=r'))).toBe(true);
+    expect(model.graph?.focus).toBe('run:r');
+    model.setShownBy(mainTab, false);
+    expect(model.active).toBe(false);
+    model.dispose();
+  });
+});

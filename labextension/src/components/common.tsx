@@ -100,22 +100,22 @@ export abstract class ModelView<M extends IPolledModel> extends ReactWidget {
 
   protected onAfterAttach(msg: Message): void {
     super.onAfterAttach(msg);
-    this.model.active = this.isVisible;
+    this.model.setShownBy(this, this.isVisible);
   }
 
   protected onBeforeDetach(msg: Message): void {
-    this.model.active = false;
+    this.model.setShownBy(this, false);
     super.onBeforeDetach(msg);
   }
 
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
-    this.model.active = true;
+    this.model.setShownBy(this, true);
   }
 
   protected onAfterHide(msg: Message): void {
     super.onAfterHide(msg);
-    this.model.active = false;
+    this.model.setShownBy(this, false);
   }
 
   /** Fetch the tab's data now. */
