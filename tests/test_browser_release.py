@@ -160,6 +160,26 @@ def walk(page, lab, weaker: str, best: str) -> None:
     assert models.locator(".jp-mlops-canary-weight").count() == 0
     screenshot(page, "release-7-rolled-back")
 
+    # the version's lineage as a picture: click the run to centre on it, again to open it
+    detail.get_by_role("button", name="Lineage").click()
+    graph = page.locator(".jp-mlops-lineage-graph")
+    graph.wait_for(timeout=30_000)
+    run_node = graph.locator(f"[data-node='run:{best}']")
+    run_node.click()
+    page.wait_for_function(
+        "id => document.querySelector('.jp-mlops-lineage-graph .jp-mod-focus')?.dataset.node"
+        " === id",
+        arg=f"run:{best}",
+        timeout=15_000,
+    )
+    assert panel.locator(".jp-mlops-lineage-nodes .jp-mod-focus").get_attribute("data-node") == (
+        f"run:{best}"
+    )
+    fits(page)
+    screenshot(page, "release-8-lineage")
+    graph.locator(f"[data-node='run:{best}']").click()
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current", has_text="Run ").wait_for()
+
     # the served model's monitoring, picked from the list: charts over the last hour
     panel.locator(".lm-TabBar-tab[title='Monitor']").click()
     panel.locator(".jp-mlops-monitor-model[data-model='churn']").click()
@@ -168,7 +188,7 @@ def walk(page, lab, weaker: str, best: str) -> None:
     requests = report.locator(".jp-mlops-chart", has_text="requests per bucket")
     assert requests.locator("polyline").count() >= 1
     fits(page)
-    screenshot(page, "release-8-monitor")
+    screenshot(page, "release-9-monitor")
 
 
 def check_history(workspace) -> None:

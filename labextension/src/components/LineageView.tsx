@@ -10,6 +10,11 @@ import { Direction, LineageModel } from '../models/insight';
 import { Btn } from './buttons';
 import { Empty, ErrorLine, IPanelContext, ModelView } from './common';
 
+const KIND_LABELS: Record<string, string> = {
+  model_version: 'version',
+  dataset: 'data'
+};
+
 export class LineageView extends ModelView<LineageModel> {
   constructor(
     model: LineageModel,
@@ -76,7 +81,9 @@ export class LineageView extends ModelView<LineageModel> {
                   }
                 }}
               >
-                <span className="jp-mlops-lineage-kind">{node.kind}</span>
+                <span className="jp-mlops-lineage-kind">
+                  {KIND_LABELS[node.kind] ?? node.kind}
+                </span>
                 <span className="jp-mlops-lineage-label">{node.label}</span>
               </li>
             ))}
