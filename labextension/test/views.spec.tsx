@@ -260,11 +260,16 @@ describe('VersionDetailView', () => {
     expect(screen.getByText('FAIL')).toBeTruthy();
     expect(screen.getByTestId('card')).toBeTruthy();
     expect(screen.getByRole('status').className).toBe('jp-mlops-error');
-    const champion = screen.getByText('Promote to champion') as HTMLButtonElement;
+    const champion = screen.getByText(
+      'Promote to champion'
+    ) as HTMLButtonElement;
     expect(champion.disabled).toBe(true);
     fireEvent.click(screen.getByText('Roll back'));
     fireEvent.click(screen.getByText('Validate'));
-    expect(onAction.mock.calls.map(c => c[0])).toEqual(['rollback', 'validate']);
+    expect(onAction.mock.calls.map(c => c[0])).toEqual([
+      'rollback',
+      'validate'
+    ]);
   });
 });
 
@@ -364,9 +369,7 @@ describe('Track this cell', () => {
   it('puts the magic on top once', () => {
     expect(withTrackMagic('fit()')).toBe('%%mlops track\nfit()');
     expect(withTrackMagic('')).toBe('%%mlops track\n');
-    expect(withTrackMagic('%%mlops track\nfit()')).toBe(
-      '%%mlops track\nfit()'
-    );
+    expect(withTrackMagic('%%mlops track\nfit()')).toBe('%%mlops track\nfit()');
   });
 });
 
