@@ -101,3 +101,32 @@ def test_every_tab_fits_the_default_width_in_light_and_dark(workspace, tmp_path)
             short = theme.split()[-1].lower()
             for tab in TABS:
                 check_tab(page, panel, tab, short)
+            check_main_tabs(page, panel, short)
+
+
+def check_main_tabs(page, panel, theme: str) -> None:
+    """A run, a comparison and a version in the main area: drawn, and nothing spills out."""
+    panel.locator(".lm-TabBar-tab[title='Runs']").click()
+    runs = panel.locator("#jp-mlops-tab-runs .jp-mlops-run")
+    runs.first.locator(".jp-mlops-run-name").click()
+    page.locator(".jp-mlops-run-panel .jp-mlops-line-chart").first.wait_for(timeout=15_000)
+    screenshot(page, f"main-{theme}-run")
+    problems = layout_problems(page, ".jp-mlops-run-panel")
+    assert problems == [], f"run tab ({theme}):\n" + "\n".join(problems)
+
+    for i in range(2):
+        box = runs.nth(i).locator("input")
+        if not box.is_checked():
+            box.check()
+    panel.locator(".jp-mlops-compare").click()
+    page.locator(".jp-mlops-comparison-panel .jp-mlops-bar").nth(1).wait_for(timeout=15_000)
+    screenshot(page, f"main-{theme}-comparison")
+    problems = layout_problems(page, ".jp-mlops-comparison-panel")
+    assert problems == [], f"comparison tab ({theme}):\n" + "\n".join(problems)
+
+    panel.locator(".lm-TabBar-tab[title='Models']").click()
+    panel.locator(".jp-mlops-version[data-version='1']").click()
+    page.locator(".jp-mlops-version-detail[data-version='1']").wait_for(timeout=15_000)
+    screenshot(page, f"main-{theme}-version")
+    problems = layout_problems(page, ".jp-mlops-version-panel")
+    assert problems == [], f"version tab ({theme}):\n" + "\n".join(problems)
