@@ -373,3 +373,27 @@ describe('a model shared by several views', () => {
     model.dispose();
   });
 });
+
+describe('where the lineage starts', () => {
+  it('offers the run opened last first, then recent runs and served versions', async () => {
+    serve([
+      [/^GET runs\?/, () => ({ runs: [run('a', 0.9), run('b', 0.8)] })],
+      [
+        /^GET models$/,
+        () => ({
+          models: [
+            { name: 'churn', aliases: { champion: '3' } },
+            { name: 'idle', aliases: {} }
+          ]
+        })
+      ]
+    ]);
+    const model = new LineageModel({ interval: 60000 });
+    model.active = true;
+    await model.refresh();
+    expect(model.starts.map(s => s.ref)).toEqual(['models:/churn/3', 'a', 'b']);
+    model.select({ ref: 'b', label: 'run-b', kind: 'run' });
+    expect(model.starts.map(s => s.ref)).toEqual(['b', 'models:/churn/3', 'a']);
+    model.dispose();
+  });
+});

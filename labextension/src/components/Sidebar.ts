@@ -99,9 +99,22 @@ export class MlopsSidebar extends SidePanel {
         void models.monitor.show(name);
         main.openMonitor(name);
       },
-      openRun: id => main.openRun(id),
+      openRun: id => {
+        models.lineage.select({
+          ref: id,
+          label:
+            models.runs.runs.find(r => r.run_id === id)?.name || id.slice(0, 8),
+          kind: 'run'
+        });
+        main.openRun(id);
+      },
       compare: ids => main.compare(ids),
       openVersion: (name, version) => {
+        models.lineage.select({
+          ref: `models:/${name}/${version}`,
+          label: `${name} v${version}`,
+          kind: 'model_version'
+        });
         this.showTab('models');
         main.openVersion(name, version);
       },

@@ -46,9 +46,19 @@ export class LineageModel extends PolledModel {
     await this.refresh();
   }
 
-  /** Recent runs and each registered model's serving version, to start from. */
+  /** The selected run or version first, then recent runs and served versions. */
   get starts(): ReadonlyArray<ILineageStart> {
-    return this._starts;
+    const selected = this._selected;
+    if (!selected) {
+      return this._starts;
+    }
+    return [selected, ...this._starts.filter(s => s.ref !== selected.ref)];
+  }
+
+  /** The run or version the user opened last: the first place to start from. */
+  select(start: ILineageStart): void {
+    this._selected = start;
+    this.emitChanged();
   }
 
   protected async fetch(): Promise<void> {
@@ -95,6 +105,7 @@ export class LineageModel extends PolledModel {
   private _direction: Direction = 'both';
   private _graph: ILineageGraph | null = null;
   private _starts: ILineageStart[] = [];
+  private _selected: ILineageStart | null = null;
 }
 
 /** Health and drift of a served model over a window, refreshed every 30 s while shown. */
