@@ -2,7 +2,7 @@
  * The sidebar's models against a scripted server: what they ask for, what they keep, how they
  * follow jobs and how they fail. `requestAPI` is replaced by a fake that answers by route.
  */
-import { RunsModel } from '../src/models/runs';
+import { registerRunModel, RunsModel } from '../src/models/runs';
 import { ReleaseModel } from '../src/models/release';
 import { PipelineModel } from '../src/models/pipeline';
 import { LineageModel } from '../src/models/insight';
@@ -116,22 +116,18 @@ describe('RunsModel', () => {
     model.dispose();
   });
 
-  it('compares the selected runs and registers a model', async () => {
+  it('keeps the runs selected for comparison, and registers a model', async () => {
     const calls = serve([
-      [
-        /^GET comparisons\?run=a&run=b$/,
-        () => ({ runs: [], params: [], metrics: [], environment: [] })
-      ],
       [/^POST models$/, () => ({ name: 'churn', version: '1' })]
     ]);
     const model = new RunsModel();
     model.toggleSelected('a');
     model.toggleSelected('b');
-    await model.compareSelected();
-    expect(model.comparison).not.toBeNull();
-    const version = await model.register('a', null, 'best so far');
+    model.toggleSelected('a');
+    expect([...model.selected]).toEqual(['b']);
+    const version = await registerRunModel('a', null, 'best so far');
     expect(version.version).toBe('1');
-    expect(calls[1]).toEqual([
+    expect(calls[0]).toEqual([
       'POST models',
       { run_id: 'a', name: null, reason: 'best so far' }
     ]);

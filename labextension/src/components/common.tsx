@@ -56,35 +56,6 @@ export function Empty({
   return <div className="jp-mlops-empty">{children}</div>;
 }
 
-/** A small button in the panel's style. */
-export function ActionButton(props: {
-  label: string;
-  onClick: () => void;
-  disabled?: boolean;
-  title?: string;
-  className?: string;
-  accept?: boolean;
-}): JSX.Element {
-  const classes = ['jp-mlops-button'];
-  if (props.accept) {
-    classes.push('jp-mod-accept');
-  }
-  if (props.className) {
-    classes.push(props.className);
-  }
-  return (
-    <button
-      type="button"
-      className={classes.join(' ')}
-      title={props.title}
-      disabled={props.disabled}
-      onClick={props.onClick}
-    >
-      {props.label}
-    </button>
-  );
-}
-
 /**
  * A tab: a ReactWidget re-rendered whenever its model changes, and whose model polls only while
  * the tab is visible.

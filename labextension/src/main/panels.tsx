@@ -11,8 +11,9 @@ import { ErrorLine, IPanelContext, ModelView } from '../components/common';
 import { confirmAction } from '../components/confirm';
 import { LineageModel, MonitorModel } from '../models/insight';
 import { ReleaseModel } from '../models/release';
+import { registerRunModel } from '../models/runs';
 import { requestAPI } from '../request';
-import { IComparison, IModelVersion, IRunDetail } from '../tokens';
+import { IComparison, IRunDetail } from '../tokens';
 import { LineageGraph, refOf } from './LineageGraph';
 import { MonitorReportView } from './MonitorReport';
 import * as actions from './releaseActions';
@@ -90,14 +91,11 @@ export class RunPanel extends LoadedPanel<IRunDetail> {
       return;
     }
     try {
-      const version = await requestAPI<IModelVersion>('models', {
-        method: 'POST',
-        body: JSON.stringify({
-          run_id: run.run_id,
-          name: answer.name || null,
-          reason: answer.reason || null
-        })
-      });
+      const version = await registerRunModel(
+        run.run_id,
+        answer.name || null,
+        answer.reason || null
+      );
       this.error = null;
       this.context.openVersion(version.name, version.version);
     } catch (error) {
