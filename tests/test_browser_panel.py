@@ -20,6 +20,36 @@ def make_run(ws, name: str, accuracy: float) -> str:
     return run.info.run_id
 
 
+def test_settings_choose_the_metric_beside_each_run(workspace, tmp_path):
+    """The settings schema is installed, and its runColumns picks the metric shown."""
+    import json
+    import urllib.request
+
+    chromium_path()
+    from jupyter_mlops.store.client import client_for
+
+    run_id = make_run(workspace, "with-loss", 0.9)
+    client_for(workspace).log_metric(run_id, "loss", 0.25)
+    with running_lab(workspace.root, tmp_path / "lab") as lab:
+        schema = lab.get_json("lab/api/settings/jupyter-mlops:plugin")["schema"]
+        assert {"pollInterval", "defaultExperiment", "runColumns"} <= set(schema["properties"])
+        put = urllib.request.Request(
+            f"{lab.url}/lab/api/settings/jupyter-mlops:plugin",
+            data=json.dumps({"raw": json.dumps({"runColumns": ["loss"]})}).encode(),
+            method="PUT",
+            headers={"Authorization": f"token {lab.token}"},
+        )
+        urllib.request.urlopen(put, timeout=10).close()
+        with chromium_page() as page:
+            page.goto(f"{lab.url}/lab?token={lab.token}")
+            page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+            open_from_palette(page)
+            heading = page.locator("#jp-mlops-tab-runs .jp-mlops-metric-heading")
+            heading.filter(has_text="loss").wait_for(timeout=30_000)
+            value = page.locator("#jp-mlops-tab-runs .jp-mlops-run .jp-mlops-metric-value")
+            assert value.first.inner_text() == "0.25"
+
+
 def test_panel_lists_the_workspace_runs(workspace, tmp_path):
     chromium_path()  # skip (or fail in CI) before starting anything
     make_run(workspace, HOSTILE_NAME, 0.5)

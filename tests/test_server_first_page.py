@@ -101,3 +101,26 @@ async def test_the_runs_route_pages_through_sqlite(jp_fetch, workspace):
     assert rest["next_page_token"] is None
     code, missing = await api(jp_fetch, "runs", params={"experiment": "nope"})
     assert code == 404 and "nope" in missing["error"]
+
+
+def test_queries_that_need_mlflow_wait_for_the_warm_up(workspace):
+    """Two threads importing MLflow at once can break it, so queries wait for the warm-up;
+    the light first page does not."""
+    import threading
+
+    from jupyter_mlops.server import first_page as fp
+    from jupyter_mlops.server.service import MlopsService
+
+    service = MlopsService(workspace.root)
+    done = []
+    fp._warm.clear()
+    try:
+        heavy = threading.Thread(target=lambda: done.append(service._guarded(lambda: "heavy")))
+        heavy.start()
+        assert service._guarded(fp.light(lambda: "light")) == "light"
+        heavy.join(0.3)
+        assert done == [], "a query needing MLflow ran while the warm-up was importing it"
+    finally:
+        fp._warm.set()
+    heavy.join(5)
+    assert done == ["heavy"]

@@ -19,10 +19,13 @@ import json
 import math
 import sqlite3
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from ..errors import NotFound
 from ..workspace import Workspace
+
+T = TypeVar("T")
 
 KIND_TAG = "mlops.kind"
 INTERNAL_PREFIX = "mlops-"
@@ -173,6 +176,29 @@ def _children(con: sqlite3.Connection, ids: list[str]) -> tuple[dict, dict, dict
     return metrics, params, tags
 
 
+# Set while no warm-up is importing MLflow. A second thread importing MLflow at the same time can
+# get a half-initialised module (its protobuf descriptors fail to load), so whatever needs MLflow
+# waits for the warm-up first (MlopsService does, for every query but the light ones here).
+_warm = threading.Event()
+_warm.set()
+WARM_UP_TIMEOUT_S = 120.0
+
+
+def wait_for_warm_up(timeout: float = WARM_UP_TIMEOUT_S) -> None:
+    """Return once no warm-up is importing MLflow (at once when none runs)."""
+    _warm.wait(timeout)
+
+
+def light(fn: Callable[..., T]) -> Callable[..., T]:
+    """Mark a query that answers without MLflow when it can (it waits itself before using it)."""
+    fn.reads_without_mlflow = True  # type: ignore[attr-defined]
+    return fn
+
+
+def is_light(fn: Callable[..., Any]) -> bool:
+    return bool(getattr(fn, "reads_without_mlflow", False))
+
+
 def warm_up(ws: Workspace) -> threading.Thread:
     """Import MLflow and open the store's client in a daemon thread, off the request path."""
 
@@ -186,7 +212,18 @@ def warm_up(ws: Workspace) -> threading.Thread:
                 import mlflow  # noqa: F401  (the store is made by the first write, not here)
         except Exception:  # a warm-up is a courtesy: the first real query reports any problem
             pass
+        finally:
+            _warm.set()
 
+    _warm.clear()
     thread = threading.Thread(target=work, name="jupyter-mlops-warm-up", daemon=True)
     thread.start()
     return thread
+
+
+def warm_up_when_serving(ws: Workspace) -> None:
+    """Start ``warm_up`` once the server's event loop runs (never in a process that only loads
+    the extension, such as a test or a benchmark importing it)."""
+    from tornado.ioloop import IOLoop
+
+    IOLoop.current().add_callback(warm_up, ws)

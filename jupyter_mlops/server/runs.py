@@ -25,6 +25,7 @@ def recent_runs(service: MlopsService, limit: int, experiment: str | None) -> li
     return runs_page(service, experiment=experiment, limit=limit)["runs"]
 
 
+@first_page.light
 def runs_page(
     service: MlopsService,
     *,
@@ -51,6 +52,7 @@ def runs_page(
     )
     if fast is not None:
         return fast
+    first_page.wait_for_warm_up()
     return queries.runs_page(
         service.workspace,
         experiment=experiment,
@@ -61,11 +63,15 @@ def runs_page(
     )
 
 
+@first_page.light
 def experiments(service: MlopsService) -> list[dict[str, Any]]:
     if not service.store_exists():
         return []
     fast = first_page.experiments(service.workspace)
-    return fast if fast is not None else queries.experiments(service.workspace)
+    if fast is not None:
+        return fast
+    first_page.wait_for_warm_up()
+    return queries.experiments(service.workspace)
 
 
 class ExperimentsHandler(MlopsHandler):
