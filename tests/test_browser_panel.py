@@ -47,7 +47,7 @@ def test_settings_choose_the_metric_beside_each_run(workspace, tmp_path):
             heading = page.locator("#jp-mlops-tab-runs .jp-mlops-metric-heading")
             heading.filter(has_text="loss").wait_for(timeout=30_000)
             value = page.locator("#jp-mlops-tab-runs .jp-mlops-run .jp-mlops-metric-value")
-            assert value.first.inner_text() == "0.25"
+            assert value.first.inner_text() == "0.2500"
 
 
 def test_panel_lists_the_workspace_runs(workspace, tmp_path):
