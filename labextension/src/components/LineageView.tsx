@@ -38,23 +38,25 @@ export class LineageView extends ModelView<LineageModel> {
               void model.show(model.node, e.target.value as Direction)
             }
             options={[
-              { value: 'both', label: 'both ways' },
-              { value: 'up', label: 'what produced it' },
-              { value: 'down', label: 'what used it' }
+              { value: 'both', label: this.context.trans.__('both ways') },
+              { value: 'up', label: this.context.trans.__('what produced it') },
+              { value: 'down', label: this.context.trans.__('what used it') }
             ]}
           />
           {model.node && (
             <Btn
-              label="Graph"
-              title="Open the lineage graph in the main area"
+              label={this.context.trans.__('Graph')}
+              title={this.context.trans.__(
+                'Open the lineage graph in the main area'
+              )}
               className="jp-mlops-open-graph"
               onClick={this.openGraph}
             />
           )}
           {model.node && (
             <Btn
-              label="Start over"
-              title="Pick another starting point"
+              label={this.context.trans.__('Start over')}
+              title={this.context.trans.__('Pick another starting point')}
               onClick={() => void model.show('')}
             />
           )}
@@ -98,13 +100,17 @@ export class LineageView extends ModelView<LineageModel> {
     if (starts.length === 0) {
       return (
         <Empty>
-          Nothing to trace yet: track a run or register a model first.
+          {this.context.trans.__(
+            'Nothing to trace yet: track a run or register a model first.'
+          )}
         </Empty>
       );
     }
     return (
       <>
-        <div className="jp-mlops-detail-meta">Start from:</div>
+        <div className="jp-mlops-detail-meta">
+          {this.context.trans.__('Start from:')}
+        </div>
         <ul className="jp-mlops-lineage-starts" aria-label="Start from">
           {starts.map(start => (
             <li

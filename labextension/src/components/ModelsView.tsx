@@ -65,14 +65,16 @@ export class ModelsView extends ModelView<ReleaseModel> {
   protected renderContent(): JSX.Element {
     const model = this.model;
     if (model.loading) {
-      return <Empty>Loading models…</Empty>;
+      return <Empty>{this.context.trans.__('Loading models…')}</Empty>;
     }
     if (model.models.length === 0) {
       return (
         <div className="jp-mlops-models-tab">
           <ErrorLine text={model.error} />
           <Empty>
-            No registered models yet. Open a run and register its model.
+            {this.context.trans.__(
+              'No registered models yet. Open a run and register its model.'
+            )}
           </Empty>
         </div>
       );
@@ -85,7 +87,7 @@ export class ModelsView extends ModelView<ReleaseModel> {
         <div className="jp-mlops-runs-toolbar">
           <HTMLSelect
             className="jp-mlops-model-select"
-            aria-label="Registered model"
+            aria-label={this.context.trans.__('Registered model')}
             value={name}
             onChange={e => void model.selectModel(e.target.value)}
             options={model.models.map(m => m.name)}
@@ -114,7 +116,7 @@ export class ModelsView extends ModelView<ReleaseModel> {
         )}
         {model.history.length > 0 && (
           <details className="jp-mlops-history">
-            <summary>Release history</summary>
+            <summary>{this.context.trans.__('Release history')}</summary>
             <ul>
               {[...model.history].reverse().map((e, i) => (
                 <li key={i}>

@@ -24,12 +24,12 @@ export class MonitorView extends ModelView<MonitorModel> {
       <div className="jp-mlops-monitor-tab">
         <div className="jp-mlops-runs-toolbar">
           <label className="jp-mlops-detail-meta" htmlFor="jp-mlops-window">
-            Window
+            {this.context.trans.__('Window')}
           </label>
           <HTMLSelect
             id="jp-mlops-window"
             className="jp-mlops-window"
-            aria-label="Window"
+            aria-label={this.context.trans.__('Window')}
             value={model.window}
             onChange={e => void model.show(model.model, e.target.value)}
             options={WINDOWS}
@@ -37,9 +37,13 @@ export class MonitorView extends ModelView<MonitorModel> {
         </div>
         <ErrorLine text={model.error} />
         {model.loading ? (
-          <Empty>Loading models…</Empty>
+          <Empty>{this.context.trans.__('Loading models…')}</Empty>
         ) : model.models.length === 0 ? (
-          <Empty>No registered models yet: nothing is served.</Empty>
+          <Empty>
+            {this.context.trans.__(
+              'No registered models yet: nothing is served.'
+            )}
+          </Empty>
         ) : (
           <ul className="jp-mlops-monitor-models" aria-label="Models">
             {model.models.map(m => (

@@ -65,7 +65,7 @@ export class PipelineView extends ModelView<PipelineModel> {
   protected renderContent(): JSX.Element {
     const model = this.model;
     if (model.loading) {
-      return <Empty>Loading the pipeline…</Empty>;
+      return <Empty>{this.context.trans.__('Loading the pipeline…')}</Empty>;
     }
     const pipeline = model.pipeline;
     return (
@@ -73,19 +73,19 @@ export class PipelineView extends ModelView<PipelineModel> {
         <ErrorLine text={model.error ?? this._message} />
         <div className="jp-mlops-actions">
           <Btn
-            label="Build"
+            label={this.context.trans.__('Build')}
             className="jp-mlops-build-button"
             accept
             disabled={model.building || !pipeline}
             onClick={() => void this._build(false)}
           />
           <Btn
-            label="Force rebuild"
+            label={this.context.trans.__('Force rebuild')}
             disabled={model.building || !pipeline}
             onClick={() => void this._build(true)}
           />
           <Btn
-            label="Cancel"
+            label={this.context.trans.__('Cancel')}
             className="jp-mlops-cancel-build"
             disabled={!model.building}
             onClick={() => void this._guard(() => model.cancelBuild())}

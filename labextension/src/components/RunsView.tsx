@@ -11,10 +11,16 @@ import { Empty, ErrorLine, IPanelContext, ModelView } from './common';
 import { keyMetric } from './format';
 import { RunList } from './RunList';
 
-function Toolbar({ model }: { model: RunsModel }): JSX.Element {
+function Toolbar({
+  model,
+  trans
+}: {
+  model: RunsModel;
+  trans: IPanelContext['trans'];
+}): JSX.Element {
   const [filter, setFilter] = React.useState(model.filter);
   const options = [
-    { value: '', label: 'Newest first' },
+    { value: '', label: trans.__('Newest first') },
     ...model.metricKeys.flatMap(k => [
       { value: `metrics.\`${k}\` DESC`, label: `${k} ↓` },
       { value: `metrics.\`${k}\` ASC`, label: `${k} ↑` }
@@ -24,12 +30,12 @@ function Toolbar({ model }: { model: RunsModel }): JSX.Element {
     <div className="jp-mlops-runs-toolbar">
       <HTMLSelect
         className="jp-mlops-experiment"
-        aria-label="Experiment"
-        title="Experiment"
+        aria-label={trans.__('Experiment')}
+        title={trans.__('Experiment')}
         value={model.experiment ?? ''}
         onChange={e => void model.setQuery({ experiment: e.target.value })}
         options={[
-          { value: '', label: 'All experiments' },
+          { value: '', label: trans.__('All experiments') },
           ...model.experiments
             .filter(e => !e.internal)
             .map(e => ({ value: e.name, label: e.name }))
@@ -37,8 +43,8 @@ function Toolbar({ model }: { model: RunsModel }): JSX.Element {
       />
       <HTMLSelect
         className="jp-mlops-sort"
-        aria-label="Sort by"
-        title="Sort by"
+        aria-label={trans.__('Sort by')}
+        title={trans.__('Sort by')}
         value={model.orderBy}
         onChange={e => void model.setQuery({ orderBy: e.target.value })}
         options={options}
@@ -52,7 +58,7 @@ function Toolbar({ model }: { model: RunsModel }): JSX.Element {
       >
         <InputGroup
           className="jp-mlops-filter"
-          aria-label="Filter runs"
+          aria-label={trans.__('Filter runs')}
           placeholder="filter: metrics.accuracy > 0.9"
           value={filter}
           rightIcon="ui-components:search"
@@ -75,10 +81,11 @@ export class RunsView extends ModelView<RunsModel> {
 
   protected renderContent(): JSX.Element {
     const model = this.model;
+    const trans = this.context.trans;
     const metric = keyMetric(model.runs, this.preferredMetrics());
     let body: JSX.Element;
     if (model.loading) {
-      body = <Empty>Loading runs…</Empty>;
+      body = <Empty>{trans.__('Loading runs…')}</Empty>;
     } else if (model.runs.length === 0 && !model.error) {
       body = (
         <Empty>
@@ -98,13 +105,13 @@ export class RunsView extends ModelView<RunsModel> {
     }
     return (
       <div className="jp-mlops-runs-tab">
-        <Toolbar model={model} />
+        <Toolbar model={model} trans={trans} />
         <ErrorLine text={model.error} />
         <div className="jp-mlops-actions">
           <Btn
-            label={`Compare (${model.selected.size})`}
+            label={trans.__('Compare (%1)', model.selected.size)}
             className="jp-mlops-compare"
-            title="Compare the selected runs in the main area"
+            title={trans.__('Compare the selected runs in the main area')}
             disabled={model.selected.size < 2}
             onClick={() => this.context.compare([...model.selected])}
           />
@@ -121,14 +128,14 @@ export class RunsView extends ModelView<RunsModel> {
         {(model.page > 0 || model.hasNextPage) && (
           <div className="jp-mlops-actions jp-mlops-pager">
             <Btn
-              label="‹ Previous"
-              title="Previous page"
+              label={trans.__('‹ Previous')}
+              title={trans.__('Previous page')}
               disabled={model.page === 0}
               onClick={() => void model.previousPage()}
             />
             <Btn
-              label="Next ›"
-              title="Next page"
+              label={trans.__('Next ›')}
+              title={trans.__('Next page')}
               disabled={!model.hasNextPage}
               onClick={() => void model.nextPage()}
             />

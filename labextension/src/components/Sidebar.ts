@@ -118,7 +118,8 @@ export class MlopsSidebar extends SidePanel {
         this.showTab('models');
         main.openVersion(name, version);
       },
-      openPath: options.openPath
+      openPath: options.openPath,
+      trans
     };
     this.context = context;
     const titles: Record<TabName, string> = {

@@ -5,6 +5,7 @@
  * Every value coming from the store (run names, reasons, cards, logs) is rendered as a React
  * text node, never as HTML: a run named `<img onerror=...>` shows those characters.
  */
+import { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import * as React from 'react';
@@ -31,6 +32,8 @@ export interface IPanelContext {
   openVersion(name: string, version: string): void;
   /** Open a file of the workspace in JupyterLab. */
   openPath(path: string): void;
+  /** The panel's strings, translated (ITranslator, domain jupyter_mlops). */
+  trans: TranslationBundle;
 }
 
 export function ErrorLine({
