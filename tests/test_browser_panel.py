@@ -89,10 +89,17 @@ def test_panel_lists_the_workspace_runs(workspace, tmp_path):
             panel.locator(".jp-Toolbar button").first.click()
             names.filter(has_text="run-after-refresh").wait_for(timeout=5_000)
 
-            # the layout restorer brings the panel back after a reload
+            # a run opened in the main area, with the hostile name as text there too
+            names.filter(has_text=HOSTILE_NAME).click()
+            run_tab = page.locator(".jp-mlops-run-panel .jp-mlops-main-header h2")
+            run_tab.filter(has_text=HOSTILE_NAME).wait_for(timeout=15_000)
+            assert page.locator("img[src='x']").count() == 0
+
+            # the layout restorer brings the panel and the run's tab back after a reload
             page.wait_for_timeout(1500)  # the workspace layout is saved shortly after a change
             page.reload()
             page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+            run_tab.filter(has_text=HOSTILE_NAME).wait_for(timeout=30_000)
             page.locator("#jp-mlops-sidebar .jp-mlops-run-name").first.wait_for(timeout=30_000)
         assert shot.stat().st_size > 10_000
 

@@ -65,6 +65,11 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
     app.shell.add(sidebar, 'left', { rank: 850 });
     if (restorer) {
       restorer.add(sidebar, sidebar.id);
+      void restorer.restore(main.runs, {
+        command: CommandIDs.openRun,
+        args: widget => ({ runId: widget.content.runId }),
+        name: widget => widget.content.runId
+      });
     }
     if (statusBar) {
       statusBar.registerStatusItem('jupyter-mlops:status', {

@@ -4,7 +4,7 @@
  * twice brings its tab to the front instead of making another.
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
-import { MainAreaWidget } from '@jupyterlab/apputils';
+import { MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
@@ -34,10 +34,22 @@ export class MainArea {
   /** Set once the sidebar exists (the panels reach the sidebar through it). */
   context: IPanelContext | null = null;
 
+  /** The open run tabs, which the layout restorer brings back after a reload. */
+  readonly runs = new WidgetTracker<MainAreaWidget<RunPanel>>({
+    namespace: 'jupyter-mlops-run'
+  });
+
   openRun(runId: string): void {
-    this._open(`run-${runId}`, `Run ${runId.slice(0, 8)}`, () => {
-      return new RunPanel(runId, this._context());
-    });
+    const widget = this._open(
+      `run-${runId}`,
+      `Run ${runId.slice(0, 8)}`,
+      () => {
+        return new RunPanel(runId, this._context());
+      }
+    );
+    if (widget && !this.runs.has(widget)) {
+      void this.runs.add(widget as MainAreaWidget<RunPanel>);
+    }
   }
 
   compare(runIds: string[]): void {
@@ -85,12 +97,12 @@ export class MainArea {
     label: string,
     create: () => Widget,
     icon: LabIcon = mlopsIcon
-  ): void {
+  ): MainAreaWidget | null {
     const existing = this._widgets.get(key);
     if (existing && !existing.isDisposed) {
       existing.title.label = label;
       this.shell.activateById(existing.id);
-      return;
+      return null;
     }
     const content = create();
     const widget = new MainAreaWidget({ content });
@@ -102,6 +114,7 @@ export class MainArea {
     this._widgets.set(key, widget);
     this.shell.add(widget, 'main');
     this.shell.activateById(widget.id);
+    return widget;
   }
 
   private _widgets = new Map<string, MainAreaWidget>();
