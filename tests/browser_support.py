@@ -182,3 +182,89 @@ def screenshot(page, name: str) -> Path:
     path = OUTPUT_DIR / f"{name}.png"
     page.screenshot(path=str(path))
     return path
+
+
+# Every element of the panel must fit: no horizontal overflow (text cut with an ellipsis on
+# purpose is fine), nothing past the panel's right edge, and no word stacked one letter a line.
+LAYOUT_PROBLEMS_JS = """
+(selector) => {
+  const root = document.querySelector(selector);
+  if (!root) { return ['no element ' + selector]; }
+  const edge = root.getBoundingClientRect().right;
+  const problems = [];
+  const name = el => el.tagName.toLowerCase() + '.' + [...el.classList].join('.') +
+    ' "' + (el.textContent || '').trim().slice(0, 30) + '"';
+  for (const el of root.querySelectorAll('*')) {
+    if (el.closest('svg') || ['SELECT', 'OPTION', 'INPUT'].includes(el.tagName)) { continue; }
+    const style = getComputedStyle(el);
+    const box = el.getBoundingClientRect();
+    if (style.display === 'none' || style.visibility === 'hidden' || box.width === 0) { continue; }
+    if (style.position === 'absolute' && style.clipPath !== 'none') { continue; }
+    const clipped = style.textOverflow === 'ellipsis';
+    if (!clipped && el.scrollWidth > el.clientWidth + 2 && el.clientWidth > 0) {
+      problems.push('overflows (' + el.scrollWidth + ' > ' + el.clientWidth + '): ' + name(el));
+    }
+    if (box.right > edge + 1 && !el.parentElement.closest('[style*="ellipsis"]')) {
+      problems.push('past the right edge (' + Math.round(box.right - edge) + ' px): ' + name(el));
+    }
+    const text = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join('').trim();
+    const line = parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.3;
+    if (text.length >= 4 && !text.includes(' ') && box.height > 2.5 * line) {
+      problems.push('word stacked over ' + Math.round(box.height / line) + ' lines: ' + name(el));
+    }
+  }
+  return problems;
+}
+"""
+
+
+def layout_problems(page, selector: str) -> list[str]:
+    """What does not fit in ``selector`` (see LAYOUT_PROBLEMS_JS); empty when all fits."""
+    return page.evaluate(LAYOUT_PROBLEMS_JS, selector)
+
+
+def one_line_heights(page, selector: str) -> list[float]:
+    """Heights of the elements matching ``selector`` over their own line height."""
+    return page.evaluate(
+        """(selector) => [...document.querySelectorAll(selector)].map(el => {
+            const style = getComputedStyle(el);
+            const line = parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.3;
+            return el.getBoundingClientRect().height / line;
+        })""",
+        selector,
+    )
+
+
+def open_lab(page, lab) -> None:
+    page.goto(f"{lab.url}/lab?token={lab.token}")
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+
+
+def run_palette_command(page, label: str) -> None:
+    """Run a command by its label through the command palette, as a user does."""
+    page.locator("#jp-main-dock-panel .lm-TabBar").first.click()  # focus the app, harmlessly
+    page.keyboard.press("Control+Shift+C")
+    palette = page.locator("#command-palette input")
+    palette.wait_for()
+    palette.fill(label)
+    page.locator("#command-palette .lm-CommandPalette-item", has_text=label).first.click()
+
+
+def open_panel(page) -> object:
+    """The MLOps panel, opened from the palette, at JupyterLab's default sidebar width."""
+    run_palette_command(page, "Open MLOps Panel")
+    panel = page.locator("#jp-mlops-sidebar")
+    panel.wait_for(state="visible")
+    return panel
+
+
+def use_theme(page, theme: str) -> None:
+    """Switch JupyterLab's theme ("JupyterLab Light" or "JupyterLab Dark") and wait for it."""
+    run_palette_command(page, f"Use Theme: {theme}")
+    light = "true" if "Light" in theme else "false"
+    page.wait_for_function(
+        f"document.body.dataset.jpThemeLight === '{light}'"
+        f" && document.body.dataset.jpThemeName === '{theme}'",
+        timeout=15_000,
+    )
+    page.wait_for_timeout(300)

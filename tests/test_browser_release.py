@@ -1,18 +1,32 @@
-"""The release walk in a real JupyterLab, in Debian's Chromium: open the panel, see the project's
-runs, register the best, validate it, promote it to canary, roll back. Screenshots of each step
-go to test-output/browser/."""
+"""The release walk in a real JupyterLab, in Debian's Chromium, at the sidebar's default width:
+open the best run in the main area (its metric curve), compare two runs (bars), register the
+best, validate it (the model card rendered as Markdown), promote it to canary, roll back, and
+read the served model's monitoring report (its charts). Screenshots of each step go to
+test-output/browser/."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
-from browser_support import chromium_page, chromium_path, running_lab, screenshot
+from browser_support import (
+    chromium_page,
+    chromium_path,
+    layout_problems,
+    open_lab,
+    open_panel,
+    running_lab,
+    screenshot,
+)
+from monitor_support import stream
 from server_support import release_project
 
 pytestmark = pytest.mark.browser
 
 
 def seed_release(ws) -> tuple[str, str]:
-    """Two trained runs (accuracy logged), the weaker one already champion: (weaker, best)."""
+    """Two trained runs (accuracy logged over steps), the weaker one champion and serving."""
+    from jupyter_mlops.monitor.predlog import PredictionLog
     from jupyter_mlops.release.registry import register
     from jupyter_mlops.release.rollout import promote
     from jupyter_mlops.store.client import client_for
@@ -20,10 +34,14 @@ def seed_release(ws) -> tuple[str, str]:
     weaker, best = release_project(ws)
     client = client_for(ws)
     client.log_metric(weaker, "accuracy", 0.81)
-    client.log_metric(best, "accuracy", 0.86)
+    for step, value in enumerate((0.70, 0.79, 0.86)):
+        client.log_metric(best, "accuracy", value, step=step)
     mv = register(ws, weaker, "churn")
     client.set_model_version_tag("churn", mv.version, "mlops.gates", "passed")
     promote(ws, "churn", mv.version, "champion", reason="initial release")
+    with PredictionLog(ws, "churn") as log:
+        for record in stream(300, t0=time.time() - 1800, dt=6.0, version=mv.version):
+            log.append(record)
     return weaker, best
 
 
@@ -51,7 +69,7 @@ def test_release_walk_in_the_panel(workspace, tmp_path):
         )
         page.on("pageerror", lambda e: errors.append(str(e)))
         try:
-            walk(page, lab, best)
+            walk(page, lab, weaker, best)
         except Exception:
             screenshot(page, "release-failure")
             print("browser console errors:", *errors, sep="\n")
@@ -60,73 +78,117 @@ def test_release_walk_in_the_panel(workspace, tmp_path):
     check_history(workspace)
 
 
-def open_panel(page, lab):
-    page.goto(f"{lab.url}/lab?token={lab.token}")
-    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
-    page.locator("#jp-main-dock-panel .lm-TabBar").first.click()
-    page.keyboard.press("Control+Shift+C")
-    page.locator("#command-palette input").fill("Open MLOps Panel")
-    page.locator("#command-palette .lm-CommandPalette-item", has_text="Open MLOps Panel").click()
-    panel = page.locator("#jp-mlops-sidebar")
-    panel.wait_for(state="visible")
-    # widen the sidebar (drag the split handle), as a user releasing a model would
-    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first
-    box = handle.bounding_box()
-    if box:
-        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        page.mouse.down()
-        page.mouse.move(620, box["y"] + box["height"] / 2, steps=5)
-        page.mouse.up()
-    return panel
+def fits(page) -> None:
+    problems = layout_problems(page, "#jp-mlops-sidebar")
+    assert problems == [], "the sidebar does not fit:\n" + "\n".join(problems)
 
 
-def walk(page, lab, best: str) -> None:
-    panel = open_panel(page, lab)
+def walk(page, lab, weaker: str, best: str) -> None:
+    open_lab(page, lab)
+    panel = open_panel(page)  # never resized: JupyterLab's default width
 
     # the project's runs, sorted by accuracy: the best first
     runs = panel.locator("#jp-mlops-tab-runs")
     runs.locator(".jp-mlops-run-name").first.wait_for(timeout=30_000)
-    runs.locator(".jp-mlops-sort").select_option("metrics.`accuracy` DESC")
-    top = runs.locator("tr.jp-mlops-run").first
+    runs.locator(".jp-mlops-sort select").select_option("metrics.`accuracy` DESC")
     page.wait_for_function(
-        "id => document.querySelector('#jp-mlops-tab-runs tr.jp-mlops-run')?.dataset.runId === id",
+        "id => document.querySelector('#jp-mlops-tab-runs .jp-mlops-run')?.dataset.runId === id",
         arg=best,
         timeout=10_000,
     )
+    fits(page)
     screenshot(page, "release-1-runs")
 
-    # register the best run's model
-    top.locator(".jp-mlops-run-name").click()
-    runs.locator(".jp-mlops-register").click()
-    confirm(page, "best accuracy so far", name="churn")
-    models = panel.locator("#jp-mlops-tab-models")
-    models.locator("tr.jp-mlops-version[data-version='2']").wait_for(timeout=15_000)
-    models.locator("tr.jp-mlops-version[data-version='2']").click()
-    detail = models.locator(".jp-mlops-version-detail[data-version='2']")
-    detail.wait_for()
-    screenshot(page, "release-2-registered")
+    # the best run opens in the main area, with its accuracy curve over three steps
+    runs.locator(f".jp-mlops-run[data-run-id='{best}'] .jp-mlops-run-name").click()
+    run_tab = page.locator(".jp-mlops-run-panel")
+    run_tab.locator(".jp-mlops-line-chart").first.wait_for(timeout=15_000)
+    points = run_tab.locator(".jp-mlops-series polyline").first.get_attribute("points")
+    assert len(points.split()) == 3, points
+    screenshot(page, "release-2-run")
 
-    # validate: the gates run on the server as a job
+    # two runs compared: one bar each for accuracy
+    for run_id in (best, weaker):
+        runs.locator(f".jp-mlops-run[data-run-id='{run_id}'] input").check()
+    runs.locator(".jp-mlops-compare").click()
+    comparison = page.locator(".jp-mlops-comparison-panel")
+    comparison.locator(".jp-mlops-bar").nth(1).wait_for(timeout=15_000)
+    accuracy = comparison.locator(".jp-mlops-chart", has_text="accuracy").first
+    values = sorted(
+        float(v)
+        for v in accuracy.locator(".jp-mlops-bar").evaluate_all(
+            "bars => bars.map(b => b.dataset.value)"
+        )
+    )
+    assert values == [0.81, 0.86], values
+    screenshot(page, "release-3-comparison")
+
+    # register the best run's model from its tab: the new version opens beside it
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Run ").first.click()
+    run_tab.locator(".jp-mlops-register").click()
+    confirm(page, "best accuracy so far", name="churn")
+    detail = page.locator(".jp-mlops-version-detail[data-version='2']")
+    detail.wait_for(timeout=15_000)
+    models = panel.locator("#jp-mlops-tab-models")
+    models.locator(".jp-mlops-version[data-version='2']").wait_for(timeout=15_000)
+    fits(page)
+    screenshot(page, "release-4-registered")
+
+    # validate: the gates run on the server as a job; the card is rendered Markdown
     detail.locator(".jp-mlops-validate").click()
     confirm(page, "before the canary")
-    models.locator(".jp-mlops-message", has_text="gates passed").wait_for(timeout=60_000)
+    detail.locator(".jp-mlops-message", has_text="gates passed").wait_for(timeout=60_000)
     detail.locator(".jp-mlops-gate-results .jp-mlops-verdict").first.wait_for()
     assert "pass" in detail.locator(".jp-mlops-gate-results").inner_text()
-    assert "churn" in detail.locator(".jp-mlops-card").inner_text()
-    screenshot(page, "release-3-validated")
+    card = detail.locator(".jp-mlops-card .jp-RenderedMarkdown")
+    card.wait_for(timeout=15_000)
+    assert card.locator("h1, h2").count() >= 1 and "churn" in card.inner_text()
+    assert detail.locator("pre.jp-mlops-card").count() == 0
+    screenshot(page, "release-5-validated")
 
     # promote to canary with a weight
     detail.locator(".jp-mlops-promote-canary").click()
     confirm(page, "try it on a fifth of the traffic", weight="20")
     models.locator(".jp-mlops-canary-weight", has_text="20% of traffic").wait_for(timeout=15_000)
-    screenshot(page, "release-4-canary")
+    fits(page)
+    screenshot(page, "release-6-canary")
 
     # roll back
-    models.locator(".jp-mlops-rollback").click()
+    detail.locator(".jp-mlops-rollback").click()
     confirm(page, "error rate up on the canary")
-    models.locator(".jp-mlops-message", has_text="rolled back").wait_for(timeout=15_000)
+    detail.locator(".jp-mlops-message", has_text="rolled back").wait_for(timeout=15_000)
     assert models.locator(".jp-mlops-canary-weight").count() == 0
-    screenshot(page, "release-5-rolled-back")
+    screenshot(page, "release-7-rolled-back")
+
+    # the version's lineage as a picture: click the run to centre on it, again to open it
+    detail.get_by_role("button", name="Lineage").click()
+    graph = page.locator(".jp-mlops-lineage-graph")
+    graph.wait_for(timeout=30_000)
+    run_node = graph.locator(f"[data-node='run:{best}']")
+    run_node.click()
+    page.wait_for_function(
+        "id => document.querySelector('.jp-mlops-lineage-graph .jp-mod-focus')?.dataset.node"
+        " === id",
+        arg=f"run:{best}",
+        timeout=15_000,
+    )
+    assert panel.locator(".jp-mlops-lineage-nodes .jp-mod-focus").get_attribute("data-node") == (
+        f"run:{best}"
+    )
+    fits(page)
+    screenshot(page, "release-8-lineage")
+    graph.locator(f"[data-node='run:{best}']").click()
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current", has_text="Run ").wait_for()
+
+    # the served model's monitoring, picked from the list: charts over the last hour
+    panel.locator(".lm-TabBar-tab[title='Monitor']").click()
+    panel.locator(".jp-mlops-monitor-model[data-model='churn']").click()
+    report = page.locator(".jp-mlops-monitor-report")
+    report.locator(".jp-mlops-line-chart").first.wait_for(timeout=60_000)
+    requests = report.locator(".jp-mlops-chart", has_text="requests per bucket")
+    assert requests.locator("polyline").count() >= 1
+    fits(page)
+    screenshot(page, "release-9-monitor")
 
 
 def check_history(workspace) -> None:

@@ -67,6 +67,7 @@ class MonitorReport:
             "drifted": self.drifted,
             "prediction_drift": self.prediction_drift.to_dict() if self.prediction_drift else None,
             "drift_over_time": self.drift_over_time,
+            "health_over_time": self.health_over_time,
             "canary": self.canary.to_dict() if self.canary else None,
             "problems": self.problems,
             "alerts": self.alerts,

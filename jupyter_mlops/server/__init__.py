@@ -11,6 +11,7 @@ from typing import Any
 from jupyter_server.utils import url_path_join
 
 from .base import SERVICE_KEY
+from .first_page import warm_up_when_serving
 from .lineage import DatasetsHandler, LineageHandler, MonitorHandler
 from .models import (
     AliasHandler,
@@ -26,6 +27,7 @@ from .not_found import UnknownRouteHandler
 from .pipeline import BuildHandler, BuildsHandler, PipelineHandler
 from .runs import ComparisonsHandler, ExperimentsHandler, RunHandler, RunsHandler
 from .service import MlopsService
+from .status import StatusHandler
 
 API_PREFIX = "jupyter-mlops/api"
 
@@ -53,6 +55,7 @@ ROUTES: list[tuple[str, type]] = [
     (r"builds", BuildsHandler),
     (rf"builds/{_SEG}", BuildHandler),
     (rf"monitor/{_SEG}", MonitorHandler),
+    (r"status", StatusHandler),
 ]
 
 
@@ -61,6 +64,7 @@ def setup_handlers(server_app: Any) -> None:
     web_app = server_app.web_app
     service = MlopsService(server_app.root_dir)
     web_app.settings[SERVICE_KEY] = service
+    warm_up_when_serving(service.workspace)
     base_url = web_app.settings["base_url"]
     routes = [*ROUTES, (r"(.*)", UnknownRouteHandler)]
     handlers = [(url_path_join(base_url, API_PREFIX, path) + "$", cls) for path, cls in routes]

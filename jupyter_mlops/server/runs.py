@@ -12,7 +12,7 @@ import tornado.web
 from jupyter_server.auth.decorator import authorized
 
 from ..errors import InvalidInput, NotFound
-from . import queries
+from . import first_page, queries
 from .base import MlopsHandler
 from .service import MlopsService
 
@@ -25,6 +25,7 @@ def recent_runs(service: MlopsService, limit: int, experiment: str | None) -> li
     return runs_page(service, experiment=experiment, limit=limit)["runs"]
 
 
+@first_page.light
 def runs_page(
     service: MlopsService,
     *,
@@ -41,6 +42,17 @@ def runs_page(
                 hint="nothing has been tracked in this workspace yet",
             )
         return {"runs": [], "next_page_token": None}
+    fast = first_page.runs_page(
+        service.workspace,
+        experiment=experiment,
+        limit=limit,
+        page_token_in=page_token,
+        order_by=order_by or [],
+        filter_string=filter_string,
+    )
+    if fast is not None:
+        return fast
+    first_page.wait_for_warm_up()
     return queries.runs_page(
         service.workspace,
         experiment=experiment,
@@ -51,9 +63,14 @@ def runs_page(
     )
 
 
+@first_page.light
 def experiments(service: MlopsService) -> list[dict[str, Any]]:
     if not service.store_exists():
         return []
+    fast = first_page.experiments(service.workspace)
+    if fast is not None:
+        return fast
+    first_page.wait_for_warm_up()
     return queries.experiments(service.workspace)
 
 

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from ..errors import MlopsError, StoreUnavailable
 from ..workspace import Workspace
+from .first_page import is_light, wait_for_warm_up
 from .jobs import JobRegistry
 
 T = TypeVar("T")
@@ -58,6 +59,8 @@ class MlopsService:
         return await loop.run_in_executor(self._pool(), call)
 
     def _guarded(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if not is_light(fn):
+            wait_for_warm_up()
         self.check_store()
         try:
             return fn(*args, **kwargs)

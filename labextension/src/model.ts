@@ -27,7 +27,7 @@ export abstract class PolledModel implements IPolledModel {
       frequency: { interval, backoff: true, max: 6 * interval },
       name: options.name ?? 'jupyter-mlops',
       // idle while no view shows the data, and while the browser tab is hidden
-      standby: () => !this._active || 'when-hidden'
+      standby: () => !this.active || 'when-hidden'
     });
   }
 
@@ -43,19 +43,42 @@ export abstract class PolledModel implements IPolledModel {
     return this._changed;
   }
 
+  /** Whether any view shows the data (the model polls only then). */
   get active(): boolean {
-    return this._active;
+    return this._viewers.size > 0;
   }
 
-  /** Set by the view when shown or hidden (initially false); showing fetches at once. */
+  /** Set by the one view of a model when shown or hidden; showing fetches at once. */
   set active(value: boolean) {
-    if (value === this._active) {
-      return;
+    this.setShownBy(this, value);
+  }
+
+  /**
+   * Record whether `viewer` (a sidebar tab, a main-area tab) shows the data: the model polls
+   * while at least one does, and fetches at once when the first one appears.
+   */
+  setShownBy(viewer: object, shown: boolean): void {
+    const before = this.active;
+    if (shown) {
+      this._viewers.add(viewer);
+    } else {
+      this._viewers.delete(viewer);
     }
-    this._active = value;
-    if (value && !this.isDisposed) {
+    if (!before && this.active && !this.isDisposed) {
       void this._poll.refresh();
     }
+  }
+
+  /** Milliseconds between polls (backing off to six times that while the server fails). */
+  get pollInterval(): number {
+    return this._poll.frequency.interval;
+  }
+
+  set pollInterval(interval: number) {
+    if (this.isDisposed || interval === this.pollInterval) {
+      return;
+    }
+    this._poll.frequency = { interval, backoff: true, max: 6 * interval };
   }
 
   get isDisposed(): boolean {
@@ -103,7 +126,7 @@ export abstract class PolledModel implements IPolledModel {
 
   private _error: string | null = null;
   private _loading = true;
-  private _active = false;
+  private _viewers = new Set<object>();
   private _poll: Poll;
   private _changed = new Signal<this, void>(this);
 }

@@ -16,6 +16,43 @@ export namespace CommandIDs {
   export const showLineage = 'jupyter-mlops:show-lineage';
   export const showMonitor = 'jupyter-mlops:show-monitor';
   export const build = 'jupyter-mlops:build';
+  export const openRun = 'jupyter-mlops:open-run';
+  export const compareRuns = 'jupyter-mlops:compare-runs';
+  export const openVersion = 'jupyter-mlops:open-version';
+  export const openLineage = 'jupyter-mlops:open-lineage';
+  export const openMonitor = 'jupyter-mlops:open-monitor';
+  export const trackCell = 'jupyter-mlops:track-cell';
+  export const openCellRun = 'jupyter-mlops:open-cell-run';
+}
+
+/** Id of the settings plugin (its schema is labextension/schema/plugin.json). */
+export const SETTINGS_ID = 'jupyter-mlops:plugin';
+
+/** The user settings of the panel. */
+export interface IMlopsSettings {
+  /** Seconds between polls of the shown tab. */
+  pollInterval: number;
+  /** The experiment the Runs tab opens on ('' for all). */
+  defaultExperiment: string;
+  /** Metric names shown beside each run (the first that a run has is shown). */
+  runColumns: string[];
+}
+
+export const DEFAULT_SETTINGS: IMlopsSettings = {
+  pollInterval: 10,
+  defaultExperiment: '',
+  runColumns: []
+};
+
+/** `GET status`: the store in use and the journal's records. */
+export interface IStatus {
+  store: { kind: string; uri: string };
+  journal: {
+    journals: number;
+    pending: number;
+    failed: number;
+    unreadable: number;
+  };
 }
 
 /** Id of the sidebar widget (also its key in the layout restorer). */
@@ -130,7 +167,7 @@ export interface IVersionDetail extends IModelVersion {
   gate_results: IGateResult[];
   evaluation: Record<string, any> | null;
   champion: Record<string, any> | null;
-  /** The model card in Markdown, shown as text. */
+  /** The model card in Markdown, rendered through JupyterLab's rendermime. */
   card: string | null;
   lineage: Record<string, any> | null;
   source_model_id: string | null;
@@ -236,6 +273,14 @@ export interface IMonitorReport {
   drifted: string[];
   prediction_drift: Record<string, any> | null;
   canary: Record<string, any> | null;
+  /** Per time bucket and version: requests, error_rate, latency_p95_ms... */
+  health_over_time?: Array<Record<string, any>>;
+  /** Per time bucket: PSI of each feature. */
+  drift_over_time?: Array<{
+    bucket_start: number;
+    rows: number;
+    psi: Record<string, number>;
+  }>;
   problems: string[];
   alerts: string[];
 }
@@ -254,6 +299,8 @@ export interface IPolledModel {
   readonly loading: boolean;
   /** Whether a view shows the data; an inactive model stops polling. */
   active: boolean;
+  /** Record whether `viewer` shows the data (several views may share a model). */
+  setShownBy(viewer: object, shown: boolean): void;
   /** Emitted whenever the data, the error or loading change. */
   readonly changed: ISignal<IPolledModel, void>;
   /** Ask the server now instead of waiting for the next tick. */

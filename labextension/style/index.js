@@ -1,2 +1,4 @@
 import './base.css';
 import './tabs.css';
+import './lists.css';
+import './main.css';

@@ -2,7 +2,7 @@
  * The sidebar's models against a scripted server: what they ask for, what they keep, how they
  * follow jobs and how they fail. `requestAPI` is replaced by a fake that answers by route.
  */
-import { RunsModel } from '../src/models/runs';
+import { registerRunModel, RunsModel } from '../src/models/runs';
 import { ReleaseModel } from '../src/models/release';
 import { PipelineModel } from '../src/models/pipeline';
 import { LineageModel } from '../src/models/insight';
@@ -116,22 +116,18 @@ describe('RunsModel', () => {
     model.dispose();
   });
 
-  it('compares the selected runs and registers a model', async () => {
+  it('keeps the runs selected for comparison, and registers a model', async () => {
     const calls = serve([
-      [
-        /^GET comparisons\?run=a&run=b$/,
-        () => ({ runs: [], params: [], metrics: [], environment: [] })
-      ],
       [/^POST models$/, () => ({ name: 'churn', version: '1' })]
     ]);
     const model = new RunsModel();
     model.toggleSelected('a');
     model.toggleSelected('b');
-    await model.compareSelected();
-    expect(model.comparison).not.toBeNull();
-    const version = await model.register('a', null, 'best so far');
+    model.toggleSelected('a');
+    expect([...model.selected]).toEqual(['b']);
+    const version = await registerRunModel('a', null, 'best so far');
     expect(version.version).toBe('1');
-    expect(calls[1]).toEqual([
+    expect(calls[0]).toEqual([
       'POST models',
       { run_id: 'a', name: null, reason: 'best so far' }
     ]);
@@ -347,6 +343,53 @@ describe('LineageModel', () => {
       'models:/churn/1'
     );
     expect(url).toContain('direction=up');
+    model.dispose();
+  });
+});
+
+describe('a model shared by several views', () => {
+  it('keeps fetching while any of them shows it', async () => {
+    const calls = serve([
+      [/^GET lineage\?/, () => ({ focus: 'run:r', nodes: [], edges: [] })],
+      [/^GET runs\?/, () => ({ runs: [] })],
+      [/^GET models$/, () => ({ models: [] })]
+    ]);
+    const model = new LineageModel({ interval: 60000 });
+    const sidebarTab = {};
+    const mainTab = {};
+    model.setShownBy(sidebarTab, true);
+    model.setShownBy(mainTab, true);
+    model.setShownBy(sidebarTab, false); // the user switched sidebar tabs
+    expect(model.active).toBe(true);
+    await model.show('r');
+    expect(calls.some(([c]) => c.startsWith('GET lineage?node=r'))).toBe(true);
+    expect(model.graph?.focus).toBe('run:r');
+    model.setShownBy(mainTab, false);
+    expect(model.active).toBe(false);
+    model.dispose();
+  });
+});
+
+describe('where the lineage starts', () => {
+  it('offers the run opened last first, then recent runs and served versions', async () => {
+    serve([
+      [/^GET runs\?/, () => ({ runs: [run('a', 0.9), run('b', 0.8)] })],
+      [
+        /^GET models$/,
+        () => ({
+          models: [
+            { name: 'churn', aliases: { champion: '3' } },
+            { name: 'idle', aliases: {} }
+          ]
+        })
+      ]
+    ]);
+    const model = new LineageModel({ interval: 60000 });
+    model.active = true;
+    await model.refresh();
+    expect(model.starts.map(s => s.ref)).toEqual(['models:/churn/3', 'a', 'b']);
+    model.select({ ref: 'b', label: 'run-b', kind: 'run' });
+    expect(model.starts.map(s => s.ref)).toEqual(['b', 'models:/churn/3', 'a']);
     model.dispose();
   });
 });

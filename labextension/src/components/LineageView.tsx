@@ -1,142 +1,139 @@
 /**
- * Lineage tab: the graph around the selected run, dataset version or model version, drawn as
- * columns from source files to registered versions, each edge named. Text only, no markup.
+ * Lineage tab: pick where to start (the selected run or version, a recent run, a served
+ * version), then move from node to node; the graph itself opens as a picture in the main area.
  */
+import { HTMLSelect } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
+import { COLUMN_TITLES, refOf } from '../main/LineageGraph';
 import { Direction, LineageModel } from '../models/insight';
-import { ILineageGraph, ILineageNode } from '../tokens';
+import { Btn } from './buttons';
 import { Empty, ErrorLine, IPanelContext, ModelView } from './common';
 
-const COLUMNS = ['file', 'dataset', 'run', 'model', 'model_version'];
-const COLUMN_TITLES: Record<string, string> = {
-  file: 'source files',
-  dataset: 'dataset versions',
-  run: 'runs',
-  model: 'logged models',
-  model_version: 'registered versions'
+const KIND_LABELS: Record<string, string> = {
+  model_version: 'version',
+  dataset: 'data'
 };
 
-function Graph({
-  graph,
-  onFocus
-}: {
-  graph: ILineageGraph;
-  onFocus: (node: ILineageNode) => void;
-}): JSX.Element {
-  const byId = new Map(graph.nodes.map(n => [n.id, n]));
-  const columns = COLUMNS.map(kind =>
-    graph.nodes.filter(n => n.kind === kind)
-  ).filter(c => c.length > 0);
-  return (
-    <div className="jp-mlops-lineage">
-      <div className="jp-mlops-lineage-columns">
-        {columns.map(nodes => (
-          <div key={nodes[0].kind} className="jp-mlops-lineage-column">
-            <h4>{COLUMN_TITLES[nodes[0].kind] ?? nodes[0].kind}</h4>
-            {nodes.map(node => (
-              <div
-                key={node.id}
-                className={
-                  `jp-mlops-lineage-node jp-mlops-kind-${node.kind}` +
-                  (node.id === graph.focus ? ' jp-mod-focus' : '')
-                }
-                title={node.id}
-                onClick={() => onFocus(node)}
-              >
-                <div className="jp-mlops-lineage-label">{node.label}</div>
-                <div className="jp-mlops-lineage-detail">{node.detail}</div>
-              </div>
-            ))}
-          </div>
-        ))}
-      </div>
-      <ul className="jp-mlops-lineage-edges">
-        {graph.edges.map((e, i) => (
-          <li key={i}>
-            {`${byId.get(e.from)?.label ?? e.from} → ${e.relation} → ${byId.get(e.to)?.label ?? e.to}`}
-          </li>
-        ))}
-      </ul>
-    </div>
-  );
-}
-
-/** The reference the lineage route accepts for a node of the graph. */
-function refOf(node: ILineageNode): string {
-  const [kind, ...rest] = node.id.split(':');
-  const ident = rest.join(':');
-  switch (kind) {
-    case 'run':
-      return ident;
-    case 'dataset':
-      return `dataset:${ident}`;
-    case 'model':
-      return `model:${ident}`;
-    case 'model_version':
-      return `models:/${ident.replace('@', '/')}`;
-    default:
-      return node.id;
-  }
-}
-
-function Query({ model }: { model: LineageModel }): JSX.Element {
-  const [node, setNode] = React.useState(model.node);
-  const [direction, setDirection] = React.useState<Direction>(model.direction);
-  React.useEffect(() => setNode(model.node), [model.node]);
-  return (
-    <form
-      className="jp-mlops-runs-toolbar"
-      onSubmit={e => {
-        e.preventDefault();
-        void model.show(node, direction);
-      }}
-    >
-      <input
-        className="jp-mlops-lineage-input jp-mod-styled"
-        placeholder="run id, NAME@VERSION, models:/NAME/1"
-        value={node}
-        onChange={e => setNode(e.target.value)}
-      />
-      <select
-        value={direction}
-        onChange={e => setDirection(e.target.value as Direction)}
-      >
-        <option value="both">both ways</option>
-        <option value="up">what produced it</option>
-        <option value="down">what used it</option>
-      </select>
-      <button type="submit" className="jp-mlops-button">
-        Show
-      </button>
-    </form>
-  );
-}
-
 export class LineageView extends ModelView<LineageModel> {
-  constructor(model: LineageModel, context: IPanelContext) {
+  constructor(
+    model: LineageModel,
+    context: IPanelContext,
+    private readonly openGraph: () => void
+  ) {
     super(model, context);
     this.addClass('jp-mlops-lineage-panel');
   }
 
   protected renderContent(): JSX.Element {
     const model = this.model;
+    const graph = model.graph;
     return (
       <div className="jp-mlops-lineage-tab">
-        <Query model={model} />
-        <ErrorLine text={model.error} />
-        {model.graph ? (
-          <Graph
-            graph={model.graph}
-            onFocus={node => void model.show(refOf(node))}
+        <div className="jp-mlops-runs-toolbar">
+          <HTMLSelect
+            aria-label="Direction"
+            value={model.direction}
+            onChange={e =>
+              void model.show(model.node, e.target.value as Direction)
+            }
+            options={[
+              { value: 'both', label: this.context.trans.__('both ways') },
+              { value: 'up', label: this.context.trans.__('what produced it') },
+              { value: 'down', label: this.context.trans.__('what used it') }
+            ]}
           />
-        ) : (
-          <Empty>
-            Choose a run, a dataset version or a model version (or press Lineage
-            in the Runs or Models tab).
-          </Empty>
+          {model.node && (
+            <Btn
+              label={this.context.trans.__('Graph')}
+              title={this.context.trans.__(
+                'Open the lineage graph in the main area'
+              )}
+              className="jp-mlops-open-graph"
+              onClick={this.openGraph}
+            />
+          )}
+          {model.node && (
+            <Btn
+              label={this.context.trans.__('Start over')}
+              title={this.context.trans.__('Pick another starting point')}
+              onClick={() => void model.show('')}
+            />
+          )}
+        </div>
+        <ErrorLine text={model.error} />
+        {!model.node && this._renderStarts()}
+        {graph && (
+          <ul className="jp-mlops-lineage-nodes" aria-label="Lineage nodes">
+            {graph.nodes.map(node => (
+              <li
+                key={node.id}
+                className={
+                  `jp-mlops-lineage-node jp-mlops-kind-${node.kind}` +
+                  (node.id === graph.focus ? ' jp-mod-focus' : '')
+                }
+                data-node={node.id}
+                tabIndex={0}
+                role="button"
+                title={`${COLUMN_TITLES[node.kind] ?? node.kind}: ${node.id}\n${node.detail}`}
+                onClick={() => void model.show(refOf(node))}
+                onKeyDown={e => {
+                  if (e.key === 'Enter') {
+                    void model.show(refOf(node));
+                  }
+                }}
+              >
+                <span className="jp-mlops-lineage-kind">
+                  {KIND_LABELS[node.kind] ?? node.kind}
+                </span>
+                <span className="jp-mlops-lineage-label">{node.label}</span>
+              </li>
+            ))}
+          </ul>
         )}
       </div>
+    );
+  }
+
+  private _renderStarts(): JSX.Element {
+    const starts = this.model.starts;
+    if (starts.length === 0) {
+      return (
+        <Empty>
+          {this.context.trans.__(
+            'Nothing to trace yet: track a run or register a model first.'
+          )}
+        </Empty>
+      );
+    }
+    return (
+      <>
+        <div className="jp-mlops-detail-meta">
+          {this.context.trans.__('Start from:')}
+        </div>
+        <ul className="jp-mlops-lineage-starts" aria-label="Start from">
+          {starts.map(start => (
+            <li
+              key={start.ref}
+              className={`jp-mlops-lineage-node jp-mlops-kind-${start.kind}`}
+              tabIndex={0}
+              role="button"
+              title={start.ref}
+              onClick={() => this.context.showLineage(start.ref)}
+              onKeyDown={e => {
+                if (e.key === 'Enter') {
+                  this.context.showLineage(start.ref);
+                }
+              }}
+            >
+              <span className="jp-mlops-lineage-kind">
+                {start.kind === 'run' ? 'run' : 'version'}
+              </span>
+              <span className="jp-mlops-lineage-label">{start.label}</span>
+            </li>
+          ))}
+        </ul>
+      </>
     );
   }
 }

@@ -1,121 +1,15 @@
-/** Monitor tab: health and drift of the served model, when monitoring exists. */
+/**
+ * Monitor tab: the registered models, served ones first, to pick from; the chosen model's
+ * health and drift report opens in the main area, with charts over time.
+ */
+import { HTMLSelect } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { MonitorModel } from '../models/insight';
-import { IMonitorReport } from '../tokens';
-import {
-  Empty,
-  ErrorLine,
-  formatTime,
-  formatValue,
-  IPanelContext,
-  ModelView
-} from './common';
+import { isServed, MonitorModel } from '../models/insight';
+import { Aliases } from '../main/VersionDetail';
+import { Empty, ErrorLine, IPanelContext, ModelView } from './common';
 
-const HEALTH_FIELDS = ['requests', 'error_rate', 'p50_ms', 'p95_ms', 'p99_ms'];
-
-function Report({ report }: { report: IMonitorReport }): JSX.Element {
-  const versions = Object.entries(report.health);
-  const drift = Object.entries(report.drift);
-  return (
-    <div className="jp-mlops-monitor-report">
-      <div className="jp-mlops-detail-meta">
-        {`${formatTime(report.since * 1000)} – ${formatTime(report.until * 1000)} · ` +
-          `${report.live_rows} predictions`}
-      </div>
-      {report.alerts.map((a, i) => (
-        <div key={`a${i}`} className="jp-mlops-error" role="alert">
-          {a}
-        </div>
-      ))}
-      {report.problems.map((p, i) => (
-        <div key={`p${i}`} className="jp-mlops-problem">
-          {p}
-        </div>
-      ))}
-      {versions.length > 0 && (
-        <table className="jp-mlops-table jp-mlops-health">
-          <thead>
-            <tr>
-              <th>version</th>
-              {HEALTH_FIELDS.map(f => (
-                <th key={f}>{f}</th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {versions.map(([version, h]) => (
-              <tr key={version}>
-                <td>{version}</td>
-                {HEALTH_FIELDS.map(f => (
-                  <td key={f}>{formatValue(h[f])}</td>
-                ))}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      {drift.length > 0 && (
-        <table className="jp-mlops-table jp-mlops-drift">
-          <thead>
-            <tr>
-              <th>feature</th>
-              <th>PSI</th>
-              <th>KS</th>
-              <th>drifted</th>
-            </tr>
-          </thead>
-          <tbody>
-            {drift.map(([feature, d]) => (
-              <tr key={feature} className={d.drifted ? 'jp-mlops-fail' : ''}>
-                <td>{feature}</td>
-                <td>{formatValue(d.psi)}</td>
-                <td>{formatValue(d.ks)}</td>
-                <td>{d.drifted ? 'yes' : 'no'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      {report.canary && (
-        <div className="jp-mlops-detail-meta">
-          {`canary: ${formatValue(report.canary.decision)} ${(report.canary.reasons ?? []).join('; ')}`}
-        </div>
-      )}
-    </div>
-  );
-}
-
-function Query({ model }: { model: MonitorModel }): JSX.Element {
-  const [name, setName] = React.useState(model.model);
-  const [window, setWindow] = React.useState(model.window);
-  React.useEffect(() => setName(model.model), [model.model]);
-  return (
-    <form
-      className="jp-mlops-runs-toolbar"
-      onSubmit={e => {
-        e.preventDefault();
-        void model.show(name, window);
-      }}
-    >
-      <input
-        className="jp-mod-styled"
-        placeholder="registered model"
-        value={name}
-        onChange={e => setName(e.target.value)}
-      />
-      <input
-        className="jp-mod-styled jp-mlops-window"
-        title="window, e.g. 15m, 1h, 1d"
-        value={window}
-        onChange={e => setWindow(e.target.value)}
-      />
-      <button type="submit" className="jp-mlops-button">
-        Show
-      </button>
-    </form>
-  );
-}
+const WINDOWS = ['15m', '1h', '6h', '1d', '7d'];
 
 export class MonitorView extends ModelView<MonitorModel> {
   constructor(model: MonitorModel, context: IPanelContext) {
@@ -125,14 +19,64 @@ export class MonitorView extends ModelView<MonitorModel> {
 
   protected renderContent(): JSX.Element {
     const model = this.model;
+    const open = (name: string) => this.context.showMonitor(name);
     return (
       <div className="jp-mlops-monitor-tab">
-        <Query model={model} />
+        <div className="jp-mlops-runs-toolbar">
+          <label className="jp-mlops-detail-meta" htmlFor="jp-mlops-window">
+            {this.context.trans.__('Window')}
+          </label>
+          <HTMLSelect
+            id="jp-mlops-window"
+            className="jp-mlops-window"
+            aria-label={this.context.trans.__('Window')}
+            value={model.window}
+            onChange={e => void model.show(model.model, e.target.value)}
+            options={WINDOWS}
+          />
+        </div>
         <ErrorLine text={model.error} />
-        {model.report ? (
-          <Report report={model.report} />
+        {model.loading ? (
+          <Empty>{this.context.trans.__('Loading models…')}</Empty>
+        ) : model.models.length === 0 ? (
+          <Empty>
+            {this.context.trans.__(
+              'No registered models yet: nothing is served.'
+            )}
+          </Empty>
         ) : (
-          <Empty>Choose a served model to see its health and drift.</Empty>
+          <ul className="jp-mlops-monitor-models" aria-label="Models">
+            {model.models.map(m => (
+              <li
+                key={m.name}
+                data-model={m.name}
+                className={
+                  'jp-mlops-monitor-model' +
+                  (m.name === model.model ? ' jp-mod-selected' : '') +
+                  (isServed(m) ? '' : ' jp-mlops-not-served')
+                }
+                tabIndex={0}
+                role="button"
+                title={
+                  isServed(m) ? `${m.name}: served` : `${m.name}: not served`
+                }
+                onClick={() => open(m.name)}
+                onKeyDown={e => {
+                  if (e.key === 'Enter' || e.key === ' ') {
+                    e.preventDefault();
+                    open(m.name);
+                  }
+                }}
+              >
+                <span className="jp-mlops-monitor-name">{m.name}</span>
+                <Aliases
+                  aliases={Object.entries(m.aliases)
+                    .filter(([a]) => a === 'champion' || a === 'canary')
+                    .map(([a]) => a)}
+                />
+              </li>
+            ))}
+          </ul>
         )}
       </div>
     );

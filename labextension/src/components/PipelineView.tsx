@@ -6,8 +6,8 @@ import * as React from 'react';
 
 import { PipelineModel } from '../models/pipeline';
 import { IJob } from '../tokens';
+import { Btn, StatusMark } from './buttons';
 import {
-  ActionButton,
   Empty,
   ErrorLine,
   formatValue,
@@ -65,73 +65,71 @@ export class PipelineView extends ModelView<PipelineModel> {
   protected renderContent(): JSX.Element {
     const model = this.model;
     if (model.loading) {
-      return <Empty>Loading the pipeline…</Empty>;
+      return <Empty>{this.context.trans.__('Loading the pipeline…')}</Empty>;
     }
     const pipeline = model.pipeline;
     return (
       <div className="jp-mlops-pipeline-tab">
         <ErrorLine text={model.error ?? this._message} />
         <div className="jp-mlops-actions">
-          <ActionButton
-            label="Build"
+          <Btn
+            label={this.context.trans.__('Build')}
             className="jp-mlops-build-button"
             accept
             disabled={model.building || !pipeline}
             onClick={() => void this._build(false)}
           />
-          <ActionButton
-            label="Force rebuild"
+          <Btn
+            label={this.context.trans.__('Force rebuild')}
             disabled={model.building || !pipeline}
             onClick={() => void this._build(true)}
           />
-          <ActionButton
-            label="Cancel"
+          <Btn
+            label={this.context.trans.__('Cancel')}
             className="jp-mlops-cancel-build"
             disabled={!model.building}
             onClick={() => void this._guard(() => model.cancelBuild())}
           />
         </div>
         {pipeline && (
-          <table className="jp-mlops-table jp-mlops-steps">
-            <thead>
-              <tr>
-                <th>step</th>
-                <th>notebook</th>
-                <th>cache</th>
-                <th>why</th>
-                <th>key metric</th>
-              </tr>
-            </thead>
-            <tbody>
-              {pipeline.steps.map(step => (
-                <tr key={step.name} data-step={step.name}>
-                  <td>
+          <ul className="jp-mlops-step-list" aria-label="Pipeline steps">
+            {pipeline.steps.map(step => (
+              <li
+                key={step.name}
+                data-step={step.name}
+                className="jp-mlops-step"
+              >
+                <div className="jp-mlops-step-line">
+                  <StatusMark status={step.status} />
+                  <span className="jp-mlops-step-name" title={step.name}>
                     {step.name + (step.sweep ? ` (${step.sweep} sweep)` : '')}
-                  </td>
-                  <td>
-                    <a
-                      href="#"
-                      onClick={e => {
-                        e.preventDefault();
-                        this.context.openPath(step.notebook);
-                      }}
-                    >
-                      {step.notebook}
-                    </a>
-                  </td>
-                  <td className={`jp-mlops-cache-${step.status}`}>
-                    {step.status}
-                  </td>
-                  <td>{step.fresh ? '' : step.reason}</td>
-                  <td>
-                    {step.key_metric
-                      ? `${step.key_metric[0]} = ${formatValue(step.key_metric[1])}`
-                      : ''}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+                  </span>
+                  <span
+                    className="jp-mlops-metric-value"
+                    title={step.key_metric ? step.key_metric[0] : undefined}
+                  >
+                    {step.key_metric ? formatValue(step.key_metric[1]) : ''}
+                  </span>
+                </div>
+                <div className="jp-mlops-step-meta">
+                  <a
+                    href="#"
+                    className="jp-mlops-step-notebook"
+                    title={`open ${step.notebook}`}
+                    onClick={e => {
+                      e.preventDefault();
+                      this.context.openPath(step.notebook);
+                    }}
+                  >
+                    {step.notebook}
+                  </a>
+                  {!step.fresh && step.reason && (
+                    <span className="jp-mlops-step-reason">{step.reason}</span>
+                  )}
+                </div>
+              </li>
+            ))}
+          </ul>
         )}
         {model.build && <BuildProgress job={model.build} />}
       </div>

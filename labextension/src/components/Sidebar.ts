@@ -1,8 +1,15 @@
-/** Assembles the left-area sidebar: a title, a toolbar with refresh, and the five tabs. */
+/** Assembles the left-area sidebar: a title, a toolbar with refresh, and five icon tabs. */
+import { TranslationBundle } from '@jupyterlab/translation';
 import {
+  bellIcon,
+  buildIcon,
+  LabIcon,
+  listIcon,
   refreshIcon,
   SidePanel,
-  ToolbarButton
+  tagIcon,
+  ToolbarButton,
+  treeViewIcon
 } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
 import { TabPanel, Widget } from '@lumino/widgets';
@@ -29,28 +36,39 @@ export interface ISidebarModels {
   monitor: MonitorModel;
 }
 
-const TITLES: Record<TabName, string> = {
-  runs: 'Runs',
-  models: 'Models',
-  pipeline: 'Pipeline',
-  lineage: 'Lineage',
-  monitor: 'Monitor'
+/** What the sidebar opens in the main area (see MainArea). */
+export interface IMainOpener {
+  openRun(runId: string): void;
+  compare(runIds: string[]): void;
+  openVersion(name: string, version: string): void;
+  openLineage(): void;
+  openMonitor(name: string): void;
+}
+
+const ICONS: Record<TabName, LabIcon> = {
+  runs: listIcon,
+  models: tagIcon,
+  pipeline: buildIcon,
+  lineage: treeViewIcon,
+  monitor: bellIcon
 };
 
 /** The sidebar, and a function that brings one of its tabs to the front. */
 export class MlopsSidebar extends SidePanel {
-  constructor(
-    readonly models: ISidebarModels,
-    commands: CommandRegistry,
-    openPath: (path: string) => void
-  ) {
+  constructor(options: MlopsSidebar.IOptions) {
     const tabs = new TabPanel({ tabPlacement: 'top' });
     super({ content: tabs });
+    const { models, trans } = options;
+    this.models = models;
     this._tabs = tabs;
     this.id = SIDEBAR_ID;
     this.addClass('jp-mlops-sidebar');
     this.title.icon = mlopsIcon;
-    this.title.caption = 'MLOps: runs, models, pipeline, lineage, monitoring';
+    this.title.caption = trans.__(
+      'MLOps: runs, models, pipeline, lineage, monitoring'
+    );
+    tabs.tabBar.addClass('jp-mlops-tabbar');
+    tabs.tabBar.node.setAttribute('aria-label', trans.__('MLOps views'));
 
     const heading = document.createElement('h2');
     heading.className = 'jp-mlops-sidebar-title';
@@ -60,42 +78,80 @@ export class MlopsSidebar extends SidePanel {
       'refresh',
       new ToolbarButton({
         icon: refreshIcon,
-        tooltip: 'Refresh the shown tab now',
-        onClick: () => void commands.execute(CommandIDs.refreshRuns)
+        tooltip: trans.__('Refresh the shown tab now'),
+        onClick: () => void options.commands.execute(CommandIDs.refreshRuns)
       })
     );
 
+    const main = options.main;
     const context: IPanelContext = {
       showTab: name => this.showTab(name),
       showLineage: ref => {
         this.showTab('lineage');
         void models.lineage.show(ref);
+        main.openLineage();
       },
       showModel: name => {
         this.showTab('models');
         void models.release.selectModel(name);
       },
       showMonitor: name => {
-        this.showTab('monitor');
         void models.monitor.show(name);
+        main.openMonitor(name);
       },
-      openPath
+      openRun: id => {
+        models.lineage.select({
+          ref: id,
+          label:
+            models.runs.runs.find(r => r.run_id === id)?.name || id.slice(0, 8),
+          kind: 'run'
+        });
+        main.openRun(id);
+      },
+      compare: ids => main.compare(ids),
+      openVersion: (name, version) => {
+        models.lineage.select({
+          ref: `models:/${name}/${version}`,
+          label: `${name} v${version}`,
+          kind: 'model_version'
+        });
+        this.showTab('models');
+        main.openVersion(name, version);
+      },
+      openPath: options.openPath,
+      trans
+    };
+    this.context = context;
+    const titles: Record<TabName, string> = {
+      runs: trans.__('Runs'),
+      models: trans.__('Models'),
+      pipeline: trans.__('Pipeline'),
+      lineage: trans.__('Lineage'),
+      monitor: trans.__('Monitor')
     };
     const views: Record<TabName, ModelView<any>> = {
-      runs: new RunsView(models.runs, context),
+      runs: new RunsView(models.runs, context, options.runColumns),
       models: new ModelsView(models.release, context),
       pipeline: new PipelineView(models.pipeline, context),
-      lineage: new LineageView(models.lineage, context),
+      lineage: new LineageView(models.lineage, context, () =>
+        main.openLineage()
+      ),
       monitor: new MonitorView(models.monitor, context)
     };
     for (const name of TAB_NAMES) {
       const view = views[name];
       view.id = `jp-mlops-tab-${name}`;
-      view.title.label = TITLES[name];
+      // the label stays for screen readers (hidden by CSS); the icon and tooltip show
+      view.title.label = titles[name];
+      view.title.caption = titles[name];
+      view.title.icon = ICONS[name];
       tabs.addWidget(view);
     }
     this._views = views;
   }
+
+  readonly models: ISidebarModels;
+  readonly context: IPanelContext;
 
   /** The tab in front. */
   get currentTab(): TabName {
@@ -112,6 +168,23 @@ export class MlopsSidebar extends SidePanel {
     return this._views[this.currentTab].refreshModel();
   }
 
+  /** Re-render every tab (after a settings change). */
+  updateViews(): void {
+    TAB_NAMES.forEach(name => this._views[name].update());
+  }
+
   private _tabs: TabPanel;
   private _views: Record<TabName, ModelView<any>>;
+}
+
+export namespace MlopsSidebar {
+  export interface IOptions {
+    models: ISidebarModels;
+    commands: CommandRegistry;
+    openPath: (path: string) => void;
+    main: IMainOpener;
+    trans: TranslationBundle;
+    /** The metric names the user wants beside each run, in order. */
+    runColumns: () => ReadonlyArray<string>;
+  }
 }

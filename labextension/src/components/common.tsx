@@ -5,47 +5,35 @@
  * Every value coming from the store (run names, reasons, cards, logs) is rendered as a React
  * text node, never as HTML: a run named `<img onerror=...>` shows those characters.
  */
+import { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import * as React from 'react';
 
 import { IPolledModel, TabName } from '../tokens';
 
+export { formatTime, formatValue } from './format';
+
 /** What a tab may ask of the sidebar around it. */
 export interface IPanelContext {
   /** Bring another tab to the front. */
   showTab(name: TabName): void;
-  /** Show the lineage around `ref` in the Lineage tab. */
+  /** Show the lineage around `ref`: its graph in the main area, its nodes in the Lineage tab. */
   showLineage(ref: string): void;
   /** Show a registered model in the Models tab. */
   showModel(name: string): void;
-  /** Show a model's monitoring in the Monitor tab. */
+  /** Open a model's monitoring report in the main area. */
   showMonitor(name: string): void;
+  /** Open a run in the main area. */
+  openRun(runId: string): void;
+  /** Open a comparison of runs in the main area. */
+  compare(runIds: string[]): void;
+  /** Open a model version (its release actions and card) in the main area. */
+  openVersion(name: string, version: string): void;
   /** Open a file of the workspace in JupyterLab. */
   openPath(path: string): void;
-}
-
-export function formatTime(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) {
-    return '';
-  }
-  return new Date(ms).toLocaleString();
-}
-
-export function formatValue(value: any): string {
-  if (value === null || value === undefined) {
-    return '-';
-  }
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) {
-      return String(value);
-    }
-    return Number.isInteger(value) ? String(value) : value.toPrecision(4);
-  }
-  if (typeof value === 'object') {
-    return JSON.stringify(value);
-  }
-  return String(value);
+  /** The panel's strings, translated (ITranslator, domain jupyter_mlops). */
+  trans: TranslationBundle;
 }
 
 export function ErrorLine({
@@ -71,35 +59,6 @@ export function Empty({
   return <div className="jp-mlops-empty">{children}</div>;
 }
 
-/** A small button in the panel's style. */
-export function ActionButton(props: {
-  label: string;
-  onClick: () => void;
-  disabled?: boolean;
-  title?: string;
-  className?: string;
-  accept?: boolean;
-}): JSX.Element {
-  const classes = ['jp-mlops-button'];
-  if (props.accept) {
-    classes.push('jp-mod-accept');
-  }
-  if (props.className) {
-    classes.push(props.className);
-  }
-  return (
-    <button
-      type="button"
-      className={classes.join(' ')}
-      title={props.title}
-      disabled={props.disabled}
-      onClick={props.onClick}
-    >
-      {props.label}
-    </button>
-  );
-}
-
 /**
  * A tab: a ReactWidget re-rendered whenever its model changes, and whose model polls only while
  * the tab is visible.
@@ -115,22 +74,22 @@ export abstract class ModelView<M extends IPolledModel> extends ReactWidget {
 
   protected onAfterAttach(msg: Message): void {
     super.onAfterAttach(msg);
-    this.model.active = this.isVisible;
+    this.model.setShownBy(this, this.isVisible);
   }
 
   protected onBeforeDetach(msg: Message): void {
-    this.model.active = false;
+    this.model.setShownBy(this, false);
     super.onBeforeDetach(msg);
   }
 
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
-    this.model.active = true;
+    this.model.setShownBy(this, true);
   }
 
   protected onAfterHide(msg: Message): void {
     super.onAfterHide(msg);
-    this.model.active = false;
+    this.model.setShownBy(this, false);
   }
 
   /** Fetch the tab's data now. */

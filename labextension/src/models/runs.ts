@@ -1,11 +1,9 @@
-/** RunsModel: one page of the workspace's runs, filtered and sorted, with compare and detail. */
+/** RunsModel: one page of the workspace's runs, filtered and sorted, and the runs selected. */
 import { requestAPI } from '../request';
 import { PolledModel } from '../model';
 import {
-  IComparison,
   IExperiment,
   IModelVersion,
-  IRunDetail,
   IRunsModel,
   IRunsResponse,
   IRunSummary
@@ -58,14 +56,6 @@ export class RunsModel extends PolledModel implements IRunsModel {
 
   get selected(): ReadonlySet<string> {
     return this._selected;
-  }
-
-  get detail(): IRunDetail | null {
-    return this._detail;
-  }
-
-  get comparison(): IComparison | null {
-    return this._comparison;
   }
 
   /** Metric names over the shown runs, for the table's columns and the sort menu. */
@@ -123,40 +113,6 @@ export class RunsModel extends PolledModel implements IRunsModel {
     this.emitChanged();
   }
 
-  async showDetail(runId: string | null): Promise<void> {
-    this._detail = runId
-      ? await requestAPI<IRunDetail>(`runs/${encodeURIComponent(runId)}`)
-      : null;
-    this.emitChanged();
-  }
-
-  /** Compare the selected runs (two or more). */
-  async compareSelected(): Promise<void> {
-    const query = new URLSearchParams();
-    this._selected.forEach(id => query.append('run', id));
-    this._comparison = await requestAPI<IComparison>(
-      `comparisons?${query.toString()}`
-    );
-    this.emitChanged();
-  }
-
-  closeComparison(): void {
-    this._comparison = null;
-    this.emitChanged();
-  }
-
-  /** Register the run's model as a new version of `name` (alias `candidate`). */
-  async register(
-    runId: string,
-    name: string | null,
-    reason: string | null
-  ): Promise<IModelVersion> {
-    return requestAPI<IModelVersion>('models', {
-      method: 'POST',
-      body: JSON.stringify({ run_id: runId, name, reason })
-    });
-  }
-
   /** The query string of the current page (exposed for tests and links). */
   queryString(): string {
     const query = new URLSearchParams({ limit: String(this._limit) });
@@ -197,6 +153,16 @@ export class RunsModel extends PolledModel implements IRunsModel {
   private _runs: IRunSummary[] = [];
   private _experiments: IExperiment[] = [];
   private _selected = new Set<string>();
-  private _detail: IRunDetail | null = null;
-  private _comparison: IComparison | null = null;
+}
+
+/** Register the run's model as a new version of `name` (alias `candidate`). */
+export async function registerRunModel(
+  runId: string,
+  name: string | null,
+  reason: string | null
+): Promise<IModelVersion> {
+  return requestAPI<IModelVersion>('models', {
+    method: 'POST',
+    body: JSON.stringify({ run_id: runId, name, reason })
+  });
 }
