@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from release_support import fit_model, log_model_run, make_data
-from team_server_support import have_postgres, project, start_team_server
+from team_server_support import have_postgres, project, team_server_fixture
 
 from jupyter_mlops.release import history, registry, rollout
 from jupyter_mlops.store.client import client_for, forget_cached_clients
@@ -22,11 +22,7 @@ WORKER = Path(__file__).with_name("release_worker.py")
 ROUNDS = 10
 
 
-@pytest.fixture(scope="module")
-def team_server(tmp_path_factory):
-    server = start_team_server(tmp_path_factory.mktemp("team"))
-    yield server
-    server.stop()
+team_server = pytest.fixture(scope="module")(team_server_fixture)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ runs in slices of ``CONVERT_SLICE`` records and yields the GIL between them.
 from __future__ import annotations
 
 import atexit
+import logging
 import math
 import os
 import secrets
@@ -26,8 +27,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import ConfigError
 from ..workspace import Workspace
 from .predlog_format import FILE_SEQ, predictions_dir, records_to_table, unify_tables
+from .predlog_shipping import SegmentShipper
+from .thresholds import LogSettings, load_monitor_config
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -95,6 +99,8 @@ class PredictionLog:
         flush_rows: int = 20_000,
         max_buffer: int = 1_000_000,
         on_flush: Callable[[pa.Table], None] | None = None,
+        ship: bool | None = None,
+        ship_interval: float | None = None,
     ) -> None:
         self.ws = ws
         self.model = model_name
@@ -122,6 +128,13 @@ class PredictionLog:
             target=self._run, name=f"prediction-log-{model_name}", daemon=True
         )
         self._thread.start()
+        # with a team server, closed segments are shipped there (None: whenever not embedded)
+        self.shipper: SegmentShipper | None = None
+        if ship if ship is not None else not ws.is_embedded:
+            interval = (
+                ship_interval if ship_interval is not None else _log_settings(ws).ship_interval
+            )
+            self.shipper = SegmentShipper(ws, model_name, interval=interval).start()
         _open_logs.add(self)
 
     def append(self, record: dict) -> None:
@@ -211,6 +224,8 @@ class PredictionLog:
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
         self.flush()
+        if self.shipper is not None:
+            self.shipper.close()  # a graceful stop ships what this replica holds
         _open_logs.discard(self)
 
     def __enter__(self) -> PredictionLog:
@@ -218,6 +233,14 @@ class PredictionLog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _log_settings(ws: Workspace) -> LogSettings:
+    try:
+        return load_monitor_config(ws).log
+    except ConfigError as exc:  # serving must not stop for a monitoring setting
+        logging.getLogger(__name__).warning("prediction log settings ignored: %s", exc)
+        return LogSettings()
 
 
 def _default_on_flush(ws: Workspace, model: str) -> Callable[[pa.Table], None] | None:

@@ -4,8 +4,9 @@ A background thread polls the registry (every ``poll_interval`` seconds), loads 
 alias newly points at *before* publishing it, then swaps one immutable ``RoutingTable`` reference.
 A request reads that reference once, so it never sees half an update, and there is no moment
 without a loaded model: alias changes need no restart and fail no request. The champion's
-``previous`` is kept loaded, so a rollback is one poll away (at most ``poll_interval`` + a
-registry read), not a model load away.
+``previous`` and the ``staging`` version are kept loaded too, so a rollback, or a promotion of
+the staged version to canary or champion, is one poll away (at most ``poll_interval`` + a
+registry read) on every replica of a fleet, not a model load away.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..workspace import Workspace
 from .payload import ColumnSpec, schema_columns
 
 log = logging.getLogger(__name__)
-KEPT_ALIASES = ("champion", "canary", "previous")
+KEPT_ALIASES = ("champion", "canary", "previous", "staging")
 
 
 @dataclass(frozen=True)
