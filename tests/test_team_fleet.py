@@ -67,11 +67,16 @@ class Fleet:
     def propagation(self, expected: tuple, since: float, timeout: float = 30) -> list[float]:
         """Seconds after ``since`` at which each replica routed as ``expected``."""
         seen: dict[str, float] = {}
+        last: dict[str, object] = {}
 
         def watch(url: str) -> None:
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
-                if self.routing(url) == expected:
+                try:
+                    last[url] = self.routing(url)
+                except httpx.HTTPError as exc:
+                    last[url] = repr(exc)
+                if last[url] == expected:
                     seen[url] = time.time() - since
                     return
                 time.sleep(0.02)
@@ -81,7 +86,11 @@ class Fleet:
             t.start()
         for t in threads:
             t.join()
-        assert set(seen) == set(self.urls), f"not every replica reached {expected}: {seen}"
+        if set(seen) != set(self.urls):
+            logs = [(self.base / f"replica{i}" / "serve.log").read_text()[-1500:] for i in range(3)]
+            raise AssertionError(
+                f"not every replica reached {expected}: {last}\n" + "\n".join(logs)
+            )
         return [seen[u] for u in self.urls]
 
 
@@ -108,12 +117,15 @@ def fleet(team_server, tmp_path_factory):
     forget_cached_clients()
 
 
-def _event_ts(ws: Workspace, action: str, version: str) -> float:
-    return next(
-        e.ts
-        for e in reversed(history.events(ws, "churn"))
-        if (e.action, e.version) == (action, version)
-    )
+def _applied(ws: Workspace, action: str, version: str) -> float:
+    """When the change's last registry write was made (recorded in its audit entry once done)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for e in reversed(history.events(ws, "churn")):
+            if (e.action, e.version) == (action, version) and e.applied is not None:
+                return e.applied
+        time.sleep(0.02)
+    raise AssertionError(f"no completed {action} of v{version} in the history")
 
 
 def test_every_replica_follows_a_promotion_and_a_rollback_within_a_second(fleet):
@@ -143,8 +155,7 @@ def test_every_replica_follows_a_promotion_and_a_rollback_within_a_second(fleet)
     ]
     for act, expected, event in steps:
         act()
-        # from the audit entry, written just before the first alias write: an upper bound
-        delays += fleet.propagation(expected, since=_event_ts(fleet.ws, *event))
+        delays += fleet.propagation(expected, since=_applied(fleet.ws, *event))
     print(
         f"\npromote/rollback -> every replica: p50 {statistics.median(delays) * 1000:.0f} ms, "
         f"max {max(delays) * 1000:.0f} ms over {len(delays)} replica-changes"
@@ -184,7 +195,7 @@ def test_the_one_guard_rolls_back_a_bad_canary_on_every_replica(fleet):
     while "canary" in rollout.state(fleet.ws, "churn").aliases:
         assert time.monotonic() < deadline, "the guard did not roll back the bad canary"
         time.sleep(0.05)
-    delays = fleet.propagation(("1", None, 0.0), since=_event_ts(fleet.ws, "rollback", "2"))
+    delays = fleet.propagation(("1", None, 0.0), since=_applied(fleet.ws, "rollback", "2"))
     print(f"\nguard rollback -> every replica: max {max(delays) * 1000:.0f} ms")
     assert max(delays) < 1.0, delays
     time.sleep(5)  # the other replicas' guards had two rounds to act too

@@ -53,6 +53,7 @@ class ReleaseEvent:
     ts: float = 0.0
     details: dict[str, Any] = field(default_factory=dict)
     state: str = "done"  # intent: written ahead of its alias change and not yet completed
+    applied: float | None = None  # when the last registry write of the change was made
     key: str = ""
 
     def line(self) -> str:
@@ -109,6 +110,8 @@ def write(ws: Workspace, event: ReleaseEvent, plan: list | None = None) -> None:
         payload.pop(name)
     if event.state == "done":
         payload.pop("state")
+    if event.applied is None:
+        payload.pop("applied")
     if plan is not None and event.state == "intent":
         payload["plan"] = plan
     client_for(ws).set_registered_model_tag(
@@ -163,7 +166,7 @@ def _order(key: str) -> tuple[int, str]:
     return key_millis(key), key
 
 
-_FIELDS = ("action", "version", "actor", "reason", "ts", "details", "state")
+_FIELDS = ("action", "version", "actor", "reason", "ts", "details", "state", "applied")
 
 
 def format_history(evts: list[ReleaseEvent]) -> str:

@@ -50,7 +50,6 @@ class RoutingTable:
 
 def load_version(ws: Workspace, model: str, version: str) -> LoadedVersion:
     """Load a registered version, only from the workspace's own store."""
-    import mlflow.pyfunc
 
     from ..release.registry import get_version, version_location
 
@@ -65,6 +64,13 @@ def load_version(ws: Workspace, model: str, version: str) -> LoadedVersion:
         path = download_artifacts(
             artifact_uri=loc.uri, dst_path=str(dst), tracking_uri=ws.tracking_uri
         )
+    return load_path(path, str(version))
+
+
+def load_path(path: str, version: str) -> LoadedVersion:
+    """Load an MLflow model folder (already checked, or a package's own) as ``version``."""
+    import mlflow.pyfunc
+
     pyfunc = mlflow.pyfunc.load_model(path)
     columns = schema_columns(pyfunc)
     predict_fn = pyfunc.predict
@@ -75,7 +81,7 @@ def load_version(ws: Workspace, model: str, version: str) -> LoadedVersion:
         and pyfunc.metadata.get_params_schema() is None
     ):
         predict_fn = pyfunc._predict_fn
-    return LoadedVersion(str(version), pyfunc, columns, predict_fn)
+    return LoadedVersion(version, pyfunc, columns, predict_fn)
 
 
 class ModelRouter:
@@ -205,3 +211,18 @@ class ModelRouter:
                 return True
             time.sleep(0.02)
         return False
+
+
+class PackagedRouter(ModelRouter):
+    """The same router over one packaged model folder and no registry (a container started
+    without ``MLFLOW_TRACKING_URI``): its version is the champion, nothing is polled."""
+
+    def __init__(self, ws: Workspace, model: str, path: str, version: str) -> None:
+        super().__init__(ws, model, poll_interval=3600.0)
+        self.path, self.version = path, version
+
+    def refresh(self) -> RoutingTable:
+        if self.table.champion is None:
+            loaded = load_path(self.path, self.version)
+            self.table = RoutingTable(champion=loaded, loaded={self.version: loaded}, generation=1)
+        return self.table

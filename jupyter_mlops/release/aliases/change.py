@@ -11,6 +11,7 @@ end half-moved, and no alias change is missing from the trail.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,7 +106,7 @@ def change(
             **planned.details,
         )
         apply_plan(client, model, planned.plan, lease.fence)
-        event.state = "done"
+        event.state, event.applied = "done", time.time()
         lease.fence()
         history.write(ws, event)
         return planned
