@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import IntegrityError
 from ..workspace import Workspace
-from .files import DigestMemo, copy_atomic, write_atomic
+from .files import DigestMemo, DigestMismatch, copy_atomic, hash_file, write_atomic
 
 KEY_VERSION = "1"
 
@@ -171,25 +172,48 @@ class CacheIndex:
             return None
 
     def outputs_restorable(self, entry: dict[str, Any]) -> str | None:
-        """None when every recorded output is on disk or restorable, else what is missing."""
+        """None when every recorded output is on disk or restorable, else what is missing.
+
+        A stored copy that would be restored is read and checked against its digest first; a
+        damaged one is removed, and the step runs again instead of restoring wrong bytes."""
         for rel, digest in entry.get("outputs", {}).items():
             if self.memo.digest(self.root / rel) == digest:
                 continue
-            if not self._object(digest).is_file():
+            obj = self._object(digest)
+            if not obj.is_file():
                 return f"output {rel} is gone and not in the cache"
+            if hash_file(obj) != digest:
+                obj.unlink(missing_ok=True)
+                return f"output {rel} is gone and its cached copy was damaged"
         return None
 
     def restore_outputs(self, entry: dict[str, Any]) -> list[str]:
-        """Put back outputs that were changed or deleted since the cached run; returns them."""
+        """Put back outputs that were changed or deleted since the cached run; returns them.
+        Each copy is verified against its digest before it replaces anything."""
         restored = []
         for rel, digest in entry.get("outputs", {}).items():
             target = self.root / rel
             if self.memo.digest(target) == digest:
                 continue
-            copy_atomic(self._object(digest), target)
+            try:
+                copy_atomic(self._object(digest), target, digest)
+            except DigestMismatch:
+                self._object(digest).unlink(missing_ok=True)
+                raise IntegrityError(
+                    f"the cached copy of {rel} is damaged (its bytes no longer match digest "
+                    f"{digest[:12]}); it was removed",
+                    hint="build again: the step runs instead of restoring it",
+                ) from None
             self.memo.digest(target)
             restored.append(rel)
         return restored
+
+    def has_object(self, digest: str) -> bool:
+        return self._object(digest).is_file()
+
+    def add_object(self, source: Path, digest: str) -> None:
+        """Store ``source`` under ``digest`` (verified while copying; raises DigestMismatch)."""
+        copy_atomic(source, self._object(digest), digest)
 
     def _object(self, digest: str) -> Path:
         return self.dir / "objects" / digest[:2] / digest
@@ -209,7 +233,7 @@ class CacheIndex:
                 assert digest is not None
                 obj = self._object(digest)
                 if not obj.is_file():
-                    copy_atomic(file, obj)
+                    copy_atomic(file, obj, digest)
                 recorded[file.relative_to(self.root).as_posix()] = digest
         return recorded, missing
 
@@ -235,6 +259,11 @@ class CacheIndex:
         write_atomic(self._entry_path(step_key.key), canonical_json(entry))
         self.remember(step_key)
         return entry
+
+    def adopt(self, entry: dict[str, Any]) -> None:
+        """Take in an entry someone else recorded (the shared cache), its objects already here."""
+        write_atomic(self._entry_path(entry["key"]), canonical_json(entry))
+        self.remember(StepKey(entry["step"], entry["key"], entry.get("components", {})))
 
     def remember(self, step_key: StepKey) -> None:
         payload = {"key": step_key.key, "components": step_key.components}
