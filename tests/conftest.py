@@ -57,7 +57,10 @@ def _stores_to_run() -> list[str]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     module = metafunc.module.__name__.rpartition(".")[2]
     if "store" in metafunc.fixturenames and module in BOTH_STORES:
-        metafunc.parametrize("store", _stores_to_run(), indirect=True)
+        stores = _stores_to_run()
+        if metafunc.definition.get_closest_marker("embedded_only"):
+            stores = [s for s in stores if s == "embedded"]
+        metafunc.parametrize("store", stores, indirect=True)
 
 
 @pytest.fixture

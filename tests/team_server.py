@@ -221,7 +221,8 @@ class MlflowServer:
         argv += ["--workers", "1", "--host", "127.0.0.1", "--port", str(self.port)]
         if self.app_name:
             argv += ["--app-name", self.app_name]
-        env = {**os.environ, **self.env}
+        # no background job runner (six worker processes the tests never use)
+        env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **self.env}
         for var in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
             env.pop(var, None)
         log = open(self.folder / "server.log", "ab")  # noqa: SIM115 (lives with the process)
@@ -288,6 +289,9 @@ def write_auth_config(folder: Path, database_uri: str) -> Path:
         f"admin_username = {AUTH_ADMIN[0]}\n"
         f"admin_password = {AUTH_ADMIN[1]}\n"
         "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+        # a password check is a deliberately slow hash (seconds on a busy machine): remember
+        # successful ones, or every request of a test pays it
+        "auth_cache_ttl_seconds = 3600\n"
     )
     return config
 

@@ -98,6 +98,23 @@ class StepKey:
     components: dict[str, str] = field(default_factory=dict)
 
 
+def produced_digest(rel: str, produced: dict[str, str]) -> str | None:
+    """The digest input ``rel`` will have once the needed steps' outputs are restored: the file's
+    own recorded digest, or a folder's digest computed as ``DigestMemo`` does; None if unknown."""
+    if rel in produced:
+        return produced[rel]
+    prefix = rel.rstrip("/") + "/"
+    inside = {p[len(prefix) :]: d for p, d in produced.items() if p.startswith(prefix)}
+    if not inside:
+        return None
+    import xxhash
+
+    h = xxhash.xxh3_128()
+    for sub in sorted(inside, key=lambda p: Path(p).parts):
+        h.update(f"{sub}\0{inside[sub]}\n".encode())
+    return h.hexdigest()
+
+
 def compute_key(
     step: Any,
     root: Path,
@@ -105,8 +122,13 @@ def compute_key(
     needed_keys: dict[str, str],
     env_hash: str,
     memo: DigestMemo,
+    produced: dict[str, str] | None = None,
 ) -> StepKey:
-    """The cache key of ``step`` with its effective parameters and its needs' keys."""
+    """The cache key of ``step`` with its effective parameters and its needs' keys.
+
+    ``produced`` maps the needed steps' recorded outputs to their digests: an input that one of
+    them produces counts with that digest, so a step's key is known before those outputs are
+    restored (a fresh clone that gets its first steps from the shared cache)."""
     components = {
         "notebook": notebook_code_digest(root / step.notebook),
         "parameters": _xxh(canonical_json(parameters)),
@@ -114,7 +136,8 @@ def compute_key(
         "kernel": step.kernel or "",
     }
     for rel in step.inputs:
-        components[f"input:{rel}"] = memo.digest(root / rel) or "missing"
+        known = produced_digest(rel, produced) if produced else None
+        components[f"input:{rel}"] = known or memo.digest(root / rel) or "missing"
     for name, key in sorted(needed_keys.items()):
         components[f"needs:{name}"] = key
     if step.sweep is not None:
