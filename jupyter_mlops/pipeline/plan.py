@@ -68,6 +68,7 @@ class Planner:
         self.ws, self.spec, self.cache, self.env_hash, self.force = ws, spec, cache, env_hash, force
         self._declared: dict[str, set[str]] = {}
         self.shared = SharedCache(ws, cache, spec.experiment) if is_shared(ws) else None
+        self._entries: dict[str, dict[str, Any]] = {}  # cache entries of steps seen so far
 
     def check_step(self, step: StepSpec) -> None:
         """Missing notebooks and kernels, named with the step and its line in mlops.yaml."""
@@ -108,13 +109,25 @@ class Planner:
         params.update(step.parameters)
         return params
 
+    def _produced_upstream(self, step: StepSpec) -> dict[str, str]:
+        """Recorded output digests of every step ``step`` needs, directly or not."""
+        produced: dict[str, str] = {}
+        todo, seen = list(step.needs), set()
+        while todo:
+            name = todo.pop()
+            if name in seen or name not in self.spec.steps:
+                continue
+            seen.add(name)
+            produced.update((self._entries.get(name) or {}).get("outputs") or {})
+            todo.extend(self.spec.steps[name].needs)
+        return produced
+
     def evaluate(self, step: StepSpec, upstream: dict[str, dict[str, Any]]) -> StepPlan:
         """Key and decision for a step whose needed steps all have cache entries."""
         params = self.parameters_for(step, upstream)
         needed = {n: upstream[n]["key"] for n in step.needs}
-        produced: dict[str, str] = {}
-        for need in step.needs:
-            produced.update(upstream[need].get("outputs") or {})
+        self._entries.update({n: e for n, e in upstream.items() if e})
+        produced = self._produced_upstream(step)
         key = compute_key(
             step, self.ws.root, params, needed, self.env_hash, self.cache.memo, produced
         )
