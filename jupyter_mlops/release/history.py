@@ -16,7 +16,6 @@ order even when the machines' clocks disagree.
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import secrets
@@ -24,23 +23,22 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..store.identity import acting_user
 from ..workspace import Workspace
 
 HISTORY_PREFIX = "mlops.history."
 MAX_REASON = 2000
 
 
-def current_actor(actor: str | None = None) -> str:
-    """Who acts: explicit, else ``MLOPS_ACTOR`` (services, CI), else the login name."""
+def current_actor(actor: str | None = None, tracking_uri: str = "") -> str:
+    """Who acts: explicit, else ``MLOPS_ACTOR`` (services, CI), else the user the tracking
+    server authenticates, else the login name."""
     if actor:
         return actor
     env = os.environ.get("MLOPS_ACTOR")
     if env:
         return env
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"
+    return acting_user(tracking_uri) or "unknown"
 
 
 @dataclass
@@ -87,7 +85,7 @@ def record(
         action=action,
         model=model,
         version=str(version) if version is not None else None,
-        actor=current_actor(actor),
+        actor=current_actor(actor, ws.tracking_uri),
         reason=(reason or None) and str(reason)[:MAX_REASON],
         ts=time.time(),
         details={k: v for k, v in details.items() if v is not None},
