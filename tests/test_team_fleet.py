@@ -5,6 +5,7 @@ folder counts every request exactly once."""
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import threading
 import time
@@ -12,13 +13,12 @@ from collections import Counter
 
 import httpx
 import pytest
+import team_server as team_server_mod
 from release_support import FEATURES, registered
 from team_server_support import (
-    have_postgres,
     project,
     replica,
     stop_gracefully,
-    team_server_fixture,
     wait_ready,
 )
 
@@ -28,7 +28,6 @@ from jupyter_mlops.release import history, rollout
 from jupyter_mlops.store.client import forget_cached_clients
 from jupyter_mlops.workspace import Workspace
 
-pytestmark = pytest.mark.skipif(not have_postgres(), reason="PostgreSQL server binaries missing")
 MONITOR = """monitor:
   log:
     ship_interval: 2s
@@ -40,7 +39,14 @@ MONITOR = """monitor:
     min_latency_p95_increase_ms: 10000
 """
 
-team_server = pytest.fixture(scope="module")(team_server_fixture)
+
+@pytest.fixture(scope="module")
+def team_server(team_server_session, pg_cluster):
+    """The session's team server, emptied once for this module (its replicas live across tests)."""
+    team_server_mod.reset_tracking_db(pg_cluster, team_server_session.database)
+    for child in team_server_session.artifacts_dir.iterdir():
+        shutil.rmtree(child, ignore_errors=True)
+    return team_server_session
 
 
 class Fleet:

@@ -11,26 +11,22 @@ from pathlib import Path
 
 import pytest
 from release_support import fit_model, log_model_run, make_data
-from team_server_support import have_postgres, project, team_server_fixture
+from team_server_support import project
 
 from jupyter_mlops.release import history, registry, rollout
 from jupyter_mlops.store.client import client_for, forget_cached_clients
 from jupyter_mlops.workspace import Workspace
 
-pytestmark = pytest.mark.skipif(not have_postgres(), reason="PostgreSQL server binaries missing")
 WORKER = Path(__file__).with_name("release_worker.py")
 ROUNDS = 10
 
 
-team_server = pytest.fixture(scope="module")(team_server_fixture)
-
-
 @pytest.fixture
-def team_ws(tmp_path, team_server, monkeypatch):
+def team_ws(tmp_path, team_tracking, monkeypatch):
     for var in ("MLFLOW_TRACKING_URI", "MLOPS_WORKSPACE", "MLOPS_EXPERIMENT"):
         monkeypatch.delenv(var, raising=False)
     forget_cached_clients()
-    root = project(tmp_path / "alice", team_server.url)
+    root = project(tmp_path / "alice", team_tracking.url)
     yield Workspace.find(root)
     forget_cached_clients()
 
@@ -64,11 +60,15 @@ def _ask(proc: subprocess.Popen, line: str) -> None:
     proc.stdin.flush()
 
 
-def test_two_folders_promoting_at_once_keep_the_chain_and_the_trail(team_ws, team_server, tmp_path):
+def test_two_folders_promoting_at_once_keep_the_chain_and_the_trail(
+    team_ws, team_tracking, tmp_path
+):
     name = "race"
     _versions(team_ws, name, 2 * ROUNDS + 1)
     rollout.promote(team_ws, name, 1, "champion")
-    workers = [_worker(project(tmp_path / folder, team_server.url)) for folder in ("bob", "carol")]
+    workers = [
+        _worker(project(tmp_path / folder, team_tracking.url)) for folder in ("bob", "carol")
+    ]
     champion = "1"
     try:
         for r in range(ROUNDS):

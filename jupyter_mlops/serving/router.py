@@ -203,6 +203,13 @@ class ModelRouter:
             return canary, "canary"
         return table.champion, "champion"
 
+    def signature_columns(self, version: str | None) -> frozenset[str] | None:
+        """The input names of a loaded version's signature (None: unknown or no signature)."""
+        loaded = self.table.loaded.get(version or "")
+        if loaded is None or loaded.columns is None:
+            return None
+        return frozenset(c.name for c in loaded.columns)
+
     def wait_for(self, predicate: Any, timeout: float = 10.0) -> bool:
         """Test helper: block until ``predicate(table)`` holds."""
         deadline = time.monotonic() + timeout

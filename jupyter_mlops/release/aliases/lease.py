@@ -141,7 +141,7 @@ class Lease:
         )
         self.margin = min(5.0, self.ttl / 4)
         self.token = secrets.token_hex(8)
-        self.who = f"{current_actor(actor)}@{socket.gethostname()}:{os.getpid()}"
+        self.who = f"{current_actor(actor, ws.tracking_uri)}@{socket.gethostname()}:{os.getpid()}"
         lock_path = sqlite_lock_path(ws.tracking_uri, model, tag) if local_lock else None
         self._file_lock = FileLock(lock_path) if lock_path else None
         self.counter = 0
