@@ -124,3 +124,25 @@ def test_a_refused_change_writes_nothing(workspace):
         rollout.promote(workspace, "churn", 1, "canary")  # no champion yet
     assert history.events(workspace, "churn") == before
     assert PlannedChange("x", None, []).plan == []
+
+
+def test_an_intent_that_can_no_longer_be_completed_is_marked_and_blocks_nothing(workspace):
+    registered(workspace, kinds=("good", "good", "good"))
+    rollout.promote(workspace, "churn", 1, "champion")
+    client = client_for(workspace)
+    plan = [["alias", "champion", "3"]]
+    rm = client.get_registered_model("churn")
+    event = history.record(
+        workspace,
+        "churn",
+        "promote",
+        version="3",
+        state="intent",
+        plan=plan,
+        after=history.newest_key(rm.tags),
+    )
+    client.delete_model_version("churn", "3")  # gone before anyone completed the change
+    st = rollout.promote(workspace, "churn", 2, "staging")
+    assert (st.aliases["champion"], st.aliases["staging"]) == ("1", "2")
+    failed = next(e for e in history.events(workspace, "churn") if e.key == event.key)
+    assert failed.state == "failed" and "could not be completed" in failed.line()

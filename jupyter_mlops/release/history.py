@@ -59,7 +59,10 @@ class ReleaseEvent:
         ver = f"v{self.version}" if self.version else "-"
         extra = " ".join(f"{k}={v}" for k, v in self.details.items() if v not in (None, ""))
         why = f"  # {self.reason}" if self.reason else ""
-        pending = " (incomplete: completed by the next release action)" * (self.state == "intent")
+        pending = {
+            "intent": " (incomplete: completed by the next release action)",
+            "failed": " (could not be completed)",
+        }.get(self.state, "")
         return f"{when}  {self.actor:<12} {self.action:<9} {ver:<6} {extra}{why}{pending}"
 
 

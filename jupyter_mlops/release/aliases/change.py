@@ -22,6 +22,7 @@ from .. import history
 from .lease import Lease
 
 Plan = list[list[str]]
+UNREPLAYABLE = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
 
 
 @dataclass
@@ -60,10 +61,19 @@ def complete_pending(ws: Workspace, model: str, lease: Lease, tags: dict[str, st
 
     client = client_for(ws)
     left = history.pending(model, tags)
+    from mlflow.exceptions import MlflowException
+
     for event, plan in left:
-        apply_plan(client, model, plan, lease.fence)
-        event.state = "done"
-        event.details = {**event.details, "completed_by": lease.who}
+        try:
+            apply_plan(client, model, plan, lease.fence)
+            event.state, event.applied = "done", time.time()
+            event.details = {**event.details, "completed_by": lease.who}
+        except MlflowException as exc:
+            if exc.error_code not in UNREPLAYABLE:
+                raise  # the server is unwell: leave the intent for the next holder
+            # e.g. its version was deleted meanwhile: say so, never block every later action
+            event.state = "failed"
+            event.details = {**event.details, "failed": str(exc.message)[:500]}
         lease.fence()
         history.write(ws, event)
     return len(left)
