@@ -113,6 +113,7 @@ def test_the_guard_never_demotes_a_canary_other_than_the_judged_one(workspace):
     from jupyter_mlops.monitor.guard import roll_back_canary
 
     assert not roll_back_canary(workspace, "churn", "2", "judged v2")
+    assert not roll_back_canary(workspace, "churn", "3", "judged against v2", champion="2")
     assert roll_back_canary(workspace, "churn", "3", "judged v3")
     assert "canary" not in rollout.state(workspace, "churn").aliases
 

@@ -133,14 +133,24 @@ def judge(
     return verdict
 
 
-def roll_back_canary(ws: Workspace, model: str, version: str, reason: str) -> bool:
-    """Take ``version`` out of traffic if it is still the canary; True when it was rolled back.
+def roll_back_canary(
+    ws: Workspace, model: str, version: str, reason: str, champion: str | None = None
+) -> bool:
+    """Take ``version`` out of traffic if it is still the canary (and ``champion`` still the
+    champion it was judged against); True when it was rolled back.
 
     The one place that calls the release layer, so the guard follows its API in one line."""
     from ..release.rollout import demote_canary
 
     try:  # checked again under the release lease: never a canary other than the one judged
-        demote_canary(ws, model, reason=reason, actor=GUARD_ACTOR, only_version=version)
+        demote_canary(
+            ws,
+            model,
+            reason=reason,
+            actor=GUARD_ACTOR,
+            only_version=version,
+            only_against=champion,
+        )
     except (NotFound, Conflict):
         return False
     return True
@@ -180,7 +190,7 @@ def guard_canary(
     verdict = evaluate_canary(ws, model, thresholds=thresholds, now=now)
     if act and verdict.decision == "rollback" and verdict.canary is not None:
         reason = "canary guard: " + "; ".join(verdict.reasons)
-        verdict.acted = roll_back_canary(ws, model, verdict.canary, reason)
+        verdict.acted = roll_back_canary(ws, model, verdict.canary, reason, verdict.champion)
         if verdict.acted:
             log.warning("%s v%s rolled back: %s", model, verdict.canary, reason)
     return verdict

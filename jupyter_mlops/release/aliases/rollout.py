@@ -198,11 +198,13 @@ def demote_canary(
     actor: str | None = None,
     *,
     only_version: str | None = None,
+    only_against: str | None = None,
 ) -> RolloutState:
     """Take the canary out of traffic (the monitoring canary guard calls this).
 
-    With ``only_version`` the canary is demoted only if it is still that version (checked under
-    the lease): the guard never demotes a canary other than the one it judged."""
+    With ``only_version`` (and ``only_against``, the champion it was compared with) the canary is
+    demoted only if both are unchanged, checked under the lease: the guard never demotes a canary
+    other than the one it judged, nor on a comparison with a champion that has since changed."""
     get_registered_model(ws, model)
 
     def build(rm: Any) -> PlannedChange:
@@ -213,6 +215,12 @@ def demote_canary(
         if only_version is not None and v != str(only_version):
             raise Conflict(
                 f"{model}'s canary is now v{v}, not v{only_version}", hint="nothing was changed"
+            )
+        champion = st.aliases.get("champion")
+        if only_against is not None and champion != str(only_against):
+            raise Conflict(
+                f"{model}'s champion is now v{champion}, not v{only_against}",
+                hint="nothing was changed",
             )
         plan = [
             ["tag", WEIGHT_TAG, "0"],
