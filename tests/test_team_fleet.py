@@ -23,6 +23,7 @@ from team_server_support import (
 )
 
 from jupyter_mlops.monitor.predlog import scan_predictions
+from jupyter_mlops.monitor.predlog_shipping import SegmentShipper
 from jupyter_mlops.monitor.report import build_report
 from jupyter_mlops.release import history, rollout
 from jupyter_mlops.store.client import forget_cached_clients
@@ -223,3 +224,14 @@ def test_a_graceful_stop_ships_what_each_replica_holds(fleet, team_server):
     for folder in (fleet.base / f"replica{i}" for i in range(3)):
         pending = list((folder / ".mlops" / "predictions" / "churn").glob("*.arrow"))
         assert pending == [], pending  # everything moved to shipped/
+
+
+def test_shipped_hours_older_than_max_age_are_deleted_from_the_server(fleet, team_server):
+    reader = Workspace.find(project(fleet.base / "frank", team_server.url))
+    assert scan_predictions(reader, "churn").table.num_rows == len(fleet.sent)
+    shipper = SegmentShipper(reader, "churn")
+    assert shipper.prune_shipped(max_age=7 * 86400) == 0  # nothing that old
+    removed = shipper.prune_shipped(max_age=60, now=time.time() + 7200)
+    assert removed >= 3  # every replica's hour(s)
+    fresh = Workspace.find(project(fleet.base / "gina", team_server.url))
+    assert scan_predictions(fresh, "churn").table.num_rows == 0

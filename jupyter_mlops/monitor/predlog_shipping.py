@@ -6,7 +6,8 @@ default, ``monitor.log.ship_interval`` in mlops.yaml) to the server's artifact s
 bookkeeping run per model (experiment ``mlops-prediction-logs``, tag ``mlops.prediction_log`` =
 model), at ``predictions/<model>/<replica>/<UTC hour>/<segment>``. A shipped segment moves into
 ``shipped/`` beside the others. Nothing of this runs on the request path, and a graceful stop
-ships what is left (``PredictionLog.close``).
+ships what is left (``PredictionLog.close``). Once an hour, shipped hours older than
+``monitor.log.max_age`` are deleted from the server.
 
 Exactly once: segment names are unique (first and last request time, pid, sequence, random
 token), uploads are idempotent (same path, same bytes), and readers take each name once however
@@ -34,6 +35,7 @@ RUN_TAG = "mlops.prediction_log"
 ARTIFACT_ROOT = "predictions"
 SHIPPED_DIR = "shipped"
 DEFAULT_SHIP_INTERVAL = 60.0
+PRUNE_SHIPPED_EVERY = 3600.0
 
 
 def replica_name() -> str:
@@ -102,8 +104,11 @@ class SegmentShipper:
         *,
         interval: float = DEFAULT_SHIP_INTERVAL,
         replica: str | None = None,
+        max_age: float | None = None,
     ) -> None:
         self.ws, self.model, self.interval = ws, model, interval
+        self.max_age = max_age  # shipped hours older than this are deleted from the server
+        self._pruned_at = 0.0
         self.replica = replica or replica_name()
         self.folder = predictions_dir(ws, model, create=True)
         self.shipped_dir = self.folder / SHIPPED_DIR
@@ -121,6 +126,40 @@ class SegmentShipper:
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             self.ship()
+            if (
+                self.max_age is not None
+                and time.monotonic() - self._pruned_at > PRUNE_SHIPPED_EVERY
+            ):
+                self._pruned_at = time.monotonic()
+                try:
+                    self.prune_shipped(self.max_age)
+                except Exception as exc:  # retention waits for the next hour
+                    log.warning("cannot prune shipped logs of %s: %s", self.model, exc)
+
+    def prune_shipped(self, max_age: float, now: float | None = None) -> int:
+        """Delete every replica's shipped hours that ended more than ``max_age`` seconds ago
+        (any replica may do it: deleting twice is harmless); returns how many hours went."""
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+        from ..store.client import client_for
+
+        client = client_for(self.ws)
+        limit = (now if now is not None else time.time()) - max_age
+        base = f"{ARTIFACT_ROOT}/{model_folder_name(self.model)}"
+        removed = 0
+        for run_id in bookkeeping_runs(self.ws, self.model):
+            artifact_uri = client.get_run(run_id).info.artifact_uri
+            repo = get_artifact_repository(artifact_uri, tracking_uri=self.ws.tracking_uri)
+            for replica in client.list_artifacts(run_id, base):
+                for hour in client.list_artifacts(run_id, replica.path) if replica.is_dir else []:
+                    try:
+                        start = calendar.timegm(time.strptime(hour.path[-10:], "%Y%m%d%H"))
+                    except ValueError:
+                        continue  # not one of ours
+                    if hour.is_dir and start + 3600 <= limit:
+                        repo.delete_artifacts(hour.path)
+                        removed += 1
+        return removed
 
     def ship(self) -> int:
         """Upload every closed segment now; returns how many were shipped (errors are kept)."""

@@ -142,7 +142,9 @@ class PredictionLog:
         self.shipper: SegmentShipper | None = None
         if ship if ship is not None else not ws.is_embedded:
             interval = ship_interval if ship_interval is not None else settings.ship_interval
-            self.shipper = SegmentShipper(ws, model_name, interval=interval).start()
+            self.shipper = SegmentShipper(
+                ws, model_name, interval=interval, max_age=settings.max_age
+            ).start()
         _open_logs.add(self)
 
     def append(self, record: dict) -> None:
