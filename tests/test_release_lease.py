@@ -147,3 +147,15 @@ def test_an_intent_that_can_no_longer_be_completed_is_marked_and_blocks_nothing(
     assert (st.aliases["champion"], st.aliases["staging"]) == ("1", "2")
     failed = next(e for e in history.events(workspace, "churn") if e.key == event.key)
     assert failed.state == "failed" and "could not be completed" in failed.line()
+
+
+def test_one_guard_of_a_fleet_leads_and_a_stopped_leader_hands_over(workspace, monkeypatch):
+    from jupyter_mlops.monitor.guard import CanaryGuard
+
+    monkeypatch.setenv("MLOPS_LEASE_SETTLE", "0.5")
+    registered(workspace, kinds=("good",))
+    first, second = CanaryGuard(workspace, "churn"), CanaryGuard(workspace, "churn")
+    assert first.lead() and not second.lead()
+    assert first.lead() and not second.lead()  # the leader renews; the other stands by
+    first.stop()  # gives the lease back
+    assert second.lead() and not first.lead()

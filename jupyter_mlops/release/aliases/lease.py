@@ -37,7 +37,6 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urlparse
 
 from ...errors import Conflict, InvalidInput
@@ -264,10 +263,6 @@ class Lease:
     def _drop_file_lock(self) -> None:
         if self._file_lock is not None and self._file_lock.held:
             self._file_lock.release()
-
-    def describe(self) -> dict[str, Any]:
-        value = self.read()
-        return {"holder": value.who, "counter": value.counter, "expires": value.expires}
 
     def __enter__(self) -> Lease:
         if not self.held:
