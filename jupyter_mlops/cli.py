@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from .commands import COMMAND_MODULES
 from .errors import MlopsError
+from .store.identity import denied
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +45,13 @@ def workspace_from(args: argparse.Namespace):
     )
 
 
+def _report(exc: MlopsError) -> int:
+    print(f"jupyter-mlops: error: {exc.message}", file=sys.stderr)
+    if exc.hint:
+        print(f"  hint: {exc.hint}", file=sys.stderr)
+    return exc.exit_code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -53,10 +61,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = args.func(args)
     except MlopsError as exc:
-        print(f"jupyter-mlops: error: {exc.message}", file=sys.stderr)
-        if exc.hint:
-            print(f"  hint: {exc.hint}", file=sys.stderr)
-        return exc.exit_code
+        return _report(exc)
+    except Exception as exc:
+        refused = denied(exc, workspace_from(args).tracking_uri)  # the tracking server said 403
+        if refused is None:
+            raise
+        return _report(refused)
     except KeyboardInterrupt:
         print("jupyter-mlops: interrupted", file=sys.stderr)
         return 130

@@ -49,6 +49,13 @@ class ConfigError(InvalidInput):
         self.path, self.key, self.line = path, key, line
 
 
+class PermissionDenied(MlopsError):
+    """The tracking server refused the authenticated user (HTTP 403)."""
+
+    http_status = 403
+    exit_code = 8
+
+
 class NotFound(MlopsError):
     """An unknown run, dataset, model, version or alias."""
 

@@ -25,7 +25,7 @@ def test_package_loads_in_a_fresh_process_and_predicts(workspace, tmp_path):
     reqs = (out / "model" / "requirements.txt").read_text().split()
     assert reqs and all("==" in r for r in reqs), reqs
     docker = (out / "Dockerfile").read_text()
-    assert "FROM python:3." in docker and '"models", "serve"' in docker
+    assert "FROM python:3." in docker and "jupyter_mlops.serving.entrypoint" in docker
     code = (
         "import sys, mlflow.pyfunc\n"
         "m = mlflow.pyfunc.load_model(sys.argv[1])\n"

@@ -77,6 +77,7 @@ async def test_unknown_experiment_is_404(jp_fetch, workspace):
     assert answer["hint"]
 
 
+@pytest.mark.embedded_only
 async def test_unexpected_error_is_500_without_traceback(jp_fetch, workspace):
     db = workspace.state_dir / "mlflow.db"
     db.write_bytes(b"this is not a sqlite database" * 100)

@@ -121,6 +121,7 @@ def test_model_logged_with_signature_example_and_pinned_requirements(workspace, 
     assert detail["models"][0]["name"] == "clf"
 
 
+@pytest.mark.embedded_only
 def test_nothing_written_to_the_current_folder(workspace, tmp_path, monkeypatch):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput, MlopsError, NotFound, StoreUnavailable
+from ..store.identity import acting_user
 from ..workspace import Workspace
 from . import validation
 from .environment import environment_json, environment_snapshot
@@ -103,12 +104,9 @@ class RunRecorder:
             **_notebook_tags(),
             **self._tags,
         }
-        try:
-            import getpass
-
-            tags.setdefault("mlflow.user", getpass.getuser())
-        except (KeyError, OSError):
-            pass
+        user = acting_user(self.ws.tracking_uri)  # the tracking server's user, not the OS's
+        if user:
+            tags.setdefault("mlflow.user", user)
         if self.parent_key:
             tags["mlops.parent_key"] = self.parent_key
         box = self._sink.box

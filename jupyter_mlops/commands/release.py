@@ -171,7 +171,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5001)
     p.add_argument("--max-body-mb", type=float, default=16.0)
-    p.add_argument("--poll", type=float, default=0.5, help="registry poll interval in seconds")
+    p.add_argument("--poll", type=float, default=0.25, help="registry poll interval in seconds")
     p.add_argument(
         "--guard",
         action=argparse.BooleanOptionalAction,

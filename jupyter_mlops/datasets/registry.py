@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..durable import replace_durably, sync_file
 from ..errors import InvalidInput, NotFound
 from ..store.client import client_for, experiment_id
 from ..workspace import Workspace
@@ -336,7 +337,8 @@ def _download(ws: Workspace, version: DatasetVersion, local: Path) -> None:
                 f"the snapshot of dataset {version.ref} is missing from the tracking server: {exc}",
                 hint="log the data again with `%mlops dataset EXPR`",
             ) from None
-        os.replace(got, local)
+        sync_file(got)
+        replace_durably(got, local)
 
 
 def forget_known() -> None:

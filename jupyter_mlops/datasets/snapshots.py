@@ -3,7 +3,8 @@
 Arrow IPC with zstd is the fastest columnar format that still compresses (Parquet's encoding
 costs about three times as much to write), and it maps back to the same pandas dtypes. A file is
 written once per digest: ``<cache>/<digest>.arrow`` is content-addressed, so a second write of the
-same data is a no-op. Reading checks the file's own hash (catches truncation and bit rot before
+same data is a no-op, unless the file there is incomplete (a crash or a full disk cut it short):
+then it is written again. A new file is synced to disk, and so is its folder after the rename. Reading checks the file's own hash (catches truncation and bit rot before
 decoding) and then the content fingerprint of the decoded frame: a snapshot that no longer
 matches its digest raises ``IntegrityError`` instead of returning silently wrong data.
 """
@@ -19,6 +20,7 @@ from typing import Any
 
 import xxhash
 
+from ..durable import replace_durably, sync_file
 from ..errors import IntegrityError, InvalidInput
 
 FORMAT = "arrow-ipc-zstd/1"
@@ -59,7 +61,9 @@ def write_snapshot(folder: Path, df: Any, digest: str) -> SnapshotFile:
 
     target = cache_path(folder, digest)
     if target.exists():
-        return SnapshotFile(target, file_hash(target), target.stat().st_size)
+        if _is_complete(target):
+            return SnapshotFile(target, file_hash(target), target.stat().st_size)
+        target.unlink(missing_ok=True)
     try:
         table = pa.Table.from_pandas(df, preserve_index=None)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
@@ -76,11 +80,26 @@ def write_snapshot(folder: Path, df: Any, digest: str) -> SnapshotFile:
         options = ipc.IpcWriteOptions(compression=codec, use_threads=True)
         with pa.OSFile(tmp, "wb") as sink, ipc.new_file(sink, table.schema, options=options) as w:
             w.write_table(table, max_chunksize=ROWS_PER_BATCH)
-        os.replace(tmp, target)
+        sync_file(tmp)
+        replace_durably(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return SnapshotFile(target, file_hash(target), target.stat().st_size)
+
+
+def _is_complete(path: Path) -> bool:
+    """Whether ``path`` is a whole Arrow file: the footer is written last, at the very end, so a
+    file cut short anywhere has none and does not open. Reads only the footer."""
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
+    try:
+        with pa.memory_map(str(path)) as source:
+            ipc.open_file(source)
+    except (pa.ArrowInvalid, OSError, ValueError):
+        return False
+    return True
 
 
 def _check_round_trip(df: Any, table: Any) -> None:

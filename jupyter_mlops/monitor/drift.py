@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .predlog import INPUT_PREFIX, OUTPUT_COLUMN
+from .predlog_format import INPUT_PREFIX, OUTPUT_COLUMN
 
 if TYPE_CHECKING:
     import pandas as pd

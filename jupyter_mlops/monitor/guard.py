@@ -4,8 +4,9 @@ canary back when it is worse beyond the thresholds of ``monitor.canary`` in mlop
 Both versions see the same input distribution (the router splits traffic at random or by a sticky
 key), so the comparison is fair: error rate, p95 latency, and the canary's outputs against the
 champion's (PSI). Too few canary requests in the window means "wait", never a verdict. The
-rollback itself is the release layer's (``demote_canary``), so it is locked, ordered and recorded
-in the release history with the reason and ``actor="canary-guard"``.
+rollback itself is the release layer's (``demote_canary``): it runs under the release lease, demotes
+only the canary version that was judged, and is recorded in the release history with the reason
+and ``actor="canary-guard"``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError, NotFound
+from ..errors import ConfigError, Conflict, NotFound
+from ..release.aliases.lease import Lease, LeaseLost
 from ..workspace import Workspace
 from .health import Health, health_by_version, request_arrays
 from .thresholds import CanaryThresholds, load_monitor_config
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 GUARD_ACTOR = "canary-guard"
+LEADER_TAG = "mlops.guard_leader"
 
 
 @dataclass
@@ -130,17 +133,25 @@ def judge(
     return verdict
 
 
-def roll_back_canary(ws: Workspace, model: str, version: str, reason: str) -> bool:
-    """Take ``version`` out of traffic if it is still the canary; True when it was rolled back.
+def roll_back_canary(
+    ws: Workspace, model: str, version: str, reason: str, champion: str | None = None
+) -> bool:
+    """Take ``version`` out of traffic if it is still the canary (and ``champion`` still the
+    champion it was judged against); True when it was rolled back.
 
     The one place that calls the release layer, so the guard follows its API in one line."""
     from ..release.rollout import demote_canary
 
-    if _aliases(ws, model).get("canary") != version:
-        return False  # someone already moved the canary: do not demote a different version
-    try:
-        demote_canary(ws, model, reason=reason, actor=GUARD_ACTOR)
-    except NotFound:
+    try:  # checked again under the release lease: never a canary other than the one judged
+        demote_canary(
+            ws,
+            model,
+            reason=reason,
+            actor=GUARD_ACTOR,
+            only_version=version,
+            only_against=champion,
+        )
+    except (NotFound, Conflict):
         return False
     return True
 
@@ -179,14 +190,19 @@ def guard_canary(
     verdict = evaluate_canary(ws, model, thresholds=thresholds, now=now)
     if act and verdict.decision == "rollback" and verdict.canary is not None:
         reason = "canary guard: " + "; ".join(verdict.reasons)
-        verdict.acted = roll_back_canary(ws, model, verdict.canary, reason)
+        verdict.acted = roll_back_canary(ws, model, verdict.canary, reason, verdict.champion)
         if verdict.acted:
             log.warning("%s v%s rolled back: %s", model, verdict.canary, reason)
     return verdict
 
 
 class CanaryGuard:
-    """Checks the canary every ``interval`` seconds in a daemon thread (the router can run one)."""
+    """Checks the canary every ``interval`` seconds in a daemon thread (the router can run one).
+
+    Every replica of a fleet may run one; only the holder of the model's guard lease (tag
+    ``mlops.guard_leader``, the registry lease used as leader election) judges and acts, on the
+    union of all replicas' logs. A leader that stops gives the lease back; one that dies is
+    replaced when its lease expires (three intervals, at least 10 s)."""
 
     def __init__(
         self,
@@ -201,6 +217,8 @@ class CanaryGuard:
         self.interval = interval if interval is not None else self.thresholds.interval
         self.last: CanaryVerdict | None = None
         self.last_error: str | None = None
+        self.leader = False
+        self._leader: Lease | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"canary-guard-{model}", daemon=True)
 
@@ -212,10 +230,32 @@ class CanaryGuard:
         self.last = guard_canary(self.ws, self.model, thresholds=self.thresholds)
         return self.last
 
+    def lead(self) -> bool:
+        """True while this guard is the fleet's one leader (renewed every round)."""
+        if self._leader is None:
+            self._leader = Lease(
+                self.ws,
+                self.model,
+                tag=LEADER_TAG,
+                purpose="canary guard",
+                ttl=max(3 * self.interval, 10.0),
+                local_lock=False,
+                actor=GUARD_ACTOR,
+            )
+        if self._leader.held:
+            try:
+                self._leader.renew()
+                return True
+            except LeaseLost:
+                pass
+        return self._leader.try_acquire()
+
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                self.check()
+                self.leader = self.lead()
+                if self.leader:
+                    self.check()
                 self.last_error = None
             except Exception as exc:  # the registry may be briefly unreachable: try again
                 self.last_error = f"{type(exc).__name__}: {exc}"
@@ -225,6 +265,11 @@ class CanaryGuard:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(10)
+        if self._leader is not None and self._leader.held:
+            try:
+                self._leader.release()  # a successor takes over at once, not after the ttl
+            except Exception as exc:
+                log.warning("canary guard for %s kept its lease: %s", self.model, exc)
 
 
 def start_guard(ws: Workspace, model: str, enabled: bool | None = None) -> CanaryGuard | None:

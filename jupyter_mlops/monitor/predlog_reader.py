@@ -1,6 +1,8 @@
 """Reading the prediction log: a time window of every file, skipping what cannot be read.
 
 File names carry the first and last request time, so a window opens only the files it overlaps;
+with a team server, the segments every replica shipped (``predlog_shipping``) are read too, each
+name once, so a monitor anywhere counts every request exactly once.
 Arrow files are memory-mapped (zero-copy). Hand-written or foreign logs may be dropped beside them
 as ``*.jsonl`` (one record per line). Unreadable files and corrupted records are skipped and
 counted, never raised.
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from ..workspace import Workspace
 from .predlog_format import FILE_NAME, _as_epoch, predictions_dir, records_to_table, unify_tables
+from .predlog_shipping import SHIPPED_DIR, fetch_shipped
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -31,10 +34,13 @@ class PredictionScan:
     files_read: int = 0
     corrupted_files: list[str] = field(default_factory=list)
     corrupted_records: int = 0
+    remote_error: str | None = None
 
     @property
     def problems(self) -> list[str]:
         out = []
+        if self.remote_error:
+            out.append(f"shipped prediction logs unreadable, local ones only: {self.remote_error}")
         if self.corrupted_files:
             out.append(
                 f"{len(self.corrupted_files)} unreadable log file(s) skipped: "
@@ -108,42 +114,66 @@ def scan_predictions(
     hi = _as_epoch(until) if until is not None else None
     folder = predictions_dir(ws, model)
     scan = PredictionScan(table=_empty_table())
-    if not folder.is_dir():
-        return scan
+    paths = _local_files(folder)
+    if not ws.is_embedded:  # the team server holds every replica's shipped segments
+        try:
+            paths += fetch_shipped(ws, model, lo, hi, {p.name for p in paths})
+        except Exception as exc:  # the log still reads: say what is missing
+            scan.remote_error = f"{type(exc).__name__}: {exc}"[:500]
     tables = []
-    for path in sorted(folder.iterdir()):
-        name = path.name
-        if name.startswith("."):
-            continue
-        match = FILE_NAME.match(name)
-        if match:
-            t0, t1 = int(match.group(1)) / 1000, int(match.group(2)) / 1000
-            if (lo is not None and t1 < lo) or (hi is not None and t0 >= hi):
-                continue
-            try:
-                table = _read_arrow(path)
-            except Exception:
-                scan.corrupted_files.append(name)
-                continue
-        elif name.endswith(".jsonl"):
-            try:
-                table, bad = _read_jsonl(path)
-            except OSError:
-                scan.corrupted_files.append(name)
-                continue
-            scan.corrupted_records += bad
-        else:
-            if name.endswith(".arrow"):
-                scan.corrupted_files.append(name)
-            continue
-        scan.files_read += 1
-        table, bad = _window(table, lo, hi)
-        scan.corrupted_records += bad
-        if table.num_rows:
+    for path in paths:
+        table = _read_file(path, lo, hi, scan)
+        if table is not None and table.num_rows:
             tables.append(table)
     if tables:
         scan.table = unify_tables(tables)
     return scan
+
+
+def _local_files(folder: Path) -> list[Path]:
+    """This folder's segments, shipped or not, each name once (the shipper may move one into
+    ``shipped/`` while we list: we list the folder first, and ``_read_file`` looks there too)."""
+    out: dict[str, Path] = {}
+    for where in (folder, folder / SHIPPED_DIR):
+        if where.is_dir():
+            for path in sorted(where.iterdir()):
+                if path.is_file() and not path.name.startswith("."):
+                    out.setdefault(path.name, path)
+    return list(out.values())
+
+
+def _read_file(path: Path, lo: float | None, hi: float | None, scan: PredictionScan):
+    name = path.name
+    match = FILE_NAME.match(name)
+    if match:
+        t0, t1 = int(match.group(1)) / 1000, int(match.group(2)) / 1000
+        if (lo is not None and t1 < lo) or (hi is not None and t0 >= hi):
+            return None
+        try:
+            table = _read_arrow(path)
+        except FileNotFoundError:
+            moved = path.parent / SHIPPED_DIR / name
+            if not moved.exists():
+                return None
+            table = _read_arrow(moved)
+        except Exception:
+            scan.corrupted_files.append(name)
+            return None
+    elif name.endswith(".jsonl"):
+        try:
+            table, bad = _read_jsonl(path)
+        except OSError:
+            scan.corrupted_files.append(name)
+            return None
+        scan.corrupted_records += bad
+    else:
+        if name.endswith(".arrow"):
+            scan.corrupted_files.append(name)
+        return None
+    scan.files_read += 1
+    table, bad = _window(table, lo, hi)
+    scan.corrupted_records += bad
+    return table
 
 
 def read_predictions(

@@ -16,23 +16,30 @@ runs in slices of ``CONVERT_SLICE`` records and yields the GIL between them.
 from __future__ import annotations
 
 import atexit
+import itertools
+import logging
 import math
 import os
 import secrets
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import ConfigError
 from ..workspace import Workspace
-from .predlog_format import FILE_SEQ, predictions_dir, records_to_table, unify_tables
+from .predlog_format import FILE_NAME, FILE_SEQ, predictions_dir, records_to_table, unify_tables
+from .predlog_shipping import SHIPPED_DIR, SegmentShipper
+from .thresholds import LogSettings, load_monitor_config
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 CONVERT_SLICE = 256
+MAX_UNSIGNED_COLUMNS = 200
+PRUNE_EVERY = 30.0
 
 _open_logs: weakref.WeakSet[PredictionLog] = weakref.WeakSet()
 
@@ -95,6 +102,9 @@ class PredictionLog:
         flush_rows: int = 20_000,
         max_buffer: int = 1_000_000,
         on_flush: Callable[[pa.Table], None] | None = None,
+        ship: bool | None = None,
+        ship_interval: float | None = None,
+        columns: Callable[[str | None], Collection[str] | None] | None = None,
     ) -> None:
         self.ws = ws
         self.model = model_name
@@ -110,7 +120,13 @@ class PredictionLog:
             "bad_records": 0,
             "dropped": 0,
             "write_errors": 0,
+            "dropped_keys": 0,
+            "pruned_files": 0,
         }
+        self.columns = columns  # version -> its signature's input names (None: unknown)
+        settings = _log_settings(ws)
+        self.max_age, self.max_bytes = settings.max_age, int(settings.max_mb * 1024 * 1024)
+        self._pruned_at = 0.0
         self._buf: list[dict] = []
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
@@ -122,6 +138,13 @@ class PredictionLog:
             target=self._run, name=f"prediction-log-{model_name}", daemon=True
         )
         self._thread.start()
+        # with a team server, closed segments are shipped there (None: whenever not embedded)
+        self.shipper: SegmentShipper | None = None
+        if ship if ship is not None else not ws.is_embedded:
+            interval = ship_interval if ship_interval is not None else settings.ship_interval
+            self.shipper = SegmentShipper(
+                ws, model_name, interval=interval, max_age=settings.max_age
+            ).start()
         _open_logs.add(self)
 
     def append(self, record: dict) -> None:
@@ -143,8 +166,37 @@ class PredictionLog:
             self._wake.clear()
             try:
                 self.flush()
+                if time.monotonic() - self._pruned_at > PRUNE_EVERY:
+                    self.prune()
             except Exception:  # never let the writer thread die; counted in stats
                 self.stats["write_errors"] += 1
+
+    def prune(self) -> int:
+        """Apply the retention policy (``monitor.log.max_age`` and ``max_mb``) to this folder."""
+        self._pruned_at = time.monotonic()
+        removed = prune_segments(self.folder, max_age=self.max_age, max_bytes=self.max_bytes)
+        self.stats["pruned_files"] += removed
+        return removed
+
+    def _keep_signature_columns(self, batch: list[dict]) -> None:
+        """Inputs outside the answering version's signature are not logged, only counted (and
+        a version without a signature logs at most ``MAX_UNSIGNED_COLUMNS`` inputs)."""
+        dropped = 0
+        for rec in batch:
+            inputs = rec.get("inputs") if isinstance(rec, dict) else None
+            if not isinstance(inputs, dict) or "columns" in inputs:
+                continue
+            names = self.columns(rec.get("version")) if self.columns is not None else None
+            if names is not None:
+                kept = {k: v for k, v in inputs.items() if k in names}
+            elif len(inputs) > MAX_UNSIGNED_COLUMNS:
+                kept = dict(itertools.islice(inputs.items(), MAX_UNSIGNED_COLUMNS))
+            else:
+                continue
+            if len(kept) != len(inputs):
+                dropped += len(inputs) - len(kept)
+                rec["inputs"] = kept
+        self.stats["dropped_keys"] += dropped
 
     def flush(self) -> Path | None:
         """Write everything buffered so far to one new file (None when nothing was buffered)."""
@@ -154,6 +206,7 @@ class PredictionLog:
                 return None
             self.stats["appended"] += len(batch)
             try:
+                self._keep_signature_columns(batch)
                 table, bad = convert_in_slices(batch)
                 self.stats["bad_records"] += bad
                 if table.num_rows == 0:
@@ -211,6 +264,8 @@ class PredictionLog:
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
         self.flush()
+        if self.shipper is not None:
+            self.shipper.close()  # a graceful stop ships what this replica holds
         _open_logs.discard(self)
 
     def __enter__(self) -> PredictionLog:
@@ -218,6 +273,41 @@ class PredictionLog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def prune_segments(folder: Path, *, max_age: float, max_bytes: int) -> int:
+    """Delete segments written more than ``max_age`` seconds ago, then the oldest (shipped ones
+    first) while the folder holds more than ``max_bytes``; returns how many were deleted. Age is
+    the file's, not its requests' (which a log replayed from elsewhere may carry from long ago)."""
+    now = time.time()
+    segments = []
+    for where in (folder / SHIPPED_DIR, folder):
+        if not where.is_dir():
+            continue
+        for path in where.iterdir():
+            if FILE_NAME.match(path.name) and path.is_file():
+                st = path.stat()
+                segments.append((where == folder, st.st_mtime, path, st.st_size))
+    segments.sort()  # shipped first, then oldest first
+    total, removed = sum(s[3] for s in segments), 0
+    for _unshipped, written, path, size in segments:
+        if written >= now - max_age and total <= max_bytes:
+            continue
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        total -= size
+        removed += 1
+    return removed
+
+
+def _log_settings(ws: Workspace) -> LogSettings:
+    try:
+        return load_monitor_config(ws).log
+    except ConfigError as exc:  # serving must not stop for a monitoring setting
+        logging.getLogger(__name__).warning("prediction log settings ignored: %s", exc)
+        return LogSettings()
 
 
 def _default_on_flush(ws: Workspace, model: str) -> Callable[[pa.Table], None] | None:

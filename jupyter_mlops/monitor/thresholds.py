@@ -70,12 +70,22 @@ class CanaryThresholds:
 
 
 @dataclass
+class LogSettings:
+    """The prediction log's shipping and retention (``monitor.log`` in mlops.yaml)."""
+
+    ship_interval: float = 60.0  # seconds between uploads of closed segments to the team server
+    max_age: float = 7 * 86400.0  # local segments older than this are deleted
+    max_mb: float = 512.0  # and the oldest go first while the folder is larger than this
+
+
+@dataclass
 class MonitorConfig:
     window: float = 3600.0
     buckets: int = 12
     drift: DriftThresholds = field(default_factory=DriftThresholds)
     health: HealthThresholds = field(default_factory=HealthThresholds)
     canary: CanaryThresholds = field(default_factory=CanaryThresholds)
+    log: LogSettings = field(default_factory=LogSettings)
 
 
 def _rate(v: Any) -> bool:
@@ -113,6 +123,11 @@ _SECTIONS: dict[str, dict[str, tuple[Any, str]]] = {
         "action": (lambda v: v in ("rollback", "report"), "'rollback' or 'report'"),
         "interval": ("duration", ""),
         "guard": (lambda v: isinstance(v, bool), "true or false"),
+    },
+    "log": {
+        "ship_interval": ("duration", ""),
+        "max_age": ("duration", ""),
+        "max_mb": (_positive, "a number of megabytes >= 0"),
     },
 }
 _TOP = {

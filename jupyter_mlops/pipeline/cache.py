@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import IntegrityError
 from ..workspace import Workspace
-from .files import DigestMemo, copy_atomic, write_atomic
+from .files import DigestMemo, DigestMismatch, copy_atomic, hash_file, write_atomic
 
 KEY_VERSION = "1"
 
@@ -97,6 +98,23 @@ class StepKey:
     components: dict[str, str] = field(default_factory=dict)
 
 
+def produced_digest(rel: str, produced: dict[str, str]) -> str | None:
+    """The digest input ``rel`` will have once the needed steps' outputs are restored: the file's
+    own recorded digest, or a folder's digest computed as ``DigestMemo`` does; None if unknown."""
+    if rel in produced:
+        return produced[rel]
+    prefix = rel.rstrip("/") + "/"
+    inside = {p[len(prefix) :]: d for p, d in produced.items() if p.startswith(prefix)}
+    if not inside:
+        return None
+    import xxhash
+
+    h = xxhash.xxh3_128()
+    for sub in sorted(inside, key=lambda p: Path(p).parts):
+        h.update(f"{sub}\0{inside[sub]}\n".encode())
+    return h.hexdigest()
+
+
 def compute_key(
     step: Any,
     root: Path,
@@ -104,8 +122,13 @@ def compute_key(
     needed_keys: dict[str, str],
     env_hash: str,
     memo: DigestMemo,
+    produced: dict[str, str] | None = None,
 ) -> StepKey:
-    """The cache key of ``step`` with its effective parameters and its needs' keys."""
+    """The cache key of ``step`` with its effective parameters and its needs' keys.
+
+    ``produced`` maps the needed steps' recorded outputs to their digests: an input that one of
+    them produces counts with that digest, so a step's key is known before those outputs are
+    restored (a fresh clone that gets its first steps from the shared cache)."""
     components = {
         "notebook": notebook_code_digest(root / step.notebook),
         "parameters": _xxh(canonical_json(parameters)),
@@ -113,7 +136,8 @@ def compute_key(
         "kernel": step.kernel or "",
     }
     for rel in step.inputs:
-        components[f"input:{rel}"] = memo.digest(root / rel) or "missing"
+        known = produced_digest(rel, produced) if produced else None
+        components[f"input:{rel}"] = known or memo.digest(root / rel) or "missing"
     for name, key in sorted(needed_keys.items()):
         components[f"needs:{name}"] = key
     if step.sweep is not None:
@@ -171,25 +195,48 @@ class CacheIndex:
             return None
 
     def outputs_restorable(self, entry: dict[str, Any]) -> str | None:
-        """None when every recorded output is on disk or restorable, else what is missing."""
+        """None when every recorded output is on disk or restorable, else what is missing.
+
+        A stored copy that would be restored is read and checked against its digest first; a
+        damaged one is removed, and the step runs again instead of restoring wrong bytes."""
         for rel, digest in entry.get("outputs", {}).items():
             if self.memo.digest(self.root / rel) == digest:
                 continue
-            if not self._object(digest).is_file():
+            obj = self._object(digest)
+            if not obj.is_file():
                 return f"output {rel} is gone and not in the cache"
+            if hash_file(obj) != digest:
+                obj.unlink(missing_ok=True)
+                return f"output {rel} is gone and its cached copy was damaged"
         return None
 
     def restore_outputs(self, entry: dict[str, Any]) -> list[str]:
-        """Put back outputs that were changed or deleted since the cached run; returns them."""
+        """Put back outputs that were changed or deleted since the cached run; returns them.
+        Each copy is verified against its digest before it replaces anything."""
         restored = []
         for rel, digest in entry.get("outputs", {}).items():
             target = self.root / rel
             if self.memo.digest(target) == digest:
                 continue
-            copy_atomic(self._object(digest), target)
+            try:
+                copy_atomic(self._object(digest), target, digest)
+            except DigestMismatch:
+                self._object(digest).unlink(missing_ok=True)
+                raise IntegrityError(
+                    f"the cached copy of {rel} is damaged (its bytes no longer match digest "
+                    f"{digest[:12]}); it was removed",
+                    hint="build again: the step runs instead of restoring it",
+                ) from None
             self.memo.digest(target)
             restored.append(rel)
         return restored
+
+    def has_object(self, digest: str) -> bool:
+        return self._object(digest).is_file()
+
+    def add_object(self, source: Path, digest: str) -> None:
+        """Store ``source`` under ``digest`` (verified while copying; raises DigestMismatch)."""
+        copy_atomic(source, self._object(digest), digest)
 
     def _object(self, digest: str) -> Path:
         return self.dir / "objects" / digest[:2] / digest
@@ -209,7 +256,7 @@ class CacheIndex:
                 assert digest is not None
                 obj = self._object(digest)
                 if not obj.is_file():
-                    copy_atomic(file, obj)
+                    copy_atomic(file, obj, digest)
                 recorded[file.relative_to(self.root).as_posix()] = digest
         return recorded, missing
 
@@ -235,6 +282,11 @@ class CacheIndex:
         write_atomic(self._entry_path(step_key.key), canonical_json(entry))
         self.remember(step_key)
         return entry
+
+    def adopt(self, entry: dict[str, Any]) -> None:
+        """Take in an entry someone else recorded (the shared cache), its objects already here."""
+        write_atomic(self._entry_path(entry["key"]), canonical_json(entry))
+        self.remember(StepKey(entry["step"], entry["key"], entry.get("components", {})))
 
     def remember(self, step_key: StepKey) -> None:
         payload = {"key": step_key.key, "components": step_key.components}

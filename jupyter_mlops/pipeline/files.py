@@ -1,8 +1,9 @@
 """Files the pipeline reads and writes: atomic writes and content digests with a stat memo.
 
-Outputs and snapshots are written to a temporary file in the same folder and renamed, so a
-reader (or a build killed half-way) never sees half a file. Digests of unchanged files come from a
-memo keyed on (size, mtime_ns, inode), so an unchanged rebuild does not re-read its data.
+Outputs and snapshots are written to a temporary file in the same folder, flushed to disk
+(fsync) and renamed, and the folder is synced too: a reader, a build killed half-way or a power cut
+never leaves half a file under the final name. Digests of unchanged files come from a memo keyed on
+(size, mtime_ns, inode), so an unchanged rebuild does not re-read its data.
 """
 
 from __future__ import annotations
@@ -12,39 +13,59 @@ import os
 import tempfile
 from pathlib import Path
 
+from ..durable import replace_durably
+
 CHUNK = 1 << 20
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+class DigestMismatch(OSError):
+    """A copy's bytes do not hash to the digest they were stored under."""
+
+
+def _temp_beside(path: Path) -> tuple[int, str]:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+
+
+def _discard(tmp: str) -> None:
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = _temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.replace(tmp, path)
+            fh.flush()
+            os.fsync(fh.fileno())
+        replace_durably(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _discard(tmp)
         raise
 
 
-def copy_atomic(src: Path, dst: Path) -> None:
-    """Copy ``src`` to ``dst`` through a temporary file and a rename."""
-    import shutil
+def copy_atomic(src: Path, dst: Path, digest: str | None = None) -> None:
+    """Copy ``src`` to ``dst`` through a synced temporary file and a rename. With ``digest``
+    the copied bytes must hash to it (else ``DigestMismatch`` and ``dst`` is left untouched)."""
+    import xxhash
 
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    os.close(fd)
+    fd, tmp = _temp_beside(dst)
     try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
+        h = xxhash.xxh3_128()
+        with open(src, "rb") as source, os.fdopen(fd, "wb") as target:
+            while chunk := source.read(CHUNK):
+                h.update(chunk)
+                target.write(chunk)
+            target.flush()
+            os.fsync(target.fileno())
+        if digest is not None and h.hexdigest() != digest:
+            raise DigestMismatch(f"{src} does not match its digest {digest[:12]}")
+        replace_durably(tmp, dst)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _discard(tmp)
         raise
 
 

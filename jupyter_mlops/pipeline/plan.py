@@ -16,6 +16,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..workspace import Workspace
 from .cache import CacheIndex, StepKey, compute_key, explain_change
+from .shared_cache import SharedCache, is_shared
 from .spec import PipelineSpec, StepSpec
 
 
@@ -66,6 +67,8 @@ class Planner:
     ) -> None:
         self.ws, self.spec, self.cache, self.env_hash, self.force = ws, spec, cache, env_hash, force
         self._declared: dict[str, set[str]] = {}
+        self.shared = SharedCache(ws, cache, spec.experiment) if is_shared(ws) else None
+        self._entries: dict[str, dict[str, Any]] = {}  # cache entries of steps seen so far
 
     def check_step(self, step: StepSpec) -> None:
         """Missing notebooks and kernels, named with the step and its line in mlops.yaml."""
@@ -106,14 +109,33 @@ class Planner:
         params.update(step.parameters)
         return params
 
+    def _produced_upstream(self, step: StepSpec) -> dict[str, str]:
+        """Recorded output digests of every step ``step`` needs, directly or not."""
+        produced: dict[str, str] = {}
+        todo, seen = list(step.needs), set()
+        while todo:
+            name = todo.pop()
+            if name in seen or name not in self.spec.steps:
+                continue
+            seen.add(name)
+            produced.update((self._entries.get(name) or {}).get("outputs") or {})
+            todo.extend(self.spec.steps[name].needs)
+        return produced
+
     def evaluate(self, step: StepSpec, upstream: dict[str, dict[str, Any]]) -> StepPlan:
         """Key and decision for a step whose needed steps all have cache entries."""
         params = self.parameters_for(step, upstream)
         needed = {n: upstream[n]["key"] for n in step.needs}
-        key = compute_key(step, self.ws.root, params, needed, self.env_hash, self.cache.memo)
+        self._entries.update({n: e for n, e in upstream.items() if e})
+        produced = self._produced_upstream(step)
+        key = compute_key(
+            step, self.ws.root, params, needed, self.env_hash, self.cache.memo, produced
+        )
         if self.force:
             return StepPlan(step, "run", "forced", key, None, params)
         entry = self.cache.lookup(key.key)
+        if entry is None and self.shared is not None:  # built by anyone on the team server?
+            entry = self.shared.fetch(key.key)
         if entry is None:
             reason = explain_change(self.cache.last_components(step.name), key.components)
             return StepPlan(step, "run", reason, key, None, params)

@@ -20,12 +20,12 @@ never a journal left behind by a one-off command.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from pathlib import Path
 from typing import Any
 
+from ..store.identity import acting_user
 from ..workspace import Workspace
 
 MAX_PARAM = 6000
@@ -218,7 +218,7 @@ def direct_start_run(
     all_tags = {"mlops.kind": kind, **_tag_values(tags or {})}
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
-    user = os.environ.get("USER") or os.environ.get("LOGNAME")
+    user = acting_user(ws.tracking_uri)
     if user:
         all_tags.setdefault("mlflow.user", user)
     client = _client(ws)

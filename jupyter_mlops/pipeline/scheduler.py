@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import StoreUnavailable
 from ..workspace import Workspace
-from . import records
+from . import records, shared_cache
 from .cache import CacheIndex
 from .engine import kernel_environment
 from .files import write_atomic
@@ -378,6 +378,8 @@ class Scheduler:
                     plan.key, run_id=act.run.run_id(), outputs=outputs, metrics=metrics, extra=extra
                 )
                 self.entries[step.name] = entry
+                if self.planner.shared is not None:
+                    shared_cache.publish(act.run, entry, self.ws.root)
         act.run.end(status)
         self.active.pop(step.name, None)
         state = {"FINISHED": "ran", "KILLED": "killed"}.get(status, "failed")

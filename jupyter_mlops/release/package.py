@@ -4,8 +4,8 @@
 ``requirements.txt`` is pinned to the exact versions of the training run's environment lock
 (``mlops/environment.json``; the packaging machine's versions when the run has none, said so in
 the manifest). Beside it: the model card, ``lineage.json`` (run, notebook, datasets, gates, and a
-SHA-256 of every file) and a ``Dockerfile`` that serves it with ``mlflow models serve``. No Docker
-engine is needed to write it.
+SHA-256 of every file) and a ``Dockerfile`` whose entrypoint is the same router as
+``jupyter-mlops serve`` (``serving/entrypoint.py``). No Docker engine is needed to write it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .._version import __version__
 from ..capture.environment import environment_snapshot
 from ..capture.environment import normalize_name as _norm
 from ..errors import Conflict, InvalidInput
@@ -66,13 +67,17 @@ def dockerfile(model: str, version: str, python: str, mlflow_version: str) -> st
 FROM python:{major_minor}-slim
 WORKDIR /opt/model
 COPY model/requirements.txt /opt/model/model/requirements.txt
-RUN pip install --no-cache-dir -r /opt/model/model/requirements.txt "mlflow=={mlflow_version}"
+RUN pip install --no-cache-dir -r /opt/model/model/requirements.txt "mlflow=={mlflow_version}" "jupyter-mlops[release]=={__version__}"
 COPY model /opt/model/model
 COPY model_card.md model_card.html lineage.json /opt/model/
 LABEL org.opencontainers.image.title="{model}" org.opencontainers.image.version="{version}"
+# the router of `jupyter-mlops serve`: this package as champion, or with -e MLFLOW_TRACKING_URI=...
+# a fleet replica following the registry's aliases (see jupyter_mlops/serving/entrypoint.py)
+ENV MLOPS_PACKAGE=/opt/model MLOPS_WORKSPACE=/var/lib/mlops HOST=0.0.0.0 PORT=8080
+RUN mkdir -p /var/lib/mlops && chown nobody /var/lib/mlops
 EXPOSE 8080
 USER nobody
-CMD ["mlflow", "models", "serve", "-m", "/opt/model/model", "--env-manager", "local", "--host", "0.0.0.0", "--port", "8080"]
+CMD ["python", "-m", "jupyter_mlops.serving.entrypoint"]
 """
 
 

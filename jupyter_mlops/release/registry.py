@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlparse
 from ..errors import InvalidInput, NotFound
 from ..workspace import Workspace
 from . import history
+from .aliases.change import PlannedChange, change
 
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion, RegisteredModel
@@ -245,16 +246,14 @@ def register(
     mv = client.create_model_version(
         name, source=lm.artifact_location, run_id=run.info.run_id, tags=tags, model_id=lm.model_id
     )
-    client.set_registered_model_alias(name, "candidate", mv.version)
-    history.record(
+    v = str(mv.version)
+    details = {"run": run.info.run_id, "alias": "candidate"}
+    change(
         ws,
         name,
-        "register",
-        version=mv.version,
+        lambda rm: PlannedChange("register", v, [["alias", "candidate", v]], details),
         actor=actor,
         reason=reason,
-        run=run.info.run_id,
-        alias="candidate",
     )
     return client.get_model_version(name, mv.version)
 

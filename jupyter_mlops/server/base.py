@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from jupyter_server.base.handlers import APIHandler
 
 from ..errors import InvalidInput, MlopsError, NotFound
+from ..store.identity import denied
 from .errors import error_response
 from .service import MlopsService
 
@@ -31,8 +32,17 @@ class MlopsHandler(APIHandler):
         return self.settings[SERVICE_KEY]
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run blocking domain code off the event loop."""
-        return await self.service.run(fn, *args, **kwargs)
+        """Run blocking domain code off the event loop (a tracking server's 403 becomes one
+        clear PermissionDenied)."""
+        try:
+            return await self.service.run(fn, *args, **kwargs)
+        except MlopsError:
+            raise
+        except Exception as exc:
+            refused = denied(exc, self.service.workspace.tracking_uri)
+            if refused is None:
+                raise
+            raise refused from None
 
     async def read(self, fn: Callable[..., T], *args: Any, empty: Any = None, **kwargs: Any) -> T:
         """Like ``call`` for a read: an embedded store never created answers ``empty`` (or 404

@@ -37,11 +37,12 @@ def _error(status: int, code: str, message: str, headers: dict | None = None) ->
     return Response(body, status_code=status, media_type=_JSON, headers=headers)
 
 
-def open_prediction_log(ws: Workspace, model: str) -> Any:
-    """The monitoring prediction log every answered request is appended to."""
+def open_prediction_log(ws: Workspace, model: str, router: ModelRouter) -> Any:
+    """The monitoring prediction log every answered request is appended to (inputs outside the
+    answering version's signature are dropped and counted, off the request path)."""
     from ..monitor.predlog import PredictionLog
 
-    return PredictionLog(ws, model)
+    return PredictionLog(ws, model, columns=router.signature_columns)
 
 
 def start_canary_guard(ws: Workspace, model: str, enabled: bool | None) -> Any:
@@ -97,7 +98,7 @@ def create_app(
     router = router or ModelRouter(
         ws, model, poll_interval=poll_interval, sticky_header=sticky_header
     )
-    plog = prediction_log if prediction_log is not None else open_prediction_log(ws, model)
+    plog = prediction_log if prediction_log is not None else open_prediction_log(ws, model, router)
     sticky = router.sticky_header
     ids = itertools.count(1)
     prefix = f"{os.getpid():x}-{int(time.time()):x}-"

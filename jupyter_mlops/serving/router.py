@@ -4,8 +4,9 @@ A background thread polls the registry (every ``poll_interval`` seconds), loads 
 alias newly points at *before* publishing it, then swaps one immutable ``RoutingTable`` reference.
 A request reads that reference once, so it never sees half an update, and there is no moment
 without a loaded model: alias changes need no restart and fail no request. The champion's
-``previous`` is kept loaded, so a rollback is one poll away (at most ``poll_interval`` + a
-registry read), not a model load away.
+``previous`` and the ``staging`` version are kept loaded too, so a rollback, or a promotion of
+the staged version to canary or champion, is one poll away (at most ``poll_interval`` + a
+registry read) on every replica of a fleet, not a model load away.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..workspace import Workspace
 from .payload import ColumnSpec, schema_columns
 
 log = logging.getLogger(__name__)
-KEPT_ALIASES = ("champion", "canary", "previous")
+KEPT_ALIASES = ("champion", "canary", "previous", "staging")
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,6 @@ class RoutingTable:
 
 def load_version(ws: Workspace, model: str, version: str) -> LoadedVersion:
     """Load a registered version, only from the workspace's own store."""
-    import mlflow.pyfunc
 
     from ..release.registry import get_version, version_location
 
@@ -64,6 +64,13 @@ def load_version(ws: Workspace, model: str, version: str) -> LoadedVersion:
         path = download_artifacts(
             artifact_uri=loc.uri, dst_path=str(dst), tracking_uri=ws.tracking_uri
         )
+    return load_path(path, str(version))
+
+
+def load_path(path: str, version: str) -> LoadedVersion:
+    """Load an MLflow model folder (already checked, or a package's own) as ``version``."""
+    import mlflow.pyfunc
+
     pyfunc = mlflow.pyfunc.load_model(path)
     columns = schema_columns(pyfunc)
     predict_fn = pyfunc.predict
@@ -74,7 +81,7 @@ def load_version(ws: Workspace, model: str, version: str) -> LoadedVersion:
         and pyfunc.metadata.get_params_schema() is None
     ):
         predict_fn = pyfunc._predict_fn
-    return LoadedVersion(str(version), pyfunc, columns, predict_fn)
+    return LoadedVersion(version, pyfunc, columns, predict_fn)
 
 
 class ModelRouter:
@@ -196,6 +203,13 @@ class ModelRouter:
             return canary, "canary"
         return table.champion, "champion"
 
+    def signature_columns(self, version: str | None) -> frozenset[str] | None:
+        """The input names of a loaded version's signature (None: unknown or no signature)."""
+        loaded = self.table.loaded.get(version or "")
+        if loaded is None or loaded.columns is None:
+            return None
+        return frozenset(c.name for c in loaded.columns)
+
     def wait_for(self, predicate: Any, timeout: float = 10.0) -> bool:
         """Test helper: block until ``predicate(table)`` holds."""
         deadline = time.monotonic() + timeout
@@ -204,3 +218,18 @@ class ModelRouter:
                 return True
             time.sleep(0.02)
         return False
+
+
+class PackagedRouter(ModelRouter):
+    """The same router over one packaged model folder and no registry (a container started
+    without ``MLFLOW_TRACKING_URI``): its version is the champion, nothing is polled."""
+
+    def __init__(self, ws: Workspace, model: str, path: str, version: str) -> None:
+        super().__init__(ws, model, poll_interval=3600.0)
+        self.path, self.version = path, version
+
+    def refresh(self) -> RoutingTable:
+        if self.table.champion is None:
+            loaded = load_path(self.path, self.version)
+            self.table = RoutingTable(champion=loaded, loaded={self.version: loaded}, generation=1)
+        return self.table

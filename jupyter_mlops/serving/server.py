@@ -56,6 +56,15 @@ def serve(
     ).run()
 
 
+def run_app(app: Any, host: str, port: int) -> None:
+    """Serve a ready app in the foreground, owning the process (SIGTERM stops it gracefully)."""
+    import uvicorn
+
+    if not 0 < port < 65536:
+        raise InvalidInput(f"port must be 1-65535, got {port}")
+    uvicorn.Server(_config(app, host, port, own_process=True)).run()
+
+
 class BackgroundServer:
     """The serving app on 127.0.0.1 in a daemon thread; ``with BackgroundServer(...) as s: s.url``."""
 

@@ -3,7 +3,9 @@
 The rollout state is nothing but registry aliases plus one registered-model tag (the canary's
 traffic weight), so ``mlflow ui`` and any MLflow client see exactly what the router serves.
 Every change is checked completely before the first alias moves (an invalid request leaves the
-aliases as they were), is serialised per model by a file lock, and lands in the audit trail.
+aliases as they were), is serialised per model by the release lease kept in the registry itself
+(``lease.py``: across processes, folders and machines), and its audit entry is written ahead of
+the first alias write (``change.py``).
 Alias writes are ordered so that a router polling in between never sees a missing champion.
 """
 
@@ -14,8 +16,8 @@ from typing import Any
 
 from ...errors import Conflict, GateFailed, InvalidInput, NotFound
 from ...workspace import Workspace
-from .. import history
 from ..registry import T_GATES, check_name, get_registered_model, get_version
+from .change import PlannedChange, change
 
 WEIGHT_TAG = "mlops.canary_weight"
 SHADOW_TAG = "mlops.canary_shadow"
@@ -57,16 +59,6 @@ def _state_of(model: str, rm: Any) -> RolloutState:
     )
 
 
-def _lock(ws: Workspace, model: str):
-    from ...locks import exclusive
-
-    return exclusive(
-        ws.subdir("locks") / f"release-{model}.lock",
-        what=f"a release action on {model}",
-        timeout=30,
-    )
-
-
 def _check_weight(weight: Any) -> float:
     if isinstance(weight, bool):
         raise InvalidInput(f"weight must be a number between 0 and 100, got {weight!r}")
@@ -93,9 +85,9 @@ def promote(
     actor: str | None = None,
     shadow: bool | None = None,
 ) -> RolloutState:
-    """Move ``version`` to alias ``to``; refuses versions whose gates did not pass unless forced."""
-    from ...store.client import client_for
+    """Move ``version`` to alias ``to``; refuses versions whose gates did not pass unless forced.
 
+    The gate verdict is read under the release lease, so a verdict changed meanwhile counts."""
     check_name(model)
     if to not in TARGETS:
         raise InvalidInput(f"cannot promote to {to!r}", hint=f"one of: {', '.join(TARGETS)}")
@@ -106,67 +98,75 @@ def promote(
         raise InvalidInput(
             "--force needs --reason TEXT", hint="say why the gates are overridden; it is recorded"
         )
-    mv = get_version(ws, model, version)
-    verdict = mv.tags.get(T_GATES, "pending")
-    if verdict != "passed" and not force:
-        raise GateFailed(
-            f"{model} v{mv.version} cannot go to {to}: its gates are {verdict}",
-            hint=f"run `jupyter-mlops validate {model} {mv.version}`, or override with --force --reason TEXT",
-        )
-    client = client_for(ws)
-    with _lock(ws, model):
-        st = state(ws, model)
-        v = str(mv.version)
-        details: dict[str, Any] = {"to": to, "forced": force or None, "gates": verdict}
-        if to == "staging":
-            details["from_version"] = st.aliases.get("staging")
-            client.set_registered_model_alias(model, "staging", v)
-            action = "promote"
-        elif to == "canary":
-            if st.aliases.get("champion") == v:
-                raise Conflict(
-                    f"{model} v{v} is already the champion",
-                    hint="a canary must differ from the champion",
-                )
-            if "champion" not in st.aliases:
-                raise Conflict(
-                    f"{model} has no champion to compare a canary with",
-                    hint="promote a first version with --to champion",
-                )
-            if w is None:
-                from ..policy import load_policy
+    get_version(ws, model, version)  # clear NotFound before taking the lease
+    default_weight = None
+    if to == "canary" and w is None:
+        from ..policy import load_policy
 
-                w = (
-                    st.canary_weight
-                    if st.aliases.get("canary") == v
-                    else load_policy(ws).canary_weight
-                )
-            action = "weight" if st.aliases.get("canary") == v else "promote"
-            details.update(
-                weight=w,
-                from_weight=st.canary_weight if action == "weight" else None,
-                shadow=shadow,
+        default_weight = load_policy(ws).canary_weight
+
+    def build(rm: Any) -> PlannedChange:
+        mv = get_version(ws, model, version)
+        verdict = mv.tags.get(T_GATES, "pending")
+        if verdict != "passed" and not force:
+            raise GateFailed(
+                f"{model} v{mv.version} cannot go to {to}: its gates are {verdict}",
+                hint=f"run `jupyter-mlops validate {model} {mv.version}`, "
+                "or override with --force --reason TEXT",
             )
-            # weight first: a router that sees the new canary alias already sees its weight
-            client.set_registered_model_tag(model, WEIGHT_TAG, f"{w:g}")
-            if shadow is not None:
-                client.set_registered_model_tag(model, SHADOW_TAG, "true" if shadow else "false")
-            client.set_registered_model_alias(model, "canary", v)
-        else:
-            old = st.aliases.get("champion")
-            if old == v:
-                raise Conflict(f"{model} v{v} is already the champion")
-            details["previous"] = old
-            if old is not None:
-                client.set_registered_model_alias(model, "previous", old)
-            client.set_registered_model_alias(model, "champion", v)
-            if st.aliases.get("canary") == v:
-                client.delete_registered_model_alias(model, "canary")
-                client.set_registered_model_tag(model, WEIGHT_TAG, "0")
-                client.set_registered_model_tag(model, SHADOW_TAG, "false")
-            action = "promote"
-        history.record(ws, model, action, version=v, actor=actor, reason=reason, **details)
-        return state(ws, model)
+        details: dict[str, Any] = {"to": to, "forced": force or None, "gates": verdict}
+        return _plan_promotion(
+            model, _state_of(model, rm), str(mv.version), to, details, w, default_weight, shadow
+        )
+
+    change(ws, model, build, actor=actor, reason=reason)
+    return state(ws, model)
+
+
+def _plan_promotion(
+    model: str,
+    st: RolloutState,
+    v: str,
+    to: str,
+    details: dict[str, Any],
+    w: float | None,
+    default_weight: float | None,
+    shadow: bool | None,
+) -> PlannedChange:
+    if to == "staging":
+        details["from_version"] = st.aliases.get("staging")
+        return PlannedChange("promote", v, [["alias", "staging", v]], details)
+    if to == "canary":
+        if st.aliases.get("champion") == v:
+            raise Conflict(
+                f"{model} v{v} is already the champion",
+                hint="a canary must differ from the champion",
+            )
+        if "champion" not in st.aliases:
+            raise Conflict(
+                f"{model} has no champion to compare a canary with",
+                hint="promote a first version with --to champion",
+            )
+        same = st.aliases.get("canary") == v
+        if w is None:
+            w = st.canary_weight if same else float(default_weight or 0)
+        action = "weight" if same else "promote"
+        details.update(weight=w, from_weight=st.canary_weight if same else None, shadow=shadow)
+        # weight first: a router that sees the new canary alias already sees its weight
+        plan = [["tag", WEIGHT_TAG, f"{w:g}"]]
+        if shadow is not None:
+            plan.append(["tag", SHADOW_TAG, "true" if shadow else "false"])
+        plan.append(["alias", "canary", v])
+        return PlannedChange(action, v, plan, details)
+    old = st.aliases.get("champion")
+    if old == v:
+        raise Conflict(f"{model} v{v} is already the champion")
+    details["previous"] = old
+    plan = [["alias", "previous", old]] if old is not None else []
+    plan.append(["alias", "champion", v])
+    if st.aliases.get("canary") == v:
+        plan += [["unalias", "canary"], ["tag", WEIGHT_TAG, "0"], ["tag", SHADOW_TAG, "false"]]
+    return PlannedChange("promote", v, plan, details)
 
 
 def set_canary_weight(
@@ -174,59 +174,64 @@ def set_canary_weight(
 ) -> RolloutState:
     """Change the canary's share of traffic (the version keeps its alias)."""
     w = _check_weight(weight)
-    st = state(ws, model)
-    if "canary" not in st.aliases:
-        raise NotFound(f"{model} has no canary", hint="promote a version with --to canary first")
-    return _set_weight(ws, model, st, w, reason, actor)
 
-
-def _set_weight(
-    ws: Workspace, model: str, st: RolloutState, w: float, reason: str | None, actor: str | None
-) -> RolloutState:
-    from ...store.client import client_for
-
-    with _lock(ws, model):
-        client_for(ws).set_registered_model_tag(model, WEIGHT_TAG, f"{w:g}")
-        history.record(
-            ws,
-            model,
-            "weight",
-            version=st.aliases["canary"],
-            actor=actor,
-            reason=reason,
-            weight=w,
-            from_weight=st.canary_weight,
+    def build(rm: Any) -> PlannedChange:
+        st = _state_of(model, rm)
+        if "canary" not in st.aliases:
+            raise NotFound(
+                f"{model} has no canary", hint="promote a version with --to canary first"
+            )
+        details = {"weight": w, "from_weight": st.canary_weight}
+        return PlannedChange(
+            "weight", st.aliases["canary"], [["tag", WEIGHT_TAG, f"{w:g}"]], details
         )
+
+    get_registered_model(ws, model)
+    change(ws, model, build, actor=actor, reason=reason)
     return state(ws, model)
 
 
 def demote_canary(
-    ws: Workspace, model: str, reason: str | None = None, actor: str | None = None
+    ws: Workspace,
+    model: str,
+    reason: str | None = None,
+    actor: str | None = None,
+    *,
+    only_version: str | None = None,
+    only_against: str | None = None,
 ) -> RolloutState:
-    """Take the canary out of traffic (the monitoring canary guard calls this)."""
-    from ...store.client import client_for
+    """Take the canary out of traffic (the monitoring canary guard calls this).
 
-    client = client_for(ws)
-    with _lock(ws, model):
-        st = state(ws, model)
+    With ``only_version`` (and ``only_against``, the champion it was compared with) the canary is
+    demoted only if both are unchanged, checked under the lease: the guard never demotes a canary
+    other than the one it judged, nor on a comparison with a champion that has since changed."""
+    get_registered_model(ws, model)
+
+    def build(rm: Any) -> PlannedChange:
+        st = _state_of(model, rm)
         v = st.aliases.get("canary")
         if v is None:
             raise NotFound(f"{model} has no canary to roll back")
-        client.set_registered_model_tag(model, WEIGHT_TAG, "0")
-        client.set_registered_model_tag(model, SHADOW_TAG, "false")
-        client.delete_registered_model_alias(model, "canary")
-        client.set_model_version_tag(model, v, "mlops.rolled_back", "true")
-        history.record(
-            ws,
-            model,
-            "rollback",
-            version=v,
-            actor=actor,
-            reason=reason,
-            alias="canary",
-            weight=st.canary_weight,
-        )
-        return state(ws, model)
+        if only_version is not None and v != str(only_version):
+            raise Conflict(
+                f"{model}'s canary is now v{v}, not v{only_version}", hint="nothing was changed"
+            )
+        champion = st.aliases.get("champion")
+        if only_against is not None and champion != str(only_against):
+            raise Conflict(
+                f"{model}'s champion is now v{champion}, not v{only_against}",
+                hint="nothing was changed",
+            )
+        plan = [
+            ["tag", WEIGHT_TAG, "0"],
+            ["tag", SHADOW_TAG, "false"],
+            ["unalias", "canary"],
+            ["vtag", v, "mlops.rolled_back", "true"],
+        ]
+        return PlannedChange("rollback", v, plan, {"alias": "canary", "weight": st.canary_weight})
+
+    change(ws, model, build, actor=actor, reason=reason)
+    return state(ws, model)
 
 
 def rollback(
@@ -237,35 +242,25 @@ def rollback(
     target: str = "auto",
 ) -> RolloutState:
     """Undo the last step: drop the canary if there is one, else restore ``previous`` as champion."""
-    from ...store.client import client_for
-
     if target not in ("auto", "canary", "champion"):
         raise InvalidInput(f"cannot roll back {target!r}", hint="auto, canary or champion")
     st = state(ws, model)
     if target == "canary" or (target == "auto" and "canary" in st.aliases):
         return demote_canary(ws, model, reason=reason, actor=actor)
-    client = client_for(ws)
-    with _lock(ws, model):
-        st = state(ws, model)
-        prev, bad = st.aliases.get("previous"), st.aliases.get("champion")
+
+    def build(rm: Any) -> PlannedChange:
+        now = _state_of(model, rm)
+        prev, bad = now.aliases.get("previous"), now.aliases.get("champion")
         if prev is None:
             raise NotFound(
                 f"{model} has no previous champion to roll back to",
                 hint=f"see `jupyter-mlops history {model}`",
             )
         # champion first, so there is never a moment without one
-        client.set_registered_model_alias(model, "champion", prev)
-        client.delete_registered_model_alias(model, "previous")
+        plan = [["alias", "champion", prev], ["unalias", "previous"]]
         if bad is not None:
-            client.set_model_version_tag(model, bad, "mlops.rolled_back", "true")
-        history.record(
-            ws,
-            model,
-            "rollback",
-            version=prev,
-            actor=actor,
-            reason=reason,
-            alias="champion",
-            from_version=bad,
-        )
-        return state(ws, model)
+            plan.append(["vtag", bad, "mlops.rolled_back", "true"])
+        return PlannedChange("rollback", prev, plan, {"alias": "champion", "from_version": bad})
+
+    change(ws, model, build, actor=actor, reason=reason)
+    return state(ws, model)

@@ -1,0 +1,131 @@
+"""The build cache shared through the team's tracking server.
+
+On a team server (any store but the embedded one) a finished step's run carries, besides its
+``mlops.cache_key`` tag, the cache entry (``mlops-cache/entry.json``: outputs with their digests,
+metrics, the parameters a sweep chose) and its outputs (``mlops-cache/outputs/<path>``), journaled
+before the run is marked FINISHED. A teammate's clone whose step has the same key and no local
+entry finds that run, downloads the outputs into its own ``.mlops/cache/objects`` (each verified
+against its digest), and adopts the entry: the step is a cache hit that links the original run,
+and nothing executes. An unreachable server, a damaged download or a run without the entry is a
+miss, never an error: the step then simply runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import posixpath
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from ..workspace import Workspace
+from .cache import CacheIndex, canonical_json
+from .files import DigestMismatch
+
+ENTRY_ARTIFACT = "mlops-cache/entry.json"
+OUTPUTS_DIR = "mlops-cache/outputs"
+PROBE_TIMEOUT = 3.0
+CANDIDATES = 5
+
+log = logging.getLogger(__name__)
+
+
+def is_shared(ws: Workspace) -> bool:
+    """Whether builds in ``ws`` publish to, and look up in, a shared store."""
+    return not ws.is_embedded
+
+
+def publish(run: Any, entry: dict[str, Any], root: Path) -> None:
+    """Journal the step's outputs and its cache entry on its run (call before the run ends)."""
+    for rel in sorted(entry.get("outputs", {})):
+        folder = posixpath.dirname(rel)
+        run.log_artifact(root / rel, posixpath.join(OUTPUTS_DIR, folder) if folder else OUTPUTS_DIR)
+    run.log_text(canonical_json(entry).decode(), ENTRY_ARTIFACT)
+
+
+def _reachable(uri: str) -> bool:
+    """A quick probe, so that a server that is down costs seconds, not MLflow's retries."""
+    if not uri.startswith(("http://", "https://")):
+        return True
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=PROBE_TIMEOUT):
+            return True
+    except urllib.error.HTTPError:
+        return True  # it answers (an auth app may guard /health)
+    except (OSError, ValueError):
+        return False
+
+
+class SharedCache:
+    """Cache entries that anyone on the same server has built, adopted into the local index."""
+
+    def __init__(self, ws: Workspace, cache: CacheIndex, experiment: str | None) -> None:
+        self.ws, self.cache = ws, cache
+        self.experiment = experiment or ws.default_experiment
+        self.available: bool | None = None
+        self.note: str | None = None
+
+    def fetch(self, key: str) -> dict[str, Any] | None:
+        """The entry for ``key`` from a FINISHED run on the server (outputs now local), or None."""
+        if self.available is None:
+            self.available = _reachable(self.ws.tracking_uri)
+            if not self.available:
+                self.note = f"tracking server {self.ws.tracking_uri} unreachable: no shared cache"
+                log.warning(self.note)
+        if not self.available:
+            return None
+        try:
+            return self._fetch(key)
+        except Exception as exc:  # the shared cache only ever saves work; a miss is always safe
+            self.note = f"shared cache lookup failed: {type(exc).__name__}: {exc}"[:300]
+            log.warning(self.note)
+            return None
+
+    def _fetch(self, key: str) -> dict[str, Any] | None:
+        from ..store.client import client_for, experiment_id
+
+        exp_id = experiment_id(self.ws, self.experiment, create=False)
+        if exp_id is None:
+            return None
+        client = client_for(self.ws)
+        runs = client.search_runs(
+            [exp_id],
+            filter_string=f"tags.`mlops.cache_key` = '{key}' AND attributes.status = 'FINISHED'",
+            order_by=["attributes.end_time DESC"],
+            max_results=CANDIDATES,
+        )
+        for run in runs:
+            entry = self._adopt(client, run.info.run_id, key)
+            if entry is not None:
+                return entry
+        return None
+
+    def _adopt(self, client: Any, run_id: str, key: str) -> dict[str, Any] | None:
+        scratch = Path(tempfile.mkdtemp(prefix="shared-cache-", dir=self.ws.subdir("tmp")))
+        try:
+            try:
+                got = client.download_artifacts(run_id, ENTRY_ARTIFACT, str(scratch))
+                entry = json.loads(Path(got).read_text())
+            except Exception:
+                return None  # a step run of an older version, or one whose upload never landed
+            if entry.get("key") != key or entry.get("run_id") != run_id:
+                return None
+            for rel, digest in sorted(entry.get("outputs", {}).items()):
+                if self.cache.has_object(digest):
+                    continue
+                got = client.download_artifacts(
+                    run_id, posixpath.join(OUTPUTS_DIR, rel), str(scratch)
+                )
+                try:
+                    self.cache.add_object(Path(got), digest)
+                except DigestMismatch:
+                    log.warning("shared cache: %s of run %s fails its digest", rel, run_id)
+                    return None
+            self.cache.adopt(entry)
+            return entry
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)

@@ -1,0 +1,122 @@
+"""One alias change, done under the release lease with its audit entry written ahead.
+
+A change is planned from the registry state read *under* the lease, as a short list of registry
+writes (``["alias", "champion", "3"]``, ``["unalias", "canary"]``, ``["tag", KEY, VALUE]``,
+``["vtag", VERSION, KEY, VALUE]``). The history entry carrying that plan is written first (state
+``intent``), then each write is made after a fencing check, then the entry is marked ``done``.
+Every write is idempotent, so an intent left behind by a holder that died (or lost the lease)
+midway is simply replayed by the next holder before it plans its own change: the aliases never
+end half-moved, and no alias change is missing from the trail.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...errors import InvalidInput
+from ...workspace import Workspace
+from .. import history
+from .lease import Lease
+
+Plan = list[list[str]]
+UNREPLAYABLE = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
+
+
+@dataclass
+class PlannedChange:
+    """What ``build`` returns: the writes, and how the history entry describes them."""
+
+    action: str
+    version: str | None
+    plan: Plan
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def apply_plan(client: Any, model: str, plan: Plan, fence: Callable[[], None]) -> None:
+    for step in plan:
+        fence()
+        op, *args = step
+        if op == "alias":
+            client.set_registered_model_alias(model, args[0], args[1])
+        elif op == "unalias":
+            try:
+                client.delete_registered_model_alias(model, args[0])
+            except Exception as exc:  # already gone: a replayed step
+                if "not found" not in str(exc).lower() and "does not exist" not in str(exc):
+                    raise
+        elif op == "tag":
+            client.set_registered_model_tag(model, args[0], args[1])
+        elif op == "vtag":
+            client.set_model_version_tag(model, args[0], args[1], args[2])
+        else:
+            raise InvalidInput(f"unknown step {op!r} in a recorded release plan")
+
+
+def complete_pending(ws: Workspace, model: str, lease: Lease, tags: dict[str, str]) -> int:
+    """Replay intents a previous holder left unfinished; returns how many."""
+    from ...store.client import client_for
+
+    client = client_for(ws)
+    left = history.pending(model, tags)
+    from mlflow.exceptions import MlflowException
+
+    for event, plan in left:
+        try:
+            apply_plan(client, model, plan, lease.fence)
+            event.state, event.applied = "done", time.time()
+            event.details = {**event.details, "completed_by": lease.who}
+        except MlflowException as exc:
+            if exc.error_code not in UNREPLAYABLE:
+                raise  # the server is unwell: leave the intent for the next holder
+            # e.g. its version was deleted meanwhile: say so, never block every later action
+            event.state = "failed"
+            event.details = {**event.details, "failed": str(exc.message)[:500]}
+        lease.fence()
+        history.write(ws, event)
+    return len(left)
+
+
+def change(
+    ws: Workspace,
+    model: str,
+    build: Callable[[Any], PlannedChange | None],
+    *,
+    actor: str | None = None,
+    reason: str | None = None,
+) -> PlannedChange | None:
+    """Under the lease: finish leftovers, plan from fresh state, record intent, apply, mark done.
+
+    ``build(registered_model)`` raises for a refused change and returns None for "nothing to do".
+    """
+    from ...store.client import client_for
+
+    client = client_for(ws)
+    with Lease(ws, model, actor=actor) as lease:
+        rm = client.get_registered_model(model)
+        if complete_pending(ws, model, lease, rm.tags):
+            rm = client.get_registered_model(model)
+        planned = build(rm)
+        if planned is None:
+            return None
+        lease.fence()
+        event = history.record(
+            ws,
+            model,
+            planned.action,
+            version=planned.version,
+            actor=actor,
+            reason=reason,
+            state="intent",
+            plan=planned.plan,
+            after=history.newest_key(rm.tags),
+            lease=lease.counter,
+            **planned.details,
+        )
+        apply_plan(client, model, planned.plan, lease.fence)
+        event.state, event.applied = "done", time.time()
+        lease.fence()
+        history.write(ws, event)
+        return planned
