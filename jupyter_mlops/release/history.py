@@ -25,6 +25,7 @@ from typing import Any
 
 from ..store.identity import acting_user
 from ..workspace import Workspace
+from .registered_model import get_registered_model
 
 HISTORY_PREFIX = "mlops.history."
 MAX_REASON = 2000
@@ -144,8 +145,6 @@ def pending(model: str, tags: dict[str, str]) -> list[tuple[ReleaseEvent, list]]
 
 def events(ws: Workspace, model: str) -> list[ReleaseEvent]:
     """Every recorded event of ``model``, oldest first."""
-    from .registry import get_registered_model
-
     return parse_events(model, get_registered_model(ws, model).tags)
 
 

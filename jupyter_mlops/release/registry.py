@@ -8,7 +8,6 @@ because a pickled model is code.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,42 +17,18 @@ from ..errors import InvalidInput, NotFound
 from ..workspace import Workspace
 from . import history
 from .aliases.change import PlannedChange, change
+from .registered_model import check_name, get_registered_model
 
 if TYPE_CHECKING:
-    from mlflow.entities.model_registry import ModelVersion, RegisteredModel
+    from mlflow.entities.model_registry import ModelVersion
 
 ALIASES = ("candidate", "staging", "canary", "champion", "previous")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 T_RUN, T_MODEL_ID, T_GATES, T_GATE_RUN = (
     "mlops.run_id",
     "mlops.model_id",
     "mlops.gates",
     "mlops.gate_run_id",
 )
-
-
-def check_name(name: str) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise InvalidInput(
-            f"{name!r} is not a valid model name",
-            hint="use letters, digits, '.', '_' and '-' (at most 128 characters)",
-        )
-    return name
-
-
-def get_registered_model(ws: Workspace, name: str) -> RegisteredModel:
-    from mlflow.exceptions import MlflowException
-
-    from ..store.client import client_for
-
-    check_name(name)
-    try:
-        return client_for(ws).get_registered_model(name)
-    except MlflowException:
-        raise NotFound(
-            f"no registered model {name!r}",
-            hint="register one with `jupyter-mlops register RUN --name NAME`",
-        ) from None
 
 
 def get_version(ws: Workspace, name: str, version: str | int) -> ModelVersion:

@@ -1,1 +1,2 @@
-"""Rollout state kept in registry aliases (candidate, staging, canary, champion, previous)."""
+"""How an alias change is made safely: the lease that serialises release actions across machines
+(``lease``) and the planned change written to the history before any alias moves (``change``)."""

@@ -1,0 +1,41 @@
+"""A registered model by name: the name's rules and the one read every release module starts from.
+
+Below ``registry`` and ``history`` both, so the release history can read a model's tags without
+importing the registry that writes them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from ..errors import InvalidInput, NotFound
+from ..store.client import client_for
+from ..workspace import Workspace
+
+if TYPE_CHECKING:
+    from mlflow.entities.model_registry import RegisteredModel
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def check_name(name: str) -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise InvalidInput(
+            f"{name!r} is not a valid model name",
+            hint="use letters, digits, '.', '_' and '-' (at most 128 characters)",
+        )
+    return name
+
+
+def get_registered_model(ws: Workspace, name: str) -> RegisteredModel:
+    from mlflow.exceptions import MlflowException
+
+    check_name(name)
+    try:
+        return client_for(ws).get_registered_model(name)
+    except MlflowException:
+        raise NotFound(
+            f"no registered model {name!r}",
+            hint="register one with `jupyter-mlops register RUN --name NAME`",
+        ) from None
