@@ -6,7 +6,7 @@ import ast
 import sys
 from typing import Any
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, MlopsError
 from .subcommands import arg, subcommand
 
 
@@ -73,16 +73,36 @@ def track(ctx: Any, args: Any, cell: str | None) -> Any:
         metric_names=metrics,
         tags=tags,
     )
-    capture.begin()
+    try:
+        capture.begin()
+    except Exception as exc:  # tracking cannot start: the user's code runs all the same
+        print(f"mlops: tracking is off for this cell: {tracking_problem(exc)}", file=sys.stderr)
+        return _run_cell_body(shell, cell)
     try:
         value = _run_cell_body(shell, cell)
     except BaseException as exc:
-        capture.finish(exc)
+        _finish_quietly(capture, exc)
         raise
-    capture.finish()
+    _finish_quietly(capture, None)
+    return value
+
+
+def tracking_problem(exc: BaseException) -> str:
+    """One line saying why tracking could not work (a folder it cannot write, ...)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" {exc.filename!s}" if exc.filename else ""
+        return f"cannot write{where}: {exc.strerror}"
+    return exc.message if isinstance(exc, MlopsError) else f"{type(exc).__name__}: {exc}"
+
+
+def _finish_quietly(capture: Any, error: BaseException | None) -> None:
+    """Close the run; a failure of tracking itself is one warning line, never the cell's error."""
+    try:
+        capture.finish(error)
+    except Exception as exc:
+        capture.warnings.append(f"the run could not be closed: {tracking_problem(exc)}")
     for warning in capture.warnings:
         print(f"mlops: warning: {warning}", file=sys.stderr)
-    return value
 
 
 def _session(ctx: Any, args: Any, tags: dict) -> None:

@@ -118,9 +118,28 @@ def register(ipython: Any) -> None:
     from .cell_hooks import install_hooks
 
     _registered[id(ipython)] = install_hooks(ipython)
+    _usage_errors_as_error_outputs(ipython)
 
 
 def unregister(ipython: Any) -> None:
     hooks = _registered.pop(id(ipython), None)
     if hooks is not None:
         hooks.uninstall()
+    ipython.__dict__.pop("show_usage_error", None)
+
+
+def _usage_errors_as_error_outputs(ipython: Any) -> None:
+    """In a kernel, show a UsageError as an error output, not as text on stderr.
+
+    IPython prints ``UsageError: ...`` to stderr and sends no error message, so papermill's
+    ``PapermillExecutionError`` and a build's step note had an empty message. Sent through the
+    kernel's own traceback channel, the same one line becomes the cell's error (ename/evalue).
+    """
+    send = getattr(ipython, "_showtraceback", None)
+    if send is None or "ipykernel" not in type(ipython).__module__:
+        return
+
+    def show_usage_error(exc: BaseException) -> None:
+        send(type(exc), exc, [f"\x1b[0;31mUsageError\x1b[0m: {exc}"])
+
+    ipython.show_usage_error = show_usage_error
