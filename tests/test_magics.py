@@ -74,7 +74,7 @@ def test_failing_cell_is_recorded_failed_and_the_error_still_raises(ip, workspac
     "cell, message",
     [
         ("%%mlops track --tags novalue\nx = 1", "malformed tag"),
-        ("%%mlops track --bogus\nx = 1", "unrecognized arguments"),
+        ("%%mlops track --bogus\nx = 1", "unknown option --bogus"),
         ("%%mlops track --metrics 1x\nx = 1", "not a variable name"),
     ],
 )

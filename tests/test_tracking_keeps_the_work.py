@@ -198,7 +198,7 @@ def test_a_usage_error_in_a_kernel_reaches_papermills_error(workspace):
             engine_name="mlops",
         )
     assert info.value.ename == "UsageError"
-    assert "unrecognized arguments: --bogus" in info.value.evalue
+    assert "unknown option --bogus" in info.value.evalue
 
 
 def test_the_build_table_note_carries_a_message_without_an_error_output():

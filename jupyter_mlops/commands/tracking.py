@@ -70,9 +70,12 @@ def _show(args: argparse.Namespace) -> int:
 
 def _sync(args: argparse.Namespace) -> int:
     from ..cli import workspace_from
+    from ..store.reachability import ensure_reachable
     from ..store.sync import sync_workspace
 
-    report = sync_workspace(workspace_from(args), timeout=args.timeout)
+    ws = workspace_from(args)
+    ensure_reachable(ws)
+    report = sync_workspace(ws, timeout=args.timeout)
     print(report.describe())
     return 0 if not report.pending and not report.failed else 7
 
@@ -80,8 +83,11 @@ def _sync(args: argparse.Namespace) -> int:
 def _experiments(args: argparse.Namespace) -> int:
     from ..cli import workspace_from
     from ..store.client import client_for
+    from ..store.reachability import ensure_reachable
 
-    exps = client_for(workspace_from(args)).search_experiments()
+    ws = workspace_from(args)
+    ensure_reachable(ws)
+    exps = client_for(ws).search_experiments()
     print(
         _table(
             ["id", "name", "artifact location"],

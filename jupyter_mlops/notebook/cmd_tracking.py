@@ -179,6 +179,8 @@ def compare(ctx: Any, args: Any, cell: str | None) -> Any:
 
 @subcommand("sync", "Send queued records to MLflow now (also replays records of dead kernels).")
 def sync(ctx: Any, args: Any, cell: str | None) -> None:
+    from ..store.reachability import ensure_reachable
     from ..store.sync import sync_workspace
 
+    ensure_reachable(ctx.workspace)
     print(sync_workspace(ctx.workspace).describe())

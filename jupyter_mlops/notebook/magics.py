@@ -15,7 +15,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from ..errors import MlopsError
-from .subcommands import SUBCOMMANDS, help_for, help_text
+from .subcommands import SUBCOMMANDS, help_for, help_text, unknown_subcommand
 
 CMD_MODULES = [
     "jupyter_mlops.notebook.cmd_tracking",
@@ -89,15 +89,16 @@ class MlopsMagics(Magics):
         except ValueError as exc:
             raise UsageError(f"%mlops: cannot parse arguments: {exc}") from None
         if not words or words[0] in ("help", "-h", "--help"):
-            text = help_for(words[1]) if len(words) > 1 else help_text()
+            try:
+                text = help_for(words[1]) if len(words) > 1 else help_text()
+            except MlopsError as exc:
+                raise UsageError(str(exc)) from None
             print(text)
             return None
         name, rest = words[0], words[1:]
         sub = SUBCOMMANDS.get(name)
         if sub is None:
-            raise UsageError(
-                f"%mlops: unknown subcommand {name!r}; one of: {', '.join(sorted(SUBCOMMANDS))}"
-            )
+            raise UsageError(f"%mlops: {unknown_subcommand(name)}")
         if cell is not None and not sub.cell:
             raise UsageError(f"%mlops {name} is a line magic; use one % sign")
         if cell is None and not sub.line:

@@ -10,6 +10,7 @@ from ..workspace import Workspace
 from .client import client_for, experiment_id
 from .metric_order import page_by_metric, parse_metric_order
 from .own_writes import flush_own
+from .reachability import ensure_reachable
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -58,6 +59,7 @@ def search(
             raise InvalidInput(
                 f"cannot sort by {clause!r}", hint="use e.g. 'metrics.accuracy DESC'"
             )
+    ensure_reachable(ws)
     from mlflow.exceptions import MlflowException
 
     flush_own(ws)
@@ -87,6 +89,7 @@ def get_run(ws: Workspace, ref: str) -> Run:
         raise InvalidInput(
             f"{ref!r} is not a run id", hint="run ids are letters, digits, '-' and '_'"
         )
+    ensure_reachable(ws)
     from mlflow.exceptions import MlflowException
 
     flush_own(ws)
