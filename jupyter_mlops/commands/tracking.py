@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from ..store.runs import key_metrics
+
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
     def fmt(v: Any) -> str:
@@ -22,13 +24,16 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
 
 def _runs(args: argparse.Namespace) -> int:
     from ..cli import workspace_from
-    from ..store.runs import key_metrics, run_summary, search
+    from ..store import embedded_read
 
-    order = [f"metrics.`{args.sort}` DESC"] if args.sort else None
-    found, _ = search(
-        workspace_from(args), experiment=args.experiment, limit=args.limit, order_by=order
-    )
-    runs = [run_summary(r) for r in found]
+    ws = workspace_from(args)
+    runs = embedded_read.list_runs(ws, experiment=args.experiment, limit=args.limit, sort=args.sort)
+    if runs is None:  # a tracking server: MLflow's client answers
+        from ..store.runs import run_summary, search
+
+        order = [f"metrics.`{args.sort}` DESC"] if args.sort else None
+        found, _ = search(ws, experiment=args.experiment, limit=args.limit, order_by=order)
+        runs = [run_summary(r) for r in found]
     if args.json:
         print(json.dumps(runs, indent=1))
         return 0
@@ -43,15 +48,26 @@ def _runs(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     from ..cli import workspace_from
-    from ..store.run_details import run_detail
+    from ..store import embedded_read
 
-    detail = run_detail(workspace_from(args), args.run)
+    ws = workspace_from(args)
+    detail = embedded_read.run_detail(ws, args.run)
+    if detail is None:
+        from ..store.run_details import run_detail
+
+        detail = run_detail(ws, args.run)
     if args.json:
         print(json.dumps(detail, indent=1, default=str))
         return 0
     print(
         f"run {detail['run_id']}  {detail['name'] or ''}  [{detail['status']}]  kind={detail['kind']}"
     )
+    error = detail["tags"].get("mlops.error")
+    if detail["status"] in ("FAILED", "KILLED") and error is not None:
+        ename = detail["tags"].get("mlops.error_type") or "error"
+        print(f"error: {ename}: {error}")
+    for warning in filter(None, detail["tags"].get("mlops.warnings", "").split(" | ")):
+        print(f"warning: {warning}")
     for section in ("params", "metrics"):
         if detail[section]:
             print(f"\n{section}:")
