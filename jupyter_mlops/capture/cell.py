@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,14 @@ MAX_HISTORY = 500
 
 # parameters papermill injected into this kernel (set by the cell hooks)
 papermill_parameters: dict[str, Any] = {}
+
+
+# a short id of this kernel: default names (cell-3-a1b2) do not repeat after every restart
+KERNEL_TAG = uuid.uuid4().hex[:4]
+
+
+def default_run_name(execution_count: int | None) -> str | None:
+    return f"cell-{execution_count}-{KERNEL_TAG}" if execution_count else None
 
 
 def cell_hash(source: str) -> str:
@@ -98,7 +107,7 @@ class CellCapture:
         parent = active_run()
         run = RunRecorder(
             self.ws,
-            name=self.name or (f"cell-{self.execution_count}" if self.execution_count else None),
+            name=self.name or default_run_name(self.execution_count),
             experiment=self.experiment or (parent.experiment if parent else None),
             tags=tags,
             kind=self.kind,

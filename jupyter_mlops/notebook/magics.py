@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import shlex
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,8 +126,18 @@ def register(ipython: Any) -> None:
 def unregister(ipython: Any) -> None:
     hooks = _registered.pop(id(ipython), None)
     if hooks is not None:
-        hooks.uninstall()
+        hooks.uninstall(keep_session=_reloading())
     ipython.__dict__.pop("show_usage_error", None)
+
+
+def _reloading() -> bool:
+    """True inside ``%reload_ext`` (an unload followed at once by a load)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "reload_extension":
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _usage_errors_as_error_outputs(ipython: Any) -> None:
