@@ -134,3 +134,17 @@ def test_a_decimal_metric_is_a_number():
     assert metric_value("price", Decimal("0.25")) == 0.25
     with pytest.raises(InvalidInput, match="too large"):
         metric_value("price", Decimal("1e400"))
+
+
+def test_serve_of_an_unknown_model_fails_before_saying_serving(workspace):
+    out = _cli("serve", "unknownmodel", "--port", str(_closed_port()), cwd=workspace.root)
+    assert out.returncode == 3
+    assert "no registered model 'unknownmodel'" in out.stderr
+    assert "serving" not in out.stdout
+
+
+def test_monitor_of_a_model_that_does_not_exist_is_not_found(workspace):
+    out = _cli("monitor", "nope", "--no-record", cwd=workspace.root)
+    assert out.returncode == 3, out.stdout + out.stderr
+    assert "no registered model 'nope'" in out.stderr
+    assert out.stdout == ""
