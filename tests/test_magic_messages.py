@@ -92,3 +92,18 @@ def test_default_run_names_carry_a_kernel_id_so_restarts_do_not_repeat_them(ip, 
     tracker.shutdown_recorders()
     [run] = recent_runs(workspace)
     assert re.fullmatch(r"cell-\d+-[0-9a-f]{4}", run["name"]), run["name"]
+
+
+def test_a_dataset_that_cannot_be_snapshotted_says_so_and_why(ip, workspace, capsys):
+    import pandas as pd
+
+    ip.user_ns["mixed"] = pd.DataFrame({"v": [1, "a", 2.5, b"x"], "n": [1, 2, 3, 4]})
+    version = ip.run_line_magic("mlops", "dataset mixed")
+    out = capsys.readouterr().out
+    assert version.file_hash is None
+    assert "stored" not in out.splitlines()[0]
+    assert "no snapshot of mixed was stored, so it cannot be loaded back" in out
+    assert "column v" in out and ".astype(str)" in out
+    ip.user_ns["plain"] = pd.DataFrame({"n": [1, 2, 3]})
+    assert ip.run_line_magic("mlops", "dataset plain").file_hash is not None
+    assert "warning" not in capsys.readouterr().out
