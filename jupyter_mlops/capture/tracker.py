@@ -21,6 +21,7 @@ from ..errors import InvalidInput, MlopsError, NotFound, StoreUnavailable
 from ..workspace import Workspace
 from . import validation
 from .environment import environment_json, environment_snapshot
+from .model_check import check_servable
 
 _sinks: dict[tuple[str, str], Any] = {}
 _sinks_guard = threading.Lock()
@@ -216,6 +217,7 @@ class RunRecorder:
         validation.check_key(name, "model")
         if "/" in name or " " in name:
             raise InvalidInput(f"model name {name!r} cannot contain '/' or spaces")
+        check_servable(estimator, name)
         env = environment_snapshot()
         model_key = uuid.uuid4().hex
         staging = self._sink.box.blob_dir / self.key / model_key
