@@ -212,3 +212,23 @@ def test_the_build_table_note_carries_a_message_without_an_error_output():
     outcome = notebook_outcome(new_notebook(cells=[cell]))
     assert outcome.error["ename"] == "UsageError"
     assert outcome.error["evalue"] == "unknown thing"
+
+
+def test_the_first_cells_duration_is_only_the_users_code(workspace):
+    """A fresh kernel's first tracked cell pays for starting the journal; its metric must not."""
+    import papermill
+
+    nb = make_notebook(
+        workspace.root / "timing.ipynb",
+        None,
+        "%load_ext jupyter_mlops",
+        "%%mlops track --name timed --metrics acc\nimport time\ntime.sleep(0.3)\nacc = 0.9",
+    )
+    papermill.execute_notebook(
+        str(nb),
+        str(workspace.root / "timing.out.ipynb"),
+        cwd=str(workspace.root),
+        progress_bar=False,
+    )
+    run = _runs(workspace)["timed"]
+    assert 0.3 <= run["metrics"]["mlops.cell_duration_s"] < 1.0  # it was 3-6 s
