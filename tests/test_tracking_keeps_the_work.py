@@ -232,3 +232,25 @@ def test_the_first_cells_duration_is_only_the_users_code(workspace):
     )
     run = _runs(workspace)["timed"]
     assert 0.3 <= run["metrics"]["mlops.cell_duration_s"] < 1.0  # it was 3-6 s
+
+
+def test_a_usage_error_in_a_build_step_carries_its_message_to_the_step_note(workspace, monkeypatch):
+    from pathlib import Path
+
+    from jupyter_mlops.pipeline.build import build
+    from jupyter_mlops.pipeline.progress import format_table
+
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[1]))
+    make_notebook(
+        workspace.root / "step.ipynb",
+        "alpha = 0.1",
+        "%load_ext jupyter_mlops",
+        "%%mlops track --metrcs score\nscore = alpha",
+    )
+    (workspace.root / "mlops.yaml").write_text("steps:\n  s:\n    notebook: step.ipynb\n")
+    report = build(workspace=workspace, progress=False, wait=True)
+    step = report.step("s")
+    assert step.status == "failed"
+    assert step.error["ename"] == "UsageError"
+    assert "unknown option --metrcs; did you mean --metrics?" in step.error["evalue"]
+    assert "UsageError: %mlops track: unknown option --metrcs" in format_table(report)
