@@ -107,3 +107,11 @@ def test_a_dataset_that_cannot_be_snapshotted_says_so_and_why(ip, workspace, cap
     ip.user_ns["plain"] = pd.DataFrame({"n": [1, 2, 3]})
     assert ip.run_line_magic("mlops", "dataset plain").file_hash is not None
     assert "warning" not in capsys.readouterr().out
+
+
+def test_show_of_a_failed_run_shows_its_error_in_the_notebook_too(ip, workspace):
+    ip.run_cell("%%mlops track --name fell-over\nraise KeyError('label')")
+    tracker.shutdown_recorders()
+    shown = ip.run_line_magic("mlops", "show fell-over")
+    assert "error:" in shown.children[0].value and "KeyError" in shown.children[0].value
+    assert "&#x27;label&#x27;" in shown.children[0].value
