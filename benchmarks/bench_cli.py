@@ -80,7 +80,9 @@ def main() -> int:
         broken.mkdir()
         (broken / "mlops.yaml").write_text("steps: [\n")
         baseline, _ = _time([sys.executable, "-c", "import mlflow"], project, repeat)
-        print(f"baseline: python -c 'import mlflow'  {baseline:7.0f} ms\n")
+        floor, _ = _time([sys.executable, "-c", "pass"], project, repeat)
+        print(f"baseline: python -c 'import mlflow'  {baseline:7.0f} ms")
+        print(f"floor:    python -c 'pass'           {floor:7.0f} ms (the interpreter alone)\n")
         print(f"{'case':16} {'ms':>7} {'target':>7} {'vs import mlflow':>17}  mlflow imported")
         failed = 0
         for label, cli_args, target, lean in CASES:

@@ -11,7 +11,7 @@ from jupyter_mlops import cli
 from jupyter_mlops.capture import tracker
 from jupyter_mlops.errors import InvalidInput, NotFound
 from jupyter_mlops.store import embedded_read
-from jupyter_mlops.store.run_details import run_detail
+from jupyter_mlops.store.run_details import run_detail_from_mlflow
 from jupyter_mlops.store.runs import get_run, run_summary, search
 
 
@@ -64,7 +64,9 @@ def test_the_embedded_reader_answers_what_mlflow_answers(workspace, three_runs):
     fast = embedded_read.list_runs(workspace, limit=10, sort="acc")
     assert [r["run_id"] for r in fast] == [r.info.run_id for r in by_metric]
     for run_id in three_runs:
-        assert embedded_read.run_detail(workspace, run_id) == run_detail(workspace, run_id)
+        assert embedded_read.run_detail(workspace, run_id) == run_detail_from_mlflow(
+            workspace, run_id
+        )
 
 
 def test_a_name_several_runs_share_is_ambiguous_with_their_ids(workspace, three_runs):

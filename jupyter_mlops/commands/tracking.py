@@ -24,16 +24,11 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
 
 def _runs(args: argparse.Namespace) -> int:
     from ..cli import workspace_from
-    from ..store import embedded_read
+    from ..store.runs import summaries
 
-    ws = workspace_from(args)
-    runs = embedded_read.list_runs(ws, experiment=args.experiment, limit=args.limit, sort=args.sort)
-    if runs is None:  # a tracking server: MLflow's client answers
-        from ..store.runs import run_summary, search
-
-        order = [f"metrics.`{args.sort}` DESC"] if args.sort else None
-        found, _ = search(ws, experiment=args.experiment, limit=args.limit, order_by=order)
-        runs = [run_summary(r) for r in found]
+    runs = summaries(
+        workspace_from(args), experiment=args.experiment, limit=args.limit, sort=args.sort
+    )
     if args.json:
         print(json.dumps(runs, indent=1))
         return 0
@@ -48,14 +43,9 @@ def _runs(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     from ..cli import workspace_from
-    from ..store import embedded_read
+    from ..store.run_details import run_detail
 
-    ws = workspace_from(args)
-    detail = embedded_read.run_detail(ws, args.run)
-    if detail is None:
-        from ..store.run_details import run_detail
-
-        detail = run_detail(ws, args.run)
+    detail = run_detail(workspace_from(args), args.run)
     if args.json:
         print(json.dumps(detail, indent=1, default=str))
         return 0

@@ -163,18 +163,15 @@ def _session(ctx: Any, args: Any, tags: dict) -> None:
 )
 def runs(ctx: Any, args: Any, cell: str | None) -> Any:
     from ..store.run_details import run_detail
-    from ..store.runs import run_summary, search
+    from ..store.runs import summaries
     from .views import run_widget, runs_widget
 
     ws = ctx.workspace
-    order = [f"metrics.`{args.sort}` DESC"] if args.sort else None
-    found, _ = search(ws, experiment=args.experiment, limit=args.limit, order_by=order)
+    found = summaries(ws, experiment=args.experiment, limit=args.limit, sort=args.sort)
     if not found:
         print("mlops: no runs yet; record one with %%mlops track")
         return None
-    return runs_widget(
-        [run_summary(r) for r in found], lambda run_id: run_widget(run_detail(ws, run_id))
-    )
+    return runs_widget(found, lambda run_id: run_widget(run_detail(ws, run_id)))
 
 
 @subcommand(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidInput, NotFound
 from ..workspace import Workspace
 from .client import client_for, experiment_id
+from .embedded_read import list_runs
 from .metric_order import page_by_metric, parse_metric_order
 from .own_writes import flush_own
 from .reachability import ensure_reachable
@@ -163,6 +164,20 @@ def run_summary(run: Run) -> dict[str, Any]:
         "metrics": dict(data.metrics),
         "tags": {k: v for k, v in data.tags.items() if not k.startswith("mlflow.")},
     }
+
+
+def summaries(
+    ws: Workspace, *, experiment: str | None = None, limit: int = 20, sort: str | None = None
+) -> list[dict[str, Any]]:
+    """Run summaries, newest first or best first by metric ``sort``: read straight from the
+    embedded store's file when there is one (no MLflow import), else through MLflow."""
+    flush_own(ws)
+    found = list_runs(ws, experiment=experiment, limit=limit, sort=sort)
+    if found is not None:
+        return found
+    order = [f"metrics.`{sort}` DESC"] if sort else None
+    runs, _ = search(ws, experiment=experiment, limit=limit, order_by=order)
+    return [run_summary(r) for r in runs]
 
 
 def recent_runs(ws: Workspace, limit: int = 20, experiment: str | None = None) -> list[dict]:
