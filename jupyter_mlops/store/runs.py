@@ -127,7 +127,7 @@ def get_run(ws: Workspace, ref: str) -> Run:
         exp_ids, filter_string=f"attributes.run_name = '{ref}'", max_results=50
     )
     by_prefix: list[Any] = []
-    if not by_name:
+    if not by_name and all(c in "0123456789abcdef" for c in ref):  # run ids are lowercase hex
         for page in _iter_all(client, exp_ids):
             by_prefix += [r for r in page if r.info.run_id.startswith(ref)]
             if len(by_prefix) >= 20:
