@@ -148,3 +148,8 @@ def test_monitor_of_a_model_that_does_not_exist_is_not_found(workspace):
     assert out.returncode == 3, out.stdout + out.stderr
     assert "no registered model 'nope'" in out.stderr
     assert out.stdout == ""
+
+
+def test_monitor_magic_of_a_model_that_does_not_exist_is_one_usage_error(ip):
+    with pytest.raises(UsageError, match="no registered model 'nope'"):
+        ip.run_line_magic("mlops", "monitor nope --no-record --no-plot")

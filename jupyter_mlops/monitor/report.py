@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import NotFound
 from ..workspace import Workspace
 from .drift import FeatureDrift, ReferenceProfile, prediction_drift
 from .guard import CanaryVerdict, judge
@@ -93,10 +92,6 @@ def _registry_aliases(ws: Workspace, model: str, problems: list[str]) -> dict[st
     return {k: str(v) for k, v in rm.aliases.items()}
 
 
-def _unregistered(report: MonitorReport, model: str) -> bool:
-    return any(p.startswith(f"{model} is not a registered model") for p in report.problems)
-
-
 def _served(table: pa.Table) -> pa.Table:
     """Rows of successful, non-shadow predictions: the inputs the model really received."""
     import pyarrow.compute as pc
@@ -140,12 +135,6 @@ def build_report(
     scan = scan_predictions(ws, model, since=since, until=until)
     report.problems.extend(scan.problems)
     table = scan.table
-    if table.num_rows == 0 and _unregistered(report, model):
-        raise NotFound(
-            f"no registered model {model!r}, and no predictions logged for it "
-            f"between {_fmt_ts(since)} and {_fmt_ts(until)}",
-            hint="register one with `jupyter-mlops register RUN --name NAME`",
-        )
     if table.num_rows == 0:
         report.problems.append(
             f"no predictions logged for {model} between {_fmt_ts(since)} and {_fmt_ts(until)}"
