@@ -1,25 +1,31 @@
 """``jupyter-mlops`` (also ``jupyter mlops``): parses, calls the domain layer, prints.
 
 Every ``MlopsError`` becomes one line on stderr (plus its hint) and the error's exit code; no
-traceback reaches the user for a mistake of theirs.
+traceback reaches the user for a mistake of theirs. Anything else is one line too, with the
+traceback kept in a debug log (``--debug`` prints it instead).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import time
+import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from .commands import COMMAND_MODULES
-from .errors import MlopsError
+from .errors import MlopsError, NotFound
 from .store.identity import denied
+from .store.reachability import check_tracking_uri
+from .strict_parser import StrictParser
+from .workspace import Workspace
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="jupyter-mlops", description="Notebook-native MLOps on MLflow."
-    )
+    parser = StrictParser(prog="jupyter-mlops", description="Notebook-native MLOps on MLflow.")
     parser.add_argument(
         "--workspace",
         "-C",
@@ -31,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URI",
         help="MLflow tracking URI (default: the embedded store in .mlops/)",
     )
+    parser.add_argument(
+        "--debug", action="store_true", help="print the traceback of an unexpected error"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -38,11 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def workspace_from(args: argparse.Namespace):
-    from .workspace import Workspace
-
-    return Workspace.find(
-        getattr(args, "workspace", None), tracking_uri=getattr(args, "tracking_uri", None)
-    )
+    folder = getattr(args, "workspace", None)
+    if folder is not None and not os.path.isdir(folder):
+        raise NotFound(f"-C {folder}: no such folder", hint="give an existing project folder")
+    uri = getattr(args, "tracking_uri", None)
+    if uri is not None:
+        check_tracking_uri(uri)
+    return Workspace.find(folder, tracking_uri=uri)
 
 
 def _report(exc: MlopsError) -> int:
@@ -62,15 +73,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = args.func(args)
     except MlopsError as exc:
         return _report(exc)
-    except Exception as exc:
-        refused = denied(exc, workspace_from(args).tracking_uri)  # the tracking server said 403
-        if refused is None:
-            raise
-        return _report(refused)
     except KeyboardInterrupt:
         print("jupyter-mlops: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug or an environment problem: one line, the rest in the log
+        refused = _denied(exc, args)  # the tracking server said 403: the user's to fix
+        if refused is not None:
+            return _report(refused)
+        if args.debug:
+            traceback.print_exc()
+        log = _debug_log(exc)
+        where = f" (traceback in {log})" if log else ""
+        print(
+            f"jupyter-mlops: unexpected error: {type(exc).__name__}: {exc}{where}\n"
+            "  hint: run with --debug for the traceback",
+            file=sys.stderr,
+        )
+        return 1
     return int(result or 0)
+
+
+def _denied(exc: Exception, args: argparse.Namespace) -> MlopsError | None:
+    try:
+        return denied(exc, workspace_from(args).tracking_uri)
+    except MlopsError:
+        return None
+
+
+def _debug_log(exc: BaseException) -> str | None:
+    """Append the traceback to the user's debug log; its path, or None if it cannot be written."""
+    folder = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    path = folder / "jupyter-mlops" / "debug.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} jupyter-mlops {sys.argv[1:]}\n")
+            fh.write("".join(traceback.format_exception(exc)))
+    except OSError:
+        return None
+    return str(path)
 
 
 if __name__ == "__main__":

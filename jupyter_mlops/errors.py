@@ -7,6 +7,9 @@ mistake never surfaces as a traceback from inside MLflow.
 
 from __future__ import annotations
 
+import os
+from types import TracebackType
+
 
 class MlopsError(Exception):
     """Base class: a problem the user can act on. ``hint`` says how."""
@@ -21,6 +24,31 @@ class MlopsError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message
+
+    def _render_traceback_(self) -> list[str]:
+        """IPython shows this instead of a traceback: one line, and where the user's code called."""
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}{_caller(self.__traceback__)}"]
+
+
+def _caller(tb: TracebackType | None) -> str:
+    """``(line N of the cell)`` for the innermost frame outside this package, or ''."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    found = None
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not os.path.abspath(filename).startswith(package + os.sep):
+            found = (filename, tb.tb_lineno)
+        tb = tb.tb_next
+    if found is None:
+        return ""
+    filename, line = found
+    if (
+        filename.startswith("<ipython-input")
+        or "ipykernel_" in filename
+        or filename.startswith("<cell")
+    ):
+        return f"  (line {line} of the cell)"
+    return f"  ({filename}:{line})"
 
 
 class InvalidInput(MlopsError):

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,14 @@ MAX_HISTORY = 500
 
 # parameters papermill injected into this kernel (set by the cell hooks)
 papermill_parameters: dict[str, Any] = {}
+
+
+# a short id of this kernel: default names (cell-3-a1b2) do not repeat after every restart
+KERNEL_TAG = uuid.uuid4().hex[:4]
+
+
+def default_run_name(execution_count: int | None) -> str | None:
+    return f"cell-{execution_count}-{KERNEL_TAG}" if execution_count else None
 
 
 def cell_hash(source: str) -> str:
@@ -81,9 +90,9 @@ class CellCapture:
     kind: str = "cell"
     warnings: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
+    _hidden_state: list[str] = field(default_factory=list, repr=False)
 
     def begin(self) -> RunRecorder:
-        self._t0 = time.perf_counter()
         self._before = estimators.snapshot(self.user_ns)
         tags = {
             "mlops.cell_hash": cell_hash(self.source),
@@ -98,7 +107,7 @@ class CellCapture:
         parent = active_run()
         run = RunRecorder(
             self.ws,
-            name=self.name or (f"cell-{self.execution_count}" if self.execution_count else None),
+            name=self.name or default_run_name(self.execution_count),
             experiment=self.experiment or (parent.experiment if parent else None),
             tags=tags,
             kind=self.kind,
@@ -109,59 +118,83 @@ class CellCapture:
             run.log_text(self.source, "mlops/cell.py")
         self.run = run
         push_active(run)
+        self._t0 = time.perf_counter()  # from here on, only the user's code runs
         return run
 
     def finish(self, error: BaseException | None = None) -> None:
-        """Record what the cell produced, then close the run; re-raise a usage problem."""
+        """Record what the cell produced, then close the run.
+
+        A problem of tracking itself (a misspelled ``--metrics`` name, a value that is not a
+        number, a capture step that raised) never fails the cell: it becomes a warning, printed by
+        the front end and kept in the run's ``mlops.warnings`` tag; the run keeps what exists.
+        """
+        duration = time.perf_counter() - getattr(self, "_t0", time.perf_counter())
         run = self.run
         pop_active(run)
-        problem: BaseException | None = None
         try:
             with run.batch():
-                problem = self._record_outputs(error)
-        except Exception as exc:  # capture itself failed: the run still closes, as FAILED
-            problem = exc
+                self._record_outputs(error, duration)
+        except Exception as exc:  # the journal itself failed: say so, keep the cell's result
+            self.warnings.append(f"tracking could not record this cell's outputs: {exc}")
         if isinstance(error, KeyboardInterrupt):
             run.end("KILLED", error)
-        elif error is not None or problem is not None:
-            run.end("FAILED", error or problem)
+        elif error is not None:
+            run.end("FAILED", error)
         else:
             run.end("FINISHED")
-        if problem is not None and error is None:
-            raise problem
 
-    def _record_outputs(self, error: BaseException | None) -> InvalidInput | None:
+    def _record_outputs(self, error: BaseException | None, duration: float) -> None:
         run = self.run
-        duration = time.perf_counter() - self._t0
-        problems: list[InvalidInput] = []
         params = literal_assignments(self.source)
         for name in self.param_names:
             if name not in self.user_ns:
-                problems.append(InvalidInput(f"--params: {name!r} is not defined after the cell"))
+                self._warn(f"--params: {name!r} is not defined after the cell{self._near(name)}")
             else:
                 params[name] = self.user_ns[name]
         logged = run.params
         params = {k: v for k, v in params.items() if k not in logged}
-        try:
-            if params:
-                run.log_params(params)
-        except InvalidInput as exc:
-            problems.append(exc)
+        for key, value in params.items():  # one by one: a bad param must not drop the others
+            self._guarded(run.log_params, {key: value})
         metrics = {"mlops.cell_duration_s": duration}
         for name in self.metric_names:
             if name not in self.user_ns:
-                problems.append(InvalidInput(f"--metrics: {name!r} is not defined after the cell"))
+                self._warn(f"--metrics: {name!r} is not defined after the cell{self._near(name)}")
                 continue
             try:
                 metrics[name] = validation.metric_value(name, self.user_ns[name])
             except InvalidInput as exc:
-                problems.append(exc)
+                self._warn(f"--metrics: {exc}")
         run.log_metrics(metrics)
-        if error is None and not problems:
-            self._log_models()
-            self._log_datasets()
-        self._log_code()
-        return problems[0] if problems else None
+        if error is None:
+            self._guarded(self._log_models, what="model capture failed")
+            self._guarded(self._log_datasets, what="dataset capture failed")
+        self._guarded(self._log_code, what="code capture failed")
+        if self.warnings:
+            self._guarded(run.set_tags, {"mlops.warnings": " | ".join(self.warnings)[:7000]})
+        if self._hidden_state:
+            joined = " | ".join(self._hidden_state)[:7000]
+            self._guarded(run.set_tags, {"mlops.hidden_state": joined})
+            self.warnings += self._hidden_state
+
+    def _warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+    def _near(self, name: str) -> str:
+        import difflib
+
+        names = [n for n in self.user_ns if not n.startswith("_") and isinstance(n, str)]
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
+        return f"; did you mean {close[0]!r}?" if close else ""
+
+    def _guarded(self, step: Any, *args: Any, what: str = "") -> None:
+        """Run one capture step; whatever it raises becomes a warning on the run."""
+        try:
+            step(*args)
+        except Exception as exc:
+            detail = (
+                exc.message if isinstance(exc, InvalidInput) else f"{type(exc).__name__}: {exc}"
+            )
+            self._warn(f"{what}: {detail}" if what else detail)
 
     def _log_models(self) -> None:
         self.models += estimators.log_fitted_models(self.run, self._before, self.user_ns)
@@ -185,6 +218,4 @@ class CellCapture:
         from .hidden_state import hidden_state_warnings
 
         cells = [c["source"] for c in notebook["cells"]] if notebook else None
-        self.warnings = hidden_state_warnings(history, self.source, cells)
-        if self.warnings:
-            self.run.set_tags({"mlops.hidden_state": " | ".join(self.warnings)[:7000]})
+        self._hidden_state = hidden_state_warnings(history, self.source, cells)

@@ -92,6 +92,8 @@ def log_fitted_models(
     """Log every estimator fitted since ``before`` on ``run``, named after its variable."""
     names = []
     for name, est in fitted_since(before, user_ns).items():
+        if not callable(getattr(est, "predict", None)):
+            continue  # a fitted transformer (scaler, PCA...): not a model anyone could serve
         run.log_model(est, name=name, X=find_training_example(est, user_ns))
         names.append(name)
     return names

@@ -4,7 +4,8 @@ For every name the cell uses (and, transitively, every name the cells that set t
 used), the cell that really set it last in this kernel is compared with the cell that would set
 it if the notebook ran from the top. A warning is raised when they differ: the name came from a
 cell below this one, from an older cell overridden by one that has not been re-run, or from a
-cell that is no longer in the saved notebook (deleted or edited since it ran).
+cell that is no longer in the saved notebook (deleted or edited since it ran). Papermill's injected
+parameters cell is part of the run's inputs, never hidden state.
 
 Pure and fast: it parses each cell once, and it never touches the kernel.
 """
@@ -15,6 +16,8 @@ import ast
 import builtins
 import functools
 from dataclasses import dataclass
+
+from .params import papermill_parameters
 
 MAX_WARNINGS = 8
 _BUILTINS = frozenset(dir(builtins)) | {"get_ipython", "In", "Out", "display", "exit", "quit"}
@@ -161,6 +164,8 @@ def hidden_state_warnings(
         if entry is None:
             continue  # not set by any cell: a builtin, a magic's doing, or an error anyway
         count, source = past[entry]
+        if papermill_parameters(source) is not None:
+            continue  # papermill's injected cell: an input of this run, not hidden state
         cell_pos = positions.get(_key(source))
         expected = next(
             (

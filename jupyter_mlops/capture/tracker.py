@@ -22,6 +22,7 @@ from ..store.identity import acting_user
 from ..workspace import Workspace
 from . import validation
 from .environment import environment_json, environment_snapshot
+from .model_check import check_servable
 
 _sinks: dict[tuple[str, str], Any] = {}
 _sinks_guard = threading.Lock()
@@ -214,6 +215,7 @@ class RunRecorder:
         validation.check_key(name, "model")
         if "/" in name or " " in name:
             raise InvalidInput(f"model name {name!r} cannot contain '/' or spaces")
+        check_servable(estimator, name)
         env = environment_snapshot()
         model_key = uuid.uuid4().hex
         staging = self._sink.box.blob_dir / self.key / model_key

@@ -6,6 +6,7 @@ cell that made it; checking here turns it into a one-line error at the cell.
 
 from __future__ import annotations
 
+import decimal
 import math
 import numbers
 import re
@@ -44,15 +45,43 @@ def metric_value(key: str, value: Any) -> float:
                 value = value.item()
         except ImportError:
             pass
+    if isinstance(value, decimal.Decimal):
+        value = _decimal_value(key, value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidInput(
             f"metric {key!r} is {type(value).__name__}, not a number",
             hint="log numbers as metrics; use params or tags for text",
         )
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:
+        raise InvalidInput(
+            f"metric {key!r} is too large for a float (about 10**{_magnitude(value)})",
+            hint="metrics are 64-bit floats (up to about 1.8e308); log its logarithm instead",
+        ) from None
     if math.isnan(value) or math.isinf(value):
         raise InvalidInput(f"metric {key!r} is {value}", hint="log finite numbers only")
     return value
+
+
+def _magnitude(value: Any) -> int:
+    try:
+        return int(int(value).bit_length() * math.log10(2))
+    except (TypeError, ValueError, OverflowError):
+        return 308
+
+
+def _decimal_value(key: str, value: decimal.Decimal) -> float:
+    """A Decimal metric as a float, refused only when a float cannot hold it."""
+    if value.is_nan() or value.is_infinite():
+        raise InvalidInput(f"metric {key!r} is {value}", hint="log finite numbers only")
+    result = float(value)
+    if math.isinf(result):
+        raise InvalidInput(
+            f"metric {key!r} ({value}) is too large for a float",
+            hint="metrics are 64-bit floats (up to about 1.8e308)",
+        )
+    return result
 
 
 def check_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:

@@ -11,10 +11,12 @@ from typing import Any
 def _monitor(args: argparse.Namespace) -> int:
     from ..cli import workspace_from
     from ..monitor.guard import guard_canary
+    from ..monitor.known_model import require_known_model
     from ..monitor.report import build_report
     from ..monitor.thresholds import parse_duration
 
     ws = workspace_from(args)
+    require_known_model(ws, args.model)
     window = parse_duration(args.window, "--window") if args.window else None
     interval = parse_duration(args.watch, "--watch") if args.watch else None
     while True:

@@ -90,8 +90,10 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from ..release.registry import get_registered_model
     from ..serving.server import serve
 
+    get_registered_model(_ws(args), args.model)  # refuse an unknown model before saying "serving"
     print(
         f"serving {args.model} on http://{args.host}:{args.port} (champion + canary; Ctrl-C stops)"
     )

@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from ..store.runs import key_metrics
+
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
     def fmt(v: Any) -> str:
@@ -22,13 +24,11 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
 
 def _runs(args: argparse.Namespace) -> int:
     from ..cli import workspace_from
-    from ..store.runs import key_metrics, run_summary, search
+    from ..store.runs import summaries
 
-    order = [f"metrics.`{args.sort}` DESC"] if args.sort else None
-    found, _ = search(
-        workspace_from(args), experiment=args.experiment, limit=args.limit, order_by=order
+    runs = summaries(
+        workspace_from(args), experiment=args.experiment, limit=args.limit, sort=args.sort
     )
-    runs = [run_summary(r) for r in found]
     if args.json:
         print(json.dumps(runs, indent=1))
         return 0
@@ -52,6 +52,12 @@ def _show(args: argparse.Namespace) -> int:
     print(
         f"run {detail['run_id']}  {detail['name'] or ''}  [{detail['status']}]  kind={detail['kind']}"
     )
+    error = detail["tags"].get("mlops.error")
+    if detail["status"] in ("FAILED", "KILLED") and error is not None:
+        ename = detail["tags"].get("mlops.error_type") or "error"
+        print(f"error: {ename}: {error}")
+    for warning in filter(None, detail["tags"].get("mlops.warnings", "").split(" | ")):
+        print(f"warning: {warning}")
     for section in ("params", "metrics"):
         if detail[section]:
             print(f"\n{section}:")
@@ -70,9 +76,12 @@ def _show(args: argparse.Namespace) -> int:
 
 def _sync(args: argparse.Namespace) -> int:
     from ..cli import workspace_from
+    from ..store.reachability import ensure_reachable
     from ..store.sync import sync_workspace
 
-    report = sync_workspace(workspace_from(args), timeout=args.timeout)
+    ws = workspace_from(args)
+    ensure_reachable(ws)
+    report = sync_workspace(ws, timeout=args.timeout)
     print(report.describe())
     return 0 if not report.pending and not report.failed else 7
 
@@ -80,8 +89,11 @@ def _sync(args: argparse.Namespace) -> int:
 def _experiments(args: argparse.Namespace) -> int:
     from ..cli import workspace_from
     from ..store.client import client_for
+    from ..store.reachability import ensure_reachable
 
-    exps = client_for(workspace_from(args)).search_experiments()
+    ws = workspace_from(args)
+    ensure_reachable(ws)
+    exps = client_for(ws).search_experiments()
     print(
         _table(
             ["id", "name", "artifact location"],

@@ -81,12 +81,14 @@ def prepare(
         version = register(
             ws, df, name, digest, schema=schema, profile=profile, source=source, snapshot=snapshot
         )
-    except InvalidInput:
+    except InvalidInput as exc:
         if not snapshot:
             raise
         version = register(
             ws, df, name, digest, schema=schema, profile=profile, source=source, snapshot=False
         )
+        if version.file_hash is None:
+            version.snapshot_problem = str(exc)
     except MlopsError:
         raise
     except Exception as exc:  # store unreachable: keep the input, register on a later log

@@ -66,8 +66,8 @@ def _mlflow_type(dtype: Any) -> str:
 def schema_of(df: Any) -> dict[str, Any]:
     """Names, dtypes and nullability of every column, and the index."""
     cols = []
-    for name in df.columns:
-        col = df[name]
+    for i, name in enumerate(df.columns):
+        col = df.iloc[:, i]  # by position: df[name] is a frame when a name repeats
         nulls = int(col.isna().sum())
         cols.append(
             {

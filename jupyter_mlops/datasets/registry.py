@@ -52,6 +52,7 @@ class DatasetVersion:
     snapshot_run: str | None = None
     file_hash: str | None = None
     source: dict[str, Any] = field(default_factory=dict)
+    snapshot_problem: str | None = None  # why no snapshot was kept, when none could be
 
     @property
     def ref(self) -> str:

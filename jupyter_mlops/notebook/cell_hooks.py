@@ -37,7 +37,9 @@ class Hooks:
         error = result.error_in_exec or result.error_before_exec
         self.session.after_cell(source, result.execution_count, self.shell.user_ns, error)
 
-    def uninstall(self) -> None:
+    def uninstall(self, *, keep_session: bool = False) -> None:
+        """Remove the hooks; an open session ends (with a word), or is kept for the next
+        ``install_hooks`` when the extension is only being reloaded."""
         events = self.shell.events
         for name in ("pre_run_cell", "post_run_cell"):
             try:
@@ -45,12 +47,20 @@ class Hooks:
             except ValueError:
                 pass
         if self.session is not None:
-            self.session.stop()
+            if keep_session:
+                _kept_sessions[id(self.shell)] = self.session
+            else:
+                self.session.stop()
+                print(
+                    f"mlops: session tracking off (extension unloaded); "
+                    f"{len(self.session.steps)} cells recorded"
+                )
             self.session = None
         _hooks.pop(id(self.shell), None)
 
 
 _hooks: dict[int, Hooks] = {}
+_kept_sessions: dict[int, Any] = {}  # sessions carried over a %reload_ext
 
 
 def install_hooks(shell: Any) -> Hooks:
@@ -66,6 +76,9 @@ def install_hooks(shell: Any) -> Hooks:
     shell.events.register("pre_run_cell", hooks.pre_run_cell)
     shell.events.register("post_run_cell", hooks.post_run_cell)
     _hooks[id(shell)] = hooks
+    hooks.session = _kept_sessions.pop(id(shell), None)
+    if hooks.session is not None:
+        print(f"mlops: session tracking continues (run key {hooks.session.run.key[:8]})")
     return hooks
 
 

@@ -57,8 +57,14 @@ def dataset(ctx: Any, args: Any, cell: str | None) -> Any:
     from ..datasets.api import log_dataset
 
     version = log_dataset(obj, name=name, context=args.context, workspace=ctx.workspace)
-    where = "" if _active() else " (no tracked run is active: stored, not attached to a run)"
+    kept = "recorded" if version.file_hash is None else "stored"
+    where = "" if _active() else f" (no tracked run is active: {kept}, not attached to a run)"
     print(f"dataset {version.name} digest {version.digest[:12]}{where}")
+    if version.file_hash is None:
+        why = version.snapshot_problem or "a snapshot was not kept"
+        print(
+            f"mlops: warning: no snapshot of {version.name} was stored, so it cannot be loaded back: {why}"
+        )
     return version
 
 

@@ -20,9 +20,11 @@ def monitor(ctx: Any, args: Any, cell: str | None) -> Any:
     from IPython.display import display
 
     from ..monitor.guard import guard_canary
+    from ..monitor.known_model import require_known_model
     from ..monitor.report import build_report
 
     ws = ctx.workspace
+    require_known_model(ws, args.model)
     report = build_report(ws, args.model, window=args.window, record=not args.no_record)
     if args.guard and report.canary is not None and report.canary.decision == "rollback":
         report.canary = guard_canary(ws, args.model)

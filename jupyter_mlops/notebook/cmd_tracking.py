@@ -6,19 +6,42 @@ import ast
 import sys
 from typing import Any
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, MlopsError
 from .subcommands import arg, subcommand
 
 
-def _run_cell_body(shell: Any, cell: str) -> Any:
-    """Execute ``cell`` in the user namespace like IPython would; the last expression is returned."""
-    __tracebackhide__ = True  # the user's traceback starts at their own cell
+def _parse_cell(shell: Any, cell: str) -> tuple[Any, str]:
+    """The cell's syntax tree, parsed as IPython would; a SyntaxError is shown as IPython shows
+    one typed in a plain cell (no frames of this package), and no run is started for it."""
+    __tracebackhide__ = True
     # IPython's transforms (magics, shell escapes, help) cost about a millisecond: skip them
     # for plain Python, which cannot contain what they look for
     source = shell.transform_cell(cell) if any(c in cell for c in "%!?") else cell
     filename = shell.compile.cache(source, shell.execution_count)
-    tree = shell.compile.ast_parse(source, filename=filename)
-    tree = shell.transform_ast(tree)
+    try:
+        tree = shell.compile.ast_parse(source, filename=filename)
+    except SyntaxError as exc:
+        _show_next_syntax_error_plainly(shell)
+        raise exc.with_traceback(None) from None
+    return shell.transform_ast(tree), filename
+
+
+def _show_next_syntax_error_plainly(shell: Any) -> None:
+    """Show the SyntaxError about to leave this magic like one in the cell itself: IPython would
+    otherwise list every frame it passed through. A one-shot handler, removed once it ran."""
+    if shell.custom_exceptions:  # someone else's handler: leave it alone
+        return
+
+    def handler(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None):
+        shell.set_custom_exc((), None)
+        shell._showtraceback(etype, value, shell.SyntaxTB.structured_traceback(etype, value, []))
+
+    shell.set_custom_exc((SyntaxError,), handler)
+
+
+def _run_cell_body(shell: Any, tree: Any, filename: str) -> Any:
+    """Execute a parsed cell in the user namespace like IPython would; returns its last expression."""
+    __tracebackhide__ = True  # the user's traceback starts at their own cell
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         last = ast.Expression(tree.body.pop().value)
@@ -39,7 +62,7 @@ def _history(shell: Any) -> list[tuple[int, str]]:
     "Record a cell as a run (%%mlops track), or every cell as steps of one run (%mlops track on|off).",
     arg("mode", nargs="?", choices=["on", "off"], help="line form: start or stop session mode"),
     arg("--experiment", "-e", help="experiment name (default: the project's)"),
-    arg("--name", "-n", help="run name (default: cell-<execution count>)"),
+    arg("--name", "-n", help="run name (default: cell-<execution count>-<kernel id>)"),
     arg("--params", "-p", help="comma-separated variables to log as params (besides literals)"),
     arg("--metrics", "-m", help="comma-separated variables to log as metrics"),
     arg("--tags", "-t", nargs="+", metavar="KEY=VALUE", help="tags for the run"),
@@ -61,6 +84,7 @@ def track(ctx: Any, args: Any, cell: str | None) -> Any:
     from ..capture.cell import CellCapture
 
     shell = ctx.shell
+    tree, filename = _parse_cell(shell, cell)
     capture = CellCapture(
         ctx.workspace,
         cell,
@@ -73,16 +97,36 @@ def track(ctx: Any, args: Any, cell: str | None) -> Any:
         metric_names=metrics,
         tags=tags,
     )
-    capture.begin()
     try:
-        value = _run_cell_body(shell, cell)
+        capture.begin()
+    except Exception as exc:  # tracking cannot start: the user's code runs all the same
+        print(f"mlops: tracking is off for this cell: {tracking_problem(exc)}", file=sys.stderr)
+        return _run_cell_body(shell, tree, filename)
+    try:
+        value = _run_cell_body(shell, tree, filename)
     except BaseException as exc:
-        capture.finish(exc)
+        _finish_quietly(capture, exc)
         raise
-    capture.finish()
+    _finish_quietly(capture, None)
+    return value
+
+
+def tracking_problem(exc: BaseException) -> str:
+    """One line saying why tracking could not work (a folder it cannot write, ...)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" {exc.filename!s}" if exc.filename else ""
+        return f"cannot write{where}: {exc.strerror}"
+    return exc.message if isinstance(exc, MlopsError) else f"{type(exc).__name__}: {exc}"
+
+
+def _finish_quietly(capture: Any, error: BaseException | None) -> None:
+    """Close the run; a failure of tracking itself is one warning line, never the cell's error."""
+    try:
+        capture.finish(error)
+    except Exception as exc:
+        capture.warnings.append(f"the run could not be closed: {tracking_problem(exc)}")
     for warning in capture.warnings:
         print(f"mlops: warning: {warning}", file=sys.stderr)
-    return value
 
 
 def _session(ctx: Any, args: Any, tags: dict) -> None:
@@ -119,18 +163,15 @@ def _session(ctx: Any, args: Any, tags: dict) -> None:
 )
 def runs(ctx: Any, args: Any, cell: str | None) -> Any:
     from ..store.run_details import run_detail
-    from ..store.runs import run_summary, search
+    from ..store.runs import summaries
     from .views import run_widget, runs_widget
 
     ws = ctx.workspace
-    order = [f"metrics.`{args.sort}` DESC"] if args.sort else None
-    found, _ = search(ws, experiment=args.experiment, limit=args.limit, order_by=order)
+    found = summaries(ws, experiment=args.experiment, limit=args.limit, sort=args.sort)
     if not found:
         print("mlops: no runs yet; record one with %%mlops track")
         return None
-    return runs_widget(
-        [run_summary(r) for r in found], lambda run_id: run_widget(run_detail(ws, run_id))
-    )
+    return runs_widget(found, lambda run_id: run_widget(run_detail(ws, run_id)))
 
 
 @subcommand(
@@ -159,6 +200,8 @@ def compare(ctx: Any, args: Any, cell: str | None) -> Any:
 
 @subcommand("sync", "Send queued records to MLflow now (also replays records of dead kernels).")
 def sync(ctx: Any, args: Any, cell: str | None) -> None:
+    from ..store.reachability import ensure_reachable
     from ..store.sync import sync_workspace
 
+    ensure_reachable(ctx.workspace)
     print(sync_workspace(ctx.workspace).describe())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import shlex
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from ..errors import MlopsError
-from .subcommands import SUBCOMMANDS, help_for, help_text
+from .subcommands import SUBCOMMANDS, help_for, help_text, unknown_subcommand
 
 CMD_MODULES = [
     "jupyter_mlops.notebook.cmd_tracking",
@@ -89,15 +90,16 @@ class MlopsMagics(Magics):
         except ValueError as exc:
             raise UsageError(f"%mlops: cannot parse arguments: {exc}") from None
         if not words or words[0] in ("help", "-h", "--help"):
-            text = help_for(words[1]) if len(words) > 1 else help_text()
+            try:
+                text = help_for(words[1]) if len(words) > 1 else help_text()
+            except MlopsError as exc:
+                raise UsageError(str(exc)) from None
             print(text)
             return None
         name, rest = words[0], words[1:]
         sub = SUBCOMMANDS.get(name)
         if sub is None:
-            raise UsageError(
-                f"%mlops: unknown subcommand {name!r}; one of: {', '.join(sorted(SUBCOMMANDS))}"
-            )
+            raise UsageError(f"%mlops: {unknown_subcommand(name)}")
         if cell is not None and not sub.cell:
             raise UsageError(f"%mlops {name} is a line magic; use one % sign")
         if cell is None and not sub.line:
@@ -118,9 +120,38 @@ def register(ipython: Any) -> None:
     from .cell_hooks import install_hooks
 
     _registered[id(ipython)] = install_hooks(ipython)
+    _usage_errors_as_error_outputs(ipython)
 
 
 def unregister(ipython: Any) -> None:
     hooks = _registered.pop(id(ipython), None)
     if hooks is not None:
-        hooks.uninstall()
+        hooks.uninstall(keep_session=_reloading())
+    ipython.__dict__.pop("show_usage_error", None)
+
+
+def _reloading() -> bool:
+    """True inside ``%reload_ext`` (an unload followed at once by a load)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "reload_extension":
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _usage_errors_as_error_outputs(ipython: Any) -> None:
+    """In a kernel, show a UsageError as an error output, not as text on stderr.
+
+    IPython prints ``UsageError: ...`` to stderr and sends no error message, so papermill's
+    ``PapermillExecutionError`` and a build's step note had an empty message. Sent through the
+    kernel's own traceback channel, the same one line becomes the cell's error (ename/evalue).
+    """
+    send = getattr(ipython, "_showtraceback", None)
+    if send is None or "ipykernel" not in type(ipython).__module__:
+        return
+
+    def show_usage_error(exc: BaseException) -> None:
+        send(type(exc), exc, [f"\x1b[0;31mUsageError\x1b[0m: {exc}"])
+
+    ipython.show_usage_error = show_usage_error

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidInput
+from ..strict_parser import StrictParser
 
 
 @dataclass
@@ -39,7 +40,7 @@ class Subcommand:
         return self.parser().format_usage().strip().removeprefix("usage: ")
 
 
-class _Parser(argparse.ArgumentParser):
+class _Parser(StrictParser):
     def error(self, message: str) -> None:  # never sys.exit inside a kernel
         raise InvalidInput(
             f"{self.prog}: {message}", hint=f"usage: {self.format_usage().strip()[7:]}"
@@ -80,7 +81,13 @@ def help_text() -> str:
 def help_for(name: str) -> str:
     sub = SUBCOMMANDS.get(name)
     if sub is None:
-        raise InvalidInput(
-            f"unknown subcommand {name!r}", hint=f"one of: {', '.join(sorted(SUBCOMMANDS))}"
-        )
+        raise InvalidInput(f"%mlops help: {unknown_subcommand(name)}")
     return sub.parser().format_help()
+
+
+def unknown_subcommand(name: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(SUBCOMMANDS), n=1)
+    near = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown subcommand {name!r}; {near}one of: {', '.join(sorted(SUBCOMMANDS))}"

@@ -140,6 +140,12 @@ def run_widget(detail: dict[str, Any]) -> Any:
         f'<span class="jp-mlops-{escape(detail["status"])}">{escape(detail["status"])}</span> '
         f"{escape(detail['kind'])} · started {_when(detail['start_time'])}"
     )
+    tags = detail.get("tags") or {}
+    if detail["status"] in ("FAILED", "KILLED") and tags.get("mlops.error") is not None:
+        ename = tags.get("mlops.error_type") or "error"
+        head += f"<br><b>error:</b> <code>{escape(ename)}: {escape(tags['mlops.error'])}</code>"
+    for warning in filter(None, tags.get("mlops.warnings", "").split(" | ")):
+        head += f"<br><b>warning:</b> {escape(warning)}"
     parts = [w.HTML(STYLE + head)]
     params = sorted(detail["params"].items())
     metrics = sorted(detail["metrics"].items())

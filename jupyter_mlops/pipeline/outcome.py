@@ -51,10 +51,28 @@ def notebook_outcome(nb: Any) -> NotebookOutcome:
             }
             break
         if error is None and not has_sys_exit and _get(pm, "exception") is True:
+            ename, evalue = _stderr_error(cell)
             error = {
                 "cell_index": index,
                 "exec_count": _get(cell, "execution_count"),
-                "ename": "CellExecutionError",
-                "evalue": "",
+                "ename": ename,
+                "evalue": evalue[:1000],
             }
     return NotebookOutcome("FAILED" if error else "FINISHED", error, seconds, executed)
+
+
+def _stderr_error(cell: Any) -> tuple[str, str]:
+    """(ename, evalue) of a cell that failed without an error output: the last ``Name: message``
+    line it wrote to stderr (IPython prints a ``UsageError`` that way), else the bare failure."""
+    import re
+
+    text = "".join(
+        "".join(_get(o, "text", "") or "")
+        for o in _get(cell, "outputs", []) or []
+        if _get(o, "output_type") == "stream" and _get(o, "name") == "stderr"
+    )
+    for line in reversed(text.splitlines()):
+        match = re.match(r"^([A-Z]\w*(?:Error|Exception)): (.+)$", line.strip())
+        if match:
+            return match.group(1), match.group(2)
+    return "CellExecutionError", text.strip().splitlines()[-1] if text.strip() else ""

@@ -13,6 +13,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from .model_signature import signature_for
+
 # distributions a scikit-learn model needs at load time, pinned from the environment snapshot
 SKLEARN_RUNTIME = ("mlflow", "scikit-learn", "cloudpickle", "numpy", "pandas", "scipy")
 
@@ -40,17 +42,11 @@ def save_sklearn_model(
 ) -> dict:
     """Save ``estimator`` as an MLflow sklearn model in ``path``; returns a short description."""
     import mlflow.sklearn
-    from mlflow.models import infer_signature
 
     sk_log = logging.getLogger("mlflow.sklearn")
     if _quiet_pickle_warning not in sk_log.filters:
         sk_log.addFilter(_quiet_pickle_warning)
-    signature = None
-    if example is not None:
-        try:
-            signature = infer_signature(example, estimator.predict(example))
-        except Exception:
-            signature = None
+    signature = signature_for(estimator, example) if example is not None else None
     mlflow.sklearn.save_model(
         estimator,
         path=str(path),

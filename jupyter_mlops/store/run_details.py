@@ -11,6 +11,8 @@ from typing import Any
 from ..errors import InvalidInput, NotFound
 from ..workspace import Workspace
 from .client import client_for
+from .embedded_read import run_detail as embedded_run_detail
+from .own_writes import flush_own
 from .runs import get_run, run_summary
 
 
@@ -53,6 +55,15 @@ def read_text_artifact(ws: Workspace, run_id: str, path: str) -> str | None:
 
 
 def run_detail(ws: Workspace, ref: str, *, with_history: bool = True) -> dict[str, Any]:
+    flush_own(ws)
+    fast = embedded_run_detail(ws, ref, with_history=with_history)  # no MLflow import
+    if fast is not None:
+        return fast
+    return run_detail_from_mlflow(ws, ref, with_history=with_history)
+
+
+def run_detail_from_mlflow(ws: Workspace, ref: str, *, with_history: bool = True) -> dict[str, Any]:
+    """``run_detail`` through MLflow's client (any store)."""
     run = get_run(ws, ref)
     client = client_for(ws)
     detail = run_summary(run)

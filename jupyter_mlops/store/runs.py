@@ -8,8 +8,11 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidInput, NotFound
 from ..workspace import Workspace
 from .client import client_for, experiment_id
+from .embedded_read import list_runs
 from .metric_order import page_by_metric, parse_metric_order
 from .own_writes import flush_own
+from .reachability import ensure_reachable
+from .run_names import choose_run
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -58,6 +61,7 @@ def search(
             raise InvalidInput(
                 f"cannot sort by {clause!r}", hint="use e.g. 'metrics.accuracy DESC'"
             )
+    ensure_reachable(ws)
     from mlflow.exceptions import MlflowException
 
     flush_own(ws)
@@ -67,6 +71,8 @@ def search(
     if by_metric is not None:
         fast = page_by_metric(ws, client, exp_ids, *by_metric, limit, page_token)
         if fast is not None:
+            if not page_token:
+                _check_sort_metric(fast[0], by_metric[0])
             return fast
     try:
         page = client.search_runs(
@@ -78,15 +84,31 @@ def search(
         )
     except MlflowException as exc:
         raise InvalidInput(f"bad run query: {exc.message}") from None
+    if by_metric is not None and not page_token:
+        _check_sort_metric(list(page), by_metric[0])
     return list(page), page.token
 
 
+def _check_sort_metric(runs: list[Any], key: str) -> None:
+    """Sorting by a metric no run has would sort by nothing: refuse it, with the closest key."""
+    import difflib
+
+    keys = {k for r in runs for k in r.data.metrics}
+    if runs and key not in keys:
+        close = difflib.get_close_matches(key, sorted(keys), n=1)
+        raise InvalidInput(
+            f"no run has a metric {key!r} to sort by"
+            + (f"; did you mean {close[0]!r}?" if close else "")
+        )
+
+
 def get_run(ws: Workspace, ref: str) -> Run:
-    """A run by MLflow id, by unique id prefix (8+ chars), by local run key, or by run name."""
+    """A run by MLflow id, by local run key, by a name only it has, or by unique id prefix (6+)."""
     if not isinstance(ref, str) or not _RUN_REF.match(ref):
         raise InvalidInput(
             f"{ref!r} is not a run id", hint="run ids are letters, digits, '-' and '_'"
         )
+    ensure_reachable(ws)
     from mlflow.exceptions import MlflowException
 
     flush_own(ws)
@@ -96,16 +118,25 @@ def get_run(ws: Workspace, ref: str) -> Run:
     except MlflowException:
         pass
     exp_ids = _experiment_ids(ws, None, internal=True)
-    for flt in (f"tags.`{RUN_KEY_TAG}` = '{ref}'", f"attributes.run_name = '{ref}'"):
-        found = client.search_runs(exp_ids, filter_string=flt, max_results=2)
-        if found:
-            return found[0]
-    if len(ref) >= 6:
+    by_key = client.search_runs(
+        exp_ids, filter_string=f"tags.`{RUN_KEY_TAG}` = '{ref}'", max_results=1
+    )
+    if by_key:
+        return by_key[0]
+    by_name = client.search_runs(
+        exp_ids, filter_string=f"attributes.run_name = '{ref}'", max_results=50
+    )
+    by_prefix: list[Any] = []
+    if not by_name and all(c in "0123456789abcdef" for c in ref):  # run ids are lowercase hex
         for page in _iter_all(client, exp_ids):
-            for run in page:
-                if run.info.run_id.startswith(ref):
-                    return run
-    raise NotFound(f"no run {ref!r} in this workspace", hint="list runs with `%mlops runs`")
+            by_prefix += [r for r in page if r.info.run_id.startswith(ref)]
+            if len(by_prefix) >= 20:
+                break
+    runs = {r.info.run_id: r for r in [*by_name, *by_prefix]}
+    chosen = choose_run(
+        ref, [], [r.info.run_id for r in by_name], [r.info.run_id for r in by_prefix]
+    )
+    return runs[chosen]
 
 
 def _iter_all(client: Any, exp_ids: list[str]):
@@ -133,6 +164,20 @@ def run_summary(run: Run) -> dict[str, Any]:
         "metrics": dict(data.metrics),
         "tags": {k: v for k, v in data.tags.items() if not k.startswith("mlflow.")},
     }
+
+
+def summaries(
+    ws: Workspace, *, experiment: str | None = None, limit: int = 20, sort: str | None = None
+) -> list[dict[str, Any]]:
+    """Run summaries, newest first or best first by metric ``sort``: read straight from the
+    embedded store's file when there is one (no MLflow import), else through MLflow."""
+    flush_own(ws)
+    found = list_runs(ws, experiment=experiment, limit=limit, sort=sort)
+    if found is not None:
+        return found
+    order = [f"metrics.`{sort}` DESC"] if sort else None
+    runs, _ = search(ws, experiment=experiment, limit=limit, order_by=order)
+    return [run_summary(r) for r in runs]
 
 
 def recent_runs(ws: Workspace, limit: int = 20, experiment: str | None = None) -> list[dict]:
