@@ -9,6 +9,7 @@ these queries do not know, returns None and the caller takes MLflow's path.
 
 from __future__ import annotations
 
+import base64
 import difflib
 import json
 import math
@@ -35,7 +36,10 @@ def _connect(ws: Workspace) -> sqlite3.Connection | None:
             return None
     except OSError:
         return None
-    return sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        return sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error:
+        return None
 
 
 def _experiment_ids(con: sqlite3.Connection, experiment: str | None) -> list[int]:
@@ -111,6 +115,64 @@ def list_runs(
     for summary in found:
         summary.pop("artifact_uri")
     return found
+
+
+def page_token(offset: int) -> str:
+    """MLflow's SQL store token for ``offset`` (SearchUtils.create_page_token), so a page read
+    here continues through MLflow and back."""
+    return base64.b64encode(json.dumps({"offset": offset}).encode("utf-8")).decode("ascii")
+
+
+def page_offset(token: str | None) -> int | None:
+    """The offset in one of MLflow's page tokens (0 for none); None for a token not ours."""
+    if not token:
+        return 0
+    try:
+        offset = json.loads(base64.b64decode(token))["offset"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return offset if isinstance(offset, int) and offset >= 0 else None
+
+
+def runs_page(
+    ws: Workspace, *, experiment: str | None, limit: int, offset: int
+) -> dict[str, Any] | None:
+    """One newest-first page of runs with MLflow's page token; None if not embedded."""
+    con = _connect(ws)
+    if con is None:
+        return None
+    with closing(con):
+        try:
+            exp_ids = _experiment_ids(con, experiment)
+            if not exp_ids:
+                return {"runs": [], "next_page_token": None}
+            rows = con.execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE experiment_id IN ({_marks(exp_ids)}) "
+                "AND lifecycle_stage = 'active' ORDER BY start_time DESC, run_uuid LIMIT ? OFFSET ?",
+                [*exp_ids, limit + 1, offset],
+            ).fetchall()
+            runs = _summaries(con, rows[:limit])
+        except sqlite3.Error:
+            return None  # a schema MLflow changed, a locked file: MLflow answers instead
+    for summary in runs:
+        summary.pop("artifact_uri")
+    more = len(rows) > limit
+    return {"runs": runs, "next_page_token": page_token(offset + limit) if more else None}
+
+
+def experiments(ws: Workspace) -> list[tuple[str, str]] | None:
+    """(id, name) of the active experiments; None if not embedded."""
+    con = _connect(ws)
+    if con is None:
+        return None
+    with closing(con):
+        try:
+            rows = con.execute(
+                "SELECT experiment_id, name FROM experiments WHERE lifecycle_stage = 'active'"
+            ).fetchall()
+        except sqlite3.Error:
+            return None
+    return [(str(exp_id), name) for exp_id, name in rows]
 
 
 def _summaries(con: sqlite3.Connection, rows: list[tuple]) -> list[dict[str, Any]]:
