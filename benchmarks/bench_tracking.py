@@ -163,6 +163,7 @@ def row(name: str, ours: float, base: float, goal: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--tracking-uri", help="a tracking server to measure (default: embedded)")
     args = parser.parse_args()
     n, reps = (20, 2) if args.quick else (100, 5)
     with tempfile.TemporaryDirectory() as tmp:
@@ -172,6 +173,8 @@ def main() -> None:
         (project / "mlops.yaml").write_text("project: bench\n")
         os.chdir(project)
         os.environ.pop("MLFLOW_TRACKING_URI", None)
+        if args.tracking_uri:
+            os.environ["MLFLOW_TRACKING_URI"] = args.tracking_uri
         cell = bench_cell(n)
         models = bench_models(reps, folder)
         fluent = bench_fluent(n, folder)

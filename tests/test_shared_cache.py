@@ -112,3 +112,20 @@ def test_example_project_rebuilds_from_a_teammates_cache_in_seconds(team, tmp_pa
         mine / "reports" / "metrics.json"
     ).read_bytes()
     assert elapsed <= 3.0, f"teammate rebuild took {elapsed:.1f} s"
+
+
+def test_a_produced_folder_counts_with_the_digest_it_will_have(tmp_path):
+    from jupyter_mlops.pipeline.cache import produced_digest
+    from jupyter_mlops.pipeline.files import DigestMemo
+
+    for rel in ("out/a-b/x.txt", "out/a/b.txt", "out/z.txt", "other/y.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(rel)
+    memo = DigestMemo(None)
+    recorded = {
+        rel: memo.digest(tmp_path / rel)
+        for rel in ("out/a-b/x.txt", "out/a/b.txt", "out/z.txt", "other/y.txt")
+    }
+    assert produced_digest("out", recorded) == memo.digest(tmp_path / "out")
+    assert produced_digest("out/z.txt", recorded) == recorded["out/z.txt"]
+    assert produced_digest("elsewhere", recorded) is None

@@ -61,7 +61,12 @@ def test_runs_and_release_history_name_the_authenticated_user(as_user):
     client.create_registered_model("identity-model")
     event = history.record(ws, "identity-model", "note", reason="who am I")
     assert event.actor == "alice"
-    assert [e.actor for e in history.events(ws, "identity-model")] == ["alice"]
+    os.environ["MLOPS_ACTOR"] = "mallory"  # a label cannot override the authenticated user
+    try:
+        assert history.record(ws, "identity-model", "note").actor == "alice"
+    finally:
+        del os.environ["MLOPS_ACTOR"]
+    assert [e.actor for e in history.events(ws, "identity-model")] == ["alice", "alice"]
 
 
 def test_a_refusal_by_the_server_is_one_line_naming_user_and_server(as_user, auth_server):

@@ -22,6 +22,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from ..store import server_rest
 from ..workspace import Workspace
 from .cache import CacheIndex, canonical_json
 from .files import DigestMismatch
@@ -86,30 +87,45 @@ class SharedCache:
             return None
 
     def _fetch(self, key: str) -> dict[str, Any] | None:
-        from ..store.client import client_for, experiment_id
+        flt = f"tags.`mlops.cache_key` = '{key}' AND attributes.status = 'FINISHED'"
+        order = ["attributes.end_time DESC"]
+        uri = self.ws.tracking_uri
+        if server_rest.serves_rest(uri):  # no MLflow import for a fully cached build
+            exp_id = server_rest.experiment_id(uri, self.experiment)
+            if exp_id is None:
+                return None
+            found = server_rest.search_runs(uri, exp_id, flt, order, CANDIDATES)
+            runs = [(r["info"]["run_id"], r["info"].get("artifact_uri", "")) for r in found]
+        else:
+            from ..store.client import client_for, experiment_id
 
-        exp_id = experiment_id(self.ws, self.experiment, create=False)
-        if exp_id is None:
-            return None
-        client = client_for(self.ws)
-        runs = client.search_runs(
-            [exp_id],
-            filter_string=f"tags.`mlops.cache_key` = '{key}' AND attributes.status = 'FINISHED'",
-            order_by=["attributes.end_time DESC"],
-            max_results=CANDIDATES,
-        )
-        for run in runs:
-            entry = self._adopt(client, run.info.run_id, key)
+            exp_id = experiment_id(self.ws, self.experiment, create=False)
+            if exp_id is None:
+                return None
+            found = client_for(self.ws).search_runs(
+                [exp_id], flt, order_by=order, max_results=CANDIDATES
+            )
+            runs = [(r.info.run_id, r.info.artifact_uri) for r in found]
+        for run_id, artifact_uri in runs:
+            entry = self._adopt(run_id, artifact_uri, key)
             if entry is not None:
                 return entry
         return None
 
-    def _adopt(self, client: Any, run_id: str, key: str) -> dict[str, Any] | None:
+    def _download(self, run_id: str, artifact_uri: str, path: str, folder: Path) -> Path:
+        uri = self.ws.tracking_uri
+        if server_rest.serves_rest(uri) and artifact_uri.startswith(server_rest.PROXIED):
+            return server_rest.download(uri, artifact_uri, path, folder / path)
+        from ..store.client import client_for
+
+        return Path(client_for(self.ws).download_artifacts(run_id, path, str(folder)))
+
+    def _adopt(self, run_id: str, artifact_uri: str, key: str) -> dict[str, Any] | None:
         scratch = Path(tempfile.mkdtemp(prefix="shared-cache-", dir=self.ws.subdir("tmp")))
         try:
             try:
-                got = client.download_artifacts(run_id, ENTRY_ARTIFACT, str(scratch))
-                entry = json.loads(Path(got).read_text())
+                got = self._download(run_id, artifact_uri, ENTRY_ARTIFACT, scratch)
+                entry = json.loads(got.read_text())
             except Exception:
                 return None  # a step run of an older version, or one whose upload never landed
             if entry.get("key") != key or entry.get("run_id") != run_id:
@@ -117,11 +133,10 @@ class SharedCache:
             for rel, digest in sorted(entry.get("outputs", {}).items()):
                 if self.cache.has_object(digest):
                     continue
-                got = client.download_artifacts(
-                    run_id, posixpath.join(OUTPUTS_DIR, rel), str(scratch)
-                )
+                path = posixpath.join(OUTPUTS_DIR, rel)
+                got = self._download(run_id, artifact_uri, path, scratch)
                 try:
-                    self.cache.add_object(Path(got), digest)
+                    self.cache.add_object(got, digest)
                 except DigestMismatch:
                     log.warning("shared cache: %s of run %s fails its digest", rel, run_id)
                     return None

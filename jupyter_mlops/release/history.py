@@ -23,7 +23,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..store.identity import acting_user
+from ..store.identity import authenticated_user, login_name
 from ..workspace import Workspace
 from .registered_model import get_registered_model
 
@@ -32,14 +32,18 @@ MAX_REASON = 2000
 
 
 def current_actor(actor: str | None = None, tracking_uri: str = "") -> str:
-    """Who acts: explicit, else ``MLOPS_ACTOR`` (services, CI), else the user the tracking
-    server authenticates, else the login name."""
+    """Who acts: explicit (the signed-in Jupyter user), else the user the tracking server
+    authenticates (a label cannot override it), else ``MLOPS_ACTOR`` (services, CI), else the
+    login name."""
     if actor:
         return actor
+    authenticated = authenticated_user(tracking_uri)
+    if authenticated:
+        return authenticated
     env = os.environ.get("MLOPS_ACTOR")
     if env:
         return env
-    return acting_user(tracking_uri) or "unknown"
+    return login_name() or "unknown"
 
 
 @dataclass
