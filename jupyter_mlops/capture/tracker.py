@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -18,45 +17,29 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput, MlopsError, NotFound, StoreUnavailable
+from ..store import flusher
 from ..workspace import Workspace
 from . import validation
 from .environment import environment_json, environment_snapshot
+from .gitinfo import git_state
 
-_sinks: dict[tuple[str, str], Any] = {}
-_sinks_guard = threading.Lock()
 _active: list[RunRecorder] = []
 
 
 def sink_for(ws: Workspace):
     """The process's outbox + flusher for ``ws`` (started on first use)."""
-    from ..store.flusher import Sink
-
-    key = (str(ws.root), ws.tracking_uri)
-    with _sinks_guard:
-        sink = _sinks.get(key)
-        if sink is None:
-            sink = _sinks[key] = Sink.start(ws)
-        return sink
+    return flusher.sink_for(ws)
 
 
 def sinks_for(ws: Workspace) -> list[Any]:
     """The sinks this process has open for ``ws`` (none if it tracked nothing there)."""
-    with _sinks_guard:
-        return [
-            s
-            for (root, uri), s in _sinks.items()
-            if root == str(ws.root) and uri == ws.tracking_uri
-        ]
+    return flusher.sinks_for(ws)
 
 
 def shutdown_recorders(timeout: float = 10.0) -> None:
     """Flush and stop every sink (atexit does this too; tests call it between stores)."""
-    with _sinks_guard:
-        sinks = list(_sinks.values())
-        _sinks.clear()
     _active.clear()
-    for sink in sinks:
-        sink.stop(timeout)
+    flusher.stop_sinks(timeout)
 
 
 def _now_ms() -> int:
@@ -114,7 +97,7 @@ class RunRecorder:
         box = self._sink.box
         with box.batch():
             self._journal_start(box, tags, env)
-        self._sink.request_git(self.key, self.ws.root)
+        self._sink.request_git(self.key, self.ws.root, git_state)
         return self
 
     def _journal_start(self, box: Any, tags: dict[str, str], env: dict[str, Any]) -> None:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ..workspace import Workspace
@@ -22,6 +22,42 @@ log = logging.getLogger("jupyter_mlops")
 
 IDLE_INTERVAL = 0.5
 MAX_BACKOFF = 30.0
+
+# reads a repository's state (sha, branch, dirty, diff, remote), or None outside git; passed in
+# by the capture layer, which the store must not import
+GitReader = Callable[[Path], "dict | None"]
+
+_sinks: dict[tuple[str, str], Sink] = {}
+_sinks_guard = threading.Lock()
+
+
+def sink_for(ws: Workspace) -> Sink:
+    """The process's outbox + flusher for ``ws`` (started on first use)."""
+    key = (str(ws.root), ws.tracking_uri)
+    with _sinks_guard:
+        sink = _sinks.get(key)
+        if sink is None:
+            sink = _sinks[key] = Sink.start(ws)
+        return sink
+
+
+def sinks_for(ws: Workspace) -> list[Sink]:
+    """The sinks this process has open for ``ws`` (none if it tracked nothing there)."""
+    with _sinks_guard:
+        return [
+            s
+            for (root, uri), s in _sinks.items()
+            if root == str(ws.root) and uri == ws.tracking_uri
+        ]
+
+
+def stop_sinks(timeout: float = 10.0) -> None:
+    """Flush and stop every sink of this process (atexit does it too)."""
+    with _sinks_guard:
+        sinks = list(_sinks.values())
+        _sinks.clear()
+    for sink in sinks:
+        sink.stop(timeout)
 
 
 def _import_on_this_thread(ws: Workspace) -> None:
@@ -51,7 +87,7 @@ class Sink:
         self.replayer = Replayer(ws, box)
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._git_jobs: queue.SimpleQueue[tuple[str, Path]] = queue.SimpleQueue()
+        self._git_jobs: queue.SimpleQueue[tuple[str, Path, GitReader]] = queue.SimpleQueue()
         self._git_cache: tuple[float, dict | None] | None = None
         self.last_result = FlushResult()
         self.recovered = FlushResult()
@@ -61,11 +97,6 @@ class Sink:
 
     @classmethod
     def start(cls, ws: Workspace) -> Sink:
-        if ws.tracking_uri.startswith(("http://", "https://")):
-            # the outbox retries with backoff itself; MLflow's own retries (minutes with 7
-            # attempts) would only hold the journal hostage while a server is down
-            os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-            os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
         _import_on_this_thread(ws)
         sink = cls(ws, Outbox.create(ws))
         sink._thread.start()
@@ -76,8 +107,9 @@ class Sink:
     def kick(self) -> None:
         self._wake.set()
 
-    def request_git(self, run_key: str, root: Path) -> None:
-        self._git_jobs.put((run_key, root))
+    def request_git(self, run_key: str, root: Path, reader: GitReader) -> None:
+        """Tag the run with the repository's state, read off the cell's path by ``reader``."""
+        self._git_jobs.put((run_key, root, reader))
         self._wake.set()
 
     def flush_now(self, deadline: float | None = None) -> FlushResult:
@@ -107,11 +139,9 @@ class Sink:
 
     # -- background ----------------------------------------------------------------------------
     def _do_git_jobs(self) -> None:
-        from ..capture.gitinfo import git_state
-
         while True:
             try:
-                run_key, root = self._git_jobs.get_nowait()
+                run_key, root, git_state = self._git_jobs.get_nowait()
             except queue.Empty:
                 return
             now = time.monotonic()

@@ -9,16 +9,12 @@ from __future__ import annotations
 import time
 
 from ..workspace import Workspace
+from .flusher import sinks_for
 
 
 def flush_own(ws: Workspace, timeout: float = 10.0) -> None:
     """Read your own writes: send this process's queued records before a query reads MLflow."""
-    import sys
-
-    tracker = sys.modules.get("jupyter_mlops.capture.tracker")
-    if tracker is None:  # nothing was tracked in this process, so nothing can be queued
-        return
     deadline = time.monotonic() + timeout
-    for sink in tracker.sinks_for(ws):
+    for sink in sinks_for(ws):
         if sink.box.pending():
             sink.flush_now(deadline)
