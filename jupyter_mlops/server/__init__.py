@@ -22,6 +22,7 @@ from .models import (
     ValidationHandler,
     ValidationsHandler,
 )
+from .outbox import OutboxHandler
 from .pipeline import BuildHandler, BuildsHandler, PipelineHandler
 from .runs import ComparisonsHandler, ExperimentsHandler, RunHandler, RunsHandler
 from .service import MlopsService
@@ -53,6 +54,7 @@ ROUTES: list[tuple[str, type]] = [
     (r"builds", BuildsHandler),
     (rf"builds/{_SEG}", BuildHandler),
     (rf"monitor/{_SEG}", MonitorHandler),
+    (r"outbox", OutboxHandler),
 ]
 
 
