@@ -5,11 +5,15 @@ Creating MLflow's schema costs about 1.6 s; copying the cached file costs millis
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
+
+# a sync agent started by a test (one per test workspace) exits soon after its work is done
+os.environ.setdefault("MLOPS_AGENT_IDLE", "2")
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 

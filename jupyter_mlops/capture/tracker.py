@@ -7,7 +7,6 @@ the innermost open one is the *active* run that the module-level functions log t
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import uuid
@@ -193,8 +192,8 @@ class RunRecorder:
         )
 
     def log_model(self, estimator: Any, name: str = "model", X: Any = None) -> str:
-        """Save ``estimator`` now (fast, pinned requirements); the upload happens in the background."""
-        from ..store.models import pinned_requirements, save_sklearn_model
+        """Pickle ``estimator`` now (milliseconds); the MLmodel is built and uploaded by the replayer."""
+        from ..store.models import pinned_requirements, stage_estimator
 
         validation.check_key(name, "model")
         if "/" in name or " " in name:
@@ -202,18 +201,20 @@ class RunRecorder:
         env = environment_snapshot()
         model_key = uuid.uuid4().hex
         staging = self._sink.box.blob_dir / self.key / model_key
-        staging.mkdir(parents=True, exist_ok=True)
         example = None
         if X is not None:
             example = X.iloc[:5] if hasattr(X, "iloc") else X[:5]
-        meta = save_sklearn_model(
-            estimator, staging / "model", example, pinned_requirements(env["distributions"])
-        )
-        (staging / "model.json").write_text(json.dumps(meta))
+        pickled = stage_estimator(estimator, staging, example)
         self._sink.box.append(
             self.key,
             "model",
-            {"path": str(staging / "model"), "name": name, "model_key": model_key},
+            {
+                "estimator": str(pickled),
+                "path": str(staging / "model"),
+                "name": name,
+                "model_key": model_key,
+                "requirements": pinned_requirements(env["distributions"]),
+            },
         )
         return model_key
 

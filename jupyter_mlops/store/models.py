@@ -66,6 +66,44 @@ def save_sklearn_model(
     }
 
 
+def stage_estimator(estimator: Any, folder: Path, example: Any | None) -> Path:
+    """Pickle ``estimator`` and its input example for the replayer: no MLflow on the cell's path.
+
+    cloudpickle stores classes defined in a notebook by value, so the sync agent (another
+    process) can load them. The MLmodel folder is built later from this file (``build_model``).
+    """
+    import cloudpickle
+
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "estimator.pkl"
+    tmp = folder / ".estimator.pkl.tmp"
+    with open(tmp, "wb") as fh:
+        cloudpickle.dump({"estimator": estimator, "example": example}, fh)
+    tmp.replace(target)
+    return target
+
+
+def build_model(pickled: Path, target: Path, requirements: list[str]) -> None:
+    """Build the MLflow model folder ``target`` from a staged pickle, once (safe to repeat).
+
+    Built aside and renamed into place, so a process killed half-way leaves no half-made folder.
+    """
+    import shutil
+
+    import cloudpickle
+
+    if (target / "MLmodel").exists():
+        return
+    with open(pickled, "rb") as fh:
+        staged = cloudpickle.load(fh)
+    side = target.with_name(f".{target.name}-build")
+    shutil.rmtree(side, ignore_errors=True)
+    meta = save_sklearn_model(staged["estimator"], side, staged["example"], requirements)
+    (target.parent / "model.json").write_text(json.dumps(meta))
+    shutil.rmtree(target, ignore_errors=True)
+    side.replace(target)
+
+
 def upload_staged_model(
     client: Any,
     *,

@@ -18,6 +18,7 @@ from their recorded steps) or drop them (``--discard-failed``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -34,6 +35,8 @@ from ..workspace import Workspace
 
 # the tag that carries a run's journal key into MLflow: a retry finds the run by it
 RUN_KEY_TAG = "mlops.run_key"
+# journal name suffix of a process that replays its own journal (no sync agent)
+SELF_REPLAYED = "-self"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ops (
@@ -65,6 +68,12 @@ CREATE TABLE IF NOT EXISTS steps (
 """
 
 
+def replay_lock(ws: Workspace) -> FileLock:
+    """Held by the one process that replays journals other than its own (the sync agent)."""
+    tag = hashlib.sha256(ws.tracking_uri.encode()).hexdigest()[:10]
+    return FileLock(ws.state_dir / "locks" / f"agent-{tag}.lock")
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     con = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     con.execute("PRAGMA journal_mode=WAL")
@@ -84,14 +93,20 @@ class Outbox:
         self.blob_dir = path.with_suffix(".blobs")
 
     @classmethod
-    def create(cls, ws: Workspace) -> Outbox:
+    def create(cls, ws: Workspace, *, self_replayed: bool = False) -> Outbox:
+        """A new journal for this process. ``self_replayed``: the process sends it itself, so
+        the sync agent leaves it alone while the process lives (it replays it once dead)."""
         folder = ws.subdir("outbox")
-        name = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        name = f"{os.getpid()}-{uuid.uuid4().hex[:8]}{SELF_REPLAYED if self_replayed else ''}"
         lock = FileLock(folder / f"{name}.lock")
         lock.acquire(blocking=False)
         box = cls(folder / f"{name}.db", lock)
         _ = box.conn  # create the schema now, not inside the first cell
         return box
+
+    @property
+    def self_replayed(self) -> bool:
+        return self.path.stem.endswith(SELF_REPLAYED)
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -153,6 +168,9 @@ class Outbox:
 
     def pending(self) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM ops").fetchone()[0]
+
+    def failed_count(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM failed_ops").fetchone()[0]
 
     # -- steps of one op, so that a retry resumes where the last attempt stopped -----------------
     def steps(self, seq: int) -> dict[str, str | None]:

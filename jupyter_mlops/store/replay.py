@@ -26,6 +26,7 @@ import json
 import logging
 import math
 import os
+import sqlite3
 import tempfile
 import threading
 import time
@@ -37,11 +38,12 @@ from ..locks import FileLock
 from ..workspace import Workspace
 from .client import client_for, experiment_id
 from .faults import classify, gives_up
-from .outbox import RUN_KEY_TAG, Outbox
+from .outbox import RUN_KEY_TAG, Outbox, replay_lock
 
 log = logging.getLogger("jupyter_mlops")
 
 MAX_METRICS, MAX_PARAMS, MAX_TAGS = 1000, 100, 100
+AWAIT_AGENT_S = 120.0  # longest a recover() waits on the agent without a deadline
 
 
 @dataclass
@@ -311,9 +313,11 @@ class Replayer:
         client.log_inputs(run_id, datasets=inputs)  # MLflow links a dataset to a run once
 
     def _op_model(self, seq: int, run_key: str, data: dict, attempts: int) -> list[Path]:
-        from .models import upload_staged_model
+        from .models import build_model, upload_staged_model
 
         run_id = self._run_id(run_key)
+        if data.get("estimator"):  # staged as a pickle by the kernel: build the MLmodel here
+            build_model(Path(data["estimator"]), Path(data["path"]), data.get("requirements", []))
         row = self.box.conn.execute(
             "SELECT experiment_id FROM runs WHERE run_key = ?", (run_key,)
         ).fetchone()
@@ -353,8 +357,70 @@ def recover(
     exclude: Outbox | None = None,
     deadline: float | None = None,
     client: Any = None,
+    as_agent: bool = False,
 ) -> FlushResult:
-    """Replay the journals of dead processes; runs they left open are marked FAILED."""
+    """Replay the journals of dead processes; runs they left open are marked FAILED.
+
+    Only the holder of the workspace's replay lock replays: when the sync agent runs, this waits
+    for it to land the dead journals instead (until ``deadline``, or until it reports MLflow
+    unreachable), so two processes never replay one journal at once.
+    """
+    if as_agent:
+        return _recover(ws, exclude, deadline, client)
+    lock = replay_lock(ws)
+    if not lock.acquire(blocking=False):
+        return _await_agent(ws, exclude, deadline)
+    try:
+        return _recover(ws, exclude, deadline, client)
+    finally:
+        lock.release()
+
+
+def dead_journal_backlog(ws: Workspace, exclude: Outbox | None) -> int:
+    """Records (and open runs) in journals whose process is dead, landed or being landed."""
+    folder = ws.state_dir / "outbox"
+    backlog = 0
+    agent_pid = replay_lock(ws).holder().get("pid")
+    for db in sorted(folder.glob("*.db")) if folder.is_dir() else []:
+        if exclude is not None and db == exclude.path:
+            continue
+        lock = FileLock(db.with_suffix(".lock"))
+        if not lock.is_free() and lock.holder().get("pid") != agent_pid:
+            continue  # its own process holds it: alive
+        try:
+            con = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=5)
+            try:
+                ops = con.execute("SELECT COUNT(*) FROM ops").fetchone()[0]
+                runs = con.execute("SELECT COUNT(*) FROM runs WHERE open = 1").fetchone()[0]
+            finally:
+                con.close()
+        except sqlite3.Error:
+            continue
+        backlog += ops + runs
+    return backlog
+
+
+def _await_agent(ws: Workspace, exclude: Outbox | None, deadline: float | None) -> FlushResult:
+    from .agent import read_status, wake
+
+    began = time.time()
+    wake(ws)
+    deadline = deadline if deadline is not None else time.monotonic() + AWAIT_AGENT_S
+    backlog = dead_journal_backlog(ws, exclude)
+    error = None
+    while backlog and time.monotonic() < deadline:
+        time.sleep(0.05)
+        backlog = dead_journal_backlog(ws, exclude)
+        state = read_status(ws)
+        if backlog and state.get("error") and state.get("last_pass", 0) > began:
+            error = state["error"]
+            break
+    return FlushResult(pending=backlog, error=error if backlog else None)
+
+
+def _recover(
+    ws: Workspace, exclude: Outbox | None, deadline: float | None, client: Any
+) -> FlushResult:
     total = FlushResult()
     folder = ws.state_dir / "outbox"
     if not folder.is_dir():
@@ -364,24 +430,10 @@ def recover(
             continue
         lock = FileLock(db.with_suffix(".lock"))
         if not lock.acquire(blocking=False):
-            continue  # its process is alive and flushes it itself
+            continue  # its process is alive
         box = Outbox(db, lock)
         try:
-            now_ms = int(time.time() * 1000)
-            for run_key, last_seen in box.conn.execute(
-                "SELECT r.run_key, MAX(r.last_seen, COALESCE(MAX(o.created), 0)) FROM runs r "
-                "LEFT JOIN ops o ON o.run_key = r.run_key WHERE r.open = 1 GROUP BY r.run_key"
-            ).fetchall():
-                box.append(
-                    run_key,
-                    "data",
-                    {"tags": {"mlops.failure": "the process recording this run died"}},
-                )
-                box.append(
-                    run_key,
-                    "end",
-                    {"status": "FAILED", "end_time": min(now_ms, int(last_seen * 1000))},
-                )
+            _close_open_runs(box)
             total.add(Replayer(ws, box, client).flush(deadline))
             if not box.remove_if_drained():
                 box.close()
@@ -391,3 +443,18 @@ def recover(
             lock.release()
             raise
     return total
+
+
+def _close_open_runs(box: Outbox) -> None:
+    now_ms = int(time.time() * 1000)
+    for run_key, last_seen in box.conn.execute(
+        "SELECT r.run_key, MAX(r.last_seen, COALESCE(MAX(o.created), 0)) FROM runs r "
+        "LEFT JOIN ops o ON o.run_key = r.run_key WHERE r.open = 1 GROUP BY r.run_key"
+    ).fetchall():
+        with box.batch():
+            box.append(
+                run_key, "data", {"tags": {"mlops.failure": "the process recording this run died"}}
+            )
+            box.append(
+                run_key, "end", {"status": "FAILED", "end_time": min(now_ms, int(last_seen * 1000))}
+            )
