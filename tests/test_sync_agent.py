@@ -141,3 +141,58 @@ def test_the_in_process_replay_still_works_when_asked_for(workspace, monkeypatch
     run_id = run.wait_synced()
     assert client_for(workspace).get_run(run_id).data.metrics["x"] == 2.0
     assert run._sink.in_process and run._sink.box.path.stem.endswith("-self")
+
+
+def test_a_build_goes_on_offline_and_lands_later_with_its_links(tmp_path, monkeypatch, capsys):
+    from test_tracking_kernels import MlflowServer, _free_port
+
+    from jupyter_mlops.pipeline.build import build
+    from jupyter_mlops.store.client import forget_cached_clients
+    from jupyter_mlops.store.sync import sync_workspace
+    from jupyter_mlops.workspace import Workspace
+
+    root = tmp_path / "proj"
+    root.mkdir()
+    make_notebook(
+        root / "a.ipynb",
+        "n = 1",
+        "from pathlib import Path\nfrom jupyter_mlops.pipeline import log_step_metrics\n"
+        "Path('a.txt').write_text(str(n))\nlog_step_metrics(value=n * 2)",
+    )
+    (root / "mlops.yaml").write_text(
+        "project: offline\nexperiment: offline\nsteps:\n  a:\n    notebook: a.ipynb\n"
+        "    parameters: {n: 3}\n    outputs: [a.txt]\n"
+    )
+    server = MlflowServer(tmp_path, _free_port())  # not started: nothing answers there
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.uri)
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[1]))
+    monkeypatch.delenv("MLOPS_WORKSPACE", raising=False)
+    forget_cached_clients()
+    ws = Workspace.find(root)
+    try:
+        started = time.monotonic()
+        report = build(workspace=ws, progress=True)
+        took = time.monotonic() - started
+        assert [s.status for s in report.steps] == ["ran"], report.table()
+        captured = capsys.readouterr()
+        printed = (captured.out + captured.err).splitlines()
+        said = [line for line in printed if "unreachable" in line]
+        assert len(said) == 1, said
+        assert took < 40, took
+        server.start()
+        deadline = time.monotonic() + 120
+        while (result := sync_workspace(ws, timeout=30)).pending and time.monotonic() < deadline:
+            pass
+        assert result.pending == 0 and result.failed == 0, result.describe()
+        from mlflow import MlflowClient
+
+        client = MlflowClient(server.uri)
+        exp = client.get_experiment_by_name("offline")
+        runs = {r.data.tags["mlops.kind"]: r for r in client.search_runs([exp.experiment_id])}
+        assert runs["step"].data.tags["mlflow.parentRunId"] == runs["pipeline"].info.run_id
+        assert runs["step"].data.metrics["value"] == 6
+    finally:
+        tracker.shutdown_recorders(timeout=1)
+        agent.stop(ws, timeout=5)
+        server.stop()
+        forget_cached_clients()

@@ -67,6 +67,8 @@ class RunRecorder:
         self._tags = validation.check_tags(dict(tags or {}))
         if parent_run_id is None and parent_key is None:
             parent_run_id = os.environ.get("MLOPS_PARENT_RUN_ID") or None
+            # a build step whose run is not in MLflow yet (server unreachable) names its key
+            parent_key = None if parent_run_id else os.environ.get("MLOPS_PARENT_KEY") or None
         self.parent_run_id = parent_run_id
         self.parent_key = parent_key
         self._params: dict[str, str] = {}

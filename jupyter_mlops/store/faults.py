@@ -52,6 +52,8 @@ def _status_of(exc: BaseException) -> int | None:
 def classify(exc: BaseException) -> Fault:
     """Sort one exception raised while replaying a record into DOWN, SERVER or REFUSED."""
     text = str(exc).lower()
+    if type(exc).__name__ == "ParentNotLanded":  # another journal lands it first: wait
+        return DOWN
     if isinstance(exc, (ConnectionError, TimeoutError)):  # OSError subclasses: the network
         return DOWN
     if isinstance(exc, sqlite3.OperationalError):

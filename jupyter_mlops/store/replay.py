@@ -62,6 +62,27 @@ class FlushResult:
         self.error = self.error or other.error
 
 
+class ParentNotLanded(Exception):
+    """A child run names a parent that another journal has not landed yet: retry after it."""
+
+
+def _journaled_elsewhere(ws: Workspace, run_key: str, own: Path) -> bool:
+    folder = ws.state_dir / "outbox"
+    for db in sorted(folder.glob("*.db")) if folder.is_dir() else []:
+        if db == own:
+            continue
+        try:
+            con = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=5)
+            try:
+                if con.execute("SELECT 1 FROM runs WHERE run_key = ?", (run_key,)).fetchone():
+                    return True
+            finally:
+                con.close()
+        except sqlite3.Error:
+            continue
+    return False
+
+
 def turn_off_mlflow_retries(ws: Workspace) -> None:
     """The journal is the only retry: MLflow's would re-send a POST whose answer was lost."""
     if ws.tracking_uri.startswith(("http://", "https://")):
@@ -209,7 +230,11 @@ class Replayer:
         client = self._client()
         exps = [e.experiment_id for e in client.search_experiments()]
         found = client.search_runs(exps, filter_string=f"tags.`{RUN_KEY_TAG}` = '{parent_key}'")
-        return found[0].info.run_id if found else None
+        if found:
+            return found[0].info.run_id
+        if _journaled_elsewhere(self.ws, parent_key, self.box.path):
+            raise ParentNotLanded(f"parent run {parent_key[:8]} is still queued in another journal")
+        return None  # its journal is gone: the child lands without the link
 
     def _op_data(self, run_key: str, items: list[tuple[dict, int]]) -> None:
         from mlflow.entities import Metric, Param, RunTag
