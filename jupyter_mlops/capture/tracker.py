@@ -1,7 +1,8 @@
 """Runs recorded through the outbox: ``track()``, ``log_params``, ``log_metrics``, ``log_model``.
 
 Every call validates its input, then appends to the process's journal and returns: the MLflow
-round trips happen on the background flusher (``store.flusher``). One ``RunRecorder`` per run;
+round trips happen in the workspace's sync agent (``store.agent``, see ``store.flusher``); a
+model is only pickled here, its MLmodel folder is built by the agent. One ``RunRecorder`` per run;
 the innermost open one is the *active* run that the module-level functions log to.
 """
 

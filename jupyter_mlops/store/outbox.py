@@ -1,10 +1,10 @@
 """The durable local journal every tracking record passes through on its way to MLflow.
 
 A cell only appends to a per-process SQLite journal in ``.mlops/outbox/`` (WAL, about 0.1 ms an
-insert); a background thread replays the journal to MLflow in order, so a slow or unreachable
-tracking server never slows a cell, and a killed process loses nothing: its journal stays on disk,
-its flock is released by the kernel, and the next process to use the workspace (or
-``jupyter-mlops sync``) replays it and marks the runs it left open as FAILED.
+insert); the workspace's sync agent (``store.agent``) replays every journal to MLflow in order,
+so a slow or unreachable tracking server never slows a cell, and a killed process loses nothing:
+its journal stays on disk, its flock is released by the kernel, and the agent replays it at once
+and marks the runs it left open as FAILED.
 
 Exactly once: an op is deleted only after MLflow accepted it. An op that was sent but whose answer
 was lost (``attempts > 0``) is checked against the server before it is sent again. An op made of
