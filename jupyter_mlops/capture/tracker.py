@@ -274,6 +274,10 @@ class RunRecorder:
     def run_id(self) -> str | None:
         return self._sink.box.run_id(self.key)
 
+    def store_error(self, since: float) -> str | None:
+        """Why this run's records are not landing, if the replayer said so after ``since``."""
+        return self._sink.store_error(since)
+
 
 def _notebook_tags() -> dict[str, str]:
     path = os.environ.get("MLOPS_NOTEBOOK_PATH") or os.environ.get("JPY_SESSION_NAME")

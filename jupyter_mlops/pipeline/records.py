@@ -32,7 +32,7 @@ from ..workspace import Workspace
 MAX_PARAM = 6000
 MAX_TAG = 8000
 RUN_ID_POLL = 0.005
-RUN_ID_WAIT = 3.0  # the sync agent, once running, creates a run within tens of ms
+RUN_ID_WAIT = 60.0  # normally tens of ms; a first build also waits for the agent to start
 
 # code that may create tracked runs in the kernel (children of the step run)
 _TRACKING_CODE = re.compile(
@@ -77,12 +77,16 @@ class RunHandle:
         return run_id
 
     def run_id_or_key(self, wait: float = RUN_ID_WAIT) -> tuple[str | None, str]:
-        """(run id, journal key): the id once MLflow has the run (waiting up to ``wait``), else
-        None. A build goes on without it while the tracking server is unreachable: the run is
-        journaled under its key, and links made by key are resolved when the journal lands."""
+        """(run id, journal key): the id once MLflow has the run, else None. Waits up to
+        ``wait``, but no longer once the replayer said MLflow does not answer: a build goes on
+        without the id then; the run is journaled under its key, and links made by key are
+        resolved when the journal lands."""
+        began = time.time()
         deadline = time.monotonic() + wait
         run_id = self.known_run_id
         while run_id is None and time.monotonic() < deadline:
+            if self._rec.store_error(began):
+                break
             time.sleep(RUN_ID_POLL * 4)
             run_id = self.known_run_id
         return run_id, self.key

@@ -173,6 +173,13 @@ class Sink:
         failed = self.box.failed_count() - failed_before
         return FlushResult(pending=pending, failed=max(failed, 0), error=error if pending else None)
 
+    def store_error(self, since: float) -> str | None:
+        """Why records do not land (MLflow unreachable...), if said after ``since`` (time.time)."""
+        if self.replayer is not None:
+            return self.last_result.error
+        state = agent.read_status(self.ws)
+        return state.get("error") if state.get("last_pass", 0) > since else None
+
     def stop(self, timeout: float = 10.0) -> None:
         if self._stop.is_set():
             return
