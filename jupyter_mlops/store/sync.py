@@ -15,6 +15,7 @@ from typing import Any
 
 from ..locks import FileLock
 from ..workspace import Workspace
+from . import agent
 from .flusher import sinks_for
 from .outbox import Outbox
 from .replay import FlushResult, recover
@@ -110,9 +111,24 @@ def discard_failed(ws: Workspace) -> int:
 
 
 def sync_workspace(ws: Workspace, timeout: float = 60.0) -> SyncReport:
+    """Land this process's records and dead processes' journals; then, if live processes'
+    journals still hold records, make sure the sync agent runs and wait for it (until timeout)."""
     deadline = time.monotonic() + timeout
     total = FlushResult()
     for sink in sinks_for(ws):
         total.add(sink.flush_now(deadline))
     total.add(recover(ws, deadline=deadline))
+    pending = outbox_counts(ws).pending
+    if pending and not total.error:
+        agent.ensure_running(ws)
+        agent.wake(ws)
+        began = time.time()
+        while pending and time.monotonic() < deadline:
+            time.sleep(0.05)
+            pending = outbox_counts(ws).pending
+            state = agent.read_status(ws)
+            if pending and state.get("error") and state.get("last_pass", 0) > began:
+                total.error = state["error"]
+                break
+    total.pending = pending
     return SyncReport(total.sent, total.pending, total.failed, total.error, total.failures)
