@@ -1,4 +1,5 @@
-"""Registering the same DataFrame from several processes at once gives one dataset version."""
+"""Registering the same DataFrame from several processes at once gives one dataset version,
+even when the server is slow between the search for the version and its creation."""
 
 from __future__ import annotations
 
@@ -19,11 +20,18 @@ def test_concurrent_registrations_of_one_frame_make_one_version(workspace):
         f"""
         import pathlib, time
         import pandas as pd
+        from jupyter_mlops.datasets import registry
         from jupyter_mlops.datasets.api import log_dataset
         from jupyter_mlops.store.client import client_for
         from jupyter_mlops.workspace import Workspace
         ws = Workspace.find({str(workspace.root)!r})
         client_for(ws)  # imports done before the start signal
+        search = registry.find_by_digest
+        def slow_search(*args, **kwargs):  # a slow server: a wide gap between search and create
+            found = search(*args, **kwargs)
+            time.sleep(0.5)
+            return found
+        registry.find_by_digest = slow_search
         df = pd.DataFrame({{"a": range(100), "b": [x * 0.5 for x in range(100)]}})
         while not pathlib.Path({str(go)!r}).exists():
             time.sleep(0.01)
