@@ -289,11 +289,13 @@ def test_eight_processes_opening_a_fresh_workspace_at_once_all_succeed(tmp_path)
     (root / "mlops.yaml").write_text("project: fresh\n")
     script = textwrap.dedent(
         f"""
-        import os
+        import os, sys, time
         os.environ.pop("MLFLOW_TRACKING_URI", None)
         from jupyter_mlops.workspace import Workspace
         from jupyter_mlops.store.client import client_for, experiment_id
         ws = Workspace.find({str(root)!r})
+        import mlflow.store.tracking.sqlalchemy_store  # imports first: then arrive staggered
+        time.sleep(float(sys.argv[1]) * 0.2)  # some arrive while another builds the schema
         client = client_for(ws)
         run = client.create_run(experiment_id(ws))
         client.log_param(run.info.run_id, "pid", str(os.getpid()))
@@ -302,13 +304,13 @@ def test_eight_processes_opening_a_fresh_workspace_at_once_all_succeed(tmp_path)
     )
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", script],
+            [sys.executable, "-c", script, str(i)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             cwd=root,
         )
-        for _ in range(8)
+        for i in range(8)
     ]
     results = [p.communicate(timeout=180) + (p.returncode,) for p in procs]
     for _out, err, code in results:
