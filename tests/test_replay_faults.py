@@ -322,3 +322,38 @@ def test_eight_processes_opening_a_fresh_workspace_at_once_all_succeed(tmp_path)
     runs = client.search_runs([experiment_id(ws)])
     assert len(runs) == 8
     assert not list((root / ".mlops").glob(".mlflow.db.*"))
+
+
+def test_sync_lists_refused_records_and_retries_or_discards_them(workspace):
+    box = Outbox.create(workspace)
+    replayer = Replayer(workspace, box)
+    box.append("k1", "create", {"name": "cli"})
+    box.append("k1", "data", {"params": {"p": "1"}})
+    box.append("k1", "end", {"status": "FINISHED"})
+    replayer.flush()
+    box.append("k1", "data", {"params": {"p": "2"}})  # refused: a param cannot change
+    replayer.flush()
+    box.close()
+    box.lock.release()  # as if the process had ended: its journal is the CLI's now
+    cli = str(Path(sys.executable).with_name("jupyter-mlops"))
+
+    def sync(*flags: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [cli, "-C", str(workspace.root), "sync", *flags],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+
+    listed = sync()
+    assert listed.returncode == 7, listed.stderr
+    assert "1 records refused by MLflow" in listed.stdout and "data" in listed.stdout
+    retried = sync("--retry-failed")
+    assert "1 refused records put back in line" in retried.stdout
+    assert "1 records refused by MLflow" in retried.stdout  # refused again, and kept
+    discarded = sync("--discard-failed")
+    assert discarded.returncode == 0, discarded.stdout + discarded.stderr
+    assert "1 refused records discarded" in discarded.stdout
+    from jupyter_mlops.store.sync import outbox_counts
+
+    assert outbox_counts(workspace).journals == 0  # drained and removed by that sync
