@@ -167,9 +167,8 @@ class Sink:
             pending = self.box.pending()
             state = agent.read_status(self.ws)
             if pending and state.get("error") and state.get("last_pass", 0) > began:
-                error = state["error"]
-                if deadline is None:
-                    break
+                error = state["error"]  # callers that must wait longer loop (wait_run_id...)
+                break
         failed = self.box.failed_count() - failed_before
         return FlushResult(pending=pending, failed=max(failed, 0), error=error if pending else None)
 
