@@ -33,9 +33,9 @@ def bench_cell(n: int) -> dict[str, float]:
     ip = start_ipython() or __import__("IPython").get_ipython()
     ip.run_line_magic("load_ext", "jupyter_mlops")
     ip.run_cell(f"%%mlops track --metrics {METRICS}\n{CELL}")  # warm: imports, store, journal
-    from jupyter_mlops.capture import tracker
+    from jupyter_mlops.store import flusher
 
-    sink = next(iter(tracker._sinks.values()))
+    sink = next(iter(flusher._sinks.values()))
     sink.flush_now()
     plain, tracked = [], []
     for _ in range(n):

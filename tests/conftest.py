@@ -22,6 +22,9 @@ from pathlib import Path
 import pytest
 import team_server
 
+# a sync agent started by a test (one per test workspace) exits soon after its work is done
+os.environ.setdefault("MLOPS_AGENT_IDLE", "2")
+
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 STORES = ("embedded", "team")

@@ -1,15 +1,14 @@
 """Runs recorded through the outbox: ``track()``, ``log_params``, ``log_metrics``, ``log_model``.
 
 Every call validates its input, then appends to the process's journal and returns: the MLflow
-round trips happen on the background flusher (``store.flusher``). One ``RunRecorder`` per run;
+round trips happen in the workspace's sync agent (``store.agent``, see ``store.flusher``); a
+model is only pickled here, its MLmodel folder is built by the agent. One ``RunRecorder`` per run;
 the innermost open one is the *active* run that the module-level functions log to.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -18,47 +17,31 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput, MlopsError, NotFound, StoreUnavailable
+from ..store import flusher
 from ..store.identity import acting_user
 from ..workspace import Workspace
 from . import validation
 from .environment import environment_json, environment_snapshot
+from .gitinfo import git_state
 from .model_check import check_servable
 
-_sinks: dict[tuple[str, str], Any] = {}
-_sinks_guard = threading.Lock()
 _active: list[RunRecorder] = []
 
 
 def sink_for(ws: Workspace):
     """The process's outbox + flusher for ``ws`` (started on first use)."""
-    from ..store.flusher import Sink
-
-    key = (str(ws.root), ws.tracking_uri)
-    with _sinks_guard:
-        sink = _sinks.get(key)
-        if sink is None:
-            sink = _sinks[key] = Sink.start(ws)
-        return sink
+    return flusher.sink_for(ws)
 
 
 def sinks_for(ws: Workspace) -> list[Any]:
     """The sinks this process has open for ``ws`` (none if it tracked nothing there)."""
-    with _sinks_guard:
-        return [
-            s
-            for (root, uri), s in _sinks.items()
-            if root == str(ws.root) and uri == ws.tracking_uri
-        ]
+    return flusher.sinks_for(ws)
 
 
 def shutdown_recorders(timeout: float = 10.0) -> None:
     """Flush and stop every sink (atexit does this too; tests call it between stores)."""
-    with _sinks_guard:
-        sinks = list(_sinks.values())
-        _sinks.clear()
     _active.clear()
-    for sink in sinks:
-        sink.stop(timeout)
+    flusher.stop_sinks(timeout)
 
 
 def _now_ms() -> int:
@@ -87,6 +70,8 @@ class RunRecorder:
         self._tags = validation.check_tags(dict(tags or {}))
         if parent_run_id is None and parent_key is None:
             parent_run_id = os.environ.get("MLOPS_PARENT_RUN_ID") or None
+            # a build step whose run is not in MLflow yet (server unreachable) names its key
+            parent_key = None if parent_run_id else os.environ.get("MLOPS_PARENT_KEY") or None
         self.parent_run_id = parent_run_id
         self.parent_key = parent_key
         self._params: dict[str, str] = {}
@@ -113,7 +98,7 @@ class RunRecorder:
         box = self._sink.box
         with box.batch():
             self._journal_start(box, tags, env)
-        self._sink.request_git(self.key, self.ws.root)
+        self._sink.request_git(self.key, self.ws.root, git_state)
         return self
 
     def _journal_start(self, box: Any, tags: dict[str, str], env: dict[str, Any]) -> None:
@@ -209,8 +194,8 @@ class RunRecorder:
         )
 
     def log_model(self, estimator: Any, name: str = "model", X: Any = None) -> str:
-        """Save ``estimator`` now (fast, pinned requirements); the upload happens in the background."""
-        from ..store.models import pinned_requirements, save_sklearn_model
+        """Pickle ``estimator`` now (milliseconds); the MLmodel is built and uploaded by the replayer."""
+        from ..store.models import pinned_requirements, stage_estimator
 
         validation.check_key(name, "model")
         if "/" in name or " " in name:
@@ -219,18 +204,20 @@ class RunRecorder:
         env = environment_snapshot()
         model_key = uuid.uuid4().hex
         staging = self._sink.box.blob_dir / self.key / model_key
-        staging.mkdir(parents=True, exist_ok=True)
         example = None
         if X is not None:
             example = X.iloc[:5] if hasattr(X, "iloc") else X[:5]
-        meta = save_sklearn_model(
-            estimator, staging / "model", example, pinned_requirements(env["distributions"])
-        )
-        (staging / "model.json").write_text(json.dumps(meta))
+        pickled = stage_estimator(estimator, staging, example)
         self._sink.box.append(
             self.key,
             "model",
-            {"path": str(staging / "model"), "name": name, "model_key": model_key},
+            {
+                "estimator": str(pickled),
+                "path": str(staging / "model"),
+                "name": name,
+                "model_key": model_key,
+                "requirements": pinned_requirements(env["distributions"]),
+            },
         )
         return model_key
 
@@ -286,6 +273,10 @@ class RunRecorder:
     @property
     def run_id(self) -> str | None:
         return self._sink.box.run_id(self.key)
+
+    def store_error(self, since: float) -> str | None:
+        """Why this run's records are not landing, if the replayer said so after ``since``."""
+        return self._sink.store_error(since)
 
 
 def _notebook_tags() -> dict[str, str]:

@@ -10,4 +10,5 @@ COMMAND_MODULES = [
     "jupyter_mlops.commands.monitor",
     "jupyter_mlops.commands.release",
     "jupyter_mlops.commands.datasets",
+    "jupyter_mlops.commands.agent",
 ]

@@ -76,14 +76,33 @@ def _show(args: argparse.Namespace) -> int:
 
 def _sync(args: argparse.Namespace) -> int:
     from ..cli import workspace_from
+    from ..store import sync
     from ..store.reachability import ensure_reachable
-    from ..store.sync import sync_workspace
 
     ws = workspace_from(args)
+    if args.retry_failed:
+        print(f"mlops: {sync.retry_failed(ws)} refused records put back in line")
+    if args.discard_failed:
+        print(f"mlops: {sync.discard_failed(ws)} refused records discarded")
     ensure_reachable(ws)
-    report = sync_workspace(ws, timeout=args.timeout)
+    report = sync.sync_workspace(ws, timeout=args.timeout)
     print(report.describe())
-    return 0 if not report.pending and not report.failed else 7
+    failed = sync.failed_records(ws)
+    if failed:
+        print(f"\n{len(failed)} records refused by MLflow (kept in the journal):")
+        rows = [
+            [
+                r["journal"],
+                r["seq"],
+                r["kind"],
+                r["run_key"][:8],
+                (r["error"] or "").split("\n")[0][:120],
+            ]
+            for r in failed
+        ]
+        print(_table(["journal", "seq", "kind", "run", "reason"], rows))
+        print("`jupyter-mlops sync --retry-failed` sends them again; --discard-failed drops them")
+    return 0 if not report.pending and not failed else 7
 
 
 def _experiments(args: argparse.Namespace) -> int:
@@ -116,6 +135,10 @@ def register(sub: Any) -> None:
     p.set_defaults(func=_show)
     p = sub.add_parser("sync", help="send queued records to MLflow (also those of dead kernels)")
     p.add_argument("--timeout", type=float, default=60.0)
+    p.add_argument(
+        "--retry-failed", action="store_true", help="send the records MLflow refused again"
+    )
+    p.add_argument("--discard-failed", action="store_true", help="drop the records MLflow refused")
     p.set_defaults(func=_sync)
     p = sub.add_parser("experiments", help="list experiments")
     p.set_defaults(func=_experiments)

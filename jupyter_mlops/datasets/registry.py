@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from ..durable import replace_durably, sync_file
-from ..errors import InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound
+from ..locks import FileLock
 from ..store.client import client_for, experiment_id
 from ..workspace import Workspace
 from .snapshots import FORMAT, SnapshotFile, cache_path, read_snapshot, write_snapshot
@@ -38,6 +39,7 @@ _NAME = re.compile(r"^[A-Za-z0-9_.\-/ ]{1,200}$")
 
 _known: dict[tuple[str, str, str], DatasetVersion] = {}
 _guard = threading.Lock()
+REGISTER_LOCK_S = 120.0
 
 
 @dataclass
@@ -211,6 +213,30 @@ def register(
         known = _known.get(key)
     if known is not None:
         return known
+    # search-then-create must not interleave with another process registering the same data
+    lock = FileLock(ws.subdir("locks") / f"dataset-{digest[:32]}.lock")
+    if not lock.acquire(timeout=REGISTER_LOCK_S):
+        raise Conflict(
+            f"dataset {name!r} ({digest[:12]}) is being registered by {lock.holder()}",
+            hint="retry when that process is done",
+        )
+    try:
+        return _register_locked(ws, df, name, digest, schema, profile, source, snapshot, key)
+    finally:
+        lock.release()
+
+
+def _register_locked(
+    ws: Workspace,
+    df: Any,
+    name: str,
+    digest: str,
+    schema: dict[str, Any],
+    profile: dict[str, Any],
+    source: dict[str, Any] | None,
+    snapshot: bool,
+    key: tuple[str, str, str],
+) -> DatasetVersion:
     existing = find_by_digest(ws, digest)
     same = next((v for v in existing if v.name == name), None)
     if same is not None:

@@ -6,11 +6,12 @@ the background, while kernels run. That keeps MLflow round trips off a step's cr
 step costs what papermill costs. A killed build loses nothing either: its journal is replayed
 (and its open runs marked FAILED) by the next process that tracks in the workspace.
 
-The one thing a build needs from MLflow early is a run's id, for the kernel's
-``MLOPS_PARENT_RUN_ID`` (the notebook's own tracked cells become its children). ``RunHandle.run_id``
-waits for it, and the local executor asks for it only once the kernel has started and sets it
-before the first cell (``runner.NotebookTask.env_hook``), so creating the run overlaps the
-kernel's start and costs the step nothing.
+The one thing a build wants from MLflow early is a run's id, for the kernel's
+``MLOPS_PARENT_RUN_ID`` (the notebook's own tracked cells become its children). The local
+executor asks for it only once the kernel has started (``runner.NotebookTask.env_hook``), so
+creating the run overlaps the kernel's start. When the tracking server is unreachable the build
+does not wait: ``RunHandle.run_id_or_key`` gives the run's journal key instead, the kernel gets
+``MLOPS_PARENT_KEY``, and the replayer links parent and child when the journals land.
 
 A plain ``papermill --engine mlops`` run (``engine_tracking.py``) uses the ``direct_*`` functions
 instead: synchronous calls, so that a broken store is a warning before the notebook starts and
@@ -31,6 +32,7 @@ from ..workspace import Workspace
 MAX_PARAM = 6000
 MAX_TAG = 8000
 RUN_ID_POLL = 0.005
+RUN_ID_WAIT = 60.0  # normally tens of ms; a first build also waits for the agent to start
 
 # code that may create tracked runs in the kernel (children of the step run)
 _TRACKING_CODE = re.compile(
@@ -73,6 +75,21 @@ class RunHandle:
             run_id = self._rec.wait_run_id(timeout)
         self._run_id = run_id
         return run_id
+
+    def run_id_or_key(self, wait: float = RUN_ID_WAIT) -> tuple[str | None, str]:
+        """(run id, journal key): the id once MLflow has the run, else None. Waits up to
+        ``wait``, but no longer once the replayer said MLflow does not answer: a build goes on
+        without the id then; the run is journaled under its key, and links made by key are
+        resolved when the journal lands."""
+        began = time.time()
+        deadline = time.monotonic() + wait
+        run_id = self.known_run_id
+        while run_id is None and time.monotonic() < deadline:
+            if self._rec.store_error(began):
+                break
+            time.sleep(RUN_ID_POLL * 4)
+            run_id = self.known_run_id
+        return run_id, self.key
 
     @property
     def known_run_id(self) -> str | None:

@@ -15,7 +15,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import StoreUnavailable
 from ..workspace import Workspace
 from . import records, shared_cache
 from .cache import CacheIndex
@@ -68,6 +67,7 @@ class Scheduler:
     ) -> None:
         self.ws, self.spec, self.planner, self.cache = ws, spec, planner, cache
         self.executor, self.progress = executor, progress
+        self._said_offline = False
         self.reports: dict[str, StepReport] = {}
         self.entries: dict[str, dict[str, Any]] = {}
         self.active: dict[str, ActiveStep] = {}
@@ -116,13 +116,26 @@ class Scheduler:
             self.cache.save()
             self.progress.close()
             self.pipeline.end(status)
-        self.pipeline_run_id = self.pipeline.known_run_id
-        if self.pipeline_run_id is None:
-            try:
-                self.pipeline_run_id = self.pipeline.run_id(timeout=10)
-            except StoreUnavailable:  # journaled; the flusher sends it when MLflow answers
-                pass
+        # None while the tracking server is unreachable: the run is journaled, sent later
+        self.pipeline_run_id = self._run_ref(self.pipeline)[0]
         return self.reports
+
+    def _run_ref(self, run: Any) -> tuple[str | None, str]:
+        """A run's id, or (tracking server unreachable) None and its journal key, said once."""
+        run_id, key = run.run_id_or_key()
+        if run_id is None and not self._said_offline:
+            self._said_offline = True
+            self.progress.event(
+                "! tracking server unreachable: runs are recorded locally and queued; "
+                "`jupyter-mlops sync` (or the sync agent) sends them when it answers"
+            )
+        return run_id, key
+
+    def _parent_environment(self, run: Any) -> dict[str, str]:
+        run_id, key = self._run_ref(run)
+        if run_id is not None:
+            return kernel_environment(parent_run_id=run_id)
+        return kernel_environment(parent_key=key)
 
     def _start_ready(self) -> None:
         for name in self.order:
@@ -160,7 +173,8 @@ class Scheduler:
                 key_metric(step, metrics),
                 metrics=metrics,
             )
-            self.progress.event(f"= {step.name}: cached (run {plan.entry['run_id'][:12]})")
+            ref = plan.entry.get("run_id") or f"key {plan.entry.get('run_key', '?')}"
+            self.progress.event(f"= {step.name}: cached (run {ref[:16]})")
             if step.name in self.counted:
                 self.progress.advance(planned_executions(step))
             return
@@ -216,7 +230,7 @@ class Scheduler:
             kernel=step.kernel,
             timeout=step.timeout,
             retries=step.retries,
-            env_hook=lambda: kernel_environment(parent_run_id=run.run_id()),
+            env_hook=lambda: self._parent_environment(run),
         )
         self.progress.running(label)
         future = self.executor.submit(task)
@@ -331,7 +345,8 @@ class Scheduler:
             self._close_step(act, "FAILED", {}, error, trials)
             return
         act.best = best
-        best.run_id = best.record.run_id()
+        best_id, best_key = self._run_ref(best.record)
+        best.run_id = best_id or best_key
         best.record.set_tags({"mlops.best": "true"})
         act.run.set_tags({"mlops.best_run_id": best.run_id, "mlops.best_trial": best.number})
         act.run.log_params({f"best.{k}": v for k, v in best.params.items()})
@@ -374,8 +389,13 @@ class Scheduler:
                     {"mlops.error.ename": error["ename"], "mlops.error.evalue": error["evalue"]}
                 )
             else:
+                run_id, run_key = self._run_ref(act.run)
                 entry = self.cache.record(
-                    plan.key, run_id=act.run.run_id(), outputs=outputs, metrics=metrics, extra=extra
+                    plan.key,
+                    run_id=run_id,
+                    outputs=outputs,
+                    metrics=metrics,
+                    extra={**extra, "run_key": run_key},
                 )
                 self.entries[step.name] = entry
                 if self.planner.shared is not None:

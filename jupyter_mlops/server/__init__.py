@@ -24,6 +24,7 @@ from .models import (
     ValidationsHandler,
 )
 from .not_found import UnknownRouteHandler
+from .outbox import OutboxHandler
 from .pipeline import BuildHandler, BuildsHandler, PipelineHandler
 from .runs import ComparisonsHandler, ExperimentsHandler, RunHandler, RunsHandler
 from .service import MlopsService
@@ -56,6 +57,7 @@ ROUTES: list[tuple[str, type]] = [
     (rf"builds/{_SEG}", BuildHandler),
     (rf"monitor/{_SEG}", MonitorHandler),
     (r"status", StatusHandler),
+    (r"outbox", OutboxHandler),
 ]
 
 

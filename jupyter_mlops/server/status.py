@@ -1,20 +1,20 @@
 """``GET status``: the store in use and the journal's queued and failed records, for the status bar.
 
 Cheap and read-only: the store's kind and URI come from the workspace (no MLflow import, no
-connection), and the counts from the ``.mlops/outbox/*.db`` journals opened read-only. A journal
-that cannot be read right now (locked, half-created) is counted in ``unreadable``, not guessed.
+connection), and the counts from the journals (``store.sync.outbox_counts``, read-only; a journal
+that cannot be read right now is counted in ``unreadable``, not guessed). ``GET outbox`` lists
+the refused records themselves.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
+from ..store.sync import outbox_counts
 from ..workspace import Workspace
 from .base import MlopsHandler
 
@@ -37,42 +37,10 @@ def display_uri(uri: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def _count(path: Path) -> tuple[int, int] | None:
-    try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.5)
-    except sqlite3.Error:
-        return None
-    try:
-        pending = con.execute("SELECT COUNT(*) FROM ops").fetchone()[0]
-        failed = con.execute("SELECT COUNT(*) FROM failed_ops").fetchone()[0]
-        return int(pending), int(failed)
-    except sqlite3.Error:
-        return None
-    finally:
-        con.close()
-
-
-def journal_counts(ws: Workspace) -> dict[str, int]:
-    """Queued and failed records over every journal of the workspace (none made if absent)."""
-    folder = ws.state_dir / "outbox"
-    totals = {"journals": 0, "pending": 0, "failed": 0, "unreadable": 0}
-    if not folder.is_dir():
-        return totals
-    for path in sorted(folder.glob("*.db")):
-        totals["journals"] += 1
-        counts = _count(path)
-        if counts is None:
-            totals["unreadable"] += 1
-            continue
-        totals["pending"] += counts[0]
-        totals["failed"] += counts[1]
-    return totals
-
-
 def status(ws: Workspace) -> dict[str, Any]:
     return {
         "store": {"kind": store_kind(ws), "uri": display_uri(ws.tracking_uri)},
-        "journal": journal_counts(ws),
+        "journal": outbox_counts(ws).as_dict(),
     }
 
 

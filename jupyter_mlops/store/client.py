@@ -8,10 +8,12 @@ create names its artifact location explicitly.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from ..errors import StoreUnavailable
 from ..locks import FileLock
 from ..workspace import Workspace
 
@@ -29,11 +31,19 @@ def use_wal(db) -> None:
     (the sidebar, another kernel) no longer block writers. The mode is stored in the file."""
     import sqlite3
 
-    with sqlite3.connect(db, timeout=30) as con:
+    con = sqlite3.connect(db, timeout=30)
+    try:
         con.execute("PRAGMA journal_mode=WAL")
+    finally:
+        con.close()
 
 
 def _init_embedded(ws: Workspace) -> None:
+    """Create the embedded store once, even when several processes open a fresh workspace at once.
+
+    The schema is built in a side file and renamed into place, so ``mlflow.db`` exists only
+    complete: a process that finds it can use it without waiting. Creators queue on a lock.
+    """
     db = ws.state_dir / "mlflow.db"
     if db.exists() and db.stat().st_size > 0:
         use_wal(db)  # stores made before WAL was the default switch on first use
@@ -41,15 +51,22 @@ def _init_embedded(ws: Workspace) -> None:
     ws.ensure_state_dir()
     ws.artifacts_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(ws.subdir("locks") / "store-init.lock")
-    lock.acquire(timeout=120)
+    if not lock.acquire(timeout=120):
+        raise StoreUnavailable(
+            f"the store {db} is still being created by another process ({lock.holder()})",
+            hint="wait for it to finish, or stop it",
+        )
     try:
         if db.exists() and db.stat().st_size > 0:
             return
         from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
-        store = SqlAlchemyStore(ws.tracking_uri, ws.artifacts_dir.as_uri())
+        side = db.with_name(f".mlflow.db.{os.getpid()}.new")
+        side.unlink(missing_ok=True)
+        store = SqlAlchemyStore(f"sqlite:///{side}", ws.artifacts_dir.as_uri())
         store.engine.dispose()
-        use_wal(db)
+        use_wal(side)
+        os.replace(side, db)
     finally:
         lock.release()
 
@@ -73,13 +90,17 @@ def _artifact_folder(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "experiment"
 
 
-def experiment_id(ws: Workspace, name: str | None = None, *, create: bool = True) -> str | None:
-    """Id of experiment ``name`` (default: the workspace's), created on first use."""
+def experiment_id(
+    ws: Workspace, name: str | None = None, *, create: bool = True, client: Any = None
+) -> str | None:
+    """Id of experiment ``name`` (default: the workspace's), created on first use.
+
+    Safe to repeat after a lost answer: a second create finds the experiment already there."""
     name = name or ws.default_experiment
     key = (ws.tracking_uri, name)
     if key in _experiments:
         return _experiments[key]
-    client = client_for(ws)
+    client = client or client_for(ws)
     exp = client.get_experiment_by_name(name)
     if exp is None:
         if not create:
@@ -92,7 +113,10 @@ def experiment_id(ws: Workspace, name: str | None = None, *, create: bool = True
         try:
             exp_id = client.create_experiment(name, artifact_location=location)
         except MlflowException as exc:
-            if "already exists" not in str(exc).lower():
+            if (
+                exc.error_code != "RESOURCE_ALREADY_EXISTS"
+                and "already exists" not in str(exc).lower()
+            ):
                 raise
             exp = client.get_experiment_by_name(name)
             assert exp is not None

@@ -1,7 +1,16 @@
-"""The background half of tracking: one thread per process that empties the outbox into MLflow.
+"""The process's half of tracking: its journal, and who empties it into MLflow.
 
-It also does the slow parts of a record that must not sit on the cell's path: reading git state,
-importing MLflow for the first time, and replaying journals left behind by dead processes.
+By default (``MLOPS_SYNC=agent``) the process never talks to MLflow for tracking: it appends to
+its journal and the workspace's sync agent (``store.agent``, a separate process started on
+demand) replays it. Waiting for one's own records (``flush_now``: ``%mlops sync``,
+``wait_synced``, read-your-own-writes before a query) means watching the journal drain, since the
+agent deletes a record only once MLflow confirmed it.
+
+``MLOPS_SYNC=inprocess`` keeps the older design, for comparison and for hosts that cannot start
+processes: a background thread of this process imports MLflow and replays its own journal (named
+``*-self.db`` so that an agent leaves it alone while the process lives).
+
+A small thread reads git state off the cell's path in both modes.
 """
 
 from __future__ import annotations
@@ -12,9 +21,11 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ..workspace import Workspace
+from . import agent_control as agent
 from .outbox import Outbox
 from .replay import FlushResult, Replayer, recover
 
@@ -22,6 +33,44 @@ log = logging.getLogger("jupyter_mlops")
 
 IDLE_INTERVAL = 0.5
 MAX_BACKOFF = 30.0
+MODE_ENV = "MLOPS_SYNC"  # "agent" (default) or "inprocess"
+AGENT_CHECK_S = 1.0
+
+# reads a repository's state (sha, branch, dirty, diff, remote), or None outside git; passed in
+# by the capture layer, which the store must not import
+GitReader = Callable[[Path], "dict | None"]
+
+_sinks: dict[tuple[str, str], Sink] = {}
+_sinks_guard = threading.Lock()
+
+
+def sink_for(ws: Workspace) -> Sink:
+    """The process's outbox + flusher for ``ws`` (started on first use)."""
+    key = (str(ws.root), ws.tracking_uri)
+    with _sinks_guard:
+        sink = _sinks.get(key)
+        if sink is None:
+            sink = _sinks[key] = Sink.start(ws)
+        return sink
+
+
+def sinks_for(ws: Workspace) -> list[Sink]:
+    """The sinks this process has open for ``ws`` (none if it tracked nothing there)."""
+    with _sinks_guard:
+        return [
+            s
+            for (root, uri), s in _sinks.items()
+            if root == str(ws.root) and uri == ws.tracking_uri
+        ]
+
+
+def stop_sinks(timeout: float = 10.0) -> None:
+    """Flush and stop every sink of this process (atexit does it too)."""
+    with _sinks_guard:
+        sinks = list(_sinks.values())
+        _sinks.clear()
+    for sink in sinks:
+        sink.stop(timeout)
 
 
 def _import_on_this_thread(ws: Workspace) -> None:
@@ -45,14 +94,16 @@ def _import_on_this_thread(ws: Workspace) -> None:
 
 
 class Sink:
-    def __init__(self, ws: Workspace, box: Outbox) -> None:
+    def __init__(self, ws: Workspace, box: Outbox, *, in_process: bool) -> None:
         self.ws = ws
         self.box = box
-        self.replayer = Replayer(ws, box)
+        self.in_process = in_process
+        self.replayer = Replayer(ws, box) if in_process else None
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._git_jobs: queue.SimpleQueue[tuple[str, Path]] = queue.SimpleQueue()
+        self._git_jobs: queue.SimpleQueue[tuple[str, Path, GitReader]] = queue.SimpleQueue()
         self._git_cache: tuple[float, dict | None] | None = None
+        self._agent_checked = 0.0
         self.last_result = FlushResult()
         self.recovered = FlushResult()
         self._thread = threading.Thread(
@@ -60,14 +111,14 @@ class Sink:
         )
 
     @classmethod
-    def start(cls, ws: Workspace) -> Sink:
-        if ws.tracking_uri.startswith(("http://", "https://")):
-            # the outbox retries with backoff itself; MLflow's own retries (minutes with 7
-            # attempts) would only hold the journal hostage while a server is down
-            os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-            os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
-        _import_on_this_thread(ws)
-        sink = cls(ws, Outbox.create(ws))
+    def start(cls, ws: Workspace, in_process: bool | None = None) -> Sink:
+        if in_process is None:
+            in_process = os.environ.get(MODE_ENV, "agent") == "inprocess"
+        if in_process:
+            _import_on_this_thread(ws)
+        sink = cls(ws, Outbox.create(ws, self_replayed=in_process), in_process=in_process)
+        if not in_process:
+            sink._ensure_agent(force=True)
         sink._thread.start()
         atexit.register(sink.stop)
         return sink
@@ -75,15 +126,58 @@ class Sink:
     # -- called from the cell's thread ---------------------------------------------------------
     def kick(self) -> None:
         self._wake.set()
+        if not self.in_process:
+            self._ensure_agent()
 
-    def request_git(self, run_key: str, root: Path) -> None:
-        self._git_jobs.put((run_key, root))
+    def _ensure_agent(self, force: bool = False) -> None:
+        """Start the agent if none runs (a cheap flock probe, at most every AGENT_CHECK_S)."""
+        now = time.monotonic()
+        if force or now - self._agent_checked > AGENT_CHECK_S:
+            self._agent_checked = now
+            agent.ensure_running(self.ws)
+
+    def request_git(self, run_key: str, root: Path, reader: GitReader) -> None:
+        """Tag the run with the repository's state, read off the cell's path by ``reader``."""
+        self._git_jobs.put((run_key, root, reader))
         self._wake.set()
 
     def flush_now(self, deadline: float | None = None) -> FlushResult:
+        """Get this process's records into MLflow (until ``deadline``, a monotonic time)."""
         self._do_git_jobs()
-        self.last_result = self.replayer.flush(deadline)
+        if self.replayer is not None:
+            self.last_result = self.replayer.flush(deadline)
+        else:
+            self.last_result = self._wait_for_agent(deadline)
         return self.last_result
+
+    def _wait_for_agent(self, deadline: float | None) -> FlushResult:
+        """Wait until the agent drained this journal, the deadline passed, or the agent said
+        (after this call began) that MLflow is not answering."""
+        began = time.time()
+        failed_before = self.box.failed_count()
+        pending = self.box.pending()
+        if pending:
+            agent.wake(self.ws)
+        pause = 0.002
+        error = None
+        while pending and (deadline is None or time.monotonic() < deadline):
+            self._ensure_agent()  # restarts an agent that was killed
+            time.sleep(pause)
+            pause = min(pause * 1.5, 0.05)
+            pending = self.box.pending()
+            state = agent.read_status(self.ws)
+            if pending and state.get("error") and state.get("last_pass", 0) > began:
+                error = state["error"]  # callers that must wait longer loop (wait_run_id...)
+                break
+        failed = self.box.failed_count() - failed_before
+        return FlushResult(pending=pending, failed=max(failed, 0), error=error if pending else None)
+
+    def store_error(self, since: float) -> str | None:
+        """Why records do not land (MLflow unreachable...), if said after ``since`` (time.time)."""
+        if self.replayer is not None:
+            return self.last_result.error
+        state = agent.read_status(self.ws)
+        return state.get("error") if state.get("last_pass", 0) > since else None
 
     def stop(self, timeout: float = 10.0) -> None:
         if self._stop.is_set():
@@ -102,16 +196,15 @@ class Sink:
                 )
             if not self.box.remove_if_drained():
                 self.box.close()
+                self.box.lock.release()  # the agent (or the next sync) takes it over
         except Exception as exc:
             log.warning("jupyter-mlops: could not flush at exit: %s", exc)
 
     # -- background ----------------------------------------------------------------------------
     def _do_git_jobs(self) -> None:
-        from ..capture.gitinfo import git_state
-
         while True:
             try:
-                run_key, root = self._git_jobs.get_nowait()
+                run_key, root, git_state = self._git_jobs.get_nowait()
             except queue.Empty:
                 return
             now = time.monotonic()
@@ -120,30 +213,25 @@ class Sink:
             state = self._git_cache[1]
             if state is None:
                 continue
-            self.box.append(
-                run_key,
-                "data",
-                {
-                    "tags": {
-                        "mlops.git_sha": state["sha"],
-                        "mlflow.source.git.commit": state["sha"],
-                        "mlops.git_branch": state["branch"],
-                        "mlflow.source.git.branch": state["branch"],
-                        "mlops.git_dirty": str(state["dirty"]).lower(),
-                        **(
-                            {"mlflow.source.git.repoURL": state["remote"]}
-                            if state["remote"]
-                            else {}
-                        ),
-                    }
-                },
-            )
+            self.box.append(run_key, "data", {"tags": _git_tags(state)})
             if state["dirty"] and state["diff"]:
                 self.box.append(
                     run_key, "text", {"text": state["diff"], "artifact_file": "mlops/git.diff"}
                 )
 
     def _loop(self) -> None:
+        if self.replayer is None:  # the agent replays: only git state is read here
+            while not self._stop.is_set():
+                self._wake.wait(IDLE_INTERVAL)
+                self._wake.clear()
+                try:
+                    self._do_git_jobs()
+                except Exception as exc:
+                    log.warning("jupyter-mlops: could not read git state: %s", exc)
+            return
+        self._replay_loop()
+
+    def _replay_loop(self) -> None:
         try:
             import mlflow  # noqa: F401 - warm the 1.4 s import off the cell's path
             from mlflow.entities import Metric  # noqa: F401
@@ -169,3 +257,16 @@ class Sink:
                 backoff = min(max(backoff * 2, 1.0), MAX_BACKOFF)
             else:
                 backoff = IDLE_INTERVAL
+
+
+def _git_tags(state: dict) -> dict[str, str]:
+    tags = {
+        "mlops.git_sha": state["sha"],
+        "mlflow.source.git.commit": state["sha"],
+        "mlops.git_branch": state["branch"],
+        "mlflow.source.git.branch": state["branch"],
+        "mlops.git_dirty": str(state["dirty"]).lower(),
+    }
+    if state["remote"]:
+        tags["mlflow.source.git.repoURL"] = state["remote"]
+    return tags

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,44 @@ def save_sklearn_model(
     }
 
 
+def stage_estimator(estimator: Any, folder: Path, example: Any | None) -> Path:
+    """Pickle ``estimator`` and its input example for the replayer: no MLflow on the cell's path.
+
+    cloudpickle stores classes defined in a notebook by value, so the sync agent (another
+    process) can load them. The MLmodel folder is built later from this file (``build_model``).
+    """
+    import cloudpickle
+
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "estimator.pkl"
+    tmp = folder / ".estimator.pkl.tmp"
+    with open(tmp, "wb") as fh:
+        cloudpickle.dump({"estimator": estimator, "example": example}, fh)
+    tmp.replace(target)
+    return target
+
+
+def build_model(pickled: Path, target: Path, requirements: list[str]) -> None:
+    """Build the MLflow model folder ``target`` from a staged pickle, once (safe to repeat).
+
+    Built aside and renamed into place, so a process killed half-way leaves no half-made folder.
+    """
+    import shutil
+
+    import cloudpickle
+
+    if (target / "MLmodel").exists():
+        return
+    with open(pickled, "rb") as fh:
+        staged = cloudpickle.load(fh)
+    side = target.with_name(f".{target.name}-build")
+    shutil.rmtree(side, ignore_errors=True)
+    meta = save_sklearn_model(staged["estimator"], side, staged["example"], requirements)
+    (target.parent / "model.json").write_text(json.dumps(meta))
+    shutil.rmtree(target, ignore_errors=True)
+    side.replace(target)
+
+
 def upload_staged_model(
     client: Any,
     *,
@@ -69,39 +108,72 @@ def upload_staged_model(
     staged: Path,
     name: str,
     model_key: str,
+    done: dict[str, str | None],
+    record: Callable[[str, str | None], None],
     retry: bool,
 ) -> str:
-    """Create the logged model, link it to its run, upload its files, mark it READY."""
+    """Create the logged model, link it to its run, upload its files, mark it READY.
+
+    Each step is idempotent and recorded through ``record`` once MLflow confirmed it; ``done``
+    holds the steps an earlier attempt finished, so a retry resumes after them. A step whose
+    answer was lost is checked on the server before it is sent again: the model is looked up by
+    its ``mlops.model_key`` tag before creating another, and the run's outputs before linking.
+    """
     from mlflow.entities import LoggedModelOutput, LoggedModelStatus
+
+    created = json.loads(done["created"]) if done.get("created") else None
+    if created is None:
+        model = _find_model(client, experiment_id, model_key) if retry else None
+        if model is None:
+            model = client.create_logged_model(
+                experiment_id=experiment_id,
+                name=name,
+                source_run_id=run_id,
+                tags={"mlops.model_key": model_key},
+                model_type="sklearn",
+            )
+        created = {"model_id": model.model_id, "location": model.artifact_location}
+        record("created", json.dumps(created))
+    model_id = created["model_id"]
+    if "linked" not in done:
+        if not _is_linked(client, run_id, model_id):
+            client.log_outputs(run_id, [LoggedModelOutput(model_id, step=0)])
+        record("linked", None)
+    if "uploaded" not in done:
+        _point_mlmodel_at(staged / "MLmodel", run_id, model_id, created["location"])
+        client.log_model_artifacts(model_id, str(staged))  # overwrites: safe to repeat
+        record("uploaded", None)
+    if "finalized" not in done:
+        client.finalize_logged_model(model_id, LoggedModelStatus.READY)
+        record("finalized", None)
+    if "tagged" not in done:
+        client.set_tag(run_id, f"mlops.model.{name}", f"models:/{model_id}")
+        info = staged.parent / "model.json"
+        if info.exists():
+            meta = json.loads(info.read_text())
+            client.set_logged_model_tags(model_id, {"mlops.class": meta.get("class", "")})
+        record("tagged", None)
+    return model_id
+
+
+def _find_model(client: Any, experiment_id: str, model_key: str) -> Any | None:
+    found = client.search_logged_models(
+        experiment_ids=[experiment_id],
+        filter_string=f"tags.`mlops.model_key` = '{model_key}'",
+    )
+    return found[0] if found else None
+
+
+def _is_linked(client: Any, run_id: str, model_id: str) -> bool:
+    outputs = client.get_run(run_id).outputs
+    return any(o.model_id == model_id for o in (outputs.model_outputs if outputs else ()))
+
+
+def _point_mlmodel_at(path: Path, run_id: str, model_id: str, location: str) -> None:
     from mlflow.models import Model
 
-    model = None
-    if retry:
-        found = client.search_logged_models(
-            experiment_ids=[experiment_id],
-            filter_string=f"tags.`mlops.model_key` = '{model_key}'",
-        )
-        model = found[0] if found else None
-    if model is None:
-        model = client.create_logged_model(
-            experiment_id=experiment_id,
-            name=name,
-            source_run_id=run_id,
-            tags={"mlops.model_key": model_key},
-            model_type="sklearn",
-        )
-    client.log_outputs(run_id, [LoggedModelOutput(model.model_id, step=0)])
-    mlmodel_path = staged / "MLmodel"
-    mlmodel = Model.load(str(mlmodel_path))
+    mlmodel = Model.load(str(path))
     mlmodel.run_id = run_id
-    mlmodel.model_id = model.model_id
-    mlmodel.artifact_path = model.artifact_location
-    mlmodel.save(str(mlmodel_path))
-    client.log_model_artifacts(model.model_id, str(staged))
-    client.finalize_logged_model(model.model_id, LoggedModelStatus.READY)
-    client.set_tag(run_id, f"mlops.model.{name}", f"models:/{model.model_id}")
-    info = staged.parent / "model.json"
-    if info.exists():
-        meta = json.loads(info.read_text())
-        client.set_logged_model_tags(model.model_id, {"mlops.class": meta.get("class", "")})
-    return model.model_id
+    mlmodel.model_id = model_id
+    mlmodel.artifact_path = location
+    mlmodel.save(str(path))

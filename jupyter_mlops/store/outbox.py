@@ -1,17 +1,24 @@
 """The durable local journal every tracking record passes through on its way to MLflow.
 
 A cell only appends to a per-process SQLite journal in ``.mlops/outbox/`` (WAL, about 0.1 ms an
-insert); a background thread replays the journal to MLflow in order, so a slow or unreachable
-tracking server never slows a cell, and a killed process loses nothing: its journal stays on disk,
-its flock is released by the kernel, and the next process to use the workspace (or
-``jupyter-mlops sync``) replays it and marks the runs it left open as FAILED.
+insert); the workspace's sync agent (``store.agent``) replays every journal to MLflow in order,
+so a slow or unreachable tracking server never slows a cell, and a killed process loses nothing:
+its journal stays on disk, its flock is released by the kernel, and the agent replays it at once
+and marks the runs it left open as FAILED.
 
 Exactly once: an op is deleted only after MLflow accepted it. An op that was sent but whose answer
-was lost (``attempts > 0``) is checked against the server before it is sent again.
+was lost (``attempts > 0``) is checked against the server before it is sent again. An op made of
+several MLflow calls (a model: create, link, upload, finalize) records each finished step in
+``steps``, so a retry resumes after the last confirmed one instead of starting over.
+
+A record MLflow refuses moves to ``failed_ops`` with the reason; nothing is dropped silently.
+``jupyter-mlops sync`` lists them and can put them back in line (``--retry-failed``, resuming
+from their recorded steps) or drop them (``--discard-failed``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -25,6 +32,11 @@ from typing import Any
 
 from ..locks import FileLock
 from ..workspace import Workspace
+
+# the tag that carries a run's journal key into MLflow: a retry finds the run by it
+RUN_KEY_TAG = "mlops.run_key"
+# journal name suffix of a process that replays its own journal (no sync agent)
+SELF_REPLAYED = "-self"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ops (
@@ -47,7 +59,19 @@ CREATE TABLE IF NOT EXISTS failed_ops (
     seq INTEGER PRIMARY KEY,
     run_key TEXT, kind TEXT, payload TEXT, error TEXT, failed REAL
 );
+CREATE TABLE IF NOT EXISTS steps (
+    seq INTEGER NOT NULL,
+    step TEXT NOT NULL,
+    value TEXT,
+    PRIMARY KEY (seq, step)
+);
 """
+
+
+def replay_lock(ws: Workspace) -> FileLock:
+    """Held by the one process that replays journals other than its own (the sync agent)."""
+    tag = hashlib.sha256(ws.tracking_uri.encode()).hexdigest()[:10]
+    return FileLock(ws.state_dir / "locks" / f"agent-{tag}.lock")
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -69,14 +93,20 @@ class Outbox:
         self.blob_dir = path.with_suffix(".blobs")
 
     @classmethod
-    def create(cls, ws: Workspace) -> Outbox:
+    def create(cls, ws: Workspace, *, self_replayed: bool = False) -> Outbox:
+        """A new journal for this process. ``self_replayed``: the process sends it itself, so
+        the sync agent leaves it alone while the process lives (it replays it once dead)."""
         folder = ws.subdir("outbox")
-        name = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        name = f"{os.getpid()}-{uuid.uuid4().hex[:8]}{SELF_REPLAYED if self_replayed else ''}"
         lock = FileLock(folder / f"{name}.lock")
         lock.acquire(blocking=False)
         box = cls(folder / f"{name}.db", lock)
         _ = box.conn  # create the schema now, not inside the first cell
         return box
+
+    @property
+    def self_replayed(self) -> bool:
+        return self.path.stem.endswith(SELF_REPLAYED)
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -138,6 +168,60 @@ class Outbox:
 
     def pending(self) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM ops").fetchone()[0]
+
+    def failed_count(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM failed_ops").fetchone()[0]
+
+    # -- steps of one op, so that a retry resumes where the last attempt stopped -----------------
+    def steps(self, seq: int) -> dict[str, str | None]:
+        rows = self.conn.execute("SELECT step, value FROM steps WHERE seq = ?", (seq,))
+        return dict(rows.fetchall())
+
+    def record_step(self, seq: int, step: str, value: str | None = None) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO steps VALUES (?, ?, ?)", (seq, step, value))
+
+    def delete_ops(self, seqs: list[int]) -> None:
+        marks = ",".join("?" * len(seqs))
+        with self.batch():
+            self.conn.execute(f"DELETE FROM ops WHERE seq IN ({marks})", seqs)
+            self.conn.execute(f"DELETE FROM steps WHERE seq IN ({marks})", seqs)
+
+    # -- records MLflow refused -----------------------------------------------------------------
+    def move_to_failed(self, rows: list[tuple], reason: str) -> None:
+        with self.batch():
+            for seq, key, kind, payload, *_ in rows:
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO failed_ops VALUES (?, ?, ?, ?, ?, ?)",
+                    (seq, key, kind, payload, reason[:2000], time.time()),
+                )
+                self.conn.execute("DELETE FROM ops WHERE seq = ?", (seq,))
+
+    def failed(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT seq, run_key, kind, payload, error, failed FROM failed_ops ORDER BY seq"
+        ).fetchall()
+        keys = ("seq", "run_key", "kind", "payload", "error", "failed")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def retry_failed(self) -> int:
+        """Put refused records back in line, at their old place; their recorded steps are kept."""
+        with self.batch():
+            moved = self.conn.execute(
+                "INSERT OR IGNORE INTO ops (seq, run_key, kind, payload, attempts, created) "
+                "SELECT seq, run_key, kind, payload, 1, failed FROM failed_ops"  # 1: check first
+            ).rowcount
+            self.conn.execute("DELETE FROM failed_ops")
+        return moved
+
+    def discard_failed(self) -> int:
+        """Drop refused records for good (and their staged files with the journal, once drained)."""
+        with self.batch():
+            seqs = [r[0] for r in self.conn.execute("SELECT seq FROM failed_ops").fetchall()]
+            self.conn.execute("DELETE FROM failed_ops")
+            if seqs:
+                marks = ",".join("?" * len(seqs))
+                self.conn.execute(f"DELETE FROM steps WHERE seq IN ({marks})", seqs)
+        return len(seqs)
 
     def run_id(self, run_key: str) -> str | None:
         row = self.conn.execute("SELECT run_id FROM runs WHERE run_key = ?", (run_key,)).fetchone()

@@ -1,7 +1,9 @@
-"""Read your own writes: a query first sends what this process still has queued for the store.
+"""Read your own writes: a query first waits for the records this process (or a process that just
+ended, like a notebook papermill ran) still has queued for the store.
 
-Records of a tracked cell reach MLflow a few milliseconds after the cell, from a background
-thread; a ``%mlops runs`` or ``register`` in the very next cell must still see them.
+Records of a tracked cell reach MLflow shortly after the cell, from the sync agent (or this
+process's own replay thread); a ``%mlops runs`` or ``register`` in the very next cell, or a query
+right after a notebook ran, must still see them.
 """
 
 from __future__ import annotations
@@ -9,16 +11,17 @@ from __future__ import annotations
 import time
 
 from ..workspace import Workspace
+from .flusher import sinks_for
+from .replay import dead_journal_backlog, recover
 
 
 def flush_own(ws: Workspace, timeout: float = 10.0) -> None:
-    """Read your own writes: send this process's queued records before a query reads MLflow."""
-    import sys
-
-    tracker = sys.modules.get("jupyter_mlops.capture.tracker")
-    if tracker is None:  # nothing was tracked in this process, so nothing can be queued
-        return
+    """Read your own writes: land this process's and dead processes' records before a query."""
     deadline = time.monotonic() + timeout
-    for sink in tracker.sinks_for(ws):
+    sinks = sinks_for(ws)
+    for sink in sinks:
         if sink.box.pending():
             sink.flush_now(deadline)
+    exclude = sinks[0].box if sinks else None
+    if dead_journal_backlog(ws, exclude):
+        recover(ws, exclude=exclude, deadline=deadline)

@@ -1,8 +1,23 @@
 """Replays outbox journals to MLflow, in order, exactly once; and recovers dead processes' journals.
 
-Errors split in two: the server being unreachable (transient: stop, keep everything, retry with
-backoff) and MLflow refusing one op (permanent: move it to ``failed_ops`` with the reason, so one
-bad record can never block every later one).
+Every op is made of idempotent steps, so any of them can be retried after any failure, including
+a lost answer (the server did the work, the reply never came):
+
+- ``create``: a run carries its journal key in a tag; a retry searches for it before creating.
+- ``data`` (params, metrics, tags in one ``log_batch``): params and tags are idempotent; a retried
+  item's metrics are looked up in the run's history before they are sent again.
+- ``text`` and ``artifact``: uploads overwrite, so they are simply repeated. A staged file is
+  deleted only after its op left the journal, so a retry always finds it.
+- ``inputs``: MLflow itself links a dataset to a run at most once.
+- ``model``: create the logged model (found by its ``mlops.model_key`` tag before creating again),
+  link it to the run (unless the run's outputs already list it), upload, finalize, tag. Each step
+  is recorded in the journal's ``steps`` table as MLflow confirms it; a retry resumes after it.
+- ``end``: setting a run's status twice is harmless.
+
+MLflow's own HTTP retries are turned off wherever this replays: a POST whose reply was lost must
+come back here to be checked, not be re-sent blindly. Failures are sorted by ``faults.classify``:
+an unreachable server stops the flush and keeps everything (backoff, retry later); a record MLflow
+refuses moves to ``failed_ops`` with the reason, so one bad record never blocks later ones.
 """
 
 from __future__ import annotations
@@ -10,6 +25,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import sqlite3
 import tempfile
 import threading
 import time
@@ -20,19 +37,13 @@ from typing import Any
 from ..locks import FileLock
 from ..workspace import Workspace
 from .client import client_for, experiment_id
-from .outbox import Outbox
-from .runs import RUN_KEY_TAG
+from .faults import classify, gives_up
+from .outbox import RUN_KEY_TAG, Outbox, replay_lock
 
 log = logging.getLogger("jupyter_mlops")
 
-PERMANENT_CODES = {
-    "INVALID_PARAMETER_VALUE",
-    "RESOURCE_DOES_NOT_EXIST",
-    "INVALID_STATE",
-    "BAD_REQUEST",
-    "RESOURCE_ALREADY_EXISTS",
-}
 MAX_METRICS, MAX_PARAMS, MAX_TAGS = 1000, 100, 100
+AWAIT_AGENT_S = 120.0  # longest a recover() waits on the agent without a deadline
 
 
 @dataclass
@@ -43,22 +54,55 @@ class FlushResult:
     error: str | None = None
     failures: list[str] = field(default_factory=list)
 
+    def add(self, other: FlushResult) -> None:
+        self.sent += other.sent
+        self.failed += other.failed
+        self.pending += other.pending
+        self.failures += other.failures
+        self.error = self.error or other.error
 
-class ServerDown(Exception):
-    pass
+
+class ParentNotLanded(Exception):
+    """A child run names a parent that another journal has not landed yet: retry after it."""
 
 
-def _is_permanent(exc: Exception) -> bool:
-    code = getattr(exc, "error_code", None)
-    return code in PERMANENT_CODES
+def _journaled_elsewhere(ws: Workspace, run_key: str, own: Path) -> bool:
+    folder = ws.state_dir / "outbox"
+    for db in sorted(folder.glob("*.db")) if folder.is_dir() else []:
+        if db == own:
+            continue
+        try:
+            con = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=5)
+            try:
+                if con.execute("SELECT 1 FROM runs WHERE run_key = ?", (run_key,)).fetchone():
+                    return True
+            finally:
+                con.close()
+        except sqlite3.Error:
+            continue
+    return False
+
+
+def turn_off_mlflow_retries(ws: Workspace) -> None:
+    """The journal is the only retry: MLflow's would re-send a POST whose answer was lost."""
+    if ws.tracking_uri.startswith(("http://", "https://")):
+        os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+
+
+def _describe(exc: BaseException) -> str:
+    text = getattr(exc, "message", None) or str(exc)
+    return f"{type(exc).__name__}: {text}"[:2000]
 
 
 class Replayer:
-    def __init__(self, ws: Workspace, box: Outbox) -> None:
+    def __init__(self, ws: Workspace, box: Outbox, client: Any = None) -> None:
         self.ws = ws
         self.box = box
+        self.client = client  # None: the workspace's MlflowClient (tests pass a faulty one)
         self._lock = threading.Lock()
         self._isolating = False  # after a refused batch, send records singly to find the bad one
+        turn_off_mlflow_retries(ws)
 
     # -- public -------------------------------------------------------------------------------
     def flush(self, deadline: float | None = None) -> FlushResult:
@@ -75,28 +119,24 @@ class Replayer:
                 group = self._group(rows)
                 if len(group) > 1 and self._isolating:
                     group = group[:1]
+                self._mark_attempt(group)
                 try:
-                    self._send(group)
-                except ServerDown as exc:
-                    result.error = str(exc)
-                    break
+                    staged = self._send(group)
                 except Exception as exc:
-                    if not _is_permanent(exc) and not isinstance(
-                        exc, (ValueError, KeyError, OSError)
-                    ):
-                        result.error = f"{type(exc).__name__}: {exc}"
+                    fault = classify(exc)
+                    if not gives_up(fault, 1 + max(g[4] for g in group)):
+                        result.error = _describe(exc)
                         break
                     if len(group) > 1:  # find the bad record: resend one by one
                         self._isolating = True
                         continue
                     self._fail(group, exc)
-                    result.failed += len(group)
+                    result.failed += 1
                     result.failures.append(f"{group[0][2]}: {exc}")
                     continue
-                con.execute(
-                    f"DELETE FROM ops WHERE seq IN ({','.join('?' * len(group))})",
-                    [g[0] for g in group],
-                )
+                self.box.delete_ops([g[0] for g in group])
+                for path in staged:  # only now: a retry of the op would still need it
+                    _drop_staged(path)
                 result.sent += len(group)
             self._isolating = False
             result.pending = self.box.pending()
@@ -121,15 +161,9 @@ class Replayer:
         return group
 
     def _fail(self, group: list[tuple], exc: Exception) -> None:
-        con = self.box.conn
-        msg = getattr(exc, "message", None) or str(exc)
-        log.warning("jupyter-mlops: MLflow refused a %s record: %s", group[0][2], msg)
-        for seq, key, kind, payload, _ in group:
-            con.execute(
-                "INSERT OR REPLACE INTO failed_ops VALUES (?, ?, ?, ?, ?, ?)",
-                (seq, key, kind, payload, msg[:2000], time.time()),
-            )
-            con.execute("DELETE FROM ops WHERE seq = ?", (seq,))
+        reason = _describe(exc)
+        log.warning("jupyter-mlops: MLflow refused a %s record: %s", group[0][2], reason)
+        self.box.move_to_failed(group, reason)
 
     def _mark_attempt(self, group: list[tuple]) -> None:
         self.box.conn.execute(
@@ -143,24 +177,9 @@ class Replayer:
             raise KeyError(f"run {run_key} was never created")
         return run_id
 
-    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except Exception as exc:
-            if _is_permanent(exc):
-                raise
-            text = str(exc)
-            if any(
-                s in text
-                for s in ("Connection", "connection", "Max retries", "timed out", "503", "502")
-            ):
-                raise ServerDown(text[:300]) from None
-            raise
-
-    def _send(self, group: list[tuple]) -> None:
-        self._mark_attempt(group)
+    def _send(self, group: list[tuple]) -> list[Path]:
+        """Send one group; returns the staged files to delete once the group left the journal."""
         seq, run_key, kind, payload, attempts = group[0]
-        data = json.loads(payload)
         if kind in ("data", "text"):
             items = [(g[2], json.loads(g[3]), g[4]) for g in group]
             data_items = [(d, a) for k, d, a in items if k == "data"]
@@ -169,37 +188,33 @@ class Replayer:
             texts = [d for k, d, _ in items if k == "text"]
             if texts:
                 self._op_texts(run_key, texts)
-            return
+            return []
         handler = getattr(self, f"_op_{kind}", None)
         if handler is None:
             raise ValueError(f"unknown record kind {kind!r}")
-        handler(run_key, data, attempts)
+        return handler(seq, run_key, json.loads(payload), attempts) or []
 
-    # -- op handlers ---------------------------------------------------------------------------
-    def _client(self):
-        return client_for(self.ws)
+    # -- op handlers: each step safe to repeat -----------------------------------------------------
+    def _client(self) -> Any:
+        return self.client if self.client is not None else client_for(self.ws)
 
-    def _op_create(self, run_key: str, data: dict, attempts: int) -> None:
+    def _op_create(self, seq: int, run_key: str, data: dict, attempts: int) -> None:
         client = self._client()
-        exp_id = self._call(experiment_id, self.ws, data.get("experiment"))
+        exp_id = experiment_id(self.ws, data.get("experiment"), client=client)
         tags = dict(data.get("tags", {}))
         tags[RUN_KEY_TAG] = run_key
         parent = data.get("parent_run_id") or self._resolve_parent(data.get("parent_key"))
         if parent:
             tags["mlflow.parentRunId"] = parent
         run = None
-        if attempts:  # sent before, answer lost: look before creating twice
-            found = self._call(
-                client.search_runs, [exp_id], filter_string=f"tags.`{RUN_KEY_TAG}` = '{run_key}'"
+        if attempts:  # sent before, answer perhaps lost: look before creating twice
+            found = client.search_runs(
+                [exp_id], filter_string=f"tags.`{RUN_KEY_TAG}` = '{run_key}'"
             )
             run = found[0] if found else None
         if run is None:
-            run = self._call(
-                client.create_run,
-                exp_id,
-                start_time=data.get("start_time"),
-                tags=tags,
-                run_name=data.get("name"),
+            run = client.create_run(
+                exp_id, start_time=data.get("start_time"), tags=tags, run_name=data.get("name")
             )
         self.box.conn.execute(
             "UPDATE runs SET run_id = ?, experiment_id = ?, artifact_uri = ? WHERE run_key = ?",
@@ -213,11 +228,13 @@ class Replayer:
         if local:
             return local
         client = self._client()
-        exps = [e.experiment_id for e in self._call(client.search_experiments)]
-        found = self._call(
-            client.search_runs, exps, filter_string=f"tags.`{RUN_KEY_TAG}` = '{parent_key}'"
-        )
-        return found[0].info.run_id if found else None
+        exps = [e.experiment_id for e in client.search_experiments()]
+        found = client.search_runs(exps, filter_string=f"tags.`{RUN_KEY_TAG}` = '{parent_key}'")
+        if found:
+            return found[0].info.run_id
+        if _journaled_elsewhere(self.ws, parent_key, self.box.path):
+            raise ParentNotLanded(f"parent run {parent_key[:8]} is still queued in another journal")
+        return None  # its journal is gone: the child lands without the link
 
     def _op_data(self, run_key: str, items: list[tuple[dict, int]]) -> None:
         from mlflow.entities import Metric, Param, RunTag
@@ -228,15 +245,14 @@ class Replayer:
         for data, attempts in items:
             batch = [Metric(k, v, ts, step) for k, v, ts, step in data.get("metrics", ())]
             if batch and attempts and self._landed(client, run_id, batch[0]):
-                batch = []
+                batch = []  # one log_batch carried the item: its first metric tells for all
             metrics.extend(batch)
             for key, value in data.get("params", {}).items():
                 if params.get(key, value) != value:  # MLflow refuses a changed param: isolate it
                     raise ValueError(f"param {key!r} logged twice with different values")
                 params[key] = value
             tags.update(data.get("tags", {}))
-        self._call(
-            client.log_batch,
+        client.log_batch(
             run_id,
             metrics=metrics,
             params=[Param(k, v) for k, v in params.items()],
@@ -244,7 +260,7 @@ class Replayer:
         )
 
     def _landed(self, client: Any, run_id: str, metric: Any) -> bool:
-        history = self._call(client.get_metric_history, run_id, metric.key)
+        history = client.get_metric_history(run_id, metric.key)
         return any(
             h.timestamp == metric.timestamp
             and h.step == metric.step
@@ -290,19 +306,19 @@ class Replayer:
                     raise ValueError(f"artifact path {item['artifact_file']!r} leaves the run")
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(item["text"], encoding="utf-8")
-            self._call(client.log_artifacts, run_id, tmp)
+            client.log_artifacts(run_id, tmp)
 
-    def _op_artifact(self, run_key: str, data: dict, attempts: int) -> None:
+    def _op_artifact(self, seq: int, run_key: str, data: dict, attempts: int) -> list[Path]:
         client = self._client()
         run_id = self._run_id(run_key)
         path = Path(data["path"])
         if path.is_dir():
-            self._call(client.log_artifacts, run_id, str(path), data.get("artifact_path"))
+            client.log_artifacts(run_id, str(path), data.get("artifact_path"))
         else:
-            self._call(client.log_artifact, run_id, str(path), data.get("artifact_path"))
-        _drop_staged(path)
+            client.log_artifact(run_id, str(path), data.get("artifact_path"))
+        return [path]
 
-    def _op_inputs(self, run_key: str, data: dict, attempts: int) -> None:
+    def _op_inputs(self, seq: int, run_key: str, data: dict, attempts: int) -> None:
         from mlflow.entities import Dataset, DatasetInput, InputTag
 
         client = self._client()
@@ -319,31 +335,35 @@ class Replayer:
             )
             tags = [InputTag("mlflow.data.context", d["context"])] if d.get("context") else []
             inputs.append(DatasetInput(ds, tags))
-        self._call(client.log_inputs, run_id, datasets=inputs)
+        client.log_inputs(run_id, datasets=inputs)  # MLflow links a dataset to a run once
 
-    def _op_model(self, run_key: str, data: dict, attempts: int) -> None:
-        from .models import upload_staged_model
+    def _op_model(self, seq: int, run_key: str, data: dict, attempts: int) -> list[Path]:
+        from .models import build_model, upload_staged_model
 
         run_id = self._run_id(run_key)
+        if data.get("estimator"):  # staged as a pickle by the kernel: build the MLmodel here
+            build_model(Path(data["estimator"]), Path(data["path"]), data.get("requirements", []))
         row = self.box.conn.execute(
             "SELECT experiment_id FROM runs WHERE run_key = ?", (run_key,)
         ).fetchone()
-        self._call(
-            upload_staged_model,
+        staged = Path(data["path"])
+        upload_staged_model(
             self._client(),
             experiment_id=row[0],
             run_id=run_id,
-            staged=Path(data["path"]),
+            staged=staged,
             name=data["name"],
             model_key=data["model_key"],
+            done=self.box.steps(seq),
+            record=lambda step, value: self.box.record_step(seq, step, value),
             retry=bool(attempts),
         )
-        _drop_staged(Path(data["path"]).parent)
+        return [staged.parent]
 
-    def _op_end(self, run_key: str, data: dict, attempts: int) -> None:
+    def _op_end(self, seq: int, run_key: str, data: dict, attempts: int) -> None:
         client = self._client()
         run_id = self._run_id(run_key)
-        self._call(client.set_terminated, run_id, data["status"], end_time=data.get("end_time"))
+        client.set_terminated(run_id, data["status"], end_time=data.get("end_time"))
 
 
 def _drop_staged(path: Path) -> None:
@@ -357,9 +377,75 @@ def _drop_staged(path: Path) -> None:
 
 
 def recover(
-    ws: Workspace, *, exclude: Outbox | None = None, deadline: float | None = None
+    ws: Workspace,
+    *,
+    exclude: Outbox | None = None,
+    deadline: float | None = None,
+    client: Any = None,
+    as_agent: bool = False,
 ) -> FlushResult:
-    """Replay the journals of dead processes; runs they left open are marked FAILED."""
+    """Replay the journals of dead processes; runs they left open are marked FAILED.
+
+    Only the holder of the workspace's replay lock replays: when the sync agent runs, this waits
+    for it to land the dead journals instead (until ``deadline``, or until it reports MLflow
+    unreachable), so two processes never replay one journal at once.
+    """
+    if as_agent:
+        return _recover(ws, exclude, deadline, client)
+    lock = replay_lock(ws)
+    if not lock.acquire(blocking=False):
+        return _await_agent(ws, exclude, deadline)
+    try:
+        return _recover(ws, exclude, deadline, client)
+    finally:
+        lock.release()
+
+
+def dead_journal_backlog(ws: Workspace, exclude: Outbox | None) -> int:
+    """Records (and open runs) in journals whose process is dead, landed or being landed."""
+    folder = ws.state_dir / "outbox"
+    backlog = 0
+    agent_pid = replay_lock(ws).holder().get("pid")
+    for db in sorted(folder.glob("*.db")) if folder.is_dir() else []:
+        if exclude is not None and db == exclude.path:
+            continue
+        lock = FileLock(db.with_suffix(".lock"))
+        if not lock.is_free() and lock.holder().get("pid") != agent_pid:
+            continue  # its own process holds it: alive
+        try:
+            con = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=5)
+            try:
+                ops = con.execute("SELECT COUNT(*) FROM ops").fetchone()[0]
+                runs = con.execute("SELECT COUNT(*) FROM runs WHERE open = 1").fetchone()[0]
+            finally:
+                con.close()
+        except sqlite3.Error:
+            continue
+        backlog += ops + runs
+    return backlog
+
+
+def _await_agent(ws: Workspace, exclude: Outbox | None, deadline: float | None) -> FlushResult:
+    from .agent_control import read_status, wake
+
+    began = time.time()
+    wake(ws)
+    deadline = deadline if deadline is not None else time.monotonic() + AWAIT_AGENT_S
+    backlog = dead_journal_backlog(ws, exclude)
+    error = None
+    while backlog and time.monotonic() < deadline:
+        time.sleep(0.05)
+        backlog = dead_journal_backlog(ws, exclude)
+        state = read_status(ws)
+        if backlog and state.get("error") and state.get("last_pass", 0) > began:
+            error = state["error"]
+            break
+    return FlushResult(pending=backlog, error=error if backlog else None)
+
+
+def _recover(
+    ws: Workspace, exclude: Outbox | None, deadline: float | None, client: Any
+) -> FlushResult:
     total = FlushResult()
     folder = ws.state_dir / "outbox"
     if not folder.is_dir():
@@ -369,30 +455,11 @@ def recover(
             continue
         lock = FileLock(db.with_suffix(".lock"))
         if not lock.acquire(blocking=False):
-            continue  # its process is alive and flushes it itself
+            continue  # its process is alive
         box = Outbox(db, lock)
         try:
-            now_ms = int(time.time() * 1000)
-            for run_key, last_seen in box.conn.execute(
-                "SELECT r.run_key, MAX(r.last_seen, COALESCE(MAX(o.created), 0)) FROM runs r "
-                "LEFT JOIN ops o ON o.run_key = r.run_key WHERE r.open = 1 GROUP BY r.run_key"
-            ).fetchall():
-                box.append(
-                    run_key,
-                    "data",
-                    {"tags": {"mlops.failure": "the process recording this run died"}},
-                )
-                box.append(
-                    run_key,
-                    "end",
-                    {"status": "FAILED", "end_time": min(now_ms, int(last_seen * 1000))},
-                )
-            result = Replayer(ws, box).flush(deadline)
-            total.sent += result.sent
-            total.failed += result.failed
-            total.pending += result.pending
-            total.failures += result.failures
-            total.error = total.error or result.error
+            _close_open_runs(box)
+            total.add(Replayer(ws, box, client).flush(deadline))
             if not box.remove_if_drained():
                 box.close()
                 lock.release()
@@ -401,3 +468,18 @@ def recover(
             lock.release()
             raise
     return total
+
+
+def _close_open_runs(box: Outbox) -> None:
+    now_ms = int(time.time() * 1000)
+    for run_key, last_seen in box.conn.execute(
+        "SELECT r.run_key, MAX(r.last_seen, COALESCE(MAX(o.created), 0)) FROM runs r "
+        "LEFT JOIN ops o ON o.run_key = r.run_key WHERE r.open = 1 GROUP BY r.run_key"
+    ).fetchall():
+        with box.batch():
+            box.append(
+                run_key, "data", {"tags": {"mlops.failure": "the process recording this run died"}}
+            )
+            box.append(
+                run_key, "end", {"status": "FAILED", "end_time": min(now_ms, int(last_seen * 1000))}
+            )

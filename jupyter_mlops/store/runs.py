@@ -10,6 +10,7 @@ from ..workspace import Workspace
 from .client import client_for, experiment_id
 from .embedded_read import list_runs
 from .metric_order import page_by_metric, parse_metric_order
+from .outbox import RUN_KEY_TAG
 from .own_writes import flush_own
 from .reachability import ensure_reachable
 from .run_names import choose_run
@@ -17,7 +18,6 @@ from .run_names import choose_run
 if TYPE_CHECKING:
     from mlflow.entities import Run
 
-RUN_KEY_TAG = "mlops.run_key"
 KIND_TAG = "mlops.kind"
 INTERNAL_PREFIX = "mlops-"
 _RUN_REF = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

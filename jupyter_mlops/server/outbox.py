@@ -1,0 +1,39 @@
+"""The workspace's journal: records waiting for MLflow and records it refused.
+
+``GET outbox`` -> ``{"pending": n, "failed": n, "journals": n, "refused": [...]}``, for a status
+bar. It reads only local journal files, so it answers while the tracking server is down, which
+is exactly when it matters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import tornado.web
+from jupyter_server.auth.decorator import authorized
+
+from ..store.sync import failed_records, outbox_counts
+from ..workspace import Workspace
+from .base import MlopsHandler
+
+MAX_LISTED = 50
+
+
+def outbox_state(ws: Workspace) -> dict[str, Any]:
+    state: dict[str, Any] = outbox_counts(ws).as_dict()
+    refused = failed_records(ws)[:MAX_LISTED] if state["failed"] else []
+    state["refused"] = [
+        {k: r[k] for k in ("journal", "seq", "kind", "run_key", "error", "failed")} for r in refused
+    ]
+    return state
+
+
+class OutboxHandler(MlopsHandler):
+    auth_resource = "jupyter_mlops:runs"
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        loop = asyncio.get_running_loop()  # not service.run: no tracking server needed
+        self.reply(await loop.run_in_executor(None, outbox_state, self.service.workspace))

@@ -1,0 +1,107 @@
+"""Controlling the workspace's sync agent from any process: start it, wake it, read its status, stop it.
+
+Kept apart from the agent itself (``agent.py``, which replays), so a kernel or the replayer can
+signal the agent without importing the replay machinery that the agent is built on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..locks import FileLock
+from ..workspace import Workspace
+from .outbox import replay_lock
+
+
+def _uri_tag(uri: str) -> str:
+    return hashlib.sha256(uri.encode()).hexdigest()[:10]
+
+
+def agent_lock(ws: Workspace) -> FileLock:
+    return replay_lock(ws)
+
+
+def status_path(ws: Workspace) -> Path:
+    return ws.state_dir / "locks" / f"agent-{_uri_tag(ws.tracking_uri)}.json"
+
+
+def wake_path(ws: Workspace) -> Path:
+    return ws.state_dir / "locks" / f"agent-{_uri_tag(ws.tracking_uri)}.wake"
+
+
+def wake(ws: Workspace) -> None:
+    """Ask the agent for a pass now, even while it backs off from an unreachable server."""
+    try:
+        wake_path(ws).touch()
+    except OSError:
+        pass
+
+
+def is_running(ws: Workspace) -> bool:
+    return not agent_lock(ws).is_free()
+
+
+def spawn(ws: Workspace) -> subprocess.Popen:
+    """Start an agent detached from the caller (it outlives a kernel that dies)."""
+    (ws.state_dir / "locks").mkdir(parents=True, exist_ok=True)
+    log = open(ws.state_dir / "agent.log", "ab")  # noqa: SIM115 - handed to the child
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "jupyter_mlops.store.agent", str(ws.root)]
+            + ["--tracking-uri", ws.tracking_uri],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            close_fds=True,
+        )
+    finally:
+        log.close()
+
+
+def ensure_running(ws: Workspace) -> bool:
+    """Start the workspace's agent unless one runs; True when this call started it."""
+    if is_running(ws):
+        return False
+    spawn(ws)
+    return True
+
+
+def read_status(ws: Workspace) -> dict[str, Any]:
+    """What the agent last said about itself (pid, last pass, last error), plus whether it runs."""
+    try:
+        state = json.loads(status_path(ws).read_text())
+    except (OSError, ValueError):
+        state = {}
+    lock = agent_lock(ws)
+    state["running"] = not lock.is_free()
+    if state["running"]:
+        state.update({k: v for k, v in lock.holder().items() if k in ("pid", "since")})
+    return state
+
+
+def stop(ws: Workspace, timeout: float = 10.0) -> bool:
+    """Ask the agent to stop (SIGTERM; it finishes the record in hand); True once it is gone."""
+    lock = agent_lock(ws)
+    if lock.is_free():
+        return True
+    pid = lock.holder().get("pid")
+    if isinstance(pid, int):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if lock.is_free():
+            return True
+        time.sleep(0.05)
+    return False
