@@ -247,14 +247,24 @@ def test_a_refused_record_can_be_listed_retried_and_discarded(workspace):
     replayer.flush()
     box.append("k1", "data", {"params": {"p": "2"}})  # MLflow refuses a changed param
     assert replayer.flush().failed == 1
-    assert sync.outbox_counts(workspace).as_dict() == {"pending": 0, "failed": 1, "journals": 1}
+    assert sync.outbox_counts(workspace).as_dict() == {
+        "pending": 0,
+        "failed": 1,
+        "journals": 1,
+        "unreadable": 0,
+    }
     [record] = sync.failed_records(workspace)
     assert record["kind"] == "data" and "p" in record["error"]
     assert sync.retry_failed(workspace) == 1
     assert sync.outbox_counts(workspace).pending == 1
     assert replayer.flush().failed == 1  # still refused: back in failed_ops, not lost
     assert sync.discard_failed(workspace) == 1
-    assert sync.outbox_counts(workspace).as_dict() == {"pending": 0, "failed": 0, "journals": 1}
+    assert sync.outbox_counts(workspace).as_dict() == {
+        "pending": 0,
+        "failed": 0,
+        "journals": 1,
+        "unreadable": 0,
+    }
     box.append("k1", "end", {"status": "FINISHED"})
     replayer.flush()
     assert box.remove_if_drained()
