@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from jupyter_server.base.handlers import APIHandler
+from tornado.web import HTTPError
 
 from ..errors import InvalidInput, MlopsError, NotFound
 from .errors import error_response
@@ -108,16 +110,33 @@ class MlopsHandler(APIHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body, default=str))
 
+    def require_execute(self) -> None:
+        """Routes that run code in the server's process or its kernels (a build's notebooks, a
+        validation's unpickled model and business notebook) also need the right to run kernels,
+        as Jupyter's own kernel routes do."""
+        if not self.authorizer.is_authorized(self, self.current_user, "execute", "kernels"):
+            raise HTTPError(403, "this route runs code: it needs the right to execute kernels")
+
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, MlopsError) and value.http_status < 500:
             self.log.info("jupyter-mlops %s %s: %s", self.request.method, self.request.path, value)
             return
-        super().log_exception(typ, value, tb)
+        if isinstance(value, (MlopsError, HTTPError)):
+            super().log_exception(typ, value, tb)
+            return
+        self._error_id = secrets.token_hex(6)
+        self.log.error(
+            "jupyter-mlops error %s on %s %s",
+            self._error_id,
+            self.request.method,
+            self.request.path,
+            exc_info=(typ, value, tb),
+        )
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc_info = kwargs.get("exc_info")
         exc = exc_info[1] if exc_info else None
-        status, body = error_response(exc, status_code)
+        status, body = error_response(exc, status_code, getattr(self, "_error_id", None))
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
