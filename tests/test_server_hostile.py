@@ -4,12 +4,14 @@ only an error id (the details are in the server log)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 
 import pytest
 from release_support import registered
 from server_support import RecordingAuthorizer, api, jp_root_dir, jp_server_config
+from tornado.httpclient import HTTPClientError
 
 from jupyter_mlops.errors import Busy, NotFound
 from jupyter_mlops.lineage.query import lineage
@@ -130,3 +132,29 @@ async def test_an_unexpected_error_is_a_500_with_an_error_id_only(jp_fetch, work
     assert "database" not in str(answer).lower() and "Error:" not in str(answer)
     logged = [r for r in caplog.records if error_id in r.getMessage()]
     assert logged and logged[0].exc_info, "the traceback must be in the server log under its id"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "[" * 30_000 + "]" * 30_000,  # under the 64 KB body limit
+        '{"version": "1", "reason": "r", "weight": NaN}',
+        '{"version": "1", "reason": "r", "weight": Infinity}',
+        '{"version": "1", "reason": "r", "weight": ' + "9" * 5000 + "}",
+    ],
+    ids=["deep", "nan", "infinity", "huge-int"],
+)
+async def test_hostile_json_bodies_are_400s(jp_fetch, workspace, raw):
+    registered(workspace, "churn", ("good",))
+    try:
+        await jp_fetch(
+            "jupyter-mlops", "api", "models", "churn", "aliases", "canary", method="PUT", body=raw
+        )
+    except HTTPClientError as err:
+        code, answer = err.code, json.loads(err.response.body)
+    else:
+        raise AssertionError("a hostile body was accepted")
+    assert code == 400, answer
+    assert "error_id" not in answer
+    code, history = await api(jp_fetch, "models", "churn", "history")
+    assert code == 200 and not [e for e in history["events"] if e.get("action") == "promote"]

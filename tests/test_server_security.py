@@ -40,6 +40,7 @@ ROUTES = [
     ("GET", "builds/abc", "pipeline"),
     ("DELETE", "builds/abc", "pipeline"),
     ("GET", "monitor/m", "monitor"),
+    ("GET", "openapi.json", "api"),
     ("PATCH", "runs", "api"),  # unknown method: no handler method -> 405 after auth
 ]
 

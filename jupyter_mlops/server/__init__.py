@@ -22,6 +22,7 @@ from .models import (
     ValidationHandler,
     ValidationsHandler,
 )
+from .openapi import OpenApiHandler
 from .pipeline import BuildHandler, BuildsHandler, PipelineHandler
 from .runs import ComparisonsHandler, ExperimentsHandler, RunHandler, RunsHandler
 from .service import MlopsService
@@ -31,6 +32,7 @@ API_PREFIX = "jupyter-mlops/api"
 
 # (path regex below API_PREFIX, handler). Each resource family adds its routes here, its
 # handlers in a file of their own; register nothing elsewhere, or the catch-all below shadows it.
+# Every route and method must also be in openapi.json (tests/test_server_openapi.py checks it).
 # Path parameters match one segment ([^/]+); Tornado then percent-decodes them, so an encoded
 # "/" or ".." arrives in the handler, where the domain's name checks refuse it with a 400.
 _SEG = r"([^/]+)"
@@ -53,6 +55,7 @@ ROUTES: list[tuple[str, type]] = [
     (r"builds", BuildsHandler),
     (rf"builds/{_SEG}", BuildHandler),
     (rf"monitor/{_SEG}", MonitorHandler),
+    (r"openapi\.json", OpenApiHandler),
 ]
 
 

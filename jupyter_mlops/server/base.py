@@ -21,6 +21,11 @@ SERVICE_KEY = "jupyter_mlops"
 MAX_BODY = 64 * 1024
 
 
+def _not_json(token: str) -> None:
+    """``NaN`` and ``Infinity`` are not JSON: refused like any other malformed body."""
+    raise ValueError(f"{token} is not JSON")
+
+
 class MlopsHandler(APIHandler):
     """Subclasses set ``auth_resource = "jupyter_mlops:<resource>"`` and decorate each method
     with ``@tornado.web.authenticated`` and ``@authorized`` (checked by scripts/check_auth.py).
@@ -71,8 +76,8 @@ class MlopsHandler(APIHandler):
         if not raw.strip():
             return {}
         try:
-            data = json.loads(raw)
-        except ValueError:
+            data = json.loads(raw, parse_constant=_not_json)
+        except (ValueError, RecursionError):  # RecursionError: nested past Python's limit
             raise InvalidInput(
                 "the request body is not JSON", hint='send e.g. {"reason": "..."}'
             ) from None
