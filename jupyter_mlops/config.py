@@ -85,7 +85,13 @@ def compose_yaml(path: Path) -> tuple[Any, Any]:
     if size > MAX_CONFIG_BYTES:
         raise ConfigError(f"file is {size} bytes; the limit is {MAX_CONFIG_BYTES}", path=str(path))
     text = path.read_text(encoding="utf-8", errors="replace")
-    loader = _loader_class()(text)
+    try:
+        loader = _loader_class()(text)
+    except yaml.reader.ReaderError as exc:  # a control character: refused before parsing
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        raise ConfigError(
+            f"invalid YAML: character {exc.character!r} is not allowed", path=str(path), line=line
+        ) from None
     loader._mlops_path = str(path)
     try:
         node = loader.get_single_node()

@@ -129,3 +129,9 @@ def test_the_cli_says_it_in_one_line(tmp_path: Path) -> None:
     assert "did you mean 'experiment'" in lines[0] and "Traceback" not in done.stderr
     assert len(lines) <= 2, done.stderr  # the error, and at most its hint
     assert not (tmp_path / ".mlops").exists()
+
+
+def test_a_control_character_is_a_config_error_naming_its_line(tmp_path: Path) -> None:
+    """Found by the fuzzer (tests/test_fuzz_inputs.py): it was a yaml.ReaderError traceback."""
+    err = _load_error(tmp_path, "project: x\nexperiment: a\x1fb\n")
+    assert err.line == 2 and "not allowed" in str(err)
