@@ -158,3 +158,20 @@ async def test_hostile_json_bodies_are_400s(jp_fetch, workspace, raw):
     assert "error_id" not in answer
     code, history = await api(jp_fetch, "models", "churn", "history")
     assert code == 200 and not [e for e in history["events"] if e.get("action") == "promote"]
+
+
+async def test_a_nan_metric_is_answered_as_strict_json(jp_fetch, workspace):
+    from jupyter_mlops.store.client import client_for, experiment_id
+
+    client = client_for(workspace)
+    run = client.create_run(experiment_id(workspace), run_name="nan")
+    client.log_metric(run.info.run_id, "loss", float("nan"))
+    client.log_metric(run.info.run_id, "gain", float("inf"))
+    client.set_terminated(run.info.run_id, "FINISHED")
+    for path in (("runs",), ("runs", run.info.run_id)):
+        response = await jp_fetch("jupyter-mlops", "api", *path)
+
+        def refuse(token):
+            raise AssertionError(f"{path}: not strict JSON: {token}")
+
+        json.loads(response.body, parse_constant=refuse)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import secrets
 from collections.abc import Callable
@@ -19,6 +20,25 @@ T = TypeVar("T")
 
 SERVICE_KEY = "jupyter_mlops"
 MAX_BODY = 64 * 1024
+
+
+def strict_json(body: Any) -> str:
+    """``body`` as JSON a browser can parse: a NaN or infinite number (a metric may be one) is
+    answered as null."""
+    try:
+        return json.dumps(body, default=str, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(body), default=str, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _not_json(token: str) -> None:
@@ -113,7 +133,7 @@ class MlopsHandler(APIHandler):
     def reply(self, body: dict[str, Any], status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body, default=str))
+        self.finish(strict_json(body))
 
     def require_execute(self) -> None:
         """Routes that run code in the server's process or its kernels (a build's notebooks, a
