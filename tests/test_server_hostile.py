@@ -170,8 +170,8 @@ async def test_a_nan_metric_is_answered_as_strict_json(jp_fetch, workspace):
     client.set_terminated(run.info.run_id, "FINISHED")
     for path in (("runs",), ("runs", run.info.run_id)):
         response = await jp_fetch("jupyter-mlops", "api", *path)
+        json.loads(response.body, parse_constant=_refuse_non_json)
 
-        def refuse(token):
-            raise AssertionError(f"{path}: not strict JSON: {token}")
 
-        json.loads(response.body, parse_constant=refuse)
+def _refuse_non_json(token):
+    raise AssertionError(f"not strict JSON: {token}")
