@@ -27,7 +27,9 @@ CODE_RUNNING = [
 
 
 @pytest.mark.parametrize("path", CODE_RUNNING, ids=lambda p: p[0])
-async def test_routes_that_run_code_need_execute_on_kernels(jp_fetch, workspace, path):
+async def test_routes_that_run_code_need_execute_on_kernels(
+    jp_fetch, jp_serverapp, workspace, path
+):
     registered(workspace, "churn", ("good",))
     (workspace.root / "mlops.yaml").write_text("steps: {}\n")
     RecordingAuthorizer.deny = {"kernels"}
@@ -35,7 +37,7 @@ async def test_routes_that_run_code_need_execute_on_kernels(jp_fetch, workspace,
     assert code == 403, answer
     assert ("execute", "kernels") in RecordingAuthorizer.asked
     assert "kernels" in answer["error"]
-    jobs = jp_fetch_service(jp_fetch).jobs.list()
+    jobs = jp_serverapp.web_app.settings["jupyter_mlops"].jobs.list()
     assert jobs == [], "a refused request must not have queued a job"
 
 
@@ -47,20 +49,6 @@ async def test_allowed_code_routes_ask_for_both_rights(jp_fetch, workspace):
     assert code == 202, answer
     assert ("write", "jupyter_mlops:models") in RecordingAuthorizer.asked
     assert ("execute", "kernels") in RecordingAuthorizer.asked
-
-
-def jp_fetch_service(jp_fetch):
-    return _SERVICE["service"]
-
-
-_SERVICE: dict = {}
-
-
-@pytest.fixture(autouse=True)
-def _remember_service(jp_serverapp):
-    _SERVICE["service"] = jp_serverapp.web_app.settings["jupyter_mlops"]
-    yield
-    _SERVICE.clear()
 
 
 def test_a_full_job_queue_refuses_more_work():
