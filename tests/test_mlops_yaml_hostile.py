@@ -135,3 +135,21 @@ def test_a_control_character_is_a_config_error_naming_its_line(tmp_path: Path) -
     """Found by the fuzzer (tests/test_fuzz_inputs.py): it was a yaml.ReaderError traceback."""
     err = _load_error(tmp_path, "project: x\nexperiment: a\x1fb\n")
     assert err.line == 2 and "not allowed" in str(err)
+
+
+@pytest.mark.parametrize(
+    ("text", "suggestion"),
+    [
+        ("release:\n  modle: churn\n", "model"),
+        ("release:\n  model: churn\n  gates: {sise: {max_mb: 1}}\n", "size"),
+        ("monitor:\n  drfit: {threshold: 0.2}\n", "drift"),
+    ],
+)
+def test_misspelled_release_and_monitor_keys_get_a_did_you_mean(tmp_path, text, suggestion):
+    from jupyter_mlops.monitor.thresholds import load_monitor_config
+
+    ws = _ws(tmp_path, text)
+    load = load_policy if text.startswith("release") else load_monitor_config
+    with pytest.raises(ConfigError) as info:
+        load(ws)
+    assert f"did you mean {suggestion!r}?" in str(info.value)

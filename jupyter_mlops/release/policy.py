@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..config import did_you_mean
 from ..errors import ConfigError
 from ..workspace import Workspace
 
@@ -87,20 +88,14 @@ def parse_policy(ws: Workspace, section: Any, node: Any = None) -> ReleasePolicy
     where = _Where(ws, node)
     base = ["release"]
     section = _mapping(where, base, section)
-    unknown = set(section) - {
-        "model",
-        "intended_use",
-        "limitations",
-        "evaluation",
-        "gates",
-        "rollout",
-    }
+    known = ("model", "intended_use", "limitations", "evaluation", "gates", "rollout")
+    unknown = set(section) - set(known)
     if unknown:
         key = sorted(unknown)[0]
         raise where.error(
             base + [key],
-            "unknown key",
-            hint="known: model, intended_use, limitations, evaluation, gates, rollout",
+            f"unknown key{did_you_mean(key, known)}",
+            hint=f"known: {', '.join(known)}",
         )
     pol = ReleasePolicy(source=str(ws.config_path))
     if section.get("model") is not None:
@@ -123,7 +118,11 @@ def parse_policy(ws: Workspace, section: Any, node: Any = None) -> ReleasePolicy
     for name, spec in gates.items():
         keys = base + ["gates", name]
         if name not in _GATES:
-            raise where.error(keys, "unknown gate", hint=f"known: {', '.join(_GATES)}")
+            raise where.error(
+                keys,
+                f"unknown gate{did_you_mean(name, _GATES)}",
+                hint=f"known: {', '.join(_GATES)}",
+            )
         if name == "signature":
             if not isinstance(spec, bool):
                 raise where.error(keys, "must be true or false")
