@@ -163,3 +163,24 @@ async def test_a_nan_metric_is_answered_as_strict_json(jp_fetch, workspace):
 
 def _refuse_non_json(token):
     raise AssertionError(f"not strict JSON: {token}")
+
+
+def test_a_job_that_crashes_reports_an_error_id_only(caplog):
+    registry = JobRegistry(workers=1)
+
+    def crash(job):
+        raise RuntimeError("secret: password=hunter2")
+
+    caplog.set_level(logging.ERROR, logger="jupyter_mlops")
+    try:
+        job = registry.submit("validation", "v", crash)
+        for _ in range(200):
+            if not job.active:
+                break
+            threading.Event().wait(0.05)
+        error = job.to_dict()["error"]
+        assert job.status == "failed" and "hunter2" not in str(error)
+        assert error["error_id"] in error["error"]
+        assert any(error["error_id"] in r.getMessage() and r.exc_info for r in caplog.records)
+    finally:
+        registry.shutdown()
