@@ -1,11 +1,21 @@
 """Safe loading of mlops.yaml: no object tags, no alias bombs, no huge files.
 
-Errors name the file and line. ``line_of`` maps a key path (``steps.train.notebook``) back to the
-line it came from, so that schema errors can point at it too.
+Refused before anything walks the data, each with one ConfigError naming file:line (and the key
+path where there is one): a file over ``MAX_CONFIG_BYTES``, more than ``MAX_ALIASES`` aliases,
+nesting deeper than ``MAX_DEPTH``, a document whose aliases expand to more than
+``MAX_EXPANDED_NODES`` values (90 aliases in 9 levels make 10**9), an alias inside its own anchor,
+duplicate keys (YAML would silently keep the last one), and unknown top-level keys (with a
+did-you-mean). ``mlops.schema.json`` beside this module describes the whole file.
+
+``line_of`` maps a key path (``steps.train.notebook``) back to the line it came from, so that
+schema errors can point at it too.
 """
 
 from __future__ import annotations
 
+import difflib
+import json
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +23,21 @@ from .errors import ConfigError
 
 MAX_CONFIG_BYTES = 1_000_000
 MAX_ALIASES = 100
+MAX_DEPTH = 50
+MAX_EXPANDED_NODES = 100_000
+SCHEMA_PATH = Path(__file__).with_name("mlops.schema.json")
+
+
+@cache
+def config_schema() -> dict[str, Any]:
+    """The JSON Schema of mlops.yaml (shipped with the package)."""
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def did_you_mean(word: str, choices: Any) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices``, else ''."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _loader_class() -> type:
@@ -24,18 +49,27 @@ def _loader_class() -> type:
         def __init__(self, stream: Any) -> None:
             super().__init__(stream)
             self._aliases = 0
+            self._depth = 0
 
         def compose_node(self, parent: Any, index: Any) -> Any:
             if self.check_event(yaml.AliasEvent):
                 self._aliases += 1
                 if self._aliases > MAX_ALIASES:
-                    mark = self.peek_event().start_mark
-                    raise ConfigError(
-                        f"more than {MAX_ALIASES} YAML aliases; refusing a possible alias bomb",
-                        path=str(getattr(self, "_mlops_path", None) or "mlops.yaml"),
-                        line=mark.line + 1,
+                    raise self._error(
+                        f"more than {MAX_ALIASES} YAML aliases; refusing a possible alias bomb"
                     )
-            return super().compose_node(parent, index)
+            self._depth += 1
+            try:
+                if self._depth > MAX_DEPTH:
+                    raise self._error(f"nested deeper than {MAX_DEPTH} levels")
+                return super().compose_node(parent, index)
+            finally:
+                self._depth -= 1
+
+        def _error(self, message: str) -> ConfigError:
+            mark = self.peek_event().start_mark
+            path = str(getattr(self, "_mlops_path", None) or "mlops.yaml")
+            return ConfigError(message, path=path, line=mark.line + 1)
 
     return GuardedLoader
 
@@ -51,10 +85,18 @@ def compose_yaml(path: Path) -> tuple[Any, Any]:
     if size > MAX_CONFIG_BYTES:
         raise ConfigError(f"file is {size} bytes; the limit is {MAX_CONFIG_BYTES}", path=str(path))
     text = path.read_text(encoding="utf-8", errors="replace")
-    loader = _loader_class()(text)
+    try:
+        loader = _loader_class()(text)
+    except yaml.reader.ReaderError as exc:  # a control character: refused before parsing
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        raise ConfigError(
+            f"invalid YAML: character {exc.character!r} is not allowed", path=str(path), line=line
+        ) from None
     loader._mlops_path = str(path)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            check_node_graph(node, str(path))
         data = loader.construct_document(node) if node is not None else None
     except ConfigError:
         raise
@@ -73,14 +115,126 @@ def compose_yaml(path: Path) -> tuple[Any, Any]:
 
 
 def load_yaml_mapping(path: Path) -> dict[str, Any]:
-    data, _ = compose_yaml(path)
+    data, node = compose_yaml(path)
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(
             f"the top level must be a mapping, not {type(data).__name__}", path=str(path), line=1
         )
+    check_top_level_keys(data, node, path)
     return data
+
+
+def check_top_level_keys(data: dict[str, Any], node: Any, path: Path) -> None:
+    """Refuse a key mlops.yaml does not know (``experimnet:`` would otherwise be ignored)."""
+    known = config_schema()["properties"]
+    for key in data:
+        if key not in known:
+            raise ConfigError(
+                f"unknown top-level key {key!r}{did_you_mean(key, known)}",
+                path=str(path),
+                key=str(key),
+                line=key_line(node, [key]),
+                hint=f"allowed: {', '.join(sorted(known))}",
+            )
+
+
+def check_node_graph(root: Any, path: str) -> None:
+    """One walk over the composed nodes, each distinct node once (so an alias bomb costs what
+    its text costs): refuse duplicate keys, an alias inside its own anchor, and a document
+    that would expand to more than ``MAX_EXPANDED_NODES`` values."""
+    import yaml
+
+    sizes: dict[int, int] = {}  # id(node) -> expanded size, once finished
+    open_nodes: set[int] = set()  # started, not finished: the current node's ancestors
+    stack: list[tuple[Any, list[Any], bool]] = [(root, [], False)]
+    while stack:
+        node, keys, finished = stack.pop()
+        if finished:
+            size = 1 + sum(sizes[id(child)] for child, _ in _children(node, keys))
+            if size > MAX_EXPANDED_NODES:
+                raise ConfigError(
+                    f"expands to more than {MAX_EXPANDED_NODES} values through aliases",
+                    path=path,
+                    key=_dotted(keys),
+                    line=node.start_mark.line + 1,
+                )
+            sizes[id(node)] = size
+            open_nodes.discard(id(node))
+            continue
+        if id(node) in sizes:
+            continue
+        if id(node) in open_nodes:
+            raise ConfigError(
+                "an alias refers to itself (a recursive structure)",
+                path=path,
+                key=_dotted(keys),
+                line=node.start_mark.line + 1,
+            )
+        if isinstance(node, yaml.MappingNode):
+            _refuse_duplicate_keys(node, keys, path)
+        open_nodes.add(id(node))
+        stack.append((node, keys, True))
+        stack.extend((child, at, False) for child, at in reversed(_children(node, keys)))
+
+
+def _children(node: Any, keys: list[Any]) -> list[tuple[Any, list[Any]]]:
+    import yaml
+
+    if isinstance(node, yaml.SequenceNode):
+        return [(child, [*keys, i]) for i, child in enumerate(node.value)]
+    if isinstance(node, yaml.MappingNode):
+        out = []
+        for k, v in node.value:
+            out.append((k, keys))
+            out.append((v, [*keys, k.value if isinstance(k, yaml.ScalarNode) else "?"]))
+        return out
+    return []
+
+
+def _refuse_duplicate_keys(node: Any, keys: list[Any], path: str) -> None:
+    import yaml
+
+    first: dict[tuple[str, str], int] = {}
+    for k, _ in node.value:
+        if not isinstance(k, yaml.ScalarNode):
+            continue
+        line = k.start_mark.line + 1
+        if (k.tag, k.value) in first:
+            raise ConfigError(
+                f"duplicate key {k.value!r} (first at line {first[(k.tag, k.value)]})",
+                path=path,
+                key=_dotted([*keys, k.value]),
+                line=line,
+                hint="YAML would keep only the last one; remove or rename one of them",
+            )
+        first[(k.tag, k.value)] = line
+
+
+def _dotted(keys: list[Any]) -> str | None:
+    return ".".join(str(k) for k in keys) or None
+
+
+def key_line(node: Any, parts: list[Any]) -> int | None:
+    """1-based line of the key at ``parts`` (where a reader looks), else of the nearest parent."""
+    import yaml
+
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in parts:
+        if isinstance(node, yaml.MappingNode):
+            pair = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line + 1, pair[1]
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
 
 
 def line_of(node: Any, key_path: list[str | int]) -> int | None:

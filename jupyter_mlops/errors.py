@@ -117,3 +117,10 @@ class StoreUnavailable(MlopsError):
 
     http_status = 503
     exit_code = 7
+
+
+class Busy(MlopsError):
+    """Too much work is already queued; retry later."""
+
+    http_status = 429
+    exit_code = 8

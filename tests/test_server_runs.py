@@ -85,7 +85,7 @@ async def test_unexpected_error_is_500_without_traceback(jp_fetch, workspace):
         await jp_fetch("jupyter-mlops", "api", "runs")
     assert err.value.code == 500
     answer = body(err.value.response)
-    assert answer["error"] == INTERNAL_ERROR
+    assert answer["error"] == f"{INTERNAL_ERROR} (error id {answer['error_id']})"
     text = err.value.response.body.decode()
     assert "Traceback" not in text and "sqlite" not in text.lower()
 

@@ -41,6 +41,8 @@ ROUTES = [
     ("DELETE", "builds/abc", "pipeline"),
     ("GET", "monitor/m", "monitor"),
     ("GET", "status", "status"),
+    ("GET", "outbox", "runs"),
+    ("GET", "openapi.json", "api"),
     ("PATCH", "runs", "api"),  # unknown method: no handler method -> 405 after auth
 ]
 

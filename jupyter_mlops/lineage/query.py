@@ -222,14 +222,21 @@ class _Builder:
                     ) from None
         if "/" in ref and _MV.match(ref):
             return self._model_version(ref)
-        if Path(ref).is_file():
-            return self._file(ref)
+        if self._in_workspace(ref) is not None:
+            return self._file(str(self._in_workspace(ref)))
         try:
             return self._run(ref)
         except (NotFound, InvalidInput):
             raise NotFound(
                 f"nothing named {ref!r} in this workspace's lineage", hint=_HINT
             ) from None
+
+    def _in_workspace(self, name: str) -> Path | None:
+        """A bare name as a file of the workspace (never of whatever folder the process is in)."""
+        if Path(name).is_absolute():
+            return None
+        candidate = (self.ws.root / name).resolve()
+        return candidate if self.ws.contains(candidate) and candidate.is_file() else None
 
     def _run(self, ref: str) -> Node:
         from ..store.runs import get_run

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..config import did_you_mean
 from ..errors import ConfigError, InvalidInput
 from ..workspace import Workspace
 from .drift import DriftThresholds
@@ -179,14 +180,14 @@ def parse_monitor_section(
                 if rule is None:
                     raise fail(
                         [key, str(sub)],
-                        "unknown key",
+                        f"unknown key{did_you_mean(sub, _SECTIONS[key])}",
                         f"known keys: {', '.join(sorted(_SECTIONS[key]))}",
                     )
                 setattr(target, sub, check([key, str(sub)], subvalue, rule))
         else:
             raise fail(
                 [str(key)],
-                "unknown key",
+                f"unknown key{did_you_mean(key, [*_TOP, *_SECTIONS])}",
                 f"known keys: {', '.join(sorted([*_TOP, *_SECTIONS]))}",
             )
     return cfg

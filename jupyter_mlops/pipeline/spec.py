@@ -1,6 +1,6 @@
 """mlops.yaml as a validated pipeline: steps, their parameters, needs, files and sweeps.
 
-The file is checked against ``mlops.schema.json`` (shipped with the package) and then for what a
+The file is checked against ``mlops.schema.json`` (shipped with the package, see ``config``) and then for what a
 schema cannot say (unknown needs, cycles, paths leaving the project). Every error names the file,
 the key path and the line. A validated spec is cached in ``.mlops/cache/spec.json`` under the
 digest of the file's bytes, so an unchanged rebuild neither imports YAML nor jsonschema.
@@ -14,11 +14,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ..config import check_top_level_keys, compose_yaml, config_schema, did_you_mean, key_line
 from ..errors import ConfigError
 from ..workspace import Workspace
 from .params import is_identifier, literal_problem
 
-SCHEMA_PATH = Path(__file__).with_name("mlops.schema.json")
 SPEC_CACHE_VERSION = "1"
 
 
@@ -78,31 +78,6 @@ class PipelineSpec:
         return cls(data["path"], data["project"], data["experiment"], steps)
 
 
-def _schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text())
-
-
-def key_line(node: Any, parts: list[Any]) -> int | None:
-    """1-based line of the key at ``parts`` (where a reader looks), else of the nearest parent."""
-    import yaml
-
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in parts:
-        if isinstance(node, yaml.MappingNode):
-            pair = next(((k, v) for k, v in node.value if k.value == str(part)), None)
-            if pair is None:
-                break
-            line, node = pair[0].start_mark.line + 1, pair[1]
-        elif (
-            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
-        ):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
-
 def _key_path(parts: list[Any]) -> str:
     return ".".join(str(p) for p in parts) or "(top level)"
 
@@ -111,8 +86,12 @@ def _schema_errors(data: Any, node: Any, path: Path) -> None:
     """Raise ConfigError for the first schema violation, pointing at its key and line."""
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(_schema())
-    errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), e.message))
+    validator = jsonschema.Draft202012Validator(config_schema())
+    # at one place, an unknown key first: it is likely the misspelling of a missing one
+    errors = sorted(
+        validator.iter_errors(data),
+        key=lambda e: (len(e.absolute_path), e.validator != "additionalProperties", e.message),
+    )
     if not errors:
         return
     error = errors[0]
@@ -120,7 +99,7 @@ def _schema_errors(data: Any, node: Any, path: Path) -> None:
     while error.context:
         error = max(error.context, key=lambda e: len(e.absolute_path))
     parts = list(error.absolute_path)
-    message = error.message
+    message, hint = error.message, None
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = set(error.schema.get("properties", {}))
         extra = [k for k in error.instance if k not in allowed]
@@ -128,7 +107,8 @@ def _schema_errors(data: Any, node: Any, path: Path) -> None:
             parts.append(extra[0])
             known = ", ".join(sorted(allowed))
             where = "top-level key" if len(parts) == 1 else "key"
-            message = f"unknown {where} {extra[0]!r} (allowed: {known})"
+            message = f"unknown {where} {extra[0]!r}{did_you_mean(extra[0], allowed)}"
+            hint = f"allowed: {known}"
     elif "propertyNames" in error.schema_path:
         bad = error.instance
         message = f"{bad!r} is not a valid name (letters, digits and _, not starting with a digit)"
@@ -136,7 +116,9 @@ def _schema_errors(data: Any, node: Any, path: Path) -> None:
             parts.append(bad)
     elif error.validator == "required":
         message = error.message
-    raise ConfigError(message, path=str(path), key=_key_path(parts), line=key_line(node, parts))
+    raise ConfigError(
+        message, path=str(path), key=_key_path(parts), line=key_line(node, parts), hint=hint
+    )
 
 
 def _rel_inside(value: str, root: Path) -> bool:
@@ -240,13 +222,12 @@ def _build_spec(data: dict[str, Any], node: Any, path: Path, ws: Workspace) -> P
 
 def parse_spec(path: Path, ws: Workspace) -> PipelineSpec:
     """Load and fully validate ``path`` (no cache)."""
-    from ..config import compose_yaml
-
     data, node = compose_yaml(path)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError("the top level must be a mapping", path=str(path), line=1)
+    check_top_level_keys(data, node, path)
     _schema_errors(data, node, path)
     _semantic_errors(data, node, path, ws.root)
     return _build_spec(data, node, path, ws)

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import compose_yaml
+from ..config import compose_yaml, did_you_mean
 from ..errors import MlopsError
 from ..workspace import Workspace
 from .gates.registry import release_gates
@@ -53,7 +53,9 @@ def parse_policy(ws: Workspace, section: Any, node: Any = None) -> ReleasePolicy
     unknown = sorted(set(section) - set(SECTION_KEYS))
     if unknown:
         raise site.error(
-            base + [unknown[0]], "unknown key", hint=f"known: {', '.join(SECTION_KEYS)}"
+            base + [unknown[0]],
+            f"unknown key{did_you_mean(unknown[0], SECTION_KEYS)}",
+            hint=f"known: {', '.join(SECTION_KEYS)}",
         )
     pol = ReleasePolicy(source=str(ws.config_path))
     if section.get("model") is not None:
@@ -90,8 +92,11 @@ def _gates(site: SpecSite, keys: list, value: Any) -> dict[str, Any]:
     for name, spec in gates.items():
         gate = release_gates.get(name)
         if gate is None:
+            known = release_gates.names()
             raise site.error(
-                keys + [name], "unknown gate", hint=f"known: {', '.join(release_gates.names())}"
+                keys + [name],
+                f"unknown gate{did_you_mean(name, known)}",
+                hint=f"known: {', '.join(known)}",
             )
         gates[name] = gate.check_config(site, keys + [name], spec)
     return gates

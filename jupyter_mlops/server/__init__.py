@@ -24,6 +24,7 @@ from .models import (
     ValidationsHandler,
 )
 from .not_found import UnknownRouteHandler
+from .openapi import OpenApiHandler
 from .outbox import OutboxHandler
 from .pipeline import BuildHandler, BuildsHandler, PipelineHandler
 from .runs import ComparisonsHandler, ExperimentsHandler, RunHandler, RunsHandler
@@ -34,6 +35,7 @@ API_PREFIX = "jupyter-mlops/api"
 
 # (path regex below API_PREFIX, handler). Each resource family adds its routes here, its
 # handlers in a file of their own; register nothing elsewhere, or the catch-all below shadows it.
+# Every route and method must also be in openapi.json (tests/test_server_openapi.py checks it).
 # Path parameters match one segment ([^/]+); Tornado then percent-decodes them, so an encoded
 # "/" or ".." arrives in the handler, where the domain's name checks refuse it with a 400.
 _SEG = r"([^/]+)"
@@ -58,6 +60,7 @@ ROUTES: list[tuple[str, type]] = [
     (rf"monitor/{_SEG}", MonitorHandler),
     (r"status", StatusHandler),
     (r"outbox", OutboxHandler),
+    (r"openapi\.json", OpenApiHandler),
 ]
 
 

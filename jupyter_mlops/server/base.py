@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import re
+import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from jupyter_server.base.handlers import APIHandler
+from tornado.web import HTTPError
 
 from ..errors import InvalidInput, MlopsError, NotFound
 from ..store.identity import denied
@@ -18,6 +21,30 @@ T = TypeVar("T")
 
 SERVICE_KEY = "jupyter_mlops"
 MAX_BODY = 64 * 1024
+
+
+def strict_json(body: Any) -> str:
+    """``body`` as JSON a browser can parse: a NaN or infinite number (a metric may be one) is
+    answered as null."""
+    try:
+        return json.dumps(body, default=str, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(body), default=str, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _not_json(token: str) -> None:
+    """``NaN`` and ``Infinity`` are not JSON: refused like any other malformed body."""
+    raise ValueError(f"{token} is not JSON")
 
 
 class MlopsHandler(APIHandler):
@@ -79,8 +106,8 @@ class MlopsHandler(APIHandler):
         if not raw.strip():
             return {}
         try:
-            data = json.loads(raw)
-        except ValueError:
+            data = json.loads(raw, parse_constant=_not_json)
+        except (ValueError, RecursionError):  # RecursionError: nested past Python's limit
             raise InvalidInput(
                 "the request body is not JSON", hint='send e.g. {"reason": "..."}'
             ) from None
@@ -116,18 +143,35 @@ class MlopsHandler(APIHandler):
     def reply(self, body: dict[str, Any], status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body, default=str))
+        self.finish(strict_json(body))
+
+    def require_execute(self) -> None:
+        """Routes that run code in the server's process or its kernels (a build's notebooks, a
+        validation's unpickled model and business notebook) also need the right to run kernels,
+        as Jupyter's own kernel routes do."""
+        if not self.authorizer.is_authorized(self, self.current_user, "execute", "kernels"):
+            raise HTTPError(403, "this route runs code: it needs the right to execute kernels")
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, MlopsError) and value.http_status < 500:
             self.log.info("jupyter-mlops %s %s: %s", self.request.method, self.request.path, value)
             return
-        super().log_exception(typ, value, tb)
+        if isinstance(value, (MlopsError, HTTPError)):
+            super().log_exception(typ, value, tb)
+            return
+        self._error_id = secrets.token_hex(6)
+        self.log.error(
+            "jupyter-mlops error %s on %s %s",
+            self._error_id,
+            self.request.method,
+            self.request.path,
+            exc_info=(typ, value, tb),
+        )
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc_info = kwargs.get("exc_info")
         exc = exc_info[1] if exc_info else None
-        status, body = error_response(exc, status_code)
+        status, body = error_response(exc, status_code, getattr(self, "_error_id", None))
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))

@@ -1,7 +1,7 @@
 """The one translation of exceptions into HTTP answers for every route.
 
 A user's mistake (``MlopsError``) answers its own status with a message and a hint; anything
-unexpected answers 500 with a generic message, the traceback going to the server log only.
+unexpected answers 500 with an error id only, the traceback going to the server log under it.
 """
 
 from __future__ import annotations
@@ -17,8 +17,11 @@ INTERNAL_ERROR = "internal error in jupyter-mlops"
 INTERNAL_HINT = "see the Jupyter server log for details"
 
 
-def error_response(exc: BaseException | None, status_code: int) -> tuple[int, dict[str, Any]]:
-    """(status, JSON body) for ``exc`` raised while serving a request."""
+def error_response(
+    exc: BaseException | None, status_code: int, error_id: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    """(status, JSON body) for ``exc`` raised while serving a request; ``error_id`` names the
+    server log entry of an unexpected one."""
     if isinstance(exc, MlopsError):
         return exc.http_status, {"error": exc.message, "hint": exc.hint}
     if isinstance(exc, HTTPError):
@@ -32,4 +35,10 @@ def error_response(exc: BaseException | None, status_code: int) -> tuple[int, di
         }
     if exc is None and status_code < 500:
         return status_code, {"error": responses.get(status_code, "error"), "hint": None}
-    return 500, {"error": INTERNAL_ERROR, "hint": INTERNAL_HINT}
+    if error_id is None:
+        return 500, {"error": INTERNAL_ERROR, "hint": INTERNAL_HINT}
+    return 500, {
+        "error": f"{INTERNAL_ERROR} (error id {error_id})",
+        "hint": f"{INTERNAL_HINT} (search it for {error_id})",
+        "error_id": error_id,
+    }

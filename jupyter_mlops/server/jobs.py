@@ -9,6 +9,7 @@ step, and the result or the error (message and hint, never a traceback).
 from __future__ import annotations
 
 import itertools
+import logging
 import secrets
 import threading
 import time
@@ -17,12 +18,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ..errors import Conflict, MlopsError, NotFound
+from ..errors import Busy, Conflict, MlopsError, NotFound
 
 JOB_WORKERS = 2
+MAX_ACTIVE_JOBS = 8  # queued or running; one more is refused (429) instead of queued forever
 KEEP_FINISHED = 50
 MAX_LOG_LINES = 2000
 ACTIVE = ("queued", "running", "cancelling")
+
+log = logging.getLogger("jupyter_mlops")
 
 
 class Job:
@@ -97,10 +101,11 @@ class Job:
 class JobRegistry:
     """The jobs of one server: started, listed, looked up and cancelled by id."""
 
-    def __init__(self, workers: int = JOB_WORKERS) -> None:
+    def __init__(self, workers: int = JOB_WORKERS, max_active: int = MAX_ACTIVE_JOBS) -> None:
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
         self._workers = workers
+        self._max_active = max_active
         self._executor: ThreadPoolExecutor | None = None
 
     def _pool(self) -> ThreadPoolExecutor:
@@ -129,6 +134,12 @@ class JobRegistry:
                         f"a {kind} is already running ({running[0].id})",
                         hint="wait for it to finish, or cancel it",
                     )
+            active = sum(1 for j in self._jobs.values() if j.active)
+            if active >= self._max_active:
+                raise Busy(
+                    f"{active} jobs are already queued or running",
+                    hint="retry when one has finished",
+                )
             self._jobs[job.id] = job
             finished = [j.id for j in self._jobs.values() if not j.active]
             for old in finished[: max(0, len(finished) - KEEP_FINISHED)]:
@@ -147,13 +158,15 @@ class JobRegistry:
             result = work(job)
         except MlopsError as exc:
             outcome, error, result = "failed", {"error": exc.message, "hint": exc.hint}, None
-        except Exception as exc:  # the log keeps the type; the traceback stays in the server
-            import logging
-
-            logging.getLogger("jupyter_mlops").exception("job %s (%s) failed", job.id, job.kind)
-            outcome = "failed"
-            error = {"error": f"{job.kind} failed: {type(exc).__name__}", "hint": None}
-            result = None
+        except Exception:  # the caller gets an error id; the traceback stays in the server log
+            error_id = secrets.token_hex(6)
+            log.exception("error %s: job %s (%s) failed", error_id, job.id, job.kind)
+            outcome, result = "failed", None
+            error = {
+                "error": f"{job.kind} failed (error id {error_id})",
+                "hint": "see the Jupyter server log for details",
+                "error_id": error_id,
+            }
         else:
             outcome, error = "succeeded", None
         with job._lock:

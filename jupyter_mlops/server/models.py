@@ -128,6 +128,7 @@ class ValidationsHandler(MlopsHandler):
     @tornado.web.authenticated
     @authorized
     async def post(self, name: str, version: str) -> None:
+        self.require_execute()
         body = self.json_body()
         reason = self.text_field(body, "reason")
         ws = self.service.workspace

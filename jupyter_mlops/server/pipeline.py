@@ -41,6 +41,7 @@ class BuildsHandler(MlopsHandler):
     @tornado.web.authenticated
     @authorized
     async def post(self) -> None:
+        self.require_execute()
         body = self.json_body()
         force = body.get("force", False)
         if not isinstance(force, bool):

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
+import secrets
 import time
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -32,9 +35,50 @@ _JSON = "application/json"
 _CSV = "text/csv"
 
 
-def _error(status: int, code: str, message: str, headers: dict | None = None) -> Response:
-    body = json.dumps({"error_code": code, "message": message}).encode()
+log = logging.getLogger(__name__)
+
+
+def _error(
+    status: int, code: str, message: str, headers: dict | None = None, **extra: Any
+) -> Response:
+    body = json.dumps({"error_code": code, "message": message, **extra}, allow_nan=False).encode()
     return Response(body, status_code=status, media_type=_JSON, headers=headers)
+
+
+def internal_error(what: str, headers: dict | None = None) -> tuple[str, Response]:
+    """(error id, 500 response): the caller sees only the id; the details go to the server log
+    under it (log them with ``log.exception``)."""
+    error_id = secrets.token_hex(6)
+    message = f"{what} failed (error id {error_id}; details are in the server log)"
+    return error_id, _error(500, "INTERNAL_ERROR", message, headers, error_id=error_id)
+
+
+class ErrorIds:
+    """ASGI middleware: an exception no route handled becomes a JSON 500 carrying an error id
+    (the traceback goes to the server log under it), and the connection is kept."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Any) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            if started:
+                raise
+            error_id, response = internal_error("the request")
+            log.error("error %s on %s %s", error_id, scope["method"], scope["path"], exc_info=exc)
+            await response(scope, receive, send)
 
 
 def open_prediction_log(ws: Workspace, model: str, router: ModelRouter) -> Any:
@@ -161,14 +205,18 @@ def create_app(
         except BadPayload as exc:
             _log(rid, answering.version, answering_alias, t0, 400, data, None, str(exc))
             return _error(400, "BAD_REQUEST", str(exc), headers)
+        except RecursionError:
+            message = "body is nested too deeply"
+            _log(rid, answering.version, answering_alias, t0, 400, None, None, message)
+            return _error(400, "BAD_REQUEST", message, headers)
         try:
             out_body, outputs = predictions_json(answering.predict(frame))
         except Exception as exc:
-            msg = f"{type(exc).__name__}: {exc}"
+            error_id, response = internal_error(f"model {answering.version}", headers)
+            log.error("error %s: model %s v%s", error_id, model, answering.version, exc_info=exc)
+            msg = f"error {error_id}: {type(exc).__name__}: {exc}"
             _log(rid, answering.version, answering_alias, t0, 500, data, None, msg)
-            return _error(
-                500, "INTERNAL_ERROR", f"model {answering.version} failed: {msg}", headers
-            )
+            return response
         _log(rid, answering.version, answering_alias, t0, 200, data, outputs, None)
         if answering is not slot:  # shadow: score the canary too, never return its answer
             t1 = time.perf_counter()
@@ -197,7 +245,7 @@ def create_app(
             "generation": t.generation,
             "last_error": router.last_error,
         }
-        return Response(json.dumps(info).encode(), media_type=_JSON)
+        return Response(json.dumps(info, default=str, allow_nan=False).encode(), media_type=_JSON)
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
@@ -223,6 +271,7 @@ def create_app(
             *routes,
         ],
         lifespan=lifespan,
+        middleware=[Middleware(ErrorIds)],
     )
     app.state.router = router
     app.state.prediction_log = plog
