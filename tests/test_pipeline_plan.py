@@ -114,13 +114,20 @@ def test_a_lost_output_is_restored_from_the_cache_or_rebuilt(project):
 
 
 def test_a_changed_input_names_the_file(project):
-    data = project.root / "data.csv"
+    (project.root / "mlops.yaml").write_text(
+        SPEC.replace("    outputs: [data.csv]", "    inputs: [raw.csv]\n    outputs: [data.csv]")
+    )
+    raw, data = project.root / "raw.csv", project.root / "data.csv"
+    raw.write_text("a")
     data.write_text("x")
     build(project, "prepare", run_id="r1")
     build(project, "train", run_id="r2")
-    data.write_text("changed")  # train's input; prepare's output now differs from the cache
-    spec = parse_spec(project.config_path, project)
-    cache = CacheIndex(project)
-    planner = Planner(project, spec, cache, "env-1")
-    upstream = {"prepare": cache.lookup(planner._latest_entry("prepare")["key"])}
-    assert planner.evaluate(spec.steps["train"], upstream).reason == "input data.csv changed"
+    assert plan(project) == {"prepare": ("cached", "unchanged"), "train": ("cached", "unchanged")}
+    # a file a step produces counts with its recorded digest: edited by hand, it is restored
+    data.write_text("edited by hand")
+    assert plan(project)["train"] == ("cached", "unchanged")
+    raw.write_text("b")  # a source file no step produces
+    assert plan(project) == {
+        "prepare": ("run", "input raw.csv changed"),
+        "train": ("blocked", "needed step prepare will run"),
+    }
