@@ -7,6 +7,7 @@ traceback reaches the user for a mistake of theirs.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 from collections.abc import Sequence
@@ -63,5 +64,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(result or 0)
 
 
+def run() -> None:
+    """The ``jupyter-mlops`` program: ``main``, then exit without Python's final collections.
+
+    Tearing down an interpreter that loaded MLflow, pandas, scikit-learn and papermill runs full
+    garbage collections over millions of objects: measured 13 s on a busy 2-core machine, which
+    is where an interrupted build spent its time after Ctrl-C. Frozen objects are out of the
+    collector's reach; atexit handlers (the journal flush), buffered output and reference-counted
+    clean-up still run.
+    """
+    try:
+        code = main()
+    finally:
+        gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
