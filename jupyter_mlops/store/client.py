@@ -13,6 +13,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from ..locks import FileLock
+from ..quiet import quiet_mlflow
 from ..workspace import Workspace
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ def client_for(ws: Workspace) -> MlflowClient:
     with _guard:
         client = _clients.get(uri)
         if client is None:
+            quiet_mlflow()
             if ws.is_embedded:
                 _init_embedded(ws)
             from mlflow import MlflowClient
