@@ -16,7 +16,7 @@ LABEXT_SOURCES := labextension/package.json labextension/yarn.lock labextension/
 BUILT_LABEXT := jupyter_mlops/labextension
 EXTRAS := test,dask,sweeps,release,lab,team
 
-.PHONY: install lint test demo bench clean distclean
+.PHONY: install lint test demo bench dist clean distclean
 
 install: $(VENV)/.installed
 
@@ -51,6 +51,12 @@ bench: install
 	$(PIP) install --quiet --no-build-isolation -e ".[$(EXTRAS),bench]"  # dvc: a benchmark baseline
 	@set -e; for script in $(wildcard benchmarks/bench_*.py); do \
 		echo "== $$script"; $(PY) $$script --quick; done
+
+# sdist and wheel in dist/, with a production build of the labextension (`pip install` of the
+# wheel is the whole install: sidebar, server extension, CLI, papermill engine)
+dist: install
+	rm -rf dist $(BUILT_LABEXT)
+	$(PY) -m hatchling build -d dist
 
 clean:
 	rm -rf build dist $(BUILT_LABEXT) labextension/lib labextension/tsconfig.tsbuildinfo \

@@ -8,6 +8,7 @@ traceback kept in a debug log (``--debug`` prints it instead).
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -16,6 +17,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+from ._version import __version__
 from .commands import COMMAND_MODULES
 from .errors import MlopsError, NotFound
 from .store.identity import denied
@@ -26,6 +28,7 @@ from .workspace import Workspace
 
 def build_parser() -> argparse.ArgumentParser:
     parser = StrictParser(prog="jupyter-mlops", description="Notebook-native MLOps on MLflow.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
         "--workspace",
         "-C",
@@ -114,5 +117,21 @@ def _debug_log(exc: BaseException) -> str | None:
     return str(path)
 
 
+def run() -> None:
+    """The ``jupyter-mlops`` program: ``main``, then exit without Python's final collections.
+
+    Tearing down an interpreter that loaded MLflow, pandas, scikit-learn and papermill runs full
+    garbage collections over millions of objects: measured 13 s on a busy 2-core machine, which
+    is where an interrupted build spent its time after Ctrl-C. Frozen objects are out of the
+    collector's reach; atexit handlers (the journal flush), buffered output and reference-counted
+    clean-up still run.
+    """
+    try:
+        code = main()
+    finally:
+        gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -4,14 +4,22 @@ Before the cell we note, for every estimator in the namespace, the identities of
 attributes (``coef_``, ``estimators_``...). Fitting creates new attribute objects, so after the
 cell an estimator whose marker changed (or that is new and fitted) was fitted by this cell. No
 patching of ``fit``, so nothing slows the user's code.
+
+Only estimators that predict become MLflow models (a model is something to serve). A fitted
+transformer on its own (a StandardScaler) is named in a tag of the run instead: MLflow would log it
+with red warnings and no python_function flavour, so nothing could load it to predict anyway.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any
 
 EXAMPLE_ROWS = 5
+FITTED_WITHOUT_PREDICT_TAG = "mlops.fitted_without_predict"
+
+log = logging.getLogger("jupyter_mlops.capture")
 
 
 def _is_estimator(obj: Any) -> bool:
@@ -57,6 +65,11 @@ def fitted_since(before: dict[str, tuple[int, tuple]], user_ns: dict[str, Any]) 
     return fitted
 
 
+def predicts(est: Any) -> bool:
+    """Whether ``est`` can serve predictions (a Pipeline can when its last step can)."""
+    return callable(getattr(est, "predict", None))
+
+
 def _rows(obj: Any, n: int) -> Any:
     return obj.iloc[:n] if hasattr(obj, "iloc") else obj[:n]
 
@@ -89,11 +102,17 @@ def find_training_example(est: Any, user_ns: dict[str, Any]) -> Any | None:
 def log_fitted_models(
     run: Any, before: dict[str, tuple[int, tuple]], user_ns: dict[str, Any]
 ) -> list[str]:
-    """Log every estimator fitted since ``before`` on ``run``, named after its variable."""
-    names = []
+    """Log every predicting estimator fitted since ``before`` on ``run``, named after its variable;
+    the others are listed in one tag."""
+    names, others = [], []
     for name, est in fitted_since(before, user_ns).items():
-        if not callable(getattr(est, "predict", None)):
-            continue  # a fitted transformer (scaler, PCA...): not a model anyone could serve
+        if not predicts(est):
+            others.append(f"{name} ({type(est).__name__})")
+            continue
         run.log_model(est, name=name, X=find_training_example(est, user_ns))
         names.append(name)
+    if others:
+        listed = ", ".join(others)
+        run.set_tags({FITTED_WITHOUT_PREDICT_TAG: listed[:5000]})
+        log.debug("fitted, not logged as models (they do not predict): %s", listed)
     return names

@@ -14,7 +14,9 @@ from nbclient.util import run_sync
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine
 from papermill.utils import merge_kwargs, remove_args
+from traitlets import default
 
+from ..kernels import EncryptedKernelManager
 from .engine import forget_task, register_active
 
 log = logging.getLogger("jupyter_mlops.engine")
@@ -22,7 +24,12 @@ KERNEL_START_ATTEMPTS = 3
 
 
 class MlopsNotebookClient(PapermillNotebookClient):
-    """papermill's client with an explicit kernel environment and retried kernel starts."""
+    """papermill's client with an explicit kernel environment, retried kernel starts and
+    encrypted kernel channels (see ``jupyter_mlops.kernels``)."""
+
+    @default("kernel_manager_class")
+    def _encrypted_kernel_manager(self) -> type:
+        return EncryptedKernelManager
 
     def __init__(
         self,

@@ -347,6 +347,8 @@ def _execute(
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    from ..kernels import ENCRYPTED_KERNEL_MANAGER  # loads jupyter_client, as papermill does
+
     experiment = client_for(ws).get_experiment(original.info.experiment_id).name
     env = {
         "MLOPS_PARENT_RUN_ID": rid,
@@ -368,6 +370,7 @@ def _execute(
                 progress_bar=False,
                 log_output=False,
                 execution_timeout=int(timeout),
+                kernel_manager_class=ENCRYPTED_KERNEL_MANAGER,
             )
     except PapermillExecutionError as exc:
         return f"cell {exc.cell_index + 1} raised {exc.ename}: {exc.evalue}"[:500]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreUnavailable
 from ..locks import FileLock
+from ..quiet import quiet_mlflow
 from ..workspace import Workspace
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ def client_for(ws: Workspace) -> MlflowClient:
     with _guard:
         client = _clients.get(uri)
         if client is None:
+            quiet_mlflow()
             if ws.is_embedded:
                 _init_embedded(ws)
             from mlflow import MlflowClient

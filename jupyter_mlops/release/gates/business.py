@@ -40,6 +40,8 @@ def business_gate(
     """Run the business notebook on the evaluation data; its verdict file is the gate's result."""
     import papermill as pm
 
+    from ...kernels import ENCRYPTED_KERNEL_MANAGER  # loads jupyter_client, as papermill does
+
     work_dir.mkdir(parents=True, exist_ok=True)
     eval_path = work_dir / "evaluation.parquet"
     data.X.assign(**{target: data.y.values}).to_parquet(eval_path)
@@ -65,6 +67,7 @@ def business_gate(
             execution_timeout=int(spec.get("timeout", 600)),
             progress_bar=False,
             log_output=False,
+            kernel_manager_class=ENCRYPTED_KERNEL_MANAGER,
         )
     except pm.PapermillExecutionError as exc:
         reason = f"{notebook} failed in cell {exc.cell_index}: {exc.ename}: {exc.evalue}"

@@ -1,0 +1,27 @@
+"""The kernel manager for every notebook we run (builds, papermill, reproductions, gate notebooks).
+
+ipykernel 7 warns on stderr ("Kernel is running over TCP without encryption ...") whenever its
+ZeroMQ sockets carry no CurveZMQ keys, which jupyter_client provisions only when asked to. So each
+build step and papermill run printed it once per kernel. Asking is the fix, not a filter: with
+``transport_encryption="auto"`` the manager hands keys to any kernel whose spec declares
+``supported_encryption: ["curve"]`` (ipykernel's does) and leaves other kernels as they were.
+
+Imported only where notebooks run (papermill already loaded jupyter_client by then).
+"""
+
+from __future__ import annotations
+
+import zmq
+from jupyter_client import AsyncKernelManager
+from traitlets import default
+
+# a dotted name, for papermill/nbclient's ``kernel_manager_class`` option
+ENCRYPTED_KERNEL_MANAGER = "jupyter_mlops.kernels.EncryptedKernelManager"
+
+
+class EncryptedKernelManager(AsyncKernelManager):
+    """nbclient's default manager, with CurveZMQ transport encryption where the kernel has it."""
+
+    @default("transport_encryption")
+    def _encrypt_when_possible(self) -> str:
+        return "auto" if zmq.has("curve") else "disabled"
