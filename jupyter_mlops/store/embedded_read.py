@@ -252,12 +252,12 @@ def run_detail(ws: Workspace, ref: str, *, with_history: bool = True) -> dict[st
         except sqlite3.Error:
             return None
     root = detail.pop("artifact_uri")
-    env = _artifact_text(root, "mlops/environment.json")
+    env = local_artifact_text(root, "mlops/environment.json")
     try:
         detail["environment"] = json.loads(env) if env else None
     except ValueError:
         detail["environment"] = None
-    detail["cell_source"] = _artifact_text(root, "mlops/cell.py")
+    detail["cell_source"] = local_artifact_text(root, "mlops/cell.py")
     return detail
 
 
@@ -302,7 +302,9 @@ def _datasets(con: sqlite3.Connection, run_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def _artifact_text(root: str | None, path: str) -> str | None:
+def local_artifact_text(root: str | None, path: str) -> str | None:
+    """A text artifact read in place under a local artifact root (None for a remote root, a path
+    that leaves the root, or a file that is not there)."""
     parsed = urlparse(root or "")
     if parsed.scheme not in ("", "file"):
         return None

@@ -74,6 +74,19 @@ def replay_lock(ws: Workspace) -> FileLock:
     return FileLock(ws.state_dir / "locks" / f"agent-{tag}.lock")
 
 
+def count_rows(db: Path, *tables: str, timeout: float = 5.0) -> list[int] | None:
+    """Row counts of a journal's tables, read-only (a reader never takes its owner's lock);
+    None when it cannot be read right now (being created or removed)."""
+    try:
+        con = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=timeout)
+        try:
+            return [con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables]
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return None
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     con = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     con.execute("PRAGMA journal_mode=WAL")

@@ -38,7 +38,7 @@ from ..locks import FileLock
 from ..workspace import Workspace
 from .client import client_for, experiment_id
 from .faults import classify, gives_up
-from .outbox import RUN_KEY_TAG, Outbox, replay_lock
+from .outbox import RUN_KEY_TAG, Outbox, count_rows, replay_lock
 
 log = logging.getLogger("jupyter_mlops")
 
@@ -412,16 +412,9 @@ def dead_journal_backlog(ws: Workspace, exclude: Outbox | None) -> int:
         lock = FileLock(db.with_suffix(".lock"))
         if not lock.is_free() and lock.holder().get("pid") != agent_pid:
             continue  # its own process holds it: alive
-        try:
-            con = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=5)
-            try:
-                ops = con.execute("SELECT COUNT(*) FROM ops").fetchone()[0]
-                runs = con.execute("SELECT COUNT(*) FROM runs WHERE open = 1").fetchone()[0]
-            finally:
-                con.close()
-        except sqlite3.Error:
-            continue
-        backlog += ops + runs
+        found = count_rows(db, "ops", "runs WHERE open = 1")
+        if found is not None:
+            backlog += sum(found)
     return backlog
 
 

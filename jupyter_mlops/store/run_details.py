@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlparse
 
 from ..errors import InvalidInput, NotFound
 from ..workspace import Workspace
 from .client import client_for
+from .embedded_read import local_artifact_text
 from .embedded_read import run_detail as embedded_run_detail
 from .own_writes import flush_own
 from .runs import get_run, run_summary
@@ -29,22 +31,10 @@ def read_json_artifact(ws: Workspace, run_id: str, path: str) -> Any | None:
 
 def read_text_artifact(ws: Workspace, run_id: str, path: str) -> str | None:
     """A run's text artifact; read in place for local stores (no download, no progress bar)."""
-    from urllib.parse import unquote, urlparse
-
     client = client_for(ws)
     root = client.get_run(run_id).info.artifact_uri.rstrip("/")
-    parsed = urlparse(root)
-    if parsed.scheme in ("", "file"):
-        from pathlib import Path
-
-        base = Path(unquote(parsed.path)).resolve()
-        target = (base / path).resolve()
-        if base not in target.parents:
-            return None
-        try:
-            return target.read_text(encoding="utf-8")
-        except OSError:
-            return None
+    if urlparse(root).scheme in ("", "file"):
+        return local_artifact_text(root, path)
     import mlflow.artifacts
     from mlflow.exceptions import MlflowException
 

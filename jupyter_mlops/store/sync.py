@@ -7,7 +7,6 @@ visible and let the user put them back in line or drop them.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ from ..locks import FileLock
 from ..workspace import Workspace
 from . import agent_control as agent
 from .flusher import sinks_for
-from .outbox import Outbox
+from .outbox import Outbox, count_rows
 from .replay import FlushResult, recover
 
 
@@ -59,18 +58,12 @@ def outbox_counts(ws: Workspace) -> OutboxCounts:
     counts = OutboxCounts()
     for db in _journals(ws):
         counts.journals += 1
-        try:
-            con = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=0.5)
-            try:
-                pending = con.execute("SELECT COUNT(*) FROM ops").fetchone()[0]
-                failed = con.execute("SELECT COUNT(*) FROM failed_ops").fetchone()[0]
-            finally:
-                con.close()
-        except sqlite3.Error:
+        found = count_rows(db, "ops", "failed_ops", timeout=0.5)
+        if found is None:
             counts.unreadable += 1
             continue
-        counts.pending += pending
-        counts.failed += failed
+        counts.pending += found[0]
+        counts.failed += found[1]
     return counts
 
 
