@@ -89,6 +89,7 @@ class RunHandle:
         while run_id is None and time.monotonic() < deadline:
             if self._rec.store_error(began):
                 break
+            self._rec.keep_landing()  # an agent that stopped idle meanwhile is started again
             time.sleep(RUN_ID_POLL * 4)
             run_id = self.known_run_id
         return run_id, self.key
