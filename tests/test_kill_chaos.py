@@ -244,3 +244,23 @@ def test_a_killed_papermill_run_is_ended_by_the_next_sync(workspace) -> None:
     assert run.info.status == "FAILED"
     assert run.data.tags["mlops.failure"] == "the process recording this run died"
     assert list(leases.glob("*.lock")) == []
+
+
+def test_a_build_waiting_for_a_run_id_restarts_an_agent_that_stopped(workspace) -> None:
+    """The agent may stop idle just before a build's records arrive, after the record's own
+    (rate-limited) agent check: the wait for the run's id must start it again, not sit out
+    its whole timeout (seen as 60 s stalls in the trials above)."""
+    from jupyter_mlops.capture.tracker import sink_for
+    from jupyter_mlops.pipeline import records
+    from jupyter_mlops.store import agent_control
+
+    ws = workspace
+    first = records.start_run(ws, name="first", kind="pipeline")
+    assert first.run_id_or_key(wait=60)[0] is not None
+    assert agent_control.stop(ws), "the agent did not stop"
+    sink_for(ws)._agent_checked = time.monotonic()  # the record's check has just been made
+    began = time.monotonic()
+    second = records.start_run(ws, name="second", kind="pipeline")
+    run_id, _ = second.run_id_or_key(wait=15)
+    assert run_id is not None, "no run id: nothing sent the journal"
+    assert time.monotonic() - began < 10
