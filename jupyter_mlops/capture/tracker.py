@@ -278,6 +278,11 @@ class RunRecorder:
         """Why this run's records are not landing, if the replayer said so after ``since``."""
         return self._sink.store_error(since)
 
+    def keep_landing(self) -> None:
+        """Wake whoever sends the records; start the sync agent again if it is gone (it may
+        have stopped idle just before this run's records arrived)."""
+        self._sink.kick()
+
 
 def _notebook_tags() -> dict[str, str]:
     path = os.environ.get("MLOPS_NOTEBOOK_PATH") or os.environ.get("JPY_SESSION_NAME")

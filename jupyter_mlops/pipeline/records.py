@@ -27,12 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from ..store.identity import acting_user
+from ..store.run_leases import RunLease
 from ..workspace import Workspace
 
 MAX_PARAM = 6000
 MAX_TAG = 8000
 RUN_ID_POLL = 0.005
 RUN_ID_WAIT = 60.0  # normally tens of ms; a first build also waits for the agent to start
+_leases: dict[str, RunLease] = {}  # direct runs this process has open (see store/run_leases.py)
 
 # code that may create tracked runs in the kernel (children of the step run)
 _TRACKING_CODE = re.compile(
@@ -87,6 +89,7 @@ class RunHandle:
         while run_id is None and time.monotonic() < deadline:
             if self._rec.store_error(began):
                 break
+            self._rec.keep_landing()  # an agent that stopped idle meanwhile is started again
             time.sleep(RUN_ID_POLL * 4)
             run_id = self.known_run_id
         return run_id, self.key
@@ -240,6 +243,7 @@ def direct_start_run(
         all_tags.setdefault("mlflow.user", user)
     client = _client(ws)
     run_id = client.create_run(experiment_id(ws), run_name=name, tags=all_tags).info.run_id
+    _leases[run_id] = RunLease(ws, run_id)  # if this process dies, recovery ends the run
     items = [Param(str(k)[:250], _param_value(v)) for k, v in (params or {}).items()]
     for i in range(0, len(items), 100):
         client.log_batch(run_id, params=items[i : i + 100])
@@ -270,3 +274,6 @@ def direct_finish_run(
     if artifact is not None:
         client.log_artifact(run_id, str(artifact), "notebook")
     client.set_terminated(run_id, status=status)
+    lease = _leases.pop(run_id, None)
+    if lease is not None:
+        lease.release()

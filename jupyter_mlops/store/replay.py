@@ -39,6 +39,7 @@ from ..workspace import Workspace
 from .client import client_for, experiment_id
 from .faults import classify, gives_up
 from .outbox import RUN_KEY_TAG, Outbox, count_rows, replay_lock
+from .run_leases import end_abandoned_runs
 
 log = logging.getLogger("jupyter_mlops")
 
@@ -440,6 +441,8 @@ def _recover(
     ws: Workspace, exclude: Outbox | None, deadline: float | None, client: Any
 ) -> FlushResult:
     total = FlushResult()
+    if (ws.state_dir / "leases").is_dir():
+        end_abandoned_runs(ws, client or client_for(ws))
     folder = ws.state_dir / "outbox"
     if not folder.is_dir():
         return total
