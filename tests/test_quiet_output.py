@@ -32,6 +32,8 @@ NOISE = (
     "Downloading artifacts",
     "Failed to infer the model signature",
     "Not logging python_function flavor",
+    "KeyboardInterrupt caught in kernel",
+    "Traceback (most recent call last)",
 )
 
 
