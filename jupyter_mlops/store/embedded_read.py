@@ -107,14 +107,22 @@ def list_runs(
                 )
                 rows = con.execute(sql, [sort, *exp_ids, limit]).fetchall()
             else:
-                sql = f"SELECT {cols} FROM runs r WHERE {where} ORDER BY r.start_time DESC, r.run_uuid LIMIT ?"
-                rows = con.execute(sql, [*exp_ids, limit]).fetchall()
+                rows = _newest_rows(con, exp_ids, limit, 0)
             found = _summaries(con, rows)
         except sqlite3.Error:
             return None  # a schema these queries do not know: MLflow's path answers
     for summary in found:
         summary.pop("artifact_uri")
     return found
+
+
+def _newest_rows(con: sqlite3.Connection, exp_ids: list[int], limit: int, offset: int) -> list:
+    """Run rows of the experiments, newest first (MLflow's order, ties by id)."""
+    return con.execute(
+        f"SELECT {_RUN_COLUMNS} FROM runs WHERE experiment_id IN ({_marks(exp_ids)}) "
+        "AND lifecycle_stage = 'active' ORDER BY start_time DESC, run_uuid LIMIT ? OFFSET ?",
+        [*exp_ids, limit, offset],
+    ).fetchall()
 
 
 def page_token(offset: int) -> str:
@@ -146,11 +154,7 @@ def runs_page(
             exp_ids = _experiment_ids(con, experiment)
             if not exp_ids:
                 return {"runs": [], "next_page_token": None}
-            rows = con.execute(
-                f"SELECT {_RUN_COLUMNS} FROM runs WHERE experiment_id IN ({_marks(exp_ids)}) "
-                "AND lifecycle_stage = 'active' ORDER BY start_time DESC, run_uuid LIMIT ? OFFSET ?",
-                [*exp_ids, limit + 1, offset],
-            ).fetchall()
+            rows = _newest_rows(con, exp_ids, limit + 1, offset)  # one more: is there a next page?
             runs = _summaries(con, rows[:limit])
         except sqlite3.Error:
             return None  # a schema MLflow changed, a locked file: MLflow answers instead
