@@ -6,7 +6,7 @@ import json
 import math
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from jupyter_server.base.handlers import APIHandler
@@ -140,7 +140,8 @@ class MlopsHandler(APIHandler):
             return None  # an anonymous token user: the domain records the login name instead
         return username
 
-    def reply(self, body: dict[str, Any], status: int = 200) -> None:
+    def reply(self, body: Mapping[str, Any], status: int = 200) -> None:
+        """Answer ``body``: one of the shapes of ``contract.py`` (the REST contract)."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
         self.finish(strict_json(body))

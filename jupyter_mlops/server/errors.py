@@ -7,11 +7,11 @@ unexpected answers 500 with an error id only, the traceback going to the server 
 from __future__ import annotations
 
 from http.client import responses
-from typing import Any
 
 from tornado.web import HTTPError
 
 from ..errors import MlopsError
+from .contract import ErrorResponse
 
 INTERNAL_ERROR = "internal error in jupyter-mlops"
 INTERNAL_HINT = "see the Jupyter server log for details"
@@ -19,7 +19,7 @@ INTERNAL_HINT = "see the Jupyter server log for details"
 
 def error_response(
     exc: BaseException | None, status_code: int, error_id: str | None = None
-) -> tuple[int, dict[str, Any]]:
+) -> tuple[int, ErrorResponse]:
     """(status, JSON body) for ``exc`` raised while serving a request; ``error_id`` names the
     server log entry of an unexpected one."""
     if isinstance(exc, MlopsError):

@@ -16,21 +16,22 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from ..store import embedded_read
 from ..store.embedded_read import INTERNAL_PREFIX
 from ..workspace import Workspace
+from . import contract
 
 T = TypeVar("T")
 
 
-def experiments(ws: Workspace) -> list[dict[str, Any]] | None:
+def experiments(ws: Workspace) -> list[contract.Experiment] | None:
     """The active experiments, as ``queries.experiments`` lists them; None: ask MLflow."""
     rows = embedded_read.experiments(ws)
     if rows is None:
         return None
-    out = [
+    out: list[contract.Experiment] = [
         {
             "experiment_id": exp_id,
             "name": name,
@@ -50,12 +51,13 @@ def runs_page(
     page_token_in: str | None,
     order_by: list[str],
     filter_string: str,
-) -> dict[str, Any] | None:
+) -> contract.RunsPage | None:
     """One newest-first page of runs, or None when MLflow must answer (filter, sort, store)."""
     offset = embedded_read.page_offset(page_token_in)
     if filter_string.strip() or order_by or offset is None:
         return None
-    return embedded_read.runs_page(ws, experiment=experiment, limit=limit, offset=offset)
+    page = embedded_read.runs_page(ws, experiment=experiment, limit=limit, offset=offset)
+    return cast("contract.RunsPage | None", page)
 
 
 # Set while no warm-up is importing MLflow. A second thread importing MLflow at the same time can

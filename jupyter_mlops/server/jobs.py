@@ -16,9 +16,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 from ..errors import Busy, Conflict, MlopsError, NotFound
+from . import contract
 
 JOB_WORKERS = 2
 MAX_ACTIVE_JOBS = 8  # queued or running; one more is refused (429) instead of queued forever
@@ -32,12 +33,12 @@ log = logging.getLogger("jupyter_mlops")
 class Job:
     """One unit of long work; every mutation goes through its lock (read by request threads)."""
 
-    def __init__(self, kind: str, title: str, owner: str | None = None) -> None:
+    def __init__(self, kind: contract.JobKind, title: str, owner: str | None = None) -> None:
         self.id = secrets.token_hex(8)
         self.kind = kind
         self.title = title
         self.owner = owner
-        self.status = "queued"  # queued | running | cancelling | succeeded | failed | cancelled
+        self.status: contract.JobStatus = "queued"
         self.created = time.time()
         self.started: float | None = None
         self.finished: float | None = None
@@ -46,7 +47,7 @@ class Job:
         self.steps: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.log: list[str] = []
         self.result: Any = None
-        self.error: dict[str, Any] | None = None
+        self.error: contract.ErrorResponse | None = None
         self.on_cancel: Callable[[], None] | None = None
         self._lock = threading.Lock()
         self._seq = itertools.count()
@@ -74,9 +75,10 @@ class Job:
         with self._lock:
             self.done, self.total = done, total
 
-    def to_dict(self, *, with_log: bool = True) -> dict[str, Any]:
+    def to_dict(self, *, with_log: bool = True) -> contract.Job:
+        """The job as the REST answers show it (``log`` left out of lists)."""
         with self._lock:
-            body: dict[str, Any] = {
+            body: contract.Job = {
                 "id": self.id,
                 "kind": self.kind,
                 "title": self.title,
@@ -87,7 +89,10 @@ class Job:
                 "finished": self.finished,
                 "progress": {"done": self.done, "total": self.total},
                 "steps": [
-                    {"name": n, **{k: v for k, v in s.items() if with_log or k != "log"}}
+                    cast(
+                        contract.JobStep,
+                        {"name": n, **{k: v for k, v in s.items() if with_log or k != "log"}},
+                    )
                     for n, s in self.steps.items()
                 ],
                 "result": self.result,
@@ -117,7 +122,7 @@ class JobRegistry:
 
     def submit(
         self,
-        kind: str,
+        kind: contract.JobKind,
         title: str,
         work: Callable[[Job], Any],
         *,
@@ -154,6 +159,8 @@ class JobRegistry:
                 job.status, job.finished = "cancelled", time.time()
                 return
             job.status, job.started = "running", time.time()
+        outcome: contract.JobStatus
+        error: contract.ErrorResponse | None = None
         try:
             result = work(job)
         except MlopsError as exc:

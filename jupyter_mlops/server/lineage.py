@@ -10,7 +10,7 @@ from __future__ import annotations
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
-from . import queries
+from . import contract, queries
 from .base import MlopsHandler
 
 
@@ -22,7 +22,8 @@ class DatasetsHandler(MlopsHandler):
     async def get(self) -> None:
         name = self.get_query_argument("name", None) or None
         found = await self.read(queries.datasets, self.service.workspace, name, empty=[])
-        self.reply({"datasets": found})
+        answer: contract.DatasetList = {"datasets": found}
+        self.reply(answer)
 
 
 class LineageHandler(MlopsHandler):

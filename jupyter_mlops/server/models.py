@@ -20,14 +20,14 @@ from jupyter_server.auth.decorator import authorized
 
 from ..errors import InvalidInput
 from ..workspace import Workspace
-from . import queries
+from . import contract, queries
 from .base import MlopsHandler
 from .jobs import Job
 
-EMPTY_MODELS: dict[str, Any] = {"models": []}
 
-
-def _register(ws: Workspace, run_id: str, name: str | None, reason: str | None, actor: str | None):
+def _register(
+    ws: Workspace, run_id: str, name: str | None, reason: str | None, actor: str | None
+) -> contract.VersionDetail:
     from ..release.registry import register
 
     mv = register(ws, run_id, name, actor=actor, reason=reason)
@@ -59,7 +59,9 @@ def _check_version(ws: Workspace, name: str, version: str) -> None:
     get_version(ws, name, version)
 
 
-def _promote(ws: Workspace, name: str, alias: str, body: dict[str, Any], actor: str | None):
+def _promote(
+    ws: Workspace, name: str, alias: str, body: dict[str, Any], actor: str | None
+) -> contract.RolloutState:
     from ..release.rollout import promote
 
     st = promote(
@@ -75,7 +77,9 @@ def _promote(ws: Workspace, name: str, alias: str, body: dict[str, Any], actor: 
     return {"model": name, "aliases": st.aliases, "canary_weight": st.canary_weight}
 
 
-def _rollback(ws: Workspace, name: str, reason: str, target: str, actor: str | None):
+def _rollback(
+    ws: Workspace, name: str, reason: str, target: str, actor: str | None
+) -> contract.RolloutState:
     from ..release.rollout import rollback
 
     st = rollback(ws, name, reason=reason, actor=actor, target=target)
@@ -89,7 +93,8 @@ class ModelsHandler(MlopsHandler):
     @authorized
     async def get(self) -> None:
         found = await self.read(queries.models, self.service.workspace, empty=[])
-        self.reply({"models": found})
+        body: contract.ModelList = {"models": found}
+        self.reply(body)
 
     @tornado.web.authenticated
     @authorized
@@ -141,7 +146,8 @@ class ValidationsHandler(MlopsHandler):
             owner=actor,
         )
         self.set_header("Location", f"models/{name}/versions/{version}/validations/{job.id}")
-        self.reply({"job": job.to_dict()}, status=202)
+        answer: contract.JobResponse = {"job": job.to_dict()}
+        self.reply(answer, status=202)
 
 
 class ValidationHandler(MlopsHandler):
@@ -153,7 +159,8 @@ class ValidationHandler(MlopsHandler):
         job = self.service.jobs.get(job_id, "validation")
         if job.title != f"validate {name} v{version}":
             raise InvalidInput(f"job {job_id} does not validate {name} v{version}")
-        self.reply({"job": job.to_dict()})
+        answer: contract.JobResponse = {"job": job.to_dict()}
+        self.reply(answer)
 
 
 class AliasHandler(MlopsHandler):
@@ -204,4 +211,5 @@ class HistoryHandler(MlopsHandler):
     @authorized
     async def get(self, name: str) -> None:
         events = await self.read(queries.history, self.service.workspace, name)
-        self.reply({"model": name, "events": events})
+        answer: contract.ReleaseHistory = {"model": name, "events": events}
+        self.reply(answer)

@@ -8,25 +8,38 @@ is exactly when it matters.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
 from ..store.sync import failed_records, outbox_counts
 from ..workspace import Workspace
+from . import contract
 from .base import MlopsHandler
 
 MAX_LISTED = 50
 
 
-def outbox_state(ws: Workspace) -> dict[str, Any]:
-    state: dict[str, Any] = outbox_counts(ws).as_dict()
-    refused = failed_records(ws)[:MAX_LISTED] if state["failed"] else []
-    state["refused"] = [
-        {k: r[k] for k in ("journal", "seq", "kind", "run_key", "error", "failed")} for r in refused
-    ]
-    return state
+def outbox_state(ws: Workspace) -> contract.OutboxState:
+    counts = outbox_counts(ws)
+    refused = failed_records(ws)[:MAX_LISTED] if counts.failed else []
+    return {
+        "pending": counts.pending,
+        "failed": counts.failed,
+        "journals": counts.journals,
+        "unreadable": counts.unreadable,
+        "refused": [
+            {
+                "journal": r["journal"],
+                "seq": r["seq"],
+                "kind": r["kind"],
+                "run_key": r["run_key"],
+                "error": r["error"],
+                "failed": r["failed"],
+            }
+            for r in refused
+        ],
+    }
 
 
 class OutboxHandler(MlopsHandler):

@@ -12,7 +12,7 @@ import tornado.web
 from jupyter_server.auth.decorator import authorized
 
 from ..errors import InvalidInput
-from . import queries
+from . import contract, queries
 from .base import MlopsHandler
 from .build_job import build_in_child
 
@@ -36,7 +36,8 @@ class BuildsHandler(MlopsHandler):
     @authorized
     async def get(self) -> None:
         jobs = self.service.jobs.list("build")
-        self.reply({"builds": [j.to_dict(with_log=False) for j in jobs]})
+        answer: contract.BuildList = {"builds": [j.to_dict(with_log=False) for j in jobs]}
+        self.reply(answer)
 
     @tornado.web.authenticated
     @authorized
@@ -60,7 +61,8 @@ class BuildsHandler(MlopsHandler):
             exclusive=True,
         )
         self.set_header("Location", f"builds/{job.id}")
-        self.reply({"job": job.to_dict()}, status=202)
+        answer: contract.JobResponse = {"job": job.to_dict()}
+        self.reply(answer, status=202)
 
 
 class BuildHandler(MlopsHandler):
@@ -69,10 +71,12 @@ class BuildHandler(MlopsHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self, job_id: str) -> None:
-        self.reply({"job": self.service.jobs.get(job_id, "build").to_dict()})
+        answer: contract.JobResponse = {"job": self.service.jobs.get(job_id, "build").to_dict()}
+        self.reply(answer)
 
     @tornado.web.authenticated
     @authorized
     async def delete(self, job_id: str) -> None:
         job = self.service.jobs.cancel(job_id, "build")
-        self.reply({"job": job.to_dict()}, status=202)
+        answer: contract.JobResponse = {"job": job.to_dict()}
+        self.reply(answer, status=202)

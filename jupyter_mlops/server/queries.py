@@ -2,18 +2,20 @@
 
 Each function takes the workspace and already-parsed arguments, calls the domain modules
 (``store``, ``datasets``, ``lineage``, ``pipeline``, ``release``, ``monitor``) and shapes their
-answer as JSON-able dicts. Nothing here reimplements a domain decision; it only selects fields.
+answer as the TypedDicts of ``contract.py``, the REST contract. Nothing here reimplements a
+domain decision; it only selects fields.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote
 
 from ..errors import InvalidInput, NotFound
 from ..workspace import Workspace
+from . import contract
 
 METRIC_TAG = "mlops.metric."
 _STEP = re.compile(r"^[A-Za-z_][\w-]{0,63}$")
@@ -22,13 +24,13 @@ _STEP = re.compile(r"^[A-Za-z_][\w-]{0,63}$")
 # -- runs ------------------------------------------------------------------------------------
 
 
-def experiments(ws: Workspace) -> list[dict[str, Any]]:
+def experiments(ws: Workspace) -> list[contract.Experiment]:
     """The workspace's experiments (bookkeeping ``mlops-*`` ones last)."""
     from ..store.client import client_for
     from ..store.runs import INTERNAL_PREFIX
 
     found = client_for(ws).search_experiments()
-    rows = [
+    rows: list[contract.Experiment] = [
         {
             "experiment_id": e.experiment_id,
             "name": e.name,
@@ -48,7 +50,7 @@ def runs_page(
     page_token: str | None,
     order_by: list[str],
     filter_string: str,
-) -> dict[str, Any]:
+) -> contract.RunsPage:
     """One page of runs with everything the table shows, and the token of the next page."""
     from ..store.runs import run_summary, search
 
@@ -62,24 +64,29 @@ def runs_page(
     )
     if isinstance(token, bytes):  # MLflow's SQL store hands out bytes, its REST client str
         token = token.decode("ascii")
-    return {"runs": [run_summary(r) for r in found], "next_page_token": token or None}
+    runs = [cast(contract.RunSummary, run_summary(r)) for r in found]
+    return {"runs": runs, "next_page_token": token or None}
 
 
-def run(ws: Workspace, run_id: str) -> dict[str, Any]:
+def run(ws: Workspace, run_id: str) -> contract.RunDetail:
     from ..store.run_details import run_detail
 
-    detail = run_detail(ws, run_id)
+    detail = cast(contract.RunDetail, run_detail(ws, run_id))
     notebook = detail["tags"].get("mlops.notebook")
     detail["notebook_path"] = workspace_relative(ws, notebook) if notebook else None
     return detail
 
 
-def comparison(ws: Workspace, run_ids: list[str]) -> dict[str, Any]:
+def comparison(ws: Workspace, run_ids: list[str]) -> contract.Comparison:
+    """Runs side by side; the code diff (a ``CodeDiff``) is sent as its text."""
     from ..store.run_details import compare_runs
 
     if len(run_ids) > 10:
         raise InvalidInput("compare at most 10 runs at once", hint="select fewer runs")
-    return compare_runs(ws, run_ids)
+    table = compare_runs(ws, run_ids)
+    code_diff = table["code_diff"]
+    table["code_diff"] = None if code_diff is None else str(code_diff)
+    return cast(contract.Comparison, table)
 
 
 def workspace_relative(ws: Workspace, path: str) -> str | None:
@@ -96,7 +103,7 @@ def workspace_relative(ws: Workspace, path: str) -> str | None:
 # -- datasets and lineage --------------------------------------------------------------------
 
 
-def datasets(ws: Workspace, name: str | None) -> list[dict[str, Any]]:
+def datasets(ws: Workspace, name: str | None) -> list[contract.DatasetVersion]:
     from ..datasets.registry import list_versions
 
     return [
@@ -154,20 +161,21 @@ def safe_lineage_ref(ws: Workspace, ref: str) -> str:
     return f"file:{target}"
 
 
-def lineage(ws: Workspace, ref: str, direction: str) -> dict[str, Any]:
+def lineage(ws: Workspace, ref: str, direction: str) -> contract.LineageGraph:
     from ..lineage.query import lineage as query
 
-    return query(ws, safe_lineage_ref(ws, ref), direction=direction).to_dict()
+    graph = query(ws, safe_lineage_ref(ws, ref), direction=direction)
+    return cast(contract.LineageGraph, graph.to_dict())
 
 
 # -- models ----------------------------------------------------------------------------------
 
 
-def models(ws: Workspace) -> list[dict[str, Any]]:
+def models(ws: Workspace) -> list[contract.ModelSummary]:
     from ..release.rollout import state
     from ..store.client import client_for
 
-    out = []
+    out: list[contract.ModelSummary] = []
     for rm in client_for(ws).search_registered_models(max_results=1000):
         st = state(ws, rm.name)
         out.append(
@@ -183,7 +191,7 @@ def models(ws: Workspace) -> list[dict[str, Any]]:
     return sorted(out, key=lambda m: m["name"].lower())
 
 
-def _version_row(mv: Any, by_version: dict[str, list[str]]) -> dict[str, Any]:
+def _version_row(mv: Any, by_version: dict[str, list[str]]) -> contract.ModelVersion:
     tags = dict(mv.tags or {})
     return {
         "name": mv.name,
@@ -206,7 +214,7 @@ def _aliases_by_version(aliases: dict[str, str]) -> dict[str, list[str]]:
     return out
 
 
-def versions(ws: Workspace, name: str) -> dict[str, Any]:
+def versions(ws: Workspace, name: str) -> contract.ModelVersions:
     from ..release.rollout import state
     from ..store.client import client_for
 
@@ -224,7 +232,7 @@ def versions(ws: Workspace, name: str) -> dict[str, Any]:
     }
 
 
-def version(ws: Workspace, name: str, number: str) -> dict[str, Any]:
+def version(ws: Workspace, name: str, number: str) -> contract.VersionDetail:
     """A version with its aliases, each gate's result and its model card (Markdown, as text)."""
     import json
 
@@ -238,50 +246,56 @@ def version(ws: Workspace, name: str, number: str) -> dict[str, Any]:
     row = _version_row(mv, _aliases_by_version(st.aliases))
     tags = dict(mv.tags or {})
     report = recorded_report(ws, mv)
-    gates = [
-        {k: getattr(r, k) for k in ("gate", "kind", "passed", "value", "threshold", "reason")}
+    gates: list[contract.GateResult] = [
+        {
+            "gate": r.gate,
+            "kind": r.kind or None,
+            "passed": r.passed,
+            "value": r.value,
+            "threshold": r.threshold,
+            "reason": r.reason,
+        }
         for r in (report.results if report else [])
     ]
-    for g in gates:
-        g["kind"] = g["kind"] or None
     card_run = tags.get("mlops.card_run_id")
     card = read_text_artifact(ws, card_run, "card/model_card.md") if card_run else None
     try:
         lineage_tag = json.loads(tags.get("mlops.lineage") or "null")
     except ValueError:
         lineage_tag = None
-    row.update(
-        gate_run_id=tags.get(T_GATE_RUN),
-        gate_results=gates,
-        evaluation=report.evaluation or None if report else None,
-        champion=report.champion or None if report else None,
-        card=card,
-        lineage=lineage_tag,
-        source_model_id=tags.get("mlops.model_id"),
-        canary_weight=st.canary_weight if "canary" in row["aliases"] else None,
-    )
-    return row
+    return {
+        **row,
+        "gate_run_id": tags.get(T_GATE_RUN),
+        "gate_results": gates,
+        "evaluation": report.evaluation or None if report else None,
+        "champion": report.champion or None if report else None,
+        "card": card,
+        "lineage": lineage_tag if isinstance(lineage_tag, dict) else None,
+        "source_model_id": tags.get("mlops.model_id"),
+        "canary_weight": st.canary_weight if "canary" in row["aliases"] else None,
+    }
 
 
-def history(ws: Workspace, name: str) -> list[dict[str, Any]]:
+def history(ws: Workspace, name: str) -> list[contract.ReleaseEvent]:
     from dataclasses import asdict
 
     from ..release.history import events
 
-    return [asdict(e) for e in events(ws, name)]
+    return [cast(contract.ReleaseEvent, asdict(e)) for e in events(ws, name)]
 
 
 # -- pipeline and monitoring -----------------------------------------------------------------
 
 
-def pipeline(ws: Workspace) -> dict[str, Any]:
-    """The steps of mlops.yaml, each with its cache status (fresh or stale, and why)."""
+def pipeline(ws: Workspace) -> contract.Pipeline:
+    """The steps of mlops.yaml, each with its cache status (fresh or stale, and why); ``build``
+    is left to the handler, which knows the jobs."""
     from ..pipeline.build import build
     from ..pipeline.spec import load_spec
 
     spec = load_spec(ws)
     dry = {s.name: s for s in build(workspace=ws, dry_run=True, progress=False).steps}
-    steps = []
+    steps: list[contract.PipelineStep] = []
     for name, step in spec.steps.items():
         report = dry.get(name)
         fresh = report is not None and report.status == "up to date"
@@ -296,10 +310,10 @@ def pipeline(ws: Workspace) -> dict[str, Any]:
                 "status": "fresh" if fresh else "stale",
                 "reason": report.reason if report else "",
                 "run_id": report.run_id if report else None,
-                "key_metric": list(report.metric) if report and report.metric else None,
+                "key_metric": report.metric if report else None,
             }
         )
-    return {"project": spec.project, "experiment": spec.experiment, "steps": steps}
+    return {"project": spec.project, "experiment": spec.experiment, "steps": steps, "build": None}
 
 
 def check_steps(ws: Workspace, steps: Any) -> list[str]:
@@ -319,7 +333,7 @@ def check_steps(ws: Workspace, steps: Any) -> list[str]:
     return steps
 
 
-def monitor(ws: Workspace, name: str, window: str | None) -> dict[str, Any]:
+def monitor(ws: Workspace, name: str, window: str | None) -> contract.MonitorReport:
     """The served model's health and drift over ``window``, computed now (not recorded)."""
     from ..monitor.report import build_report
     from ..monitor.thresholds import parse_duration
@@ -328,4 +342,4 @@ def monitor(ws: Workspace, name: str, window: str | None) -> dict[str, Any]:
     check_name(name)
     span = parse_duration(window, "window") if window else None
     report = build_report(ws, name, window=span, record=False)
-    return report.to_dict()
+    return cast(contract.MonitorReport, report.to_dict())

@@ -6,13 +6,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
 from ..errors import InvalidInput, NotFound
-from . import first_page, queries
+from . import contract, first_page, queries
 from .base import MlopsHandler
 from .service import MlopsService
 
@@ -20,7 +18,9 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
 
-def recent_runs(service: MlopsService, limit: int, experiment: str | None) -> list[dict[str, Any]]:
+def recent_runs(
+    service: MlopsService, limit: int, experiment: str | None
+) -> list[contract.RunSummary]:
     """Runs newest first; an embedded store that does not exist yet has none (and is not made)."""
     return runs_page(service, experiment=experiment, limit=limit)["runs"]
 
@@ -34,7 +34,7 @@ def runs_page(
     page_token: str | None = None,
     order_by: list[str] | None = None,
     filter_string: str = "",
-) -> dict[str, Any]:
+) -> contract.RunsPage:
     if not service.store_exists():
         if experiment:
             raise NotFound(
@@ -64,7 +64,7 @@ def runs_page(
 
 
 @first_page.light
-def experiments(service: MlopsService) -> list[dict[str, Any]]:
+def experiments(service: MlopsService) -> list[contract.Experiment]:
     if not service.store_exists():
         return []
     fast = first_page.experiments(service.workspace)
@@ -80,7 +80,8 @@ class ExperimentsHandler(MlopsHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        self.reply({"experiments": await self.call(experiments, self.service)})
+        body: contract.ExperimentList = {"experiments": await self.call(experiments, self.service)}
+        self.reply(body)
 
 
 class RunsHandler(MlopsHandler):

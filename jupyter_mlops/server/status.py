@@ -8,7 +8,6 @@ the refused records themselves.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import tornado.web
@@ -16,6 +15,7 @@ from jupyter_server.auth.decorator import authorized
 
 from ..store.sync import outbox_counts
 from ..workspace import Workspace
+from . import contract
 from .base import MlopsHandler
 
 
@@ -37,10 +37,16 @@ def display_uri(uri: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def status(ws: Workspace) -> dict[str, Any]:
+def status(ws: Workspace) -> contract.Status:
+    counts = outbox_counts(ws)
     return {
         "store": {"kind": store_kind(ws), "uri": display_uri(ws.tracking_uri)},
-        "journal": outbox_counts(ws).as_dict(),
+        "journal": {
+            "pending": counts.pending,
+            "failed": counts.failed,
+            "journals": counts.journals,
+            "unreadable": counts.unreadable,
+        },
     }
 
 

@@ -206,6 +206,7 @@ describe('RunDetailView and ComparisonView', () => {
       metrics: [{ key: 'accuracy', values: [0.9, 0.8], differs: true }],
       params: [{ key: 'C', values: ['1', '2'], differs: true }],
       environment: [],
+      cell_diff: null,
       code_diff: null
     };
     const { container } = render(<ComparisonView comparison={comparison} />);
@@ -340,7 +341,8 @@ describe('MonitorReportView', () => {
       { bucket_start: 600, rows: 20, psi: { age: 0.4 } }
     ],
     problems: [],
-    alerts: ['input drift in age']
+    alerts: ['input drift in age'],
+    run_id: null
   };
 
   it('charts health per version and drift per feature over time', () => {

@@ -1,0 +1,458 @@
+"""The REST contract: the JSON body of every answer under ``/jupyter-mlops/api/``, as TypedDicts.
+
+These types are the one source of the API's shapes. The handlers and the query functions they
+call return them; ``scripts/gen_contract.py`` turns them into a JSON Schema
+(``contract.schema.json`` beside this module), into the response schemas of ``openapi.json``
+and into the sidebar's TypeScript interfaces (``labextension/src/contract.ts``), and
+``--check`` fails in ``make lint`` when any of those drifted. A test validates real answers of
+a real server against the schema, so the types cannot lie about what the server sends.
+
+Change a shape here, then run ``python scripts/gen_contract.py``. Every object is closed (no key
+beyond those declared); ``NotRequired`` marks a key the server leaves out when it has no value.
+A non-finite float (a NaN metric) is sent as ``null``.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Literal
+
+if sys.version_info >= (3, 12):
+    from typing import NotRequired, TypedDict
+else:  # the schema generator (pydantic) reads only typing_extensions' TypedDict before 3.12
+    from typing_extensions import NotRequired, TypedDict
+
+# -- errors ----------------------------------------------------------------------------------
+
+
+class ErrorResponse(TypedDict):
+    """The body of every error answer: what went wrong and how to fix it."""
+
+    error: str
+    hint: str | None
+    error_id: NotRequired[str]  # an unexpected error: the server log's entry for it
+
+
+# -- runs ------------------------------------------------------------------------------------
+
+
+class Experiment(TypedDict):
+    """An experiment of the workspace (bookkeeping ``mlops-*`` ones are ``internal``)."""
+
+    experiment_id: str
+    name: str
+    internal: bool
+    default: bool
+
+
+class ExperimentList(TypedDict):
+    """``GET experiments``."""
+
+    experiments: list[Experiment]
+
+
+class RunSummary(TypedDict):
+    """One run as ``GET runs`` lists it (times in milliseconds since the epoch)."""
+
+    run_id: str
+    name: str | None
+    experiment_id: str
+    status: str
+    start_time: int | None
+    end_time: int | None
+    kind: str
+    params: dict[str, str]
+    metrics: dict[str, float]
+    tags: dict[str, str]
+
+
+class RunsPage(TypedDict):
+    """``GET runs``: one page, and the token of the next (null on the last)."""
+
+    runs: list[RunSummary]
+    next_page_token: str | None
+
+
+class RunModel(TypedDict):
+    """A model a run logged."""
+
+    model_id: str
+    uri: str
+    name: str
+
+
+class RunDataset(TypedDict):
+    """A dataset a run used."""
+
+    name: str
+    digest: str
+    context: str | None
+
+
+class RunDetail(RunSummary):
+    """``GET runs/{id}``: a run in full; ``curves`` holds (step, value) of metrics logged more
+    than once."""
+
+    curves: dict[str, list[tuple[int, float]]]
+    models: list[RunModel]
+    datasets: list[RunDataset]
+    environment: dict[str, Any] | None
+    cell_source: str | None
+    notebook_path: str | None
+
+
+class ComparedRun(TypedDict):
+    run_id: str
+    name: str | None
+    status: str
+
+
+class ComparisonRow(TypedDict):
+    """One key across the compared runs (``values`` in the order of ``runs``)."""
+
+    key: str
+    values: list[Any]
+    differs: bool
+
+
+class Comparison(TypedDict):
+    """``GET comparisons?run=..&run=..``: runs side by side; ``cell_diff`` compares two tracked
+    cells line by line, ``code_diff`` two runs' recorded code cell by cell (as text)."""
+
+    runs: list[ComparedRun]
+    params: list[ComparisonRow]
+    metrics: list[ComparisonRow]
+    environment: list[ComparisonRow]
+    cell_diff: list[str] | None
+    code_diff: str | None
+
+
+# -- datasets and lineage --------------------------------------------------------------------
+
+
+class DatasetVersion(TypedDict):
+    """A registered version of a dataset (``ref`` is NAME@VERSION)."""
+
+    ref: str
+    name: str
+    version: int | None
+    digest: str
+    rows: int | None
+    columns: int | None
+    created: int
+    run_id: str
+    source: dict[str, Any]
+
+
+class DatasetList(TypedDict):
+    """``GET datasets?name=``."""
+
+    datasets: list[DatasetVersion]
+
+
+class LineageNode(TypedDict):
+    id: str
+    kind: str
+    label: str
+    detail: str
+
+
+# "from" is a Python keyword: the functional form names it
+LineageEdge = TypedDict("LineageEdge", {"from": str, "to": str, "relation": str})
+
+
+class LineageGraph(TypedDict):
+    """``GET lineage?node=REF``: the graph around ``focus``."""
+
+    focus: str
+    nodes: list[LineageNode]
+    edges: list[LineageEdge]
+
+
+# -- models and their release ----------------------------------------------------------------
+
+
+class ModelSummary(TypedDict):
+    """A registered model as ``GET models`` lists it."""
+
+    name: str
+    aliases: dict[str, str]
+    canary_weight: float
+    shadow: bool
+    description: str
+    updated: int | None
+
+
+class ModelList(TypedDict):
+    """``GET models``."""
+
+    models: list[ModelSummary]
+
+
+class ModelVersion(TypedDict):
+    """A version of a registered model; ``gates`` is passed, failed or pending."""
+
+    name: str
+    version: str
+    run_id: str | None
+    status: str
+    created: int | None
+    aliases: list[str]
+    gates: str
+    rolled_back: bool
+    registered_by: str | None
+    metrics: dict[str, str]
+
+
+class ModelVersions(TypedDict):
+    """``GET models/{name}/versions``: the model's alias state and its versions, newest first."""
+
+    model: str
+    aliases: dict[str, str]
+    canary_weight: float
+    shadow: bool
+    versions: list[ModelVersion]
+
+
+class GateResult(TypedDict):
+    """One release gate's verdict on a version."""
+
+    gate: str
+    kind: str | None
+    passed: bool
+    value: Any
+    threshold: Any
+    reason: str
+
+
+class VersionDetail(ModelVersion):
+    """``GET models/{name}/versions/{v}`` (and ``POST models``): the version with its gate
+    results and its model card (Markdown)."""
+
+    gate_run_id: str | None
+    gate_results: list[GateResult]
+    evaluation: dict[str, Any] | None
+    champion: dict[str, Any] | None
+    card: str | None
+    lineage: dict[str, Any] | None
+    source_model_id: str | None
+    canary_weight: float | None
+
+
+class RolloutState(TypedDict):
+    """The alias state answered by a promotion and a rollback."""
+
+    model: str
+    aliases: dict[str, str]
+    canary_weight: float
+
+
+class ReleaseEvent(TypedDict):
+    """One entry of a model's release history: who did what, when and why."""
+
+    action: str
+    model: str
+    version: str | None
+    actor: str
+    reason: str | None
+    ts: float
+    details: dict[str, Any]
+    state: str
+    applied: float | None
+    key: str
+
+
+class ReleaseHistory(TypedDict):
+    """``GET models/{name}/history``."""
+
+    model: str
+    events: list[ReleaseEvent]
+
+
+# -- jobs: builds and validations ------------------------------------------------------------
+
+JobKind = Literal["build", "validation"]
+JobStatus = Literal["queued", "running", "cancelling", "succeeded", "failed", "cancelled"]
+
+
+class JobStep(TypedDict):
+    """A step of a build job, with its log lines (left out of job lists)."""
+
+    name: str
+    status: str
+    log: NotRequired[list[str]]
+    reason: NotRequired[str]
+    run_id: NotRequired[str]
+    duration: NotRequired[float]
+    error: NotRequired[dict[str, Any]]
+
+
+class JobProgress(TypedDict):
+    done: int
+    total: int | None
+
+
+class Job(TypedDict):
+    """A long-running job (a build or a validation) as the server reports it; ``result`` is the
+    build's report or the validation's verdict once it succeeded."""
+
+    id: str
+    kind: JobKind
+    title: str
+    owner: str | None
+    status: JobStatus
+    created: float
+    started: float | None
+    finished: float | None
+    progress: JobProgress
+    steps: list[JobStep]
+    result: Any
+    error: ErrorResponse | None
+    log: NotRequired[list[str]]
+
+
+class JobResponse(TypedDict):
+    """A job started, polled or cancelled (``POST builds``, ``GET builds/{id}``...)."""
+
+    job: Job
+
+
+class BuildList(TypedDict):
+    """``GET builds``: recent builds, newest first, without their logs."""
+
+    builds: list[Job]
+
+
+# -- pipeline and monitoring -----------------------------------------------------------------
+
+
+class PipelineStep(TypedDict):
+    """A step of mlops.yaml with its cache status: fresh (cached) or stale, and why."""
+
+    name: str
+    notebook: str
+    needs: list[str]
+    sweep: str | None
+    metric: str | None
+    fresh: bool
+    status: Literal["fresh", "stale"]
+    reason: str
+    run_id: str | None
+    key_metric: tuple[str, float] | None
+
+
+class Pipeline(TypedDict):
+    """``GET pipeline``: the steps, and the build running now (without its log), if any."""
+
+    project: str
+    experiment: str
+    steps: list[PipelineStep]
+    build: Job | None
+
+
+class DriftBucket(TypedDict):
+    """One time bucket of the monitored inputs: the PSI of each feature."""
+
+    bucket_start: float
+    rows: int
+    psi: dict[str, float]
+
+
+class MonitorReport(TypedDict):
+    """``GET monitor/{model}``: health per version and drift per feature of the served model,
+    over a window (``since`` / ``until`` in seconds since the epoch)."""
+
+    model: str
+    since: float
+    until: float
+    aliases: dict[str, str]
+    reference_version: str | None
+    reference: str
+    live_rows: int
+    health: dict[str, dict[str, Any]]
+    drift: dict[str, dict[str, Any]]
+    drifted: list[str]
+    prediction_drift: dict[str, Any] | None
+    drift_over_time: list[DriftBucket]
+    health_over_time: list[dict[str, Any]]
+    canary: dict[str, Any] | None
+    problems: list[str]
+    alerts: list[str]
+    run_id: str | None
+
+
+# -- status and the journal ------------------------------------------------------------------
+
+
+class StoreInfo(TypedDict):
+    """The store in use: ``embedded`` or the URI's scheme, and the URI without any password."""
+
+    kind: str
+    uri: str
+
+
+class JournalCounts(TypedDict):
+    """Records of the workspace's journals waiting for MLflow (``pending``) and refused by it
+    (``failed``); a journal that cannot be read right now counts in ``unreadable``."""
+
+    pending: int
+    failed: int
+    journals: int
+    unreadable: int
+
+
+class Status(TypedDict):
+    """``GET status``."""
+
+    store: StoreInfo
+    journal: JournalCounts
+
+
+class RefusedRecord(TypedDict):
+    """A journal record MLflow refused, with its reason."""
+
+    journal: str
+    seq: int
+    kind: str
+    run_key: str
+    error: str | None
+    failed: float | str | None
+
+
+class OutboxState(JournalCounts):
+    """``GET outbox``: the journal's counts and its refused records (at most 50)."""
+
+    refused: list[RefusedRecord]
+
+
+# What each route answers on success, by "METHOD /path" as openapi.json writes it: the generator
+# fills the document's success responses from this, and the contract test checks real answers.
+RESPONSES: dict[str, type] = {
+    "GET /experiments": ExperimentList,
+    "GET /runs": RunsPage,
+    "GET /runs/{run_id}": RunDetail,
+    "GET /comparisons": Comparison,
+    "GET /datasets": DatasetList,
+    "GET /lineage": LineageGraph,
+    "GET /models": ModelList,
+    "POST /models": VersionDetail,
+    "GET /models/{name}/versions": ModelVersions,
+    "GET /models/{name}/versions/{version}": VersionDetail,
+    "POST /models/{name}/versions/{version}/validations": JobResponse,
+    "GET /models/{name}/versions/{version}/validations/{job_id}": JobResponse,
+    "PUT /models/{name}/aliases/{alias}": RolloutState,
+    "POST /models/{name}/rollbacks": RolloutState,
+    "GET /models/{name}/history": ReleaseHistory,
+    "GET /pipeline": Pipeline,
+    "GET /builds": BuildList,
+    "POST /builds": JobResponse,
+    "GET /builds/{job_id}": JobResponse,
+    "DELETE /builds/{job_id}": JobResponse,
+    "GET /monitor/{model}": MonitorReport,
+    "GET /status": Status,
+    "GET /outbox": OutboxState,
+}
+
+# Types the sidebar uses that no route answers at top level (every other one is reached from
+# RESPONSES); listed so each gets its own named schema and interface.
+SHARED: tuple[type, ...] = (ErrorResponse,)
