@@ -37,6 +37,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) scripts/check_auth.py
+	$(PY) scripts/gen_contract.py --check
 	$(VENV)/bin/lint-imports --no-logo --no-cache
 	cd labextension && jlpm lint:check
 

@@ -26,9 +26,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter
-
 from jupyter_mlops.server import contract
+
+try:
+    from pydantic import TypeAdapter
+except ImportError:  # a development tool: the package itself never needs pydantic
+    sys.exit("scripts/gen_contract.py needs pydantic: pip install -e '.[test]'")
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_FILE = "jupyter_mlops/server/contract.schema.json"
