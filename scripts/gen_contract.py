@@ -24,7 +24,7 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from jupyter_mlops.server import contract
 
@@ -52,7 +52,10 @@ def contract_types() -> list[type]:
 
 
 def build_schema() -> dict[str, Any]:
-    adapters = [(t.__name__, "serialization", TypeAdapter(t)) for t in contract_types()]
+    mode: Literal["serialization"] = "serialization"
+    adapters: list[tuple[str, Literal["serialization"], TypeAdapter[Any]]] = [
+        (t.__name__, mode, TypeAdapter(t)) for t in contract_types()
+    ]
     _, top = TypeAdapter.json_schemas(adapters, ref_template=DEFS_REF + "{model}")
     defs = {name: _closed(_untitled(schema)) for name, schema in sorted(top["$defs"].items())}
     return {

@@ -91,17 +91,19 @@ class ContractCheck:
     async def __call__(self, route: str, *path: str, **kwargs) -> tuple[int, dict]:
         code, answer = await api(self.jp_fetch, *path, **kwargs)
         kind = contract.RESPONSES[route] if code < 400 else contract.ErrorResponse
-        validator = Draft202012Validator(
-            {"$ref": f"#/$defs/{kind.__name__}", "$defs": SCHEMA["$defs"]}
-        )
-        problems = [
-            f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
-            for e in validator.iter_errors(answer)
-        ]
-        assert not problems, f"{route} ({code}) breaks {kind.__name__}: {problems[:5]}"
+        conforms(answer, kind, f"{route} ({code})")
         if code < 400:
             self.seen.add(route)
         return code, answer
+
+
+def conforms(value: object, kind: type, what: str) -> None:
+    validator = Draft202012Validator({"$ref": f"#/$defs/{kind.__name__}", "$defs": SCHEMA["$defs"]})
+    problems = [
+        f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
+        for e in validator.iter_errors(value)
+    ]
+    assert not problems, f"{what} breaks {kind.__name__}: {problems[:5]}"
 
 
 async def test_runs_datasets_lineage_status_and_monitor_answers_match(jp_fetch, workspace):
@@ -166,6 +168,7 @@ async def test_release_answers_match(jp_fetch, workspace):
     job_path = ("models", "churn", "versions", "1", "validations", started["job"]["id"])
     job = await wait_job(jp_fetch, *job_path)
     assert job["status"] == "succeeded", job
+    conforms(job["result"], contract.ValidationVerdict, "a validation's result")
     code, _ = await check("GET /models/{name}/versions/{version}/validations/{job_id}", *job_path)
     assert code == 200
     code, _ = await check("GET /models", "models")
@@ -222,6 +225,7 @@ async def test_pipeline_and_build_answers_match(jp_fetch, workspace):
     assert job["status"] == "succeeded", job
     code, done = await check("GET /builds/{job_id}", "builds", build)
     assert code == 200 and done["job"]["result"]["ok"] is True
+    conforms(done["job"]["result"], contract.BuildReport, "a build's result")
     code, listed = await check("GET /builds", "builds")
     assert code == 200 and listed["builds"][0]["id"] == build
     code, pipe = await check("GET /pipeline", "pipeline")

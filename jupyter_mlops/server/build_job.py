@@ -22,6 +22,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from . import contract
 from .jobs import Job
 
 REPORT_MARK = "MLOPS-BUILD-REPORT "
@@ -33,7 +34,9 @@ _BAR = re.compile(r"(?P<done>\d+)/(?P<total>\d+) \[")
 _STATES = {">": "running", "=": "cached", "+": "ran", "!": "failed", "-": "skipped"}
 
 
-def build_in_child(job: Job, root: str, steps: list[str], force: bool) -> dict[str, Any]:
+def build_in_child(
+    job: Job, root: str, steps: list[str], force: bool
+) -> contract.BuildReport | contract.BuildStopped:
     """Run the build of the project at ``root`` in a child process, feeding ``job`` as it goes."""
     for name in steps:
         job.set_step(name, "pending")
@@ -65,7 +68,7 @@ def build_in_child(job: Job, root: str, steps: list[str], force: bool) -> dict[s
     reader.join()
     code = proc.wait()
     job.on_cancel = None
-    report = next(
+    report: contract.BuildReport | None = next(
         (json.loads(x[len(REPORT_MARK) :]) for x in out if x.startswith(REPORT_MARK)), None
     )
     error = next((json.loads(x[len(ERROR_MARK) :]) for x in out if x.startswith(ERROR_MARK)), None)

@@ -292,9 +292,59 @@ class JobProgress(TypedDict):
     total: int | None
 
 
+class GateResultDetail(GateResult):
+    """A gate's verdict with the gate's own details, as a validation job reports it."""
+
+    details: dict[str, Any]
+
+
+class ValidationVerdict(TypedDict):
+    """A validation job's ``result``: every release gate's verdict on the version."""
+
+    model: str
+    version: str
+    passed: bool
+    failed: list[str]
+    run_id: str | None
+    results: list[GateResultDetail]
+
+
+class BuildStepReport(TypedDict):
+    """How a step of a build ended (cached, ran, failed, skipped, killed) and why."""
+
+    name: str
+    status: str
+    reason: str
+    run_id: str | None
+    duration: float
+    metric: tuple[str, float] | None
+    trials: int
+    error: dict[str, Any] | None
+    metrics: dict[str, float]
+
+
+class BuildReport(TypedDict):
+    """A build job's ``result``: each step's outcome, and the build's table as text."""
+
+    steps: list[BuildStepReport]
+    pipeline_run_id: str | None
+    duration: float
+    ok: bool
+    table: str
+    exit_code: int
+    cancelled: NotRequired[bool]
+
+
+class BuildStopped(TypedDict):
+    """A build job's ``result`` when it was interrupted before it could report."""
+
+    cancelled: bool
+    exit_code: int
+
+
 class Job(TypedDict):
-    """A long-running job (a build or a validation) as the server reports it; ``result`` is the
-    build's report or the validation's verdict once it succeeded."""
+    """A long-running job (a build or a validation) as the server reports it; once it
+    succeeded, ``result`` is a ``BuildReport`` (or ``BuildStopped``) or a ``ValidationVerdict``."""
 
     id: str
     kind: JobKind
@@ -455,4 +505,4 @@ RESPONSES: dict[str, type] = {
 
 # Types the sidebar uses that no route answers at top level (every other one is reached from
 # RESPONSES); listed so each gets its own named schema and interface.
-SHARED: tuple[type, ...] = (ErrorResponse,)
+SHARED: tuple[type, ...] = (ErrorResponse, ValidationVerdict, BuildReport, BuildStopped)

@@ -13,7 +13,7 @@ confirmation) in the model's release history, through the domain functions.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import tornado.web
 from jupyter_server.auth.decorator import authorized
@@ -36,7 +36,7 @@ def _register(
 
 def _validate(
     ws: Workspace, name: str, version: str, reason: str | None, actor: str | None, job: Job
-) -> dict[str, Any]:
+) -> contract.ValidationVerdict:
     from ..release.validation import validate
 
     job.add_line(f"validating {name} v{version}")
@@ -49,7 +49,7 @@ def _validate(
         "passed": report.passed,
         "failed": [r.gate for r in report.failed],
         "run_id": report.run_id,
-        "results": [r.to_dict() for r in report.results],
+        "results": [cast(contract.GateResultDetail, r.to_dict()) for r in report.results],
     }
 
 

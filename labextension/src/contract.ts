@@ -12,6 +12,42 @@ export interface IBuildList {
   builds: IJob[];
 }
 
+/**
+ * A build job's `result`: each step's outcome, and the build's table as text.
+ */
+export interface IBuildReport {
+  steps: IBuildStepReport[];
+  pipeline_run_id: string | null;
+  duration: number;
+  ok: boolean;
+  table: string;
+  exit_code: number;
+  cancelled?: boolean;
+}
+
+/**
+ * How a step of a build ended (cached, ran, failed, skipped, killed) and why.
+ */
+export interface IBuildStepReport {
+  name: string;
+  status: string;
+  reason: string;
+  run_id: string | null;
+  duration: number;
+  metric: [string, number] | null;
+  trials: number;
+  error: Record<string, any> | null;
+  metrics: Record<string, number>;
+}
+
+/**
+ * A build job's `result` when it was interrupted before it could report.
+ */
+export interface IBuildStopped {
+  cancelled: boolean;
+  exit_code: number;
+}
+
 export interface IComparedRun {
   run_id: string;
   name: string | null;
@@ -110,8 +146,21 @@ export interface IGateResult {
 }
 
 /**
- * A long-running job (a build or a validation) as the server reports it; `result` is the
- * build's report or the validation's verdict once it succeeded.
+ * A gate's verdict with the gate's own details, as a validation job reports it.
+ */
+export interface IGateResultDetail {
+  gate: string;
+  kind: string | null;
+  passed: boolean;
+  value: any;
+  threshold: any;
+  reason: string;
+  details: Record<string, any>;
+}
+
+/**
+ * A long-running job (a build or a validation) as the server reports it; once it
+ * succeeded, `result` is a `BuildReport` (or `BuildStopped`) or a `ValidationVerdict`.
  */
 export interface IJob {
   id: string;
@@ -419,6 +468,18 @@ export interface IStatus {
 export interface IStoreInfo {
   kind: string;
   uri: string;
+}
+
+/**
+ * A validation job's `result`: every release gate's verdict on the version.
+ */
+export interface IValidationVerdict {
+  model: string;
+  version: string;
+  passed: boolean;
+  failed: string[];
+  run_id: string | null;
+  results: IGateResultDetail[];
 }
 
 /**
