@@ -218,7 +218,11 @@ def _single(node: dict[str, Any]) -> str:
 def generated(root: Path) -> dict[str, str]:
     """Each generated file's path under ``root`` and the text the types produce for it."""
     schema = build_schema()
-    document = json.loads((root / OPENAPI_FILE).read_text(encoding="utf-8"))
+    source = root / OPENAPI_FILE
+    try:
+        document = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"cannot read {OPENAPI_FILE} under {root}: {exc}") from None
     return {
         SCHEMA_FILE: _json_text(schema),
         OPENAPI_FILE: _json_text(build_openapi(schema, document), indent=1),

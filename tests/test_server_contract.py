@@ -69,6 +69,16 @@ def test_check_fails_naming_the_drifted_file(tmp_path, rel, old, new):
     assert generate("--check", "--root", str(root)).returncode == 0
 
 
+def test_a_typed_route_missing_from_the_document_is_named(tmp_path):
+    root = copy_of_generated(tmp_path)
+    document = json.loads((root / OPENAPI_FILE).read_text())
+    del document["paths"]["/status"]
+    (root / OPENAPI_FILE).write_text(json.dumps(document))
+    done = generate("--check", "--root", str(root))
+    assert done.returncode == 1
+    assert "has no operation GET /status" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_every_route_answer_has_a_schema_and_objects_are_closed():
     defs = SCHEMA["$defs"]
     assert {t.__name__ for t in contract.RESPONSES.values()} <= set(defs)
