@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -161,9 +162,18 @@ async def test_runs_datasets_lineage_status_and_monitor_answers_match(jp_fetch, 
     }
 
 
-async def test_release_answers_match(jp_fetch, workspace):
+async def test_release_and_monitor_answers_match(jp_fetch, workspace):
+    from monitor_support import stream
+    from release_support import make_data
+
+    from jupyter_mlops.datasets.api import log_dataset
+    from jupyter_mlops.monitor.predlog import PredictionLog
+    from jupyter_mlops.store.client import client_for
+
     check = ContractCheck(jp_fetch)
-    first, _ = release_project(workspace)
+    first, second = release_project(workspace)
+    # the training data the monitor compares live inputs with
+    log_dataset(make_data(), name="churn-train", context="training", run=first, workspace=workspace)
     code, created = await check(
         "POST /models", "models", method="POST", payload={"run_id": first, "name": "churn"}
     )
@@ -196,17 +206,35 @@ async def test_release_answers_match(jp_fetch, workspace):
         payload={"version": "1", "reason": "contract test"},
     )
     assert code == 200
+    # v2, its gates marked passed, as a canary beside the champion; both served half an hour
+    code, _ = await check("POST /models", "models", method="POST", payload={"run_id": second})
+    assert code == 201
+    client_for(workspace).set_model_version_tag("churn", "2", "mlops.gates", "passed")
+    code, _ = await check(
+        "PUT /models/{name}/aliases/{alias}",
+        *("models", "churn", "aliases", "canary"),
+        method="PUT",
+        payload={"version": "2", "weight": 20, "reason": "contract test"},
+    )
+    assert code == 200
+    with PredictionLog(workspace, "churn") as log:
+        for version, alias in (("1", "champion"), ("2", "canary")):
+            for record in stream(120, t0=time.time() - 1800, dt=12.0, version=version, alias=alias):
+                log.append(record)
+    code, report = await check("GET /monitor/{model}", "monitor", "churn", params={"window": "1h"})
+    assert code == 200 and report["live_rows"] > 0 and report["drift"], report["problems"]
+    assert report["canary"] and report["prediction_drift"], report["problems"]
     code, _ = await check(
         "POST /models/{name}/rollbacks",
         *("models", "churn", "rollbacks"),
         method="POST",
         payload={"reason": "contract test"},
     )
-    assert code == 404  # no earlier champion to return to: the error shape is checked
+    assert code == 201  # the canary is taken out of traffic
     code, history = await check("GET /models/{name}/history", "models", "churn", "history")
     assert code == 200 and history["events"]
-    release_routes = {k for k in contract.RESPONSES if "/models" in k}
-    assert release_routes - check.seen <= {"POST /models/{name}/rollbacks"}
+    release_routes = {k for k in contract.RESPONSES if "/models" in k or "/monitor" in k}
+    assert release_routes <= check.seen
 
 
 PIPELINE = """\

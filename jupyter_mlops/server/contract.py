@@ -400,6 +400,42 @@ class Pipeline(TypedDict):
     build: Job | None
 
 
+class FeatureDrift(TypedDict):
+    """How far one feature (or the predictions) drifted from the reference data, and why it
+    counts as drifted; ``kind`` is numeric, categorical or skipped."""
+
+    feature: str
+    kind: str
+    n_ref: int
+    n_live: int
+    psi: float | None
+    ks: float | None
+    ks_pvalue: float | None
+    chi2: float | None
+    chi2_pvalue: float | None
+    missing_rate_ref: float
+    missing_rate_live: float
+    unseen_rate: float
+    unseen_values: list[str]
+    drifted: bool
+    reasons: list[str]
+    note: str | None
+
+
+class CanaryVerdict(TypedDict):
+    """The canary guard's verdict: none, wait, keep, rollback or alert, and why."""
+
+    model: str
+    decision: str
+    canary: str | None
+    champion: str | None
+    reasons: list[str]
+    canary_health: dict[str, Any] | None
+    champion_health: dict[str, Any] | None
+    prediction_psi: float | None
+    acted: bool
+
+
 class DriftBucket(TypedDict):
     """One time bucket of the monitored inputs: the PSI of each feature."""
 
@@ -410,7 +446,9 @@ class DriftBucket(TypedDict):
 
 class MonitorReport(TypedDict):
     """``GET monitor/{model}``: health per version and drift per feature of the served model,
-    over a window (``since`` / ``until`` in seconds since the epoch)."""
+    over a window (``since`` / ``until`` in seconds since the epoch). ``health`` and
+    ``health_over_time`` rows are records of numbers by name (requests, error_rate,
+    latency_p95_ms...), which the sidebar reads by field name."""
 
     model: str
     since: float
@@ -420,12 +458,12 @@ class MonitorReport(TypedDict):
     reference: str
     live_rows: int
     health: dict[str, dict[str, Any]]
-    drift: dict[str, dict[str, Any]]
+    drift: dict[str, FeatureDrift]
     drifted: list[str]
-    prediction_drift: dict[str, Any] | None
+    prediction_drift: FeatureDrift | None
     drift_over_time: list[DriftBucket]
     health_over_time: list[dict[str, Any]]
-    canary: dict[str, Any] | None
+    canary: CanaryVerdict | None
     problems: list[str]
     alerts: list[str]
     run_id: str | None

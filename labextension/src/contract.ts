@@ -48,6 +48,21 @@ export interface IBuildStopped {
   exit_code: number;
 }
 
+/**
+ * The canary guard's verdict: none, wait, keep, rollback or alert, and why.
+ */
+export interface ICanaryVerdict {
+  model: string;
+  decision: string;
+  canary: string | null;
+  champion: string | null;
+  reasons: string[];
+  canary_health: Record<string, any> | null;
+  champion_health: Record<string, any> | null;
+  prediction_psi: number | null;
+  acted: boolean;
+}
+
 export interface IComparedRun {
   run_id: string;
   name: string | null;
@@ -131,6 +146,29 @@ export interface IExperiment {
  */
 export interface IExperimentList {
   experiments: IExperiment[];
+}
+
+/**
+ * How far one feature (or the predictions) drifted from the reference data, and why it
+ * counts as drifted; `kind` is numeric, categorical or skipped.
+ */
+export interface IFeatureDrift {
+  feature: string;
+  kind: string;
+  n_ref: number;
+  n_live: number;
+  psi: number | null;
+  ks: number | null;
+  ks_pvalue: number | null;
+  chi2: number | null;
+  chi2_pvalue: number | null;
+  missing_rate_ref: number;
+  missing_rate_live: number;
+  unseen_rate: number;
+  unseen_values: string[];
+  drifted: boolean;
+  reasons: string[];
+  note: string | null;
 }
 
 /**
@@ -285,7 +323,9 @@ export interface IModelVersions {
 
 /**
  * `GET monitor/{model}`: health per version and drift per feature of the served model,
- * over a window (`since` / `until` in seconds since the epoch).
+ * over a window (`since` / `until` in seconds since the epoch). `health` and
+ * `health_over_time` rows are records of numbers by name (requests, error_rate,
+ * latency_p95_ms...), which the sidebar reads by field name.
  */
 export interface IMonitorReport {
   model: string;
@@ -296,12 +336,12 @@ export interface IMonitorReport {
   reference: string;
   live_rows: number;
   health: Record<string, Record<string, any>>;
-  drift: Record<string, Record<string, any>>;
+  drift: Record<string, IFeatureDrift>;
   drifted: string[];
-  prediction_drift: Record<string, any> | null;
+  prediction_drift: IFeatureDrift | null;
   drift_over_time: IDriftBucket[];
   health_over_time: Array<Record<string, any>>;
-  canary: Record<string, any> | null;
+  canary: ICanaryVerdict | null;
   problems: string[];
   alerts: string[];
   run_id: string | null;

@@ -327,7 +327,26 @@ describe('MonitorReportView', () => {
     reference: 'train',
     live_rows: 30,
     health: { '1': { requests: 30, error_rate: 0, latency_p95_ms: 2 } },
-    drift: { age: { psi: 0.3, ks: 0.2, drifted: true } },
+    drift: {
+      age: {
+        feature: 'age',
+        kind: 'numeric',
+        n_ref: 100,
+        n_live: 30,
+        psi: 0.3,
+        ks: 0.2,
+        ks_pvalue: 0.01,
+        chi2: null,
+        chi2_pvalue: null,
+        missing_rate_ref: 0,
+        missing_rate_live: 0,
+        unseen_rate: 0,
+        unseen_values: [],
+        drifted: true,
+        reasons: ['psi 0.30 > 0.2'],
+        note: null
+      }
+    },
     drifted: ['age'],
     prediction_drift: null,
     canary: null,
