@@ -17,6 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .engine import register_engine
+from .outcome import notebook_outcome
+from .running_kernels import signal_kernel
+
 BLAS_PINS = {
     "OMP_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
@@ -79,9 +83,6 @@ def read_step_metrics(path: Path) -> tuple[dict[str, float], list[dict[str, Any]
 def _execute_once(task: NotebookTask, stop: threading.Event) -> NotebookResult:
     import papermill
     from papermill.exceptions import PapermillExecutionError
-
-    from .engine import register_engine, signal_kernel
-    from .outcome import notebook_outcome
 
     register_engine()
     env = dict(task.env)
