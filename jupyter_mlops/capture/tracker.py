@@ -19,6 +19,7 @@ from typing import Any
 from ..errors import InvalidInput, MlopsError, NotFound, StoreUnavailable
 from ..store import flusher
 from ..store.identity import acting_user
+from ..store.logged_models import pinned_requirements, stage_estimator
 from ..workspace import Workspace
 from . import validation
 from .context_providers import run_context_registry
@@ -197,8 +198,6 @@ class RunRecorder:
 
     def log_model(self, estimator: Any, name: str = "model", X: Any = None) -> str:
         """Pickle ``estimator`` now (milliseconds); the MLmodel is built and uploaded by the replayer."""
-        from ..store.models import pinned_requirements, stage_estimator
-
         validation.check_key(name, "model")
         if "/" in name or " " in name:
             raise InvalidInput(f"model name {name!r} cannot contain '/' or spaces")
