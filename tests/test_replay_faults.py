@@ -41,7 +41,7 @@ from jupyter_mlops.workspace import Workspace
 def _staged_model_template(folder: Path) -> Path:
     from sklearn.linear_model import LogisticRegression
 
-    from jupyter_mlops.store.models import save_sklearn_model
+    from jupyter_mlops.store.logged_models import save_sklearn_model
 
     X = [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [0.9, 0.1]]
     est = LogisticRegression().fit(X, [0, 1, 0, 1])

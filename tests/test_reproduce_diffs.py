@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from jupyter_mlops.capture.code_diff import code_diff, diff_cells
 from jupyter_mlops.errors import NotFound
 from jupyter_mlops.reproduce.environment_diff import env_diff_runs
 from jupyter_mlops.store.client import client_for, experiment_id
+from jupyter_mlops.store.code_diff import code_diff, diff_cells
 
 ENV = {
     "python": "3.11.9",

@@ -24,10 +24,6 @@ from .tracker import RunRecorder, active_run, pop_active, push_active
 
 MAX_HISTORY = 500
 
-# parameters papermill injected into this kernel (set by the cell hooks)
-papermill_parameters: dict[str, Any] = {}
-
-
 # a short id of this kernel: default names (cell-3-a1b2) do not repeat after every restart
 KERNEL_TAG = uuid.uuid4().hex[:4]
 
@@ -96,10 +92,6 @@ class CellCapture:
         self._before = estimators.snapshot(self.user_ns)
         tags = {
             "mlops.cell_hash": cell_hash(self.source),
-            **{
-                f"mlops.param.{k}": validation.param_text(v)[:500]
-                for k, v in papermill_parameters.items()
-            },
             **self.tags,
         }
         if self.execution_count is not None:

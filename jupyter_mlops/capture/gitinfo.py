@@ -48,3 +48,17 @@ def git_state(root: Path) -> dict[str, Any] | None:
         "remote": remote,
         "diff": diff,
     }
+
+
+def git_tags(state: dict[str, Any]) -> dict[str, str]:
+    """The run tags of a ``git_state`` (the ones the sync thread sets off the cell's path)."""
+    tags = {
+        "mlops.git_sha": state["sha"],
+        "mlflow.source.git.commit": state["sha"],
+        "mlops.git_branch": state["branch"],
+        "mlflow.source.git.branch": state["branch"],
+        "mlops.git_dirty": str(state["dirty"]).lower(),
+    }
+    if state["remote"]:
+        tags["mlflow.source.git.repoURL"] = state["remote"]
+    return tags

@@ -13,7 +13,6 @@ from typing import Any
 
 from ..workspace import Workspace
 from . import estimators, validation
-from .cell import papermill_parameters
 from .params import literal_assignments
 from .tracker import RunRecorder, pop_active, push_active
 
@@ -22,12 +21,8 @@ class SessionRecorder:
     def __init__(
         self, ws: Workspace, experiment: str | None = None, name: str | None = None
     ) -> None:
-        tags = {
-            f"mlops.param.{k}": validation.param_text(v)[:500]
-            for k, v in papermill_parameters.items()
-        }
         self.run = RunRecorder(
-            ws, name=name or "session", experiment=experiment, tags=tags, kind="session"
+            ws, name=name or "session", experiment=experiment, kind="session"
         ).start()
         push_active(self.run)
         self.steps: list[dict[str, Any]] = []

@@ -19,11 +19,13 @@ from typing import Any
 from ..errors import InvalidInput, MlopsError, NotFound, StoreUnavailable
 from ..store import flusher
 from ..store.identity import acting_user
+from ..store.logged_models import pinned_requirements, stage_estimator
 from ..workspace import Workspace
 from . import validation
+from .context_providers import run_context_registry
 from .environment import environment_json, environment_snapshot
-from .gitinfo import git_state
 from .model_check import check_servable
+from .run_context import RunStart
 
 _active: list[RunRecorder] = []
 
@@ -83,11 +85,11 @@ class RunRecorder:
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> RunRecorder:
         env = environment_snapshot()
+        context = run_context_registry.resolve(RunStart(self.ws, self.kind))
         tags = {
-            "mlops.kind": self.kind,
-            "mlops.env_hash": env["hash"],
             "mlflow.source.type": "NOTEBOOK" if self.kind in ("cell", "session") else "LOCAL",
-            **_notebook_tags(),
+            **context.tags,
+            "mlops.kind": self.kind,
             **self._tags,
         }
         user = acting_user(self.ws.tracking_uri)  # the tracking server's user, not the OS's
@@ -98,7 +100,8 @@ class RunRecorder:
         box = self._sink.box
         with box.batch():
             self._journal_start(box, tags, env)
-        self._sink.request_git(self.key, self.ws.root, git_state)
+        for reader in context.state_readers:  # git: read by the sync thread, off the cell's path
+            self._sink.request_git(self.key, self.ws.root, reader)
         return self
 
     def _journal_start(self, box: Any, tags: dict[str, str], env: dict[str, Any]) -> None:
@@ -195,8 +198,6 @@ class RunRecorder:
 
     def log_model(self, estimator: Any, name: str = "model", X: Any = None) -> str:
         """Pickle ``estimator`` now (milliseconds); the MLmodel is built and uploaded by the replayer."""
-        from ..store.models import pinned_requirements, stage_estimator
-
         validation.check_key(name, "model")
         if "/" in name or " " in name:
             raise InvalidInput(f"model name {name!r} cannot contain '/' or spaces")
@@ -282,13 +283,6 @@ class RunRecorder:
         """Wake whoever sends the records; start the sync agent again if it is gone (it may
         have stopped idle just before this run's records arrived)."""
         self._sink.kick()
-
-
-def _notebook_tags() -> dict[str, str]:
-    path = os.environ.get("MLOPS_NOTEBOOK_PATH") or os.environ.get("JPY_SESSION_NAME")
-    if not path:
-        return {}
-    return {"mlops.notebook": path, "mlflow.source.name": path}
 
 
 @contextmanager

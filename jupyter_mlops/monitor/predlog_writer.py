@@ -32,6 +32,7 @@ from ..errors import ConfigError
 from ..workspace import Workspace
 from .predlog_format import FILE_NAME, FILE_SEQ, predictions_dir, records_to_table, unify_tables
 from .predlog_shipping import SHIPPED_DIR, SegmentShipper
+from .prometheus import default_metrics
 from .thresholds import LogSettings, load_monitor_config
 
 if TYPE_CHECKING:
@@ -313,8 +314,6 @@ def _log_settings(ws: Workspace) -> LogSettings:
 def _default_on_flush(ws: Workspace, model: str) -> Callable[[pa.Table], None] | None:
     """Feed the process-wide Prometheus metrics, when prometheus-client is installed."""
     try:
-        from .prometheus import default_metrics
-
         metrics = default_metrics()
     except ImportError:
         return None

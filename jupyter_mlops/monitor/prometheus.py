@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .health import request_arrays
+from .predlog_format import model_folder_name
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -110,16 +113,12 @@ class ServingMetrics:
         self._lock = threading.Lock()
 
     def watch_drift(self, ws: Any, model: str) -> None:
-        from .predlog import model_folder_name
-
         self.drift.sources[model] = (
             ws.state_dir / "monitor" / model_folder_name(model) / "latest.json"
         )
 
     def observe_table(self, table: pa.Table) -> None:
         """Count one flushed batch of the prediction log (one call per batch, not per request)."""
-        from .health import request_arrays
-
         req = request_arrays(table)
         if len(req) == 0:
             return

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..release.registry import get_version, model_dir
 from ..workspace import Workspace
 
 TRAINING_CONTEXTS = ("training", "train")
@@ -121,10 +122,11 @@ def _covering_inputs(datasets: list[Any], features: list[str] | None) -> list[An
 
 
 def _load_version(ws: Workspace, model: str, version: str, notes: list) -> Any:
+    """The version's MLflow pyfunc model, loaded from the workspace's own store (or None)."""
     try:
-        from ..serving.router import load_version
+        import mlflow.pyfunc
 
-        return load_version(ws, model, version)
+        return mlflow.pyfunc.load_model(str(model_dir(ws, get_version(ws, model, version))))
     except Exception as exc:
         notes.append(f"cannot load {model} v{version} ({exc}); prediction drift not computed")
         return None
@@ -132,7 +134,7 @@ def _load_version(ws: Workspace, model: str, version: str, notes: list) -> Any:
 
 def _signature_inputs(loaded: Any) -> list[str] | None:
     try:
-        schema = loaded.model.metadata.get_input_schema()
+        schema = loaded.metadata.get_input_schema()
         return list(schema.input_names()) if schema is not None else None
     except Exception:
         return None
@@ -146,7 +148,7 @@ def _predictions_on(loaded: Any, frame: Any, features: list[str] | None, notes: 
         sample = frame.sample(min(len(frame), MAX_PREDICTION_ROWS), random_state=0)
         if features:
             sample = sample[[c for c in features if c in sample.columns]]
-        pred = loaded.model.predict(sample)
+        pred = loaded.predict(sample)
         values = pred.iloc[:, 0] if hasattr(pred, "iloc") and pred.ndim == 2 else pred
         return np.asarray(values)
     except Exception as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..capture import cell as cell_capture
+from ..capture.context_providers import papermill_parameters as injected_parameters
 from ..capture.params import papermill_parameters
 
 
@@ -19,7 +19,7 @@ class Hooks:
         source = getattr(info, "raw_cell", "") or ""
         params = papermill_parameters(source)
         if params is not None:
-            cell_capture.papermill_parameters.update(params)
+            injected_parameters.update(params)
             if self.session is not None:
                 self.session.run.set_tags(
                     {f"mlops.param.{k}": str(v)[:500] for k, v in params.items()}
@@ -72,7 +72,7 @@ def install_hooks(shell: Any) -> Hooks:
     for source in getattr(shell.history_manager, "input_hist_raw", []):
         params = papermill_parameters(source or "")
         if params is not None:
-            cell_capture.papermill_parameters.update(params)
+            injected_parameters.update(params)
     shell.events.register("pre_run_cell", hooks.pre_run_cell)
     shell.events.register("post_run_cell", hooks.post_run_cell)
     _hooks[id(shell)] = hooks

@@ -192,7 +192,7 @@ def show(ctx: Any, args: Any, cell: str | None) -> Any:
     arg("runs", nargs="+", help="two or more run ids"),
 )
 def compare(ctx: Any, args: Any, cell: str | None) -> Any:
-    from ..store.run_details import compare_runs
+    from ..store.run_compare import compare_runs
     from .views import compare_widget
 
     return compare_widget(compare_runs(ctx.workspace, args.runs))

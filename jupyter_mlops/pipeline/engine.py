@@ -18,44 +18,12 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import threading
 import time
 from typing import Any
 
+from .engine_tracking import TrackedExecution
+
 log = logging.getLogger("jupyter_mlops.engine")
-
-_ACTIVE: dict[str, Any] = {}
-_active_guard = threading.Lock()
-
-
-def signal_kernel(task_id: str, sig: int = signal.SIGKILL) -> bool:
-    """Send ``sig`` to the kernel of a running task (timeouts, Ctrl-C); False when none runs."""
-    with _active_guard:
-        client = _ACTIVE.get(task_id)
-    pid = client.kernel_pid() if client else None
-    if not pid:
-        return False
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def forget_task(task_id: str) -> None:
-    with _active_guard:
-        _ACTIVE.pop(task_id, None)
-
-
-def kernel_environment(**mlops: str | None) -> dict[str, str]:
-    """MLOPS_* variables for the kernel (None values are left out)."""
-    return {f"MLOPS_{k.upper()}": str(v) for k, v in mlops.items() if v is not None}
-
-
-def register_active(task_id: str, client: Any) -> None:
-    with _active_guard:
-        _ACTIVE[task_id] = client
 
 
 class MlopsEngine:
@@ -86,8 +54,6 @@ class MlopsEngine:
         track = kwargs.pop("mlops_track", True)
         if not track or os.environ.get("MLOPS_ENGINE_TRACKING", "1") == "0":
             return ManagedEngine.execute_notebook(nb, kernel_name, **kwargs)
-        from .engine_tracking import TrackedExecution
-
         tracked = TrackedExecution.start(nb, kwargs.get("input_path"), kwargs.get("output_path"))
         env = dict(kwargs.pop("kernel_env", None) or {})
         late = kwargs.pop("kernel_env_late", None)

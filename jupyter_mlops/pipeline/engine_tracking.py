@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .engine import kernel_environment
 from .outcome import notebook_outcome
+from .running_kernels import kernel_environment
 
 log = logging.getLogger("jupyter_mlops.engine")
 

@@ -13,6 +13,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from .notebook_task import NotebookResult, NotebookTask, run_notebook_task
+from .running_kernels import signal_kernel
 
 
 class LocalExecutor:
@@ -27,8 +28,6 @@ class LocalExecutor:
         return self._pool.submit(run_notebook_task, task, self._stop)
 
     def kill(self, task_id: str) -> bool:
-        from .engine import signal_kernel
-
         return signal_kernel(task_id, signal.SIGKILL)
 
     def stop_all(self, task_ids: list[str]) -> None:

@@ -17,7 +17,7 @@ from papermill.utils import merge_kwargs, remove_args
 from traitlets import default
 
 from ..kernels import EncryptedKernelManager
-from .engine import forget_task, register_active
+from .running_kernels import forget_task, register_active
 
 log = logging.getLogger("jupyter_mlops.engine")
 KERNEL_START_ATTEMPTS = 3

@@ -12,10 +12,15 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .engine import register_engine
+from .outcome import notebook_outcome
+from .running_kernels import signal_kernel
 
 BLAS_PINS = {
     "OMP_NUM_THREADS": "1",
@@ -76,22 +81,19 @@ def read_step_metrics(path: Path) -> tuple[dict[str, float], list[dict[str, Any]
     return latest, history
 
 
-def _execute_once(task: NotebookTask, stop: threading.Event) -> NotebookResult:
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
-    from .engine import register_engine, signal_kernel
-    from .outcome import notebook_outcome
-
-    register_engine()
+def _kernel_env(task: NotebookTask, metrics_file: Path) -> dict[str, str]:
+    """The task's kernel variables, BLAS pinned to one thread, and where step metrics go."""
     env = dict(task.env)
     if task.pin_threads:
         for name, value in BLAS_PINS.items():
             env.setdefault(name, os.environ.get(name, value))
-    metrics_file = Path(task.output_path + ".metrics.jsonl")
-    metrics_file.unlink(missing_ok=True)
     env["MLOPS_STEP_METRICS_FILE"] = str(metrics_file)
-    Path(task.output_path).parent.mkdir(parents=True, exist_ok=True)
+    return env
+
+
+@contextmanager
+def _kill_on_timeout(task: NotebookTask) -> Iterator[threading.Event]:
+    """Kill the task's kernel once its timeout passes; the event says whether it did."""
     timed_out = threading.Event()
 
     def on_timeout() -> None:
@@ -99,11 +101,21 @@ def _execute_once(task: NotebookTask, stop: threading.Event) -> NotebookResult:
         signal_kernel(task.task_id, signal.SIGKILL)
 
     timer = threading.Timer(task.timeout, on_timeout) if task.timeout else None
-    started = time.time()
-    status, error = "FINISHED", None
     if timer:
         timer.daemon = True
         timer.start()
+    try:
+        yield timed_out
+    finally:
+        if timer:
+            timer.cancel()
+
+
+def _run_papermill(task: NotebookTask, env: dict[str, str]) -> dict[str, Any] | None:
+    """Execute the notebook through the ``mlops`` engine; the error, or None when it passed."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
     try:
         papermill.execute_notebook(
             task.notebook,
@@ -120,33 +132,25 @@ def _execute_once(task: NotebookTask, stop: threading.Event) -> NotebookResult:
             mlops_track=False,
         )
     except PapermillExecutionError as exc:
-        status = "FAILED"
-        error = {
+        return {
             "cell_index": exc.cell_index,
             "exec_count": exc.exec_count,
             "ename": exc.ename,
             "evalue": str(exc.evalue)[:1000],
         }
     except Exception as exc:  # dead kernel, timeout, missing kernel
-        status = "FAILED"
-        error = {"ename": type(exc).__name__, "evalue": str(exc)[:1000]}
-    finally:
-        if timer:
-            timer.cancel()
-    if timed_out.is_set():
-        error = {
-            **(error or {}),
-            "ename": "TimeoutError",
-            "evalue": f"step exceeded its timeout of {task.timeout:g} s",
-        }
-        status = "FAILED"
-    if stop.is_set():
-        status = "KILLED"
-    duration = time.time() - started
+        return {"ename": type(exc).__name__, "evalue": str(exc)[:1000]}
+    return None
+
+
+def _read_executed(
+    output_path: str, error: dict[str, Any] | None
+) -> tuple[str | None, list[float | None], dict[str, Any] | None]:
+    """(executed notebook JSON, seconds per cell, the error with the cell it happened in)."""
     text = None
     cells: list[float | None] = []
     try:
-        text = Path(task.output_path).read_text(encoding="utf-8")
+        text = Path(output_path).read_text(encoding="utf-8")
         nb = json.loads(text)
         outcome = notebook_outcome(nb)
         cells = outcome.cell_seconds
@@ -163,6 +167,30 @@ def _execute_once(task: NotebookTask, stop: threading.Event) -> NotebookResult:
                 error["cell_index"] = started_cells[-1]
     except (OSError, ValueError):
         pass
+    return text, cells, error
+
+
+def _execute_once(task: NotebookTask, stop: threading.Event) -> NotebookResult:
+    register_engine()
+    metrics_file = Path(task.output_path + ".metrics.jsonl")
+    metrics_file.unlink(missing_ok=True)
+    env = _kernel_env(task, metrics_file)
+    Path(task.output_path).parent.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    with _kill_on_timeout(task) as timed_out:
+        error = _run_papermill(task, env)
+    status = "FINISHED" if error is None else "FAILED"
+    if timed_out.is_set():
+        error = {
+            **(error or {}),
+            "ename": "TimeoutError",
+            "evalue": f"step exceeded its timeout of {task.timeout:g} s",
+        }
+        status = "FAILED"
+    if stop.is_set():
+        status = "KILLED"
+    duration = time.time() - started
+    text, cells, error = _read_executed(task.output_path, error)
     metrics, history = read_step_metrics(metrics_file)
     return NotebookResult(task.task_id, status, duration, error, cells, metrics, history, text)
 

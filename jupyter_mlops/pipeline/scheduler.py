@@ -18,12 +18,12 @@ from typing import Any
 from ..workspace import Workspace
 from . import records, shared_cache
 from .cache import CacheIndex
-from .engine import kernel_environment
 from .files import write_atomic
 from .notebook_task import NotebookResult, NotebookTask, read_step_metrics
 from .plan import Planner, StepPlan
 from .progress import BuildProgress, StepReport, key_metric
 from .records import RunHandle
+from .running_kernels import kernel_environment
 from .spec import PipelineSpec, StepSpec
 from .sweep import Sweep, Trial, planned_executions
 

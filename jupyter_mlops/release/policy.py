@@ -30,7 +30,7 @@ from ..errors import MlopsError
 from ..workspace import Workspace
 from .gates.registry import release_gates
 from .gates.spec_check import SpecSite
-from .registry import check_name
+from .registered_model import check_name
 
 SECTION_KEYS = ("model", "intended_use", "limitations", "evaluation", "gates", "rollout")
 

@@ -1,7 +1,8 @@
-"""A registered model by name: the name's rules and the one read every release module starts from.
+"""A registered model by name: the name's rules, the tags its versions carry and the one read
+every release module starts from.
 
-Below ``registry`` and ``history`` both, so the release history can read a model's tags without
-importing the registry that writes them.
+Below ``registry`` and ``history`` both, so the release history (and the gates) can read a
+model's tags without importing the registry that writes them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,13 @@ from ..workspace import Workspace
 
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import RegisteredModel
+
+T_RUN, T_MODEL_ID, T_GATES, T_GATE_RUN = (
+    "mlops.run_id",
+    "mlops.model_id",
+    "mlops.gates",
+    "mlops.gate_run_id",
+)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 

@@ -14,27 +14,22 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from ..errors import InvalidInput, NotFound
+from ..store.client import client_for
+from ..store.runs import get_run
 from ..workspace import Workspace
 from . import history
 from .aliases.change import PlannedChange, change
-from .registered_model import check_name, get_registered_model
+from .policy import load_policy
+from .registered_model import T_GATES, T_MODEL_ID, T_RUN, check_name, get_registered_model
 
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion
 
 ALIASES = ("candidate", "staging", "canary", "champion", "previous")
-T_RUN, T_MODEL_ID, T_GATES, T_GATE_RUN = (
-    "mlops.run_id",
-    "mlops.model_id",
-    "mlops.gates",
-    "mlops.gate_run_id",
-)
 
 
 def get_version(ws: Workspace, name: str, version: str | int) -> ModelVersion:
     from mlflow.exceptions import MlflowException
-
-    from ..store.client import client_for
 
     get_registered_model(ws, name)
     if not str(version).isdigit():
@@ -51,8 +46,6 @@ def get_version(ws: Workspace, name: str, version: str | int) -> ModelVersion:
 def resolve(ws: Workspace, ref: str, version: str | int | None = None) -> ModelVersion:
     """``MODEL@ALIAS``, ``MODEL/VERSION``, ``MODEL`` + version (number or alias)."""
     from mlflow.exceptions import MlflowException
-
-    from ..store.client import client_for
 
     name, alias = ref, None
     if "@" in ref:
@@ -116,8 +109,6 @@ def check_source(ws: Workspace, uri: str, *, experiment_root: str | None = None)
 
 def version_location(ws: Workspace, mv: ModelVersion) -> StoreLocation:
     """The checked location of a registered version's model files."""
-    from ..store.client import client_for
-
     root = None
     if not ws.is_embedded:
         model_id = mv.tags.get(T_MODEL_ID)
@@ -128,8 +119,6 @@ def version_location(ws: Workspace, mv: ModelVersion) -> StoreLocation:
 
 
 def _model_of_run(ws: Workspace, run: Any, model_name: str | None) -> Any:
-    from ..store.client import client_for
-
     client = client_for(ws)
     ids = [o.model_id for o in (run.outputs.model_outputs if run.outputs else [])]
     if not ids:
@@ -186,10 +175,6 @@ def register(
 ) -> ModelVersion:
     """Register the run's model as a new version of ``name`` with alias ``candidate``."""
     from mlflow.exceptions import MlflowException
-
-    from ..store.client import client_for
-    from ..store.runs import get_run
-    from .policy import load_policy
 
     name = check_name(name or load_policy(ws).model_name or ws.name)
     run = get_run(ws, run_ref)

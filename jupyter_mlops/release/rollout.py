@@ -17,7 +17,8 @@ from typing import Any
 from ..errors import Conflict, GateFailed, InvalidInput, NotFound
 from ..workspace import Workspace
 from .aliases.change import PlannedChange, change
-from .registry import T_GATES, check_name, get_registered_model, get_version
+from .registered_model import T_GATES, check_name, get_registered_model
+from .registry import get_version
 
 WEIGHT_TAG = "mlops.canary_weight"
 SHADOW_TAG = "mlops.canary_shadow"

@@ -23,7 +23,8 @@ from .gates.protocol import Gate, GateContext
 from .gates.registry import release_gates
 from .gates.result import GateReport, GateResult
 from .policy import ReleasePolicy, load_policy
-from .registry import T_GATE_RUN, T_GATES, get_registered_model, model_dir, resolve
+from .registered_model import T_GATE_RUN, T_GATES, get_registered_model
+from .registry import model_dir, resolve
 
 # always scored when there is evaluation data, so the card and a later champion can compare
 DEFAULT_METRICS = ("accuracy", "f1", "r2", "rmse")

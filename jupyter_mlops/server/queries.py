@@ -79,7 +79,7 @@ def run(ws: Workspace, run_id: str) -> contract.RunDetail:
 
 def comparison(ws: Workspace, run_ids: list[str]) -> contract.Comparison:
     """Runs side by side; the code diff (a ``CodeDiff``) is sent as its text."""
-    from ..store.run_details import compare_runs
+    from ..store.run_compare import compare_runs
 
     if len(run_ids) > 10:
         raise InvalidInput("compare at most 10 runs at once", hint="select fewer runs")
@@ -237,7 +237,8 @@ def version(ws: Workspace, name: str, number: str) -> contract.VersionDetail:
     import json
 
     from ..release.gates.result import recorded_report
-    from ..release.registry import T_GATE_RUN, get_version
+    from ..release.registered_model import T_GATE_RUN
+    from ..release.registry import get_version
     from ..release.rollout import state
     from ..store.run_details import read_text_artifact
 

@@ -16,7 +16,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -28,7 +28,7 @@ from starlette.routing import BaseRoute, Route
 
 from ..workspace import Workspace
 from .payload import BadPayload, parse_body, parse_csv, predictions_json, to_frame
-from .router import ModelRouter
+from .router import LoadedVersion, ModelRouter
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 _JSON = "application/json"
@@ -127,27 +127,15 @@ async def _read_limited(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def create_app(
-    ws: Workspace,
-    model: str,
-    *,
-    router: ModelRouter | None = None,
-    prediction_log: Any = None,
-    max_body: int = DEFAULT_MAX_BODY,
-    poll_interval: float = 0.5,
-    sticky_header: str | None = "x-request-key",
-    routes: Sequence[BaseRoute] = (),
-    guard: bool | None = None,
-) -> Starlette:
-    router = router or ModelRouter(
-        ws, model, poll_interval=poll_interval, sticky_header=sticky_header
-    )
-    plog = prediction_log if prediction_log is not None else open_prediction_log(ws, model, router)
-    sticky = router.sticky_header
-    ids = itertools.count(1)
-    prefix = f"{os.getpid():x}-{int(time.time()):x}-"
+class PredictionRecorder:
+    """Appends one record per request (and per shadow score) to the model's prediction log."""
 
-    def _log(
+    def __init__(self, prediction_log: Any, model: str) -> None:
+        self.prediction_log = prediction_log
+        self.model = model
+
+    def __call__(
+        self,
         rid: str,
         version: Any,
         alias: str,
@@ -157,10 +145,10 @@ def create_app(
         outputs: Any,
         error: str | None,
     ) -> None:
-        plog.append(
+        self.prediction_log.append(
             {
                 "ts": time.time(),
-                "model": model,
+                "model": self.model,
                 "version": version,
                 "alias": alias,
                 "request_id": rid,
@@ -172,24 +160,33 @@ def create_app(
             }
         )
 
-    async def invocations(request: Request) -> Response:
+
+class Invocations:
+    """``POST /invocations``: check the body, pick the answering version, score, log."""
+
+    def __init__(
+        self, model: str, router: ModelRouter, record: PredictionRecorder, max_body: int
+    ) -> None:
+        self.model = model
+        self.router = router
+        self.record = record
+        self.max_body = max_body
+        self._ids = itertools.count(1)
+        self._prefix = f"{os.getpid():x}-{int(time.time()):x}-"
+
+    async def handle(self, request: Request) -> Response:
         t0 = time.perf_counter()
-        rid = request.headers.get("x-request-id") or f"{prefix}{next(ids)}"
-        body = await _read_limited(request, max_body)
-        if body is None:
-            _log(rid, None, "", t0, 413, None, None, "body too large")
-            return _error(413, "RESOURCE_LIMIT_EXCEEDED", f"body over the {max_body} byte limit")
+        rid = request.headers.get("x-request-id") or f"{self._prefix}{next(self._ids)}"
         ctype = request.headers.get("content-type", _JSON).split(";")[0].strip()
-        if ctype not in (_JSON, _CSV):
-            _log(rid, None, "", t0, 415, None, None, f"content type {ctype}")
-            return _error(
-                415, "BAD_REQUEST", f"content type {ctype!r} not supported; send {_JSON} or {_CSV}"
-            )
-        table = router.table
-        slot, alias = router.choose(table, request.headers.get(sticky) if sticky else None)
+        body = self._accepted(rid, t0, await _read_limited(request, self.max_body), ctype)
+        if isinstance(body, Response):
+            return body
+        table = self.router.table
+        sticky = self.router.sticky_header
+        slot, alias = self.router.choose(table, request.headers.get(sticky) if sticky else None)
         if slot is None:
-            _log(rid, None, "", t0, 503, None, None, "no champion")
-            return _error(503, "NOT_READY", f"{model} has no champion loaded yet")
+            self.record(rid, None, "", t0, 503, None, None, "no champion")
+            return _error(503, "NOT_READY", f"{self.model} has no champion loaded yet")
         answering, answering_alias = slot, alias
         if table.shadow and alias == "canary" and table.champion is not None:
             answering, answering_alias = table.champion, "champion"
@@ -198,36 +195,84 @@ def create_app(
             "X-Model-Alias": answering_alias,
             "X-Request-Id": rid,
         }
-        data = None
-        try:
-            data = parse_csv(body) if ctype == _CSV else parse_body(body, answering.columns)
-            frame = to_frame(data, answering.columns)
-        except BadPayload as exc:
-            _log(rid, answering.version, answering_alias, t0, 400, data, None, str(exc))
-            return _error(400, "BAD_REQUEST", str(exc), headers)
-        except RecursionError:
-            message = "body is nested too deeply"
-            _log(rid, answering.version, answering_alias, t0, 400, None, None, message)
-            return _error(400, "BAD_REQUEST", message, headers)
+        parsed = self._parsed(rid, t0, body, ctype, answering, answering_alias, headers)
+        if isinstance(parsed, Response):
+            return parsed
+        data, frame = parsed
         try:
             out_body, outputs = predictions_json(answering.predict(frame))
         except Exception as exc:
-            error_id, response = internal_error(f"model {answering.version}", headers)
-            log.error("error %s: model %s v%s", error_id, model, answering.version, exc_info=exc)
-            msg = f"error {error_id}: {type(exc).__name__}: {exc}"
-            _log(rid, answering.version, answering_alias, t0, 500, data, None, msg)
-            return response
-        _log(rid, answering.version, answering_alias, t0, 200, data, outputs, None)
+            return self._model_error(rid, t0, data, answering, answering_alias, headers, exc)
+        self.record(rid, answering.version, answering_alias, t0, 200, data, outputs, None)
         if answering is not slot:  # shadow: score the canary too, never return its answer
-            t1 = time.perf_counter()
-            try:
-                _, shadow_out = predictions_json(slot.predict(to_frame(data, slot.columns)))
-                _log(rid, slot.version, "shadow", t1, 200, data, shadow_out, None)
-            except Exception as exc:
-                _log(
-                    rid, slot.version, "shadow", t1, 500, data, None, f"{type(exc).__name__}: {exc}"
-                )
+            self._score_shadow(rid, data, slot)
         return Response(out_body, media_type=_JSON, headers=headers)
+
+    def _accepted(self, rid: str, t0: float, body: bytes | None, ctype: str) -> bytes | Response:
+        """The body, or 413 for one over the limit, 415 for a type other than JSON or CSV."""
+        if body is None:
+            self.record(rid, None, "", t0, 413, None, None, "body too large")
+            return _error(
+                413, "RESOURCE_LIMIT_EXCEEDED", f"body over the {self.max_body} byte limit"
+            )
+        if ctype not in (_JSON, _CSV):
+            self.record(rid, None, "", t0, 415, None, None, f"content type {ctype}")
+            return _error(
+                415, "BAD_REQUEST", f"content type {ctype!r} not supported; send {_JSON} or {_CSV}"
+            )
+        return body
+
+    def _parsed(
+        self,
+        rid: str,
+        t0: float,
+        body: bytes,
+        ctype: str,
+        answering: LoadedVersion,
+        alias: str,
+        headers: dict[str, str],
+    ) -> tuple[dict[str, list], Any] | Response:
+        """(columns, frame) in the answering version's schema, or the 400 saying what is wrong."""
+        data = None
+        try:
+            data = parse_csv(body) if ctype == _CSV else parse_body(body, answering.columns)
+            return data, to_frame(data, answering.columns)
+        except BadPayload as exc:
+            self.record(rid, answering.version, alias, t0, 400, data, None, str(exc))
+            return _error(400, "BAD_REQUEST", str(exc), headers)
+        except RecursionError:
+            message = "body is nested too deeply"
+            self.record(rid, answering.version, alias, t0, 400, None, None, message)
+            return _error(400, "BAD_REQUEST", message, headers)
+
+    def _model_error(
+        self,
+        rid: str,
+        t0: float,
+        data: Any,
+        answering: LoadedVersion,
+        alias: str,
+        headers: dict[str, str],
+        exc: Exception,
+    ) -> Response:
+        error_id, response = internal_error(f"model {answering.version}", headers)
+        log.error("error %s: model %s v%s", error_id, self.model, answering.version, exc_info=exc)
+        message = f"error {error_id}: {type(exc).__name__}: {exc}"
+        self.record(rid, answering.version, alias, t0, 500, data, None, message)
+        return response
+
+    def _score_shadow(self, rid: str, data: Any, canary: LoadedVersion) -> None:
+        t1 = time.perf_counter()
+        try:
+            _, shadow_out = predictions_json(canary.predict(to_frame(data, canary.columns)))
+            self.record(rid, canary.version, "shadow", t1, 200, data, shadow_out, None)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            self.record(rid, canary.version, "shadow", t1, 500, data, None, error)
+
+
+def status_routes(model: str, router: ModelRouter) -> list[BaseRoute]:
+    """``/ping`` and ``/health`` (200 once a champion is loaded), ``/version`` (the table)."""
 
     async def ping(request: Request) -> Response:
         ok = router.table.champion is not None
@@ -247,8 +292,21 @@ def create_app(
         }
         return Response(json.dumps(info, default=str, allow_nan=False).encode(), media_type=_JSON)
 
+    return [
+        Route("/ping", ping, methods=["GET"]),
+        Route("/health", ping, methods=["GET"]),
+        Route("/version", version, methods=["GET"]),
+    ]
+
+
+def serving_lifespan(
+    ws: Workspace, model: str, router: ModelRouter, plog: Any, guard: bool | None
+) -> Any:
+    """Start the router's polling and the canary guard with the app; stop both and close the
+    prediction log when it stops."""
+
     @asynccontextmanager
-    async def lifespan(app: Starlette):
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         router.start()
         app.state.canary_guard = start_canary_guard(ws, model, guard)
         try:
@@ -261,16 +319,34 @@ def create_app(
             if close is not None:
                 close()
 
+    return lifespan
+
+
+def create_app(
+    ws: Workspace,
+    model: str,
+    *,
+    router: ModelRouter | None = None,
+    prediction_log: Any = None,
+    max_body: int = DEFAULT_MAX_BODY,
+    poll_interval: float = 0.5,
+    sticky_header: str | None = "x-request-key",
+    routes: Sequence[BaseRoute] = (),
+    guard: bool | None = None,
+) -> Starlette:
+    router = router or ModelRouter(
+        ws, model, poll_interval=poll_interval, sticky_header=sticky_header
+    )
+    plog = prediction_log if prediction_log is not None else open_prediction_log(ws, model, router)
+    invocations = Invocations(model, router, PredictionRecorder(plog, model), max_body)
     app = Starlette(
         routes=[
-            Route("/invocations", invocations, methods=["POST"]),
-            Route("/ping", ping, methods=["GET"]),
-            Route("/health", ping, methods=["GET"]),
-            Route("/version", version, methods=["GET"]),
+            Route("/invocations", invocations.handle, methods=["POST"]),
+            *status_routes(model, router),
             *extra_routes(),
             *routes,
         ],
-        lifespan=lifespan,
+        lifespan=serving_lifespan(ws, model, router, plog, guard),
         middleware=[Middleware(ErrorIds)],
     )
     app.state.router = router

@@ -18,6 +18,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..release.registry import get_version, model_dir
 from ..workspace import Workspace
 from .payload import ColumnSpec, schema_columns
 
@@ -50,21 +51,8 @@ class RoutingTable:
 
 def load_version(ws: Workspace, model: str, version: str) -> LoadedVersion:
     """Load a registered version, only from the workspace's own store."""
-
-    from ..release.registry import get_version, version_location
-
-    mv = get_version(ws, model, version)
-    loc = version_location(ws, mv)  # raises for sources outside the store: never unpickled
-    if loc.local_path is not None:
-        path = str(loc.local_path)
-    else:
-        from mlflow.artifacts import download_artifacts
-
-        dst = ws.subdir("serving") / model / str(version)
-        path = download_artifacts(
-            artifact_uri=loc.uri, dst_path=str(dst), tracking_uri=ws.tracking_uri
-        )
-    return load_path(path, str(version))
+    # model_dir raises for sources outside the store: those are never unpickled
+    return load_path(str(model_dir(ws, get_version(ws, model, version))), str(version))
 
 
 def load_path(path: str, version: str) -> LoadedVersion:

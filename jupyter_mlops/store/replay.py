@@ -339,7 +339,7 @@ class Replayer:
         client.log_inputs(run_id, datasets=inputs)  # MLflow links a dataset to a run once
 
     def _op_model(self, seq: int, run_key: str, data: dict, attempts: int) -> list[Path]:
-        from .models import build_model, upload_staged_model
+        from .logged_models import build_model, upload_staged_model
 
         run_id = self._run_id(run_key)
         if data.get("estimator"):  # staged as a pickle by the kernel: build the MLmodel here

@@ -6,6 +6,9 @@ import html
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ...store.run_details import read_json_artifact
+from ..registered_model import T_GATE_RUN
+
 
 @dataclass
 class GateResult:
@@ -102,14 +105,10 @@ def recorded_report(ws: Any, mv: Any) -> GateReport | None:
     When the gate run's artifacts are out of reach the per-gate version tags still say what
     passed: a report rebuilt from them (no values, no charts) is returned instead.
     """
-    from ..registry import T_GATE_RUN
-
     tags = dict(mv.tags or {})
     run_id = tags.get(T_GATE_RUN)
     data = None
     if run_id:
-        from ...store.run_details import read_json_artifact
-
         data = read_json_artifact(ws, run_id, "gates/gates.json")
     if isinstance(data, dict) and isinstance(data.get("results"), list):
         return GateReport(

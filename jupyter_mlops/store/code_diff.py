@@ -15,6 +15,8 @@ from typing import Any
 
 from ..errors import NotFound
 from ..workspace import Workspace
+from .run_details import recorded_code
+from .runs import get_run
 
 SIMILAR = 0.5  # below this, an old and a new cell are a removal plus an addition, not an edit
 
@@ -100,8 +102,6 @@ class CodeDiff:
 
 def run_code(ws: Workspace, run_id: str) -> tuple[list[str], str] | None:
     """(code cells, where they came from) of a run, or None when it recorded no code."""
-    from ..store.run_details import recorded_code
-
     code = recorded_code(ws, run_id)
     if code["notebook"] is not None:
         return code["notebook"], "notebook"
@@ -158,8 +158,6 @@ def diff_cells(a: list[str], b: list[str]) -> list[CellChange]:
 
 def code_diff(ws: Workspace, run_a: str, run_b: str) -> CodeDiff:
     """Cell-by-cell code diff between two runs (ids, keys or names)."""
-    from ..store.runs import get_run
-
     runs: list[Any] = [get_run(ws, run_a), get_run(ws, run_b)]
     codes = []
     for ref, run in zip((run_a, run_b), runs, strict=True):
