@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..datasets import api as dataset_api
 from ..errors import InvalidInput, MlopsError, NotFound, StoreUnavailable
 from ..store import flusher
 from ..store.identity import acting_user
@@ -332,6 +333,9 @@ def track(
 
 def active_run() -> RunRecorder | None:
     return _active[-1] if _active else None
+
+
+dataset_api.provide_active_run(active_run)  # log_dataset logs to the active run by default
 
 
 def _require_active(what: str) -> RunRecorder:
