@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..durable import replace_durably, sync_file
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput, NotFound, StoreUnavailable
 from ..store import flusher
 from ..store.client import client_for, experiment_id
 from ..store.dataset_versions import (
@@ -41,6 +41,7 @@ from ..store.dataset_versions import (
     journal_key,
     snapshot_uri,
 )
+from ..store.reachability import ensure_reachable
 from ..workspace import Workspace
 from .snapshots import FORMAT, SnapshotFile, cache_path, read_snapshot, write_snapshot
 
@@ -245,7 +246,7 @@ def register(
         version = _journal(ws, df, name, digest, schema, profile, source or {}, snap)
         with _guard:
             version = _known.setdefault(key, version)
-    if not version.run_id and wait > 0:
+    if not version.run_id and wait > 0 and _answers(ws):
         landed = flusher.sink_for(ws).await_dataset(
             journal_key(name, digest), time.monotonic() + wait
         )
@@ -253,6 +254,15 @@ def register(
             version.run_id, version.snapshot_run, version.file_hash = landed
             version.snapshot_run = version.snapshot_run or None
     return version
+
+
+def _answers(ws: Workspace) -> bool:
+    """A connection probe (milliseconds): no waiting on the agent for a server that is gone."""
+    try:
+        ensure_reachable(ws)
+    except StoreUnavailable:
+        return False
+    return True
 
 
 def _journal(
