@@ -176,6 +176,13 @@ class RunRecorder:
         if checked:
             self._sink.box.append(self.key, "data", {"tags": checked})
 
+    def set_tags_by_run_key(self, tag_keys: Mapping[str, str]) -> None:
+        """Tags whose value is another run's id, named by its journal key (it may not have
+        landed yet): the replayer fills in the id once it has."""
+        checked = validation.check_tags(tag_keys)
+        if checked:
+            self._sink.box.append(self.key, "data", {"tag_keys": checked})
+
     def log_text(self, text: str, artifact_file: str) -> None:
         if not artifact_file or artifact_file.startswith("/") or ".." in Path(artifact_file).parts:
             raise InvalidInput(

@@ -5,7 +5,9 @@ a lost answer (the server did the work, the reply never came):
 
 - ``create``: a run carries its journal key in a tag; a retry searches for it before creating.
 - ``data`` (params, metrics, tags in one ``log_batch``): params and tags are idempotent; a retried
-  item's metrics are looked up in the run's history before they are sent again.
+  item's metrics are looked up in the run's history before they are sent again. A tag may name
+  another run by its journal key (``tag_keys``: a build step's upstream run recorded offline);
+  its run id is filled in here, as a child's parent is.
 - ``text`` and ``artifact``: uploads overwrite, so they are simply repeated. A staged file is
   deleted only after its op left the journal, so a retry always finds it.
 - ``inputs``: MLflow itself links a dataset to a run at most once.
@@ -256,6 +258,10 @@ class Replayer:
                     raise ValueError(f"param {key!r} logged twice with different values")
                 params[key] = value
             tags.update(data.get("tags", {}))
+            for tag, key in data.get("tag_keys", {}).items():  # runs named by journal key
+                linked = self._resolve_parent(key)
+                if linked:
+                    tags[tag] = linked
         client.log_batch(
             run_id,
             metrics=metrics,
