@@ -4,6 +4,7 @@ their runs, the downstream step's run names its upstream run, and nothing runs a
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -86,6 +87,14 @@ def test_offline_build_entries_and_links_are_fixed_up_when_the_runs_land(tmp_pat
         again = build(workspace=ws, progress=False)  # the handed run id leaves the keys alone
         assert [s.status for s in again.steps] == ["cached", "cached"], again.table()
         assert [s.run_id for s in again.steps] == [steps["a"].info.run_id, steps["b"].info.run_id]
+
+        clone = tmp_path / "teammate"  # a fresh clone on the same server: the shared cache
+        clone.mkdir()
+        for name in ("a.ipynb", "b.ipynb", "mlops.yaml"):
+            shutil.copy(root / name, clone / name)
+        theirs = build(workspace=Workspace.find(clone), progress=False)
+        assert [s.status for s in theirs.steps] == ["cached", "cached"], theirs.table()
+        assert [s.run_id for s in theirs.steps] == [s.run_id for s in again.steps]
     finally:
         tracker.shutdown_recorders(timeout=1)
         agent_control.stop(ws, timeout=5)
