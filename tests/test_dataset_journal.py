@@ -75,6 +75,7 @@ def test_registered_while_the_server_is_down_lands_exactly_once_when_it_is_back(
         print(f"registration while the server is down: {took * 1000:.0f} ms")
         assert version.pending and version.run_id == ""
         assert version.ref == f"offline@{fingerprint(df)[:8]}"
+        assert "queued until the tracking server answers" in repr(version)
         assert took < 15, took
         registry.forget_known()  # a second registration of the same frame (a new process)
         forget_described()

@@ -74,7 +74,8 @@ class DatasetVersion:
 
     def __repr__(self) -> str:
         shape = f", {self.rows} rows x {self.columns} cols" if self.rows is not None else ""
-        return f"<dataset version {self.ref} digest {self.digest[:12]}{shape}>"
+        queued = ", queued until the tracking server answers" if self.pending else ""
+        return f"<dataset version {self.ref} digest {self.digest[:12]}{shape}{queued}>"
 
     @property
     def pending(self) -> bool:
