@@ -124,8 +124,11 @@ def test_32_processes_logging_at_once_lose_and_duplicate_nothing(project):
 
 @pytest.mark.slow
 def test_16_processes_registering_one_frame_make_one_version(project):
-    from jupyter_mlops.datasets.registry import list_versions
+    from jupyter_mlops.datasets.registry import _search, list_versions
 
     _run_at_once(project.root, REGISTRAR, REGISTRARS, timeout=300)
     versions = list_versions(project, "shared-frame")
     assert len(versions) == 1, [(v.version, v.run_id) for v in versions]
+    runs = _search(project, "")  # not only listed once: one run, no duplicate left behind
+    assert [r.info.run_id for r in runs] == [versions[0].run_id]
+    assert runs[0].info.status == "FINISHED"

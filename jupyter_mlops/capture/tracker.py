@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..datasets import api as dataset_api
 from ..errors import InvalidInput, MlopsError, NotFound, StoreUnavailable
 from ..store import flusher
 from ..store.identity import acting_user
@@ -178,6 +179,13 @@ class RunRecorder:
         if checked:
             self._sink.box.append(self.key, "data", {"tags": checked})
 
+    def set_tags_by_run_key(self, tag_keys: Mapping[str, str]) -> None:
+        """Tags whose value is another run's id, named by its journal key (it may not have
+        landed yet): the replayer fills in the id once it has."""
+        checked = validation.check_tags(tag_keys)
+        if checked:
+            self._sink.box.append(self.key, "data", {"tag_keys": checked})
+
     def log_text(self, text: str, artifact_file: str) -> None:
         if not artifact_file or artifact_file.startswith("/") or ".." in Path(artifact_file).parts:
             raise InvalidInput(
@@ -326,6 +334,9 @@ def track(
 
 def active_run() -> RunRecorder | None:
     return _active[-1] if _active else None
+
+
+dataset_api.provide_active_run(active_run)  # log_dataset logs to the active run by default
 
 
 def _require_active(what: str) -> RunRecorder:

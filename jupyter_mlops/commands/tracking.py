@@ -87,6 +87,10 @@ def _sync(args: argparse.Namespace) -> int:
     ensure_reachable(ws)
     report = sync.sync_workspace(ws, timeout=args.timeout)
     print(report.describe())
+    if not report.pending:  # build-cache entries recorded offline get their runs' ids now
+        from ..pipeline.cache import CacheIndex
+
+        CacheIndex(ws).resolve_offline_entries()
     failed = sync.failed_records(ws)
     if failed:
         print(f"\n{len(failed)} records refused by MLflow (kept in the journal):")

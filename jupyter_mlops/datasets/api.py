@@ -2,7 +2,9 @@
 
 ``log_dataset`` fingerprints the data, stores a snapshot once per digest and logs the version as
 an MLflow dataset input of a run (the active tracked run unless one is given), so the MLflow UI
-lists it on every run that used it. Logging the same data again costs only its hash.
+lists it on every run that used it. Logging the same data again costs only its hash. The version
+and the input are journaled and land through the sync agent: while the tracking server is down
+both queue, and ``log_dataset`` returns the pending version (``name@<digest>``).
 ``load_dataset`` gives back exactly the data of a version, verified, from any machine that uses
 the same tracking server.
 """
@@ -12,18 +14,38 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import InvalidInput, MlopsError
+from ..errors import InvalidInput, StoreUnavailable
+from ..store import flusher
+from ..store.dataset_versions import journal_key
+from ..store.reachability import ensure_reachable
 from ..workspace import Workspace
-from .registry import DatasetVersion
+from .registry import REGISTER_WAIT_S, DatasetVersion, check_name, register
 
 _CONTEXT = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 # digest -> prepared description; the expensive part (schema, profile, snapshot) runs once
 _described: dict[tuple[str, str, str], DatasetInputRecord] = {}
 _guard = threading.Lock()
+
+# answers "which run is being tracked right now?" (a RunRecorder or None); the capture layer,
+# which owns tracked runs, registers it when it loads: no run can be active before that
+ActiveRunProvider = Callable[[], Any]
+_active_run_provider: ActiveRunProvider | None = None
+
+
+def provide_active_run(provider: ActiveRunProvider | None) -> None:
+    """Register the function ``log_dataset`` asks for the active tracked run."""
+    global _active_run_provider
+    _active_run_provider = provider
+
+
+def _active_run() -> Any:
+    return _active_run_provider() if _active_run_provider is not None else None
 
 
 @dataclass
@@ -34,17 +56,24 @@ class DatasetInputRecord:
     source: dict[str, Any]
 
     def as_input(self, context: str | None) -> dict[str, Any]:
-        """The dict ``RunRecorder.log_inputs`` takes (MLflow Dataset fields + context)."""
-        source = {"uri": self.version.snapshot_uri, "ref": self.version.ref, **self.source}
-        return {
-            "name": self.version.name,
-            "digest": self.version.digest,
-            "source_type": "mlops_snapshot" if self.version.file_hash else "mlops",
-            "source": json.dumps(source),
+        """The dict ``RunRecorder.log_inputs`` takes (MLflow Dataset fields + context). A pending
+        version's snapshot URI is filled in by the replayer once the version has landed."""
+        version = self.version
+        source = {"ref": version.ref, **self.source}
+        item = {
+            "name": version.name,
+            "digest": version.digest,
+            "source_type": "mlops_snapshot" if version.file_hash else "mlops",
             "schema": json.dumps(self.schema),
             "profile": json.dumps(self.profile),
             "context": context,
         }
+        if version.pending:
+            item["dataset_key"] = journal_key(version.name, version.digest)
+        else:
+            source = {"uri": version.snapshot_uri, **source}
+        item["source"] = json.dumps(source)
+        return item
 
 
 def prepare(
@@ -55,16 +84,16 @@ def prepare(
     source: dict[str, Any] | None = None,
     snapshot: bool = True,
     precomputed: tuple[str, dict[str, str]] | None = None,
+    wait: float = REGISTER_WAIT_S,
 ) -> DatasetInputRecord:
-    """Fingerprint ``obj`` and make sure its version is registered (snapshot written once).
+    """Fingerprint ``obj`` and register its version (snapshot written once, journaled).
 
-    Data Arrow cannot store is registered without a snapshot; a store that cannot be reached
-    leaves the version unregistered (the input is still logged through the outbox) rather than
-    failing the cell that read it.
+    Data Arrow cannot store is registered without a snapshot. Nothing here needs the tracking
+    server: the version lands through the journal; ``wait`` bounds how long this waits for it
+    (0: not at all, as a tracked cell's capture does).
     """
     from .fingerprint import fingerprint_frame
     from .profile import as_frame, profile_of, schema_of
-    from .registry import check_name, register
 
     ws = workspace or Workspace.find()
     df = as_frame(obj, name or "value")
@@ -74,60 +103,23 @@ def prepare(
     with _guard:
         known = _described.get(key)
     if known is not None:
+        if known.version.pending and wait > 0:
+            register(ws, df, name, digest, schema=known.schema, profile=known.profile, wait=wait)
         return known
-    stored = _stored_description(ws, digest)  # another process logged it: reuse, don't recompute
-    schema, profile = stored or (schema_of(df), profile_of(df, columns))
+    schema, profile = schema_of(df), profile_of(df, columns)
+    described = {"schema": schema, "profile": profile, "source": source, "wait": wait}
     try:
-        version = register(
-            ws, df, name, digest, schema=schema, profile=profile, source=source, snapshot=snapshot
-        )
+        version = register(ws, df, name, digest, snapshot=snapshot, **described)
     except InvalidInput as exc:
         if not snapshot:
             raise
-        version = register(
-            ws, df, name, digest, schema=schema, profile=profile, source=source, snapshot=False
-        )
+        version = register(ws, df, name, digest, snapshot=False, **described)
         if version.file_hash is None:
             version.snapshot_problem = str(exc)
-    except MlopsError:
-        raise
-    except Exception as exc:  # store unreachable: keep the input, register on a later log
-        version = DatasetVersion(
-            name=name,
-            digest=digest,
-            run_id="",
-            rows=len(df),
-            columns=len(df.columns),
-            source={"unregistered": str(exc)[:200]},
-        )
-        return DatasetInputRecord(version, schema, profile, dict(source or {}))
     record = DatasetInputRecord(version, schema, profile, dict(source or {}))
     with _guard:
         _described[key] = record
     return record
-
-
-def _stored_description(ws: Workspace, digest: str) -> tuple[dict, dict] | None:
-    """Schema and profile recorded with an already registered version of ``digest``, if any."""
-    from ..store.client import client_for
-    from .registry import find_by_digest
-
-    try:
-        found = find_by_digest(ws, digest)
-        if not found:
-            return None
-        run = client_for(ws).get_run(found[0].run_id)
-    except MlopsError:
-        raise
-    except Exception:  # store unreachable: compute locally instead
-        return None
-    for di in run.inputs.dataset_inputs if run.inputs else []:
-        if di.dataset.digest == digest and di.dataset.schema and di.dataset.profile:
-            try:
-                return json.loads(di.dataset.schema), json.loads(di.dataset.profile)
-            except ValueError:
-                return None
-    return None
 
 
 def log_dataset(
@@ -145,9 +137,7 @@ def log_dataset(
     record = prepare(obj, name, workspace=ws)
     item = record.as_input(context)
     if run is None:
-        from ..capture.tracker import active_run
-
-        run = active_run()
+        run = _active_run()
     if isinstance(run, str):
         _log_to_run_id(ws, run, item)
     elif run is not None:
@@ -164,22 +154,18 @@ def check_context(context: str | None) -> None:
 
 
 def _log_to_run_id(ws: Workspace, run_id: str, item: dict[str, Any]) -> None:
-    from mlflow.entities import Dataset, DatasetInput, InputTag
-
-    from ..store.client import client_for
+    """Journal the input on a run made elsewhere (checked first while the server answers)."""
     from ..store.runs import get_run
 
-    run = get_run(ws, run_id)
-    ds = Dataset(
-        name=item["name"],
-        digest=item["digest"],
-        source_type=item["source_type"],
-        source=item["source"],
-        schema=item["schema"],
-        profile=item["profile"],
-    )
-    tags = [InputTag("mlflow.data.context", item["context"])] if item.get("context") else []
-    client_for(ws).log_inputs(run.info.run_id, datasets=[DatasetInput(ds, tags)])
+    try:
+        ensure_reachable(ws)
+    except StoreUnavailable:
+        pass  # journaled all the same: it lands with the version
+    else:
+        run_id = get_run(ws, run_id).info.run_id  # NotFound for a run that does not exist
+    sink = flusher.sink_for(ws)
+    sink.box.append(f"run-{run_id}", "inputs", {"datasets": [item], "run_id": run_id})
+    sink.flush_now(time.monotonic() + REGISTER_WAIT_S)
 
 
 def load_dataset(ref: str, workspace: Workspace | None = None) -> Any:

@@ -238,7 +238,8 @@ def describe(obj: Any, name: str, context: str | None) -> dict[str, Any]:
 
     file_src = known_file_source(obj)
     source = {"file": file_src["path"], "file_hash": file_src["hash"]} if file_src else None
-    record = prepare(obj, name, source=source, precomputed=_memo(obj))
+    # a cell never waits for MLflow: the version and the input land through the journal
+    record = prepare(obj, name, source=source, precomputed=_memo(obj), wait=0)
     item = record.as_input(context)
     if file_src:
         item["source_type"] = "mlops_snapshot+file"

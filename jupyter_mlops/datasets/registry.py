@@ -2,7 +2,10 @@
 
 Each (name, digest) pair is one run of kind ``dataset`` in the experiment ``mlops-datasets``; the
 first run of a digest holds the snapshot file as its artifact ``snapshot/<digest>.arrow`` and
-logs the dataset as its own MLflow input (so the MLflow UI lists it). Version numbers are not
+logs the dataset as its own MLflow input (so the MLflow UI lists it). Registering only writes the
+snapshot locally and journals the version, like a tracked run's records: the sync agent lands it
+(``store.dataset_versions``: one version per name and digest across machines), so registering
+works while the tracking server is down. Version numbers are not
 stored: ``name@3`` is the third digest registered under ``name``, ordered by registration time,
 which leaves no counter to race on. A bare digest (or an unambiguous prefix of 6+ hex digits)
 names a version too.
@@ -11,35 +14,44 @@ names a version too.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..durable import replace_durably, sync_file
-from ..errors import Conflict, InvalidInput, NotFound
-from ..locks import FileLock
+from ..errors import InvalidInput, NotFound, StoreUnavailable
+from ..store import flusher
 from ..store.client import client_for, experiment_id
+from ..store.dataset_versions import (
+    EXPERIMENT,
+    KIND,
+    SNAPSHOT_DIR,
+    T_COLS,
+    T_DIGEST,
+    T_FILE_HASH,
+    T_FORMAT,
+    T_NAME,
+    T_ROWS,
+    T_SNAPSHOT_RUN,
+    T_SOURCE,
+    journal_key,
+    snapshot_uri,
+)
+from ..store.reachability import ensure_reachable
 from ..workspace import Workspace
 from .snapshots import FORMAT, SnapshotFile, cache_path, read_snapshot, write_snapshot
 
-EXPERIMENT = "mlops-datasets"
-KIND = "dataset"
-T_DIGEST, T_NAME = "mlops.dataset.digest", "mlops.dataset.name"
-T_FILE_HASH, T_FORMAT = "mlops.dataset.file_hash", "mlops.dataset.format"
-T_ROWS, T_COLS = "mlops.dataset.rows", "mlops.dataset.columns"
-T_SNAPSHOT_RUN, T_SOURCE = "mlops.dataset.snapshot_run", "mlops.dataset.source"
-SNAPSHOT_DIR = "snapshot"
+__all__ = ["EXPERIMENT", "KIND", "T_DIGEST", "T_NAME", "T_SOURCE", "DatasetVersion"]
 _HEX = re.compile(r"^[0-9a-f]{6,32}$")
 _NAME = re.compile(r"^[A-Za-z0-9_.\-/ ]{1,200}$")
 
 _known: dict[tuple[str, str, str], DatasetVersion] = {}
 _guard = threading.Lock()
-REGISTER_LOCK_S = 120.0
+REGISTER_WAIT_S = 30.0  # longest a registration waits for its version to land while MLflow answers
 
 
 @dataclass
@@ -62,11 +74,17 @@ class DatasetVersion:
 
     def __repr__(self) -> str:
         shape = f", {self.rows} rows x {self.columns} cols" if self.rows is not None else ""
-        return f"<dataset version {self.ref} digest {self.digest[:12]}{shape}>"
+        queued = ", queued until the tracking server answers" if self.pending else ""
+        return f"<dataset version {self.ref} digest {self.digest[:12]}{shape}{queued}>"
+
+    @property
+    def pending(self) -> bool:
+        """Journaled, not yet in MLflow (the tracking server did not answer)."""
+        return not self.run_id
 
     @property
     def snapshot_uri(self) -> str:
-        return f"runs:/{self.snapshot_run or self.run_id}/{SNAPSHOT_DIR}/{self.digest}.arrow"
+        return snapshot_uri(self.snapshot_run or self.run_id, self.digest)
 
 
 def cache_folder(ws: Workspace) -> Path:
@@ -120,7 +138,12 @@ def _search(ws: Workspace, filter_string: str, max_results: int = 1000) -> list[
 def list_versions(ws: Workspace, name: str | None = None) -> list[DatasetVersion]:
     """Every registered version (of ``name``), oldest first, numbered per name."""
     flt = f"tags.`{T_NAME}` = '{check_name(name)}'" if name else ""
-    versions = [_from_run(r) for r in _search(ws, flt)]
+    found = sorted(_search(ws, flt), key=lambda r: (r.info.start_time or 0, r.info.run_id))
+    versions, seen = [], set()
+    for v in map(_from_run, found):  # a rival's duplicate run, still being deleted, is no version
+        if (v.name, v.digest) not in seen:
+            seen.add((v.name, v.digest))
+            versions.append(v)
     counters: dict[str, int] = {}
     for v in versions:
         counters[v.name] = counters.get(v.name, 0) + 1
@@ -205,55 +228,45 @@ def register(
     profile: dict[str, Any],
     source: dict[str, Any] | None = None,
     snapshot: bool = True,
+    wait: float = REGISTER_WAIT_S,
 ) -> DatasetVersion:
-    """Register ``df`` (already fingerprinted) as a version of ``name``: once per (name, digest)."""
+    """Register ``df`` (already fingerprinted) as a version of ``name``: once per (name, digest).
+
+    The snapshot is written locally and the registration journaled, like a tracked run's
+    records; the sync agent lands it (one version per name and digest, whichever machines
+    registered it). This waits up to ``wait`` seconds for that, but no longer once MLflow is
+    said not to answer: the version then comes back pending (``run_id`` empty, ``ref``
+    ``name@<digest>``) and lands when the server is back.
+    """
     check_name(name)
     key = (ws.tracking_uri, name, digest)
     with _guard:
-        known = _known.get(key)
-    if known is not None:
-        return known
-    # search-then-create must not interleave with another process registering the same data
-    lock = FileLock(ws.subdir("locks") / f"dataset-{digest[:32]}.lock")
-    if not lock.acquire(timeout=REGISTER_LOCK_S):
-        raise Conflict(
-            f"dataset {name!r} ({digest[:12]}) is being registered by {lock.holder()}",
-            hint="retry when that process is done",
-        )
-    try:
-        return _register_locked(ws, df, name, digest, schema, profile, source, snapshot, key)
-    finally:
-        lock.release()
-
-
-def _register_locked(
-    ws: Workspace,
-    df: Any,
-    name: str,
-    digest: str,
-    schema: dict[str, Any],
-    profile: dict[str, Any],
-    source: dict[str, Any] | None,
-    snapshot: bool,
-    key: tuple[str, str, str],
-) -> DatasetVersion:
-    existing = find_by_digest(ws, digest)
-    same = next((v for v in existing if v.name == name), None)
-    if same is not None:
+        version = _known.get(key)
+    if version is None:
+        snap = write_snapshot(cache_folder(ws), df, digest) if snapshot else None
+        version = _journal(ws, df, name, digest, schema, profile, source or {}, snap)
         with _guard:
-            _known[key] = _with_snapshot(same, existing)
-        return same
-    holder = next((v for v in existing if v.file_hash and not v.snapshot_run), None)
-    snap: SnapshotFile | None = None
-    if holder is None and snapshot:
-        snap = write_snapshot(cache_folder(ws), df, digest)
-    version = _create_run(ws, df, name, digest, schema, profile, source or {}, snap, holder)
-    with _guard:
-        _known[key] = version
+            version = _known.setdefault(key, version)
+    if not version.run_id and wait > 0 and _answers(ws):
+        landed = flusher.sink_for(ws).await_dataset(
+            journal_key(name, digest), time.monotonic() + wait
+        )
+        if landed is not None:
+            version.run_id, version.snapshot_run, version.file_hash = landed
+            version.snapshot_run = version.snapshot_run or None
     return version
 
 
-def _create_run(
+def _answers(ws: Workspace) -> bool:
+    """A connection probe (milliseconds): no waiting on the agent for a server that is gone."""
+    try:
+        ensure_reachable(ws)
+    except StoreUnavailable:
+        return False
+    return True
+
+
+def _journal(
     ws: Workspace,
     df: Any,
     name: str,
@@ -262,74 +275,45 @@ def _create_run(
     profile: dict[str, Any],
     source: dict[str, Any],
     snap: SnapshotFile | None,
-    holder: DatasetVersion | None,
 ) -> DatasetVersion:
-    from mlflow.entities import Dataset, DatasetInput, InputTag
+    """One ``dataset`` record in the process's journal (its snapshot staged beside it)."""
+    import uuid
 
-    client = client_for(ws)
+    box = flusher.sink_for(ws).box
+    jkey = journal_key(name, digest)
+    staged = box.stage_blob(jkey, snap.path, snap.path.name, link=True) if snap else None
     tags = {
-        "mlops.kind": KIND,
-        T_NAME: name,
-        T_DIGEST: digest,
         T_ROWS: str(len(df)),
         T_COLS: str(len(df.columns)),
         T_FORMAT: FORMAT,
         T_SOURCE: json.dumps(source)[:5000],
     }
-    if snap is not None:
-        tags[T_FILE_HASH] = snap.file_hash
-    if holder is not None:
-        tags[T_SNAPSHOT_RUN] = holder.run_id
-        tags[T_FILE_HASH] = holder.file_hash or ""
-    run = client.create_run(
-        experiment_id(ws, EXPERIMENT), run_name=f"{name}@{digest[:8]}", tags=tags
+    box.append(
+        jkey,
+        "dataset",
+        {
+            "name": name,
+            "digest": digest,
+            "token": uuid.uuid4().hex,
+            "tags": tags,
+            "schema": json.dumps(schema),
+            "profile": json.dumps(profile),
+            "source": source,
+            "snapshot": str(staged) if staged else None,
+            "file_hash": snap.file_hash if snap else None,
+        },
     )
-    run_id = run.info.run_id
-    try:
-        dataset = Dataset(
-            name=name,
-            digest=digest,
-            source_type="mlops_snapshot",
-            source=json.dumps({"uri": f"runs:/{run_id}/{SNAPSHOT_DIR}/{digest}.arrow", **source}),
-            schema=json.dumps(schema),
-            profile=json.dumps(profile),
-        )
-        client.log_inputs(
-            run_id, datasets=[DatasetInput(dataset, [InputTag("mlflow.data.context", "snapshot")])]
-        )
-        if snap is not None:
-            _upload(client, run.info.artifact_uri, run_id, snap.path)
-    except BaseException:
-        client.set_terminated(run_id, "FAILED")
-        raise
-    client.set_terminated(run_id, "FINISHED")
+    flusher.sink_for(ws).kick()
     return DatasetVersion(
         name=name,
         digest=digest,
-        run_id=run_id,
-        created=run.info.start_time or 0,
+        run_id="",
+        created=int(time.time() * 1000),
         rows=len(df),
         columns=len(df.columns),
-        snapshot_run=holder.run_id if holder else None,
-        file_hash=tags.get(T_FILE_HASH) or None,
+        file_hash=snap.file_hash if snap else None,
         source=source,
     )
-
-
-def _upload(client: Any, artifact_uri: str, run_id: str, path: Path) -> None:
-    """Local artifact stores get a hard link (no copy of a GB file); others the usual upload."""
-    if artifact_uri.startswith("file:"):
-        from mlflow.utils.file_utils import local_file_uri_to_path
-
-        folder = Path(local_file_uri_to_path(artifact_uri)) / SNAPSHOT_DIR
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / path.name
-        try:
-            os.link(path, target)
-        except OSError:
-            shutil.copyfile(path, target)
-        return
-    client.log_artifact(run_id, str(path), SNAPSHOT_DIR)
 
 
 def load(ws: Workspace, version: DatasetVersion) -> Any:

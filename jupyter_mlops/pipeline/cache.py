@@ -3,7 +3,8 @@
 A key hashes what decides a step's result: the notebook's code cells (not outputs or metadata),
 its parameters, the digests of its input files and datasets, the environment lock and the keys of
 the steps it needs. Nothing here imports MLflow: an unchanged rebuild answers from
-``.mlops/cache/`` alone. Outputs of a finished step are kept content-addressed in
+``.mlops/cache/`` alone. An entry recorded while the tracking server was down names its runs by
+journal key; the first lookup after they landed fills in their ids (and rewrites the entry). Outputs of a finished step are kept content-addressed in
 ``.mlops/cache/objects`` so that a hit can restore them.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IntegrityError
+from ..store.run_keys import landed_run_ids
 from ..workspace import Workspace
 from .files import DigestMemo, DigestMismatch, copy_atomic, hash_file, write_atomic
 
@@ -171,22 +173,59 @@ def explain_change(old: dict[str, str] | None, new: dict[str, str]) -> str:
     return "; ".join(changes) or "same key, result not in cache"
 
 
+# (id field, key field) of an entry: a run recorded offline has only its journal key at first
+OFFLINE_RUN_FIELDS = (("run_id", "run_key"), ("best_run_id", "best_run_key"))
+
+
+def _unresolved(entry: dict[str, Any]) -> dict[str, str]:
+    return {i: entry[k] for i, k in OFFLINE_RUN_FIELDS if not entry.get(i) and entry.get(k)}
+
+
 class CacheIndex:
     """``.mlops/cache``: entries by key, the last key of each step, stored outputs by digest."""
 
     def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
         self.root = ws.root
         self.dir = ws.state_dir / "cache"
         self.memo = DigestMemo(self.dir / "digests.json")
+        self._asked: set[str] = set()  # run keys looked up in vain by this index already
 
     def _entry_path(self, key: str) -> Path:
         return self.dir / "steps" / f"{key}.json"
 
     def lookup(self, key: str) -> dict[str, Any] | None:
         try:
-            return json.loads(self._entry_path(key).read_text())
+            entry = json.loads(self._entry_path(key).read_text())
         except (OSError, ValueError):
             return None
+        return self.resolve_run_ids(entry) if _unresolved(entry) else entry
+
+    def resolve_run_ids(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """Fill in the run ids of an entry recorded while the tracking server was down, once
+        those runs have landed; the entry is rewritten (atomically) with them."""
+        wanted = {f: k for f, k in _unresolved(entry).items() if k not in self._asked}
+        if not wanted:
+            return entry
+        found = landed_run_ids(self.ws, list(wanted.values()))
+        self._asked.update(k for k in wanted.values() if k not in found)
+        resolved = {f: found[k] for f, k in wanted.items() if k in found}
+        if resolved:
+            entry = {**entry, **resolved}
+            write_atomic(self._entry_path(entry["key"]), canonical_json(entry))
+        return entry
+
+    def resolve_offline_entries(self) -> int:
+        """Resolve every entry still waiting for its runs' ids (after a sync); how many were."""
+        fixed = 0
+        for path in sorted((self.dir / "steps").glob("*.json")):
+            try:
+                entry = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            if _unresolved(entry) and not _unresolved(self.resolve_run_ids(entry)):
+                fixed += 1
+        return fixed
 
     def last_components(self, step: str) -> dict[str, str] | None:
         try:

@@ -2,7 +2,9 @@
 
 A step that needs a swept step receives the best trial's parameters, and a step that needs
 ``train`` receives ``train_run_id`` (the run holding its model: the best trial for a sweep), but
-only for names its own ``parameters`` cell declares, so a notebook's inputs stay explicit.
+only for names its own ``parameters`` cell declares, so a notebook's inputs stay explicit. A step
+built while ``train``'s run was only journaled (server down) gets no ``train_run_id``; its run's
+tag ``mlops.upstream.train`` names the run once both landed.
 """
 
 from __future__ import annotations
@@ -54,6 +56,13 @@ def declared_parameters(notebook: Path) -> set[str]:
             names.update(t.id for t in targets if isinstance(t, ast.Name))
         return names
     return set()
+
+
+def _handed_run_ids(step: StepSpec) -> set[str]:
+    """``<need>_run_id`` parameters the build hands on (not the ones mlops.yaml sets). They stay
+    out of the cache key, which has the needed steps' keys already: which run recorded an
+    upstream result (none yet, while the server was down) does not change this step's result."""
+    return {f"{n}_run_id" for n in step.needs} - set(step.parameters)
 
 
 class Planner:
@@ -128,8 +137,9 @@ class Planner:
         needed = {n: upstream[n]["key"] for n in step.needs}
         self._entries.update({n: e for n, e in upstream.items() if e})
         produced = self._produced_upstream(step)
+        keyed = {k: v for k, v in params.items() if k not in _handed_run_ids(step)}
         key = compute_key(
-            step, self.ws.root, params, needed, self.env_hash, self.cache.memo, produced
+            step, self.ws.root, keyed, needed, self.env_hash, self.cache.memo, produced
         )
         if self.force:
             return StepPlan(step, "run", "forced", key, None, params)

@@ -122,6 +122,14 @@ class RunHandle:
         if values:
             self._rec.set_tags(values)
 
+    def link_runs(self, tag_runs: dict[str, tuple[str | None, str | None]]) -> None:
+        """Tags naming other runs, given as (run id, journal key): by id when it is known, else
+        by key (a run recorded while the server was down), filled in when both have landed."""
+        self.set_tags({tag: rid for tag, (rid, _) in tag_runs.items() if rid})
+        by_key = {tag: key for tag, (rid, key) in tag_runs.items() if not rid and key}
+        if by_key:
+            self._rec.set_tags_by_run_key(by_key)
+
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         self._rec.log_artifact(path, artifact_path)
 

@@ -39,6 +39,7 @@ class ActiveStep:
     in_flight: int = 0
     best: Trial | None = None
     refit: bool = False
+    best_key: str | None = None  # journal key of the best trial's run
     trial_metrics: dict[int, dict[str, float]] = field(default_factory=dict)
 
     @property
@@ -53,6 +54,13 @@ class InFlight:
     run: RunHandle
     trial: Trial | None = None
     pruning: bool = False
+
+
+def _producing_run(entry: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(run id, journal key) of the run holding a step's result: its best trial for a sweep."""
+    if entry.get("best_run_id") or entry.get("best_run_key"):
+        return entry.get("best_run_id"), entry.get("best_run_key")
+    return entry.get("run_id"), entry.get("run_key")
 
 
 class Scheduler:
@@ -195,6 +203,7 @@ class Scheduler:
                 "mlflow.source.name": step.notebook,
             },
         )
+        run.link_runs({f"mlops.upstream.{n}": _producing_run(self.entries[n]) for n in step.needs})
         act = ActiveStep(plan, run, time.time())
         self.active[step.name] = act
         self.progress.event(f"> {step.name}: running ({plan.reason})")
@@ -345,10 +354,11 @@ class Scheduler:
             self._close_step(act, "FAILED", {}, error, trials)
             return
         act.best = best
-        best_id, best_key = self._run_ref(best.record)
-        best.run_id = best_id or best_key
+        best_id, act.best_key = self._run_ref(best.record)
+        best.run_id = best_id  # None offline: the entry keeps the key, resolved once it landed
         best.record.set_tags({"mlops.best": "true"})
-        act.run.set_tags({"mlops.best_run_id": best.run_id, "mlops.best_trial": best.number})
+        act.run.set_tags({"mlops.best_trial": best.number})
+        act.run.link_runs({"mlops.best_run_id": (best_id, act.best_key)})
         act.run.log_params({f"best.{k}": v for k, v in best.params.items()})
         if refit:  # the best parameters once more, so the outputs are the best ones
             act.refit = True
@@ -376,7 +386,11 @@ class Scheduler:
         assert plan.key is not None
         extra: dict[str, Any] = {}
         if act.best is not None:
-            extra = {"best_params": act.best.params, "best_run_id": act.best.run_id}
+            extra = {
+                "best_params": act.best.params,
+                "best_run_id": act.best.run_id,
+                "best_run_key": act.best_key,
+            }
         if status == "FINISHED":
             outputs, missing = self.cache.store_outputs(list(step.outputs))
             if missing:

@@ -7,7 +7,8 @@ before the run is marked FINISHED. A teammate's clone whose step has the same ke
 entry finds that run, downloads the outputs into its own ``.mlops/cache/objects`` (each verified
 against its digest), and adopts the entry: the step is a cache hit that links the original run,
 and nothing executes. An unreachable server, a damaged download or a run without the entry is a
-miss, never an error: the step then simply runs.
+miss, never an error: the step then simply runs. An entry published while the server was down
+names its run only by journal key; the run carrying that key (``mlops.run_key``) is its run.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..store import server_rest
+from ..store.outbox import RUN_KEY_TAG
 from ..workspace import Workspace
 from .cache import CacheIndex, canonical_json
 from .files import DigestMismatch
@@ -95,7 +97,14 @@ class SharedCache:
             if exp_id is None:
                 return None
             found = server_rest.search_runs(uri, exp_id, flt, order, CANDIDATES)
-            runs = [(r["info"]["run_id"], r["info"].get("artifact_uri", "")) for r in found]
+            runs = [
+                (
+                    r["info"]["run_id"],
+                    r["info"].get("artifact_uri", ""),
+                    {t["key"]: t.get("value") for t in r.get("data", {}).get("tags", [])},
+                )
+                for r in found
+            ]
         else:
             from ..store.client import client_for, experiment_id
 
@@ -105,9 +114,9 @@ class SharedCache:
             found = client_for(self.ws).search_runs(
                 [exp_id], flt, order_by=order, max_results=CANDIDATES
             )
-            runs = [(r.info.run_id, r.info.artifact_uri) for r in found]
-        for run_id, artifact_uri in runs:
-            entry = self._adopt(run_id, artifact_uri, key)
+            runs = [(r.info.run_id, r.info.artifact_uri, r.data.tags) for r in found]
+        for run_id, artifact_uri, tags in runs:
+            entry = self._adopt(run_id, artifact_uri, key, tags.get(RUN_KEY_TAG))
             if entry is not None:
                 return entry
         return None
@@ -120,7 +129,9 @@ class SharedCache:
 
         return Path(client_for(self.ws).download_artifacts(run_id, path, str(folder)))
 
-    def _adopt(self, run_id: str, artifact_uri: str, key: str) -> dict[str, Any] | None:
+    def _adopt(
+        self, run_id: str, artifact_uri: str, key: str, run_key: str | None
+    ) -> dict[str, Any] | None:
         scratch = Path(tempfile.mkdtemp(prefix="shared-cache-", dir=self.ws.subdir("tmp")))
         try:
             try:
@@ -128,6 +139,8 @@ class SharedCache:
                 entry = json.loads(got.read_text())
             except Exception:
                 return None  # a step run of an older version, or one whose upload never landed
+            if not entry.get("run_id") and run_key and entry.get("run_key") == run_key:
+                entry["run_id"] = run_id  # published while the server was down: its run now
             if entry.get("key") != key or entry.get("run_id") != run_id:
                 return None
             for rel, digest in sorted(entry.get("outputs", {}).items()):

@@ -172,6 +172,26 @@ class Sink:
         failed = self.box.failed_count() - failed_before
         return FlushResult(pending=pending, failed=max(failed, 0), error=error if pending else None)
 
+    def await_dataset(self, key: str, deadline: float) -> tuple[str, str | None, str | None] | None:
+        """The landed version of a journaled registration (run id, snapshot run, file hash);
+        None once the deadline passed, MLflow is said not to answer, or it refused the record."""
+        began = time.time()
+        if self.in_process:
+            self._wake.set()
+        else:
+            agent.wake(self.ws)
+        pause = 0.002
+        while time.monotonic() < deadline:
+            landed = self.box.dataset(key)
+            if landed is not None:
+                return landed
+            if not self.box.has_ops(key) or self.store_error(began):
+                return self.box.dataset(key)
+            self.kick()
+            time.sleep(pause)
+            pause = min(pause * 1.5, 0.05)
+        return self.box.dataset(key)
+
     def store_error(self, since: float) -> str | None:
         """Why records do not land (MLflow unreachable...), if said after ``since`` (time.time)."""
         if self.replayer is not None:

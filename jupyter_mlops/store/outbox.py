@@ -59,6 +59,12 @@ CREATE TABLE IF NOT EXISTS failed_ops (
     seq INTEGER PRIMARY KEY,
     run_key TEXT, kind TEXT, payload TEXT, error TEXT, failed REAL
 );
+CREATE TABLE IF NOT EXISTS datasets (
+    key TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    snapshot_run TEXT,
+    file_hash TEXT
+);
 CREATE TABLE IF NOT EXISTS steps (
     seq INTEGER NOT NULL,
     step TEXT NOT NULL,
@@ -167,16 +173,23 @@ class Outbox:
         elif kind == "end":
             con.execute("UPDATE runs SET open = 0, last_seen = ? WHERE run_key = ?", (now, run_key))
 
-    def stage_blob(self, run_key: str, source: Path, name: str) -> Path:
-        """Copy (or move, for our own temp dirs) a file or folder next to the journal."""
+    def stage_blob(self, run_key: str, source: Path, name: str, *, link: bool = False) -> Path:
+        """Copy a file or folder next to the journal; ``link``: a hard link where the file system
+        allows (a content-addressed file that is never rewritten in place: no copy of a GB file)."""
         import shutil
 
         target = self.blob_dir / run_key / uuid.uuid4().hex[:8] / name
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():
             shutil.copytree(source, target)
-        else:
-            shutil.copy2(source, target)
+            return target
+        if link:
+            try:
+                os.link(source, target)
+                return target
+            except OSError:
+                pass
+        shutil.copy2(source, target)
         return target
 
     def pending(self) -> int:
@@ -235,6 +248,27 @@ class Outbox:
                 marks = ",".join("?" * len(seqs))
                 self.conn.execute(f"DELETE FROM steps WHERE seq IN ({marks})", seqs)
         return len(seqs)
+
+    def has_ops(self, run_key: str) -> bool:
+        """Whether records of ``run_key`` still wait to be sent."""
+        row = self.conn.execute("SELECT 1 FROM ops WHERE run_key = ? LIMIT 1", (run_key,))
+        return row.fetchone() is not None
+
+    # -- dataset versions the replayer landed (by their journal key) ------------------------------
+    def record_dataset(
+        self, key: str, run_id: str, snapshot_run: str | None, file_hash: str | None
+    ) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO datasets VALUES (?, ?, ?, ?)",
+            (key, run_id, snapshot_run, file_hash),
+        )
+
+    def dataset(self, key: str) -> tuple[str, str | None, str | None] | None:
+        """(run id, snapshot run, file hash) of a landed dataset version, else None."""
+        row = self.conn.execute(
+            "SELECT run_id, snapshot_run, file_hash FROM datasets WHERE key = ?", (key,)
+        ).fetchone()
+        return (row[0], row[1], row[2]) if row else None
 
     def run_id(self, run_key: str) -> str | None:
         row = self.conn.execute("SELECT run_id FROM runs WHERE run_key = ?", (run_key,)).fetchone()

@@ -5,10 +5,14 @@ a lost answer (the server did the work, the reply never came):
 
 - ``create``: a run carries its journal key in a tag; a retry searches for it before creating.
 - ``data`` (params, metrics, tags in one ``log_batch``): params and tags are idempotent; a retried
-  item's metrics are looked up in the run's history before they are sent again.
+  item's metrics are looked up in the run's history before they are sent again. A tag may name
+  another run by its journal key (``tag_keys``: a build step's upstream run recorded offline);
+  its run id is filled in here, as a child's parent is.
 - ``text`` and ``artifact``: uploads overwrite, so they are simply repeated. A staged file is
   deleted only after its op left the journal, so a retry always finds it.
 - ``inputs``: MLflow itself links a dataset to a run at most once.
+- ``dataset``: a dataset version, searched by its name and digest before it is created, so one
+  version lands per (name, digest) whichever machines registered it (``dataset_versions``).
 - ``model``: create the logged model (found by its ``mlops.model_key`` tag before creating again),
   link it to the run (unless the run's outputs already list it), upload, finalize, tag. Each step
   is recorded in the journal's ``steps`` table as MLflow confirms it; a retry resumes after it.
@@ -36,6 +40,7 @@ from typing import Any
 
 from ..locks import FileLock
 from ..workspace import Workspace
+from . import dataset_versions
 from .client import client_for, experiment_id
 from .faults import classify, gives_up
 from .outbox import RUN_KEY_TAG, Outbox, count_rows, replay_lock
@@ -253,6 +258,10 @@ class Replayer:
                     raise ValueError(f"param {key!r} logged twice with different values")
                 params[key] = value
             tags.update(data.get("tags", {}))
+            for tag, key in data.get("tag_keys", {}).items():  # runs named by journal key
+                linked = self._resolve_parent(key)
+                if linked:
+                    tags[tag] = linked
         client.log_batch(
             run_id,
             metrics=metrics,
@@ -319,18 +328,44 @@ class Replayer:
             client.log_artifact(run_id, str(path), data.get("artifact_path"))
         return [path]
 
+    def _op_dataset(self, seq: int, run_key: str, data: dict, attempts: int) -> list[Path]:
+        """A dataset version: created once per (name, digest) across machines (see
+        ``dataset_versions``); the version's run is kept in the journal for its registrant."""
+        landed = dataset_versions.land(self.ws, self._client(), data)
+        self.box.record_dataset(run_key, landed.run_id, landed.snapshot_run, landed.file_hash)
+        return [Path(data["snapshot"]).parent] if data.get("snapshot") else []
+
+    def _dataset_source(self, item: dict) -> str:
+        """An input's source, with the snapshot's ``runs:/`` URI of a version registered while
+        its run id was unknown (journaled in the same breath, landed just before)."""
+        source = item.get("source", "{}")
+        key = item.get("dataset_key")
+        if not key:
+            return source
+        landed = self.box.dataset(key)
+        if landed is not None:
+            run_id, snapshot_run = landed[0], landed[1]
+        else:  # landed from another journal, or set aside: ask the store
+            found = dataset_versions.find(self.ws, self._client(), item["name"], item["digest"])
+            if found is None:
+                return source
+            run_id, snapshot_run = found.run_id, found.snapshot_run
+        fields = json.loads(source)
+        uri = dataset_versions.snapshot_uri(snapshot_run or run_id, item["digest"])
+        return json.dumps({"uri": uri, **fields})
+
     def _op_inputs(self, seq: int, run_key: str, data: dict, attempts: int) -> None:
         from mlflow.entities import Dataset, DatasetInput, InputTag
 
         client = self._client()
-        run_id = self._run_id(run_key)
+        run_id = data.get("run_id") or self._run_id(run_key)  # a run id: a run made elsewhere
         inputs = []
         for d in data["datasets"]:
             ds = Dataset(
                 name=d["name"],
                 digest=d["digest"],
                 source_type=d.get("source_type", "local"),
-                source=d.get("source", "{}"),
+                source=self._dataset_source(d),
                 schema=d.get("schema"),
                 profile=d.get("profile"),
             )
