@@ -28,7 +28,7 @@ from .model_check import check_servable
 _active: list[RunRecorder] = []
 
 
-def sink_for(ws: Workspace):
+def sink_for(ws: Workspace) -> flusher.Sink:
     """The process's outbox + flusher for ``ws`` (started on first use)."""
     return flusher.sink_for(ws)
 
