@@ -107,7 +107,7 @@ def prepare(
     return record
 
 
-def _stored_description(ws: Workspace, digest: str) -> tuple[dict, dict] | None:
+def _stored_description(ws: Workspace, digest: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """Schema and profile recorded with an already registered version of ``digest``, if any."""
     from ..store.client import client_for
     from .registry import find_by_digest
