@@ -16,7 +16,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -39,13 +39,13 @@ log = logging.getLogger(__name__)
 
 
 def _error(
-    status: int, code: str, message: str, headers: dict | None = None, **extra: Any
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any
 ) -> Response:
     body = json.dumps({"error_code": code, "message": message, **extra}, allow_nan=False).encode()
     return Response(body, status_code=status, media_type=_JSON, headers=headers)
 
 
-def internal_error(what: str, headers: dict | None = None) -> tuple[str, Response]:
+def internal_error(what: str, headers: dict[str, str] | None = None) -> tuple[str, Response]:
     """(error id, 500 response): the caller sees only the id; the details go to the server log
     under it (log them with ``log.exception``)."""
     error_id = secrets.token_hex(6)
@@ -248,7 +248,7 @@ def create_app(
         return Response(json.dumps(info, default=str, allow_nan=False).encode(), media_type=_JSON)
 
     @asynccontextmanager
-    async def lifespan(app: Starlette):
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         router.start()
         app.state.canary_guard = start_canary_guard(ws, model, guard)
         try:
