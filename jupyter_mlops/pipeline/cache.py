@@ -14,7 +14,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..errors import IntegrityError
 from ..workspace import Workspace
@@ -184,13 +184,14 @@ class CacheIndex:
 
     def lookup(self, key: str) -> dict[str, Any] | None:
         try:
-            return json.loads(self._entry_path(key).read_text())
+            return cast("dict[str, Any]", json.loads(self._entry_path(key).read_text()))
         except (OSError, ValueError):
             return None
 
     def last_components(self, step: str) -> dict[str, str] | None:
         try:
-            return json.loads((self.dir / "last" / f"{step}.json").read_text())["components"]
+            last = json.loads((self.dir / "last" / f"{step}.json").read_text())
+            return cast("dict[str, str]", last["components"])
         except (OSError, ValueError, KeyError):
             return None
 
@@ -264,7 +265,7 @@ class CacheIndex:
         self,
         step_key: StepKey,
         *,
-        run_id: str,
+        run_id: str | None,
         outputs: dict[str, str],
         metrics: dict[str, float],
         extra: dict[str, Any] | None = None,
