@@ -38,6 +38,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(PY) scripts/check_auth.py
 	$(VENV)/bin/lint-imports --no-logo --no-cache
+	$(VENV)/bin/mypy  # strict, on the files [tool.mypy] in pyproject.toml lists
 	cd labextension && jlpm lint:check
 
 test: install lint
