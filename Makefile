@@ -39,6 +39,7 @@ lint: install
 	$(PY) scripts/check_auth.py
 	$(PY) scripts/gen_contract.py --check
 	$(VENV)/bin/lint-imports --no-logo --no-cache
+	$(VENV)/bin/mypy  # strict, on the files [tool.mypy] in pyproject.toml lists
 	cd labextension && jlpm lint:check
 
 test: install lint

@@ -17,7 +17,7 @@ import difflib
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .errors import ConfigError
 
@@ -31,7 +31,7 @@ SCHEMA_PATH = Path(__file__).with_name("mlops.schema.json")
 @cache
 def config_schema() -> dict[str, Any]:
     """The JSON Schema of mlops.yaml (shipped with the package)."""
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return cast("dict[str, Any]", json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
 
 def did_you_mean(word: str, choices: Any) -> str:
@@ -67,7 +67,8 @@ def _loader_class() -> type:
                 self._depth -= 1
 
         def _error(self, message: str) -> ConfigError:
-            mark = self.peek_event().start_mark
+            # types-PyYAML leaves Parser.peek_event unannotated
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
             path = str(getattr(self, "_mlops_path", None) or "mlops.yaml")
             return ConfigError(message, path=path, line=mark.line + 1)
 
@@ -88,7 +89,7 @@ def compose_yaml(path: Path) -> tuple[Any, Any]:
     try:
         loader = _loader_class()(text)
     except yaml.reader.ReaderError as exc:  # a control character: refused before parsing
-        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        line: int | None = text.count("\n", 0, max(exc.position, 0)) + 1
         raise ConfigError(
             f"invalid YAML: character {exc.character!r} is not allowed", path=str(path), line=line
         ) from None
@@ -105,7 +106,7 @@ def compose_yaml(path: Path) -> tuple[Any, Any]:
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or str(exc)
         if "could not determine a constructor" in str(exc):
-            problem = f"tag not allowed ({exc.problem.split('for the tag')[-1].strip()})"
+            problem = f"tag not allowed ({problem.split('for the tag')[-1].strip()})"
         raise ConfigError(f"invalid YAML: {problem}", path=str(path), line=line) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", path=str(path)) from None

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
 from .errors import Conflict
 
@@ -53,9 +54,9 @@ class FileLock:
     def held(self) -> bool:
         return self._fd is not None
 
-    def holder(self) -> dict:
+    def holder(self) -> dict[str, Any]:
         try:
-            return json.loads(self.path.read_text() or "{}")
+            return cast("dict[str, Any]", json.loads(self.path.read_text() or "{}"))
         except (OSError, ValueError):
             return {}
 

@@ -36,10 +36,10 @@ def cell_hash(source: str) -> str:
     return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
-_notebook_cache: dict[str, tuple[int, dict | None]] = {}
+_notebook_cache: dict[str, tuple[int, dict[str, Any] | None]] = {}
 
 
-def _notebook_cells() -> dict | None:
+def _notebook_cells() -> dict[str, Any] | None:
     """The saved notebook's code cells, re-read only when the file changed (it may hold MBs of
     outputs, and every tracked cell asks)."""
     path = os.environ.get("MLOPS_NOTEBOOK_PATH") or os.environ.get("JPY_SESSION_NAME")

@@ -14,7 +14,7 @@ import platform
 import re
 import sys
 import threading
-from typing import Any
+from typing import Any, cast
 
 _cache: dict[str, Any] = {"key": None, "snapshot": None}
 _guard = threading.Lock()
@@ -28,7 +28,7 @@ def _paths() -> list[str]:
     return [p for p in dict.fromkeys(sys.path) if p and os.path.isdir(p)]
 
 
-def _cache_key(paths: list[str]) -> tuple:
+def _cache_key(paths: list[str]) -> tuple[tuple[str, int], ...]:
     key = []
     for path in paths:
         try:
@@ -80,7 +80,7 @@ def _kernel() -> dict[str, Any]:
 def environment_hash(snapshot: dict[str, Any] | None = None) -> str:
     """Hash of what decides results: interpreter, platform and the exact distributions."""
     snap = snapshot or environment_snapshot()
-    return snap["hash"]
+    return cast("str", snap["hash"])
 
 
 def _hash(snap: dict[str, Any]) -> str:
@@ -100,7 +100,7 @@ def environment_snapshot(refresh: bool = False) -> dict[str, Any]:
     key = _cache_key(paths)
     with _guard:
         if not refresh and _cache["key"] == key:
-            return _cache["snapshot"]
+            return cast("dict[str, Any]", _cache["snapshot"])
         snap: dict[str, Any] = {
             "python": platform.python_version(),
             "implementation": platform.python_implementation(),

@@ -16,6 +16,9 @@ import logging
 import sys
 from typing import Any
 
+# the ids of an estimator's fitted attributes (and its pipeline steps'): they change on refit
+Marker = tuple[tuple[str, int], ...]
+
 EXAMPLE_ROWS = 5
 FITTED_WITHOUT_PREDICT_TAG = "mlops.fitted_without_predict"
 
@@ -30,7 +33,7 @@ def _is_estimator(obj: Any) -> bool:
     return isinstance(obj, BaseEstimator)
 
 
-def _marker(est: Any, depth: int = 0) -> tuple:
+def _marker(est: Any, depth: int = 0) -> Marker:
     try:
         attrs = vars(est)
     except TypeError:
@@ -43,7 +46,7 @@ def _marker(est: Any, depth: int = 0) -> tuple:
     return mark
 
 
-def snapshot(user_ns: dict[str, Any]) -> dict[str, tuple[int, tuple]]:
+def snapshot(user_ns: dict[str, Any]) -> dict[str, tuple[int, Marker]]:
     if "sklearn" not in sys.modules:
         return {}
     return {
@@ -53,7 +56,7 @@ def snapshot(user_ns: dict[str, Any]) -> dict[str, tuple[int, tuple]]:
     }
 
 
-def fitted_since(before: dict[str, tuple[int, tuple]], user_ns: dict[str, Any]) -> dict[str, Any]:
+def fitted_since(before: dict[str, tuple[int, Marker]], user_ns: dict[str, Any]) -> dict[str, Any]:
     """name -> estimator for estimators fitted (or refitted) since ``before``."""
     fitted = {}
     for name, (ident, mark) in snapshot(user_ns).items():
@@ -100,7 +103,7 @@ def find_training_example(est: Any, user_ns: dict[str, Any]) -> Any | None:
 
 
 def log_fitted_models(
-    run: Any, before: dict[str, tuple[int, tuple]], user_ns: dict[str, Any]
+    run: Any, before: dict[str, tuple[int, Marker]], user_ns: dict[str, Any]
 ) -> list[str]:
     """Log every predicting estimator fitted since ``before`` on ``run``, named after its variable;
     the others are listed in one tag."""

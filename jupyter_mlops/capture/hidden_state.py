@@ -67,7 +67,7 @@ class _Collector(ast.NodeVisitor):
         self.visit(node.value)
         self.visit(node.target)
 
-    def visit_Import(self, node: ast.Import) -> None:
+    def visit_Import(self, node: ast.Import | ast.ImportFrom) -> None:
         for alias in node.names:
             self._store(alias.asname or alias.name.split(".")[0])
 
@@ -135,7 +135,7 @@ def hidden_state_warnings(
     ``history``: the kernel's executed cells in order, (execution count, source), the current
     cell last; ``notebook_cells``: the saved notebook's code cells in order (None if unknown).
     """
-    if notebook_cells is None or _names(current_source) is None:
+    if notebook_cells is None or (current := _names(current_source)) is None:
         return []
     positions: dict[str, int] = {}
     for i, src in enumerate(notebook_cells):
@@ -147,7 +147,7 @@ def hidden_state_warnings(
 
     warnings: list[str] = []
     checked: set[tuple[str, int]] = set()
-    todo = [(name, len(past), here, "this cell") for name in sorted(_names(current_source).uses)]
+    todo = [(name, len(past), here, "this cell") for name in sorted(current.uses)]
     while todo and len(warnings) < MAX_WARNINGS:
         name, before, position, user = todo.pop(0)
         if (name, before) in checked:

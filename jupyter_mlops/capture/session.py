@@ -27,7 +27,7 @@ class SessionRecorder:
         push_active(self.run)
         self.steps: list[dict[str, Any]] = []
         self.changed_params: dict[str, list[str]] = {}
-        self._before: dict = {}
+        self._before: dict[str, tuple[int, estimators.Marker]] = {}
         self._t0 = time.perf_counter()
 
     def before_cell(self, user_ns: dict[str, Any]) -> None:

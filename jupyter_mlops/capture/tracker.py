@@ -31,7 +31,7 @@ from .run_context import RunStart
 _active: list[RunRecorder] = []
 
 
-def sink_for(ws: Workspace):
+def sink_for(ws: Workspace) -> flusher.Sink:
     """The process's outbox + flusher for ``ws`` (started on first use)."""
     return flusher.sink_for(ws)
 

@@ -11,7 +11,7 @@ import math
 import numbers
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from ..errors import InvalidInput
 
@@ -61,7 +61,7 @@ def metric_value(key: str, value: Any) -> float:
         ) from None
     if math.isnan(value) or math.isinf(value):
         raise InvalidInput(f"metric {key!r} is {value}", hint="log finite numbers only")
-    return value
+    return cast(float, value)
 
 
 def _magnitude(value: Any) -> int:

@@ -107,13 +107,19 @@ def prepare(
             register(ws, df, name, digest, schema=known.schema, profile=known.profile, wait=wait)
         return known
     schema, profile = schema_of(df), profile_of(df, columns)
-    described = {"schema": schema, "profile": profile, "source": source, "wait": wait}
+
+    def register_with(snapshot: bool) -> DatasetVersion:
+        return register(
+            ws, df, name, digest, schema=schema, profile=profile, source=source, wait=wait,
+            snapshot=snapshot,
+        )  # fmt: skip
+
     try:
-        version = register(ws, df, name, digest, snapshot=snapshot, **described)
+        version = register_with(snapshot)
     except InvalidInput as exc:
         if not snapshot:
             raise
-        version = register(ws, df, name, digest, snapshot=False, **described)
+        version = register_with(False)
         if version.file_hash is None:
             version.snapshot_problem = str(exc)
     record = DatasetInputRecord(version, schema, profile, dict(source or {}))

@@ -34,8 +34,8 @@ class DatasetDiff:
     b: DatasetSide
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    retyped: dict[str, tuple[str, str]] = field(default_factory=dict)
-    nullability: dict[str, tuple[bool, bool]] = field(default_factory=dict)
+    retyped: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    nullability: dict[str, tuple[bool | None, bool | None]] = field(default_factory=dict)
     changed_data: list[str] = field(default_factory=list)
     rows: tuple[int | None, int | None] = (None, None)
     stats: dict[str, dict[str, tuple[Any, Any]]] = field(default_factory=dict)
@@ -55,10 +55,10 @@ class DatasetDiff:
             out.append(f"  columns removed: {', '.join(self.removed)}")
         for col, (x, y) in self.retyped.items():
             out.append(f"  {col}: dtype {x} -> {y}")
-        for col, (x, y) in self.nullability.items():
+        for col, (was_required, is_required) in self.nullability.items():
             out.append(
-                f"  {col}: {'no missing' if x else 'has missing'} -> "
-                f"{'no missing' if y else 'has missing'}"
+                f"  {col}: {'no missing' if was_required else 'has missing'} -> "
+                f"{'no missing' if is_required else 'has missing'}"
             )
         if self.changed_data:
             out.append(f"  values changed in: {', '.join(self.changed_data)}")

@@ -77,7 +77,7 @@ def schema_of(df: Any) -> dict[str, Any]:
                 "pandas_dtype": str(col.dtype),
             }
         )
-    index = {"names": [None if n is None else str(n) for n in df.index.names]}
+    index: dict[str, Any] = {"names": [None if n is None else str(n) for n in df.index.names]}
     index["dtype"] = str(df.index.dtype)
     return {"mlflow_colspec": cols, "index": index}
 

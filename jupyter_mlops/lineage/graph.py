@@ -142,7 +142,7 @@ class LineageGraph:
             '<path d="M 0 0 L 10 5 L 0 10 z" fill="#607d8b"/></marker></defs>',
         ]
         for ci, kind in enumerate(columns):
-            x = pad + ci * (box_w + gap_x)
+            x: float = pad + ci * (box_w + gap_x)
             out.append(
                 f'<text x="{x + box_w / 2}" y="{pad + 10}" text-anchor="middle" '
                 f'font-weight="bold" fill="#37474f">{html.escape(KIND_LABEL[kind])}s</text>'

@@ -16,7 +16,7 @@ import json
 import re
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..errors import InvalidInput, NotFound
 from ..store.client import client_for
@@ -32,7 +32,7 @@ def _model_id_of(mv: Any) -> str | None:
     """The logged model behind a registered version: its model_id, our tag, or its source URI."""
     found = getattr(mv, "model_id", None) or (mv.tags or {}).get("mlops.model_id")
     if found:
-        return found
+        return cast("str", found)
     m = _MODEL_ID.search(mv.source or "")
     return m.group(1) if m else None
 
@@ -82,7 +82,7 @@ class _Builder:
             self._exp_ids = [e.experiment_id for e in self.client.search_experiments()]
         return self._exp_ids
 
-    def remember_source(self, digest: str, source: str | dict | None) -> None:
+    def remember_source(self, digest: str, source: str | dict[str, Any] | None) -> None:
         if isinstance(source, str):
             try:
                 source = json.loads(source)

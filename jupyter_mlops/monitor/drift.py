@@ -170,7 +170,7 @@ def _is_numeric_column(values: Any) -> bool:
 
     if isinstance(values, (pa.ChunkedArray, pa.Array)):
         t = values.type
-        return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+        return bool(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t))
     dtype = getattr(values, "dtype", None)
     if dtype is None:
         return False
@@ -187,7 +187,7 @@ class ReferenceProfile:
 
     @classmethod
     def from_frame(
-        cls, frame: pd.DataFrame | pa.Table | dict, features: list[str] | None = None
+        cls, frame: pd.DataFrame | pa.Table | dict[str, Any], features: list[str] | None = None
     ) -> ReferenceProfile:
         import pyarrow as pa
 
@@ -238,13 +238,13 @@ class ReferenceProfile:
                 missing / max(n_total, 1),
             )
         else:
-            counts, missing = _category_counts(values)
-            cats = sorted(counts, key=lambda k: -counts[k])
+            by_value, missing = _category_counts(values)
+            cats = sorted(by_value, key=lambda k: -by_value[k])
             self.features[name] = _CategoricalRef(
                 cats,
                 {c: i for i, c in enumerate(cats)},
-                np.array([counts[c] for c in cats], dtype=np.int64),
-                sum(counts.values()),
+                np.array([by_value[c] for c in cats], dtype=np.int64),
+                sum(by_value.values()),
                 missing / max(n_total, 1),
             )
 

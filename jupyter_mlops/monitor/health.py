@@ -8,7 +8,7 @@ time buckets), never per request in Python.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -64,7 +64,7 @@ def request_arrays(table: pa.Table) -> RequestArrays:
     def floats(name: str) -> np.ndarray:
         if name not in table.column_names:
             return np.full(table.num_rows, np.nan)
-        return table[name].to_numpy().astype(np.float64, copy=False)
+        return cast("np.ndarray", table[name].to_numpy().astype(np.float64, copy=False))
 
     def texts(name: str) -> np.ndarray:
         if name not in table.column_names:

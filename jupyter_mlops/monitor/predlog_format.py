@@ -83,7 +83,7 @@ def _is_seq(value: Any) -> bool:
     )
 
 
-def _columns_of(inputs: Any) -> tuple[dict[str, list], int] | None:
+def _columns_of(inputs: Any) -> tuple[dict[str, list[Any]], int] | None:
     """(column -> list of values, rows) from the shapes the router may hand us; None if unusable."""
     if inputs is None:
         return {}, 0
@@ -94,7 +94,7 @@ def _columns_of(inputs: Any) -> tuple[dict[str, list], int] | None:
             return {
                 c: [r[i] if i < len(r) else None for r in rows] for i, c in enumerate(cols)
             }, len(rows)
-        out: dict[str, list] = {}
+        out: dict[str, list[Any]] = {}
         n = 0
         for key, value in inputs.items():
             values = (
@@ -113,7 +113,7 @@ def _columns_of(inputs: Any) -> tuple[dict[str, list], int] | None:
     return None
 
 
-def _outputs_of(outputs: Any, n: int) -> dict[str, list]:
+def _outputs_of(outputs: Any, n: int) -> dict[str, list[Any]]:
     if isinstance(outputs, dict) and set(outputs) == {"predictions"}:
         outputs = outputs["predictions"]
     if outputs is None:
@@ -138,11 +138,11 @@ class _ColumnBuilder:
     """Accumulates records into equal-length column lists (missing values padded with None)."""
 
     def __init__(self) -> None:
-        self.cols: dict[str, list] = {c: [] for c in REQUEST_COLUMNS}
+        self.cols: dict[str, list[Any]] = {c: [] for c in REQUEST_COLUMNS}
         self.length = 0
         self.bad_records = 0
 
-    def _put(self, name: str, values: list, rows: int) -> None:
+    def _put(self, name: str, values: list[Any], rows: int) -> None:
         col = self.cols.get(name)
         if col is None:
             col = self.cols[name] = [None] * self.length
@@ -209,7 +209,7 @@ _REQUEST_TYPES = {
 }
 
 
-def _to_arrow(values: list, name: str) -> pa.Array:
+def _to_arrow(values: list[Any], name: str) -> pa.Array:
     import pyarrow as pa
 
     if name in _REQUEST_TYPES:
@@ -259,7 +259,7 @@ def unify_tables(tables: list[pa.Table]) -> pa.Table:
         return pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         pass
-    types: dict[str, set] = {}
+    types: dict[str, set[Any]] = {}
     for t in tables:
         for f in t.schema:
             types.setdefault(f.name, set()).add(f.type)

@@ -142,7 +142,9 @@ def _local_files(folder: Path) -> list[Path]:
     return list(out.values())
 
 
-def _read_file(path: Path, lo: float | None, hi: float | None, scan: PredictionScan):
+def _read_file(
+    path: Path, lo: float | None, hi: float | None, scan: PredictionScan
+) -> pa.Table | None:
     name = path.name
     match = FILE_NAME.match(name)
     if match:

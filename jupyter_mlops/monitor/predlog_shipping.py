@@ -24,10 +24,17 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from ..workspace import Workspace
 from .predlog_format import FILE_NAME, model_folder_name, predictions_dir
+
+
+class ShipStats(TypedDict):
+    shipped: int
+    ship_errors: int
+    last_lag_s: float | None  # seconds from a segment's last record to its upload
+
 
 log = logging.getLogger(__name__)
 EXPERIMENT = "mlops-prediction-logs"
@@ -55,16 +62,18 @@ def _experiment_id(client: Any, create: bool) -> str | None:
 
     exp = client.get_experiment_by_name(EXPERIMENT)
     if exp is not None:
-        return exp.experiment_id
+        return cast("str", exp.experiment_id)
     if not create:
         return None
     try:
-        return client.create_experiment(EXPERIMENT, tags={"mlops.kind": "prediction-logs"})
+        return cast(
+            "str", client.create_experiment(EXPERIMENT, tags={"mlops.kind": "prediction-logs"})
+        )
     except MlflowException:  # another replica created it a moment ago
         exp = client.get_experiment_by_name(EXPERIMENT)
         if exp is None:
             raise
-        return exp.experiment_id
+        return cast("str", exp.experiment_id)
 
 
 def bookkeeping_runs(ws: Workspace, model: str, *, create: bool = False) -> list[str]:
@@ -112,7 +121,7 @@ class SegmentShipper:
         self.replica = replica or replica_name()
         self.folder = predictions_dir(ws, model, create=True)
         self.shipped_dir = self.folder / SHIPPED_DIR
-        self.stats = {"shipped": 0, "ship_errors": 0, "last_lag_s": None}
+        self.stats: ShipStats = {"shipped": 0, "ship_errors": 0, "last_lag_s": None}
         self.last_error: str | None = None
         self._run_id: str | None = None
         self._lock = threading.Lock()

@@ -26,7 +26,7 @@ import time
 import weakref
 from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ..workspace import Workspace
@@ -51,7 +51,7 @@ def _close_all() -> None:
         log.close()
 
 
-def convert_in_slices(batch: list, size: int | None = None) -> tuple[pa.Table, int]:
+def convert_in_slices(batch: list[dict[str, Any]], size: int | None = None) -> tuple[pa.Table, int]:
     """``records_to_table`` a slice at a time, yielding the GIL between slices, so that request
     threads wait at most one slice's conversion (about a millisecond), not the whole batch's
     (up to the interpreter's 5 ms switch interval at a time, again and again)."""
@@ -128,7 +128,7 @@ class PredictionLog:
         settings = _log_settings(ws)
         self.max_age, self.max_bytes = settings.max_age, int(settings.max_mb * 1024 * 1024)
         self._pruned_at = 0.0
-        self._buf: list[dict] = []
+        self._buf: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._wake = threading.Event()
@@ -148,7 +148,7 @@ class PredictionLog:
             ).start()
         _open_logs.add(self)
 
-    def append(self, record: dict) -> None:
+    def append(self, record: dict[str, Any]) -> None:
         """Queue one request's record; the caller must not mutate it afterwards."""
         with self._lock:
             buf = self._buf
@@ -156,7 +156,7 @@ class PredictionLog:
             if len(buf) >= self.flush_rows:
                 self._wake.set()
 
-    def _take(self) -> list[dict]:
+    def _take(self) -> list[dict[str, Any]]:
         with self._lock:
             batch, self._buf = self._buf, []
         return batch
@@ -179,7 +179,7 @@ class PredictionLog:
         self.stats["pruned_files"] += removed
         return removed
 
-    def _keep_signature_columns(self, batch: list[dict]) -> None:
+    def _keep_signature_columns(self, batch: list[dict[str, Any]]) -> None:
         """Inputs outside the answering version's signature are not logged, only counted (and
         a version without a signature logs at most ``MAX_UNSIGNED_COLUMNS`` inputs)."""
         dropped = 0
@@ -228,7 +228,7 @@ class PredictionLog:
                     self.stats["write_errors"] += 1
         return path
 
-    def _requeue(self, batch: list[dict]) -> None:
+    def _requeue(self, batch: list[dict[str, Any]]) -> None:
         with self._lock:
             merged = batch + self._buf
             overflow = len(merged) - self.max_buffer

@@ -21,7 +21,10 @@ from .health import request_arrays
 from .predlog_format import model_folder_name
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import pyarrow as pa
+    from prometheus_client.core import GaugeMetricFamily
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -31,9 +34,9 @@ class _DriftCollector:
 
     def __init__(self) -> None:
         self.sources: dict[str, Path] = {}
-        self._cache: dict[str, tuple[float, dict]] = {}
+        self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
 
-    def collect(self):
+    def collect(self) -> Iterator[GaugeMetricFamily]:
         from prometheus_client.core import GaugeMetricFamily
 
         psi = GaugeMetricFamily(
@@ -63,7 +66,7 @@ class _DriftCollector:
                 pred.add_metric([model], float(data["prediction_psi"]))
         yield from (psi, ks, drifted, pred)
 
-    def _read(self, model: str, path: Path) -> dict:
+    def _read(self, model: str, path: Path) -> dict[str, Any]:
         try:
             mtime = path.stat().st_mtime
         except OSError:
@@ -72,7 +75,7 @@ class _DriftCollector:
         if cached and cached[0] == mtime:
             return cached[1]
         try:
-            data = json.loads(path.read_text())
+            data: dict[str, Any] = json.loads(path.read_text())
         except (OSError, ValueError):
             return {}
         self._cache[model] = (mtime, data)

@@ -121,7 +121,7 @@ def _covering_inputs(datasets: list[Any], features: list[str] | None) -> list[An
     return [d for _, d in sorted(found, key=lambda pair: pair[0])]
 
 
-def _load_version(ws: Workspace, model: str, version: str, notes: list) -> Any:
+def _load_version(ws: Workspace, model: str, version: str, notes: list[str]) -> Any:
     """The version's MLflow pyfunc model, loaded from the workspace's own store (or None)."""
     try:
         import mlflow.pyfunc
@@ -140,7 +140,7 @@ def _signature_inputs(loaded: Any) -> list[str] | None:
         return None
 
 
-def _predictions_on(loaded: Any, frame: Any, features: list[str] | None, notes: list) -> Any:
+def _predictions_on(loaded: Any, frame: Any, features: list[str] | None, notes: list[str]) -> Any:
     """The version's outputs on a sample of its training data, to judge prediction drift."""
     import numpy as np
 

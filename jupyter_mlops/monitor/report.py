@@ -340,7 +340,7 @@ def record_report(ws: Workspace, report: MonitorReport) -> str:
     if report.canary is not None:
         tags["mlops.monitor.canary"] = report.canary.decision
     run = client.create_run(exp, run_name=f"monitor-{report.model}", tags=tags)
-    rid = run.info.run_id
+    rid: str = run.info.run_id
     ts = int(report.until * 1000)
     metrics = [Metric(k, v, ts, 0) for k, v in report_metrics(report).items()]
     params = [

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, InvalidInput
 from ..locks import exclusive
@@ -20,6 +21,11 @@ from .graph import closure, topological_order
 from .plan import Planner, StepPlan
 from .progress import BuildProgress, BuildReport, StepReport, key_metric
 from .spec import load_spec
+
+if TYPE_CHECKING:
+    from .executor_dask import DaskExecutor
+    from .executor_local import LocalExecutor
+    from .spec import PipelineSpec
 
 EXECUTORS = ("local", "dask")
 
@@ -46,7 +52,9 @@ def _dry_report(plan: StepPlan) -> StepReport:
     return StepReport(plan.step.name, "would run", plan.reason)
 
 
-def make_executor(executor: str, jobs: int | None, scheduler: str | None):
+def make_executor(
+    executor: str, jobs: int | None, scheduler: str | None
+) -> LocalExecutor | DaskExecutor:
     if executor == "local":
         if scheduler:
             raise InvalidInput("--scheduler needs --executor dask")
@@ -133,7 +141,19 @@ def build(
     return report
 
 
-def _run(ws, spec, planner, cache, order, plans, executor, jobs, scheduler, progress, started):
+def _run(
+    ws: Workspace,
+    spec: PipelineSpec,
+    planner: Planner,
+    cache: CacheIndex,
+    order: list[str],
+    plans: list[StepPlan],
+    executor: str,
+    jobs: int | None,
+    scheduler: str | None,
+    progress: bool,
+    started: float,
+) -> BuildReport:
     from .scheduler import Scheduler
 
     runner = make_executor(executor, jobs, scheduler)

@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..errors import IntegrityError
 from ..store.run_keys import landed_run_ids
@@ -196,7 +196,7 @@ class CacheIndex:
 
     def lookup(self, key: str) -> dict[str, Any] | None:
         try:
-            entry = json.loads(self._entry_path(key).read_text())
+            entry = cast("dict[str, Any]", json.loads(self._entry_path(key).read_text()))
         except (OSError, ValueError):
             return None
         return self.resolve_run_ids(entry) if _unresolved(entry) else entry
@@ -229,7 +229,8 @@ class CacheIndex:
 
     def last_components(self, step: str) -> dict[str, str] | None:
         try:
-            return json.loads((self.dir / "last" / f"{step}.json").read_text())["components"]
+            last = json.loads((self.dir / "last" / f"{step}.json").read_text())
+            return cast("dict[str, str]", last["components"])
         except (OSError, ValueError, KeyError):
             return None
 
@@ -303,7 +304,7 @@ class CacheIndex:
         self,
         step_key: StepKey,
         *,
-        run_id: str,
+        run_id: str | None,
         outputs: dict[str, str],
         metrics: dict[str, float],
         extra: dict[str, Any] | None = None,

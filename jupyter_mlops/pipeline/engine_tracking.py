@@ -86,6 +86,7 @@ class TrackedExecution:
 
         from . import records
 
+        assert self.run_id is not None  # finish() records started runs only
         outcome = notebook_outcome(nb)
         status = outcome.status
         error = outcome.error

@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any, cast
 
 from ..durable import replace_durably
 
@@ -84,7 +85,7 @@ class DigestMemo:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self._memo: dict[str, list] = {}
+        self._memo: dict[str, list[Any]] = {}  # path -> [size, mtime_ns, inode, digest]
         self._dirty = False
         if path is not None:
             try:
@@ -109,7 +110,7 @@ class DigestMemo:
         key = str(file)
         hit = self._memo.get(key)
         if hit and hit[:3] == sig:
-            return hit[3]
+            return cast("str", hit[3])
         value = hash_file(file)
         self._memo[key] = [*sig, value]
         self._dirty = True

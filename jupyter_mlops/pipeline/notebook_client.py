@@ -27,6 +27,10 @@ class MlopsNotebookClient(PapermillNotebookClient):
     """papermill's client with an explicit kernel environment, retried kernel starts and
     encrypted kernel channels (see ``jupyter_mlops.kernels``)."""
 
+    # nbclient's kernel manager and client, unknown to the checker: papermill ships no types
+    km: Any
+    kc: Any
+
     @default("kernel_manager_class")
     def _encrypted_kernel_manager(self) -> type:
         return EncryptedKernelManager
@@ -46,7 +50,7 @@ class MlopsNotebookClient(PapermillNotebookClient):
 
     def _python_kernel(self) -> bool:
         try:
-            return self.km.kernel_spec.language.lower() == "python"
+            return bool(self.km.kernel_spec.language.lower() == "python")
         except Exception:  # no spec to read: play safe, set everything at start
             return False
 

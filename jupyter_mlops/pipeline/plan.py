@@ -46,7 +46,7 @@ def declared_parameters(notebook: Path) -> set[str]:
             tree = ast.parse(source)
         except SyntaxError:
             return set()
-        names = set()
+        names: set[str] = set()
         for node in tree.body:
             targets = (
                 node.targets
@@ -164,7 +164,7 @@ class Planner:
             if blocked:
                 plans[name] = StepPlan(step, "blocked", f"needed step {blocked[0]} will run")
                 continue
-            upstream = {n: plans[n].entry for n in step.needs if n in plans}
+            upstream = {n: plans[n].entry or {} for n in step.needs if n in plans}
             for need in step.needs:  # needs outside the selection: their last cached result
                 if need not in upstream:
                     upstream[need] = self._latest_entry(need) or {}

@@ -124,7 +124,7 @@ class BuildProgress:
 
     def grow(self, extra: int) -> None:
         if self._bar is not None and extra:
-            self._bar.total += extra
+            self._bar.total = (self._bar.total or 0) + extra
             self._bar.refresh()
 
     def running(self, label: str) -> None:

@@ -24,11 +24,16 @@ import json
 import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..store.identity import acting_user
 from ..store.run_leases import RunLease
 from ..workspace import Workspace
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+    from ..capture.tracker import RunRecorder
 
 MAX_PARAM = 6000
 MAX_TAG = 8000
@@ -54,7 +59,7 @@ def _tag_values(tags: dict[str, Any]) -> dict[str, str]:
 class RunHandle:
     """One pipeline, step or trial run, recorded through the tracking outbox."""
 
-    def __init__(self, recorder: Any, experiment: str) -> None:
+    def __init__(self, recorder: RunRecorder, experiment: str) -> None:
         self._rec = recorder
         self.experiment = experiment
         self._run_id: str | None = None
@@ -224,7 +229,7 @@ def child_metrics(ws: Workspace, run_id: str, experiment: str | None = None) -> 
 
 
 # -- direct, synchronous calls (standalone papermill runs) ---------------------------------------
-def _client(ws: Workspace):
+def _client(ws: Workspace) -> MlflowClient:
     from ..store.client import client_for
 
     return client_for(ws)
@@ -250,7 +255,7 @@ def direct_start_run(
     if user:
         all_tags.setdefault("mlflow.user", user)
     client = _client(ws)
-    run_id = client.create_run(experiment_id(ws), run_name=name, tags=all_tags).info.run_id
+    run_id: str = client.create_run(experiment_id(ws), run_name=name, tags=all_tags).info.run_id
     _leases[run_id] = RunLease(ws, run_id)  # if this process dies, recovery ends the run
     items = [Param(str(k)[:250], _param_value(v)) for k, v in (params or {}).items()]
     for i in range(0, len(items), 100):

@@ -79,7 +79,7 @@ class Scheduler:
         self.reports: dict[str, StepReport] = {}
         self.entries: dict[str, dict[str, Any]] = {}
         self.active: dict[str, ActiveStep] = {}
-        self.inflight: dict[Future, InFlight] = {}
+        self.inflight: dict[Future[NotebookResult], InFlight] = {}
         self.pipeline: RunHandle | None = None
         self.pipeline_run_id: str | None = None
         self._may_track: dict[str, bool] = {}
@@ -266,7 +266,7 @@ class Scheduler:
             self._submit(act, params, run, f"{act.step.name} #{trial.number}", trial)
 
     # -- finishing work --------------------------------------------------------------------
-    def _complete(self, future: Future) -> None:
+    def _complete(self, future: Future[NotebookResult]) -> None:
         item = self.inflight.pop(future)
         act = item.active
         act.in_flight -= 1

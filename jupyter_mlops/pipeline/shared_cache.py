@@ -111,10 +111,10 @@ class SharedCache:
             exp_id = experiment_id(self.ws, self.experiment, create=False)
             if exp_id is None:
                 return None
-            found = client_for(self.ws).search_runs(
+            found_runs = client_for(self.ws).search_runs(
                 [exp_id], flt, order_by=order, max_results=CANDIDATES
             )
-            runs = [(r.info.run_id, r.info.artifact_uri, r.data.tags) for r in found]
+            runs = [(r.info.run_id, r.info.artifact_uri, r.data.tags) for r in found_runs]
         for run_id, artifact_uri, tags in runs:
             entry = self._adopt(run_id, artifact_uri, key, tags.get(RUN_KEY_TAG))
             if entry is not None:
@@ -136,7 +136,7 @@ class SharedCache:
         try:
             try:
                 got = self._download(run_id, artifact_uri, ENTRY_ARTIFACT, scratch)
-                entry = json.loads(got.read_text())
+                entry: dict[str, Any] = json.loads(got.read_text())
             except Exception:
                 return None  # a step run of an older version, or one whose upload never landed
             if not entry.get("run_id") and run_key and entry.get("run_key") == run_key:

@@ -12,7 +12,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Literal
 
 from ..config import check_top_level_keys, compose_yaml, config_schema, did_you_mean, key_line
 from ..errors import ConfigError
@@ -27,7 +27,7 @@ class SweepSpec:
     parameters: dict[str, Any]
     metric: str
     method: str = "grid"
-    direction: str = "maximize"
+    direction: Literal["minimize", "maximize"] = "maximize"
     trials: int | None = None
     seed: int = 0
     early_stopping: dict[str, Any] = field(default_factory=dict)

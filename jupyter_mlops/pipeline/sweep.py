@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,7 +60,7 @@ class Sweep:
         if method == "grid":
             names = list(self.spec.parameters)
             combos = itertools.product(*(self.spec.parameters[n] for n in names))
-            grid = (dict(zip(names, c, strict=True)) for c in combos)
+            grid: Iterator[dict[str, Any]] = (dict(zip(names, c, strict=True)) for c in combos)
             if self.spec.trials:
                 grid = itertools.islice(grid, self.spec.trials)
             self._grid = iter(grid)
@@ -168,8 +169,9 @@ class Sweep:
         step, value = int(points[-1]["step"]), float(points[-1]["value"])
         if step < int(rule.get("warmup_steps", 0)):
             return False
-        peers = [t.curve.get(step) for t in self.trials if t.state == "complete"]
-        peers = sorted(v for v in peers if v is not None)
+        peers = sorted(
+            t.curve[step] for t in self.trials if t.state == "complete" and step in t.curve
+        )
         if len(peers) < int(rule.get("min_trials", 2)):
             return False
         median = peers[len(peers) // 2]
@@ -180,4 +182,4 @@ class Sweep:
         if not done:
             return None
         pick = max if self.spec.direction == "maximize" else min
-        return pick(done, key=lambda t: t.value)
+        return pick(done, key=lambda t: t.value or 0.0)  # every value in ``done`` is set

@@ -241,7 +241,9 @@ def markdown_to_html(md: str, images: dict[str, Path]) -> str:
         t = re.sub(r"`(.+?)`", r"<code>\1</code>", t)
         return re.sub(r"(?<!\w)_(.+?)_(?!\w)", r"<i>\1</i>", t)
 
-    body, table, items = [], [], []
+    body: list[str] = []
+    table: list[str] = []
+    items: list[str] = []
 
     def flush() -> None:
         if table:

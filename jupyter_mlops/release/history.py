@@ -80,7 +80,7 @@ def record(
     actor: str | None = None,
     reason: str | None = None,
     state: str = "done",
-    plan: list | None = None,
+    plan: list[list[str]] | None = None,
     after: str | None = None,
     **details: Any,
 ) -> ReleaseEvent:
@@ -107,7 +107,7 @@ def record(
     return event
 
 
-def write(ws: Workspace, event: ReleaseEvent, plan: list | None = None) -> None:
+def write(ws: Workspace, event: ReleaseEvent, plan: list[list[str]] | None = None) -> None:
     """(Re)write ``event`` under its key: an intent becomes done in place."""
     from ..store.client import client_for
 
@@ -137,7 +137,7 @@ def newest_key(tags: dict[str, str]) -> str | None:
     return max(keys, key=lambda k: (key_millis(k), k)) if keys else None
 
 
-def pending(model: str, tags: dict[str, str]) -> list[tuple[ReleaseEvent, list]]:
+def pending(model: str, tags: dict[str, str]) -> list[tuple[ReleaseEvent, list[list[str]]]]:
     """Intents left by a holder that stopped midway, oldest first, with their plans."""
     out = []
     for event in parse_events(model, tags):

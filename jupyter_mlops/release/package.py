@@ -59,7 +59,8 @@ def pin_requirements(lines: list[str], versions: dict[str, str]) -> list[str]:
         version = versions.get(_norm(name)) if m else None
         if version is not None:
             _check_version(name, version)
-            extras = re.match(r"^\s*[A-Za-z0-9._-]+(\[[^\]]*\])?", raw).group(1) or ""
+            head = re.match(r"^\s*[A-Za-z0-9._-]+(\[[^\]]*\])?", raw)  # matches, as m did
+            extras = (head.group(1) or "") if head else ""
             raw = f"{name}{extras}=={version}"
         try:
             Requirement(raw)

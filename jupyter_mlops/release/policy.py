@@ -29,7 +29,7 @@ from ..config import compose_yaml, did_you_mean
 from ..errors import MlopsError
 from ..workspace import Workspace
 from .gates.registry import release_gates
-from .gates.spec_check import SpecSite
+from .gates.spec_check import Keys, SpecSite
 from .registered_model import check_name
 
 SECTION_KEYS = ("model", "intended_use", "limitations", "evaluation", "gates", "rollout")
@@ -48,7 +48,7 @@ class ReleasePolicy:
 
 def parse_policy(ws: Workspace, section: Any, node: Any = None) -> ReleasePolicy:
     site = SpecSite(ws, node)
-    base = ["release"]
+    base: Keys = ["release"]
     section = site.mapping(base, section)
     unknown = sorted(set(section) - set(SECTION_KEYS))
     if unknown:
@@ -67,7 +67,9 @@ def parse_policy(ws: Workspace, section: Any, node: Any = None) -> ReleasePolicy
     pol.limitations = str(section.get("limitations") or "")
     pol.evaluation = _evaluation(site, base + ["evaluation"], section.get("evaluation"))
     pol.gates = _gates(site, base + ["gates"], section.get("gates"))
-    if not pol.evaluation and any(release_gates.get(g).needs_evaluation for g in pol.gates):
+    if not pol.evaluation and any(
+        gate.needs_evaluation for g in pol.gates if (gate := release_gates.get(g)) is not None
+    ):
         raise site.error(base + ["evaluation"], "the gates need an evaluation dataset")
     rollout = site.mapping(base + ["rollout"], section.get("rollout"))
     if "canary_weight" in rollout:
@@ -77,7 +79,7 @@ def parse_policy(ws: Workspace, section: Any, node: Any = None) -> ReleasePolicy
     return pol
 
 
-def _evaluation(site: SpecSite, keys: list, value: Any) -> dict[str, Any]:
+def _evaluation(site: SpecSite, keys: Keys, value: Any) -> dict[str, Any]:
     ev = site.mapping(keys, value)
     if ev and not ev.get("path") and not ev.get("dataset"):
         raise site.error(keys, "needs `path` or `dataset`")
@@ -86,7 +88,7 @@ def _evaluation(site: SpecSite, keys: list, value: Any) -> dict[str, Any]:
     return ev
 
 
-def _gates(site: SpecSite, keys: list, value: Any) -> dict[str, Any]:
+def _gates(site: SpecSite, keys: Keys, value: Any) -> dict[str, Any]:
     """Each declared gate's settings, checked by the gate itself."""
     gates = site.mapping(keys, value)
     for name, spec in gates.items():

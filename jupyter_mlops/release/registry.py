@@ -20,7 +20,9 @@ from ..workspace import Workspace
 from . import history
 from .aliases.change import PlannedChange, change
 from .policy import load_policy
-from .registered_model import T_GATES, T_MODEL_ID, T_RUN, check_name, get_registered_model
+from .registered_model import T_GATES, T_MODEL_ID, T_RUN
+from .registered_model import check_name as check_name
+from .registered_model import get_registered_model as get_registered_model
 
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion
@@ -88,10 +90,10 @@ def check_source(ws: Workspace, uri: str, *, experiment_root: str | None = None)
                 hint="register models logged into this workspace only",
             )
         path = Path(unquote(parsed.path)).resolve()
-        root = ws.artifacts_dir.resolve()
-        if not path.is_relative_to(root):
+        store_root = ws.artifacts_dir.resolve()
+        if not path.is_relative_to(store_root):
             raise InvalidInput(
-                f"model source {uri!r} is outside this workspace's store ({root})",
+                f"model source {uri!r} is outside this workspace's store ({store_root})",
                 hint="register models logged into this workspace only",
             )
         return StoreLocation(uri, path)
@@ -115,7 +117,7 @@ def version_location(ws: Workspace, mv: ModelVersion) -> StoreLocation:
         if model_id:
             lm = client_for(ws).get_logged_model(model_id)
             root = client_for(ws).get_experiment(lm.experiment_id).artifact_location
-    return check_source(ws, mv.source, experiment_root=root)
+    return check_source(ws, mv.source or "", experiment_root=root)
 
 
 def _model_of_run(ws: Workspace, run: Any, model_name: str | None) -> Any:

@@ -18,6 +18,7 @@ import math
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -151,7 +152,7 @@ def _assigns(source: str, name: str) -> bool:
 
 
 @contextmanager
-def _environ(values: dict[str, str]):
+def _environ(values: dict[str, str]) -> Iterator[None]:
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
     try:
@@ -380,7 +381,12 @@ def _execute(
 
 
 def _record(
-    client: Any, original: Any, result: Reproduction, origin: str, params: dict, rtol: float
+    client: Any,
+    original: Any,
+    result: Reproduction,
+    origin: str,
+    params: dict[str, Any],
+    rtol: float,
 ) -> None:
     from mlflow.entities import Metric
 

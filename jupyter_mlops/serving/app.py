@@ -39,13 +39,13 @@ log = logging.getLogger(__name__)
 
 
 def _error(
-    status: int, code: str, message: str, headers: dict | None = None, **extra: Any
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any
 ) -> Response:
     body = json.dumps({"error_code": code, "message": message, **extra}, allow_nan=False).encode()
     return Response(body, status_code=status, media_type=_JSON, headers=headers)
 
 
-def internal_error(what: str, headers: dict | None = None) -> tuple[str, Response]:
+def internal_error(what: str, headers: dict[str, str] | None = None) -> tuple[str, Response]:
     """(error id, 500 response): the caller sees only the id; the details go to the server log
     under it (log them with ``log.exception``)."""
     error_id = secrets.token_hex(6)
@@ -231,7 +231,7 @@ class Invocations:
         answering: LoadedVersion,
         alias: str,
         headers: dict[str, str],
-    ) -> tuple[dict[str, list], Any] | Response:
+    ) -> tuple[dict[str, list[Any]], Any] | Response:
         """(columns, frame) in the answering version's schema, or the 400 saying what is wrong."""
         data = None
         try:

@@ -16,6 +16,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any, cast
 
 from ..errors import MlopsError
 from ..workspace import Workspace
@@ -23,9 +24,9 @@ from ..workspace import Workspace
 DEFAULT_PACKAGE = "/opt/model"
 
 
-def _manifest(package: Path) -> dict:
+def _manifest(package: Path) -> dict[str, Any]:
     try:
-        return json.loads((package / "lineage.json").read_text())
+        return cast("dict[str, Any]", json.loads((package / "lineage.json").read_text()))
     except (OSError, ValueError):
         return {}
 

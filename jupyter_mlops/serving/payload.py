@@ -85,7 +85,7 @@ def schema_columns(pyfunc_model: Any) -> list[ColumnSpec] | None:
     return out
 
 
-def parse_body(body: bytes, columns: list[ColumnSpec] | None) -> dict[str, list]:
+def parse_body(body: bytes, columns: list[ColumnSpec] | None) -> dict[str, list[Any]]:
     """Column name -> list of values, from any MLflow payload shape."""
     try:
         doc = json.loads(body, parse_constant=_NonFinite)
@@ -124,7 +124,7 @@ def parse_body(body: bytes, columns: list[ColumnSpec] | None) -> dict[str, list]
     raise BadPayload(f"cannot read {key!r}: give a list of records or a column mapping")
 
 
-def parse_csv(body: bytes) -> dict[str, list]:
+def parse_csv(body: bytes) -> dict[str, list[Any]]:
     """``text/csv`` bodies (a header row, then one row a record), as ``mlflow models serve``."""
     import io
 
@@ -137,10 +137,10 @@ def parse_csv(body: bytes) -> dict[str, list]:
     return {str(c): frame[c].tolist() for c in frame.columns}
 
 
-def _from_rows(rows: list, cols: list[str]) -> dict[str, list]:
+def _from_rows(rows: list[Any], cols: list[str]) -> dict[str, list[Any]]:
     if len(set(cols)) != len(cols):
         raise BadPayload("duplicate column names")
-    out: dict[str, list] = {c: [] for c in cols}
+    out: dict[str, list[Any]] = {c: [] for c in cols}
     lists = [out[c] for c in cols]
     width = len(cols)
     for i, row in enumerate(rows):
@@ -153,10 +153,10 @@ def _from_rows(rows: list, cols: list[str]) -> dict[str, list]:
     return out
 
 
-def _from_records(records: Any) -> dict[str, list]:
+def _from_records(records: Any) -> dict[str, list[Any]]:
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise BadPayload("dataframe_records must be a list of objects")
-    cols: dict[str, list] = {}
+    cols: dict[str, list[Any]] = {}
     for r in records:
         for k in r:
             cols.setdefault(str(k), [])
@@ -165,7 +165,7 @@ def _from_records(records: Any) -> dict[str, list]:
     return cols
 
 
-def to_frame(data: dict[str, list], columns: list[ColumnSpec] | None) -> Any:
+def to_frame(data: dict[str, list[Any]], columns: list[ColumnSpec] | None) -> Any:
     """A DataFrame with the signature's columns, in order and of its types; 400s name the column."""
     import pandas as pd
 
@@ -176,8 +176,8 @@ def to_frame(data: dict[str, list], columns: list[ColumnSpec] | None) -> Any:
     if n == 0:
         raise BadPayload("no rows to score")
     if columns is None:
-        for c, values in data.items():
-            bad = next((v for v in values if isinstance(v, _NonFinite)), None)
+        for c, column in data.items():
+            bad = next((v for v in column if isinstance(v, _NonFinite)), None)
             if bad is not None:
                 raise BadPayload(f"column {c!r}: {bad.token} is not JSON")
         return pd.DataFrame(data)
@@ -192,7 +192,7 @@ def to_frame(data: dict[str, list], columns: list[ColumnSpec] | None) -> Any:
     return pd.DataFrame(arrays, copy=False)
 
 
-def _column(spec: ColumnSpec, values: list) -> Any:
+def _column(spec: ColumnSpec, values: list[Any]) -> Any:
     dtype = _NUMPY.get(spec.type)
     if dtype is None:
         if spec.type == "string":
@@ -211,7 +211,7 @@ def _column(spec: ColumnSpec, values: list) -> Any:
         return np.asarray(values, dtype=np.bool_)
     for v in values:
         _check_number(spec, v)
-    arr = np.asarray(values, dtype=dtype)
+    arr: np.ndarray = np.asarray(values, dtype=dtype)
     if dtype is np.float32 and not np.all(np.isfinite(arr) | np.isnan(arr)):
         raise BadPayload(f"column {spec.name!r} has a value out of the float range")
     return arr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 from ..errors import InvalidInput, StoreUnavailable
 from ..workspace import Workspace
@@ -14,7 +14,7 @@ from ..workspace import Workspace
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
-        return s.getsockname()[1]
+        return cast("int", s.getsockname()[1])  # typeshed: socket addresses are Any
 
 
 def _config(app: Any, host: str, port: int, *, own_process: bool = False) -> Any:
@@ -84,7 +84,6 @@ class BackgroundServer:
         self.host, self.port = host, port or free_port(host)
         self.app = create_app(ws, model, **app_options)
         self.server = uvicorn.Server(_config(self.app, self.host, self.port))
-        self.server.install_signal_handlers = lambda: None  # not the main thread
         self.thread = threading.Thread(target=self.server.run, name=f"serve-{model}", daemon=True)
 
     @property

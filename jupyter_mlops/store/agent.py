@@ -81,7 +81,7 @@ class Agent:
         folder = self.ws.state_dir / "outbox"
         return sorted(folder.glob("*.db")) if folder.is_dir() else []
 
-    def _fingerprint(self, journals: list[Path]) -> tuple:
+    def _fingerprint(self, journals: list[Path]) -> tuple[tuple[str, str, int, int], ...]:
         marks = []
         for db in journals:
             for suffix in ("", "-wal"):
@@ -99,7 +99,7 @@ class Agent:
             return 0
 
     def _loop(self) -> None:
-        seen: tuple | None = None
+        seen: tuple[tuple[str, str, int, int], ...] | None = None
         last_work = time.monotonic()
         backoff_until = 0.0
         backoff = 0.5

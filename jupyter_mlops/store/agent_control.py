@@ -49,7 +49,7 @@ def is_running(ws: Workspace) -> bool:
     return not agent_lock(ws).is_free()
 
 
-def spawn(ws: Workspace) -> subprocess.Popen:
+def spawn(ws: Workspace) -> subprocess.Popen[bytes]:
     """Start an agent detached from the caller (it outlives a kernel that dies)."""
     (ws.state_dir / "locks").mkdir(parents=True, exist_ok=True)
     log = open(ws.state_dir / "agent.log", "ab")  # noqa: SIM115 - handed to the child
@@ -78,7 +78,7 @@ def ensure_running(ws: Workspace) -> bool:
 def read_status(ws: Workspace) -> dict[str, Any]:
     """What the agent last said about itself (pid, last pass, last error), plus whether it runs."""
     try:
-        state = json.loads(status_path(ws).read_text())
+        state: dict[str, Any] = json.loads(status_path(ws).read_text())
     except (OSError, ValueError):
         state = {}
     lock = agent_lock(ws)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ..errors import StoreUnavailable
 from ..locks import FileLock
@@ -19,6 +19,8 @@ from ..quiet import quiet_mlflow
 from ..workspace import Workspace
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from mlflow import MlflowClient
 
 _clients: dict[str, MlflowClient] = {}
@@ -26,7 +28,7 @@ _experiments: dict[tuple[str, str], str] = {}
 _guard = threading.Lock()
 
 
-def use_wal(db) -> None:
+def use_wal(db: Path) -> None:
     """Write-ahead logging for the embedded store: a commit appends to the log instead of
     rewriting a rollback journal, which roughly halves what each MLflow write costs, and readers
     (the sidebar, another kernel) no longer block writers. The mode is stored in the file."""
@@ -92,6 +94,14 @@ def _artifact_folder(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "experiment"
 
 
+@overload
+def experiment_id(
+    ws: Workspace, name: str | None = None, *, create: Literal[True] = True, client: Any = None
+) -> str: ...
+@overload
+def experiment_id(
+    ws: Workspace, name: str | None = None, *, create: bool, client: Any = None
+) -> str | None: ...
 def experiment_id(
     ws: Workspace, name: str | None = None, *, create: bool = True, client: Any = None
 ) -> str | None:
@@ -113,7 +123,7 @@ def experiment_id(
         if ws.is_embedded:
             location = (ws.artifacts_dir / _artifact_folder(name)).as_uri()
         try:
-            exp_id = client.create_experiment(name, artifact_location=location)
+            exp_id: str = client.create_experiment(name, artifact_location=location)
         except MlflowException as exc:
             if (
                 exc.error_code != "RESOURCE_ALREADY_EXISTS"

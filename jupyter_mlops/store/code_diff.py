@@ -30,6 +30,13 @@ class CellChange:
     b_source: str = ""
     lines: list[str] = field(default_factory=list)
 
+    @property
+    def position(self) -> int:
+        """0-based: the cell's index in the old notebook, else (an added cell) in the new one."""
+        index = self.a_index if self.a_index is not None else self.b_index
+        assert index is not None  # a change has a cell on one side at least
+        return index
+
 
 @dataclass
 class CodeDiff:
@@ -58,7 +65,7 @@ class CodeDiff:
         for c in self.cells:
             if c.status == "same":
                 continue
-            label = f"cell {(c.a_index if c.a_index is not None else c.b_index) + 1}"
+            label = f"cell {c.position + 1}"
             out.append(f"\n== {label}: {c.status}")
             if c.status == "changed":
                 out.extend(c.lines)
@@ -83,7 +90,7 @@ class CodeDiff:
         for c in self.cells:
             if c.status == "same":
                 continue
-            idx = (c.a_index if c.a_index is not None else c.b_index) + 1
+            idx = c.position + 1
             parts.append(f"<div style='margin-top:6px'><b>cell {idx}</b>: {c.status}</div>")
             if c.status == "changed":
                 lines = c.lines

@@ -116,7 +116,9 @@ def list_runs(
     return found
 
 
-def _newest_rows(con: sqlite3.Connection, exp_ids: list[int], limit: int, offset: int) -> list:
+def _newest_rows(
+    con: sqlite3.Connection, exp_ids: list[int], limit: int, offset: int
+) -> list[tuple[Any, ...]]:
     """Run rows of the experiments, newest first (MLflow's order, ties by id)."""
     return con.execute(
         f"SELECT {_RUN_COLUMNS} FROM runs WHERE experiment_id IN ({_marks(exp_ids)}) "
@@ -179,7 +181,7 @@ def experiments(ws: Workspace) -> list[tuple[str, str]] | None:
     return [(str(exp_id), name) for exp_id, name in rows]
 
 
-def _summaries(con: sqlite3.Connection, rows: list[tuple]) -> list[dict[str, Any]]:
+def _summaries(con: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
     ids = [r[0] for r in rows]
     if not ids:
         return []

@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..workspace import Workspace
 from . import agent_control as agent
@@ -38,7 +39,7 @@ AGENT_CHECK_S = 1.0
 
 # reads a repository's state (sha, branch, dirty, diff, remote), or None outside git; passed in
 # by the capture layer, which the store must not import
-GitReader = Callable[[Path], "dict | None"]
+GitReader = Callable[[Path], "dict[str, Any] | None"]
 
 _sinks: dict[tuple[str, str], Sink] = {}
 _sinks_guard = threading.Lock()
@@ -102,7 +103,7 @@ class Sink:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._git_jobs: queue.SimpleQueue[tuple[str, Path, GitReader]] = queue.SimpleQueue()
-        self._git_cache: tuple[float, dict | None] | None = None
+        self._git_cache: tuple[float, dict[str, Any] | None] | None = None
         self._agent_checked = 0.0
         self.last_result = FlushResult()
         self.recovered = FlushResult()
@@ -279,7 +280,7 @@ class Sink:
                 backoff = IDLE_INTERVAL
 
 
-def _git_tags(state: dict) -> dict[str, str]:
+def _git_tags(state: dict[str, Any]) -> dict[str, str]:
     tags = {
         "mlops.git_sha": state["sha"],
         "mlflow.source.git.commit": state["sha"],

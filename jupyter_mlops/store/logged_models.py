@@ -40,7 +40,7 @@ def _quiet_pickle_warning(record: logging.LogRecord) -> bool:
 
 def save_sklearn_model(
     estimator: Any, path: Path, example: Any | None, requirements: list[str]
-) -> dict:
+) -> dict[str, Any]:
     """Save ``estimator`` as an MLflow sklearn model in ``path``; returns a short description."""
     import mlflow.sklearn
 
@@ -121,7 +121,7 @@ def upload_staged_model(
     """
     from mlflow.entities import LoggedModelOutput, LoggedModelStatus
 
-    created = json.loads(done["created"]) if done.get("created") else None
+    created: dict[str, str] | None = json.loads(text) if (text := done.get("created")) else None
     if created is None:
         model = _find_model(client, experiment_id, model_key) if retry else None
         if model is None:

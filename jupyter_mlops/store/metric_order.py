@@ -108,13 +108,14 @@ def page_by_metric(
     if ws.is_embedded and db.exists():
         con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
         try:
-            ids = [row[0] for row in con.execute(query, params)]
+            ids: list[str] = [row[0] for row in con.execute(query, params)]
         finally:
             con.close()
     elif postgres is not None:
-        ids = _postgres_ids(postgres, query.replace("?", "%s"), params)
-        if ids is None:
+        found = _postgres_ids(postgres, query.replace("?", "%s"), params)
+        if found is None:
             return None
+        ids = found
     else:
         return None
     more = len(ids) > limit

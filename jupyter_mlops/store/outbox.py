@@ -33,6 +33,9 @@ from typing import Any
 from ..locks import FileLock
 from ..workspace import Workspace
 
+# one journaled operation as read back: (seq, run_key, kind, payload JSON, attempts)
+OpRow = tuple[int, str, str, str, int]
+
 # the tag that carries a run's journal key into MLflow: a retry finds the run by it
 RUN_KEY_TAG = "mlops.run_key"
 # journal name suffix of a process that replays its own journal (no sync agent)
@@ -193,10 +196,10 @@ class Outbox:
         return target
 
     def pending(self) -> int:
-        return self.conn.execute("SELECT COUNT(*) FROM ops").fetchone()[0]
+        return int(self.conn.execute("SELECT COUNT(*) FROM ops").fetchone()[0])
 
     def failed_count(self) -> int:
-        return self.conn.execute("SELECT COUNT(*) FROM failed_ops").fetchone()[0]
+        return int(self.conn.execute("SELECT COUNT(*) FROM failed_ops").fetchone()[0])
 
     # -- steps of one op, so that a retry resumes where the last attempt stopped -----------------
     def steps(self, seq: int) -> dict[str, str | None]:
@@ -213,7 +216,7 @@ class Outbox:
             self.conn.execute(f"DELETE FROM steps WHERE seq IN ({marks})", seqs)
 
     # -- records MLflow refused -----------------------------------------------------------------
-    def move_to_failed(self, rows: list[tuple], reason: str) -> None:
+    def move_to_failed(self, rows: list[OpRow], reason: str) -> None:
         with self.batch():
             for seq, key, kind, payload, *_ in rows:
                 self.conn.execute(

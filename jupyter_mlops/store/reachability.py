@@ -12,7 +12,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from ..errors import InvalidInput, StoreUnavailable
 from ..workspace import Workspace
@@ -60,7 +60,7 @@ def ensure_reachable(ws: Workspace, timeout: float = PROBE_TIMEOUT_S) -> None:
         _answered[uri] = time.monotonic()
 
 
-def _shown(parts) -> str:
+def _shown(parts: SplitResult) -> str:
     """The URL without credentials."""
     host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""

@@ -43,7 +43,7 @@ from ..workspace import Workspace
 from . import dataset_versions
 from .client import client_for, experiment_id
 from .faults import classify, gives_up
-from .outbox import RUN_KEY_TAG, Outbox, count_rows, replay_lock
+from .outbox import RUN_KEY_TAG, OpRow, Outbox, count_rows, replay_lock
 from .run_leases import end_abandoned_runs
 
 log = logging.getLogger("jupyter_mlops")
@@ -149,12 +149,13 @@ class Replayer:
         return result
 
     # -- internals ----------------------------------------------------------------------------
-    def _group(self, rows: list[tuple]) -> list[tuple]:
+    def _group(self, rows: list[OpRow]) -> list[OpRow]:
         """Consecutive data ops of one run travel as one log_batch (within MLflow's limits)."""
         first = rows[0]
         if first[2] not in ("data", "text"):
             return [first]
-        group, n_m, n_p, n_t = [], 0, 0, 0
+        group: list[OpRow] = []
+        n_m, n_p, n_t = 0, 0, 0
         for row in rows:
             if row[2] not in ("data", "text") or row[1] != first[1]:
                 break
@@ -166,12 +167,12 @@ class Replayer:
             n_m, n_p, n_t = n_m + m, n_p + pa, n_t + t
         return group
 
-    def _fail(self, group: list[tuple], exc: Exception) -> None:
+    def _fail(self, group: list[OpRow], exc: Exception) -> None:
         reason = _describe(exc)
         log.warning("jupyter-mlops: MLflow refused a %s record: %s", group[0][2], reason)
         self.box.move_to_failed(group, reason)
 
-    def _mark_attempt(self, group: list[tuple]) -> None:
+    def _mark_attempt(self, group: list[OpRow]) -> None:
         self.box.conn.execute(
             f"UPDATE ops SET attempts = attempts + 1 WHERE seq IN ({','.join('?' * len(group))})",
             [g[0] for g in group],
@@ -183,7 +184,7 @@ class Replayer:
             raise KeyError(f"run {run_key} was never created")
         return run_id
 
-    def _send(self, group: list[tuple]) -> list[Path]:
+    def _send(self, group: list[OpRow]) -> list[Path]:
         """Send one group; returns the staged files to delete once the group left the journal."""
         seq, run_key, kind, payload, attempts = group[0]
         if kind in ("data", "text"):
@@ -204,7 +205,7 @@ class Replayer:
     def _client(self) -> Any:
         return self.client if self.client is not None else client_for(self.ws)
 
-    def _op_create(self, seq: int, run_key: str, data: dict, attempts: int) -> None:
+    def _op_create(self, seq: int, run_key: str, data: dict[str, Any], attempts: int) -> None:
         client = self._client()
         exp_id = experiment_id(self.ws, data.get("experiment"), client=client)
         tags = dict(data.get("tags", {}))
@@ -237,17 +238,19 @@ class Replayer:
         exps = [e.experiment_id for e in client.search_experiments()]
         found = client.search_runs(exps, filter_string=f"tags.`{RUN_KEY_TAG}` = '{parent_key}'")
         if found:
-            return found[0].info.run_id
+            return str(found[0].info.run_id)
         if _journaled_elsewhere(self.ws, parent_key, self.box.path):
             raise ParentNotLanded(f"parent run {parent_key[:8]} is still queued in another journal")
         return None  # its journal is gone: the child lands without the link
 
-    def _op_data(self, run_key: str, items: list[tuple[dict, int]]) -> None:
+    def _op_data(self, run_key: str, items: list[tuple[dict[str, Any], int]]) -> None:
         from mlflow.entities import Metric, Param, RunTag
 
         client = self._client()
         run_id = self._run_id(run_key)
-        metrics, params, tags = [], {}, {}
+        metrics: list[Metric] = []
+        params: dict[str, str] = {}
+        tags: dict[str, str] = {}
         for data, attempts in items:
             batch = [Metric(k, v, ts, step) for k, v, ts, step in data.get("metrics", ())]
             if batch and attempts and self._landed(client, run_id, batch[0]):
@@ -293,7 +296,7 @@ class Replayer:
             return None
         return Path(unquote(parsed.path))
 
-    def _op_texts(self, run_key: str, texts: list[dict]) -> None:
+    def _op_texts(self, run_key: str, texts: list[dict[str, Any]]) -> None:
         """All text artifacts of a group in one go: written in place for a local store, else one upload."""
         root = self._local_artifact_root(run_key)
         if root is not None:  # MLflow's own local repository copies files; skip its get_run too
@@ -318,7 +321,9 @@ class Replayer:
                 path.write_text(item["text"], encoding="utf-8")
             client.log_artifacts(run_id, tmp)
 
-    def _op_artifact(self, seq: int, run_key: str, data: dict, attempts: int) -> list[Path]:
+    def _op_artifact(
+        self, seq: int, run_key: str, data: dict[str, Any], attempts: int
+    ) -> list[Path]:
         client = self._client()
         run_id = self._run_id(run_key)
         path = Path(data["path"])
@@ -328,17 +333,19 @@ class Replayer:
             client.log_artifact(run_id, str(path), data.get("artifact_path"))
         return [path]
 
-    def _op_dataset(self, seq: int, run_key: str, data: dict, attempts: int) -> list[Path]:
+    def _op_dataset(
+        self, seq: int, run_key: str, data: dict[str, Any], attempts: int
+    ) -> list[Path]:
         """A dataset version: created once per (name, digest) across machines (see
         ``dataset_versions``); the version's run is kept in the journal for its registrant."""
         landed = dataset_versions.land(self.ws, self._client(), data)
         self.box.record_dataset(run_key, landed.run_id, landed.snapshot_run, landed.file_hash)
         return [Path(data["snapshot"]).parent] if data.get("snapshot") else []
 
-    def _dataset_source(self, item: dict) -> str:
+    def _dataset_source(self, item: dict[str, Any]) -> str:
         """An input's source, with the snapshot's ``runs:/`` URI of a version registered while
         its run id was unknown (journaled in the same breath, landed just before)."""
-        source = item.get("source", "{}")
+        source = str(item.get("source", "{}"))
         key = item.get("dataset_key")
         if not key:
             return source
@@ -354,7 +361,7 @@ class Replayer:
         uri = dataset_versions.snapshot_uri(snapshot_run or run_id, item["digest"])
         return json.dumps({"uri": uri, **fields})
 
-    def _op_inputs(self, seq: int, run_key: str, data: dict, attempts: int) -> None:
+    def _op_inputs(self, seq: int, run_key: str, data: dict[str, Any], attempts: int) -> None:
         from mlflow.entities import Dataset, DatasetInput, InputTag
 
         client = self._client()
@@ -373,7 +380,7 @@ class Replayer:
             inputs.append(DatasetInput(ds, tags))
         client.log_inputs(run_id, datasets=inputs)  # MLflow links a dataset to a run once
 
-    def _op_model(self, seq: int, run_key: str, data: dict, attempts: int) -> list[Path]:
+    def _op_model(self, seq: int, run_key: str, data: dict[str, Any], attempts: int) -> list[Path]:
         from .logged_models import build_model, upload_staged_model
 
         run_id = self._run_id(run_key)
@@ -396,7 +403,7 @@ class Replayer:
         )
         return [staged.parent]
 
-    def _op_end(self, seq: int, run_key: str, data: dict, attempts: int) -> None:
+    def _op_end(self, seq: int, run_key: str, data: dict[str, Any], attempts: int) -> None:
         client = self._client()
         run_id = self._run_id(run_key)
         client.set_terminated(run_id, data["status"], end_time=data.get("end_time"))

@@ -16,6 +16,8 @@ from .reachability import ensure_reachable
 from .run_names import choose_run
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from mlflow.entities import Run
 
 KIND_TAG = "mlops.kind"
@@ -126,7 +128,7 @@ def get_run(ws: Workspace, ref: str) -> Run:
     by_name = client.search_runs(
         exp_ids, filter_string=f"attributes.run_name = '{ref}'", max_results=50
     )
-    by_prefix: list[Any] = []
+    by_prefix: list[Run] = []
     if not by_name and all(c in "0123456789abcdef" for c in ref):  # run ids are lowercase hex
         for page in _iter_all(client, exp_ids):
             by_prefix += [r for r in page if r.info.run_id.startswith(ref)]
@@ -139,7 +141,7 @@ def get_run(ws: Workspace, ref: str) -> Run:
     return runs[chosen]
 
 
-def _iter_all(client: Any, exp_ids: list[str]):
+def _iter_all(client: Any, exp_ids: list[str]) -> Iterator[list[Run]]:
     token = None
     while True:
         page = client.search_runs(exp_ids, max_results=1000, page_token=token)
@@ -180,7 +182,9 @@ def summaries(
     return [run_summary(r) for r in runs]
 
 
-def recent_runs(ws: Workspace, limit: int = 20, experiment: str | None = None) -> list[dict]:
+def recent_runs(
+    ws: Workspace, limit: int = 20, experiment: str | None = None
+) -> list[dict[str, Any]]:
     runs, _ = search(ws, experiment=experiment, limit=limit)
     return [run_summary(r) for r in runs]
 

@@ -19,7 +19,10 @@ import ssl
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from http.client import HTTPResponse
 
 TIMEOUT = 30.0
 PROXIED = "mlflow-artifacts:"
@@ -52,11 +55,12 @@ def _tls() -> ssl.SSLContext | None:
     return ssl.create_default_context(cafile=cert) if cert else None
 
 
-def _open(url: str, data: bytes | None = None, method: str = "GET"):
+def _open(url: str, data: bytes | None = None, method: str = "GET") -> HTTPResponse:
     headers = {**_headers(), "Content-Type": "application/json"}
     request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
-        return urllib.request.urlopen(request, timeout=TIMEOUT, context=_tls())
+        answer = urllib.request.urlopen(request, timeout=TIMEOUT, context=_tls())
+        return cast("HTTPResponse", answer)  # an http(s) URL: typeshed types urlopen as Any
     except urllib.error.HTTPError as exc:
         raise RestError(f"{method} {url}: HTTP {exc.code}") from None
     except (OSError, ValueError) as exc:
@@ -68,7 +72,8 @@ def call(base: str, endpoint: str, payload: dict[str, Any] | None = None) -> dic
     url = f"{base.rstrip('/')}/api/2.0/mlflow/{endpoint}"
     data = json.dumps(payload).encode() if payload is not None else None
     with _open(url, data, "POST" if data is not None else "GET") as answer:
-        return json.loads(answer.read() or b"{}")
+        found: dict[str, Any] = json.loads(answer.read() or b"{}")
+        return found
 
 
 def experiment_id(base: str, name: str) -> str | None:

@@ -143,6 +143,7 @@ class BusinessGate(_SimpleGate):
         return spec
 
     def run(self, ctx: GateContext, spec: Any) -> list[GateResult]:
+        assert ctx.data is not None  # needs_evaluation: the data is loaded before gates run
         result, executed = business.business_gate(
             ctx.ws,
             spec,
@@ -174,6 +175,7 @@ class FairnessGate(_SimpleGate):
         return spec
 
     def run(self, ctx: GateContext, spec: Any) -> list[GateResult]:
+        assert ctx.data is not None  # needs_evaluation: the data is loaded before gates run
         result, chart = responsible.fairness_gate(spec, ctx.data, ctx.y_pred, ctx.work)
         if chart:
             ctx.artifacts["fairness"] = str(chart)
@@ -194,6 +196,7 @@ class ImportanceGate(_SimpleGate):
     def run(self, ctx: GateContext, spec: Any) -> list[GateResult]:
         declared = next(iter(ctx.policy.gates.get("metrics", {})), None)
         metric = declared or ("accuracy" if "accuracy" in ctx.metrics else "r2")
+        assert ctx.data is not None  # needs_evaluation: the data is loaded before gates run
         result, chart = responsible.importance_gate(spec, ctx.candidate, ctx.data, metric, ctx.work)
         if chart:
             ctx.artifacts["importance"] = str(chart)

@@ -60,9 +60,9 @@ def load_evaluation(
         raise InvalidInput(f"evaluation data {label!r} lacks the model's columns {missing}")
     digest = (
         known_digest
-        or hashlib.sha256(pd.util.hash_pandas_object(df, index=False).values.tobytes()).hexdigest()[
-            :16
-        ]
+        or hashlib.sha256(
+            pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes()
+        ).hexdigest()[:16]
     )
     return EvaluationData(df[features], df[target], label, digest, path)
 

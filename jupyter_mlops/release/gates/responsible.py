@@ -44,7 +44,7 @@ def fairness_gate(
     counts = groups.astype(str).value_counts().to_dict()
     disparity = float(frame.difference(method="between_groups")[metric])
     ok = disparity <= spec["max_disparity"]
-    worst = min(by_group, key=by_group.get)
+    worst = min(by_group, key=lambda g: by_group[g])
     reason = (
         f"{metric} by {col}: "
         + ", ".join(f"{g}={v:.3f}" for g, v in by_group.items())
@@ -104,7 +104,7 @@ def importance_gate(
         _Scorer(model), X, y, scoring=score, n_repeats=int(spec.get("n_repeats", 3)), random_state=0
     )
     imp = {str(c): float(m) for c, m in zip(X.columns, res.importances_mean, strict=True)}
-    ranked = sorted(imp, key=imp.get, reverse=True)
+    ranked = sorted(imp, key=lambda c: imp[c], reverse=True)
     top = ranked[: int(spec["top"])]
     forbidden = [c for c in spec.get("forbid", []) if c in top]
     ok = not forbidden

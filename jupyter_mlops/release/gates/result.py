@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -61,7 +62,9 @@ class GateReport:
         widths = [
             max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)
         ]
-        fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True))  # noqa: E731
+        fmt: Callable[[list[str]], str] = lambda r: "  ".join(  # noqa: E731
+            c.ljust(w) for c, w in zip(r, widths, strict=True)
+        )
         verdict = "PASSED" if self.passed else f"FAILED ({', '.join(r.gate for r in self.failed)})"
         lines = [
             f"{self.model} v{self.version}: gates {verdict}",

@@ -12,7 +12,9 @@ from ...config import line_of
 from ...errors import ConfigError
 from ...workspace import Workspace
 
-Keys = list  # a key path: str and int parts, e.g. ["release", "gates", "metrics", "accuracy"]
+Keys = list[
+    str | int
+]  # a key path: str and int parts, e.g. ["release", "gates", "metrics", "accuracy"]
 
 
 class SpecSite:
@@ -27,7 +29,7 @@ class SpecSite:
         key = ".".join(str(k) for k in keys)
         return ConfigError(message, path=self.path, key=key, line=line, hint=hint)
 
-    def mapping(self, keys: Keys, value: Any) -> dict:
+    def mapping(self, keys: Keys, value: Any) -> dict[str, Any]:
         """The value as a mapping (nothing given counts as empty)."""
         if value is None:
             return {}
