@@ -110,9 +110,16 @@ def prepare(
 
     def register_with(snapshot: bool) -> DatasetVersion:
         return register(
-            ws, df, name, digest, schema=schema, profile=profile, source=source, wait=wait,
+            ws,
+            df,
+            name,
+            digest,
+            schema=schema,
+            profile=profile,
+            source=source,
+            wait=wait,
             snapshot=snapshot,
-        )  # fmt: skip
+        )
 
     try:
         version = register_with(snapshot)
