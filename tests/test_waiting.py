@@ -1,4 +1,4 @@
-"""The tests' one wait helper: returns what held, or fails naming what never did and what it saw."""
+"""The tests' one way to wait: returns what held, or fails naming what never did and what it saw."""
 
 from __future__ import annotations
 
