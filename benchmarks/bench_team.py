@@ -9,28 +9,28 @@ Needs Debian's PostgreSQL server binaries and the `team` extra. Prints:
 - per-cell flush and model upload (benchmarks/bench_tracking.py run against each store);
 - the runs page with 10,000 runs, newest first and sorted by a metric: through the server
   (MLflow's own query in the server) and with the database read directly
-  (``MLOPS_TRACKING_DB_URI``), beside the embedded store (benchmarks/bench_runs_page.py).
+  (``MLOPS_TRACKING_DB_URI``), beside the embedded store (benchmarks/bench_runs_page.py, whose
+  ``--team`` prints the team rows alone).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import team_server  # noqa: E402
+from bench_runs_page import team_pages  # noqa: E402
 
 N_RUNS, PAGE, TARGET_MS, REBUILD_TARGET_S = 10_000, 100, 300.0, 3.0
 
@@ -88,93 +88,6 @@ def _tracking_rows(uri: str | None, quick: bool) -> dict[str, float]:
     return rows
 
 
-def _seed_postgres(cluster: team_server.PostgresCluster, database: str, url: str) -> None:
-    """N_RUNS finished runs: one real run made through MLflow, its rows copied with new ids."""
-    from mlflow import MlflowClient
-    from mlflow.entities import Metric, Param, RunTag
-
-    client = MlflowClient(tracking_uri=url)
-    exp = client.create_experiment("bench-runs")
-    run = client.create_run(exp, run_name="template")
-    rid, now = run.info.run_id, int(time.time() * 1000)
-    client.log_batch(
-        rid,
-        metrics=[Metric(f"m{i}", 0.5, now, 0) for i in range(5)],
-        params=[Param(f"p{i}", str(i)) for i in range(5)],
-        tags=[RunTag("mlops.kind", "cell"), RunTag("mlops.notebook", "train.ipynb")],
-    )
-    client.set_terminated(rid, "FINISHED")
-    from psycopg.rows import dict_row
-
-    with cluster.connect(database) as con:
-        con.row_factory = dict_row
-        templates = {
-            t: con.execute(f"SELECT * FROM {t} WHERE run_uuid = %s", (rid,)).fetchall()
-            for t in ("runs", "metrics", "latest_metrics", "params", "tags")
-        }
-        ids = [uuid.uuid4().hex for _ in range(N_RUNS - 1)]
-        with con.transaction(), con.cursor() as cur:
-            for table, template in templates.items():
-                cols = list(template[0])
-                with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
-                    for i, new in enumerate(ids):
-                        value = (i * 7919 % 10_000) / 10_000
-                        for row in template:
-                            row = dict(row, run_uuid=new)
-                            if table == "runs":
-                                row.update(
-                                    name=f"run-{i}", start_time=now + i, end_time=now + i + 5
-                                )
-                                row["artifact_uri"] = row["artifact_uri"].replace(rid, new)
-                            elif table in ("metrics", "latest_metrics"):
-                                row["value"] = value
-                            elif table == "tags" and row["key"] == "mlflow.runName":
-                                row["value"] = f"run-{i}"
-                            copy.write_row([row[c] for c in cols])
-        con.execute("ANALYZE")
-
-
-def _page_times(project: Path, reps: int, by_metric: bool) -> float:
-    from jupyter_mlops.server.runs import runs_page
-    from jupyter_mlops.server.service import MlopsService
-    from jupyter_mlops.store.client import forget_cached_clients
-
-    forget_cached_clients()
-    service = MlopsService(project)
-    order = ["metrics.m0 DESC"] if by_metric else None
-
-    def page() -> None:
-        answer = runs_page(service, limit=PAGE, order_by=order)
-        assert len(answer["runs"]) == PAGE, len(answer["runs"])
-        json.dumps(answer, default=str)
-
-    page()  # warm: imports, connections, experiment ids
-    times = []
-    for _ in range(reps):
-        started = time.perf_counter()
-        page()
-        times.append((time.perf_counter() - started) * 1000)
-    service.shutdown()
-    return statistics.median(times)
-
-
-def bench_runs_page(cluster, database: str, url: str, work: Path, reps: int) -> dict[str, float]:
-    _seed_postgres(cluster, database, url)
-    project = work / "runs-project"
-    project.mkdir()
-    (project / "mlops.yaml").write_text("project: bench-runs\n")
-    os.environ["MLFLOW_TRACKING_URI"] = url
-    os.environ.pop("MLOPS_TRACKING_DB_URI", None)
-    out = {
-        "server: newest first": _page_times(project, reps, False),
-        "server: sorted by a metric": _page_times(project, reps, True),
-    }
-    os.environ["MLOPS_TRACKING_DB_URI"] = cluster.uri(database, driver="postgresql")
-    out["server + direct DB read: sorted by a metric"] = _page_times(project, reps, True)
-    os.environ.pop("MLOPS_TRACKING_DB_URI", None)
-    return out
-
-
 def _embedded_page_rows(quick: bool) -> dict[str, float]:
     argv = [sys.executable, str(ROOT / "benchmarks" / "bench_runs_page.py")]
     argv += ["--quick"] if quick else []
@@ -227,8 +140,8 @@ def main() -> None:
         server = team_server.MlflowServer(backend, work / "artifacts", work / "server").start()
         _print_rebuild(bench_rebuild(server.url, work))
         _print_tracking(_tracking_rows(None, args.quick), _tracking_rows(server.url, args.quick))
-        team_pages = bench_runs_page(cluster, database, server.url, work, reps)
-        _print_pages(_embedded_page_rows(args.quick), team_pages)
+        pages = team_pages(cluster, database, server.url, work, reps)
+        _print_pages(_embedded_page_rows(args.quick), pages)
     finally:
         if server is not None:
             server.stop()

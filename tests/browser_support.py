@@ -13,7 +13,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OUTPUT_DIR = REPO_ROOT / "test-output" / "browser"
@@ -148,16 +148,19 @@ def running_lab(root: Path, scratch: Path, *, timeout: float = 60.0):
 
 
 def _wait_ready(server: LabServer, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         if server.process.poll() is not None:
             raise AssertionError(f"jupyter lab exited early:\n{server.log_tail()}")
-        try:
-            server.get_json("api/status")
-            return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.2)
-    raise AssertionError(f"jupyter lab not ready after {timeout:.0f} s:\n{server.log_tail()}")
+        server.get_json("api/status")
+        return True
+
+    wait_until(
+        answers,
+        timeout,
+        interval=0.2,
+        message=lambda: f"jupyter lab not ready:\n{server.log_tail()}",
+        ignoring=(urllib.error.URLError, ConnectionError, TimeoutError),
+    )
 
 
 @contextmanager

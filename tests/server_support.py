@@ -6,13 +6,12 @@ jp_server_config``) so that pytest finds them there.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from pathlib import Path
 
 import pytest
 from jupyter_server.auth.authorizer import Authorizer
+from waiting import async_wait_until
 
 
 class RecordingAuthorizer(Authorizer):
@@ -67,15 +66,21 @@ async def api(jp_fetch, *path: str, method: str = "GET", payload=None, **kwargs)
 
 async def wait_job(jp_fetch, *path: str, timeout: float = 120.0) -> dict:
     """Poll a job resource until it has finished; its final JSON."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    seen: list[dict] = [{}]
+
+    async def finished() -> dict | None:
         code, answer = await api(jp_fetch, *path)
         assert code == 200, answer
-        job = answer["job"]
-        if job["status"] not in ("queued", "running", "cancelling"):
-            return job
-        assert time.monotonic() < deadline, f"job still {job['status']}: {job}"
-        await asyncio.sleep(0.2)
+        seen[0] = job = answer["job"]
+        return None if job["status"] in ("queued", "running", "cancelling") else job
+
+    return await async_wait_until(
+        finished,
+        timeout,
+        interval=0.2,
+        message=lambda: f"job still {seen[0].get('status')}: {seen[0]}",
+    )
 
 
 def make_runs(ws, names, experiment=None, metric=0.5):

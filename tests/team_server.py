@@ -29,6 +29,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from waiting import wait_until
+
 PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 PG_USER = "postgres"
 # the Default experiment and the schema's bookkeeping survive a reset
@@ -239,21 +241,19 @@ class MlflowServer:
         return self
 
     def _wait_healthy(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def healthy() -> bool:
             if self.process is not None and self.process.poll() is not None:
                 raise TeamServerUnavailable(f"mlflow server exited:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        return
-            except (OSError, urllib.error.URLError):
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise TeamServerUnavailable(
-            f"mlflow server not healthy in {timeout:.0f} s:\n{self.log_tail()}"
-        )
+            with urllib.request.urlopen(f"{self.url}/health", timeout=2) as answer:
+                return answer.status == 200
+
+        try:
+            wait_until(healthy, timeout, interval=0.2, ignoring=(OSError, urllib.error.URLError))
+        except AssertionError:
+            self.stop()
+            raise TeamServerUnavailable(
+                f"mlflow server not healthy in {timeout:.0f} s:\n{self.log_tail()}"
+            ) from None
 
     def log_tail(self, chars: int = 3000) -> str:
         log = self.folder / "server.log"

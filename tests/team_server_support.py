@@ -9,10 +9,10 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
+from waiting import wait_until
 
 
 def free_port() -> int:
@@ -50,17 +50,17 @@ def replica(folder: Path, model: str, name: str, *extra: str) -> tuple[subproces
 
 
 def wait_ready(proc: subprocess.Popen, url: str, log: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(log.read_text()[-3000:])
-        try:
-            if httpx.get(url + "/ping", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"replica {url} not ready: {log.read_text()[-3000:]}")
+    def ready() -> bool:
+        assert proc.poll() is None, log.read_text()[-3000:]
+        return httpx.get(url + "/ping", timeout=2).status_code == 200
+
+    wait_until(
+        ready,
+        timeout,
+        interval=0.2,
+        message=lambda: f"replica {url} not ready: {log.read_text()[-3000:]}",
+        ignoring=(httpx.HTTPError,),
+    )
 
 
 def stop_gracefully(proc: subprocess.Popen, timeout: float = 60) -> int:

@@ -7,6 +7,7 @@ import time
 
 import pyarrow as pa
 from monitor_support import stream
+from waiting import wait_until
 
 from jupyter_mlops.monitor.predlog import (
     PredictionLog,
@@ -39,10 +40,12 @@ def test_background_thread_flushes_without_close(workspace):
     log = PredictionLog(workspace, "churn", flush_interval=0.05)
     try:
         log.append(stream(1, t0=time.time())[0])
-        deadline = time.time() + 5
-        while not list(predictions_dir(workspace, "churn").glob("*.arrow")):
-            assert time.time() < deadline, "the writer thread never flushed"
-            time.sleep(0.02)
+        wait_until(
+            lambda: list(predictions_dir(workspace, "churn").glob("*.arrow")),
+            timeout=5,
+            interval=0.02,
+            message="the writer thread never flushed",
+        )
         assert not list(predictions_dir(workspace, "churn").glob(".tmp-*"))
     finally:
         log.close()

@@ -13,6 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from notebook_support import make_notebook
+from waiting import wait_until
 
 from jupyter_mlops.errors import Conflict
 from jupyter_mlops.pipeline.build import build
@@ -236,14 +237,13 @@ def test_ctrl_c_marks_runs_killed(workspace) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 60
     tmp = ws.state_dir / "tmp"
-    running = False
-    while not running and time.monotonic() < deadline:  # until the kernel runs the slow cell
+
+    def in_the_slow_cell() -> bool:  # the kernel runs it: the output notebook says so
         files = list(tmp.glob("*.ipynb")) if tmp.is_dir() else []
-        running = bool(files) and '"running"' in files[0].read_text()
-        time.sleep(0.2)
-    assert running, "the build never reached the slow cell"
+        return bool(files) and '"running"' in files[0].read_text()
+
+    wait_until(in_the_slow_cell, 60, interval=0.2, message="the build never reached the slow cell")
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err

@@ -6,12 +6,13 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("distributed")
+
+from waiting import wait_until
 
 from jupyter_mlops.pipeline.build import build
 from jupyter_mlops.store.client import client_for
@@ -116,15 +117,13 @@ def dask_processes(tmp_path: Path):
     try:
         from distributed import Client
 
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with Client(address, timeout=5) as c:
-                    if len(c.nthreads()) >= 2:
-                        break
-            except OSError:
-                pass
-            time.sleep(0.5)
+        def workers() -> bool:
+            with Client(address, timeout=5) as c:
+                return len(c.nthreads()) >= 2
+
+        wait_until(
+            workers, 60, interval=0.5, message="two dask workers never joined", ignoring=(OSError,)
+        )
         yield address
     finally:
         for proc in (worker, scheduler):

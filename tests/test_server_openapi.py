@@ -9,13 +9,13 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 from server_support import api, jp_root_dir, jp_server_config
 from tornado.httpclient import HTTPClientError
+from waiting import wait_until
 
 from jupyter_mlops.server import ROUTES
 from jupyter_mlops.server.openapi import DOCUMENT_PATH, openapi_document
@@ -99,18 +99,18 @@ def jupyter_server(workspace, tmp_path):
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}/jupyter-mlops/api"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            request = urllib.request.Request(
-                f"{base}/openapi.json", headers={"Authorization": f"token {token}"}
-            )
-            with urllib.request.urlopen(request, timeout=2):
-                break
-        except OSError:
-            assert proc.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "the Jupyter server did not start"
-            time.sleep(0.3)
+    request = urllib.request.Request(
+        f"{base}/openapi.json", headers={"Authorization": f"token {token}"}
+    )
+
+    def serving() -> bool:
+        assert proc.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
+        with urllib.request.urlopen(request, timeout=2):
+            return True
+
+    wait_until(
+        serving, 60, interval=0.3, message="the Jupyter server did not start", ignoring=(OSError,)
+    )
     yield base, token, tmp_path / "server.log"
     proc.terminate()
     try:

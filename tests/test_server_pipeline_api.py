@@ -3,11 +3,11 @@ pipeline with builds started, followed and cancelled through REST."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
 from server_support import api, jp_root_dir, jp_server_config, make_runs, wait_job
+from waiting import async_wait_until
 
 pytestmark = pytest.mark.filterwarnings("error::jupyter_server.utils.JupyterServerAuthWarning")
 __all__ = ["jp_root_dir", "jp_server_config"]
@@ -137,13 +137,12 @@ async def test_build_runs_reports_progress_and_can_be_cancelled(jp_fetch, worksp
     build_id = started["job"]["id"]
     code, second = await api(jp_fetch, "builds", method="POST", payload={})
     assert code == 409  # one build at a time
-    for _ in range(300):
-        code, now = await api(jp_fetch, "builds", build_id)
-        if {s["name"]: s["status"] for s in now["job"]["steps"]}.get("slow") == "running":
-            break
-        await asyncio.sleep(0.1)
-    else:
-        pytest.fail(f"slow step never started: {now}")
+
+    async def slow_step_running() -> bool:
+        _, now = await api(jp_fetch, "builds", build_id)
+        return {s["name"]: s["status"] for s in now["job"]["steps"]}.get("slow") == "running"
+
+    await async_wait_until(slow_step_running, 30, message="the slow step never started")
     code, cancelling = await api(jp_fetch, "builds", build_id, method="DELETE")
     assert code == 202 and cancelling["job"]["status"] in ("cancelling", "cancelled")
     job = await wait_job(jp_fetch, "builds", build_id, timeout=60)

@@ -9,10 +9,10 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 import httpx
 from release_support import FEATURES, registered
+from waiting import wait_until
 
 from jupyter_mlops.release import rollout
 from jupyter_mlops.release.package import package
@@ -34,17 +34,23 @@ def _start(cmd: list[str], env: dict[str, str], cwd) -> tuple[subprocess.Popen, 
     cmd = [sys.executable if cmd[0] == "python" else cmd[0], *cmd[1:]]
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+
+    def serving() -> bool:
         assert proc.poll() is None, proc.stdout.read().decode()[-3000:]
-        try:
-            if httpx.get(url + "/ping", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise AssertionError("the entrypoint did not serve in 120 s")
+        return httpx.get(url + "/ping", timeout=2).status_code == 200
+
+    try:
+        wait_until(
+            serving,
+            120,
+            interval=0.2,
+            message="the entrypoint did not serve",
+            ignoring=(httpx.HTTPError,),
+        )
+    except AssertionError:
+        proc.kill()
+        raise
+    return proc, url
 
 
 def _score(url: str, df) -> httpx.Response:
@@ -80,10 +86,11 @@ def test_the_image_entrypoint_serves_the_package_and_follows_aliases(workspace, 
     try:
         assert _score(url, df).headers["x-model-version"] == "1"
         rollout.promote(workspace, "churn", 2, "champion")
-        deadline = time.monotonic() + 30
-        while _score(url, df).headers["x-model-version"] != "2":
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        wait_until(
+            lambda: _score(url, df).headers["x-model-version"] == "2",
+            30,
+            message="the entrypoint never served the promoted version",
+        )
     finally:
         proc.terminate()
         proc.wait(30)

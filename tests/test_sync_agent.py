@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from notebook_support import make_notebook
+from waiting import wait_until
 
 import jupyter_mlops
 from jupyter_mlops.capture import tracker
@@ -22,16 +23,6 @@ from jupyter_mlops.store import agent, agent_control
 from jupyter_mlops.store.client import client_for
 from jupyter_mlops.store.runs import recent_runs
 from jupyter_mlops.store.sync import outbox_counts
-
-
-def _wait_for(predicate, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_a_tracked_kernel_fitting_a_model_never_imports_mlflow(workspace):
@@ -63,9 +54,11 @@ def test_a_tracked_kernel_fitting_a_model_never_imports_mlflow(workspace):
 
 
 def _agent_pid(ws) -> int:
-    return _wait_for(
+    return wait_until(
         lambda: agent_control.read_status(ws).get("pid") if agent_control.is_running(ws) else None,
-        what="the agent to start",
+        60,
+        interval=0.01,
+        message="the agent never started",
     )
 
 
@@ -82,7 +75,7 @@ def test_kill_9_of_the_agent_mid_batch_loses_and_duplicates_nothing(workspace):
             for i in range(4):
                 jupyter_mlops.log_model(LogisticRegression().fit(X, y), name=f"clf{i}", X=X)
         total = box.pending()
-        _wait_for(lambda: box.pending() < total, what="the agent to start sending")
+        wait_until(lambda: box.pending() < total, 60, interval=0.01, message="the agent never sent")
         os.kill(pid, signal.SIGKILL)
     killed_with = box.pending()
     assert killed_with > 0, "the kill came after the batch: nothing tested"
@@ -130,7 +123,12 @@ def test_an_idle_agent_stops_by_itself(workspace, monkeypatch):
         jupyter_mlops.log_metrics(x=1.0)
     run.wait_synced()
     tracker.shutdown_recorders()
-    _wait_for(lambda: not agent_control.is_running(workspace), timeout=30, what="the agent to stop")
+    wait_until(
+        lambda: not agent_control.is_running(workspace),
+        30,
+        interval=0.01,
+        message="the agent never stopped",
+    )
 
 
 @pytest.mark.parametrize("mode", ["inprocess"])
@@ -180,10 +178,13 @@ def test_a_build_goes_on_offline_and_lands_later_with_its_links(tmp_path, monkey
         assert len(said) == 1, said
         assert took < 40, took
         server.start()
-        deadline = time.monotonic() + 120
-        while (result := sync_workspace(ws, timeout=30)).pending and time.monotonic() < deadline:
-            pass
-        assert result.pending == 0 and result.failed == 0, result.describe()
+        result = wait_until(
+            lambda: (answer := sync_workspace(ws, timeout=30)).pending == 0 and answer,
+            120,
+            interval=0,
+            message="sync never drained the journal",
+        )
+        assert result.failed == 0, result.describe()
         from mlflow import MlflowClient
 
         client = MlflowClient(server.uri)

@@ -21,6 +21,7 @@ from team_server_support import (
     stop_gracefully,
     wait_ready,
 )
+from waiting import wait_until
 
 from jupyter_mlops.monitor.predlog import scan_predictions
 from jupyter_mlops.monitor.predlog_shipping import SegmentShipper
@@ -126,22 +127,26 @@ def fleet(team_server, tmp_path_factory):
 
 def _applied(ws: Workspace, action: str, version: str) -> float:
     """When the change's last registry write was made (recorded in its audit entry once done)."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def applied() -> float | None:
         for e in reversed(history.events(ws, "churn")):
             if (e.action, e.version) == (action, version) and e.applied is not None:
                 return e.applied
-        time.sleep(0.02)
-    raise AssertionError(f"no completed {action} of v{version} in the history")
+        return None
+
+    return wait_until(
+        applied, 30, interval=0.02, message=f"no completed {action} of v{version} in the history"
+    )
 
 
 def test_every_replica_follows_a_promotion_and_a_rollback_within_a_second(fleet):
     rollout.promote(fleet.ws, "churn", 3, "staging")
     for url in fleet.urls:  # the staged version is loaded ahead, on every replica
-        deadline = time.monotonic() + 120
-        while "3" not in httpx.get(url + "/version").json()["loaded"]:
-            assert time.monotonic() < deadline, httpx.get(url + "/version").json()
-            time.sleep(0.1)
+        wait_until(
+            lambda u=url: "3" in httpx.get(u + "/version").json()["loaded"],
+            120,
+            message=lambda u=url: f"v3 never loaded: {httpx.get(u + '/version').json()}",
+        )
     delays = []
     steps = [
         (
@@ -180,10 +185,12 @@ def test_a_monitor_in_a_fourth_folder_counts_every_request_once(fleet, team_serv
     reader = Workspace.find(project(fleet.base / "dave", team_server.url))
     fleet.send(90)
     last = time.time()
-    deadline = time.monotonic() + 60
-    while _counted(reader)[0] < len(fleet.sent):
-        assert time.monotonic() < deadline, (_counted(reader), len(fleet.sent))
-        time.sleep(0.2)
+    wait_until(
+        lambda: _counted(reader)[0] >= len(fleet.sent),
+        60,
+        interval=0.2,
+        message=lambda: f"counted {_counted(reader)} of {len(fleet.sent)} sent",
+    )
     print(
         f"\nlog shipping: every request readable from another folder {time.time() - last:.1f} s "
         "after the last one (ship interval 2 s)"
@@ -198,10 +205,12 @@ def test_the_one_guard_rolls_back_a_bad_canary_on_every_replica(fleet):
     rollout.promote(fleet.ws, "churn", 2, "canary", weight=50)
     fleet.propagation(("1", "2", 50.0), since=time.time())
     fleet.send(90)
-    deadline = time.monotonic() + 90
-    while "canary" in rollout.state(fleet.ws, "churn").aliases:
-        assert time.monotonic() < deadline, "the guard did not roll back the bad canary"
-        time.sleep(0.05)
+    wait_until(
+        lambda: "canary" not in rollout.state(fleet.ws, "churn").aliases,
+        90,
+        interval=0.05,
+        message="the guard did not roll back the bad canary",
+    )
     delays = fleet.propagation(("1", None, 0.0), since=_applied(fleet.ws, "rollback", "2"))
     print(f"\nguard rollback -> every replica: max {max(delays) * 1000:.0f} ms")
     assert max(delays) < 1.0, delays

@@ -8,11 +8,11 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
 from notebook_support import make_notebook
+from waiting import wait_until
 
 from jupyter_mlops.capture import tracker
 from jupyter_mlops.store.client import client_for, forget_cached_clients
@@ -106,16 +106,15 @@ class MlflowServer:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 60
         import urllib.request
 
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{self.uri}/health", timeout=1)
-                return
-            except OSError:
-                time.sleep(0.3)
-        raise RuntimeError("mlflow server did not start")
+        wait_until(
+            lambda: urllib.request.urlopen(f"{self.uri}/health", timeout=1).status == 200,
+            60,
+            interval=0.3,
+            message="mlflow server did not start",
+            ignoring=(OSError,),
+        )
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -155,10 +154,12 @@ def test_server_down_mid_notebook_every_metric_arrives_exactly_once(tmp_path, mo
     worker = threading.Thread(target=run)
     worker.start()
     try:
-        deadline = time.monotonic() + 120
-        while not Path(f"{gate}.down").exists():
-            assert time.monotonic() < deadline and worker.is_alive(), errors
-            time.sleep(0.1)
+
+        def server_may_go_down() -> bool:
+            assert worker.is_alive(), errors
+            return Path(f"{gate}.down").exists()
+
+        wait_until(server_may_go_down, 120, message=lambda: f"the notebook never paused: {errors}")
         server.stop()
         Path(f"{gate}.go").touch()
         worker.join(120)

@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlparse
 
 from ..errors import InvalidInput, NotFound
 from ..workspace import Workspace
+from .metric_order import order_clause
 from .run_names import choose_run
 
 INTERNAL_PREFIX = "mlops-"
@@ -103,7 +104,7 @@ def list_runs(
                 sql = (
                     f"SELECT {cols} FROM runs r LEFT JOIN latest_metrics m "
                     f"ON m.run_uuid = r.run_uuid AND m.key = ? WHERE {where} "
-                    "ORDER BY m.value IS NULL, m.value DESC, r.start_time DESC, r.run_uuid LIMIT ?"
+                    f"{order_clause(descending=True)} LIMIT ?"
                 )
                 rows = con.execute(sql, [sort, *exp_ids, limit]).fetchall()
             else:

@@ -2,20 +2,20 @@
 
 MLflow's SQL store sorts by a metric with a query that joins every run's metrics; with 10,000
 runs it takes about 5 s on SQLite. Here the database picks the page's run ids from
-``latest_metrics`` (indexed by run and key) and MLflow then loads just those runs.
+``latest_metrics`` (indexed by run and key) and MLflow then loads just those runs. The order is
+MLflow's own: numbers first, then NaN, then runs without the metric; ties newest first, then by
+run id (``ORDER_CLAUSE``, shared with the readers of ``embedded_read`` and ``tracking_db``).
 
 Which database can be read this way:
-- the embedded store (SQLite, ``.mlops/mlflow.db``);
-- a tracking URI that is itself a PostgreSQL database (``postgresql://...``);
-- a team server (``http://...``) when ``MLOPS_TRACKING_DB_URI`` names its PostgreSQL database,
-  read-only (e.g. for a Jupyter server running next to the tracking server).
+- the embedded store (SQLite, ``.mlops/mlflow.db``), here;
+- a PostgreSQL tracking database (a ``postgresql://`` tracking URI, or a team server whose
+  database ``MLOPS_TRACKING_DB_URI`` names): ``store/tracking_db.py`` reads the whole page there.
 Any other store, a filter, or a second sort key takes MLflow's own path (through a tracking
 server: the server's own SQL query, see benchmarks/bench_runs_page.py for its cost).
 """
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 from typing import TYPE_CHECKING, Any
@@ -49,43 +49,25 @@ def _offset(page_token: str | None) -> int | None:
         return None
 
 
+def order_clause(descending: bool) -> str:
+    """MLflow's order for ``metrics.KEY``, with ``m`` the run's ``latest_metrics`` row of KEY
+    (left-joined) and ``r`` the run: numbers, then NaN (stored as 0 with ``is_nan``), then
+    missing; ties newest first, then by run id (MLflow's ``_get_orderby_clauses``)."""
+    direction = "DESC" if descending else "ASC"
+    return (
+        "ORDER BY CASE WHEN m.is_nan THEN 1 WHEN m.value IS NULL THEN 2 ELSE 0 END, "
+        f"m.value {direction}, r.start_time DESC, r.run_uuid"
+    )
+
+
 def _page_query(n_experiments: int, descending: bool) -> str:
     marks = ",".join("?" * n_experiments)
-    direction = "DESC" if descending else "ASC"
     return (
         "SELECT r.run_uuid FROM runs r LEFT JOIN latest_metrics m "
         "ON m.run_uuid = r.run_uuid AND m.key = ? "
         f"WHERE r.experiment_id IN ({marks}) AND r.lifecycle_stage = 'active' "
-        f"ORDER BY m.value IS NULL, m.value {direction}, r.start_time DESC, r.run_uuid "
-        "LIMIT ? OFFSET ?"
+        f"{order_clause(descending)} LIMIT ? OFFSET ?"
     )
-
-
-def _postgres_uri(ws: Workspace) -> str | None:
-    """A libpq URI of the tracking database, when it is PostgreSQL and we may read it."""
-    uri = ws.tracking_uri
-    if not uri.startswith("postgresql"):
-        uri = os.environ.get("MLOPS_TRACKING_DB_URI", "")
-        if not uri.startswith("postgresql") or not ws.tracking_uri.startswith("http"):
-            return None
-    scheme, sep, rest = uri.partition("://")
-    return f"postgresql://{rest}" if sep else None
-
-
-def _postgres_ids(uri: str, query: str, params: list[Any]) -> list[str] | None:
-    """The page's run ids, or None when the database cannot be read (MLflow's path then)."""
-    try:
-        import psycopg
-    except ImportError:
-        return None
-    try:
-        with psycopg.connect(uri, connect_timeout=5) as con:
-            con.read_only = True
-            # experiment ids are integers in MLflow's schema
-            params = [params[0], *(int(e) for e in params[1:-2]), *params[-2:]]
-            return [row[0] for row in con.execute(query, params)]
-    except (psycopg.Error, ValueError):
-        return None
 
 
 def page_by_metric(
@@ -97,27 +79,21 @@ def page_by_metric(
     limit: int,
     page_token: str | None,
 ) -> tuple[list[Run], str | None] | None:
-    """One page ordered by ``key`` (missing values last, like MLflow), or None when not applicable."""
+    """One page of the embedded store ordered by ``key`` (MLflow's order), or None when not
+    applicable."""
     offset = _offset(page_token)
     if offset is None or not experiment_ids:
         return None
     query = _page_query(len(experiment_ids), descending)
     params = [key, *experiment_ids, limit + 1, offset]
     db = ws.state_dir / "mlflow.db"
-    postgres = _postgres_uri(ws)
-    if ws.is_embedded and db.exists():
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
-        try:
-            ids: list[str] = [row[0] for row in con.execute(query, params)]
-        finally:
-            con.close()
-    elif postgres is not None:
-        found = _postgres_ids(postgres, query.replace("?", "%s"), params)
-        if found is None:
-            return None
-        ids = found
-    else:
+    if not (ws.is_embedded and db.exists()):
         return None
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        ids: list[str] = [row[0] for row in con.execute(query, params)]
+    finally:
+        con.close()
     more = len(ids) > limit
     ids = ids[:limit]
     if not ids:

@@ -14,6 +14,7 @@ from .outbox import RUN_KEY_TAG
 from .own_writes import flush_own
 from .reachability import ensure_reachable
 from .run_names import choose_run
+from .tracking_db import runs_page as tracking_db_page
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -67,9 +68,17 @@ def search(
     from mlflow.exceptions import MlflowException
 
     flush_own(ws)
+    by_metric = None if filter_string else parse_metric_order(order_by)
+    if not filter_string and (by_metric is not None or not order_by):
+        direct = tracking_db_page(
+            ws, experiment=experiment, metric=by_metric, limit=limit, page_token_in=page_token
+        )
+        if direct is not None:
+            if by_metric is not None and not page_token:
+                _check_sort_metric(direct[0], by_metric[0])
+            return direct
     client = client_for(ws)
     exp_ids = _experiment_ids(ws, experiment)
-    by_metric = None if filter_string else parse_metric_order(order_by)
     if by_metric is not None:
         fast = page_by_metric(ws, client, exp_ids, *by_metric, limit, page_token)
         if fast is not None:
