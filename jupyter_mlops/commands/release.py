@@ -211,12 +211,13 @@ def _serve(args: argparse.Namespace) -> int:
     from ..release.registry import get_registered_model
     from ..serving.server import serve
 
-    get_registered_model(workspace_from(args), args.model)  # refuse an unknown model first
+    ws = workspace_from(args)
+    get_registered_model(ws, args.model)  # refuse an unknown model before saying "serving"
     print(
         f"serving {args.model} on http://{args.host}:{args.port} (champion + canary; Ctrl-C stops)"
     )
     serve(
-        workspace_from(args),
+        ws,
         args.model,
         host=args.host,
         port=args.port,
