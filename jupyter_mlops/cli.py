@@ -23,7 +23,7 @@ from typing import Any
 
 from ._version import __version__
 from .commands.declaration import CLI, Command
-from .commands.registry import commands_for
+from .commands.registry import COMMANDS, commands_for
 from .commands.terminal import run_in_terminal, workspace_from
 from .errors import MlopsError
 from .store.identity import denied
@@ -31,7 +31,12 @@ from .strict_parser import StrictParser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = StrictParser(prog="jupyter-mlops", description="Notebook-native MLOps on MLflow.")
+    notebook_only = (c for c in COMMANDS.values() if not c.offered_in(CLI))
+    parser = StrictParser(
+        prog="jupyter-mlops",
+        description="Notebook-native MLOps on MLflow.",
+        elsewhere={c.name: f"it runs in a notebook, as %mlops {c.name}" for c in notebook_only},
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
         "--workspace",

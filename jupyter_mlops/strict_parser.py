@@ -12,16 +12,17 @@ import argparse
 import difflib
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 _NUMBER = re.compile(r"^-\d+$|^-\d*\.\d+(e[-+]?\d+)?$")
 
 
 class StrictParser(argparse.ArgumentParser):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, elsewhere: Mapping[str, str] | None = None, **kwargs: Any):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
+        self.elsewhere = dict(elsewhere or {})  # command words offered elsewhere -> where
 
     def parse_known_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: Any = None
@@ -40,6 +41,8 @@ class StrictParser(argparse.ArgumentParser):
                 takes_value = False
                 continue
             if commands and not word.startswith("-") and self._positionals_are_commands():
+                if word in self.elsewhere:
+                    self.error(f"{word!r} is not a command here: {self.elsewhere[word]}")
                 close = difflib.get_close_matches(word, sorted(commands), n=1)
                 near = f"; did you mean {close[0]!r}?" if close else ""
                 self.error(f"unknown command {word!r}{near} (one of: {', '.join(commands)})")

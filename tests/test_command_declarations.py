@@ -198,3 +198,18 @@ def test_declarations_and_the_cli_parser_import_no_notebook_or_server_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_command_of_the_other_front_end_says_where_it_runs(mlops_shell, capsys):
+    from IPython.core.error import UsageError
+
+    with pytest.raises(SystemExit) as info:
+        cli.main(["track", "on"])
+    assert info.value.code == 2
+    assert "'track' is not a command here: it runs in a notebook, as %mlops track" in (
+        capsys.readouterr().err
+    )
+    with pytest.raises(UsageError, match="'serve' runs in a terminal.*jupyter-mlops serve"):
+        mlops_shell.run_line_magic("mlops", "serve iris")
+    with pytest.raises(UsageError, match="'package' runs in a terminal"):
+        mlops_shell.run_line_magic("mlops", "help package")

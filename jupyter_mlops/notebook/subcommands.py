@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..commands.declaration import NOTEBOOK, Command
-from ..commands.registry import commands_for
+from ..commands.registry import COMMANDS, commands_for
 from ..errors import InvalidInput
 from ..strict_parser import StrictParser
 
@@ -116,6 +116,9 @@ def help_for(name: str) -> str:
 
 
 def unknown_subcommand(name: str) -> str:
+    declared = COMMANDS.get(name)
+    if declared is not None and not declared.offered_in(NOTEBOOK):
+        return f"{name!r} runs in a terminal, not in a notebook: jupyter-mlops {name}"
     close = difflib.get_close_matches(name, list(SUBCOMMANDS), n=1)
     near = f"did you mean {close[0]!r}? " if close else ""
     return f"unknown subcommand {name!r}; {near}one of: {', '.join(sorted(SUBCOMMANDS))}"
