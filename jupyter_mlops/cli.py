@@ -24,7 +24,7 @@ from typing import Any
 from ._version import __version__
 from .commands.declaration import CLI, Command
 from .commands.registry import COMMANDS, commands_for
-from .commands.terminal import run_in_terminal, workspace_from
+from .commands.terminal import WORKSPACE_OPTIONS, run_in_terminal, workspace_from
 from .errors import MlopsError
 from .store.identity import denied
 from .strict_parser import StrictParser
@@ -38,17 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
         elsewhere={c.name: f"it runs in a notebook, as %mlops {c.name}" for c in notebook_only},
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument(
-        "--workspace",
-        "-C",
-        metavar="DIR",
-        help="project folder (default: found from the current folder)",
-    )
-    parser.add_argument(
-        "--tracking-uri",
-        metavar="URI",
-        help="MLflow tracking URI (default: the embedded store in .mlops/)",
-    )
+    for option in WORKSPACE_OPTIONS:
+        parser.add_argument(*option.flags, **option.options_for(CLI))
     parser.add_argument(
         "--debug", action="store_true", help="print the traceback of an unexpected error"
     )

@@ -12,14 +12,30 @@ from typing import TypeVar
 from ..errors import NotFound
 from ..store.reachability import check_tracking_uri
 from ..workspace import Workspace
-from .declaration import Command
+from .declaration import Command, arg
 
 F = TypeVar("F", bound=Callable)
 
 
+# the CLI's global options that say which project (and store) a command works on
+WORKSPACE_OPTIONS = (
+    arg(
+        "--workspace",
+        "-C",
+        metavar="DIR",
+        help="project folder (default: found from the current folder)",
+    ),
+    arg(
+        "--tracking-uri",
+        metavar="URI",
+        help="MLflow tracking URI (default: the embedded store in .mlops/)",
+    ),
+)
+
+
 def workspace_from(args: argparse.Namespace) -> Workspace:
-    """The workspace named by ``-C``/``--tracking-uri`` (``cli.py`` declares them), else found
-    from the current folder. A missing folder is refused, never created."""
+    """The workspace named by ``WORKSPACE_OPTIONS``, else found from the current folder. A
+    missing folder is refused, never created."""
     folder = getattr(args, "workspace", None)
     if folder is not None and not os.path.isdir(folder):
         raise NotFound(f"-C {folder}: no such folder", hint="give an existing project folder")
