@@ -1,5 +1,8 @@
 """``jupyter-mlops`` (also ``jupyter mlops``): parses, calls the domain layer, prints.
 
+Its subcommands are the declarations of ``commands/`` offered in the terminal (the same ones
+``%mlops`` is built from); this module adds the global options and the error reporting.
+
 Every ``MlopsError`` becomes one line on stderr (plus its hint) and the error's exit code; no
 traceback reaches the user for a mistake of theirs. Anything else is one line too, with the
 traceback kept in a debug log (``--debug`` prints it instead).
@@ -9,54 +12,54 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib
 import os
 import sys
 import time
 import traceback
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from ._version import __version__
-from .commands import COMMAND_MODULES
-from .errors import MlopsError, NotFound
+from .commands.declaration import CLI, Command
+from .commands.registry import COMMANDS, commands_for
+from .commands.terminal import WORKSPACE_OPTIONS, run_in_terminal, workspace_from
+from .errors import MlopsError
 from .store.identity import denied
-from .store.reachability import check_tracking_uri
 from .strict_parser import StrictParser
-from .workspace import Workspace
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = StrictParser(prog="jupyter-mlops", description="Notebook-native MLOps on MLflow.")
+    notebook_only = (c for c in COMMANDS.values() if not c.offered_in(CLI))
+    parser = StrictParser(
+        prog="jupyter-mlops",
+        description="Notebook-native MLOps on MLflow.",
+        elsewhere={c.name: f"it runs in a notebook, as %mlops {c.name}" for c in notebook_only},
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument(
-        "--workspace",
-        "-C",
-        metavar="DIR",
-        help="project folder (default: found from the current folder)",
-    )
-    parser.add_argument(
-        "--tracking-uri",
-        metavar="URI",
-        help="MLflow tracking URI (default: the embedded store in .mlops/)",
-    )
+    for option in WORKSPACE_OPTIONS:
+        parser.add_argument(*option.flags, **option.options_for(CLI))
     parser.add_argument(
         "--debug", action="store_true", help="print the traceback of an unexpected error"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    for command in commands_for(CLI):
+        _add_command(sub, command)
     return parser
 
 
-def workspace_from(args: argparse.Namespace):
-    folder = getattr(args, "workspace", None)
-    if folder is not None and not os.path.isdir(folder):
-        raise NotFound(f"-C {folder}: no such folder", hint="give an existing project folder")
-    uri = getattr(args, "tracking_uri", None)
-    if uri is not None:
-        check_tracking_uri(uri)
-    return Workspace.find(folder, tracking_uri=uri)
+def _add_command(sub: Any, command: Command) -> None:
+    parser = sub.add_parser(
+        command.name, help=command.help, description=command.description or command.help
+    )
+    command.add_arguments(parser, CLI)
+    if command.actions:
+        actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+        for action in command.actions:
+            _add_command(actions, action)
+    else:
+        parser.set_defaults(func=partial(run_in_terminal, command))
 
 
 def _report(exc: MlopsError) -> int:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
+
+from .declaration import CLI, Command, arg
+from .terminal import workspace_from
 
 
 def _status(args: argparse.Namespace) -> int:
-    from ..cli import workspace_from
     from ..store import agent_control as agent
     from ..store.sync import outbox_counts
 
@@ -26,7 +27,6 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _start(args: argparse.Namespace) -> int:
-    from ..cli import workspace_from
     from ..store import agent_control as agent
 
     ws = workspace_from(args)
@@ -42,7 +42,6 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _stop(args: argparse.Namespace) -> int:
-    from ..cli import workspace_from
     from ..store import agent_control as agent
 
     ws = workspace_from(args)
@@ -56,11 +55,21 @@ def _stop(args: argparse.Namespace) -> int:
     return 1
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser("agent", help="the sync agent that sends journaled records to MLflow")
-    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    actions.add_parser("status", help="is it running; what is queued").set_defaults(func=_status)
-    actions.add_parser("start", help="start it now").set_defaults(func=_start)
-    stop = actions.add_parser("stop", help="stop it (records stay queued)")
-    stop.add_argument("--timeout", type=float, default=10.0)
-    stop.set_defaults(func=_stop)
+AGENT = Command(
+    "agent",
+    "the sync agent that sends journaled records to MLflow",
+    actions=(
+        Command("status", "is it running; what is queued", terminal=_status, front_ends=(CLI,)),
+        Command("start", "start it now", terminal=_start, front_ends=(CLI,)),
+        Command(
+            "stop",
+            "stop it (records stay queued)",
+            (arg("--timeout", type=float, default=10.0),),
+            terminal=_stop,
+            front_ends=(CLI,),
+        ),
+    ),
+    front_ends=(CLI,),
+)
+
+COMMANDS = (AGENT,)

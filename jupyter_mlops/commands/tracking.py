@@ -1,4 +1,4 @@
-"""``jupyter-mlops runs|show|sync|experiments``."""
+"""``runs``, ``show``, ``sync``, ``experiments`` (terminal) and ``track``, ``compare`` (notebook)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,11 @@ import json
 from typing import Any
 
 from ..store.runs import key_metrics
+from ..workspace import Workspace
+from .declaration import CLI, NOTEBOOK, Command, arg
+from .terminal import workspace_from
+
+JSON = arg("--json", action="store_true", only=CLI, help="machine-readable output")
 
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -22,13 +27,13 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
     return "\n".join([line, "-" * len(line), *body])
 
 
-def _runs(args: argparse.Namespace) -> int:
-    from ..cli import workspace_from
+def _summaries(ws: Workspace, args: argparse.Namespace) -> list[dict[str, Any]]:
     from ..store.runs import summaries
 
-    runs = summaries(
-        workspace_from(args), experiment=args.experiment, limit=args.limit, sort=args.sort
-    )
+    return summaries(ws, experiment=args.experiment, limit=args.limit, sort=args.sort)
+
+
+def _runs_text(runs: list[dict[str, Any]], args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(runs, indent=1))
         return 0
@@ -41,11 +46,34 @@ def _runs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show(args: argparse.Namespace) -> int:
-    from ..cli import workspace_from
+RUNS = Command(
+    "runs",
+    "recent runs, sortable by a metric (in a notebook, pick one for its details)",
+    (
+        arg("--experiment", "-e", help="only this experiment"),
+        arg(
+            "--limit",
+            "-l",
+            type=int,
+            default=20,
+            notebook={"default": 50},
+            help="how many runs (default %(default)s)",
+        ),
+        arg("--sort", "-s", metavar="METRIC", help="sort by this metric, highest first"),
+        JSON,
+    ),
+    call=_summaries,
+    show=_runs_text,
+)
+
+
+def _detail(ws: Workspace, args: argparse.Namespace) -> dict[str, Any]:
     from ..store.run_details import run_detail
 
-    detail = run_detail(workspace_from(args), args.run)
+    return run_detail(ws, args.run)
+
+
+def _show_text(detail: dict[str, Any], args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(detail, indent=1, default=str))
         return 0
@@ -74,18 +102,32 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sync(args: argparse.Namespace) -> int:
-    from ..cli import workspace_from
-    from ..store import sync
+SHOW = Command(
+    "show",
+    "one run in full: params, metrics, models, datasets, environment",
+    (arg("run", help="run id, id prefix or name"), JSON),
+    call=_detail,
+    show=_show_text,
+)
+
+
+def _sync_now(ws: Workspace, args: argparse.Namespace) -> Any:
     from ..store.reachability import ensure_reachable
+    from ..store.sync import sync_workspace
+
+    ensure_reachable(ws)
+    return sync_workspace(ws, timeout=args.timeout)
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from ..store import sync
 
     ws = workspace_from(args)
     if args.retry_failed:
         print(f"mlops: {sync.retry_failed(ws)} refused records put back in line")
     if args.discard_failed:
         print(f"mlops: {sync.discard_failed(ws)} refused records discarded")
-    ensure_reachable(ws)
-    report = sync.sync_workspace(ws, timeout=args.timeout)
+    report = _sync_now(ws, args)
     print(report.describe())
     if not report.pending:  # build-cache entries recorded offline get their runs' ids now
         from ..pipeline.cache import CacheIndex
@@ -109,8 +151,30 @@ def _sync(args: argparse.Namespace) -> int:
     return 0 if not report.pending and not failed else 7
 
 
+SYNC = Command(
+    "sync",
+    "send queued records to MLflow now (also those of dead kernels)",
+    (
+        arg("--timeout", type=float, default=60.0, only=CLI, help="seconds to wait for the agent"),
+        arg(
+            "--retry-failed",
+            action="store_true",
+            only=CLI,
+            help="send the records MLflow refused again",
+        ),
+        arg(
+            "--discard-failed",
+            action="store_true",
+            only=CLI,
+            help="drop the records MLflow refused",
+        ),
+    ),
+    call=_sync_now,
+    terminal=_sync,
+)
+
+
 def _experiments(args: argparse.Namespace) -> int:
-    from ..cli import workspace_from
     from ..store.client import client_for
     from ..store.reachability import ensure_reachable
 
@@ -126,23 +190,37 @@ def _experiments(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser("runs", help="list recent runs")
-    p.add_argument("--experiment", "-e")
-    p.add_argument("--limit", "-l", type=int, default=20)
-    p.add_argument("--sort", "-s", metavar="METRIC", help="sort by this metric, highest first")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_runs)
-    p = sub.add_parser("show", help="one run in full")
-    p.add_argument("run", help="run id, id prefix or name")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_show)
-    p = sub.add_parser("sync", help="send queued records to MLflow (also those of dead kernels)")
-    p.add_argument("--timeout", type=float, default=60.0)
-    p.add_argument(
-        "--retry-failed", action="store_true", help="send the records MLflow refused again"
-    )
-    p.add_argument("--discard-failed", action="store_true", help="drop the records MLflow refused")
-    p.set_defaults(func=_sync)
-    p = sub.add_parser("experiments", help="list experiments")
-    p.set_defaults(func=_experiments)
+EXPERIMENTS = Command("experiments", "list experiments", terminal=_experiments, front_ends=(CLI,))
+
+TRACK = Command(
+    "track",
+    "record a cell as a run (%%mlops track), or every cell as steps of one run "
+    "(%mlops track on|off)",
+    (
+        arg("mode", nargs="?", choices=["on", "off"], help="line form: start or stop session mode"),
+        arg("--experiment", "-e", help="experiment name (default: the project's)"),
+        arg("--name", "-n", help="run name (default: cell-<execution count>-<kernel id>)"),
+        arg("--params", "-p", help="comma-separated variables to log as params (besides literals)"),
+        arg("--metrics", "-m", help="comma-separated variables to log as metrics"),
+        arg("--tags", "-t", nargs="+", metavar="KEY=VALUE", help="tags for the run"),
+    ),
+    front_ends=(NOTEBOOK,),
+    cell=True,
+)
+
+
+def _compare(ws: Workspace, args: argparse.Namespace) -> dict[str, Any]:
+    from ..store.run_compare import compare_runs
+
+    return compare_runs(ws, args.runs)
+
+
+COMPARE = Command(
+    "compare",
+    "runs side by side; differences highlighted, metrics charted",
+    (arg("runs", nargs="+", help="two or more run ids"),),
+    call=_compare,
+    front_ends=(NOTEBOOK,),
+)
+
+COMMANDS = (RUNS, SHOW, SYNC, EXPERIMENTS, TRACK, COMPARE)

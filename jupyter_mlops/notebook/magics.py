@@ -1,7 +1,8 @@
 """``%mlops`` and ``%%mlops``: parse, call the domain layer, render. Nothing else lives here.
 
-Subcommands are declared per topic in ``cmd_<topic>.py`` (see ``subcommands.py``); this module
-dispatches to them and turns every ``MlopsError`` into a one-line ``UsageError``.
+Subcommands are declared once for both front ends in ``commands/``; their notebook views are
+registered per topic in ``<topic>_views.py`` (see ``subcommands.py``). This module dispatches to
+them and turns every ``MlopsError`` into a one-line ``UsageError``.
 """
 
 from __future__ import annotations
@@ -18,18 +19,20 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from ..errors import MlopsError
 from .subcommands import SUBCOMMANDS, help_for, help_text, unknown_subcommand
 
-CMD_MODULES = [
-    "jupyter_mlops.notebook.cmd_tracking",
-    "jupyter_mlops.notebook.cmd_pipeline",
-    "jupyter_mlops.notebook.cmd_monitor",
-    "jupyter_mlops.notebook.cmd_release",
-    "jupyter_mlops.notebook.cmd_datasets",
+VIEW_MODULES = [
+    "jupyter_mlops.notebook.tracking_views",
+    "jupyter_mlops.notebook.cell_tracking",
+    "jupyter_mlops.notebook.pipeline_views",
+    "jupyter_mlops.notebook.monitor_views",
+    "jupyter_mlops.notebook.release_views",
+    "jupyter_mlops.notebook.dataset_views",
 ]
 
 
 @dataclass
 class MagicContext:
     shell: Any
+    cell: str | None = None  # the body of a %%mlops cell
 
     @property
     def user_ns(self) -> dict:
@@ -75,7 +78,7 @@ def current_workspace():
 
 
 def _load_subcommands() -> None:
-    for name in CMD_MODULES:
+    for name in VIEW_MODULES:
         importlib.import_module(name)
 
 
@@ -106,7 +109,7 @@ class MlopsMagics(Magics):
             raise UsageError(f"%%mlops {name} needs a cell body; use two % signs")
         try:
             args = sub.parser().parse_args(rest)
-            return sub.func(MagicContext(self.shell), args, cell)
+            return sub.run(MagicContext(self.shell, cell), args)
         except MlopsError as exc:
             raise UsageError(str(exc)) from None
 

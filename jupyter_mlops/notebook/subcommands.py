@@ -1,43 +1,26 @@
-"""The registry behind ``%mlops NAME ...``: one parser per subcommand, help generated from them.
+"""The ``%mlops NAME`` table: parsers built from the declarations in ``commands/``, each with the
+notebook view registered for it, and the help generated from them.
 
-Each topic declares its subcommands in its own ``notebook/cmd_<topic>.py`` with ``@subcommand``;
-``magics.py`` only dispatches. Parsing errors and ``MlopsError`` become IPython ``UsageError``s.
+A view is ``view(ctx, args, result)``: ``result`` is what the declaration's domain call returned
+(None for a command without one); the view shows it (HTML, a widget, a plot, or text) and returns
+the cell's value. Parsing errors and ``MlopsError`` become IPython ``UsageError``s in
+``magics.py``, which only dispatches.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..commands.declaration import NOTEBOOK, Command
+from ..commands.registry import COMMANDS, commands_for
 from ..errors import InvalidInput
 from ..strict_parser import StrictParser
 
-
-@dataclass
-class Subcommand:
-    name: str
-    help: str
-    func: Callable[..., Any]
-    arguments: list[tuple[tuple, dict]] = field(default_factory=list)
-    cell: bool = False  # also usable as %%mlops NAME (the cell body is passed in)
-    line: bool = True
-
-    def parser(self) -> argparse.ArgumentParser:
-        cached = getattr(self, "_parser", None)
-        if cached is not None:
-            return cached
-        parser = _Parser(prog=f"%mlops {self.name}", description=self.help, add_help=False)
-        for args, kwargs in self.arguments:
-            parser.add_argument(*args, **kwargs)
-        self._parser = (
-            parser  # building one costs milliseconds (gettext); a tracked cell can't pay that
-        )
-        return parser
-
-    def usage(self) -> str:
-        return self.parser().format_usage().strip().removeprefix("usage: ")
+NotebookView = Callable[[Any, argparse.Namespace, Any], Any]
 
 
 class _Parser(StrictParser):
@@ -47,23 +30,70 @@ class _Parser(StrictParser):
         )
 
 
+@dataclass
+class Subcommand:
+    command: Command
+    view: NotebookView
+    flush_first: bool = False  # send this kernel's queued records before the call
+    _parser: argparse.ArgumentParser | None = field(default=None, init=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.command.name
+
+    @property
+    def help(self) -> str:
+        return self.command.help
+
+    @property
+    def cell(self) -> bool:
+        return self.command.cell
+
+    @property
+    def line(self) -> bool:
+        return self.command.line
+
+    def parser(self) -> argparse.ArgumentParser:
+        # built once: building one costs milliseconds (gettext); a tracked cell can't pay that
+        if self._parser is None:
+            description = self.command.description or self.command.help
+            parser = _Parser(prog=f"%mlops {self.name}", description=description, add_help=False)
+            self.command.add_arguments(parser, NOTEBOOK)
+            self._parser = parser
+        return self._parser
+
+    def usage(self) -> str:
+        return self.parser().format_usage().strip().removeprefix("usage: ")
+
+    def run(self, ctx: Any, args: argparse.Namespace) -> Any:
+        __tracebackhide__ = True  # an error in a tracked cell is shown from the user's code
+        if self.flush_first:
+            from ..store.own_writes import flush_own
+
+            flush_own(ctx.workspace)
+        call = self.command.call
+        result = call(ctx.workspace, args) if call is not None else None
+        return self.view(ctx, args, result)
+
+
 SUBCOMMANDS: dict[str, Subcommand] = {}
 
 
-def arg(*args: Any, **kwargs: Any) -> tuple[tuple, dict]:
-    return args, kwargs
+def view(command: Command, *, flush_first: bool = False) -> Callable[[NotebookView], NotebookView]:
+    """Register the notebook view of ``command`` (declared in ``commands/``)."""
+    if not command.offered_in(NOTEBOOK):
+        raise TypeError(f"command {command.name} is not declared for the notebook")
 
-
-def subcommand(
-    name: str, help: str, *arguments: tuple[tuple, dict], cell: bool = False, line: bool = True
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare ``%mlops name``; the function gets ``(ctx, args, cell_body_or_None)``."""
-
-    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        SUBCOMMANDS[name] = Subcommand(name, help, func, list(arguments), cell=cell, line=line)
+    def decorate(func: NotebookView) -> NotebookView:
+        SUBCOMMANDS[command.name] = Subcommand(command, func, flush_first)
         return func
 
     return decorate
+
+
+def without_view() -> list[str]:
+    """Commands declared for the notebook that no view module registered (a mistake)."""
+    return [c.name for c in commands_for(NOTEBOOK) if c.name not in SUBCOMMANDS]
 
 
 def help_text() -> str:
@@ -86,8 +116,9 @@ def help_for(name: str) -> str:
 
 
 def unknown_subcommand(name: str) -> str:
-    import difflib
-
+    declared = COMMANDS.get(name)
+    if declared is not None and not declared.offered_in(NOTEBOOK):
+        return f"{name!r} runs in a terminal, not in a notebook: jupyter-mlops {name}"
     close = difflib.get_close_matches(name, list(SUBCOMMANDS), n=1)
     near = f"did you mean {close[0]!r}? " if close else ""
     return f"unknown subcommand {name!r}; {near}one of: {', '.join(sorted(SUBCOMMANDS))}"

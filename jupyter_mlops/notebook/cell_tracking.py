@@ -1,4 +1,8 @@
-"""``%%mlops track``, ``%mlops track on|off``, ``%mlops runs|show|compare|sync``."""
+"""``%%mlops track`` (a cell as a run) and ``%mlops track on|off`` (every cell a step of one run).
+
+The cell is parsed and executed as IPython would; tracking that cannot start never stops the
+user's code from running.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,9 @@ import ast
 import sys
 from typing import Any
 
+from ..commands.tracking import TRACK
 from ..errors import InvalidInput, MlopsError
-from .subcommands import arg, subcommand
+from .subcommands import view
 
 
 def _parse_cell(shell: Any, cell: str) -> tuple[Any, str]:
@@ -57,19 +62,10 @@ def _history(shell: Any) -> list[tuple[int, str]]:
     return [(i, src) for i, src in enumerate(raw) if i > 0 and src.strip()]
 
 
-@subcommand(
-    "track",
-    "Record a cell as a run (%%mlops track), or every cell as steps of one run (%mlops track on|off).",
-    arg("mode", nargs="?", choices=["on", "off"], help="line form: start or stop session mode"),
-    arg("--experiment", "-e", help="experiment name (default: the project's)"),
-    arg("--name", "-n", help="run name (default: cell-<execution count>-<kernel id>)"),
-    arg("--params", "-p", help="comma-separated variables to log as params (besides literals)"),
-    arg("--metrics", "-m", help="comma-separated variables to log as metrics"),
-    arg("--tags", "-t", nargs="+", metavar="KEY=VALUE", help="tags for the run"),
-    cell=True,
-)
-def track(ctx: Any, args: Any, cell: str | None) -> Any:
+@view(TRACK)
+def track(ctx: Any, args: Any, result: None) -> Any:
     __tracebackhide__ = True
+    cell = ctx.cell
     from ..capture import validation
 
     tags = validation.parse_tag_options(args.tags)
@@ -152,56 +148,3 @@ def _session(ctx: Any, args: Any, tags: dict) -> None:
         print(f"mlops: session tracking off; {len(session.steps)} cells recorded")
     else:
         raise InvalidInput("%mlops track needs on or off", hint="or use %%mlops track on a cell")
-
-
-@subcommand(
-    "runs",
-    "Table of recent runs (sortable; pick one for its details).",
-    arg("--experiment", "-e", help="only this experiment"),
-    arg("--limit", "-l", type=int, default=50, help="how many runs (default 50)"),
-    arg("--sort", "-s", metavar="METRIC", help="sort by this metric, best (highest) first"),
-)
-def runs(ctx: Any, args: Any, cell: str | None) -> Any:
-    from ..store.run_details import run_detail
-    from ..store.runs import summaries
-    from .views import run_widget, runs_widget
-
-    ws = ctx.workspace
-    found = summaries(ws, experiment=args.experiment, limit=args.limit, sort=args.sort)
-    if not found:
-        print("mlops: no runs yet; record one with %%mlops track")
-        return None
-    return runs_widget(found, lambda run_id: run_widget(run_detail(ws, run_id)))
-
-
-@subcommand(
-    "show",
-    "One run: params, metrics (curves plotted), models, datasets, environment.",
-    arg("run", help="run id, id prefix, or name"),
-)
-def show(ctx: Any, args: Any, cell: str | None) -> Any:
-    from ..store.run_details import run_detail
-    from .views import run_widget
-
-    return run_widget(run_detail(ctx.workspace, args.run))
-
-
-@subcommand(
-    "compare",
-    "Runs side by side; differences highlighted, metrics charted.",
-    arg("runs", nargs="+", help="two or more run ids"),
-)
-def compare(ctx: Any, args: Any, cell: str | None) -> Any:
-    from ..store.run_compare import compare_runs
-    from .views import compare_widget
-
-    return compare_widget(compare_runs(ctx.workspace, args.runs))
-
-
-@subcommand("sync", "Send queued records to MLflow now (also replays records of dead kernels).")
-def sync(ctx: Any, args: Any, cell: str | None) -> None:
-    from ..store.reachability import ensure_reachable
-    from ..store.sync import sync_workspace
-
-    ensure_reachable(ctx.workspace)
-    print(sync_workspace(ctx.workspace).describe())

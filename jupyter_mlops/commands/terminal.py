@@ -1,0 +1,61 @@
+"""How the terminal runs a declared command: the workspace from the global options, then the
+domain call and its terminal view (or the command's own terminal flow)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from typing import TypeVar
+
+from ..errors import NotFound
+from ..store.reachability import check_tracking_uri
+from ..workspace import Workspace
+from .declaration import Command, arg
+
+F = TypeVar("F", bound=Callable)
+
+
+# the CLI's global options that say which project (and store) a command works on
+WORKSPACE_OPTIONS = (
+    arg(
+        "--workspace",
+        "-C",
+        metavar="DIR",
+        help="project folder (default: found from the current folder)",
+    ),
+    arg(
+        "--tracking-uri",
+        metavar="URI",
+        help="MLflow tracking URI (default: the embedded store in .mlops/)",
+    ),
+)
+
+
+def workspace_from(args: argparse.Namespace) -> Workspace:
+    """The workspace named by ``WORKSPACE_OPTIONS``, else found from the current folder. A
+    missing folder is refused, never created."""
+    folder = getattr(args, "workspace", None)
+    if folder is not None and not os.path.isdir(folder):
+        raise NotFound(f"-C {folder}: no such folder", hint="give an existing project folder")
+    uri = getattr(args, "tracking_uri", None)
+    if uri is not None:
+        check_tracking_uri(uri)
+    return Workspace.find(folder, tracking_uri=uri)
+
+
+def run_in_terminal(command: Command, args: argparse.Namespace) -> int:
+    """Run ``command`` for the CLI; its exit code."""
+    if command.terminal is not None:
+        return _as_its_module_holds_it(command.terminal)(args)
+    assert command.call is not None and command.show is not None
+    result = command.call(workspace_from(args), args)
+    return _as_its_module_holds_it(command.show)(result, args)
+
+
+def _as_its_module_holds_it(func: F) -> F:
+    """``func`` looked up by name in its module when the command runs: one replaced there (a
+    debugging hook, a test's monkeypatch) is the one called."""
+    module = sys.modules.get(func.__module__)
+    return getattr(module, func.__name__, func) if module is not None else func
