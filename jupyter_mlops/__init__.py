@@ -6,6 +6,7 @@ Importing this package is cheap: MLflow, pandas and scikit-learn load on first u
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from ._version import __version__
@@ -32,7 +33,6 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'jupyter_mlops' has no attribute {name!r}")
-    import importlib
 
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
@@ -41,13 +41,13 @@ def __getattr__(name: str) -> Any:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext jupyter_mlops``: registers ``%mlops`` / ``%%mlops`` and the cell hooks."""
-    from .notebook.magics import register
+    from .notebook.magics import register  # noqa: PLC0415 -- the package root stays light; the magics load with %load_ext
 
     register(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    from .notebook.magics import unregister
+    from .notebook.magics import unregister  # noqa: PLC0415 -- the package root stays light; the magics load with %load_ext
 
     unregister(ipython)
 
@@ -61,7 +61,7 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 
 def _load_jupyter_server_extension(server_app: Any) -> None:
-    from .server import setup_handlers
+    from .server import setup_handlers  # noqa: PLC0415 -- the package root stays light; the server extension loads with the server
 
     setup_handlers(server_app)
     server_app.log.info("jupyter_mlops server extension loaded")

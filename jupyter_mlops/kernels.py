@@ -17,7 +17,7 @@ Imported only where notebooks run (papermill already loaded jupyter_client by th
 from __future__ import annotations
 
 import zmq
-from jupyter_client import AsyncKernelManager
+from jupyter_client import AsyncKernelManager  # noqa: TID253 -- needed at import here
 from traitlets import default
 
 # a dotted name, for papermill/nbclient's ``kernel_manager_class`` option

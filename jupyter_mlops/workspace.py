@@ -13,6 +13,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from .config import load_yaml_mapping
+
 CONFIG_NAME = "mlops.yaml"
 STATE_DIR = ".mlops"
 
@@ -58,7 +60,6 @@ class Workspace:
         """The raw mapping of mlops.yaml ({} when absent); the pipeline layer validates it."""
         if not self.config_path.is_file():
             return {}
-        from .config import load_yaml_mapping
 
         return load_yaml_mapping(self.config_path)
 

@@ -7,6 +7,7 @@ the kernel's execution history. No IPython here: the magic passes plain values i
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
@@ -16,9 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..datasets.cell_inputs import describe, frames_read_by
 from ..errors import InvalidInput
+from ..tags import (
+    CELL_DURATION_METRIC,
+    CELL_HASH_TAG,
+    EXECUTION_COUNT_TAG,
+    HIDDEN_STATE_TAG,
+    WARNINGS_TAG,
+)
 from ..workspace import Workspace
 from . import estimators, validation
+from .hidden_state import hidden_state_warnings
 from .params import literal_assignments
 from .tracker import RunRecorder, active_run, pop_active, push_active
 
@@ -91,11 +101,11 @@ class CellCapture:
     def begin(self) -> RunRecorder:
         self._before = estimators.snapshot(self.user_ns)
         tags = {
-            "mlops.cell_hash": cell_hash(self.source),
+            CELL_HASH_TAG: cell_hash(self.source),
             **self.tags,
         }
         if self.execution_count is not None:
-            tags["mlops.execution_count"] = str(self.execution_count)
+            tags[EXECUTION_COUNT_TAG] = str(self.execution_count)
         parent = active_run()
         run = RunRecorder(
             self.ws,
@@ -147,7 +157,7 @@ class CellCapture:
         params = {k: v for k, v in params.items() if k not in logged}
         for key, value in params.items():  # one by one: a bad param must not drop the others
             self._guarded(run.log_params, {key: value})
-        metrics = {"mlops.cell_duration_s": duration}
+        metrics = {CELL_DURATION_METRIC: duration}
         for name in self.metric_names:
             if name not in self.user_ns:
                 self._warn(f"--metrics: {name!r} is not defined after the cell{self._near(name)}")
@@ -162,18 +172,16 @@ class CellCapture:
             self._guarded(self._log_datasets, what="dataset capture failed")
         self._guarded(self._log_code, what="code capture failed")
         if self.warnings:
-            self._guarded(run.set_tags, {"mlops.warnings": " | ".join(self.warnings)[:7000]})
+            self._guarded(run.set_tags, {WARNINGS_TAG: " | ".join(self.warnings)[:7000]})
         if self._hidden_state:
             joined = " | ".join(self._hidden_state)[:7000]
-            self._guarded(run.set_tags, {"mlops.hidden_state": joined})
+            self._guarded(run.set_tags, {HIDDEN_STATE_TAG: joined})
             self.warnings += self._hidden_state
 
     def _warn(self, message: str) -> None:
         self.warnings.append(message)
 
     def _near(self, name: str) -> str:
-        import difflib
-
         names = [n for n in self.user_ns if not n.startswith("_") and isinstance(n, str)]
         close = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
         return f"; did you mean {close[0]!r}?" if close else ""
@@ -192,8 +200,6 @@ class CellCapture:
         self.models += estimators.log_fitted_models(self.run, self._before, self.user_ns)
 
     def _log_datasets(self) -> None:
-        from ..datasets.cell_inputs import describe, frames_read_by
-
         found = frames_read_by(self.source, self.user_ns)
         if found:
             self.run.log_inputs([describe(obj, name, None) for name, obj in found])
@@ -207,7 +213,6 @@ class CellCapture:
         notebook = _notebook_cells()
         if notebook is not None:
             self.run.log_text(json.dumps(notebook), "mlops/notebook.json")
-        from .hidden_state import hidden_state_warnings
 
         cells = [c["source"] for c in notebook["cells"]] if notebook else None
         self._hidden_state = hidden_state_warnings(history, self.source, cells)

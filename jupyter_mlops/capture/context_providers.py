@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..tags import ENV_HASH_TAG, NOTEBOOK_TAG, param_tag
 from . import validation
 from .environment import environment_snapshot
 from .gitinfo import git_state, git_tags
@@ -27,7 +28,7 @@ class EnvironmentContext:
         return True
 
     def tags(self, run: RunStart) -> dict[str, str]:
-        return {"mlops.env_hash": environment_snapshot()["hash"]}
+        return {ENV_HASH_TAG: environment_snapshot()["hash"]}
 
 
 class NotebookContext:
@@ -43,7 +44,7 @@ class NotebookContext:
 
     def tags(self, run: RunStart) -> dict[str, str]:
         path = self._path() or ""
-        return {"mlops.notebook": path, "mlflow.source.name": path}
+        return {NOTEBOOK_TAG: path, "mlflow.source.name": path}
 
 
 class PapermillContext:
@@ -56,8 +57,7 @@ class PapermillContext:
 
     def tags(self, run: RunStart) -> dict[str, str]:
         return {
-            f"mlops.param.{k}": validation.param_text(v)[:500]
-            for k, v in papermill_parameters.items()
+            param_tag(k): validation.param_text(v)[:500] for k, v in papermill_parameters.items()
         }
 
 

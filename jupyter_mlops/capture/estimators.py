@@ -16,11 +16,12 @@ import logging
 import sys
 from typing import Any
 
+from ..tags import FITTED_WITHOUT_PREDICT_TAG
+
 # the ids of an estimator's fitted attributes (and its pipeline steps'): they change on refit
 Marker = tuple[tuple[str, int], ...]
 
 EXAMPLE_ROWS = 5
-FITTED_WITHOUT_PREDICT_TAG = "mlops.fitted_without_predict"
 
 log = logging.getLogger("jupyter_mlops.capture")
 

@@ -10,6 +10,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from ..tags import GIT_BRANCH_TAG, GIT_DIRTY_TAG, GIT_SHA_TAG
+
 MAX_DIFF = 1_000_000
 
 
@@ -53,11 +55,11 @@ def git_state(root: Path) -> dict[str, Any] | None:
 def git_tags(state: dict[str, Any]) -> dict[str, str]:
     """The run tags of a ``git_state`` (the ones the sync thread sets off the cell's path)."""
     tags = {
-        "mlops.git_sha": state["sha"],
+        GIT_SHA_TAG: state["sha"],
         "mlflow.source.git.commit": state["sha"],
-        "mlops.git_branch": state["branch"],
+        GIT_BRANCH_TAG: state["branch"],
         "mlflow.source.git.branch": state["branch"],
-        "mlops.git_dirty": str(state["dirty"]).lower(),
+        GIT_DIRTY_TAG: str(state["dirty"]).lower(),
     }
     if state["remote"]:
         tags["mlflow.source.git.repoURL"] = state["remote"]

@@ -11,6 +11,7 @@ import json
 import time
 from typing import Any
 
+from ..tags import SESSION_CELL_COUNT_METRIC, SESSION_CELL_DURATION_METRIC, SESSION_CELL_OK_METRIC
 from ..workspace import Workspace
 from . import estimators, validation
 from .params import literal_assignments
@@ -57,9 +58,9 @@ class SessionRecorder:
         run.log_text(source, f"cells/{seq:04d}.py")
         run.log_metrics(
             {
-                "mlops.cell.duration_s": duration,
-                "mlops.cell.execution_count": float(execution_count or 0),
-                "mlops.cell.ok": 1.0 if ok else 0.0,
+                SESSION_CELL_DURATION_METRIC: duration,
+                SESSION_CELL_COUNT_METRIC: float(execution_count or 0),
+                SESSION_CELL_OK_METRIC: 1.0 if ok else 0.0,
             },
             step=seq,
         )

@@ -21,6 +21,7 @@ from ..errors import InvalidInput, MlopsError, NotFound, StoreUnavailable
 from ..store import flusher
 from ..store.identity import acting_user
 from ..store.logged_models import pinned_requirements, stage_estimator
+from ..tags import ERROR_TAG, ERROR_TYPE_TAG, KIND_TAG, PARENT_KEY_TAG
 from ..workspace import Workspace
 from . import validation
 from .context_providers import run_context_registry
@@ -90,14 +91,14 @@ class RunRecorder:
         tags = {
             "mlflow.source.type": "NOTEBOOK" if self.kind in ("cell", "session") else "LOCAL",
             **context.tags,
-            "mlops.kind": self.kind,
+            KIND_TAG: self.kind,
             **self._tags,
         }
         user = acting_user(self.ws.tracking_uri)  # the tracking server's user, not the OS's
         if user:
             tags.setdefault("mlflow.user", user)
         if self.parent_key:
-            tags["mlops.parent_key"] = self.parent_key
+            tags[PARENT_KEY_TAG] = self.parent_key
         box = self._sink.box
         with box.batch():
             self._journal_start(box, tags, env)
@@ -126,8 +127,8 @@ class RunRecorder:
         self.status = status
         tags = {}
         if error is not None:
-            tags["mlops.error_type"] = type(error).__name__
-            tags["mlops.error"] = str(error)[:1000]
+            tags[ERROR_TYPE_TAG] = type(error).__name__
+            tags[ERROR_TAG] = str(error)[:1000]
         box = self._sink.box
         with box.batch():
             if tags:

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from ..store.runs import key_metrics
+from ..tags import ERROR_TAG, ERROR_TYPE_TAG, WARNINGS_TAG
 from ..workspace import Workspace
 from .declaration import CLI, NOTEBOOK, Command, arg
 from .terminal import workspace_from
@@ -80,11 +81,11 @@ def _show_text(detail: dict[str, Any], args: argparse.Namespace) -> int:
     print(
         f"run {detail['run_id']}  {detail['name'] or ''}  [{detail['status']}]  kind={detail['kind']}"
     )
-    error = detail["tags"].get("mlops.error")
+    error = detail["tags"].get(ERROR_TAG)
     if detail["status"] in ("FAILED", "KILLED") and error is not None:
-        ename = detail["tags"].get("mlops.error_type") or "error"
+        ename = detail["tags"].get(ERROR_TYPE_TAG) or "error"
         print(f"error: {ename}: {error}")
-    for warning in filter(None, detail["tags"].get("mlops.warnings", "").split(" | ")):
+    for warning in filter(None, detail["tags"].get(WARNINGS_TAG, "").split(" | ")):
         print(f"warning: {warning}")
     for section in ("params", "metrics"):
         if detail[section]:

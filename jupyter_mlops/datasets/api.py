@@ -23,8 +23,9 @@ from ..errors import InvalidInput, StoreUnavailable
 from ..store import flusher
 from ..store.dataset_versions import journal_key
 from ..store.reachability import ensure_reachable
+from ..store.runs import get_run
 from ..workspace import Workspace
-from .registry import REGISTER_WAIT_S, DatasetVersion, check_name, register
+from .registry import REGISTER_WAIT_S, DatasetVersion, check_name, load, register, resolve
 
 _CONTEXT = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
@@ -168,7 +169,6 @@ def check_context(context: str | None) -> None:
 
 def _log_to_run_id(ws: Workspace, run_id: str, item: dict[str, Any]) -> None:
     """Journal the input on a run made elsewhere (checked first while the server answers)."""
-    from ..store.runs import get_run
 
     try:
         ensure_reachable(ws)
@@ -184,7 +184,6 @@ def _log_to_run_id(ws: Workspace, run_id: str, item: dict[str, Any]) -> None:
 def load_dataset(ref: str, workspace: Workspace | None = None) -> Any:
     """The DataFrame of ``"name"``, ``"name@3"``, ``"name@<digest prefix>"`` or a digest,
     verified against its digest (a corrupted snapshot raises ``IntegrityError``)."""
-    from .registry import load, resolve
 
     ws = workspace or Workspace.find()
     return load(ws, resolve(ws, ref))

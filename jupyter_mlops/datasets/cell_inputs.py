@@ -25,6 +25,10 @@ from typing import Any
 
 import xxhash
 
+from ..errors import InvalidInput
+from ..workspace import Workspace
+from .api import prepare
+
 MAX_FRAMES_PER_CELL = 20
 MAX_HISTORY_CELLS = 500
 READERS = {
@@ -159,7 +163,6 @@ def frames_read_by(source: str, user_ns: dict[str, Any]) -> list[tuple[str, Any]
 
 def _fingerprint_ok(obj: Any, name: str) -> bool:
     """Fingerprint now (memoised for ``describe``); data with no stable content is skipped."""
-    from ..errors import InvalidInput
     from .fingerprint import fingerprint_frame
     from .profile import as_frame
 
@@ -200,8 +203,6 @@ def file_source(path: str) -> dict[str, str] | None:
     shown = str(resolved)
     root = os.environ.get("MLOPS_WORKSPACE")
     try:
-        from ..workspace import Workspace
-
         base = Path(root).resolve() if root else Workspace.find().root
         shown = str(resolved.relative_to(base))
     except ValueError:
@@ -234,7 +235,6 @@ def known_file_source(obj: Any) -> dict[str, str] | None:
 
 def describe(obj: Any, name: str, context: str | None) -> dict[str, Any]:
     """The ``run.log_inputs`` dict for ``obj`` (snapshot written once per digest)."""
-    from .api import prepare
 
     file_src = known_file_source(obj)
     source = {"file": file_src["path"], "file_hash": file_src["hash"]} if file_src else None

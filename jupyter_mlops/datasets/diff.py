@@ -11,7 +11,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..store.client import client_for
 from ..workspace import Workspace
+from .registry import resolve
 
 STATS = ("nulls", "min", "max", "mean", "std", "unique")
 
@@ -113,9 +115,6 @@ def side_from_frame(obj: Any, label: str) -> DatasetSide:
 
 
 def side_from_store(ws: Workspace, ref: str) -> DatasetSide:
-    from ..store.client import client_for
-    from .registry import resolve
-
     v = resolve(ws, ref)
     schema: dict[str, Any] = {}
     profile: dict[str, Any] = {}

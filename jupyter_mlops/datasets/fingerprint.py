@@ -27,7 +27,7 @@ import struct
 import sys
 from typing import Any
 
-import numpy as np
+import numpy as np  # noqa: TID253 -- needed at import here
 import xxhash
 
 from ..errors import InvalidInput

@@ -11,7 +11,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
+import numpy as np  # noqa: TID253 -- needed at import here
+
+from ..errors import InvalidInput
 
 MAX_PROFILED_COLUMNS = 200
 TOP_K = 5
@@ -21,8 +23,6 @@ TOP_SAMPLE_ROWS = 200_000
 def as_frame(obj: Any, name: str = "value") -> Any:
     """A DataFrame view of a DataFrame, Series or numpy array (arrays of rank > 2 are refused)."""
     import pandas as pd
-
-    from ..errors import InvalidInput
 
     if isinstance(obj, pd.DataFrame):
         return obj

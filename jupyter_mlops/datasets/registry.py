@@ -18,6 +18,7 @@ import re
 import tempfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from ..store.dataset_versions import (
     snapshot_uri,
 )
 from ..store.reachability import ensure_reachable
+from ..tags import KIND_TAG
 from ..workspace import Workspace
 from .snapshots import FORMAT, SnapshotFile, cache_path, read_snapshot, write_snapshot
 
@@ -124,7 +126,7 @@ def _search(ws: Workspace, filter_string: str, max_results: int = 1000) -> list[
     if exp is None:
         return []
     client = client_for(ws)
-    flt = f"tags.`mlops.kind` = '{KIND}'" + (f" AND {filter_string}" if filter_string else "")
+    flt = f"tags.`{KIND_TAG}` = '{KIND}'" + (f" AND {filter_string}" if filter_string else "")
     return list(
         client.search_runs(
             [exp],
@@ -277,7 +279,6 @@ def _journal(
     snap: SnapshotFile | None,
 ) -> DatasetVersion:
     """One ``dataset`` record in the process's journal (its snapshot staged beside it)."""
-    import uuid
 
     box = flusher.sink_for(ws).box
     jkey = journal_key(name, digest)

@@ -39,6 +39,7 @@ from ..release.registry import register
 from ..release.rollout import demote_canary, promote, state
 from ..serving.server import BackgroundServer
 from ..store.client import client_for
+from ..tags import DEMO_TAG
 from ..workspace import Workspace
 from .release import candidate_runs
 from .traffic import send_rows, send_traffic, versions_text
@@ -101,7 +102,7 @@ def train_bad_model(ws: Workspace, X: Any, y: Any) -> str:
 
     rare = y.value_counts().idxmin()
     model = DummyClassifier(strategy="constant", constant=rare).fit(X, y)
-    with track(name="bad-canary", workspace=ws, tags={"mlops.demo": "bad canary"}) as run:
+    with track(name="bad-canary", workspace=ws, tags={DEMO_TAG: "bad canary"}) as run:
         run.log_params({"strategy": "constant", "constant": str(rare)})
         run.log_metrics({"accuracy": float((model.predict(X) == y).mean())})
         run.log_model(model, name="model", X=X.head(20))

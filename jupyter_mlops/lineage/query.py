@@ -18,8 +18,12 @@ from collections import deque
 from pathlib import Path
 from typing import Any, cast
 
+from ..datasets.cell_inputs import file_source
+from ..datasets.registry import T_SOURCE, _search, find_by_digest, resolve
 from ..errors import InvalidInput, NotFound
 from ..store.client import client_for
+from ..store.runs import get_run
+from ..tags import DATASET_DIGEST_TAG, DATASET_NAME_TAG, KIND_TAG, MODEL_ID_TAG
 from ..workspace import Workspace
 from .graph import LineageGraph, Node
 
@@ -30,7 +34,7 @@ _MV = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]{0,127})(/(?P<ver>\d+)|@(?
 
 def _model_id_of(mv: Any) -> str | None:
     """The logged model behind a registered version: its model_id, our tag, or its source URI."""
-    found = getattr(mv, "model_id", None) or (mv.tags or {}).get("mlops.model_id")
+    found = getattr(mv, "model_id", None) or (mv.tags or {}).get(MODEL_ID_TAG)
     if found:
         return cast("str", found)
     m = _MODEL_ID.search(mv.source or "")
@@ -48,7 +52,7 @@ class _Builder:
     # -- node constructors ----------------------------------------------------------------------
     def run_node(self, run: Any) -> Node:
         tags = run.data.tags
-        kind = tags.get("mlops.kind", "run")
+        kind = tags.get(KIND_TAG, "run")
         label = run.info.run_name or run.info.run_id[:8]
         return Node(f"run:{run.info.run_id}", "run", label, f"{kind} {run.info.run_id[:8]}")
 
@@ -122,8 +126,6 @@ class _Builder:
         elif kind == "dataset":
             src = self.dataset_sources.get(ident)
             if src is None:
-                from ..datasets.registry import find_by_digest
-
                 for v in find_by_digest(self.ws, ident):
                     self.remember_source(ident, v.source)
                 src = self.dataset_sources.get(ident)
@@ -136,8 +138,6 @@ class _Builder:
         kind, ident = node.kind, node.id.split(":", 1)[1]
         out: list[tuple[Node, str]] = []
         if kind == "file":
-            from ..datasets.registry import T_SOURCE, _search
-
             path = ident.rsplit("#", 1)[0]
             for run in _search(self.ws, f"tags.`{T_SOURCE}` LIKE '%{json.dumps(path)[1:-1]}%'"):
                 tags = run.data.tags
@@ -145,14 +145,14 @@ class _Builder:
                 if src.get("file") == path and src.get("file_hash", "").startswith(
                     ident.rsplit("#", 1)[1]
                 ):
-                    digest = tags["mlops.dataset.digest"]
-                    out.append((self.dataset_node(tags["mlops.dataset.name"], digest), "read"))
+                    digest = tags[DATASET_DIGEST_TAG]
+                    out.append((self.dataset_node(tags[DATASET_NAME_TAG], digest), "read"))
         elif kind == "dataset":
             runs = self.client.search_runs(
                 self.exp_ids(), filter_string=f"datasets.digest = '{ident}'", max_results=200
             )
             for run in runs:
-                if run.data.tags.get("mlops.kind") == "dataset":
+                if run.data.tags.get(KIND_TAG) == "dataset":
                     continue
                 ctx = "input"
                 for di in run.inputs.dataset_inputs if run.inputs else []:
@@ -239,13 +239,9 @@ class _Builder:
         return candidate if self.ws.contains(candidate) and candidate.is_file() else None
 
     def _run(self, ref: str) -> Node:
-        from ..store.runs import get_run
-
         return self.run_node(get_run(self.ws, ref))
 
     def _dataset(self, ref: str) -> Node:
-        from ..datasets.registry import resolve
-
         v = resolve(self.ws, ref)
         if not v.run_id:
             raise NotFound(f"no dataset version {ref!r}", hint=_HINT)
@@ -269,8 +265,6 @@ class _Builder:
         return self.mv_node(mv)
 
     def _file(self, path: str) -> Node:
-        from ..datasets.cell_inputs import file_source
-
         src = file_source(path)
         if src is None:
             raise NotFound(f"no file {path!r}", hint="give a path relative to the project")

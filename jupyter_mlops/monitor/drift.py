@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
+import numpy as np  # noqa: TID253 -- needed at import here
 
 from .predlog_format import INPUT_PREFIX, OUTPUT_COLUMN
 

@@ -19,8 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, Conflict, NotFound
 from ..release.aliases.lease import Lease, LeaseLost
+from ..release.rollout import demote_canary, state
+from ..tags import GUARD_LEADER_TAG
 from ..workspace import Workspace
+from .drift import ReferenceProfile
 from .health import Health, health_by_version, request_arrays
+from .predlog import OUTPUT_COLUMN, scan_predictions
 from .thresholds import CanaryThresholds, load_monitor_config
 
 if TYPE_CHECKING:
@@ -28,7 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 GUARD_ACTOR = "canary-guard"
-LEADER_TAG = "mlops.guard_leader"
+LEADER_TAG = GUARD_LEADER_TAG
 
 
 @dataclass
@@ -56,16 +60,11 @@ class CanaryVerdict:
 
 
 def _aliases(ws: Workspace, model: str) -> dict[str, str]:
-    from ..release.rollout import state
-
     return dict(state(ws, model).aliases)
 
 
 def _output_psi(table: pa.Table, canary: str, champion: str) -> float | None:
     import pyarrow.compute as pc
-
-    from .drift import ReferenceProfile
-    from .predlog import OUTPUT_COLUMN
 
     if OUTPUT_COLUMN not in table.column_names:
         return None
@@ -140,7 +139,6 @@ def roll_back_canary(
     champion it was judged against); True when it was rolled back.
 
     The one place that calls the release layer, so the guard follows its API in one line."""
-    from ..release.rollout import demote_canary
 
     try:  # checked again under the release lease: never a canary other than the one judged
         demote_canary(
@@ -165,7 +163,6 @@ def evaluate_canary(
     now: float | None = None,
 ) -> CanaryVerdict:
     """Judge the current canary on the last ``monitor.canary.window`` of traffic."""
-    from .predlog import scan_predictions
 
     th = thresholds or load_monitor_config(ws).canary
     aliases = _aliases(ws, model)

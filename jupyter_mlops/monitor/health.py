@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-import numpy as np
+import numpy as np  # noqa: TID253 -- needed at import here
 
 if TYPE_CHECKING:
     import pyarrow as pa

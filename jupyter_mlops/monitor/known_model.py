@@ -8,6 +8,7 @@ gets its report.
 from __future__ import annotations
 
 from ..errors import NotFound
+from ..store.client import client_for
 from ..workspace import Workspace
 from .predlog_format import predictions_dir
 
@@ -18,8 +19,6 @@ def require_known_model(ws: Workspace, model: str) -> None:
     if folder.is_dir() and any(folder.iterdir()):
         return
     from mlflow.exceptions import MlflowException
-
-    from ..store.client import client_for
 
     try:
         client_for(ws).get_registered_model(model)

@@ -21,11 +21,14 @@ import calendar
 import logging
 import os
 import socket
+import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any, TypedDict, cast
 
+from ..store.client import client_for
+from ..tags import KIND_TAG, PREDICTION_LOG_TAG
 from ..workspace import Workspace
 from .predlog_format import FILE_NAME, model_folder_name, predictions_dir
 
@@ -38,7 +41,7 @@ class ShipStats(TypedDict):
 
 log = logging.getLogger(__name__)
 EXPERIMENT = "mlops-prediction-logs"
-RUN_TAG = "mlops.prediction_log"
+RUN_TAG = PREDICTION_LOG_TAG
 ARTIFACT_ROOT = "predictions"
 SHIPPED_DIR = "shipped"
 DEFAULT_SHIP_INTERVAL = 60.0
@@ -66,9 +69,7 @@ def _experiment_id(client: Any, create: bool) -> str | None:
     if not create:
         return None
     try:
-        return cast(
-            "str", client.create_experiment(EXPERIMENT, tags={"mlops.kind": "prediction-logs"})
-        )
+        return cast("str", client.create_experiment(EXPERIMENT, tags={KIND_TAG: "prediction-logs"}))
     except MlflowException:  # another replica created it a moment ago
         exp = client.get_experiment_by_name(EXPERIMENT)
         if exp is None:
@@ -78,7 +79,6 @@ def _experiment_id(client: Any, create: bool) -> str | None:
 
 def bookkeeping_runs(ws: Workspace, model: str, *, create: bool = False) -> list[str]:
     """Run ids holding ``model``'s shipped segments, oldest first (one created if asked)."""
-    from ..store.client import client_for
 
     client = client_for(ws)
     exp = _experiment_id(client, create)
@@ -91,7 +91,7 @@ def bookkeeping_runs(ws: Workspace, model: str, *, create: bool = False) -> list
     if ids or not create:
         return ids
     run = client.create_run(
-        exp, run_name=f"predictions-{model}", tags={RUN_TAG: model, "mlops.kind": "prediction-log"}
+        exp, run_name=f"predictions-{model}", tags={RUN_TAG: model, KIND_TAG: "prediction-log"}
     )
     return [run.info.run_id]
 
@@ -150,8 +150,6 @@ class SegmentShipper:
         (any replica may do it: deleting twice is harmless); returns how many hours went."""
         from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
-        from ..store.client import client_for
-
         client = client_for(self.ws)
         limit = (now if now is not None else time.time()) - max_age
         base = f"{ARTIFACT_ROOT}/{model_folder_name(self.model)}"
@@ -186,8 +184,6 @@ class SegmentShipper:
             return done
 
     def _upload(self, path: Path) -> None:
-        from ..store.client import client_for
-
         if self._run_id is None:
             self._run_id = bookkeeping_runs(self.ws, self.model, create=True)[0]
         dest = "/".join(
@@ -227,7 +223,6 @@ def fetch_shipped(
 ) -> list[Path]:
     """Local copies of the shipped segments of ``model`` in the window whose names are not in
     ``known`` (downloaded once into ``.mlops/predictions-cache``: segments never change)."""
-    from ..store.client import client_for
 
     client = client_for(ws)
     cache = ws.subdir("predictions-cache") / model_folder_name(model)
@@ -259,8 +254,6 @@ def fetch_shipped(
 
 
 def _download(client: Any, run_id: str, path: str, local: Path) -> None:
-    import tempfile
-
     with tempfile.TemporaryDirectory(dir=local.parent) as tmp:
         got = client.download_artifacts(run_id, path, tmp)
         os.replace(got, local)  # whole or not at all: a reader never sees half a segment

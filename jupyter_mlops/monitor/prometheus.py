@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
+import numpy as np  # noqa: TID253 -- needed at import here
 
 from .health import request_arrays
 from .predlog_format import model_folder_name

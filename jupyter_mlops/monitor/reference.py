@@ -14,7 +14,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..datasets.api import load_dataset
 from ..release.registry import get_version, model_dir
+from ..store.client import client_for
 from ..workspace import Workspace
 
 TRAINING_CONTEXTS = ("training", "train")
@@ -39,8 +41,6 @@ def _dataset_inputs(run: Any) -> list[tuple[Any, str | None]]:
 
 
 def _load_snapshot(ws: Workspace, dataset: Any) -> Any:
-    from ..datasets.api import load_dataset  # the datasets layer owns snapshots
-
     return load_dataset(dataset.digest, workspace=ws)
 
 
@@ -49,8 +49,6 @@ def training_reference(
 ) -> TrainingReference:
     """The training data (and the model's predictions on it) of ``model`` version ``version``."""
     from mlflow.exceptions import MlflowException
-
-    from ..store.client import client_for
 
     ref = TrainingReference()
     if version is None:

@@ -14,8 +14,18 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
+import numpy as np  # noqa: TID253 -- needed at import here
 
+from ..store.client import client_for, experiment_id
+from ..tags import (
+    KIND_TAG,
+    MODEL_TAG,
+    MODEL_VERSION_TAG,
+    MONITOR_ALERTS_TAG,
+    MONITOR_CANARY_TAG,
+    MONITOR_DRIFTED_TAG,
+    MONITOR_UNTIL_TAG,
+)
 from ..workspace import Workspace
 from .drift import FeatureDrift, ReferenceProfile, prediction_drift
 from .guard import CanaryVerdict, judge
@@ -83,8 +93,6 @@ class MonitorReport:
 
 def _registry_aliases(ws: Workspace, model: str, problems: list[str]) -> dict[str, str]:
     from mlflow.exceptions import MlflowException
-
-    from ..store.client import client_for
 
     try:
         rm = client_for(ws).get_registered_model(model)
@@ -325,20 +333,18 @@ def record_report(ws: Workspace, report: MonitorReport) -> str:
     """One finished MLflow run (mlops.kind=monitor) in experiment ``<model>-monitoring``."""
     from mlflow.entities import Metric, Param, RunTag
 
-    from ..store.client import client_for, experiment_id
-
     client = client_for(ws)
     exp = experiment_id(ws, f"{report.model}-monitoring")
     tags = {
-        "mlops.kind": MONITOR_KIND,
-        "mlops.model": report.model,
-        "mlops.monitor.drifted": ",".join(report.drifted)[:5000],
-        "mlops.monitor.alerts": str(len(report.alerts)),
+        KIND_TAG: MONITOR_KIND,
+        MODEL_TAG: report.model,
+        MONITOR_DRIFTED_TAG: ",".join(report.drifted)[:5000],
+        MONITOR_ALERTS_TAG: str(len(report.alerts)),
     }
     if report.reference_version:
-        tags["mlops.model_version"] = str(report.reference_version)
+        tags[MODEL_VERSION_TAG] = str(report.reference_version)
     if report.canary is not None:
-        tags["mlops.monitor.canary"] = report.canary.decision
+        tags[MONITOR_CANARY_TAG] = report.canary.decision
     run = client.create_run(exp, run_name=f"monitor-{report.model}", tags=tags)
     rid: str = run.info.run_id
     ts = int(report.until * 1000)
@@ -352,7 +358,7 @@ def record_report(ws: Workspace, report: MonitorReport) -> str:
             rid,
             metrics=metrics[i : i + 900],
             params=params if i == 0 else [],
-            tags=[RunTag("mlops.monitor.until", str(report.until))] if i == 0 else [],
+            tags=[RunTag(MONITOR_UNTIL_TAG, str(report.until))] if i == 0 else [],
         )
     client.log_text(rid, json.dumps(report.to_dict(), indent=1, default=str), "monitor/report.json")
     client.set_terminated(rid, "FINISHED")
@@ -378,14 +384,13 @@ def write_latest(ws: Workspace, report: MonitorReport) -> None:
 
 def drift_history(ws: Workspace, model: str, limit: int = 100) -> list[dict[str, Any]]:
     """Earlier monitoring runs of ``model``, oldest first: the drift history."""
-    from ..store.client import client_for, experiment_id
 
     exp = experiment_id(ws, f"{model}-monitoring", create=False)
     if exp is None:
         return []
     runs = client_for(ws).search_runs(
         [exp],
-        filter_string="tags.`mlops.kind` = 'monitor'",
+        filter_string=f"tags.`{KIND_TAG}` = 'monitor'",
         max_results=limit,
         order_by=["attributes.start_time DESC"],
     )

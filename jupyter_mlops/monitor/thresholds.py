@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import did_you_mean
+from ..config import compose_yaml, did_you_mean, line_of
 from ..errors import ConfigError, InvalidInput
 from ..workspace import Workspace
 from .drift import DriftThresholds
@@ -141,7 +141,6 @@ def parse_monitor_section(
     section: Any, *, path: str = "mlops.yaml", node: Any = None
 ) -> MonitorConfig:
     """Validate a ``monitor:`` mapping into a MonitorConfig (ConfigError naming key and line)."""
-    from ..config import line_of
 
     def fail(keys: list[str], message: str, hint: str | None = None) -> ConfigError:
         line = line_of(node, ["monitor", *keys]) if node is not None else None
@@ -198,7 +197,6 @@ def load_monitor_config(ws: Workspace) -> MonitorConfig:
     path: Path = ws.config_path
     if not path.is_file():
         return MonitorConfig()
-    from ..config import compose_yaml
 
     data, node = compose_yaml(path)
     section = data.get("monitor") if isinstance(data, dict) else None

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..capture.context_providers import papermill_parameters as injected_parameters
 from ..capture.params import papermill_parameters
+from ..tags import param_tag
 
 
 @dataclass
@@ -21,9 +22,7 @@ class Hooks:
         if params is not None:
             injected_parameters.update(params)
             if self.session is not None:
-                self.session.run.set_tags(
-                    {f"mlops.param.{k}": str(v)[:500] for k, v in params.items()}
-                )
+                self.session.run.set_tags({param_tag(k): str(v)[:500] for k, v in params.items()})
         if self.session is not None:
             self.session.before_cell(self.shell.user_ns)
 

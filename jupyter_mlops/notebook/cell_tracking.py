@@ -10,8 +10,12 @@ import ast
 import sys
 from typing import Any
 
+from ..capture import validation
+from ..capture.cell import CellCapture
+from ..capture.session import SessionRecorder
 from ..commands.tracking import TRACK
 from ..errors import InvalidInput, MlopsError
+from .cell_hooks import hooks_for
 from .subcommands import view
 
 
@@ -66,7 +70,6 @@ def _history(shell: Any) -> list[tuple[int, str]]:
 def track(ctx: Any, args: Any, result: None) -> Any:
     __tracebackhide__ = True
     cell = ctx.cell
-    from ..capture import validation
 
     tags = validation.parse_tag_options(args.tags)
     params = validation.split_names(args.params)
@@ -77,7 +80,6 @@ def track(ctx: Any, args: Any, result: None) -> Any:
         raise InvalidInput(
             "%%mlops track takes no on/off", hint="use %mlops track on (one %) for session mode"
         )
-    from ..capture.cell import CellCapture
 
     shell = ctx.shell
     tree, filename = _parse_cell(shell, cell)
@@ -126,13 +128,10 @@ def _finish_quietly(capture: Any, error: BaseException | None) -> None:
 
 
 def _session(ctx: Any, args: Any, tags: dict) -> None:
-    from .cell_hooks import hooks_for
-
     hooks = hooks_for(ctx.shell)
     if args.mode == "on":
         if hooks.session is not None:
             raise InvalidInput("session tracking is already on", hint="%mlops track off first")
-        from ..capture.session import SessionRecorder
 
         hooks.session = SessionRecorder(ctx.workspace, experiment=args.experiment, name=args.name)
         if tags:

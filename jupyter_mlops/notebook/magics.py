@@ -8,6 +8,7 @@ them and turns every ``MlopsError`` into a one-line ``UsageError``.
 from __future__ import annotations
 
 import importlib
+import os
 import shlex
 import sys
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from ..errors import MlopsError
+from ..workspace import Workspace
+from .cell_hooks import install_hooks
 from .subcommands import SUBCOMMANDS, help_for, help_text, unknown_subcommand
 
 VIEW_MODULES = [
@@ -48,9 +51,6 @@ _workspace_cache: dict[tuple, Any] = {}
 
 def current_workspace():
     """The workspace of the kernel's current folder, re-read only when mlops.yaml changes."""
-    import os
-
-    from ..workspace import Workspace
 
     key = (
         os.getcwd(),
@@ -120,7 +120,6 @@ _registered: dict[int, Any] = {}
 def register(ipython: Any) -> None:
     _load_subcommands()
     ipython.register_magics(MlopsMagics)
-    from .cell_hooks import install_hooks
 
     _registered[id(ipython)] = install_hooks(ipython)
     _usage_errors_as_error_outputs(ipython)

@@ -10,6 +10,11 @@ from collections.abc import Callable
 from html import escape
 from typing import Any
 
+from IPython.display import display
+
+from ..store.runs import key_metrics
+from ..tags import ERROR_TAG, ERROR_TYPE_TAG, TAG_PREFIX, WARNINGS_TAG
+
 STYLE = """<style>
 .jp-mlops-scroll{overflow:auto;max-height:460px;max-width:100%}
 .jp-mlops-table{border-collapse:collapse;font-size:12px;line-height:1.35}
@@ -76,8 +81,6 @@ def runs_widget(runs: list[dict[str, Any]], detail: Callable[[str], Any]) -> Any
     """Table of runs; sort by any column; picking a run shows its details below."""
     import ipywidgets as w
 
-    from ..store.runs import key_metrics
-
     metric_keys = key_metrics(runs, limit=8)
     headers, _ = runs_rows(runs, metric_keys)
     sort = w.Dropdown(options=headers, value="started", description="sort by")
@@ -104,8 +107,6 @@ def runs_widget(runs: list[dict[str, Any]], detail: Callable[[str], Any]) -> Any
         out.clear_output()
         if change["new"]:
             with out:
-                from IPython.display import display
-
                 display(detail(change["new"]))
 
     sort.observe(render, "value")
@@ -141,10 +142,10 @@ def run_widget(detail: dict[str, Any]) -> Any:
         f"{escape(detail['kind'])} · started {_when(detail['start_time'])}"
     )
     tags = detail.get("tags") or {}
-    if detail["status"] in ("FAILED", "KILLED") and tags.get("mlops.error") is not None:
-        ename = tags.get("mlops.error_type") or "error"
-        head += f"<br><b>error:</b> <code>{escape(ename)}: {escape(tags['mlops.error'])}</code>"
-    for warning in filter(None, tags.get("mlops.warnings", "").split(" | ")):
+    if detail["status"] in ("FAILED", "KILLED") and tags.get(ERROR_TAG) is not None:
+        ename = tags.get(ERROR_TYPE_TAG) or "error"
+        head += f"<br><b>error:</b> <code>{escape(ename)}: {escape(tags[ERROR_TAG])}</code>"
+    for warning in filter(None, tags.get(WARNINGS_TAG, "").split(" | ")):
         head += f"<br><b>warning:</b> {escape(warning)}"
     parts = [w.HTML(STYLE + head)]
     params = sorted(detail["params"].items())
@@ -160,8 +161,6 @@ def run_widget(detail: dict[str, Any]) -> Any:
     if detail["curves"]:
         out = w.Output()
         with out:
-            from IPython.display import display
-
             display(curves_figure(detail["curves"]))
         parts.append(out)
     if detail["models"]:
@@ -206,7 +205,7 @@ def compare_widget(table: dict[str, Any]) -> Any:
         r
         for r in table["metrics"]
         if all(isinstance(v, (int, float)) for v in r["values"])
-        and not r["key"].startswith("mlops.")
+        and not r["key"].startswith(TAG_PREFIX)
     ]
     if numeric:
         import matplotlib.pyplot as plt
@@ -228,8 +227,6 @@ def compare_widget(table: dict[str, Any]) -> Any:
         plt.close(fig)
         out = w.Output()
         with out:
-            from IPython.display import display
-
             display(fig)
         parts.append(out)
     if table.get("cell_diff"):

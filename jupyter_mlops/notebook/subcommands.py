@@ -18,6 +18,7 @@ from typing import Any
 from ..commands.declaration import NOTEBOOK, Command
 from ..commands.registry import COMMANDS, commands_for
 from ..errors import InvalidInput
+from ..store.own_writes import flush_own
 from ..strict_parser import StrictParser
 
 NotebookView = Callable[[Any, argparse.Namespace, Any], Any]
@@ -68,8 +69,6 @@ class Subcommand:
     def run(self, ctx: Any, args: argparse.Namespace) -> Any:
         __tracebackhide__ = True  # an error in a tracked cell is shown from the user's code
         if self.flush_first:
-            from ..store.own_writes import flush_own
-
             flush_own(ctx.workspace)
         call = self.command.call
         result = call(ctx.workspace, args) if call is not None else None

@@ -20,7 +20,10 @@ from .cache import CacheIndex, environment_hash
 from .graph import closure, topological_order
 from .plan import Planner, StepPlan
 from .progress import BuildProgress, BuildReport, StepReport, key_metric
+from .records import flush
+from .scheduler import Scheduler
 from .spec import load_spec
+from .sweep import planned_executions
 
 if TYPE_CHECKING:
     from .executor_dask import DaskExecutor
@@ -58,12 +61,9 @@ def make_executor(
     if executor == "local":
         if scheduler:
             raise InvalidInput("--scheduler needs --executor dask")
-        from .executor_local import LocalExecutor
 
         return LocalExecutor(jobs)
     if executor == "dask":
-        from .executor_dask import DaskExecutor
-
         return DaskExecutor(scheduler, jobs)
     raise InvalidInput(f"unknown executor {executor!r}", hint=f"one of: {', '.join(EXECUTORS)}")
 
@@ -134,8 +134,6 @@ def build(
             ws, spec, planner, cache, order, plans, executor, jobs, scheduler, progress, started
         )
     if wait:
-        from .records import flush
-
         flush(ws)
         report.duration = time.perf_counter() - started
     return report
@@ -154,10 +152,7 @@ def _run(
     progress: bool,
     started: float,
 ) -> BuildReport:
-    from .scheduler import Scheduler
-
     runner = make_executor(executor, jobs, scheduler)
-    from .sweep import planned_executions
 
     # the total is known up front: every step that may run, a sweep with its whole budget
     total = sum(planned_executions(p.step) for p in plans if p.action != "cached")

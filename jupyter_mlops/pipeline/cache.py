@@ -11,12 +11,16 @@ journal key; the first lookup after they landed fills in their ids (and rewrites
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+import xxhash
+
+from ..capture.environment import environment_hash as captured
 from ..errors import IntegrityError
 from ..store.run_keys import landed_run_ids
 from ..workspace import Workspace
@@ -26,8 +30,6 @@ KEY_VERSION = "1"
 
 
 def _xxh(data: bytes) -> str:
-    import xxhash
-
     return xxhash.xxh3_128_hexdigest(data)
 
 
@@ -51,7 +53,6 @@ def notebook_code_digest(path: Path) -> str:
 def _environment_stamp() -> str:
     """What the environment hash depends on that a few ``stat`` calls can see: the interpreter,
     the OS release and the mtime of every import folder (installing a package changes it)."""
-    import os
 
     parts = [sys.version, sys.executable, " ".join(os.uname())]
     cwd = os.getcwd()
@@ -82,7 +83,6 @@ def environment_hash(memo_dir: Path | None = None) -> str:
                 return str(saved["hash"])
         except (OSError, ValueError, KeyError, AttributeError):
             pass
-    from ..capture.environment import environment_hash as captured
 
     value = str(captured())
     if memo is not None:
@@ -109,7 +109,6 @@ def produced_digest(rel: str, produced: dict[str, str]) -> str | None:
     inside = {p[len(prefix) :]: d for p, d in produced.items() if p.startswith(prefix)}
     if not inside:
         return None
-    import xxhash
 
     h = xxhash.xxh3_128()
     for sub in sorted(inside, key=lambda p: Path(p).parts):

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..tags import EXECUTED_CELLS_TAG, NOTEBOOK_TAG, OUTPUT_NOTEBOOK_TAG, SOURCE_TAG, error_tag
+from ..workspace import Workspace
+from . import records
 from .outcome import notebook_outcome
 from .running_kernels import kernel_environment
 
@@ -31,17 +34,14 @@ class TrackedExecution:
     def start(cls, nb: Any, input_path: Any, output_path: Any) -> TrackedExecution:
         notebook = str(input_path) if isinstance(input_path, (str, os.PathLike)) else None
         try:
-            from ..workspace import Workspace
-            from . import records
-
             ws = Workspace.find()
             params = dict(nb.metadata.get("papermill", {}).get("parameters", {}) or {})
             name = Path(notebook).stem if notebook else "notebook"
-            tags = {"mlops.source": "papermill", "mlflow.source.type": "NOTEBOOK"}
+            tags = {SOURCE_TAG: "papermill", "mlflow.source.type": "NOTEBOOK"}
             if notebook:
-                tags.update({"mlops.notebook": notebook, "mlflow.source.name": notebook})
+                tags.update({NOTEBOOK_TAG: notebook, "mlflow.source.name": notebook})
             if output_path:
-                tags["mlops.output_notebook"] = str(output_path)
+                tags[OUTPUT_NOTEBOOK_TAG] = str(output_path)
             run_id = records.direct_start_run(
                 ws,
                 name=name,
@@ -84,8 +84,6 @@ class TrackedExecution:
     ) -> None:
         import nbformat
 
-        from . import records
-
         assert self.run_id is not None  # finish() records started runs only
         outcome = notebook_outcome(nb)
         status = outcome.status
@@ -95,9 +93,9 @@ class TrackedExecution:
         elif crash is not None:
             status = "FAILED"
             error = error or {"ename": type(crash).__name__, "evalue": str(crash)[:1000]}
-        tags: dict[str, Any] = {"mlops.executed_cells": outcome.executed_cells}
+        tags: dict[str, Any] = {EXECUTED_CELLS_TAG: outcome.executed_cells}
         if error:
-            tags.update({f"mlops.error.{k}": v for k, v in error.items() if v is not None})
+            tags.update({error_tag(k): v for k, v in error.items() if v is not None})
         with tempfile.TemporaryDirectory() as tmp:
             name = Path(self.notebook).name if self.notebook else "notebook.ipynb"
             out = Path(tmp) / name

@@ -11,7 +11,7 @@ from concurrent.futures import Future
 from dataclasses import replace
 from typing import Any
 
-from ..errors import StoreUnavailable
+from ..errors import InvalidInput, StoreUnavailable
 from .notebook_task import NotebookResult, NotebookTask, run_notebook_task
 
 
@@ -22,8 +22,6 @@ class DaskExecutor:
         try:
             from distributed import Client, LocalCluster
         except ImportError:
-            from ..errors import InvalidInput
-
             raise InvalidInput(
                 "the dask executor needs dask.distributed",
                 hint="pip install 'jupyter-mlops[dask]'",

@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, cast
 
+import xxhash
+
 from ..durable import replace_durably
 
 CHUNK = 1 << 20
@@ -51,7 +53,6 @@ def write_atomic(path: Path, data: bytes) -> None:
 def copy_atomic(src: Path, dst: Path, digest: str | None = None) -> None:
     """Copy ``src`` to ``dst`` through a synced temporary file and a rename. With ``digest``
     the copied bytes must hash to it (else ``DigestMismatch`` and ``dst`` is left untouched)."""
-    import xxhash
 
     fd, tmp = _temp_beside(dst)
     try:
@@ -71,8 +72,6 @@ def copy_atomic(src: Path, dst: Path, digest: str | None = None) -> None:
 
 
 def hash_file(path: Path) -> str:
-    import xxhash
-
     h = xxhash.xxh3_128()
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
@@ -100,8 +99,6 @@ class DigestMemo:
         except OSError:
             return None
         if file.is_dir():
-            import xxhash
-
             h = xxhash.xxh3_128()
             for sub in sorted(p for p in file.rglob("*") if p.is_file()):
                 h.update(f"{sub.relative_to(file).as_posix()}\0{self.digest(sub)}\n".encode())

@@ -10,13 +10,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from nbclient.util import run_sync
-from papermill.clientwrap import PapermillNotebookClient
-from papermill.engines import NBClientEngine
-from papermill.utils import merge_kwargs, remove_args
+from nbclient.util import run_sync  # noqa: TID253 -- needed at import here
+from papermill.clientwrap import PapermillNotebookClient  # noqa: TID253 -- needed at import here
+from papermill.engines import NBClientEngine  # noqa: TID253 -- needed at import here
+from papermill.utils import merge_kwargs, remove_args  # noqa: TID253 -- needed at import here
 from traitlets import default
 
-from ..kernels import EncryptedKernelManager
+from ..kernels import EncryptedKernelManager  # noqa: TID253 -- needed at import here
 from .running_kernels import forget_task, register_active
 
 log = logging.getLogger("jupyter_mlops.engine")

@@ -6,6 +6,7 @@ except ``SystemExit`` with code 0 or none, which ends the notebook successfully.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,7 +65,6 @@ def notebook_outcome(nb: Any) -> NotebookOutcome:
 def _stderr_error(cell: Any) -> tuple[str, str]:
     """(ename, evalue) of a cell that failed without an error output: the last ``Name: message``
     line it wrote to stderr (IPython prints a ``UsageError`` that way), else the bare failure."""
-    import re
 
     text = "".join(
         "".join(_get(o, "text", "") or "")

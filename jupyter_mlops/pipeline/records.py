@@ -26,8 +26,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..capture.tracker import sink_for
+from ..errors import StoreUnavailable
+from ..store.client import client_for, experiment_id
 from ..store.identity import acting_user
 from ..store.run_leases import RunLease
+from ..tags import KIND_TAG
 from ..workspace import Workspace
 
 if TYPE_CHECKING:
@@ -160,7 +164,6 @@ def start_run(
     params: dict[str, Any] | None = None,
 ) -> RunHandle:
     """Open a run in the journal (no MLflow round trip); children name their parent's key."""
-    from ..capture.tracker import RunRecorder
 
     experiment = experiment or ws.default_experiment
     rec = RunRecorder(  # sets mlflow.user itself
@@ -181,8 +184,6 @@ def start_run(
 
 def flush(ws: Workspace, timeout: float = 60.0) -> None:
     """Send every journaled record of this process to MLflow now (tests, ``build(wait=True)``)."""
-    from ..capture.tracker import sink_for
-    from ..errors import StoreUnavailable
 
     sink = sink_for(ws)
     result = sink.flush_now(time.monotonic() + timeout)
@@ -212,7 +213,6 @@ def may_track(notebook: Path) -> bool:
 
 def child_metrics(ws: Workspace, run_id: str, experiment: str | None = None) -> dict[str, float]:
     """Latest metrics of the runs whose parent is ``run_id`` (the notebook's tracked cells)."""
-    from ..store.client import client_for, experiment_id
 
     client = client_for(ws)
     exp_id = experiment_id(ws, experiment)
@@ -230,8 +230,6 @@ def child_metrics(ws: Workspace, run_id: str, experiment: str | None = None) -> 
 
 # -- direct, synchronous calls (standalone papermill runs) ---------------------------------------
 def _client(ws: Workspace) -> MlflowClient:
-    from ..store.client import client_for
-
     return client_for(ws)
 
 
@@ -246,9 +244,7 @@ def direct_start_run(
 ) -> str:
     from mlflow.entities import Param
 
-    from ..store.client import experiment_id
-
-    all_tags = {"mlops.kind": kind, **_tag_values(tags or {})}
+    all_tags = {KIND_TAG: kind, **_tag_values(tags or {})}
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
     user = acting_user(ws.tracking_uri)

@@ -13,8 +13,27 @@ import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from ..tags import (
+    ATTEMPTS_TAG,
+    BEST_RUN_ID_TAG,
+    BEST_TAG,
+    BEST_TRIAL_TAG,
+    CACHE_KEY_TAG,
+    ENV_HASH_TAG,
+    EXECUTOR_TAG,
+    JOBS_TAG,
+    NOTEBOOK_TAG,
+    PRUNED_TAG,
+    RUN_REASON_TAG,
+    STATUS_TAG,
+    STEP_TAG,
+    STEPS_TAG,
+    TRIAL_TAG,
+    error_tag,
+)
 from ..workspace import Workspace
 from . import records, shared_cache
 from .cache import CacheIndex
@@ -94,10 +113,10 @@ class Scheduler:
             kind="pipeline",
             experiment=self.spec.experiment,
             tags={
-                "mlops.steps": ",".join(order),
-                "mlops.executor": self.executor.name,
-                "mlops.jobs": self.executor.jobs,
-                "mlops.env_hash": self.planner.env_hash,
+                STEPS_TAG: ",".join(order),
+                EXECUTOR_TAG: self.executor.name,
+                JOBS_TAG: self.executor.jobs,
+                ENV_HASH_TAG: self.planner.env_hash,
             },
         )
         status = "FAILED"
@@ -195,11 +214,11 @@ class Scheduler:
             parent=self.pipeline,
             params=plan.parameters,
             tags={
-                "mlops.step": step.name,
-                "mlops.cache_key": plan.key.key,
-                "mlops.notebook": step.notebook,
-                "mlops.env_hash": self.planner.env_hash,
-                "mlops.run_reason": plan.reason,
+                STEP_TAG: step.name,
+                CACHE_KEY_TAG: plan.key.key,
+                NOTEBOOK_TAG: step.notebook,
+                ENV_HASH_TAG: self.planner.env_hash,
+                RUN_REASON_TAG: plan.reason,
                 "mlflow.source.name": step.notebook,
             },
         )
@@ -260,7 +279,7 @@ class Scheduler:
                 experiment=self.spec.experiment,
                 parent=act.run,
                 params=params,
-                tags={"mlops.step": act.step.name, "mlops.trial": trial.number},
+                tags={STEP_TAG: act.step.name, TRIAL_TAG: trial.number},
             )
             trial.record = run
             self._submit(act, params, run, f"{act.step.name} #{trial.number}", trial)
@@ -293,7 +312,7 @@ class Scheduler:
             act.sweep.tell(item.trial, value, pruned=item.pruning)
             status = "KILLED" if item.pruning else result.status
             if item.pruning:
-                item.run.set_tags({"mlops.pruned": "true"})
+                item.run.set_tags({PRUNED_TAG: "true"})
             item.run.end(status)
             self._fill_sweep(act)
             if act.in_flight == 0:
@@ -323,10 +342,10 @@ class Scheduler:
         if stepped:
             run.log_history(stepped)
         run.log_metrics({**metrics, "duration_s": result.duration})
-        tags: dict[str, Any] = {"mlops.attempts": result.attempts, "mlops.status": result.status}
+        tags: dict[str, Any] = {ATTEMPTS_TAG: result.attempts, STATUS_TAG: result.status}
         for k, v in (result.error or {}).items():
             if v is not None:
-                tags[f"mlops.error.{k}"] = v
+                tags[error_tag(k)] = v
         run.set_tags(tags)
         run.log_text(json.dumps(result.cell_seconds), "mlops/cell_seconds.json")
         (ws.state_dir / "tmp" / f"{item.task.task_id}.ipynb").unlink(missing_ok=True)
@@ -356,9 +375,9 @@ class Scheduler:
         act.best = best
         best_id, act.best_key = self._run_ref(best.record)
         best.run_id = best_id  # None offline: the entry keeps the key, resolved once it landed
-        best.record.set_tags({"mlops.best": "true"})
-        act.run.set_tags({"mlops.best_trial": best.number})
-        act.run.link_runs({"mlops.best_run_id": (best_id, act.best_key)})
+        best.record.set_tags({BEST_TAG: "true"})
+        act.run.set_tags({BEST_TRIAL_TAG: best.number})
+        act.run.link_runs({BEST_RUN_ID_TAG: (best_id, act.best_key)})
         act.run.log_params({f"best.{k}": v for k, v in best.params.items()})
         if refit:  # the best parameters once more, so the outputs are the best ones
             act.refit = True
@@ -400,7 +419,7 @@ class Scheduler:
                     "evalue": f"declared output {missing[0]} was not written",
                 }
                 act.run.set_tags(
-                    {"mlops.error.ename": error["ename"], "mlops.error.evalue": error["evalue"]}
+                    {error_tag("ename"): error["ename"], error_tag("evalue"): error["evalue"]}
                 )
             else:
                 run_id, run_key = self._run_ref(act.run)
@@ -440,8 +459,6 @@ class Scheduler:
 
     # -- pruning and interrupts ------------------------------------------------------------
     def _check_pruning(self) -> None:
-        from pathlib import Path
-
         for item in list(self.inflight.values()):
             sweep = item.active.sweep
             if item.trial is None or sweep is None or item.pruning:

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from ..store import server_rest
-from ..store.outbox import RUN_KEY_TAG
+from ..store.client import client_for, experiment_id
+from ..tags import CACHE_KEY_TAG, RUN_KEY_TAG
 from ..workspace import Workspace
 from .cache import CacheIndex, canonical_json
 from .files import DigestMismatch
@@ -89,7 +90,7 @@ class SharedCache:
             return None
 
     def _fetch(self, key: str) -> dict[str, Any] | None:
-        flt = f"tags.`mlops.cache_key` = '{key}' AND attributes.status = 'FINISHED'"
+        flt = f"tags.`{CACHE_KEY_TAG}` = '{key}' AND attributes.status = 'FINISHED'"
         order = ["attributes.end_time DESC"]
         uri = self.ws.tracking_uri
         if server_rest.serves_rest(uri):  # no MLflow import for a fully cached build
@@ -106,8 +107,6 @@ class SharedCache:
                 for r in found
             ]
         else:
-            from ..store.client import client_for, experiment_id
-
             exp_id = experiment_id(self.ws, self.experiment, create=False)
             if exp_id is None:
                 return None
@@ -125,7 +124,6 @@ class SharedCache:
         uri = self.ws.tracking_uri
         if server_rest.serves_rest(uri) and artifact_uri.startswith(server_rest.PROXIED):
             return server_rest.download(uri, artifact_uri, path, folder / path)
-        from ..store.client import client_for
 
         return Path(client_for(self.ws).download_artifacts(run_id, path, str(folder)))
 

@@ -14,9 +14,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+import xxhash
+
 from ..config import check_top_level_keys, compose_yaml, config_schema, did_you_mean, key_line
 from ..errors import ConfigError
 from ..workspace import Workspace
+from .files import write_atomic
+from .graph import find_cycle
 from .params import is_identifier, literal_problem
 
 SPEC_CACHE_VERSION = "1"
@@ -175,7 +179,6 @@ def _semantic_errors(data: dict[str, Any], node: Any, path: Path, root: Path) ->
                     ["steps", name, "sweep"],
                     hint="add trials: N",
                 )
-    from .graph import find_cycle
 
     cycle = find_cycle({n: list(s.get("needs", [])) for n, s in steps.items()})
     if cycle:
@@ -242,7 +245,6 @@ def load_spec(ws: Workspace) -> PipelineSpec:
             path=str(path),
             hint="create one with a `steps:` section (see example_notebooks/mlops.yaml)",
         )
-    import xxhash
 
     raw = path.read_bytes()
     digest = xxhash.xxh3_128_hexdigest(raw + SPEC_CACHE_VERSION.encode())
@@ -257,7 +259,6 @@ def load_spec(ws: Workspace) -> PipelineSpec:
     except (OSError, ValueError, KeyError, TypeError):
         pass
     spec = parse_spec(path, ws)
-    from .files import write_atomic
 
     payload = {"digest": digest, "experiment_env": experiment_override, "spec": spec.to_dict()}
     write_atomic(ws.subdir("cache") / "spec.json", json.dumps(payload).encode())

@@ -10,15 +10,18 @@ from __future__ import annotations
 import base64
 import html as html_lib
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..store.client import client_for
+from ..tags import CARD_RUN_ID_TAG, GATES_TAG, LINEAGE_TAG, MODEL_ID_TAG, REGISTERED_BY_TAG
 from ..workspace import Workspace
-from .gates.result import GateReport
+from .gates.result import GateReport, recorded_report
 from .policy import load_policy
-from .registry import get_version
+from .registry import get_version, model_dir
 
 
 @dataclass
@@ -31,8 +34,6 @@ class ModelCard:
 
 def _report_from_store(ws: Workspace, mv: Any) -> GateReport | None:
     """The version's recorded gate report, with its charts fetched for the card."""
-    from ..store.client import client_for
-    from .gates.result import recorded_report
 
     report = recorded_report(ws, mv)
     if report is None or not report.run_id:
@@ -61,7 +62,7 @@ def _table(head: list[str], rows: list[list[Any]]) -> str:
 
 def build_markdown(ws: Workspace, mv: Any, report: GateReport | None) -> str:
     """The card as Markdown: one section after another, each built from what was recorded."""
-    lineage = json.loads(mv.tags.get("mlops.lineage") or "{}")
+    lineage = json.loads(mv.tags.get(LINEAGE_TAG) or "{}")
     sections = [
         _header(mv),
         _intended_use(load_policy(ws)),
@@ -75,7 +76,7 @@ def build_markdown(ws: Workspace, mv: Any, report: GateReport | None) -> str:
 
 def _header(mv: Any) -> list[str]:
     aliases = ", ".join(mv.aliases) or "none"
-    verdict = mv.tags.get("mlops.gates", "pending")
+    verdict = mv.tags.get(GATES_TAG, "pending")
     return [
         f"# Model card: {mv.name} v{mv.version}",
         "",
@@ -197,8 +198,8 @@ def _lineage(mv: Any, lineage: dict[str, Any], report: GateReport | None) -> lis
         f"- training run: {lineage.get('run_id') or mv.run_id} ({lineage.get('run_name') or '-'})",
         f"- notebook: {lineage.get('notebook') or '-'}",
         f"- git commit: {lineage.get('git_sha') or '-'}",
-        f"- logged model: {mv.tags.get('mlops.model_id') or '-'}",
-        f"- registered by: {mv.tags.get('mlops.registered_by') or '-'}",
+        f"- logged model: {mv.tags.get(MODEL_ID_TAG) or '-'}",
+        f"- registered by: {mv.tags.get(REGISTERED_BY_TAG) or '-'}",
         f"- gate run: {report.run_id if report else '-'}",
         "",
     ]
@@ -207,7 +208,6 @@ def _lineage(mv: Any, lineage: dict[str, Any], report: GateReport | None) -> lis
 def _profiles(ws: Workspace, run_id: str | None) -> dict[str, str]:
     if not run_id:
         return {}
-    from ..store.client import client_for
 
     run = client_for(ws).get_run(run_id)
     return {
@@ -218,8 +218,6 @@ def _profiles(ws: Workspace, run_id: str | None) -> dict[str, str]:
 
 
 def _requirements(ws: Workspace, mv: Any) -> list[str]:
-    from .registry import model_dir
-
     try:
         req = model_dir(ws, mv) / "requirements.txt"
         return [
@@ -233,7 +231,6 @@ def _requirements(ws: Workspace, mv: Any) -> list[str]:
 
 def markdown_to_html(md: str, images: dict[str, Path]) -> str:
     """A small Markdown subset (headings, tables, lists, images, emphasis) to standalone HTML."""
-    import re
 
     def inline(text: str) -> str:
         t = html_lib.escape(text)
@@ -300,7 +297,6 @@ def write_card(
     out_dir: str | Path | None = None,
 ) -> ModelCard:
     """Write the card of ``model`` v``version`` and attach it to the version's gate run."""
-    from ..store.client import client_for
 
     mv = get_version(ws, model, version)
     if report is None:
@@ -323,7 +319,7 @@ def write_card(
         client = client_for(ws)
         for f in (md_path, html_path, *images.values()):
             client.log_artifact(report.run_id, str(f), "card")
-        client.set_model_version_tag(model, str(mv.version), "mlops.card_run_id", report.run_id)
+        client.set_model_version_tag(model, str(mv.version), CARD_RUN_ID_TAG, report.run_id)
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)

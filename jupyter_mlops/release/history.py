@@ -23,11 +23,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..store.client import client_for
 from ..store.identity import authenticated_user, login_name
+from ..tags import HISTORY_PREFIX
 from ..workspace import Workspace
 from .registered_model import get_registered_model
 
-HISTORY_PREFIX = "mlops.history."
 MAX_REASON = 2000
 
 
@@ -109,7 +110,6 @@ def record(
 
 def write(ws: Workspace, event: ReleaseEvent, plan: list[list[str]] | None = None) -> None:
     """(Re)write ``event`` under its key: an intent becomes done in place."""
-    from ..store.client import client_for
 
     payload = asdict(event)
     for name in ("model", "key"):

@@ -19,12 +19,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.version import InvalidVersion, Version
+
 from .._version import __version__
 from ..capture.environment import environment_snapshot
 from ..capture.environment import normalize_name as _norm
 from ..errors import Conflict, InvalidInput
+from ..store.run_details import read_json_artifact
+from ..tags import GATE_RUN_ID_TAG, GATES_TAG, LINEAGE_TAG, MODEL_ID_TAG
 from ..workspace import Workspace
-from .registry import get_version
+from .card import write_card
+from .registry import get_version, model_dir
 
 _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
@@ -33,7 +39,6 @@ def _training_environment(ws: Workspace, run_id: str | None) -> dict[str, Any] |
     """The environment snapshot the training run recorded (``mlops/environment.json``), if any."""
     if not run_id:
         return None
-    from ..store.run_details import read_json_artifact
 
     try:
         env = read_json_artifact(ws, run_id, "mlops/environment.json")
@@ -47,7 +52,6 @@ def pin_requirements(lines: list[str], versions: dict[str, str]) -> list[str]:
 
     Every line that comes out parses as one PEP 508 requirement: a locked version that is not a
     PEP 440 version, or a line that is not a requirement, is refused (it could inject lines)."""
-    from packaging.requirements import InvalidRequirement, Requirement
 
     out = []
     for line in lines:
@@ -72,7 +76,6 @@ def pin_requirements(lines: list[str], versions: dict[str, str]) -> list[str]:
 
 def _check_version(name: str, version: Any) -> str:
     """A PEP 440 version from the environment lock, or InvalidInput naming the distribution."""
-    from packaging.version import InvalidVersion, Version
 
     try:
         if not isinstance(version, str) or version != version.strip():
@@ -143,7 +146,6 @@ def package(
 ) -> Path:
     """Write the package of ``model`` v``version`` into ``out`` (which must be empty, unless
     ``force``: then it is replaced, but only once the new package is complete)."""
-    from .registry import model_dir
 
     mv = get_version(ws, model, version)
     v = str(mv.version)
@@ -195,8 +197,6 @@ def _write_package(ws: Workspace, mv: Any, model: str, v: str, src: Path, stagin
     """Everything that can fail, written into ``staging``."""
     import mlflow
 
-    from .card import write_card
-
     shutil.copytree(src, staging / "model")
     req_path = staging / "model" / "requirements.txt"
     declared = (
@@ -220,15 +220,15 @@ def _write_package(ws: Workspace, mv: Any, model: str, v: str, src: Path, stagin
     (staging / "Dockerfile").write_text(
         dockerfile(model, v, env_python, (lock or {}).get("mlflow") or mlflow.__version__)
     )
-    lineage = json.loads(mv.tags.get("mlops.lineage") or "{}")
+    lineage = json.loads(mv.tags.get(LINEAGE_TAG) or "{}")
     manifest: dict[str, Any] = {
         "model": model,
         "version": v,
         "aliases": list(mv.aliases),
         "source": mv.source,
-        "model_id": mv.tags.get("mlops.model_id"),
-        "gates": mv.tags.get("mlops.gates", "pending"),
-        "gate_run_id": mv.tags.get("mlops.gate_run_id"),
+        "model_id": mv.tags.get(MODEL_ID_TAG),
+        "gates": mv.tags.get(GATES_TAG, "pending"),
+        "gate_run_id": mv.tags.get(GATE_RUN_ID_TAG),
         "lineage": lineage,
         "requirements": pinned,
         "requirements_pinned_from": pinned_from,

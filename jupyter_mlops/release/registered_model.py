@@ -12,16 +12,17 @@ from typing import TYPE_CHECKING
 
 from ..errors import InvalidInput, NotFound
 from ..store.client import client_for
+from ..tags import GATE_RUN_ID_TAG, GATES_TAG, MODEL_ID_TAG, RUN_ID_TAG
 from ..workspace import Workspace
 
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import RegisteredModel
 
 T_RUN, T_MODEL_ID, T_GATES, T_GATE_RUN = (
-    "mlops.run_id",
-    "mlops.model_id",
-    "mlops.gates",
-    "mlops.gate_run_id",
+    RUN_ID_TAG,
+    MODEL_ID_TAG,
+    GATES_TAG,
+    GATE_RUN_ID_TAG,
 )
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")

@@ -16,6 +16,15 @@ from urllib.parse import unquote, urlparse
 from ..errors import InvalidInput, NotFound
 from ..store.client import client_for
 from ..store.runs import get_run
+from ..tags import (
+    ENV_HASH_TAG,
+    GIT_SHA_TAG,
+    KIND_TAG,
+    LINEAGE_TAG,
+    NOTEBOOK_TAG,
+    REGISTERED_BY_TAG,
+    TAG_PREFIX,
+)
 from ..workspace import Workspace
 from . import history
 from .aliases.change import PlannedChange, change
@@ -159,9 +168,9 @@ def lineage_of(ws: Workspace, run: Any) -> dict[str, Any]:
         "run_id": run.info.run_id,
         "run_name": run.info.run_name,
         "experiment_id": run.info.experiment_id,
-        "notebook": tags.get("mlops.notebook") or tags.get("mlflow.source.name"),
-        "git_sha": tags.get("mlops.git_sha") or tags.get("mlflow.source.git.commit"),
-        "env_hash": tags.get("mlops.env_hash"),
+        "notebook": tags.get(NOTEBOOK_TAG) or tags.get("mlflow.source.name"),
+        "git_sha": tags.get(GIT_SHA_TAG) or tags.get("mlflow.source.git.commit"),
+        "env_hash": tags.get(ENV_HASH_TAG),
         "datasets": datasets,
     }
 
@@ -189,17 +198,17 @@ def register(
         T_RUN: run.info.run_id,
         T_MODEL_ID: lm.model_id,
         T_GATES: "pending",
-        "mlops.registered_by": history.current_actor(actor),
-        "mlops.lineage": json.dumps(lineage, sort_keys=True)[:4900],
+        REGISTERED_BY_TAG: history.current_actor(actor),
+        LINEAGE_TAG: json.dumps(lineage, sort_keys=True)[:4900],
     }
     for key in ("notebook", "git_sha", "env_hash"):
         if lineage.get(key):
-            tags[f"mlops.{key}"] = str(lineage[key])[:4900]
+            tags[f"{TAG_PREFIX}{key}"] = str(lineage[key])[:4900]
     try:
         client.get_registered_model(name)
     except MlflowException:
         try:
-            client.create_registered_model(name, tags={"mlops.kind": "model"})
+            client.create_registered_model(name, tags={KIND_TAG: "model"})
         except MlflowException as exc:
             if "already exists" not in str(exc).lower():
                 raise

@@ -15,13 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import Conflict, GateFailed, InvalidInput, NotFound
+from ..tags import CANARY_SHADOW_TAG, CANARY_WEIGHT_TAG, ROLLED_BACK_TAG
 from ..workspace import Workspace
 from .aliases.change import PlannedChange, change
+from .policy import load_policy
 from .registered_model import T_GATES, check_name, get_registered_model
 from .registry import get_version
 
-WEIGHT_TAG = "mlops.canary_weight"
-SHADOW_TAG = "mlops.canary_shadow"
+WEIGHT_TAG = CANARY_WEIGHT_TAG
+SHADOW_TAG = CANARY_SHADOW_TAG
 TARGETS = ("staging", "canary", "champion")
 
 
@@ -102,8 +104,6 @@ def promote(
     get_version(ws, model, version)  # clear NotFound before taking the lease
     default_weight = None
     if to == "canary" and w is None:
-        from .policy import load_policy
-
         default_weight = load_policy(ws).canary_weight
 
     def build(rm: Any) -> PlannedChange:
@@ -227,7 +227,7 @@ def demote_canary(
             ["tag", WEIGHT_TAG, "0"],
             ["tag", SHADOW_TAG, "false"],
             ["unalias", "canary"],
-            ["vtag", v, "mlops.rolled_back", "true"],
+            ["vtag", v, ROLLED_BACK_TAG, "true"],
         ]
         return PlannedChange("rollback", v, plan, {"alias": "canary", "weight": st.canary_weight})
 
@@ -260,7 +260,7 @@ def rollback(
         # champion first, so there is never a moment without one
         plan = [["alias", "champion", prev], ["unalias", "previous"]]
         if bad is not None:
-            plan.append(["vtag", bad, "mlops.rolled_back", "true"])
+            plan.append(["vtag", bad, ROLLED_BACK_TAG, "true"])
         return PlannedChange("rollback", prev, plan, {"alias": "champion", "from_version": bad})
 
     change(ws, model, build, actor=actor, reason=reason)

@@ -15,6 +15,15 @@ from typing import Any
 
 from ..errors import ConfigError, MlopsError
 from ..store.client import client_for, experiment_id
+from ..tags import (
+    ACTOR_TAG,
+    EVAL_DIGEST_TAG,
+    KIND_TAG,
+    MODEL_TAG,
+    MODEL_VERSION_TAG,
+    gate_tag,
+    metric_tag,
+)
 from ..workspace import Workspace
 from . import card, history
 from .gates import technical
@@ -125,12 +134,12 @@ def _record(
         experiment_id(ws),
         run_name=f"gate-{report.model}-v{report.version}",
         tags={
-            "mlops.kind": "gate",
-            "mlops.model": report.model,
-            "mlops.model_version": report.version,
+            KIND_TAG: "gate",
+            MODEL_TAG: report.model,
+            MODEL_VERSION_TAG: report.version,
             T_GATES: verdict,
-            "mlops.actor": history.current_actor(actor),
-            **({"mlops.eval_digest": report.evaluation["digest"]} if report.evaluation else {}),
+            ACTOR_TAG: history.current_actor(actor),
+            **({EVAL_DIGEST_TAG: report.evaluation["digest"]} if report.evaluation else {}),
         },
     )
     run_id = run.info.run_id
@@ -170,11 +179,9 @@ def _record(
     client.set_terminated(run_id, "FINISHED")
     name, v = report.model, report.version
     for r in report.results:
-        client.set_model_version_tag(
-            name, v, f"mlops.gate.{r.gate}", f"{r.verdict}: {r.reason}"[:4900]
-        )
+        client.set_model_version_tag(name, v, gate_tag(r.gate), f"{r.verdict}: {r.reason}"[:4900])
     for k, val in report.metrics.items():
-        client.set_model_version_tag(name, v, f"mlops.metric.{k}", f"{val:.6g}")
+        client.set_model_version_tag(name, v, metric_tag(k), f"{val:.6g}")
     client.set_model_version_tag(name, v, T_GATE_RUN, run_id)
     client.set_model_version_tag(name, v, T_GATES, verdict)  # last: promotion reads this one
     history.record(

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import NotFound
+from ..store.run_details import read_json_artifact
+from ..store.runs import get_run
 from ..workspace import Workspace
 
 SYSTEM_KEYS = ("python", "implementation", "platform", "machine", "cpu_count", "memory_bytes")
@@ -95,15 +97,12 @@ def diff_environments(a: dict[str, Any], b: dict[str, Any], names: tuple[str, st
 
 
 def environment_of(ws: Workspace, run_id: str) -> dict[str, Any] | None:
-    from ..store.run_details import read_json_artifact
-
     env = read_json_artifact(ws, run_id, "mlops/environment.json")
     return env if isinstance(env, dict) else None
 
 
 def env_diff_runs(ws: Workspace, run_a: str, run_b: str) -> EnvDiff:
     """``%mlops env diff A B``: the two runs' recorded environments, compared."""
-    from ..store.runs import get_run
 
     envs, names = [], []
     for ref in (run_a, run_b):

@@ -13,6 +13,7 @@ JSON artifact on the reproduction run.
 from __future__ import annotations
 
 import ast
+import html
 import json
 import math
 import os
@@ -24,16 +25,32 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..capture.hidden_state import _names
+from ..datasets.cell_inputs import file_source
 from ..errors import InvalidInput, NotFound
 from ..store.client import client_for
+from ..store.replay import recover
+from ..store.run_details import recorded_code as stored_code
+from ..store.runs import get_run
+from ..tags import (
+    CELL_HASH_TAG,
+    KIND_TAG,
+    NOTEBOOK_TAG,
+    PARAM_PREFIX,
+    REPRODUCES_TAG,
+    REPRODUCTION_REASONS_TAG,
+    REPRODUCTION_RUN_ID_TAG,
+    REPRODUCTION_VERDICT_TAG,
+    TAG_PREFIX,
+)
 from ..workspace import Workspace
 from .environment_diff import diff_environments, environment_of
 
 EMPTY_GRACE_S = 2.0  # the kernel has exited; its records are in MLflow or its replayed journal
-VERDICT_TAG = "mlops.reproduction.verdict"
-LINK_TAG = "mlops.reproduction.run_id"
-ORIGINAL_TAG = "mlops.reproduces"
-_SKIP_METRIC_PREFIXES = ("mlops.", "system/")
+VERDICT_TAG = REPRODUCTION_VERDICT_TAG
+LINK_TAG = REPRODUCTION_RUN_ID_TAG
+ORIGINAL_TAG = REPRODUCES_TAG
+_SKIP_METRIC_PREFIXES = (TAG_PREFIX, "system/")
 _INTERACTIVE = (
     "%mlops reproduce",
     "%mlops runs",
@@ -71,8 +88,6 @@ class Reproduction:
         return self.to_text()
 
     def _repr_html_(self) -> str:
-        import html
-
         color = {"reproduced": "#2e7d32", "differs": "#ef6c00"}.get(self.verdict, "#c62828")
         rows = "".join(
             f"<tr><td>{html.escape(k)}</td><td>{_fmt(a)}</td><td>{_fmt(b)}</td></tr>"
@@ -93,11 +108,10 @@ def _fmt(v: float | None) -> str:
 
 def recorded_code(ws: Workspace, run: Any) -> tuple[list[str], str]:
     """The cells to re-execute and where they came from; NotFound if the run kept no code."""
-    from ..store.run_details import recorded_code as stored_code
 
     run_id = run.info.run_id
     code = stored_code(ws, run_id)
-    kind = run.data.tags.get("mlops.kind", "")
+    kind = run.data.tags.get(KIND_TAG, "")
     cells: list[str] | None = None
     origin = ""
     if code["history"] and (kind == "cell" or code["notebook"] is None):
@@ -118,11 +132,11 @@ def recorded_code(ws: Workspace, run: Any) -> tuple[list[str], str]:
 def recorded_parameters(run: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in run.data.tags.items():
-        if key.startswith("mlops.param."):
+        if key.startswith(PARAM_PREFIX):
             try:
-                out[key[len("mlops.param.") :]] = ast.literal_eval(value)
+                out[key[len(PARAM_PREFIX) :]] = ast.literal_eval(value)
             except (ValueError, SyntaxError):
-                out[key[len("mlops.param.") :]] = value
+                out[key[len(PARAM_PREFIX) :]] = value
     return out
 
 
@@ -145,8 +159,6 @@ def _notebook(cells: list[str], params: dict[str, Any]) -> Any:
 
 
 def _assigns(source: str, name: str) -> bool:
-    from ..capture.hidden_state import _names
-
     names = _names(source)
     return bool(names and name in names.sets)
 
@@ -166,7 +178,7 @@ def _environ(values: dict[str, str]) -> Iterator[None]:
 
 
 def _working_dir(ws: Workspace, run: Any) -> Path:
-    path = run.data.tags.get("mlops.notebook") or run.data.tags.get("mlflow.source.name")
+    path = run.data.tags.get(NOTEBOOK_TAG) or run.data.tags.get("mlflow.source.name")
     if path:
         p = Path(path)
         p = p if p.is_absolute() else ws.root / p
@@ -177,7 +189,6 @@ def _working_dir(ws: Workspace, run: Any) -> Path:
 
 def _children(ws: Workspace, run_id: str, experiment_id: str, timeout: float) -> list[Any]:
     """Runs recorded under ``run_id``, waiting for the kernel's outbox to flush them."""
-    from ..store.replay import recover
 
     recover(ws)  # the kernel has exited: replay whatever its journal did not send yet
     client = client_for(ws)
@@ -196,8 +207,8 @@ def _children(ws: Workspace, run_id: str, experiment_id: str, timeout: float) ->
 
 
 def _matching_child(original: Any, children: list[Any]) -> Any | None:
-    cell_hash = original.data.tags.get("mlops.cell_hash")
-    same = [c for c in children if cell_hash and c.data.tags.get("mlops.cell_hash") == cell_hash]
+    cell_hash = original.data.tags.get(CELL_HASH_TAG)
+    same = [c for c in children if cell_hash and c.data.tags.get(CELL_HASH_TAG) == cell_hash]
     if not same:
         same = [c for c in children if c.info.run_name == original.info.run_name]
     if not same:
@@ -233,7 +244,6 @@ def _dataset_digests(run: Any) -> dict[str, str]:
 
 def changed_input_files(ws: Workspace, run: Any) -> list[str]:
     """Data files the run read whose content changed since (its datasets will differ too)."""
-    from ..datasets.cell_inputs import file_source
 
     notes = []
     folder = _working_dir(ws, run)
@@ -270,7 +280,6 @@ def reproduce(
     kernel_name: str | None = None,
 ) -> Reproduction:
     """Re-execute ``run_ref``'s code and record a linked reproduction run with the verdict."""
-    from ..store.runs import get_run
 
     if rtol < 0 or atol < 0:
         raise InvalidInput("tolerances must be >= 0", hint="e.g. --tolerance 1e-6")
@@ -283,7 +292,7 @@ def reproduce(
     repro = client.create_run(
         exp_id,
         run_name=f"reproduce-{original.info.run_name or original.info.run_id[:8]}",
-        tags={"mlops.kind": "reproduction", ORIGINAL_TAG: original.info.run_id},
+        tags={KIND_TAG: "reproduction", ORIGINAL_TAG: original.info.run_id},
     )
     rid = repro.info.run_id
     result = Reproduction(original.info.run_id, rid, "failed")
@@ -357,7 +366,7 @@ def _execute(
         "MLOPS_EXPERIMENT": experiment,
         "MLFLOW_TRACKING_URI": ws.tracking_uri,
     }
-    notebook = original.data.tags.get("mlops.notebook")
+    notebook = original.data.tags.get(NOTEBOOK_TAG)
     if notebook:
         env["MLOPS_NOTEBOOK_PATH"] = notebook
     try:
@@ -395,7 +404,7 @@ def _record(
     metrics = [Metric(k, b, now, 0) for k, (_, b) in result.metrics.items() if b is not None]
     tags = {
         VERDICT_TAG: result.verdict,
-        "mlops.reproduction.reasons": " | ".join(result.reasons)[:4900],
+        REPRODUCTION_REASONS_TAG: " | ".join(result.reasons)[:4900],
     }
     client.log_batch(rid, metrics=metrics, tags=[_tag(k, v) for k, v in tags.items()])
     report = {**asdict(result), "code_origin": origin, "parameters": params, "rtol": rtol}

@@ -22,6 +22,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from ..errors import MlopsError
+from ..pipeline.build import build
+from ..workspace import Workspace
 from . import contract
 from .jobs import Job
 
@@ -83,13 +86,10 @@ def build_in_child(
                 error=step.get("error"),
             )
     if error is not None:
-        from ..errors import MlopsError
-
         raise MlopsError(error["error"], hint=error.get("hint"))
     if report is None:
         if job.status == "cancelling" or code in (130, -signal.SIGINT):
             return {"cancelled": True, "exit_code": code}
-        from ..errors import MlopsError
 
         raise MlopsError(f"the build stopped with exit code {code}", hint="see the job's log")
     report["exit_code"] = code
@@ -156,9 +156,6 @@ def _main(argv: list[str]) -> int:
     root, rest = argv[0], argv[1:]
     force = "--force" in rest
     steps = rest[rest.index("--") + 1 :] if "--" in rest else []
-    from ..errors import MlopsError
-    from ..pipeline.build import build
-    from ..workspace import Workspace
 
     ws = Workspace.find(Path(root))
     try:

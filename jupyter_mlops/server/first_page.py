@@ -18,7 +18,10 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
+from tornado.ioloop import IOLoop
+
 from ..store import embedded_read
+from ..store.client import client_for
 from ..store.embedded_read import INTERNAL_PREFIX
 from ..workspace import Workspace
 from . import contract
@@ -88,8 +91,6 @@ def warm_up(ws: Workspace) -> threading.Thread:
 
     def work() -> None:
         try:
-            from ..store.client import client_for
-
             if not ws.is_embedded or (ws.state_dir / "mlflow.db").is_file():
                 client_for(ws)
             else:
@@ -108,6 +109,5 @@ def warm_up(ws: Workspace) -> threading.Thread:
 def warm_up_when_serving(ws: Workspace) -> None:
     """Start ``warm_up`` once the server's event loop runs (never in a process that only loads
     the extension, such as a test or a benchmark importing it)."""
-    from tornado.ioloop import IOLoop
 
     IOLoop.current().add_callback(warm_up, ws)

@@ -19,6 +19,9 @@ import tornado.web
 from jupyter_server.auth.decorator import authorized
 
 from ..errors import InvalidInput
+from ..release.registry import get_version, register
+from ..release.rollout import promote, rollback
+from ..release.validation import validate
 from ..workspace import Workspace
 from . import contract, queries
 from .base import MlopsHandler
@@ -28,8 +31,6 @@ from .jobs import Job
 def _register(
     ws: Workspace, run_id: str, name: str | None, reason: str | None, actor: str | None
 ) -> contract.VersionDetail:
-    from ..release.registry import register
-
     mv = register(ws, run_id, name, actor=actor, reason=reason)
     return queries.version(ws, mv.name, str(mv.version))
 
@@ -37,8 +38,6 @@ def _register(
 def _validate(
     ws: Workspace, name: str, version: str, reason: str | None, actor: str | None, job: Job
 ) -> contract.ValidationVerdict:
-    from ..release.validation import validate
-
     job.add_line(f"validating {name} v{version}")
     report = validate(ws, name, version, reason=reason, actor=actor)
     for line in report.text().splitlines():
@@ -54,16 +53,12 @@ def _validate(
 
 
 def _check_version(ws: Workspace, name: str, version: str) -> None:
-    from ..release.registry import get_version
-
     get_version(ws, name, version)
 
 
 def _promote(
     ws: Workspace, name: str, alias: str, body: dict[str, Any], actor: str | None
 ) -> contract.RolloutState:
-    from ..release.rollout import promote
-
     st = promote(
         ws,
         name,
@@ -80,8 +75,6 @@ def _promote(
 def _rollback(
     ws: Workspace, name: str, reason: str, target: str, actor: str | None
 ) -> contract.RolloutState:
-    from ..release.rollout import rollback
-
     st = rollback(ws, name, reason=reason, actor=actor, target=target)
     return {"model": name, "aliases": st.aliases, "canary_weight": st.canary_weight}
 

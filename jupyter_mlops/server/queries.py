@@ -8,16 +8,41 @@ domain decision; it only selects fields.
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import unquote
 
+from ..datasets.registry import list_versions
 from ..errors import InvalidInput, NotFound
+from ..lineage.query import lineage as query
+from ..pipeline.build import build
+from ..pipeline.spec import load_spec
+from ..release.gates.result import recorded_report
+from ..release.history import events
+from ..release.registered_model import T_GATE_RUN
+from ..release.registry import check_name, get_version
+from ..release.rollout import state
+from ..store.client import client_for
+from ..store.run_compare import compare_runs
+from ..store.run_details import read_text_artifact, run_detail
+from ..store.runs import INTERNAL_PREFIX, run_summary, search
+from ..tags import (
+    CARD_RUN_ID_TAG,
+    GATES_TAG,
+    LINEAGE_TAG,
+    METRIC_PREFIX,
+    MODEL_ID_TAG,
+    NOTEBOOK_TAG,
+    REGISTERED_BY_TAG,
+    ROLLED_BACK_TAG,
+)
 from ..workspace import Workspace
 from . import contract
 
-METRIC_TAG = "mlops.metric."
+METRIC_TAG = METRIC_PREFIX
 _STEP = re.compile(r"^[A-Za-z_][\w-]{0,63}$")
 
 
@@ -26,8 +51,6 @@ _STEP = re.compile(r"^[A-Za-z_][\w-]{0,63}$")
 
 def experiments(ws: Workspace) -> list[contract.Experiment]:
     """The workspace's experiments (bookkeeping ``mlops-*`` ones last)."""
-    from ..store.client import client_for
-    from ..store.runs import INTERNAL_PREFIX
 
     found = client_for(ws).search_experiments()
     rows: list[contract.Experiment] = [
@@ -52,7 +75,6 @@ def runs_page(
     filter_string: str,
 ) -> contract.RunsPage:
     """One page of runs with everything the table shows, and the token of the next page."""
-    from ..store.runs import run_summary, search
 
     found, token = search(
         ws,
@@ -69,17 +91,14 @@ def runs_page(
 
 
 def run(ws: Workspace, run_id: str) -> contract.RunDetail:
-    from ..store.run_details import run_detail
-
     detail = cast(contract.RunDetail, run_detail(ws, run_id))
-    notebook = detail["tags"].get("mlops.notebook")
+    notebook = detail["tags"].get(NOTEBOOK_TAG)
     detail["notebook_path"] = workspace_relative(ws, notebook) if notebook else None
     return detail
 
 
 def comparison(ws: Workspace, run_ids: list[str]) -> contract.Comparison:
     """Runs side by side; the code diff (a ``CodeDiff``) is sent as its text."""
-    from ..store.run_compare import compare_runs
 
     if len(run_ids) > 10:
         raise InvalidInput("compare at most 10 runs at once", hint="select fewer runs")
@@ -104,8 +123,6 @@ def workspace_relative(ws: Workspace, path: str) -> str | None:
 
 
 def datasets(ws: Workspace, name: str | None) -> list[contract.DatasetVersion]:
-    from ..datasets.registry import list_versions
-
     return [
         {
             "ref": v.ref,
@@ -162,8 +179,6 @@ def safe_lineage_ref(ws: Workspace, ref: str) -> str:
 
 
 def lineage(ws: Workspace, ref: str, direction: str) -> contract.LineageGraph:
-    from ..lineage.query import lineage as query
-
     graph = query(ws, safe_lineage_ref(ws, ref), direction=direction)
     return cast(contract.LineageGraph, graph.to_dict())
 
@@ -172,9 +187,6 @@ def lineage(ws: Workspace, ref: str, direction: str) -> contract.LineageGraph:
 
 
 def models(ws: Workspace) -> list[contract.ModelSummary]:
-    from ..release.rollout import state
-    from ..store.client import client_for
-
     out: list[contract.ModelSummary] = []
     for rm in client_for(ws).search_registered_models(max_results=1000):
         st = state(ws, rm.name)
@@ -200,9 +212,9 @@ def _version_row(mv: Any, by_version: dict[str, list[str]]) -> contract.ModelVer
         "status": mv.status,
         "created": mv.creation_timestamp,
         "aliases": sorted(by_version.get(str(mv.version), [])),
-        "gates": tags.get("mlops.gates", "pending"),
-        "rolled_back": tags.get("mlops.rolled_back") == "true",
-        "registered_by": tags.get("mlops.registered_by"),
+        "gates": tags.get(GATES_TAG, "pending"),
+        "rolled_back": tags.get(ROLLED_BACK_TAG) == "true",
+        "registered_by": tags.get(REGISTERED_BY_TAG),
         "metrics": {k[len(METRIC_TAG) :]: v for k, v in tags.items() if k.startswith(METRIC_TAG)},
     }
 
@@ -215,9 +227,6 @@ def _aliases_by_version(aliases: dict[str, str]) -> dict[str, list[str]]:
 
 
 def versions(ws: Workspace, name: str) -> contract.ModelVersions:
-    from ..release.rollout import state
-    from ..store.client import client_for
-
     st = state(ws, name)  # validates the name; NotFound for an unknown model
     found = client_for(ws).search_model_versions(f"name = '{name}'", max_results=1000)
     by_version = _aliases_by_version(st.aliases)
@@ -234,13 +243,6 @@ def versions(ws: Workspace, name: str) -> contract.ModelVersions:
 
 def version(ws: Workspace, name: str, number: str) -> contract.VersionDetail:
     """A version with its aliases, each gate's result and its model card (Markdown, as text)."""
-    import json
-
-    from ..release.gates.result import recorded_report
-    from ..release.registered_model import T_GATE_RUN
-    from ..release.registry import get_version
-    from ..release.rollout import state
-    from ..store.run_details import read_text_artifact
 
     mv = get_version(ws, name, number)
     st = state(ws, name)
@@ -258,10 +260,10 @@ def version(ws: Workspace, name: str, number: str) -> contract.VersionDetail:
         }
         for r in (report.results if report else [])
     ]
-    card_run = tags.get("mlops.card_run_id")
+    card_run = tags.get(CARD_RUN_ID_TAG)
     card = read_text_artifact(ws, card_run, "card/model_card.md") if card_run else None
     try:
-        lineage_tag = json.loads(tags.get("mlops.lineage") or "null")
+        lineage_tag = json.loads(tags.get(LINEAGE_TAG) or "null")
     except ValueError:
         lineage_tag = None
     return {
@@ -272,16 +274,12 @@ def version(ws: Workspace, name: str, number: str) -> contract.VersionDetail:
         "champion": report.champion or None if report else None,
         "card": card,
         "lineage": lineage_tag if isinstance(lineage_tag, dict) else None,
-        "source_model_id": tags.get("mlops.model_id"),
+        "source_model_id": tags.get(MODEL_ID_TAG),
         "canary_weight": st.canary_weight if "canary" in row["aliases"] else None,
     }
 
 
 def history(ws: Workspace, name: str) -> list[contract.ReleaseEvent]:
-    from dataclasses import asdict
-
-    from ..release.history import events
-
     return [cast(contract.ReleaseEvent, asdict(e)) for e in events(ws, name)]
 
 
@@ -291,8 +289,6 @@ def history(ws: Workspace, name: str) -> list[contract.ReleaseEvent]:
 def pipeline(ws: Workspace) -> contract.Pipeline:
     """The steps of mlops.yaml, each with its cache status (fresh or stale, and why); ``build``
     is left to the handler, which knows the jobs."""
-    from ..pipeline.build import build
-    from ..pipeline.spec import load_spec
 
     spec = load_spec(ws)
     dry = {s.name: s for s in build(workspace=ws, dry_run=True, progress=False).steps}
@@ -319,7 +315,6 @@ def pipeline(ws: Workspace) -> contract.Pipeline:
 
 def check_steps(ws: Workspace, steps: Any) -> list[str]:
     """Step names given in a build request: identifiers declared in mlops.yaml."""
-    from ..pipeline.spec import load_spec
 
     if steps is None:
         return []
@@ -336,9 +331,8 @@ def check_steps(ws: Workspace, steps: Any) -> list[str]:
 
 def monitor(ws: Workspace, name: str, window: str | None) -> contract.MonitorReport:
     """The served model's health and drift over ``window``, computed now (not recorded)."""
-    from ..monitor.report import build_report
-    from ..monitor.thresholds import parse_duration
-    from ..release.registry import check_name
+    from ..monitor.report import build_report  # noqa: PLC0415 -- monitor loads numpy; the server starts without it
+    from ..monitor.thresholds import parse_duration  # noqa: PLC0415 -- monitor loads numpy; the server starts without it
 
     check_name(name)
     span = parse_duration(window, "window") if window else None

@@ -16,6 +16,8 @@ import functools
 import os
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -98,8 +100,6 @@ class MlopsService:
 
 def probe_store(uri: str, timeout: float) -> None:
     """Raise ``StoreUnavailable`` unless the tracking server answers HTTP within ``timeout``."""
-    import urllib.error
-    import urllib.request
 
     try:
         with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout):

@@ -20,12 +20,14 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.applications import Starlette  # noqa: TID253 -- needed at import here
+from starlette.middleware import Middleware  # noqa: TID253 -- needed at import here
+from starlette.requests import Request  # noqa: TID253 -- needed at import here
+from starlette.responses import Response  # noqa: TID253 -- needed at import here
+from starlette.routing import BaseRoute, Route  # noqa: TID253 -- needed at import here
 
+from ..monitor.guard import start_guard
+from ..monitor.predlog import PredictionLog
 from ..workspace import Workspace
 from .payload import BadPayload, parse_body, parse_csv, predictions_json, to_frame
 from .router import LoadedVersion, ModelRouter
@@ -84,7 +86,6 @@ class ErrorIds:
 def open_prediction_log(ws: Workspace, model: str, router: ModelRouter) -> Any:
     """The monitoring prediction log every answered request is appended to (inputs outside the
     answering version's signature are dropped and counted, off the request path)."""
-    from ..monitor.predlog import PredictionLog
 
     return PredictionLog(ws, model, columns=router.signature_columns)
 
@@ -92,7 +93,6 @@ def open_prediction_log(ws: Workspace, model: str, router: ModelRouter) -> Any:
 def start_canary_guard(ws: Workspace, model: str, enabled: bool | None) -> Any:
     """The monitoring canary guard beside the router (``serve --guard``, or ``monitor.canary.guard``
     in mlops.yaml); None when it is off."""
-    from ..monitor.guard import start_guard
 
     return start_guard(ws, model, enabled)
 
@@ -101,7 +101,7 @@ def extra_routes() -> list[BaseRoute]:
     """Routes other layers add to the router (one line each)."""
     routes: list[BaseRoute] = []
     try:
-        from ..monitor.prometheus import metrics_route
+        from ..monitor.prometheus import metrics_route  # noqa: PLC0415 -- prometheus-client is optional (the release extra)
     except ImportError:  # prometheus-client is optional (the `release` extra)
         pass
     else:

@@ -20,6 +20,9 @@ from typing import Any, cast
 
 from ..errors import MlopsError
 from ..workspace import Workspace
+from .app import create_app
+from .router import PackagedRouter
+from .server import run_app, serve
 
 DEFAULT_PACKAGE = "/opt/model"
 
@@ -32,10 +35,6 @@ def _manifest(package: Path) -> dict[str, Any]:
 
 
 def main() -> int:
-    from .app import create_app
-    from .router import PackagedRouter
-    from .server import run_app, serve
-
     env = os.environ
     package = Path(env.get("MLOPS_PACKAGE", DEFAULT_PACKAGE))
     manifest = _manifest(package)

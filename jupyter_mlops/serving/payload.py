@@ -14,6 +14,7 @@ Responses are strict JSON: a NaN or infinite prediction is answered as ``null``.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import reprlib
@@ -21,7 +22,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
+import numpy as np  # noqa: TID253 -- needed at import here
 
 _NUMPY = {
     "double": np.float64,
@@ -126,7 +127,6 @@ def parse_body(body: bytes, columns: list[ColumnSpec] | None) -> dict[str, list[
 
 def parse_csv(body: bytes) -> dict[str, list[Any]]:
     """``text/csv`` bodies (a header row, then one row a record), as ``mlflow models serve``."""
-    import io
 
     import pandas as pd
 

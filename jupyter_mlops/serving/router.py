@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..release.registry import get_version, model_dir
+from ..release.rollout import state
 from ..workspace import Workspace
 from .payload import ColumnSpec, schema_columns
 
@@ -97,7 +98,6 @@ class ModelRouter:
     # ------------------------------------------------------------------ registry following
     def refresh(self) -> RoutingTable:
         """Read aliases and weight, load what is new, publish a new table (one reference swap)."""
-        from ..release.rollout import state
 
         with self._refresh_lock:
             st = state(self.ws, self.model)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
 import socket
 import threading
 import time
 from typing import Any, cast
 
 from ..errors import InvalidInput, StoreUnavailable
+from ..release.registry import get_registered_model
 from ..workspace import Workspace
+from .app import create_app
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -34,8 +37,6 @@ def _config(app: Any, host: str, port: int, *, own_process: bool = False) -> Any
 
 
 def _has(module: str) -> bool:
-    import importlib.util
-
     return importlib.util.find_spec(module) is not None
 
 
@@ -44,9 +45,6 @@ def serve(
 ) -> None:
     """Serve ``model`` until interrupted."""
     import uvicorn
-
-    from ..release.registry import get_registered_model
-    from .app import create_app
 
     if not 0 < port < 65536:
         raise InvalidInput(f"port must be 1-65535, got {port}")
@@ -78,8 +76,6 @@ class BackgroundServer:
         **app_options: Any,
     ) -> None:
         import uvicorn
-
-        from .app import create_app
 
         self.host, self.port = host, port or free_port(host)
         self.app = create_app(ws, model, **app_options)

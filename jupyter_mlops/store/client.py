@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import threading
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -32,7 +33,6 @@ def use_wal(db: Path) -> None:
     """Write-ahead logging for the embedded store: a commit appends to the log instead of
     rewriting a rollback journal, which roughly halves what each MLflow write costs, and readers
     (the sidebar, another kernel) no longer block writers. The mode is stored in the file."""
-    import sqlite3
 
     con = sqlite3.connect(db, timeout=30)
     try:

@@ -22,6 +22,7 @@ completing it (inputs, snapshot upload, FINISHED) if an earlier attempt stopped 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -30,15 +31,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..tags import (
+    DATASET_COLUMNS_TAG,
+    DATASET_DIGEST_TAG,
+    DATASET_FILE_HASH_TAG,
+    DATASET_FORMAT_TAG,
+    DATASET_NAME_TAG,
+    DATASET_ROWS_TAG,
+    DATASET_SNAPSHOT_RUN_TAG,
+    DATASET_SOURCE_TAG,
+    KIND_TAG,
+)
 from ..workspace import Workspace
 from .client import experiment_id
 
 EXPERIMENT = "mlops-datasets"
 KIND = "dataset"
-T_DIGEST, T_NAME = "mlops.dataset.digest", "mlops.dataset.name"
-T_FILE_HASH, T_FORMAT = "mlops.dataset.file_hash", "mlops.dataset.format"
-T_ROWS, T_COLS = "mlops.dataset.rows", "mlops.dataset.columns"
-T_SNAPSHOT_RUN, T_SOURCE = "mlops.dataset.snapshot_run", "mlops.dataset.source"
+T_DIGEST, T_NAME = DATASET_DIGEST_TAG, DATASET_NAME_TAG
+T_FILE_HASH, T_FORMAT = DATASET_FILE_HASH_TAG, DATASET_FORMAT_TAG
+T_ROWS, T_COLS = DATASET_ROWS_TAG, DATASET_COLUMNS_TAG
+T_SNAPSHOT_RUN, T_SOURCE = DATASET_SNAPSHOT_RUN_TAG, DATASET_SOURCE_TAG
 T_TOKEN = "mlops.dataset.token"  # which journal record created the run
 SNAPSHOT_DIR = "snapshot"
 SETTLE_S = 0.3
@@ -47,7 +59,6 @@ JOURNAL_PREFIX = "dataset-"
 
 def journal_key(name: str, digest: str) -> str:
     """The journal's key of a version's registration (and of its row in ``datasets``)."""
-    import hashlib
 
     return JOURNAL_PREFIX + hashlib.sha256(f"{name}\0{digest}".encode()).hexdigest()[:32]
 
@@ -68,7 +79,7 @@ class LandedVersion:
 
 
 def _search(client: Any, exp_id: str, name: str | None, digest: str) -> list[Any]:
-    flt = f"tags.`mlops.kind` = '{KIND}' AND tags.`{T_DIGEST}` = '{digest}'"
+    flt = f"tags.`{KIND_TAG}` = '{KIND}' AND tags.`{T_DIGEST}` = '{digest}'"
     if name is not None:
         flt += f" AND tags.`{T_NAME}` = '{name}'"
     return list(client.search_runs([exp_id], filter_string=flt, max_results=1000))
@@ -96,7 +107,7 @@ def land(
 
 def _create(client: Any, exp_id: str, data: dict[str, Any]) -> None:
     tags = dict(data["tags"])
-    tags.update({"mlops.kind": KIND, T_NAME: data["name"], T_DIGEST: data["digest"]})
+    tags.update({KIND_TAG: KIND, T_NAME: data["name"], T_DIGEST: data["digest"]})
     tags[T_TOKEN] = data["token"]
     same_data = _search(client, exp_id, None, data["digest"])
     holder = next((r for r in same_data if _holds_snapshot(r, data["name"])), None)

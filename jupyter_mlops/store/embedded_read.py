@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from ..errors import InvalidInput, NotFound
+from ..tags import KIND_TAG, MODEL_PREFIX, RUN_KEY_TAG, TAG_PREFIX
 from ..workspace import Workspace
 from .metric_order import order_clause
 from .run_names import choose_run
@@ -79,7 +80,7 @@ def _check_sort_metric(con: sqlite3.Connection, exp_ids: list[int], key: str) ->
         raise InvalidInput(
             f"no run has a metric {key!r} to sort by"
             + (f"; did you mean {close[0]!r}?" if close else ""),
-            hint=f"metrics here: {', '.join(sorted(k for k in keys if not k.startswith('mlops.'))[:10])}",
+            hint=f"metrics here: {', '.join(sorted(k for k in keys if not k.startswith(TAG_PREFIX))[:10])}",
         )
 
 
@@ -210,7 +211,7 @@ def _summaries(con: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[dic
             "status": status,
             "start_time": start,
             "end_time": end,
-            "kind": tags[run].get("mlops.kind", ""),
+            "kind": tags[run].get(KIND_TAG, ""),
             "params": params[run],
             "metrics": metrics[run],
             "tags": {k: v for k, v in tags[run].items() if not k.startswith("mlflow.")},
@@ -227,7 +228,7 @@ def resolve_run_id(con: sqlite3.Connection, ref: str) -> str:
         return ref
     by_key = con.execute(
         "SELECT run_uuid, start_time FROM runs WHERE run_uuid IN "
-        f"(SELECT run_uuid FROM tags WHERE key = 'mlops.run_key' AND value = ?) AND {active}",
+        f"(SELECT run_uuid FROM tags WHERE key = '{RUN_KEY_TAG}' AND value = ?) AND {active}",
         (ref,),
     ).fetchall()
     by_name = con.execute(
@@ -289,10 +290,10 @@ def _models(con: sqlite3.Connection, run_id: str, tags: dict[str, str]) -> list[
         )
     ]
     return [
-        {"model_id": i, "uri": f"models:/{i}", "name": k.removeprefix("mlops.model.")}
+        {"model_id": i, "uri": f"models:/{i}", "name": k.removeprefix(MODEL_PREFIX)}
         for i in ids
         for k, v in tags.items()
-        if k.startswith("mlops.model.") and v == f"models:/{i}"
+        if k.startswith(MODEL_PREFIX) and v == f"models:/{i}"
     ]
 
 

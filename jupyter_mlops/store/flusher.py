@@ -25,8 +25,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..tags import GIT_BRANCH_TAG, GIT_DIRTY_TAG, GIT_SHA_TAG
 from ..workspace import Workspace
 from . import agent_control as agent
+from .client import client_for
 from .outbox import Outbox
 from .replay import FlushResult, Replayer, recover
 
@@ -86,8 +88,6 @@ def _import_on_this_thread(ws: Workspace) -> None:
     import mlflow.artifacts  # noqa: F401
     from mlflow.entities import Dataset, LoggedModelOutput, Metric  # noqa: F401
     from mlflow.models import Model  # noqa: F401
-
-    from .client import client_for
 
     client = client_for(ws)
     if not ws.tracking_uri.startswith(("http://", "https://")):
@@ -282,11 +282,11 @@ class Sink:
 
 def _git_tags(state: dict[str, Any]) -> dict[str, str]:
     tags = {
-        "mlops.git_sha": state["sha"],
+        GIT_SHA_TAG: state["sha"],
         "mlflow.source.git.commit": state["sha"],
-        "mlops.git_branch": state["branch"],
+        GIT_BRANCH_TAG: state["branch"],
         "mlflow.source.git.branch": state["branch"],
-        "mlops.git_dirty": str(state["dirty"]).lower(),
+        GIT_DIRTY_TAG: str(state["dirty"]).lower(),
     }
     if state["remote"]:
         tags["mlflow.source.git.repoURL"] = state["remote"]

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..tags import MODEL_CLASS_TAG, MODEL_KEY_TAG, model_tag
 from .model_signature import signature_for
 
 # distributions a scikit-learn model needs at load time, pinned from the environment snapshot
@@ -84,7 +86,6 @@ def build_model(pickled: Path, target: Path, requirements: list[str]) -> None:
 
     Built aside and renamed into place, so a process killed half-way leaves no half-made folder.
     """
-    import shutil
 
     import cloudpickle
 
@@ -129,7 +130,7 @@ def upload_staged_model(
                 experiment_id=experiment_id,
                 name=name,
                 source_run_id=run_id,
-                tags={"mlops.model_key": model_key},
+                tags={MODEL_KEY_TAG: model_key},
                 model_type="sklearn",
             )
         created = {"model_id": model.model_id, "location": model.artifact_location}
@@ -147,11 +148,11 @@ def upload_staged_model(
         client.finalize_logged_model(model_id, LoggedModelStatus.READY)
         record("finalized", None)
     if "tagged" not in done:
-        client.set_tag(run_id, f"mlops.model.{name}", f"models:/{model_id}")
+        client.set_tag(run_id, model_tag(name), f"models:/{model_id}")
         info = staged.parent / "model.json"
         if info.exists():
             meta = json.loads(info.read_text())
-            client.set_logged_model_tags(model_id, {"mlops.class": meta.get("class", "")})
+            client.set_logged_model_tags(model_id, {MODEL_CLASS_TAG: meta.get("class", "")})
         record("tagged", None)
     return model_id
 
@@ -159,7 +160,7 @@ def upload_staged_model(
 def _find_model(client: Any, experiment_id: str, model_key: str) -> Any | None:
     found = client.search_logged_models(
         experiment_ids=[experiment_id],
-        filter_string=f"tags.`mlops.model_key` = '{model_key}'",
+        filter_string=f"tags.`{MODEL_KEY_TAG}` = '{model_key}'",
     )
     return found[0] if found else None
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -37,7 +38,6 @@ from ..workspace import Workspace
 OpRow = tuple[int, str, str, str, int]
 
 # the tag that carries a run's journal key into MLflow: a retry finds the run by it
-RUN_KEY_TAG = "mlops.run_key"
 # journal name suffix of a process that replays its own journal (no sync agent)
 SELF_REPLAYED = "-self"
 
@@ -179,7 +179,6 @@ class Outbox:
     def stage_blob(self, run_key: str, source: Path, name: str, *, link: bool = False) -> Path:
         """Copy a file or folder next to the journal; ``link``: a hard link where the file system
         allows (a content-addressed file that is never rewritten in place: no copy of a GB file)."""
-        import shutil
 
         target = self.blob_dir / run_key / uuid.uuid4().hex[:8] / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -292,7 +291,6 @@ class Outbox:
         if ops or open_runs or failed:
             return False
         self.close()
-        import shutil
 
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)

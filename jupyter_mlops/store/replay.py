@@ -30,6 +30,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import sqlite3
 import tempfile
 import threading
@@ -37,13 +38,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from ..locks import FileLock
+from ..tags import FAILURE_TAG, RUN_KEY_TAG
 from ..workspace import Workspace
 from . import dataset_versions
+from .agent_control import read_status, wake
 from .client import client_for, experiment_id
 from .faults import classify, gives_up
-from .outbox import RUN_KEY_TAG, OpRow, Outbox, count_rows, replay_lock
+from .logged_models import build_model, upload_staged_model
+from .outbox import OpRow, Outbox, count_rows, replay_lock
 from .run_leases import end_abandoned_runs
 
 log = logging.getLogger("jupyter_mlops")
@@ -283,7 +288,6 @@ class Replayer:
 
     def _local_artifact_root(self, run_key: str) -> Path | None:
         """The run's artifact folder when it is on this machine's file system (embedded store)."""
-        from urllib.parse import unquote, urlparse
 
         row = self.box.conn.execute(
             "SELECT artifact_uri FROM runs WHERE run_key = ?", (run_key,)
@@ -381,8 +385,6 @@ class Replayer:
         client.log_inputs(run_id, datasets=inputs)  # MLflow links a dataset to a run once
 
     def _op_model(self, seq: int, run_key: str, data: dict[str, Any], attempts: int) -> list[Path]:
-        from .logged_models import build_model, upload_staged_model
-
         run_id = self._run_id(run_key)
         if data.get("estimator"):  # staged as a pickle by the kernel: build the MLmodel here
             build_model(Path(data["estimator"]), Path(data["path"]), data.get("requirements", []))
@@ -411,7 +413,6 @@ class Replayer:
 
 def _drop_staged(path: Path) -> None:
     """A staged copy is only needed until its upload succeeded; long kernels must not hoard them."""
-    import shutil
 
     if path.is_dir():
         shutil.rmtree(path, ignore_errors=True)
@@ -462,8 +463,6 @@ def dead_journal_backlog(ws: Workspace, exclude: Outbox | None) -> int:
 
 
 def _await_agent(ws: Workspace, exclude: Outbox | None, deadline: float | None) -> FlushResult:
-    from .agent_control import read_status, wake
-
     began = time.time()
     wake(ws)
     deadline = deadline if deadline is not None else time.monotonic() + AWAIT_AGENT_S
@@ -516,7 +515,7 @@ def _close_open_runs(box: Outbox) -> None:
     ).fetchall():
         with box.batch():
             box.append(
-                run_key, "data", {"tags": {"mlops.failure": "the process recording this run died"}}
+                run_key, "data", {"tags": {FAILURE_TAG: "the process recording this run died"}}
             )
             box.append(
                 run_key, "end", {"status": "FAILED", "end_time": min(now_ms, int(last_seen * 1000))}

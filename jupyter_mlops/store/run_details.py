@@ -9,6 +9,7 @@ import json
 from typing import Any
 from urllib.parse import urlparse
 
+from ..tags import MODEL_PREFIX
 from ..workspace import Workspace
 from .client import client_for
 from .embedded_read import local_artifact_text
@@ -69,11 +70,11 @@ def run_detail_from_mlflow(ws: Workspace, ref: str, *, with_history: bool = True
         {
             "model_id": o.model_id,
             "uri": f"models:/{o.model_id}",
-            "name": k.removeprefix("mlops.model."),
+            "name": k.removeprefix(MODEL_PREFIX),
         }
         for o in (run.outputs.model_outputs if run.outputs else [])
         for k, v in run.data.tags.items()
-        if k.startswith("mlops.model.") and v == f"models:/{o.model_id}"
+        if k.startswith(MODEL_PREFIX) and v == f"models:/{o.model_id}"
     ]
     detail["datasets"] = [
         {

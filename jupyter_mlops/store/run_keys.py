@@ -11,9 +11,9 @@ from __future__ import annotations
 import sqlite3
 
 from ..errors import StoreUnavailable
+from ..tags import RUN_KEY_TAG
 from ..workspace import Workspace
 from .client import client_for
-from .outbox import RUN_KEY_TAG
 from .reachability import ensure_reachable
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..locks import FileLock
+from ..tags import FAILURE_TAG
 from ..workspace import Workspace
 
 log = logging.getLogger("jupyter_mlops")
@@ -71,6 +72,6 @@ def _end_if_running(client: Any, run_id: str) -> int:
         raise
     if run.info.status != "RUNNING":
         return 0
-    client.set_tag(run_id, "mlops.failure", DIED)
+    client.set_tag(run_id, FAILURE_TAG, DIED)
     client.set_terminated(run_id, status="FAILED")
     return 1

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, NotFound
+from ..tags import KIND_TAG, RUN_KEY_TAG, TAG_PREFIX
 from ..workspace import Workspace
 from .client import client_for, experiment_id
 from .embedded_read import list_runs
 from .metric_order import page_by_metric, parse_metric_order
-from .outbox import RUN_KEY_TAG
 from .own_writes import flush_own
 from .reachability import ensure_reachable
 from .run_names import choose_run
@@ -21,7 +23,6 @@ if TYPE_CHECKING:
 
     from mlflow.entities import Run
 
-KIND_TAG = "mlops.kind"
 INTERNAL_PREFIX = "mlops-"
 _RUN_REF = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ORDER = re.compile(
@@ -102,7 +103,6 @@ def search(
 
 def _check_sort_metric(runs: list[Any], key: str) -> None:
     """Sorting by a metric no run has would sort by nothing: refuse it, with the closest key."""
-    import difflib
 
     keys = {k for r in runs for k in r.data.metrics}
     if runs and key not in keys:
@@ -200,9 +200,8 @@ def recent_runs(
 
 def key_metrics(runs: list[dict[str, Any]], limit: int = 6) -> list[str]:
     """The metric columns worth showing for these runs: the most widely logged ones."""
-    from collections import Counter
 
-    counts = Counter(k for r in runs for k in r["metrics"] if not k.startswith("mlops."))
+    counts = Counter(k for r in runs for k in r["metrics"] if not k.startswith(TAG_PREFIX))
     # plain names (accuracy) before namespaced families (drift.ks.<feature>) logged in bulk
     ranked = sorted(counts.items(), key=lambda kv: ("." in kv[0], -kv[1], kv[0]))
     return [k for k, _ in ranked[:limit]]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import InvalidInput
+from ...store.client import client_for
 from ...workspace import Workspace
 from .. import history
 from .lease import Lease
@@ -57,7 +58,6 @@ def apply_plan(client: Any, model: str, plan: Plan, fence: Callable[[], None]) -
 
 def complete_pending(ws: Workspace, model: str, lease: Lease, tags: dict[str, str]) -> int:
     """Replay intents a previous holder left unfinished; returns how many."""
-    from ...store.client import client_for
 
     client = client_for(ws)
     left = history.pending(model, tags)
@@ -91,7 +91,6 @@ def change(
 
     ``build(registered_model)`` raises for a refused change and returns None for "nothing to do".
     """
-    from ...store.client import client_for
 
     client = client_for(ws)
     with Lease(ws, model, actor=actor) as lease:

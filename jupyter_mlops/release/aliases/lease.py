@@ -41,10 +41,11 @@ from urllib.parse import unquote, urlparse
 
 from ...errors import Conflict, InvalidInput
 from ...locks import FileLock
+from ...store.client import client_for
+from ...tags import LEASE_TAG
 from ...workspace import Workspace
 from ..history import current_actor
 
-LEASE_TAG = "mlops.lease"
 DEFAULT_TTL = 30.0
 DEFAULT_SETTLE = 1.0
 
@@ -130,8 +131,6 @@ class Lease:
         local_lock: bool = True,
         actor: str | None = None,
     ) -> None:
-        from ...store.client import client_for
-
         self.ws, self.model, self.tag, self.purpose = ws, model, tag, purpose
         self.client = client_for(ws)
         self.ttl = ttl if ttl is not None else _env_seconds("MLOPS_LEASE_TTL", DEFAULT_TTL)

@@ -11,6 +11,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from ...datasets.api import load_dataset
+from ...datasets.registry import resolve
 from ...errors import InvalidInput, NotFound
 from ...workspace import Workspace
 
@@ -35,9 +37,6 @@ def load_evaluation(
     target = spec["target"]
     known_digest = None
     if spec.get("dataset"):
-        from ...datasets.api import load_dataset
-        from ...datasets.registry import resolve
-
         ref = str(spec["dataset"])
         version = resolve(ws, ref)  # NotFound names the dataset and its versions
         df = load_dataset(ref, workspace=ws)

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ...store.run_details import read_json_artifact
+from ...tags import GATE_PREFIX
 from ..registered_model import T_GATE_RUN
 
 
@@ -99,7 +100,7 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-GATE_TAG = "mlops.gate."
+GATE_TAG = GATE_PREFIX
 
 
 def recorded_report(ws: Any, mv: Any) -> GateReport | None:
