@@ -43,6 +43,8 @@ SESSION_CELL_DURATION_METRIC = (
 )
 SESSION_CELL_COUNT_METRIC = "mlops.cell.execution_count"  # metric: a session cell's execution count
 SESSION_CELL_OK_METRIC = "mlops.cell.ok"  # metric: 1 when a session cell succeeded, else 0
+# The run-context providers (capture/run_context.py) that failed on this run, by name
+CONTEXT_ERRORS_TAG = "mlops.context_errors"
 
 # Parameters a tracked cell set, one tag each (their values as text)
 PARAM_PREFIX = "mlops.param."
@@ -76,6 +78,7 @@ DATASET_ROWS_TAG = "mlops.dataset.rows"  # row count
 DATASET_COLUMNS_TAG = "mlops.dataset.columns"  # column count
 DATASET_SNAPSHOT_RUN_TAG = "mlops.dataset.snapshot_run"  # run holding the stored snapshot
 DATASET_SOURCE_TAG = "mlops.dataset.source"  # where the data was read from
+DATASET_TOKEN_TAG = "mlops.dataset.token"  # which journal record created the version's run
 
 # --- models and the registry: written by release/registry.py and the model card ------------------
 RUN_ID_TAG = "mlops.run_id"  # on a model version: the run that logged the model
@@ -138,6 +141,14 @@ STATUS_TAG = "mlops.status"  # how a step ended
 BEST_TAG = "mlops.best"  # "true" on a sweep's best trial
 BEST_RUN_ID_TAG = "mlops.best_run_id"  # on a sweep's step run: the best trial's run
 BEST_TRIAL_TAG = "mlops.best_trial"  # on a sweep's step run: the best trial's number
+# On a step's run, one tag per needed step: ``mlops.upstream.<need>`` holding that step's run id
+UPSTREAM_PREFIX = "mlops.upstream."
+
+
+def upstream_tag(need: str) -> str:
+    """The tag on a step's run naming the run of the step it needs."""
+    return f"{UPSTREAM_PREFIX}{need}"
+
 
 # --- reproduce: written by reproduce/rerun.py ---------------------------------------------------
 REPRODUCES_TAG = "mlops.reproduces"  # on a reproduction run: the run it reproduces

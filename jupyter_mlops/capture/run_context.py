@@ -30,10 +30,11 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from ..errors import ConfigError
+from ..tags import CONTEXT_ERRORS_TAG
 from ..workspace import Workspace
 
 ENTRY_POINT_GROUP = "jupyter_mlops.run_context"
-ERRORS_TAG = "mlops.context_errors"
+ERRORS_TAG = CONTEXT_ERRORS_TAG
 log = logging.getLogger("jupyter_mlops")
 
 

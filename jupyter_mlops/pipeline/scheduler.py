@@ -33,6 +33,7 @@ from ..tags import (
     STEPS_TAG,
     TRIAL_TAG,
     error_tag,
+    upstream_tag,
 )
 from ..workspace import Workspace
 from . import records, shared_cache
@@ -222,7 +223,7 @@ class Scheduler:
                 "mlflow.source.name": step.notebook,
             },
         )
-        run.link_runs({f"mlops.upstream.{n}": _producing_run(self.entries[n]) for n in step.needs})
+        run.link_runs({upstream_tag(n): _producing_run(self.entries[n]) for n in step.needs})
         act = ActiveStep(plan, run, time.time())
         self.active[step.name] = act
         self.progress.event(f"> {step.name}: running ({plan.reason})")
