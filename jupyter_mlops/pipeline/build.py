@@ -17,6 +17,8 @@ from ..errors import ConfigError, InvalidInput
 from ..locks import exclusive
 from ..workspace import Workspace
 from .cache import CacheIndex, environment_hash
+from .executor_dask import DaskExecutor
+from .executor_local import LocalExecutor
 from .graph import closure, topological_order
 from .plan import Planner, StepPlan
 from .progress import BuildProgress, BuildReport, StepReport, key_metric
@@ -26,8 +28,6 @@ from .spec import load_spec
 from .sweep import planned_executions
 
 if TYPE_CHECKING:
-    from .executor_dask import DaskExecutor
-    from .executor_local import LocalExecutor
     from .spec import PipelineSpec
 
 EXECUTORS = ("local", "dask")

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..capture.tracker import sink_for
+from ..capture.tracker import RunRecorder, sink_for
 from ..errors import StoreUnavailable
 from ..store.client import client_for, experiment_id
 from ..store.identity import acting_user
@@ -37,7 +37,6 @@ from ..workspace import Workspace
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-    from ..capture.tracker import RunRecorder
 
 MAX_PARAM = 6000
 MAX_TAG = 8000
