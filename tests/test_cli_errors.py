@@ -108,13 +108,13 @@ def test_a_missing_workspace_folder_is_refused_not_created(tmp_path):
 def test_an_unexpected_error_is_one_line_and_its_traceback_goes_to_the_debug_log(
     workspace, monkeypatch, capsys, tmp_path
 ):
-    from jupyter_mlops.commands import tracking
+    from jupyter_mlops.commands import tracking_calls
 
     def broken(args):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setattr(tracking, "_experiments", broken)
+    monkeypatch.setattr(tracking_calls, "experiments", broken)
     assert cli.main(["experiments"]) == 1
     err = capsys.readouterr().err
     assert "unexpected error: RuntimeError: disk on fire" in err

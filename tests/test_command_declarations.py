@@ -8,19 +8,17 @@ ignores, fails here.
 from __future__ import annotations
 
 import argparse
+import inspect
 import subprocess
 import sys
 
 import pytest
 
 from jupyter_mlops import cli
-from jupyter_mlops.commands.declaration import BOTH, CLI, NOTEBOOK, Command, arg
+from jupyter_mlops.commands.declaration import BOTH, CLI, NOTEBOOK, Command, arg, load
 from jupyter_mlops.commands.registry import COMMANDS, commands_for
 from jupyter_mlops.errors import InvalidInput
-from jupyter_mlops.notebook.magics import _load_subcommands
 from jupyter_mlops.notebook.subcommands import SUBCOMMANDS, help_for, without_view
-
-_load_subcommands()
 
 # What one front end offers and the other does not, by command. Each is a decision (a terminal
 # has no widgets to plot; a notebook has no use for --json): add to this list deliberately.
@@ -195,6 +193,57 @@ def test_declarations_and_the_cli_parser_import_no_notebook_or_server_library():
         "build_parser()\n"
         "print(sorted(m for m in ('IPython', 'ipywidgets', 'tornado', 'jupyter_server', "
         "'mlflow', 'pandas') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def _named_functions() -> list[tuple[str, str, str]]:
+    named = []
+    for command in COMMANDS.values():
+        for c in (command, *command.actions):
+            for role in ("call", "show", "terminal", "view"):
+                if getattr(c, role) is not None:
+                    named.append((c.name, role, getattr(c, role)))
+    return named
+
+
+# the parameters each role is called with (the domain call may take front-end keywords after)
+ROLE_PARAMETERS = {
+    "call": ["ws", "args"],
+    "show": [None, "args"],
+    "terminal": ["args"],
+    "view": ["ctx", "args", None],
+}
+
+
+@pytest.mark.parametrize(("name", "role", "target"), _named_functions())
+def test_every_function_a_declaration_names_exists_and_takes_its_arguments(name, role, target):
+    function = load(target)
+    assert callable(function), f"{name}: {role}={target} is not a function"
+    params = list(inspect.signature(function).parameters)
+    expected = ROLE_PARAMETERS[role]
+    assert len(params) >= len(expected), f"{name}: {role}={target} takes {params}"
+    for want, got in zip(expected, params, strict=False):
+        assert want is None or want == got, f"{name}: {role}={target} takes {params}"
+
+
+def test_every_notebook_command_names_its_view_and_no_terminal_one_does():
+    for command in COMMANDS.values():
+        assert (command.view is not None) == command.offered_in(NOTEBOOK), command.name
+
+
+def test_building_both_front_ends_imports_no_command_handler_or_view():
+    """The declarations name their calls and views; building the parsers and help of both front
+    ends must not import them (they import the domain: MLflow clients, numpy, widgets)."""
+    code = (
+        "import sys\n"
+        "from jupyter_mlops.cli import build_parser\n"
+        "from jupyter_mlops.notebook.subcommands import SUBCOMMANDS, help_text\n"
+        "build_parser().format_help()\n"
+        "help_text()\n"
+        "print(sorted(m for m in sys.modules if m.startswith('jupyter_mlops') and "
+        "m.endswith(('_calls', '_views', 'cell_tracking'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -177,10 +177,8 @@ def test_mlops_yaml_loader_answers_a_spec_or_one_config_error(tmp_path_factory, 
 
 
 def _subcommands():
-    from jupyter_mlops.notebook.magics import _load_subcommands
     from jupyter_mlops.notebook.subcommands import SUBCOMMANDS
 
-    _load_subcommands()
     return sorted(SUBCOMMANDS)
 
 

@@ -1,38 +1,15 @@
-"""``datasets|lineage|reproduce`` (both front ends) and ``dataset|env`` (notebook), with their
-terminal output. The notebook's views are in ``notebook/dataset_views.py``."""
+"""``datasets|lineage|reproduce`` (both front ends) and ``dataset|env`` (notebook).
+
+What they do and print is in ``datasets_calls.py``, their notebook views in
+``notebook/dataset_views.py``, imported when one runs.
+"""
 
 from __future__ import annotations
 
-import argparse
-import json
-from typing import Any
-
-from ..errors import InvalidInput
-from ..workspace import Workspace
 from .declaration import CLI, NOTEBOOK, Command, arg
 
-
-def _versions(ws: Workspace, args: argparse.Namespace) -> list[Any]:
-    from ..datasets.registry import list_versions
-
-    return list_versions(ws, args.name)
-
-
-def _versions_text(versions: list[Any], args: argparse.Namespace) -> int:
-    if args.json:
-        print(json.dumps([{**v.__dict__, "ref": v.ref} for v in versions], indent=1))
-        return 0
-    if not versions:
-        print("no dataset versions yet")
-        return 0
-    print(f"{'version':<30} {'digest':<14} {'rows':>10} {'cols':>5}  source")
-    for v in versions:
-        print(
-            f"{v.name + '@' + str(v.version):<30} {v.digest[:12]:<14} {v.rows or '':>10} "
-            f"{v.columns or '':>5}  {v.source.get('file', '')}"
-        )
-    return 0
-
+CALLS = "jupyter_mlops.commands.datasets_calls"
+VIEWS = "jupyter_mlops.notebook.dataset_views"
 
 DATASETS = Command(
     "datasets",
@@ -41,26 +18,11 @@ DATASETS = Command(
         arg("name", nargs="?", help="only this dataset"),
         arg("--json", action="store_true", only=CLI, help="machine-readable output"),
     ),
-    call=_versions,
-    show=_versions_text,
+    call=f"{CALLS}:versions",
+    show=f"{CALLS}:versions_text",
+    view=f"{VIEWS}:datasets",
+    flush_first=True,
 )
-
-
-def _lineage(ws: Workspace, args: argparse.Namespace) -> Any:
-    from ..lineage.query import lineage
-
-    if args.up and args.down:
-        raise InvalidInput("--up and --down exclude each other", hint="omit both for both ways")
-    direction = "up" if args.up else "down" if args.down else "both"
-    return lineage(ws, args.ref, direction=direction)
-
-
-def _lineage_text(graph: Any, args: argparse.Namespace) -> int:
-    if args.svg:
-        with open(args.svg, "w", encoding="utf-8") as fh:
-            fh.write(graph.to_svg())
-    print(json.dumps(graph.to_dict(), indent=1) if args.json else graph.to_text())
-    return 0
 
 
 LINEAGE = Command(
@@ -82,29 +44,11 @@ LINEAGE = Command(
             help="print the graph as text instead of drawing it",
         ),
     ),
-    call=_lineage,
-    show=_lineage_text,
+    call=f"{CALLS}:lineage",
+    show=f"{CALLS}:lineage_text",
+    view=f"{VIEWS}:lineage",
+    flush_first=True,
 )
-
-
-def _reproduce(ws: Workspace, args: argparse.Namespace) -> Any:
-    from ..reproduce.rerun import reproduce
-
-    return reproduce(
-        ws,
-        args.run,
-        rtol=args.tolerance,
-        timeout=args.timeout,
-        check_environment=not args.ignore_env,
-    )
-
-
-def _verdict_text(result: Any, args: argparse.Namespace) -> int:
-    if args.json:
-        print(json.dumps(result.__dict__, indent=1, default=str))
-    else:
-        print(result.to_text())
-    return 0 if result.verdict == "reproduced" else 1
 
 
 REPRODUCE = Command(
@@ -128,8 +72,10 @@ REPRODUCE = Command(
         ),
         arg("--json", action="store_true", only=CLI, help="machine-readable output"),
     ),
-    call=_reproduce,
-    show=_verdict_text,
+    call=f"{CALLS}:reproduce",
+    show=f"{CALLS}:verdict_text",
+    view=f"{VIEWS}:reproduce",
+    flush_first=True,
     description="Re-execute a run's recorded code in a fresh kernel and compare its metrics, "
     "datasets and packages with the original; records a linked reproduction run with the "
     "verdict (exit 0 when reproduced, 1 when it differs or fails).",
@@ -146,21 +92,17 @@ DATASET = Command(
         ),
         arg("--context", "-c", help="how the run uses it: training, validation, test, ..."),
     ),
+    view=f"{VIEWS}:dataset",
     front_ends=(NOTEBOOK,),
 )
-
-
-def _env_diff(ws: Workspace, args: argparse.Namespace) -> Any:
-    from ..reproduce.environment_diff import env_diff_runs
-
-    return env_diff_runs(ws, *args.runs)
-
 
 ENV = Command(
     "env",
     "`%mlops env diff RUN RUN`: interpreter, hardware and package versions of two runs compared",
     (arg("action", choices=["diff"]), arg("runs", nargs=2, metavar="RUN")),
-    call=_env_diff,
+    call=f"{CALLS}:env_diff",
+    view=f"{VIEWS}:env",
+    flush_first=True,
     front_ends=(NOTEBOOK,),
 )
 

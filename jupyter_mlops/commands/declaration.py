@@ -1,17 +1,24 @@
 """One declaration per command, for both front ends: ``jupyter-mlops NAME`` and ``%mlops NAME``.
 
 A ``Command`` holds what the two front ends share: the name and help, the arguments (flags,
-type, choices, default, help), which front ends offer it, the domain call, and how a terminal
-shows the result. ``cli.py`` builds its subparsers from the declarations and
-``notebook/subcommands.py`` the ``%mlops`` parsers, so no argument list is written twice (as
-IPython's ``magic_arguments`` declare a magic's arguments once and generate its help). Notebook
-rendering (HTML, widgets, plots) is attached from ``notebook/*_views.py``: nothing here imports
-IPython, ipywidgets or Tornado.
+type, choices, default, help), which front ends offer it, and by name the domain call, how a
+terminal shows the result and the notebook view. ``cli.py`` builds its subparsers from the
+declarations and ``notebook/subcommands.py`` the ``%mlops`` parsers, so no argument list is
+written twice (as IPython's ``magic_arguments`` declare a magic's arguments once and generate its
+help).
+
+Both front ends import every declaration to build their parsers and help, so a declaration names
+its functions (``"jupyter_mlops.commands.tracking_calls:summaries"``) and ``load`` imports them
+only when the command runs, as click's lazy groups and pytest's plugin entry points do: the
+handler modules (``commands/*_calls.py``, ``notebook/*_views.py``) import the domain at their
+top, and ``jupyter-mlops --help`` or ``%load_ext`` load none of it. Nothing here imports IPython,
+ipywidgets or Tornado.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -22,9 +29,11 @@ CLI: FrontEnd = "cli"
 NOTEBOOK: FrontEnd = "notebook"
 BOTH: tuple[FrontEnd, ...] = (CLI, NOTEBOOK)
 
-DomainCall = Callable[..., Any]  # (workspace, args, **front-end keywords) -> result
-TerminalView = Callable[[Any, argparse.Namespace], int]  # (result, args) -> exit code
-TerminalFlow = Callable[[argparse.Namespace], int]  # args -> exit code
+# "package.module:function", imported when the command runs (see ``load``):
+DomainCall = str  # (workspace, args, **front-end keywords) -> result
+TerminalView = str  # (result, args) -> exit code
+TerminalFlow = str  # args -> exit code
+NotebookView = str  # (ctx, args, result) -> the cell's value
 
 
 @dataclass(frozen=True)
@@ -66,8 +75,8 @@ class Command:
     """``jupyter-mlops NAME`` and/or ``%mlops NAME``, declared once.
 
     The terminal runs ``show(call(workspace, args), args)``, or ``terminal(args)`` for a flow of
-    its own (a watch loop, several calls); the notebook runs ``call`` and hands the result to the
-    view registered for it in ``notebook/``. ``actions`` are sub-actions (``agent status``).
+    its own (a watch loop, several calls); the notebook runs ``call`` and hands the result to
+    ``view``. Each of them is a name for ``load``. ``actions`` are sub-actions (``agent status``).
     """
 
     name: str
@@ -76,6 +85,8 @@ class Command:
     call: DomainCall | None = None
     show: TerminalView | None = None
     terminal: TerminalFlow | None = None
+    view: NotebookView | None = None
+    flush_first: bool = False  # the notebook sends this kernel's queued records before the call
     front_ends: tuple[FrontEnd, ...] = BOTH
     description: str | None = None  # `--help` text, when it says more than ``help``
     cell: bool = False  # also usable as %%mlops NAME (the view gets the cell body)
@@ -106,6 +117,14 @@ class Command:
                 parser.add_argument(*a.flags, **a.options_for(front_end))
             else:
                 parser.set_defaults(**{a.dest: _default_of(a.options)})
+
+
+def load(name: str) -> Callable[..., Any]:
+    """The function a declaration names, ``"package.module:function"``, imported now; looked up
+    on each call, so one replaced in its module (a debugging hook, a test's monkeypatch) is the
+    one called."""
+    module, _, function = name.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def _default_of(options: Mapping[str, Any]) -> Any:

@@ -1,28 +1,15 @@
 """``register|validate|card|promote|rollback|history`` (both front ends), ``package|serve``
-(terminal): the release pipeline's commands, with their terminal output. The notebook's HTML
-views are in ``notebook/release_views.py``."""
+(terminal): the release pipeline's commands. What they do and print is in ``release_calls.py``,
+their notebook views in ``notebook/release_views.py``, imported when one runs."""
 
 from __future__ import annotations
 
 import argparse
-import json
-from typing import Any
 
-from ..workspace import Workspace
 from .declaration import CLI, Command, arg
-from .terminal import workspace_from
 
-
-def _register(ws: Workspace, args: argparse.Namespace) -> Any:
-    from ..release.registry import register
-
-    return register(ws, args.run, args.name, model_name=args.model, reason=args.reason)
-
-
-def _registered_text(mv: Any, args: argparse.Namespace) -> int:
-    print(f"registered {mv.name} v{mv.version} from run {mv.run_id} (alias: candidate)")
-    print(f"next: jupyter-mlops validate {mv.name} {mv.version}")
-    return 0
+CALLS = "jupyter_mlops.commands.release_calls"
+VIEWS = "jupyter_mlops.notebook.release_views"
 
 
 REGISTER = Command(
@@ -34,43 +21,20 @@ REGISTER = Command(
         arg("--model", help="which logged model of the run, when it has several"),
         arg("--reason", help="recorded in the release history"),
     ),
-    call=_register,
-    show=_registered_text,
+    call=f"{CALLS}:register",
+    show=f"{CALLS}:registered_text",
+    view=f"{VIEWS}:registered",
 )
-
-
-def _validate(ws: Workspace, args: argparse.Namespace) -> Any:
-    from ..release.validation import validate
-
-    return validate(ws, args.model, args.version, reason=args.reason)
-
-
-def _validation_text(report: Any, args: argparse.Namespace) -> int:
-    print(report.text())
-    return 0 if report.passed else 5
 
 
 VALIDATE = Command(
     "validate",
     "run the release gates of mlops.yaml on a version and record the results",
     (arg("model"), arg("version", help="version number or alias"), arg("--reason")),
-    call=_validate,
-    show=_validation_text,
+    call=f"{CALLS}:validate",
+    show=f"{CALLS}:validation_text",
+    view=f"{VIEWS}:validation",
 )
-
-
-def _card(ws: Workspace, args: argparse.Namespace) -> tuple[Any, Any]:
-    from ..release.card import write_card
-    from ..release.registry import resolve
-
-    mv = resolve(ws, args.model, args.version)
-    return mv, write_card(ws, mv.name, mv.version, out_dir=args.out)
-
-
-def _card_text(written: tuple[Any, Any], args: argparse.Namespace) -> int:
-    mv, card = written
-    print(card.markdown if args.print else f"model card of {mv.name} v{mv.version}: {card.md_path}")
-    return 0
 
 
 CARD = Command(
@@ -82,21 +46,10 @@ CARD = Command(
         arg("--out", only=CLI, help="also write the card files into this folder"),
         arg("--print", action="store_true", only=CLI, help="print the Markdown card"),
     ),
-    call=_card,
-    show=_card_text,
+    call=f"{CALLS}:card",
+    show=f"{CALLS}:card_text",
+    view=f"{VIEWS}:card",
 )
-
-
-def _package(ws: Workspace, args: argparse.Namespace) -> Any:
-    from ..release.package import package
-
-    return package(ws, args.model, args.version, args.out, force=args.force)
-
-
-def _packaged_text(out: Any, args: argparse.Namespace) -> int:
-    print(f"packaged {args.model} v{args.version} into {out}")
-    print(f"  docker build -t {args.model.lower()}:{args.version} {out}")
-    return 0
 
 
 PACKAGE = Command(
@@ -108,30 +61,10 @@ PACKAGE = Command(
         arg("--out", required=True, metavar="DIR"),
         arg("--force", action="store_true", help="overwrite a non-empty DIR"),
     ),
-    call=_package,
-    show=_packaged_text,
+    call=f"{CALLS}:package",
+    show=f"{CALLS}:packaged_text",
     front_ends=(CLI,),
 )
-
-
-def _promote(ws: Workspace, args: argparse.Namespace) -> Any:
-    from ..release.rollout import promote
-
-    return promote(
-        ws,
-        args.model,
-        args.version,
-        args.to,
-        weight=args.weight,
-        force=args.force,
-        reason=args.reason,
-        shadow=args.shadow,
-    )
-
-
-def _described(state: Any, args: argparse.Namespace) -> int:
-    print(state.describe())
-    return 0
 
 
 PROMOTE = Command(
@@ -151,15 +84,10 @@ PROMOTE = Command(
         arg("--force", action="store_true", help="promote despite failed gates (needs --reason)"),
         arg("--reason"),
     ),
-    call=_promote,
-    show=_described,
+    call=f"{CALLS}:promote",
+    show=f"{CALLS}:described",
+    view=f"{VIEWS}:rollout_state",
 )
-
-
-def _rollback(ws: Workspace, args: argparse.Namespace) -> Any:
-    from ..release.rollout import rollback
-
-    return rollback(ws, args.model, reason=args.reason, target=args.target)
 
 
 ROLLBACK = Command(
@@ -170,63 +98,20 @@ ROLLBACK = Command(
         arg("--reason"),
         arg("--target", choices=["auto", "canary", "champion"], default="auto"),
     ),
-    call=_rollback,
-    show=_described,
+    call=f"{CALLS}:rollback",
+    show=f"{CALLS}:described",
+    view=f"{VIEWS}:rollout_state",
 )
-
-
-def _history(ws: Workspace, args: argparse.Namespace) -> tuple[Any, list[Any]]:
-    """The model's rollout state and its release events, oldest first."""
-    from ..release.history import events
-    from ..release.rollout import state
-
-    evts = events(ws, args.model)
-    return (None if args.json else state(ws, args.model)), evts
-
-
-def _history_text(trail: tuple[Any, list[Any]], args: argparse.Namespace) -> int:
-    from dataclasses import asdict
-
-    from ..release.history import format_history
-
-    state, evts = trail
-    if args.json:
-        print(json.dumps([asdict(e) for e in evts], indent=1))
-        return 0
-    print(state.describe())
-    print(format_history(evts))
-    return 0
 
 
 HISTORY = Command(
     "history",
     "the release audit trail of a model: who did what, when and why",
     (arg("model"), arg("--json", action="store_true", only=CLI, help="machine-readable output")),
-    call=_history,
-    show=_history_text,
+    call=f"{CALLS}:history",
+    show=f"{CALLS}:history_text",
+    view=f"{VIEWS}:history",
 )
-
-
-def _serve(args: argparse.Namespace) -> int:
-    from ..release.registry import get_registered_model
-    from ..serving.server import serve
-
-    ws = workspace_from(args)
-    get_registered_model(ws, args.model)  # refuse an unknown model before saying "serving"
-    print(
-        f"serving {args.model} on http://{args.host}:{args.port} (champion + canary; Ctrl-C stops)"
-    )
-    serve(
-        ws,
-        args.model,
-        host=args.host,
-        port=args.port,
-        max_body=int(args.max_body_mb * 1024 * 1024),
-        poll_interval=args.poll,
-        guard=args.guard,
-        sticky_header=args.sticky_header or None,
-    )
-    return 0
 
 
 SERVE = Command(
@@ -252,7 +137,7 @@ SERVE = Command(
             help="requests carrying this header always reach the same version ('' turns it off)",
         ),
     ),
-    terminal=_serve,
+    terminal=f"{CALLS}:serve",
     front_ends=(CLI,),
 )
 

@@ -5,17 +5,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-from collections.abc import Callable
-from typing import TypeVar
 
 from ..errors import NotFound
 from ..store.reachability import check_tracking_uri
 from ..workspace import Workspace
-from .declaration import Command, arg
-
-F = TypeVar("F", bound=Callable)
-
+from .declaration import Command, arg, load
 
 # the CLI's global options that say which project (and store) a command works on
 WORKSPACE_OPTIONS = (
@@ -48,14 +42,7 @@ def workspace_from(args: argparse.Namespace) -> Workspace:
 def run_in_terminal(command: Command, args: argparse.Namespace) -> int:
     """Run ``command`` for the CLI; its exit code."""
     if command.terminal is not None:
-        return _as_its_module_holds_it(command.terminal)(args)
+        return load(command.terminal)(args)
     assert command.call is not None and command.show is not None
-    result = command.call(workspace_from(args), args)
-    return _as_its_module_holds_it(command.show)(result, args)
-
-
-def _as_its_module_holds_it(func: F) -> F:
-    """``func`` looked up by name in its module when the command runs: one replaced there (a
-    debugging hook, a test's monkeypatch) is the one called."""
-    module = sys.modules.get(func.__module__)
-    return getattr(module, func.__name__, func) if module is not None else func
+    result = load(command.call)(workspace_from(args), args)
+    return load(command.show)(result, args)

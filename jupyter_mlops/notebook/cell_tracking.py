@@ -13,10 +13,8 @@ from typing import Any
 from ..capture import validation
 from ..capture.cell import CellCapture
 from ..capture.session import SessionRecorder
-from ..commands.tracking import TRACK
 from ..errors import InvalidInput, MlopsError
 from .cell_hooks import hooks_for
-from .subcommands import view
 
 
 def _parse_cell(shell: Any, cell: str) -> tuple[Any, str]:
@@ -66,7 +64,6 @@ def _history(shell: Any) -> list[tuple[int, str]]:
     return [(i, src) for i, src in enumerate(raw) if i > 0 and src.strip()]
 
 
-@view(TRACK)
 def track(ctx: Any, args: Any, result: None) -> Any:
     __tracebackhide__ = True
     cell = ctx.cell

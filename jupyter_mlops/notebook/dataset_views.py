@@ -1,6 +1,7 @@
 """``%mlops dataset|datasets|lineage|env|reproduce`` in a notebook: each returns an object that
 renders itself (a DataFrame, a lineage graph drawn as SVG, a diff or verdict with an HTML view),
-so the result is both shown and kept in ``_``.
+so the result is both shown and kept in ``_``. Each declaration in ``commands/datasets.py`` names
+its view here.
 """
 
 from __future__ import annotations
@@ -8,15 +9,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..commands.datasets import DATASET, DATASETS, ENV, LINEAGE, REPRODUCE
+from ..capture.tracker import active_run
+from ..datasets.api import log_dataset
+from ..datasets.diff import diff_datasets
 from ..errors import InvalidInput
-from .subcommands import view
+from ..store.own_writes import flush_own
 
 
 def _flush(ctx: Any) -> None:
     """Send this kernel's queued records first, so what was just tracked is queryable."""
-    from ..store.own_writes import flush_own
-
     flush_own(ctx.workspace)
 
 
@@ -30,7 +31,6 @@ def _evaluate(ctx: Any, expr: str) -> Any:
         ) from None
 
 
-@view(DATASET)
 def dataset(ctx: Any, args: argparse.Namespace, result: None) -> Any:
     if args.words[0] == "diff":
         if len(args.words) != 3:
@@ -38,8 +38,6 @@ def dataset(ctx: Any, args: argparse.Namespace, result: None) -> Any:
                 "%mlops dataset diff takes two versions",
                 hint="e.g. %mlops dataset diff iris@1 iris@2",
             )
-        from ..datasets.diff import diff_datasets
-
         _flush(ctx)
         a, b = (
             ctx.user_ns[w] if w.isidentifier() and w in ctx.user_ns else w for w in args.words[1:]
@@ -48,8 +46,6 @@ def dataset(ctx: Any, args: argparse.Namespace, result: None) -> Any:
     expr = " ".join(args.words)
     obj = _evaluate(ctx, expr)
     name = args.name or (expr if expr.isidentifier() else None)
-    from ..datasets.api import log_dataset
-
     version = log_dataset(obj, name=name, context=args.context, workspace=ctx.workspace)
     kept = "recorded" if version.file_hash is None else "stored"
     where = "" if _active() else f" (no tracked run is active: {kept}, not attached to a run)"
@@ -63,12 +59,9 @@ def dataset(ctx: Any, args: argparse.Namespace, result: None) -> Any:
 
 
 def _active() -> bool:
-    from ..capture.tracker import active_run
-
     return active_run() is not None
 
 
-@view(DATASETS, flush_first=True)
 def datasets(ctx: Any, args: argparse.Namespace, versions: list[Any]) -> Any:
     import pandas as pd
 
@@ -90,18 +83,15 @@ def datasets(ctx: Any, args: argparse.Namespace, versions: list[Any]) -> Any:
     return pd.DataFrame(rows)
 
 
-@view(LINEAGE, flush_first=True)
 def lineage(ctx: Any, args: argparse.Namespace, graph: Any) -> Any:
     if args.text:
         print(graph.to_text())
     return graph
 
 
-@view(ENV, flush_first=True)
 def env(ctx: Any, args: argparse.Namespace, diff: Any) -> Any:
     return diff
 
 
-@view(REPRODUCE, flush_first=True)
 def reproduce(ctx: Any, args: argparse.Namespace, verdict: Any) -> Any:
     return verdict

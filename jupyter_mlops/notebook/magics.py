@@ -1,13 +1,12 @@
 """``%mlops`` and ``%%mlops``: parse, call the domain layer, render. Nothing else lives here.
 
-Subcommands are declared once for both front ends in ``commands/``; their notebook views are
-registered per topic in ``<topic>_views.py`` (see ``subcommands.py``). This module dispatches to
+Subcommands are declared once for both front ends in ``commands/``; each declaration names its
+notebook view, one of ``<topic>_views.py`` (see ``subcommands.py``). This module dispatches to
 them and turns every ``MlopsError`` into a one-line ``UsageError``.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import shlex
 import sys
@@ -21,15 +20,6 @@ from ..errors import MlopsError
 from ..workspace import Workspace
 from .cell_hooks import install_hooks
 from .subcommands import SUBCOMMANDS, help_for, help_text, unknown_subcommand
-
-VIEW_MODULES = [
-    "jupyter_mlops.notebook.tracking_views",
-    "jupyter_mlops.notebook.cell_tracking",
-    "jupyter_mlops.notebook.pipeline_views",
-    "jupyter_mlops.notebook.monitor_views",
-    "jupyter_mlops.notebook.release_views",
-    "jupyter_mlops.notebook.dataset_views",
-]
 
 
 @dataclass
@@ -77,11 +67,6 @@ def current_workspace():
     return ws
 
 
-def _load_subcommands() -> None:
-    for name in VIEW_MODULES:
-        importlib.import_module(name)
-
-
 @magics_class
 class MlopsMagics(Magics):
     @line_cell_magic
@@ -118,7 +103,6 @@ _registered: dict[int, Any] = {}
 
 
 def register(ipython: Any) -> None:
-    _load_subcommands()
     ipython.register_magics(MlopsMagics)
 
     _registered[id(ipython)] = install_hooks(ipython)

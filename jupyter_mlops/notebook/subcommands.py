@@ -1,9 +1,10 @@
 """The ``%mlops NAME`` table: parsers built from the declarations in ``commands/``, each with the
-notebook view registered for it, and the help generated from them.
+notebook view the declaration names, and the help generated from them.
 
 A view is ``view(ctx, args, result)``: ``result`` is what the declaration's domain call returned
 (None for a command without one); the view shows it (HTML, a widget, a plot, or text) and returns
-the cell's value. Parsing errors and ``MlopsError`` become IPython ``UsageError``s in
+the cell's value. The call and the view (``notebook/*_views.py``) are imported when the command
+first runs, so ``%load_ext`` loads neither. Parsing errors and ``MlopsError`` become IPython ``UsageError``s in
 ``magics.py``, which only dispatches.
 """
 
@@ -11,17 +12,14 @@ from __future__ import annotations
 
 import argparse
 import difflib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..commands.declaration import NOTEBOOK, Command
+from ..commands.declaration import NOTEBOOK, Command, load
 from ..commands.registry import COMMANDS, commands_for
 from ..errors import InvalidInput
 from ..store.own_writes import flush_own
 from ..strict_parser import StrictParser
-
-NotebookView = Callable[[Any, argparse.Namespace, Any], Any]
 
 
 class _Parser(StrictParser):
@@ -34,8 +32,6 @@ class _Parser(StrictParser):
 @dataclass
 class Subcommand:
     command: Command
-    view: NotebookView
-    flush_first: bool = False  # send this kernel's queued records before the call
     _parser: argparse.ArgumentParser | None = field(default=None, init=False, repr=False)
 
     @property
@@ -68,31 +64,20 @@ class Subcommand:
 
     def run(self, ctx: Any, args: argparse.Namespace) -> Any:
         __tracebackhide__ = True  # an error in a tracked cell is shown from the user's code
-        if self.flush_first:
+        command = self.command
+        if command.flush_first:
             flush_own(ctx.workspace)
-        call = self.command.call
-        result = call(ctx.workspace, args) if call is not None else None
-        return self.view(ctx, args, result)
+        result = load(command.call)(ctx.workspace, args) if command.call is not None else None
+        assert command.view is not None  # without_view() is empty: the declarations test says so
+        return load(command.view)(ctx, args, result)
 
 
-SUBCOMMANDS: dict[str, Subcommand] = {}
-
-
-def view(command: Command, *, flush_first: bool = False) -> Callable[[NotebookView], NotebookView]:
-    """Register the notebook view of ``command`` (declared in ``commands/``)."""
-    if not command.offered_in(NOTEBOOK):
-        raise TypeError(f"command {command.name} is not declared for the notebook")
-
-    def decorate(func: NotebookView) -> NotebookView:
-        SUBCOMMANDS[command.name] = Subcommand(command, func, flush_first)
-        return func
-
-    return decorate
+SUBCOMMANDS: dict[str, Subcommand] = {c.name: Subcommand(c) for c in commands_for(NOTEBOOK)}
 
 
 def without_view() -> list[str]:
-    """Commands declared for the notebook that no view module registered (a mistake)."""
-    return [c.name for c in commands_for(NOTEBOOK) if c.name not in SUBCOMMANDS]
+    """Commands declared for the notebook that name no view (a mistake)."""
+    return [c.name for c in commands_for(NOTEBOOK) if c.view is None]
 
 
 def help_text() -> str:
