@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..datasets.cell_inputs import describe, frames_read_by
+from ..datasets import cell_inputs
 from ..errors import InvalidInput
 from ..tags import (
     CELL_DURATION_METRIC,
@@ -200,9 +200,9 @@ class CellCapture:
         self.models += estimators.log_fitted_models(self.run, self._before, self.user_ns)
 
     def _log_datasets(self) -> None:
-        found = frames_read_by(self.source, self.user_ns)
+        found = cell_inputs.frames_read_by(self.source, self.user_ns)
         if found:
-            self.run.log_inputs([describe(obj, name, None) for name, obj in found])
+            self.run.log_inputs([cell_inputs.describe(obj, name, None) for name, obj in found])
 
     def _log_code(self) -> None:
         history = self.history[-MAX_HISTORY:]
