@@ -224,6 +224,10 @@ def test_one_build_per_workspace_and_stale_lock_taken_over(project) -> None:
     assert report.ok
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_marks_runs_killed(workspace) -> None:
     ws = workspace
     make_notebook(ws.root / "slow.ipynb", "x = 1", "import time\ntime.sleep(60)")
@@ -236,6 +240,9 @@ def test_ctrl_c_marks_runs_killed(workspace) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # as from a terminal: a test run started in the background of a non-interactive shell
+        # ignores SIGINT, and an ignored signal stays ignored across exec
+        preexec_fn=_default_sigint,
     )
     tmp = ws.state_dir / "tmp"
 
