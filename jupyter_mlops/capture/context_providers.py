@@ -11,10 +11,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..store.flusher import git_tags
 from ..tags import ENV_HASH_TAG, NOTEBOOK_TAG, param_tag
 from . import validation
 from .environment import environment_snapshot
-from .gitinfo import git_state, git_tags
+from .gitinfo import git_state
 from .run_context import RunContextRegistry, RunStart
 
 # parameters papermill injected into this kernel (the notebook's cell hooks fill it)

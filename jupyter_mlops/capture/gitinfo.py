@@ -10,8 +10,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from ..tags import GIT_BRANCH_TAG, GIT_DIRTY_TAG, GIT_SHA_TAG
-
 MAX_DIFF = 1_000_000
 
 
@@ -50,17 +48,3 @@ def git_state(root: Path) -> dict[str, Any] | None:
         "remote": remote,
         "diff": diff,
     }
-
-
-def git_tags(state: dict[str, Any]) -> dict[str, str]:
-    """The run tags of a ``git_state`` (the ones the sync thread sets off the cell's path)."""
-    tags = {
-        GIT_SHA_TAG: state["sha"],
-        "mlflow.source.git.commit": state["sha"],
-        GIT_BRANCH_TAG: state["branch"],
-        "mlflow.source.git.branch": state["branch"],
-        GIT_DIRTY_TAG: str(state["dirty"]).lower(),
-    }
-    if state["remote"]:
-        tags["mlflow.source.git.repoURL"] = state["remote"]
-    return tags

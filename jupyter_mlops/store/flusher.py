@@ -234,7 +234,7 @@ class Sink:
             state = self._git_cache[1]
             if state is None:
                 continue
-            self.box.append(run_key, "data", {"tags": _git_tags(state)})
+            self.box.append(run_key, "data", {"tags": git_tags(state)})
             if state["dirty"] and state["diff"]:
                 self.box.append(
                     run_key, "text", {"text": state["diff"], "artifact_file": "mlops/git.diff"}
@@ -280,7 +280,8 @@ class Sink:
                 backoff = IDLE_INTERVAL
 
 
-def _git_tags(state: dict[str, Any]) -> dict[str, str]:
+def git_tags(state: dict[str, Any]) -> dict[str, str]:
+    """The run tags of a ``git_state`` (set by the sync thread, off the cell's path)."""
     tags = {
         GIT_SHA_TAG: state["sha"],
         "mlflow.source.git.commit": state["sha"],
