@@ -33,7 +33,7 @@ def bench_cell(n: int) -> dict[str, float]:
     ip = start_ipython() or __import__("IPython").get_ipython()
     ip.run_line_magic("load_ext", "jupyter_mlops")
     ip.run_cell(f"%%mlops track --metrics {METRICS}\n{CELL}")  # warm: imports, store, journal
-    from jupyter_mlops.store import flusher
+    from jupyter_mlops.journal import flusher
 
     sink = next(iter(flusher._sinks.values()))
     sink.flush_now()

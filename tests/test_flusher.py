@@ -11,10 +11,10 @@ import socket
 
 from waiting import wait_until
 
+from jupyter_mlops.journal.flusher import Sink
+from jupyter_mlops.journal.outbox import Outbox
+from jupyter_mlops.journal.replay import recover
 from jupyter_mlops.store.client import client_for, forget_cached_clients
-from jupyter_mlops.store.flusher import Sink
-from jupyter_mlops.store.outbox import Outbox
-from jupyter_mlops.store.replay import recover
 from jupyter_mlops.store.runs import RUN_KEY_TAG
 from jupyter_mlops.workspace import Workspace
 

@@ -38,11 +38,11 @@ from chaos_support import (
 from notebook_support import make_notebook
 from waiting import wait_until
 
+from jupyter_mlops.journal.sync import sync_workspace
 from jupyter_mlops.pipeline.build import build
 from jupyter_mlops.pipeline.cache import CacheIndex
 from jupyter_mlops.pipeline.files import hash_file
 from jupyter_mlops.store.client import client_for
-from jupyter_mlops.store.sync import sync_workspace
 
 REPO = Path(__file__).resolve().parents[1]
 TARGETS = ("build", "kernel", "papermill")
@@ -251,8 +251,8 @@ def test_a_build_waiting_for_a_run_id_restarts_an_agent_that_stopped(workspace) 
     (rate-limited) agent check: the wait for the run's id must start it again, not sit out
     its whole timeout (seen as 60 s stalls in the trials above)."""
     from jupyter_mlops.capture.tracker import sink_for
+    from jupyter_mlops.journal import agent_control
     from jupyter_mlops.pipeline import records
-    from jupyter_mlops.store import agent_control
 
     ws = workspace
     first = records.start_run(ws, name="first", kind="pipeline")

@@ -13,11 +13,11 @@ from notebook_support import make_notebook
 from test_tracking_kernels import MlflowServer, _free_port
 
 from jupyter_mlops.capture import tracker
+from jupyter_mlops.journal import agent_control
+from jupyter_mlops.journal.sync import sync_workspace
 from jupyter_mlops.pipeline.build import build
 from jupyter_mlops.pipeline.cache import CacheIndex
-from jupyter_mlops.store import agent_control
 from jupyter_mlops.store.client import forget_cached_clients
-from jupyter_mlops.store.sync import sync_workspace
 from jupyter_mlops.workspace import Workspace
 
 SPEC = """project: offline

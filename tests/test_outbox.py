@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from jupyter_mlops.journal.outbox import Outbox
 from jupyter_mlops.locks import FileLock
-from jupyter_mlops.store.outbox import Outbox
 
 
 @pytest.fixture

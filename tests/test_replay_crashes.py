@@ -22,10 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_replay_faults import _staged_model_template
 
+from jupyter_mlops.journal.outbox import Outbox
+from jupyter_mlops.journal.replay import Replayer, recover
 from jupyter_mlops.locks import FileLock
 from jupyter_mlops.store.client import client_for
-from jupyter_mlops.store.outbox import Outbox
-from jupyter_mlops.store.replay import Replayer, recover
 from jupyter_mlops.store.runs import RUN_KEY_TAG
 
 

@@ -30,10 +30,10 @@ from hypothesis.stateful import (
 )
 from replay_faults import FAULTS, REPLAY_METHODS, FlakyClient
 
+from jupyter_mlops.journal.faults import DOWN, REFUSED, SERVER, classify
+from jupyter_mlops.journal.outbox import Outbox
+from jupyter_mlops.journal.replay import Replayer
 from jupyter_mlops.store.client import client_for
-from jupyter_mlops.store.faults import DOWN, REFUSED, SERVER, classify
-from jupyter_mlops.store.outbox import Outbox
-from jupyter_mlops.store.replay import Replayer
 from jupyter_mlops.store.runs import RUN_KEY_TAG
 from jupyter_mlops.workspace import Workspace
 
@@ -238,7 +238,7 @@ def test_a_lost_answer_to_linking_a_model_does_not_fail_the_model(workspace, tem
 
 
 def test_a_refused_record_can_be_listed_retried_and_discarded(workspace):
-    from jupyter_mlops.store import sync
+    from jupyter_mlops.journal import sync
 
     box = Outbox.create(workspace)
     replayer = Replayer(workspace, box)
@@ -364,6 +364,6 @@ def test_sync_lists_refused_records_and_retries_or_discards_them(workspace):
     discarded = sync("--discard-failed")
     assert discarded.returncode == 0, discarded.stdout + discarded.stderr
     assert "1 refused records discarded" in discarded.stdout
-    from jupyter_mlops.store.sync import outbox_counts
+    from jupyter_mlops.journal.sync import outbox_counts
 
     assert outbox_counts(workspace).journals == 0  # drained and removed by that sync

@@ -13,8 +13,8 @@ from test_tracking_kernels import MlflowServer, _free_port
 
 import jupyter_mlops
 from jupyter_mlops.capture import tracker
+from jupyter_mlops.journal.sync import outbox_counts, sync_workspace
 from jupyter_mlops.store.client import forget_cached_clients
-from jupyter_mlops.store.sync import outbox_counts, sync_workspace
 from jupyter_mlops.workspace import Workspace
 
 

@@ -6,8 +6,8 @@ import pytest
 from server_support import api, jp_root_dir, jp_server_config
 from tornado.httpclient import HTTPClientError
 
-from jupyter_mlops.store.outbox import Outbox
-from jupyter_mlops.store.replay import Replayer
+from jupyter_mlops.journal.outbox import Outbox
+from jupyter_mlops.journal.replay import Replayer
 
 __all__ = ["jp_root_dir", "jp_server_config"]  # fixtures, imported for pytest
 

@@ -6,9 +6,9 @@ import sqlite3
 
 from server_support import RecordingAuthorizer, api, jp_root_dir, jp_server_config  # noqa: F401
 
+from jupyter_mlops.journal.outbox import SCHEMA
+from jupyter_mlops.journal.sync import outbox_counts
 from jupyter_mlops.server.status import display_uri
-from jupyter_mlops.store.outbox import SCHEMA
-from jupyter_mlops.store.sync import outbox_counts
 
 
 def journal(ws, name: str, pending: int, failed: int) -> None:

@@ -19,10 +19,10 @@ from waiting import wait_until
 
 import jupyter_mlops
 from jupyter_mlops.capture import tracker
-from jupyter_mlops.store import agent, agent_control
+from jupyter_mlops.journal import agent, agent_control
+from jupyter_mlops.journal.sync import outbox_counts
 from jupyter_mlops.store.client import client_for
 from jupyter_mlops.store.runs import recent_runs
-from jupyter_mlops.store.sync import outbox_counts
 
 
 def test_a_tracked_kernel_fitting_a_model_never_imports_mlflow(workspace):
@@ -144,9 +144,9 @@ def test_the_in_process_replay_still_works_when_asked_for(workspace, monkeypatch
 def test_a_build_goes_on_offline_and_lands_later_with_its_links(tmp_path, monkeypatch, capsys):
     from test_tracking_kernels import MlflowServer, _free_port
 
+    from jupyter_mlops.journal.sync import sync_workspace
     from jupyter_mlops.pipeline.build import build
     from jupyter_mlops.store.client import forget_cached_clients
-    from jupyter_mlops.store.sync import sync_workspace
     from jupyter_mlops.workspace import Workspace
 
     root = tmp_path / "proj"

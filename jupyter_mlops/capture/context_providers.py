@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..store.flusher import git_tags
+from ..journal.flusher import git_tags
 from ..tags import ENV_HASH_TAG, NOTEBOOK_TAG, param_tag
 from . import validation
 from .environment import environment_snapshot

@@ -1,7 +1,7 @@
 """Runs recorded through the outbox: ``track()``, ``log_params``, ``log_metrics``, ``log_model``.
 
 Every call validates its input, then appends to the process's journal and returns: the MLflow
-round trips happen in the workspace's sync agent (``store.agent``, see ``store.flusher``); a
+round trips happen in the workspace's sync agent (``journal.agent``, see ``journal.flusher``); a
 model is only pickled here, its MLmodel folder is built by the agent. One ``RunRecorder`` per run;
 the innermost open one is the *active* run that the module-level functions log to.
 """
@@ -18,7 +18,7 @@ from typing import Any
 
 from ..datasets import api as dataset_api
 from ..errors import InvalidInput, MlopsError, NotFound, StoreUnavailable
-from ..store import flusher
+from ..journal import flusher
 from ..store.identity import acting_user
 from ..store.logged_models import pinned_requirements, stage_estimator
 from ..tags import ERROR_TAG, ERROR_TYPE_TAG, KIND_TAG, PARENT_KEY_TAG

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from ..store import agent_control as agent
-from ..store.sync import outbox_counts
+from ..journal import agent_control as agent
+from ..journal.sync import outbox_counts
 from .terminal import workspace_from
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from .. import journal  # noqa: F401 -- registers the read barrier: queries see queued writes
 from ..errors import NotFound
 from ..store.reachability import check_tracking_uri
 from ..workspace import Workspace

@@ -7,8 +7,8 @@ import argparse
 import json
 from typing import Any
 
+from ..journal import sync as outbox
 from ..pipeline.cache import CacheIndex
-from ..store import sync as outbox
 from ..store.client import client_for
 from ..store.reachability import ensure_reachable
 from ..store.run_compare import compare_runs

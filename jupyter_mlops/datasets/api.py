@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidInput, StoreUnavailable
-from ..store import flusher
+from ..journal import flusher
 from ..store.dataset_versions import journal_key
 from ..store.reachability import ensure_reachable
 from ..store.runs import get_run

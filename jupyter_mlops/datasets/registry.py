@@ -25,7 +25,7 @@ from typing import Any
 
 from ..durable import replace_durably, sync_file
 from ..errors import InvalidInput, NotFound, StoreUnavailable
-from ..store import flusher
+from ..journal import flusher
 from ..store.client import client_for, experiment_id
 from ..store.dataset_versions import (
     EXPERIMENT,

@@ -13,7 +13,7 @@ from ..capture.tracker import active_run
 from ..datasets.api import log_dataset
 from ..datasets.diff import diff_datasets
 from ..errors import InvalidInput
-from ..store.own_writes import flush_own
+from ..journal.own_writes import flush_own
 
 
 def _flush(ctx: Any) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from ..commands.declaration import NOTEBOOK, Command, load
 from ..commands.registry import COMMANDS, commands_for
 from ..errors import InvalidInput
-from ..store.own_writes import flush_own
+from ..journal.own_writes import flush_own
 from ..strict_parser import StrictParser
 
 

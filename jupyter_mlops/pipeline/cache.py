@@ -22,7 +22,7 @@ import xxhash
 
 from ..capture.environment import environment_hash as captured
 from ..errors import IntegrityError
-from ..store.run_keys import landed_run_ids
+from ..journal.run_keys import landed_run_ids
 from ..workspace import Workspace
 from .files import DigestMemo, DigestMismatch, copy_atomic, hash_file, write_atomic
 

@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..capture.tracker import RunRecorder, sink_for
 from ..errors import StoreUnavailable
+from ..journal.run_leases import RunLease
 from ..store.client import client_for, experiment_id
 from ..store.identity import acting_user
-from ..store.run_leases import RunLease
 from ..tags import KIND_TAG
 from ..workspace import Workspace
 

@@ -12,7 +12,7 @@ import asyncio
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
-from ..store.sync import failed_records, outbox_counts
+from ..journal.sync import failed_records, outbox_counts
 from ..workspace import Workspace
 from . import contract
 from .base import MlopsHandler

@@ -1,7 +1,7 @@
 """``GET status``: the store in use and the journal's queued and failed records, for the status bar.
 
 Cheap and read-only: the store's kind and URI come from the workspace (no MLflow import, no
-connection), and the counts from the journals (``store.sync.outbox_counts``, read-only; a journal
+connection), and the counts from the journals (``journal.sync.outbox_counts``, read-only; a journal
 that cannot be read right now is counted in ``unreadable``, not guessed). ``GET outbox`` lists
 the refused records themselves.
 """
@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
-from ..store.sync import outbox_counts
+from ..journal.sync import outbox_counts
 from ..workspace import Workspace
 from . import contract
 from .base import MlopsHandler

@@ -12,6 +12,7 @@ import os
 import re
 import sqlite3
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ..errors import StoreUnavailable
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 _clients: dict[str, MlflowClient] = {}
+# run before a read, so that a query sees this process's own queued writes: the journal registers
+# its flush here at import (the store must not import the journal that stands on it)
+_read_barriers: list[Callable[[Workspace], None]] = []
 _experiments: dict[tuple[str, str], str] = {}
 _guard = threading.Lock()
 
@@ -88,6 +92,18 @@ def client_for(ws: Workspace) -> MlflowClient:
             client = MlflowClient(tracking_uri=uri)
             _clients[uri] = client
         return client
+
+
+def register_read_barrier(barrier: Callable[[Workspace], None]) -> None:
+    """Called by the journal at import: reads then wait for the records still queued."""
+    if barrier not in _read_barriers:
+        _read_barriers.append(barrier)
+
+
+def read_barrier(ws: Workspace) -> None:
+    """Read your own writes: land the records this process (or a dead one) still has queued."""
+    for barrier in _read_barriers:
+        barrier(ws)
 
 
 def _artifact_folder(name: str) -> str:

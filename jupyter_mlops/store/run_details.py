@@ -11,10 +11,9 @@ from urllib.parse import urlparse
 
 from ..tags import MODEL_PREFIX
 from ..workspace import Workspace
-from .client import client_for
+from .client import client_for, read_barrier
 from .embedded_read import local_artifact_text
 from .embedded_read import run_detail as embedded_run_detail
-from .own_writes import flush_own
 from .runs import get_run, run_summary
 
 
@@ -45,7 +44,7 @@ def read_text_artifact(ws: Workspace, run_id: str, path: str) -> str | None:
 
 
 def run_detail(ws: Workspace, ref: str, *, with_history: bool = True) -> dict[str, Any]:
-    flush_own(ws)
+    read_barrier(ws)
     fast = embedded_run_detail(ws, ref, with_history=with_history)  # no MLflow import
     if fast is not None:
         return fast

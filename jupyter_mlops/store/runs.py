@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidInput, NotFound
 from ..tags import KIND_TAG, RUN_KEY_TAG, TAG_PREFIX
 from ..workspace import Workspace
-from .client import client_for, experiment_id
+from .client import client_for, experiment_id, read_barrier
 from .embedded_read import list_runs
 from .metric_order import page_by_metric, parse_metric_order
-from .own_writes import flush_own
 from .reachability import ensure_reachable
 from .run_names import choose_run
 from .tracking_db import runs_page as tracking_db_page
@@ -68,7 +67,7 @@ def search(
     ensure_reachable(ws)
     from mlflow.exceptions import MlflowException
 
-    flush_own(ws)
+    read_barrier(ws)
     by_metric = None if filter_string else parse_metric_order(order_by)
     if not filter_string and (by_metric is not None or not order_by):
         direct = tracking_db_page(
@@ -122,7 +121,7 @@ def get_run(ws: Workspace, ref: str) -> Run:
     ensure_reachable(ws)
     from mlflow.exceptions import MlflowException
 
-    flush_own(ws)
+    read_barrier(ws)
     client = client_for(ws)
     try:
         return client.get_run(ref)
@@ -182,7 +181,7 @@ def summaries(
 ) -> list[dict[str, Any]]:
     """Run summaries, newest first or best first by metric ``sort``: read straight from the
     embedded store's file when there is one (no MLflow import), else through MLflow."""
-    flush_own(ws)
+    read_barrier(ws)
     found = list_runs(ws, experiment=experiment, limit=limit, sort=sort)
     if found is not None:
         return found

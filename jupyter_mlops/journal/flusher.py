@@ -1,7 +1,7 @@
 """The process's half of tracking: its journal, and who empties it into MLflow.
 
 By default (``MLOPS_SYNC=agent``) the process never talks to MLflow for tracking: it appends to
-its journal and the workspace's sync agent (``store.agent``, a separate process started on
+its journal and the workspace's sync agent (``journal.agent``, a separate process started on
 demand) replays it. Waiting for one's own records (``flush_now``: ``%mlops sync``,
 ``wait_synced``, read-your-own-writes before a query) means watching the journal drain, since the
 agent deletes a record only once MLflow confirmed it.
@@ -25,10 +25,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..store.client import client_for
 from ..tags import GIT_BRANCH_TAG, GIT_DIRTY_TAG, GIT_SHA_TAG
 from ..workspace import Workspace
 from . import agent_control as agent
-from .client import client_for
 from .outbox import Outbox
 from .replay import FlushResult, Replayer, recover
 

@@ -41,13 +41,13 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from ..locks import FileLock
+from ..store import dataset_versions
+from ..store.client import client_for, experiment_id
+from ..store.logged_models import build_model, upload_staged_model
 from ..tags import FAILURE_TAG, RUN_KEY_TAG
 from ..workspace import Workspace
-from . import dataset_versions
 from .agent_control import read_status, wake
-from .client import client_for, experiment_id
 from .faults import classify, gives_up
-from .logged_models import build_model, upload_staged_model
 from .outbox import OpRow, Outbox, count_rows, replay_lock
 from .run_leases import end_abandoned_runs
 

@@ -1,7 +1,7 @@
 """The durable local journal every tracking record passes through on its way to MLflow.
 
 A cell only appends to a per-process SQLite journal in ``.mlops/outbox/`` (WAL, about 0.1 ms an
-insert); the workspace's sync agent (``store.agent``) replays every journal to MLflow in order,
+insert); the workspace's sync agent (``journal.agent``) replays every journal to MLflow in order,
 so a slow or unreachable tracking server never slows a cell, and a killed process loses nothing:
 its journal stays on disk, its flock is released by the kernel, and the agent replays it at once
 and marks the runs it left open as FAILED.

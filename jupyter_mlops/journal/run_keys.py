@@ -11,10 +11,10 @@ from __future__ import annotations
 import sqlite3
 
 from ..errors import StoreUnavailable
+from ..store.client import client_for
+from ..store.reachability import ensure_reachable
 from ..tags import RUN_KEY_TAG
 from ..workspace import Workspace
-from .client import client_for
-from .reachability import ensure_reachable
 
 
 def _from_journals(ws: Workspace, run_key: str) -> str | None:

@@ -10,7 +10,7 @@ requirements) from the staged estimators, uploads, and replays every record exac
   a second one exits at once. Whoever holds that lock is the only replayer of live journals, so
   two replayers never race on one journal.
 - Started on demand: the first tracked record of a process calls ``ensure_running``, which spawns
-  ``python -m jupyter_mlops.store.agent ROOT --tracking-uri URI`` detached (its own session).
+  ``python -m jupyter_mlops.journal.agent ROOT --tracking-uri URI`` detached (its own session).
 - Wakes on writes: it polls the journals' WAL files (a ``stat`` each, every 20 ms), so a cell's
   records reach MLflow within tens of milliseconds; several kernels' journals are replayed in one
   pass.
@@ -166,7 +166,7 @@ class Agent:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jupyter_mlops.store.agent")
+    parser = argparse.ArgumentParser(prog="python -m jupyter_mlops.journal.agent")
     parser.add_argument("root", help="the workspace's root folder")
     parser.add_argument("--tracking-uri", required=True)
     args = parser.parse_args(argv)

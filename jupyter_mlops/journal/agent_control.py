@@ -55,7 +55,7 @@ def spawn(ws: Workspace) -> subprocess.Popen[bytes]:
     log = open(ws.state_dir / "agent.log", "ab")  # noqa: SIM115 - handed to the child
     try:
         return subprocess.Popen(
-            [sys.executable, "-m", "jupyter_mlops.store.agent", str(ws.root)]
+            [sys.executable, "-m", "jupyter_mlops.journal.agent", str(ws.root)]
             + ["--tracking-uri", ws.tracking_uri],
             stdin=subprocess.DEVNULL,
             stdout=log,
