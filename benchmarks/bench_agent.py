@@ -1,7 +1,7 @@
-"""The light kernel: what the first tracked cell costs a fresh kernel, with the sync agent
-against the former in-kernel replay (``MLOPS_SYNC=inprocess``) and MLflow's fluent API.
+"""The light kernel: what the first tracked cell costs a fresh kernel, with the sync agent,
+against MLflow's fluent API (the baseline: the same cell logging the same model itself).
 
-    python benchmarks/bench_agent.py [--cells N]
+    python benchmarks/bench_agent.py [--cells N] [--quick]
 
 Each design runs in a fresh Python process with IPython and the extension loaded and
 scikit-learn imported (the user's own code pays that). Measured there:
@@ -111,7 +111,7 @@ def measure(mode: str, template: Path, cells: int) -> dict:
     (root / "mlops.yaml").write_text("project: bench\n")
     (root / ".mlops").mkdir()
     shutil.copy(template, root / ".mlops" / "mlflow.db")
-    env = {**os.environ, "MLOPS_SYNC": "inprocess" if mode == "inprocess" else "agent"}
+    env = dict(os.environ)
     env.pop("MLFLOW_TRACKING_URI", None)
     env["MLOPS_AGENT_IDLE"] = "2"
     try:
@@ -134,14 +134,14 @@ def measure(mode: str, template: Path, cells: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cells", type=int, default=10)
+    parser.add_argument("--quick", action="store_true", help="3 cells per figure")
     args = parser.parse_args()
+    cells = 3 if args.quick else args.cells
     with tempfile.TemporaryDirectory() as tmp:
         template = fresh_store(Path(tmp))
-        results = {
-            mode: measure(mode, template, args.cells) for mode in ("agent", "inprocess", "fluent")
-        }
-    agent, old, fluent = results["agent"], results["inprocess"], results["fluent"]
-    print(f"{'figure':34} {'agent':>9} {'in-kernel':>10} {'ratio':>7} {'fluent':>9}  goal")
+        results = {mode: measure(mode, template, cells) for mode in ("agent", "fluent")}
+    agent, fluent = results["agent"], results["fluent"]
+    print(f"{'figure':34} {'agent':>9} {'fluent':>9} {'ratio':>7}  goal")
     rows = [
         ("first tracked cell (LogReg) s", "first_cell_s", "<= 0.050"),
         ("kernel memory growth MB", "memory_mb", "<= 15"),
@@ -149,15 +149,11 @@ def main() -> None:
         ("cell end -> model READY p50 s", "model_visible_s", "<= 1.0"),
     ]
     for name, key, goal in rows:
-        a, b = agent.get(key), old.get(key)
-        f = fluent.get(key)
-        ratio = f"{a / b:.2f}" if a is not None and b else "-"
+        a, f = agent.get(key), fluent.get(key)
+        ratio = f"{a / f:.2f}" if a is not None and f else "-"
         fl = f"{f:9.3f}" if f is not None else f"{'-':>9}"
-        print(f"{name:34} {a:9.3f} {b:10.3f} {ratio:>7} {fl}  {goal}")
-    print(
-        f"MLflow imported in the kernel: agent {agent['mlflow_in_kernel']}, "
-        f"in-kernel {old['mlflow_in_kernel']}"
-    )
+        print(f"{name:34} {a:9.3f} {fl} {ratio:>7}  {goal}")
+    print(f"MLflow imported in the kernel: {agent['mlflow_in_kernel']}")
 
 
 if __name__ == "__main__":

@@ -25,8 +25,10 @@ from jupyter_mlops.capture import tracker
 from jupyter_mlops.datasets import registry
 from jupyter_mlops.datasets.api import forget_described, load_dataset, log_dataset
 from jupyter_mlops.datasets.fingerprint import fingerprint
-from jupyter_mlops.journal import agent_control, dataset_versions
+from jupyter_mlops.journal import agent_control
+from jupyter_mlops.journal.records import RegisterDataset
 from jupyter_mlops.journal.sync import outbox_counts, sync_workspace
+from jupyter_mlops.store import dataset_versions
 from jupyter_mlops.store.client import client_for, experiment_id, forget_cached_clients
 from jupyter_mlops.workspace import Workspace
 
@@ -187,23 +189,17 @@ def test_rivals_that_both_create_settle_on_the_earliest_run(workspace):
                 both_searched.wait(timeout=30)
             return found
 
-    data = {
-        "name": "raced",
-        "digest": "0123456789abcdef0123456789abcdef",
-        "tags": {},
-        "schema": "{}",
-        "profile": "{}",
-        "source": {},
-        "snapshot": None,
-        "file_hash": None,
-    }
     landed: list = []
     errors: list = []
 
     def replay(token: str) -> None:
         try:
             landed.append(
-                dataset_versions.land(workspace, SearchesTogether(), {**data, "token": token})
+                dataset_versions.land(
+                    workspace,
+                    SearchesTogether(),
+                    RegisterDataset("raced", "0123456789abcdef0123456789abcdef", token),
+                )
             )
         except Exception as exc:  # surfaced below
             errors.append(exc)

@@ -1,8 +1,9 @@
-"""The process's flusher (``store/flusher.py``, in-process mode) on a real SQLite MLflow store.
+"""The process's sink (``journal/flusher.py``) and the sync agent it starts, on a real SQLite store.
 
-A sink started in a process first lands the journals that dead processes left behind; what the
-process journals then lands in the background, once; and a sink stopped while the tracking
-server is down loses nothing: its journal stays on disk, unlocked, for the next process.
+A sink started in a process starts the agent, which first lands the journals that dead
+processes left behind; what the process journals then lands in the background, once; and a sink
+stopped while the tracking server is down loses nothing: its journal stays on disk, unlocked,
+for the next process.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import socket
 
 from waiting import wait_until
 
+from jupyter_mlops.journal import agent_control
 from jupyter_mlops.journal.flusher import Sink
 from jupyter_mlops.journal.outbox import Outbox
+from jupyter_mlops.journal.records import CreateRun, EndRun, LogData
 from jupyter_mlops.journal.replay import recover
 from jupyter_mlops.store.client import client_for, forget_cached_clients
 from jupyter_mlops.store.runs import RUN_KEY_TAG
@@ -20,11 +23,11 @@ from jupyter_mlops.workspace import Workspace
 
 
 def _journal_a_run(box: Outbox, key: str, values: list[float], end: bool = True) -> None:
-    box.append(key, "create", {"experiment": "flusher", "name": key})
+    box.append(key, CreateRun(experiment="flusher", name=key))
     for step, value in enumerate(values):
-        box.append(key, "data", {"metrics": [["m", value, 1_700_000_000_000 + step, step]]})
+        box.append(key, LogData(metrics=[("m", value, 1_700_000_000_000 + step, step)]))
     if end:
-        box.append(key, "end", {"status": "FINISHED", "end_time": 1_700_000_000_999})
+        box.append(key, EndRun("FINISHED", end_time=1_700_000_000_999))
 
 
 def _landed(ws: Workspace, key: str) -> list:
@@ -44,7 +47,7 @@ def test_a_new_sink_lands_dead_journals_then_its_own_records_once(workspace):
     _journal_a_run(dead, "dead-run", [1.0, 2.0], end=False)  # its process died mid-run
     dead.close()
     dead.lock.release()
-    sink = Sink.start(workspace, in_process=True)
+    sink = Sink.start(workspace)
     try:
         wait_until(lambda: not dead.path.exists(), 60, message="the dead journal never drained")
         [orphan] = _landed(workspace, "dead-run")
@@ -69,10 +72,11 @@ def test_a_sink_stopped_while_the_server_is_down_keeps_everything_for_the_next(
     monkeypatch.setenv("MLFLOW_TRACKING_URI", down)
     forget_cached_clients()
     offline = Workspace.find(workspace.root)
-    sink = Sink.start(offline, in_process=True)
+    sink = Sink.start(offline)
     _journal_a_run(sink.box, "queued-run", [7.0, 8.0])
     sink.kick()
     sink.stop(timeout=5)
+    assert agent_control.stop(offline), "the agent of the unreachable server did not stop"
     assert sink.box.path.exists() and sink.box.lock.is_free()
     assert sink.box.pending() == 4
     sink.box.close()

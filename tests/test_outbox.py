@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jupyter_mlops.journal.outbox import Outbox
+from jupyter_mlops.journal.records import CreateRun, EndRun, LogData
 from jupyter_mlops.locks import FileLock
 
 
@@ -34,12 +35,12 @@ def _ops(box: Outbox) -> list[tuple]:
 
 
 def test_a_cells_records_commit_together_or_not_at_all(box):
-    box.append("k", "create", {"name": "r"})
+    box.append("k", CreateRun(name="r"))
     with pytest.raises(ValueError), box.batch():
-        box.append("k", "data", {"metrics": [["m", 1.0, 1, 0]]})
-        box.append("k", "data", {"metrics": [["m", math.nan, 2, 1]]})  # not JSON: refused
+        box.append("k", LogData(metrics=[("m", 1.0, 1, 0)]))
+        box.append("k", LogData(metrics=[("m", math.nan, 2, 1)]))  # not JSON: refused
     assert [op[2] for op in _ops(box)] == ["create"]
-    box.append("k", "end", {"status": "FINISHED"})
+    box.append("k", EndRun("FINISHED"))
     assert [op[2] for op in _ops(box)] == ["create", "end"]
 
 
@@ -56,7 +57,7 @@ def test_appends_from_many_threads_all_land_each_thread_in_order(workspace, coun
 
         def cell(thread: int, n: int) -> None:
             for i in range(n):
-                journal.append(f"t{thread}", "data", {"metrics": [["m", float(i), i, i]]})
+                journal.append(f"t{thread}", LogData(metrics=[("m", float(i), i, i)]))
 
         threads = [threading.Thread(target=cell, args=(t, n)) for t, n in enumerate(counts)]
         for t in threads:
@@ -75,7 +76,7 @@ def test_appends_from_many_threads_all_land_each_thread_in_order(workspace, coun
 
 def test_refused_records_go_back_at_their_old_place_or_are_dropped_with_their_steps(box):
     for i in range(4):
-        box.append("k", "data", {"params": {f"p{i}": "v"}})
+        box.append("k", LogData(params={f"p{i}": "v"}))
     rows = box.conn.execute(
         "SELECT seq, run_key, kind, payload, attempts FROM ops ORDER BY seq"
     ).fetchall()
@@ -96,7 +97,7 @@ def test_refused_records_go_back_at_their_old_place_or_are_dropped_with_their_st
 
 
 def test_recorded_steps_and_run_ids_survive_the_process(box):
-    box.append("k", "create", {"name": "r"})
+    box.append("k", CreateRun(name="r"))
     box.conn.execute("UPDATE runs SET run_id = 'abc' WHERE run_key = 'k'")
     box.record_step(1, "created", "m-1")
     box.close()
@@ -113,12 +114,12 @@ def test_a_journal_is_removed_only_when_nothing_is_left_to_send(box, tmp_path):
     source = tmp_path / "f.txt"
     source.write_text("x")
     staged = box.stage_blob("k", source, "f.txt")
-    box.append("k", "create", {"name": "r"})
+    box.append("k", CreateRun(name="r"))
     rows = box.conn.execute("SELECT seq, run_key, kind, payload, attempts FROM ops").fetchall()
     assert not box.remove_if_drained()  # an op to send
     box.delete_ops([rows[0][0]])
     assert not box.remove_if_drained()  # the run is still open
-    box.append("k", "end", {"status": "FINISHED"})
+    box.append("k", EndRun("FINISHED"))
     box.move_to_failed(
         box.conn.execute("SELECT seq, run_key, kind, payload, attempts FROM ops").fetchall(), "no"
     )

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from test_replay_faults import _staged_model_template
 
 from jupyter_mlops.journal.outbox import Outbox
+from jupyter_mlops.journal.records import CreateRun, EndRun, LogArtifact, LogData, LogModel
 from jupyter_mlops.journal.replay import Replayer, recover
 from jupyter_mlops.locks import FileLock
 from jupyter_mlops.store.client import client_for
@@ -88,7 +89,7 @@ class Journal:
 
     def _create(self) -> None:
         key = uuid.uuid4().hex
-        self.box.append(key, "create", {"experiment": self.experiment, "name": key[:6]})
+        self.box.append(key, CreateRun(experiment=self.experiment, name=key[:6]))
         self.keys.append(key)
         self.metrics[key], self.params[key], self.tags[key] = [], {}, {}
         self.files[key], self.models[key] = [], []
@@ -97,17 +98,17 @@ class Journal:
         self.clock += 1
         value = float(len(self.metrics[key]))
         step = len(self.metrics[key])
-        self.box.append(key, "data", {"metrics": [["m", value, self.clock, step]]})
+        self.box.append(key, LogData(metrics=[("m", value, self.clock, step)]))
         self.metrics[key].append(value)
 
     def _param(self, key: str) -> None:
         name = f"p{len(self.params[key])}"
-        self.box.append(key, "data", {"params": {name: "v"}})
+        self.box.append(key, LogData(params={name: "v"}))
         self.params[key][name] = "v"
 
     def _tag(self, key: str) -> None:
         name = f"t{len(self.tags[key])}"
-        self.box.append(key, "data", {"tags": {name: key[:4]}})
+        self.box.append(key, LogData(tags={name: key[:4]}))
         self.tags[key][name] = key[:4]
 
     def _file(self, key: str) -> None:
@@ -116,7 +117,7 @@ class Journal:
         source.write_text(name)
         staged = self.box.stage_blob(key, source, name)
         source.unlink()
-        self.box.append(key, "artifact", {"path": str(staged), "artifact_path": None})
+        self.box.append(key, LogArtifact(str(staged)))
         self.files[key].append(name)
 
     def _model(self, key: str) -> None:
@@ -125,12 +126,12 @@ class Journal:
         model_key = uuid.uuid4().hex
         staging = self.box.blob_dir / key / model_key
         shutil.copytree(self.template, staging)
-        payload = {"path": str(staging / "model"), "name": "clf", "model_key": model_key}
-        self.box.append(key, "model", payload)
+        payload = LogModel(path=str(staging / "model"), name="clf", model_key=model_key)
+        self.box.append(key, payload)
         self.models[key].append(model_key)
 
     def _end(self, key: str) -> None:
-        self.box.append(key, "end", {"status": "FINISHED", "end_time": self.clock})
+        self.box.append(key, EndRun("FINISHED", end_time=self.clock))
         self.ended.add(key)
 
     def replay_until_a_crash(self, at: int, before: bool) -> None:

@@ -32,6 +32,7 @@ from replay_faults import FAULTS, REPLAY_METHODS, FlakyClient
 
 from jupyter_mlops.journal.faults import DOWN, REFUSED, SERVER, classify
 from jupyter_mlops.journal.outbox import Outbox
+from jupyter_mlops.journal.records import CreateRun, EndRun, LogArtifact, LogData, LogModel
 from jupyter_mlops.journal.replay import Replayer
 from jupyter_mlops.store.client import client_for
 from jupyter_mlops.store.runs import RUN_KEY_TAG
@@ -70,7 +71,7 @@ def _machine(ws: Workspace, template: Path) -> type[RuleBasedStateMachine]:
         @rule(target=runs)
         def create_run(self) -> str:
             key = uuid.uuid4().hex
-            self.box.append(key, "create", {"experiment": self.experiment, "name": key[:6]})
+            self.box.append(key, CreateRun(experiment=self.experiment, name=key[:6]))
             self.metrics[key], self.params[key] = [], {}
             self.models[key], self.files[key] = [], []
             return key
@@ -81,7 +82,7 @@ def _machine(ws: Workspace, template: Path) -> type[RuleBasedStateMachine]:
                 return
             self.clock += 1
             step = len(self.metrics[run])
-            self.box.append(run, "data", {"metrics": [["m", value, self.clock, step]]})
+            self.box.append(run, LogData(metrics=[("m", value, self.clock, step)]))
             self.metrics[run].append(value)
 
         @rule(run=runs)
@@ -89,7 +90,7 @@ def _machine(ws: Workspace, template: Path) -> type[RuleBasedStateMachine]:
             if run in self.ended:
                 return
             name = f"p{len(self.params[run])}"
-            self.box.append(run, "data", {"params": {name: "v"}, "tags": {"t": name}})
+            self.box.append(run, LogData(params={name: "v"}, tags={"t": name}))
             self.params[run][name] = "v"
 
         @rule(run=runs)
@@ -101,7 +102,7 @@ def _machine(ws: Workspace, template: Path) -> type[RuleBasedStateMachine]:
             source.write_text(name)
             staged = self.box.stage_blob(run, source, name)
             source.unlink()
-            self.box.append(run, "artifact", {"path": str(staged), "artifact_path": None})
+            self.box.append(run, LogArtifact(str(staged)))
             self.files[run].append(name)
 
         @rule(run=runs)
@@ -111,13 +112,13 @@ def _machine(ws: Workspace, template: Path) -> type[RuleBasedStateMachine]:
             model_key = uuid.uuid4().hex
             staging = self.box.blob_dir / run / model_key
             shutil.copytree(template, staging)
-            payload = {"path": str(staging / "model"), "name": "clf", "model_key": model_key}
-            self.box.append(run, "model", payload)
+            payload = LogModel(path=str(staging / "model"), name="clf", model_key=model_key)
+            self.box.append(run, payload)
             self.models[run].append(model_key)
 
         @rule(run=consumes(runs))
         def end_run(self, run: str) -> None:
-            self.box.append(run, "end", {"status": "FINISHED", "end_time": self.clock})
+            self.box.append(run, EndRun("FINISHED", end_time=self.clock))
             self.ended.add(run)
 
         @rule(faults=st.lists(st.sampled_from(FAULTS), max_size=12))
@@ -220,11 +221,11 @@ def test_a_lost_answer_to_linking_a_model_does_not_fail_the_model(workspace, tem
     box = Outbox.create(workspace)
     client = FlakyClient(client_for(workspace))
     replayer = Replayer(workspace, box, client)
-    box.append("k1", "create", {"name": "linked-once"})
+    box.append("k1", CreateRun(name="linked-once"))
     replayer.flush()
     staging = box.blob_dir / "k1" / "mk1"
     shutil.copytree(template, staging)
-    box.append("k1", "model", {"path": str(staging / "model"), "name": "clf", "model_key": "mk1"})
+    box.append("k1", LogModel(path=str(staging / "model"), name="clf", model_key="mk1"))
     client.by_method["log_outputs"] = "after"
     first = replayer.flush()
     assert first.error and first.pending == 1 and first.failed == 0
@@ -242,10 +243,10 @@ def test_a_refused_record_can_be_listed_retried_and_discarded(workspace):
 
     box = Outbox.create(workspace)
     replayer = Replayer(workspace, box)
-    box.append("k1", "create", {"name": "refused"})
-    box.append("k1", "data", {"params": {"p": "1"}})
+    box.append("k1", CreateRun(name="refused"))
+    box.append("k1", LogData(params={"p": "1"}))
     replayer.flush()
-    box.append("k1", "data", {"params": {"p": "2"}})  # MLflow refuses a changed param
+    box.append("k1", LogData(params={"p": "2"}))  # MLflow refuses a changed param
     assert replayer.flush().failed == 1
     assert sync.outbox_counts(workspace).as_dict() == {
         "pending": 0,
@@ -265,7 +266,7 @@ def test_a_refused_record_can_be_listed_retried_and_discarded(workspace):
         "journals": 1,
         "unreadable": 0,
     }
-    box.append("k1", "end", {"status": "FINISHED"})
+    box.append("k1", EndRun("FINISHED"))
     replayer.flush()
     assert box.remove_if_drained()
     assert sync.outbox_counts(workspace).journals == 0
@@ -337,11 +338,11 @@ def test_eight_processes_opening_a_fresh_workspace_at_once_all_succeed(tmp_path)
 def test_sync_lists_refused_records_and_retries_or_discards_them(workspace):
     box = Outbox.create(workspace)
     replayer = Replayer(workspace, box)
-    box.append("k1", "create", {"name": "cli"})
-    box.append("k1", "data", {"params": {"p": "1"}})
-    box.append("k1", "end", {"status": "FINISHED"})
+    box.append("k1", CreateRun(name="cli"))
+    box.append("k1", LogData(params={"p": "1"}))
+    box.append("k1", EndRun("FINISHED"))
     replayer.flush()
-    box.append("k1", "data", {"params": {"p": "2"}})  # refused: a param cannot change
+    box.append("k1", LogData(params={"p": "2"}))  # refused: a param cannot change
     replayer.flush()
     box.close()
     box.lock.release()  # as if the process had ended: its journal is the CLI's now

@@ -7,6 +7,7 @@ from server_support import api, jp_root_dir, jp_server_config
 from tornado.httpclient import HTTPClientError
 
 from jupyter_mlops.journal.outbox import Outbox
+from jupyter_mlops.journal.records import CreateRun, LogData
 from jupyter_mlops.journal.replay import Replayer
 
 __all__ = ["jp_root_dir", "jp_server_config"]  # fixtures, imported for pytest
@@ -22,12 +23,12 @@ async def test_counts_queued_and_refused_records_with_the_reason(jp_fetch, works
         "refused": [],
     }
     box = Outbox.create(workspace)
-    box.append("k1", "create", {"name": "queued"})
-    box.append("k1", "data", {"params": {"p": "1"}})
+    box.append("k1", CreateRun(name="queued"))
+    box.append("k1", LogData(params={"p": "1"}))
     Replayer(workspace, box).flush()
-    box.append("k1", "data", {"params": {"p": "2"}})  # refused: a param cannot change
+    box.append("k1", LogData(params={"p": "2"}))  # refused: a param cannot change
     Replayer(workspace, box).flush()
-    box.append("k1", "data", {"metrics": [["m", 1.0, 1, 0]]})  # queued, not flushed
+    box.append("k1", LogData(metrics=[("m", 1.0, 1, 0)]))  # queued, not flushed
     status, state = await api(jp_fetch, "outbox")
     assert status == 200
     assert (state["pending"], state["failed"], state["journals"]) == (1, 1, 1)

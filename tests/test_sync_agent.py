@@ -13,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from notebook_support import make_notebook
 from waiting import wait_until
 
@@ -129,16 +128,6 @@ def test_an_idle_agent_stops_by_itself(workspace, monkeypatch):
         interval=0.01,
         message="the agent never stopped",
     )
-
-
-@pytest.mark.parametrize("mode", ["inprocess"])
-def test_the_in_process_replay_still_works_when_asked_for(workspace, monkeypatch, mode):
-    monkeypatch.setenv("MLOPS_SYNC", mode)
-    with jupyter_mlops.track(workspace=workspace) as run:
-        jupyter_mlops.log_metrics(x=2.0)
-    run_id = run.wait_synced()
-    assert client_for(workspace).get_run(run_id).data.metrics["x"] == 2.0
-    assert run._sink.in_process and run._sink.box.path.stem.endswith("-self")
 
 
 def test_a_build_goes_on_offline_and_lands_later_with_its_links(tmp_path, monkeypatch, capsys):

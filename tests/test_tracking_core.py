@@ -10,6 +10,7 @@ import pytest
 import jupyter_mlops
 from jupyter_mlops.capture import tracker
 from jupyter_mlops.errors import InvalidInput, MlopsError
+from jupyter_mlops.journal.records import LogData, LogText
 from jupyter_mlops.store.client import client_for
 from jupyter_mlops.store.run_details import read_json_artifact, run_detail
 from jupyter_mlops.store.runs import get_run
@@ -142,10 +143,10 @@ def test_replay_is_exactly_once_when_an_answer_was_lost(workspace):
     run_id = run.run_id
     # replay the same op again, as if the process had died between sending and deleting it
     box = sink.box
-    box.append(run.key, "data", {"metrics": [["m", 1.0, 1700000000000, 7]]})
+    box.append(run.key, LogData(metrics=[("m", 1.0, 1700000000000, 7)]))
     box.conn.execute("UPDATE ops SET attempts = 0")
     sink.flush_now()
-    box.append(run.key, "data", {"metrics": [["m", 1.0, 1700000000000, 7]]})
+    box.append(run.key, LogData(metrics=[("m", 1.0, 1700000000000, 7)]))
     box.conn.execute("UPDATE ops SET attempts = 1")
     sink.flush_now()
     run.end()
@@ -157,9 +158,9 @@ def test_replay_is_exactly_once_when_an_answer_was_lost(workspace):
 def test_a_refused_op_does_not_block_later_ones(workspace):
     run = tracker.RunRecorder(workspace, name="poison").start()
     box = run._sink.box
-    box.append(run.key, "data", {"params": {"p": "1"}})
-    box.append(run.key, "text", {"text": "x", "artifact_file": "x.txt"})
-    box.append(run.key, "data", {"params": {"p": "2"}})  # MLflow refuses the change
+    box.append(run.key, LogData(params={"p": "1"}))
+    box.append(run.key, LogText("x", "x.txt"))
+    box.append(run.key, LogData(params={"p": "2"}))  # MLflow refuses the change
     run.log_metrics({"after": 1.0})
     run._sink.flush_now()
     run.end()

@@ -19,6 +19,17 @@ from typing import Any
 from ..datasets import api as dataset_api
 from ..errors import InvalidInput, MlopsError, NotFound, StoreUnavailable
 from ..journal import flusher
+from ..journal.records import (
+    CreateRun,
+    DatasetInput,
+    EndRun,
+    LogArtifact,
+    LogData,
+    LogInputs,
+    LogModel,
+    LogText,
+    MetricPoint,
+)
 from ..store.identity import acting_user
 from ..store.logged_models import pinned_requirements, stage_estimator
 from ..tags import ERROR_TAG, ERROR_TYPE_TAG, KIND_TAG, PARENT_KEY_TAG
@@ -50,6 +61,17 @@ def shutdown_recorders(timeout: float = 10.0) -> None:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def dataset_input(fields: Mapping[str, Any]) -> DatasetInput:
+    """A dataset input from a mapping of MLflow Dataset fields (``name`` and ``digest`` at least)."""
+    missing = {"name", "digest"} - set(fields)
+    if missing:
+        raise InvalidInput(f"dataset input lacks {sorted(missing)}")
+    try:
+        return DatasetInput(**fields)
+    except TypeError as exc:
+        raise InvalidInput(f"dataset input: {exc}") from None
 
 
 class RunRecorder:
@@ -109,15 +131,14 @@ class RunRecorder:
     def _journal_start(self, box: Any, tags: dict[str, str], env: dict[str, Any]) -> None:
         box.append(
             self.key,
-            "create",
-            {
-                "experiment": self.experiment,
-                "name": self.name,
-                "start_time": int(self.started * 1000),
-                "tags": tags,
-                "parent_run_id": self.parent_run_id,
-                "parent_key": self.parent_key,
-            },
+            CreateRun(
+                experiment=self.experiment,
+                name=self.name,
+                start_time=int(self.started * 1000),
+                tags=tags,
+                parent_run_id=self.parent_run_id,
+                parent_key=self.parent_key,
+            ),
         )
         self.log_text(environment_json(env), "mlops/environment.json")
 
@@ -132,8 +153,8 @@ class RunRecorder:
         box = self._sink.box
         with box.batch():
             if tags:
-                box.append(self.key, "data", {"tags": tags})
-            box.append(self.key, "end", {"status": status, "end_time": _now_ms()})
+                box.append(self.key, LogData(tags=tags))
+            box.append(self.key, EndRun(status, end_time=_now_ms()))
         self._sink.kick()
 
     @property
@@ -160,39 +181,39 @@ class RunRecorder:
                 fresh[key] = value
         if fresh:
             self._params.update(fresh)
-            self._sink.box.append(self.key, "data", {"params": fresh})
+            self._sink.box.append(self.key, LogData(params=fresh))
 
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
         checked = validation.check_metrics(metrics)
         if step is not None and (isinstance(step, bool) or not isinstance(step, int)):
             raise InvalidInput(f"step must be an integer, not {step!r}")
         ts = _now_ms()
-        rows = []
+        rows: list[MetricPoint] = []
         for key, value in checked.items():
             s = step if step is not None else self._steps.get(key, -1) + 1
             self._steps[key] = max(s, self._steps.get(key, -1))
-            rows.append([key, value, ts, s])
+            rows.append((key, value, ts, s))
         if rows:
-            self._sink.box.append(self.key, "data", {"metrics": rows})
+            self._sink.box.append(self.key, LogData(metrics=rows))
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         checked = validation.check_tags(tags)
         if checked:
-            self._sink.box.append(self.key, "data", {"tags": checked})
+            self._sink.box.append(self.key, LogData(tags=checked))
 
     def set_tags_by_run_key(self, tag_keys: Mapping[str, str]) -> None:
         """Tags whose value is another run's id, named by its journal key (it may not have
         landed yet): the replayer fills in the id once it has."""
         checked = validation.check_tags(tag_keys)
         if checked:
-            self._sink.box.append(self.key, "data", {"tag_keys": checked})
+            self._sink.box.append(self.key, LogData(tag_keys=checked))
 
     def log_text(self, text: str, artifact_file: str) -> None:
         if not artifact_file or artifact_file.startswith("/") or ".." in Path(artifact_file).parts:
             raise InvalidInput(
                 f"artifact name {artifact_file!r} must be a relative path inside the run"
             )
-        self._sink.box.append(self.key, "text", {"text": text, "artifact_file": artifact_file})
+        self._sink.box.append(self.key, LogText(text, artifact_file))
 
     def log_artifact(
         self, local_path: str | os.PathLike[str], artifact_path: str | None = None
@@ -201,9 +222,7 @@ class RunRecorder:
         if not path.exists():
             raise NotFound(f"no file or folder {str(local_path)!r} to log")
         staged = self._sink.box.stage_blob(self.key, path, path.name)
-        self._sink.box.append(
-            self.key, "artifact", {"path": str(staged), "artifact_path": artifact_path}
-        )
+        self._sink.box.append(self.key, LogArtifact(str(staged), artifact_path))
 
     def log_model(self, estimator: Any, name: str = "model", X: Any = None) -> str:
         """Pickle ``estimator`` now (milliseconds); the MLmodel is built and uploaded by the replayer."""
@@ -220,26 +239,20 @@ class RunRecorder:
         pickled = stage_estimator(estimator, staging, example)
         self._sink.box.append(
             self.key,
-            "model",
-            {
-                "estimator": str(pickled),
-                "path": str(staging / "model"),
-                "name": name,
-                "model_key": model_key,
-                "requirements": pinned_requirements(env["distributions"]),
-            },
+            LogModel(
+                path=str(staging / "model"),
+                name=name,
+                model_key=model_key,
+                estimator=str(pickled),
+                requirements=pinned_requirements(env["distributions"]),
+            ),
         )
         return model_key
 
-    def log_inputs(self, datasets: list[Mapping[str, Any]]) -> None:
-        items = []
-        for d in datasets:
-            missing = {"name", "digest"} - set(d)
-            if missing:
-                raise InvalidInput(f"dataset input lacks {sorted(missing)}")
-            items.append(dict(d))
+    def log_inputs(self, datasets: list[DatasetInput | Mapping[str, Any]]) -> None:
+        items = [d if isinstance(d, DatasetInput) else dataset_input(d) for d in datasets]
         if items:
-            self._sink.box.append(self.key, "inputs", {"datasets": items})
+            self._sink.box.append(self.key, LogInputs(items))
 
     # -- identity -----------------------------------------------------------------------------
     def wait_run_id(self, timeout: float = 30.0) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 
 from ..errors import InvalidInput, StoreUnavailable
 from ..journal import flusher
+from ..journal.records import DatasetInput, LogInputs
 from ..store.dataset_versions import journal_key
 from ..store.reachability import ensure_reachable
 from ..store.runs import get_run
@@ -56,25 +57,23 @@ class DatasetInputRecord:
     profile: dict[str, Any]
     source: dict[str, Any]
 
-    def as_input(self, context: str | None) -> dict[str, Any]:
-        """The dict ``RunRecorder.log_inputs`` takes (MLflow Dataset fields + context). A pending
-        version's snapshot URI is filled in by the replayer once the version has landed."""
+    def as_input(self, context: str | None) -> DatasetInput:
+        """The journal's dataset input (MLflow Dataset fields + context). A pending version's
+        snapshot URI is filled in by the replayer once the version has landed."""
         version = self.version
         source = {"ref": version.ref, **self.source}
-        item = {
-            "name": version.name,
-            "digest": version.digest,
-            "source_type": "mlops_snapshot" if version.file_hash else "mlops",
-            "schema": json.dumps(self.schema),
-            "profile": json.dumps(self.profile),
-            "context": context,
-        }
-        if version.pending:
-            item["dataset_key"] = journal_key(version.name, version.digest)
-        else:
+        if not version.pending:
             source = {"uri": version.snapshot_uri, **source}
-        item["source"] = json.dumps(source)
-        return item
+        return DatasetInput(
+            name=version.name,
+            digest=version.digest,
+            source_type="mlops_snapshot" if version.file_hash else "mlops",
+            source=json.dumps(source),
+            schema=json.dumps(self.schema),
+            profile=json.dumps(self.profile),
+            context=context,
+            dataset_key=journal_key(version.name, version.digest) if version.pending else None,
+        )
 
 
 def prepare(
@@ -167,7 +166,7 @@ def check_context(context: str | None) -> None:
         )
 
 
-def _log_to_run_id(ws: Workspace, run_id: str, item: dict[str, Any]) -> None:
+def _log_to_run_id(ws: Workspace, run_id: str, item: DatasetInput) -> None:
     """Journal the input on a run made elsewhere (checked first while the server answers)."""
 
     try:
@@ -177,7 +176,7 @@ def _log_to_run_id(ws: Workspace, run_id: str, item: dict[str, Any]) -> None:
     else:
         run_id = get_run(ws, run_id).info.run_id  # NotFound for a run that does not exist
     sink = flusher.sink_for(ws)
-    sink.box.append(f"run-{run_id}", "inputs", {"datasets": [item], "run_id": run_id})
+    sink.box.append(f"run-{run_id}", LogInputs([item], run_id=run_id))
     sink.flush_now(time.monotonic() + REGISTER_WAIT_S)
 
 

@@ -15,6 +15,7 @@ literal path record that file's path (relative to the workspace) and content has
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import os
 import sys
@@ -26,6 +27,7 @@ from typing import Any
 import xxhash
 
 from ..errors import InvalidInput
+from ..journal.records import DatasetInput
 from ..workspace import Workspace
 from .api import prepare
 
@@ -233,8 +235,8 @@ def known_file_source(obj: Any) -> dict[str, str] | None:
     return entry[1]
 
 
-def describe(obj: Any, name: str, context: str | None) -> dict[str, Any]:
-    """The ``run.log_inputs`` dict for ``obj`` (snapshot written once per digest)."""
+def describe(obj: Any, name: str, context: str | None) -> DatasetInput:
+    """The ``run.log_inputs`` item for ``obj`` (snapshot written once per digest)."""
 
     file_src = known_file_source(obj)
     source = {"file": file_src["path"], "file_hash": file_src["hash"]} if file_src else None
@@ -242,5 +244,5 @@ def describe(obj: Any, name: str, context: str | None) -> dict[str, Any]:
     record = prepare(obj, name, source=source, precomputed=_memo(obj), wait=0)
     item = record.as_input(context)
     if file_src:
-        item["source_type"] = "mlops_snapshot+file"
+        item = dataclasses.replace(item, source_type="mlops_snapshot+file")
     return item

@@ -26,6 +26,7 @@ from typing import Any
 from ..durable import replace_durably, sync_file
 from ..errors import InvalidInput, NotFound, StoreUnavailable
 from ..journal import flusher
+from ..journal.records import RegisterDataset
 from ..store.client import client_for, experiment_id
 from ..store.dataset_versions import (
     EXPERIMENT,
@@ -291,18 +292,17 @@ def _journal(
     }
     box.append(
         jkey,
-        "dataset",
-        {
-            "name": name,
-            "digest": digest,
-            "token": uuid.uuid4().hex,
-            "tags": tags,
-            "schema": json.dumps(schema),
-            "profile": json.dumps(profile),
-            "source": source,
-            "snapshot": str(staged) if staged else None,
-            "file_hash": snap.file_hash if snap else None,
-        },
+        RegisterDataset(
+            name=name,
+            digest=digest,
+            token=uuid.uuid4().hex,
+            tags=tags,
+            schema=json.dumps(schema),
+            profile=json.dumps(profile),
+            source=source,
+            snapshot=str(staged) if staged else None,
+            file_hash=snap.file_hash if snap else None,
+        ),
     )
     flusher.sink_for(ws).kick()
     return DatasetVersion(

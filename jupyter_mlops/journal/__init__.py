@@ -2,6 +2,11 @@
 
 A kernel, a papermill run or a build step appends to its own SQLite journal (``outbox``); the
 workspace's sync agent (``agent``) replays every journal into MLflow exactly once (``replay``).
+Each record is one of the typed, versioned kinds of ``records`` (``CreateRun``, ``LogData``,
+``LogModel``...), shared by the code that writes it and the replayer that reads it; the module's
+docstring says how to add a kind (a dataclass, its handler in ``Replayer._send_one``, its
+writers) and how to change one without stranding journals already on disk.
+
 The journal writes to MLflow through ``store`` (the client, logged models, dataset versions) and
 never reads its read models (runs, run details): ``.importlinter`` forbids it.
 

@@ -41,7 +41,7 @@ from .agent_control import (
     status_path,
     wake_path,
 )
-from .outbox import SELF_REPLAYED, Outbox
+from .outbox import Outbox
 from .replay import FlushResult, Replayer, recover
 
 POLL_S = 0.02
@@ -134,8 +134,8 @@ class Agent:
         for db in self._journals():
             if self._stopping:
                 break
-            if db.stem.endswith(SELF_REPLAYED) or FileLock(db.with_suffix(".lock")).is_free():
-                continue  # replayed by its live process; or it died after recover looked
+            if FileLock(db.with_suffix(".lock")).is_free():
+                continue  # its process died after recover looked: the next pass lands it
             total.add(self._replayer(db).flush(deadline))
         for db in [db for db in self._replayers if not db.exists()]:
             self._replayers.pop(db).box.close()  # its process removed it, drained

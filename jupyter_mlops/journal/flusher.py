@@ -1,23 +1,18 @@
-"""The process's half of tracking: its journal, and who empties it into MLflow.
+"""The process's half of tracking: its journal, and the sync agent that empties it into MLflow.
 
-By default (``MLOPS_SYNC=agent``) the process never talks to MLflow for tracking: it appends to
-its journal and the workspace's sync agent (``journal.agent``, a separate process started on
-demand) replays it. Waiting for one's own records (``flush_now``: ``%mlops sync``,
-``wait_synced``, read-your-own-writes before a query) means watching the journal drain, since the
-agent deletes a record only once MLflow confirmed it.
+The process never talks to MLflow for tracking: it appends to its journal and the workspace's
+sync agent (``journal.agent``, a separate process started on demand) replays it. Waiting for
+one's own records (``flush_now``: ``%mlops sync``, ``wait_synced``, read-your-own-writes before a
+query) means watching the journal drain, since the agent deletes a record only once MLflow
+confirmed it.
 
-``MLOPS_SYNC=inprocess`` keeps the older design, for comparison and for hosts that cannot start
-processes: a background thread of this process imports MLflow and replays its own journal (named
-``*-self.db`` so that an agent leaves it alone while the process lives).
-
-A small thread reads git state off the cell's path in both modes.
+A small thread reads git state off the cell's path.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
-import os
 import queue
 import threading
 import time
@@ -25,18 +20,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..store.client import client_for
 from ..tags import GIT_BRANCH_TAG, GIT_DIRTY_TAG, GIT_SHA_TAG
 from ..workspace import Workspace
 from . import agent_control as agent
 from .outbox import Outbox
-from .replay import FlushResult, Replayer, recover
+from .records import LogData, LogText
+from .replay import FlushResult
 
 log = logging.getLogger("jupyter_mlops")
 
 IDLE_INTERVAL = 0.5
-MAX_BACKOFF = 30.0
-MODE_ENV = "MLOPS_SYNC"  # "agent" (default) or "inprocess"
 AGENT_CHECK_S = 1.0
 
 # reads a repository's state (sha, branch, dirty, diff, remote), or None outside git; passed in
@@ -76,50 +69,24 @@ def stop_sinks(timeout: float = 10.0) -> None:
         sink.stop(timeout)
 
 
-def _import_on_this_thread(ws: Workspace) -> None:
-    """Import MLflow (and open its store) on the caller's thread, once, before the flusher starts.
-
-    Importing a package this size from two threads at once can deadlock Python's import locks
-    and leave modules half-initialised; a user cell running ``import mlflow`` while our thread
-    does the same would hit exactly that. So the first tracked cell pays the import (about
-    1.5 s, once per kernel) and the background thread only ever finds modules already loaded.
-    """
-    import mlflow
-    import mlflow.artifacts  # noqa: F401
-    from mlflow.entities import Dataset, LoggedModelOutput, Metric  # noqa: F401
-    from mlflow.models import Model  # noqa: F401
-
-    client = client_for(ws)
-    if not ws.tracking_uri.startswith(("http://", "https://")):
-        _ = client._tracking_client.store  # builds the SQLAlchemy store and its imports now
-
-
 class Sink:
-    def __init__(self, ws: Workspace, box: Outbox, *, in_process: bool) -> None:
+    def __init__(self, ws: Workspace, box: Outbox) -> None:
         self.ws = ws
         self.box = box
-        self.in_process = in_process
-        self.replayer = Replayer(ws, box) if in_process else None
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._git_jobs: queue.SimpleQueue[tuple[str, Path, GitReader]] = queue.SimpleQueue()
         self._git_cache: tuple[float, dict[str, Any] | None] | None = None
         self._agent_checked = 0.0
         self.last_result = FlushResult()
-        self.recovered = FlushResult()
         self._thread = threading.Thread(
             target=self._loop, name="jupyter-mlops-flusher", daemon=True
         )
 
     @classmethod
-    def start(cls, ws: Workspace, in_process: bool | None = None) -> Sink:
-        if in_process is None:
-            in_process = os.environ.get(MODE_ENV, "agent") == "inprocess"
-        if in_process:
-            _import_on_this_thread(ws)
-        sink = cls(ws, Outbox.create(ws, self_replayed=in_process), in_process=in_process)
-        if not in_process:
-            sink._ensure_agent(force=True)
+    def start(cls, ws: Workspace) -> Sink:
+        sink = cls(ws, Outbox.create(ws))
+        sink._ensure_agent(force=True)
         sink._thread.start()
         atexit.register(sink.stop)
         return sink
@@ -127,8 +94,7 @@ class Sink:
     # -- called from the cell's thread ---------------------------------------------------------
     def kick(self) -> None:
         self._wake.set()
-        if not self.in_process:
-            self._ensure_agent()
+        self._ensure_agent()
 
     def _ensure_agent(self, force: bool = False) -> None:
         """Start the agent if none runs (a cheap flock probe, at most every AGENT_CHECK_S)."""
@@ -145,10 +111,7 @@ class Sink:
     def flush_now(self, deadline: float | None = None) -> FlushResult:
         """Get this process's records into MLflow (until ``deadline``, a monotonic time)."""
         self._do_git_jobs()
-        if self.replayer is not None:
-            self.last_result = self.replayer.flush(deadline)
-        else:
-            self.last_result = self._wait_for_agent(deadline)
+        self.last_result = self._wait_for_agent(deadline)
         return self.last_result
 
     def _wait_for_agent(self, deadline: float | None) -> FlushResult:
@@ -177,10 +140,7 @@ class Sink:
         """The landed version of a journaled registration (run id, snapshot run, file hash);
         None once the deadline passed, MLflow is said not to answer, or it refused the record."""
         began = time.time()
-        if self.in_process:
-            self._wake.set()
-        else:
-            agent.wake(self.ws)
+        agent.wake(self.ws)
         pause = 0.002
         while time.monotonic() < deadline:
             landed = self.box.dataset(key)
@@ -195,8 +155,6 @@ class Sink:
 
     def store_error(self, since: float) -> str | None:
         """Why records do not land (MLflow unreachable...), if said after ``since`` (time.time)."""
-        if self.replayer is not None:
-            return self.last_result.error
         state = agent.read_status(self.ws)
         return state.get("error") if state.get("last_pass", 0) > since else None
 
@@ -234,50 +192,19 @@ class Sink:
             state = self._git_cache[1]
             if state is None:
                 continue
-            self.box.append(run_key, "data", {"tags": git_tags(state)})
+            self.box.append(run_key, LogData(tags=git_tags(state)))
             if state["dirty"] and state["diff"]:
-                self.box.append(
-                    run_key, "text", {"text": state["diff"], "artifact_file": "mlops/git.diff"}
-                )
+                self.box.append(run_key, LogText(state["diff"], "mlops/git.diff"))
 
     def _loop(self) -> None:
-        if self.replayer is None:  # the agent replays: only git state is read here
-            while not self._stop.is_set():
-                self._wake.wait(IDLE_INTERVAL)
-                self._wake.clear()
-                try:
-                    self._do_git_jobs()
-                except Exception as exc:
-                    log.warning("jupyter-mlops: could not read git state: %s", exc)
-            return
-        self._replay_loop()
-
-    def _replay_loop(self) -> None:
-        try:
-            import mlflow  # noqa: F401 - warm the 1.4 s import off the cell's path
-            from mlflow.entities import Metric  # noqa: F401
-        except Exception as exc:
-            log.warning("jupyter-mlops: cannot import mlflow: %s", exc)
-            return
-        try:
-            self.recovered = recover(self.ws, exclude=self.box)
-        except Exception as exc:
-            log.warning("jupyter-mlops: could not replay journals of dead processes: %s", exc)
-        backoff = IDLE_INTERVAL
+        """The agent replays; this thread only reads git state, off the cell's path."""
         while not self._stop.is_set():
-            self._wake.wait(backoff)
+            self._wake.wait(IDLE_INTERVAL)
             self._wake.clear()
-            if self._stop.is_set():
-                break
             try:
-                result = self.flush_now()
+                self._do_git_jobs()
             except Exception as exc:
-                log.warning("jupyter-mlops: flush failed: %s", exc)
-                result = FlushResult(error=str(exc))
-            if result.error and result.pending:
-                backoff = min(max(backoff * 2, 1.0), MAX_BACKOFF)
-            else:
-                backoff = IDLE_INTERVAL
+                log.warning("jupyter-mlops: could not read git state: %s", exc)
 
 
 def git_tags(state: dict[str, Any]) -> dict[str, str]:

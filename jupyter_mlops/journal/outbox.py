@@ -11,7 +11,9 @@ was lost (``attempts > 0``) is checked against the server before it is sent agai
 several MLflow calls (a model: create, link, upload, finalize) records each finished step in
 ``steps``, so a retry resumes after the last confirmed one instead of starting over.
 
-A record MLflow refuses moves to ``failed_ops`` with the reason; nothing is dropped silently.
+Each record is one of the typed, versioned kinds of ``records`` (its JSON in ``ops.payload``).
+A record MLflow refuses, or one this version cannot read, moves to ``failed_ops`` with the
+reason; nothing is dropped silently.
 ``jupyter-mlops sync`` lists them and can put them back in line (``--retry-failed``, resuming
 from their recorded steps) or drop them (``--discard-failed``).
 """
@@ -19,7 +21,6 @@ from their recorded steps) or drop them (``--discard-failed``).
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import sqlite3
@@ -33,13 +34,10 @@ from typing import Any
 
 from ..locks import FileLock
 from ..workspace import Workspace
+from .records import CreateRun, EndRun, Record, encode
 
 # one journaled operation as read back: (seq, run_key, kind, payload JSON, attempts)
 OpRow = tuple[int, str, str, str, int]
-
-# the tag that carries a run's journal key into MLflow: a retry finds the run by it
-# journal name suffix of a process that replays its own journal (no sync agent)
-SELF_REPLAYED = "-self"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ops (
@@ -115,20 +113,15 @@ class Outbox:
         self.blob_dir = path.with_suffix(".blobs")
 
     @classmethod
-    def create(cls, ws: Workspace, *, self_replayed: bool = False) -> Outbox:
-        """A new journal for this process. ``self_replayed``: the process sends it itself, so
-        the sync agent leaves it alone while the process lives (it replays it once dead)."""
+    def create(cls, ws: Workspace) -> Outbox:
+        """A new journal for this process (the sync agent replays it while the process lives)."""
         folder = ws.subdir("outbox")
-        name = f"{os.getpid()}-{uuid.uuid4().hex[:8]}{SELF_REPLAYED if self_replayed else ''}"
+        name = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         lock = FileLock(folder / f"{name}.lock")
         lock.acquire(blocking=False)
         box = cls(folder / f"{name}.db", lock)
         _ = box.conn  # create the schema now, not inside the first cell
         return box
-
-    @property
-    def self_replayed(self) -> bool:
-        return self.path.stem.endswith(SELF_REPLAYED)
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -157,23 +150,24 @@ class Outbox:
             finally:
                 self._local.in_batch = False
 
-    def append(self, run_key: str, kind: str, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload, separators=(",", ":"), allow_nan=False)
+    def append(self, run_key: str, record: Record) -> None:
+        """Journal one record of ``run_key`` (a ValueError for a value JSON cannot hold: NaN)."""
+        data = encode(record)
         with self.batch():
-            self._insert(run_key, kind, data, time.time())
+            self._insert(run_key, record, data, time.time())
 
-    def _insert(self, run_key: str, kind: str, data: str, now: float) -> None:
+    def _insert(self, run_key: str, record: Record, data: str, now: float) -> None:
         con = self.conn
         con.execute(
             "INSERT INTO ops (run_key, kind, payload, created) VALUES (?, ?, ?, ?)",
-            (run_key, kind, data, now),
+            (run_key, record.KIND, data, now),
         )
-        if kind == "create":
+        if isinstance(record, CreateRun):
             con.execute(
                 "INSERT OR IGNORE INTO runs (run_key, open, last_seen) VALUES (?, 1, ?)",
                 (run_key, now),
             )
-        elif kind == "end":
+        elif isinstance(record, EndRun):
             con.execute("UPDATE runs SET open = 0, last_seen = ? WHERE run_key = ?", (now, run_key))
 
     def stage_blob(self, run_key: str, source: Path, name: str, *, link: bool = False) -> Path:

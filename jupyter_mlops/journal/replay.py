@@ -37,7 +37,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import unquote, urlparse
 
 from ..locks import FileLock
@@ -49,7 +49,21 @@ from ..workspace import Workspace
 from .agent_control import read_status, wake
 from .faults import classify, gives_up
 from .outbox import OpRow, Outbox, count_rows, replay_lock
-from .run_leases import end_abandoned_runs
+from .records import (
+    CreateRun,
+    DatasetInput,
+    EndRun,
+    LogArtifact,
+    LogData,
+    LogInputs,
+    LogModel,
+    LogText,
+    Record,
+    RegisterDataset,
+    UnreadableRecord,
+    decode,
+)
+from .run_leases import DIED, end_abandoned_runs
 
 log = logging.getLogger("jupyter_mlops")
 
@@ -127,7 +141,9 @@ class Replayer:
                 ).fetchall()
                 if not rows:
                     break
-                group = self._group(rows)
+                group = self._next_group(rows, result)
+                if not group:
+                    continue  # the first record was unreadable: set aside, read on
                 if len(group) > 1 and self._isolating:
                     group = group[:1]
                 self._mark_attempt(group)
@@ -135,7 +151,7 @@ class Replayer:
                     staged = self._send(group)
                 except Exception as exc:
                     fault = classify(exc)
-                    if not gives_up(fault, 1 + max(g[4] for g in group)):
+                    if not gives_up(fault, 1 + max(e.attempts for e in group)):
                         result.error = _describe(exc)
                         break
                     if len(group) > 1:  # find the bad record: resend one by one
@@ -143,9 +159,9 @@ class Replayer:
                         continue
                     self._fail(group, exc)
                     result.failed += 1
-                    result.failures.append(f"{group[0][2]}: {exc}")
+                    result.failures.append(f"{group[0].record.KIND}: {exc}")
                     continue
-                self.box.delete_ops([g[0] for g in group])
+                self.box.delete_ops([e.seq for e in group])
                 for path in staged:  # only now: a retry of the op would still need it
                     _drop_staged(path)
                 result.sent += len(group)
@@ -154,33 +170,50 @@ class Replayer:
         return result
 
     # -- internals ----------------------------------------------------------------------------
-    def _group(self, rows: list[OpRow]) -> list[OpRow]:
-        """Consecutive data ops of one run travel as one log_batch (within MLflow's limits)."""
-        first = rows[0]
-        if first[2] not in ("data", "text"):
-            return [first]
-        group: list[OpRow] = []
+    def _next_group(self, rows: list[OpRow], result: FlushResult) -> list[Entry]:
+        """The next records to send, typed: consecutive data and text records of one run travel
+        together (one log_batch, within MLflow's limits), any other record alone. A record this
+        version cannot read is set aside (``failed_ops``, with the reason) without holding up
+        the ones after it."""
+        group: list[Entry] = []
         n_m, n_p, n_t = 0, 0, 0
         for row in rows:
-            if row[2] not in ("data", "text") or row[1] != first[1]:
+            try:
+                record = decode(row[2], row[3])
+            except UnreadableRecord as exc:
+                if not group:
+                    log.warning("jupyter-mlops: journal record %s set aside: %s", row[0], exc)
+                    self.box.move_to_failed([row], _describe(exc))
+                    result.failed += 1
+                    result.failures.append(f"{row[2]}: {exc}")
+                break  # send what came before it first, in order
+            entry = Entry(row[0], row[1], record, row[4], row)
+            if not group:
+                group.append(entry)
+                if not isinstance(record, (LogData, LogText)):
+                    break
+            elif not isinstance(record, (LogData, LogText)) or entry.run_key != group[0].run_key:
                 break
-            p = json.loads(row[3])
-            m, pa, t = len(p.get("metrics", ())), len(p.get("params", {})), len(p.get("tags", {}))
-            if group and (n_m + m > MAX_METRICS or n_p + pa > MAX_PARAMS or n_t + t > MAX_TAGS):
-                break
-            group.append(row)
-            n_m, n_p, n_t = n_m + m, n_p + pa, n_t + t
+            else:
+                group.append(entry)
+            if isinstance(record, LogData):
+                n_m += len(record.metrics)
+                n_p += len(record.params)
+                n_t += len(record.tags) + len(record.tag_keys)
+                if len(group) > 1 and (n_m > MAX_METRICS or n_p > MAX_PARAMS or n_t > MAX_TAGS):
+                    group.pop()
+                    break
         return group
 
-    def _fail(self, group: list[OpRow], exc: Exception) -> None:
+    def _fail(self, group: list[Entry], exc: Exception) -> None:
         reason = _describe(exc)
-        log.warning("jupyter-mlops: MLflow refused a %s record: %s", group[0][2], reason)
-        self.box.move_to_failed(group, reason)
+        log.warning("jupyter-mlops: MLflow refused a %s record: %s", group[0].record.KIND, reason)
+        self.box.move_to_failed([e.row for e in group], reason)
 
-    def _mark_attempt(self, group: list[OpRow]) -> None:
+    def _mark_attempt(self, group: list[Entry]) -> None:
         self.box.conn.execute(
             f"UPDATE ops SET attempts = attempts + 1 WHERE seq IN ({','.join('?' * len(group))})",
-            [g[0] for g in group],
+            [e.seq for e in group],
         )
 
     def _run_id(self, run_key: str) -> str:
@@ -189,33 +222,50 @@ class Replayer:
             raise KeyError(f"run {run_key} was never created")
         return run_id
 
-    def _send(self, group: list[OpRow]) -> list[Path]:
+    def _send(self, group: list[Entry]) -> list[Path]:
         """Send one group; returns the staged files to delete once the group left the journal."""
-        seq, run_key, kind, payload, attempts = group[0]
-        if kind in ("data", "text"):
-            items = [(g[2], json.loads(g[3]), g[4]) for g in group]
-            data_items = [(d, a) for k, d, a in items if k == "data"]
+        if len(group) > 1 or isinstance(group[0].record, (LogData, LogText)):
+            run_key = group[0].run_key
+            data_items = [(e.record, e.attempts) for e in group if isinstance(e.record, LogData)]
             if data_items:
                 self._op_data(run_key, data_items)
-            texts = [d for k, d, _ in items if k == "text"]
+            texts = [e.record for e in group if isinstance(e.record, LogText)]
             if texts:
                 self._op_texts(run_key, texts)
             return []
-        handler = getattr(self, f"_op_{kind}", None)
-        if handler is None:
-            raise ValueError(f"unknown record kind {kind!r}")
-        return handler(seq, run_key, json.loads(payload), attempts) or []
+        return self._send_one(group[0])
+
+    def _send_one(self, entry: Entry) -> list[Path]:
+        """The handler of each record kind (mypy checks that every kind has one)."""
+        record, seq, key, attempts = entry.record, entry.seq, entry.run_key, entry.attempts
+        if isinstance(record, CreateRun):
+            self._op_create(key, record, attempts)
+        elif isinstance(record, LogArtifact):
+            return self._op_artifact(key, record)
+        elif isinstance(record, LogInputs):
+            self._op_inputs(key, record)
+        elif isinstance(record, RegisterDataset):
+            return self._op_dataset(key, record)
+        elif isinstance(record, LogModel):
+            return self._op_model(seq, key, record, attempts)
+        elif isinstance(record, EndRun):
+            self._op_end(key, record)
+        elif isinstance(record, (LogData, LogText)):
+            return self._send([entry])
+        else:
+            _unhandled(record)
+        return []
 
     # -- op handlers: each step safe to repeat -----------------------------------------------------
     def _client(self) -> Any:
         return self.client if self.client is not None else client_for(self.ws)
 
-    def _op_create(self, seq: int, run_key: str, data: dict[str, Any], attempts: int) -> None:
+    def _op_create(self, run_key: str, record: CreateRun, attempts: int) -> None:
         client = self._client()
-        exp_id = experiment_id(self.ws, data.get("experiment"), client=client)
-        tags = dict(data.get("tags", {}))
+        exp_id = experiment_id(self.ws, record.experiment, client=client)
+        tags = dict(record.tags)
         tags[RUN_KEY_TAG] = run_key
-        parent = data.get("parent_run_id") or self._resolve_parent(data.get("parent_key"))
+        parent = record.parent_run_id or self._resolve_parent(record.parent_key)
         if parent:
             tags["mlflow.parentRunId"] = parent
         run = None
@@ -226,7 +276,7 @@ class Replayer:
             run = found[0] if found else None
         if run is None:
             run = client.create_run(
-                exp_id, start_time=data.get("start_time"), tags=tags, run_name=data.get("name")
+                exp_id, start_time=record.start_time, tags=tags, run_name=record.name
             )
         self.box.conn.execute(
             "UPDATE runs SET run_id = ?, experiment_id = ?, artifact_uri = ? WHERE run_key = ?",
@@ -248,7 +298,7 @@ class Replayer:
             raise ParentNotLanded(f"parent run {parent_key[:8]} is still queued in another journal")
         return None  # its journal is gone: the child lands without the link
 
-    def _op_data(self, run_key: str, items: list[tuple[dict[str, Any], int]]) -> None:
+    def _op_data(self, run_key: str, items: list[tuple[LogData, int]]) -> None:
         from mlflow.entities import Metric, Param, RunTag
 
         client = self._client()
@@ -257,16 +307,16 @@ class Replayer:
         params: dict[str, str] = {}
         tags: dict[str, str] = {}
         for data, attempts in items:
-            batch = [Metric(k, v, ts, step) for k, v, ts, step in data.get("metrics", ())]
+            batch = [Metric(k, v, ts, step) for k, v, ts, step in data.metrics]
             if batch and attempts and self._landed(client, run_id, batch[0]):
                 batch = []  # one log_batch carried the item: its first metric tells for all
             metrics.extend(batch)
-            for key, value in data.get("params", {}).items():
+            for key, value in data.params.items():
                 if params.get(key, value) != value:  # MLflow refuses a changed param: isolate it
                     raise ValueError(f"param {key!r} logged twice with different values")
                 params[key] = value
-            tags.update(data.get("tags", {}))
-            for tag, key in data.get("tag_keys", {}).items():  # runs named by journal key
+            tags.update(data.tags)
+            for tag, key in data.tag_keys.items():  # runs named by journal key
                 linked = self._resolve_parent(key)
                 if linked:
                     tags[tag] = linked
@@ -300,115 +350,127 @@ class Replayer:
             return None
         return Path(unquote(parsed.path))
 
-    def _op_texts(self, run_key: str, texts: list[dict[str, Any]]) -> None:
+    def _op_texts(self, run_key: str, texts: list[LogText]) -> None:
         """All text artifacts of a group in one go: written in place for a local store, else one upload."""
         root = self._local_artifact_root(run_key)
         if root is not None:  # MLflow's own local repository copies files; skip its get_run too
             base = root.resolve()
             for item in texts:
-                path = (base / item["artifact_file"]).resolve()
+                path = (base / item.artifact_file).resolve()
                 if base not in path.parents:
-                    raise ValueError(f"artifact path {item['artifact_file']!r} leaves the run")
+                    raise ValueError(f"artifact path {item.artifact_file!r} leaves the run")
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_name(f".{path.name}.tmp")
-                tmp.write_text(item["text"], encoding="utf-8")
+                tmp.write_text(item.text, encoding="utf-8")
                 tmp.replace(path)
             return
         client = self._client()
         run_id = self._run_id(run_key)
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as folder:
             for item in texts:
-                path = Path(tmp) / item["artifact_file"]
-                if Path(tmp).resolve() not in path.resolve().parents:
-                    raise ValueError(f"artifact path {item['artifact_file']!r} leaves the run")
+                path = Path(folder) / item.artifact_file
+                if Path(folder).resolve() not in path.resolve().parents:
+                    raise ValueError(f"artifact path {item.artifact_file!r} leaves the run")
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(item["text"], encoding="utf-8")
-            client.log_artifacts(run_id, tmp)
+                path.write_text(item.text, encoding="utf-8")
+            client.log_artifacts(run_id, folder)
 
-    def _op_artifact(
-        self, seq: int, run_key: str, data: dict[str, Any], attempts: int
-    ) -> list[Path]:
+    def _op_artifact(self, run_key: str, record: LogArtifact) -> list[Path]:
         client = self._client()
         run_id = self._run_id(run_key)
-        path = Path(data["path"])
+        path = Path(record.path)
         if path.is_dir():
-            client.log_artifacts(run_id, str(path), data.get("artifact_path"))
+            client.log_artifacts(run_id, str(path), record.artifact_path)
         else:
-            client.log_artifact(run_id, str(path), data.get("artifact_path"))
+            client.log_artifact(run_id, str(path), record.artifact_path)
         return [path]
 
-    def _op_dataset(
-        self, seq: int, run_key: str, data: dict[str, Any], attempts: int
-    ) -> list[Path]:
+    def _op_dataset(self, run_key: str, record: RegisterDataset) -> list[Path]:
         """A dataset version: created once per (name, digest) across machines (see
         ``dataset_versions``); the version's run is kept in the journal for its registrant."""
-        landed = dataset_versions.land(self.ws, self._client(), data)
+        landed = dataset_versions.land(self.ws, self._client(), record)
         self.box.record_dataset(run_key, landed.run_id, landed.snapshot_run, landed.file_hash)
-        return [Path(data["snapshot"]).parent] if data.get("snapshot") else []
+        return [Path(record.snapshot).parent] if record.snapshot else []
 
-    def _dataset_source(self, item: dict[str, Any]) -> str:
+    def _dataset_source(self, item: DatasetInput) -> str:
         """An input's source, with the snapshot's ``runs:/`` URI of a version registered while
         its run id was unknown (journaled in the same breath, landed just before)."""
-        source = str(item.get("source", "{}"))
-        key = item.get("dataset_key")
+        key = item.dataset_key
         if not key:
-            return source
+            return item.source
         landed = self.box.dataset(key)
         if landed is not None:
             run_id, snapshot_run = landed[0], landed[1]
         else:  # landed from another journal, or set aside: ask the store
-            found = dataset_versions.find(self.ws, self._client(), item["name"], item["digest"])
+            found = dataset_versions.find(self.ws, self._client(), item.name, item.digest)
             if found is None:
-                return source
+                return item.source
             run_id, snapshot_run = found.run_id, found.snapshot_run
-        fields = json.loads(source)
-        uri = dataset_versions.snapshot_uri(snapshot_run or run_id, item["digest"])
+        fields = json.loads(item.source)
+        uri = dataset_versions.snapshot_uri(snapshot_run or run_id, item.digest)
         return json.dumps({"uri": uri, **fields})
 
-    def _op_inputs(self, seq: int, run_key: str, data: dict[str, Any], attempts: int) -> None:
-        from mlflow.entities import Dataset, DatasetInput, InputTag
+    def _op_inputs(self, run_key: str, record: LogInputs) -> None:
+        from mlflow.entities import Dataset, InputTag
+        from mlflow.entities import DatasetInput as MlflowDatasetInput
 
         client = self._client()
-        run_id = data.get("run_id") or self._run_id(run_key)  # a run id: a run made elsewhere
+        run_id = record.run_id or self._run_id(run_key)  # a run id: a run made elsewhere
         inputs = []
-        for d in data["datasets"]:
+        for d in record.datasets:
             ds = Dataset(
-                name=d["name"],
-                digest=d["digest"],
-                source_type=d.get("source_type", "local"),
+                name=d.name,
+                digest=d.digest,
+                source_type=d.source_type,
                 source=self._dataset_source(d),
-                schema=d.get("schema"),
-                profile=d.get("profile"),
+                schema=d.schema,
+                profile=d.profile,
             )
-            tags = [InputTag("mlflow.data.context", d["context"])] if d.get("context") else []
-            inputs.append(DatasetInput(ds, tags))
+            tags = [InputTag("mlflow.data.context", d.context)] if d.context else []
+            inputs.append(MlflowDatasetInput(ds, tags))
         client.log_inputs(run_id, datasets=inputs)  # MLflow links a dataset to a run once
 
-    def _op_model(self, seq: int, run_key: str, data: dict[str, Any], attempts: int) -> list[Path]:
+    def _op_model(self, seq: int, run_key: str, record: LogModel, attempts: int) -> list[Path]:
         run_id = self._run_id(run_key)
-        if data.get("estimator"):  # staged as a pickle by the kernel: build the MLmodel here
-            build_model(Path(data["estimator"]), Path(data["path"]), data.get("requirements", []))
+        if record.estimator:  # staged as a pickle by the kernel: build the MLmodel here
+            build_model(Path(record.estimator), Path(record.path), record.requirements)
         row = self.box.conn.execute(
             "SELECT experiment_id FROM runs WHERE run_key = ?", (run_key,)
         ).fetchone()
-        staged = Path(data["path"])
+        staged = Path(record.path)
         upload_staged_model(
             self._client(),
             experiment_id=row[0],
             run_id=run_id,
             staged=staged,
-            name=data["name"],
-            model_key=data["model_key"],
+            name=record.name,
+            model_key=record.model_key,
             done=self.box.steps(seq),
             record=lambda step, value: self.box.record_step(seq, step, value),
             retry=bool(attempts),
         )
         return [staged.parent]
 
-    def _op_end(self, seq: int, run_key: str, data: dict[str, Any], attempts: int) -> None:
+    def _op_end(self, run_key: str, record: EndRun) -> None:
         client = self._client()
         run_id = self._run_id(run_key)
-        client.set_terminated(run_id, data["status"], end_time=data.get("end_time"))
+        client.set_terminated(run_id, record.status, end_time=record.end_time)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One journal row, its record read back typed."""
+
+    seq: int
+    run_key: str
+    record: Record
+    attempts: int
+    row: OpRow
+
+
+def _unhandled(record: NoReturn) -> NoReturn:
+    """mypy proves this is never reached: a record kind without a handler is a type error."""
+    raise UnreadableRecord(f"journal record kind {type(record).__name__} has no handler")
 
 
 def _drop_staged(path: Path) -> None:
@@ -514,9 +576,5 @@ def _close_open_runs(box: Outbox) -> None:
         "LEFT JOIN ops o ON o.run_key = r.run_key WHERE r.open = 1 GROUP BY r.run_key"
     ).fetchall():
         with box.batch():
-            box.append(
-                run_key, "data", {"tags": {FAILURE_TAG: "the process recording this run died"}}
-            )
-            box.append(
-                run_key, "end", {"status": "FAILED", "end_time": min(now_ms, int(last_seen * 1000))}
-            )
+            box.append(run_key, LogData(tags={FAILURE_TAG: DIED}))
+            box.append(run_key, EndRun("FAILED", end_time=min(now_ms, int(last_seen * 1000))))

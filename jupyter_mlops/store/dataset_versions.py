@@ -27,9 +27,10 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..tags import (
     DATASET_COLUMNS_TAG,
@@ -68,6 +69,29 @@ def snapshot_uri(run_id: str, digest: str) -> str:
     return f"runs:/{run_id}/{SNAPSHOT_DIR}/{digest}.arrow"
 
 
+class Registration(Protocol):
+    """What landing a version reads: the journal's ``dataset`` record (``journal.records``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def digest(self) -> str: ...
+    @property
+    def token(self) -> str: ...
+    @property
+    def tags(self) -> Mapping[str, str]: ...
+    @property
+    def schema(self) -> str: ...
+    @property
+    def profile(self) -> str: ...
+    @property
+    def source(self) -> Mapping[str, Any]: ...
+    @property
+    def snapshot(self) -> str | None: ...
+    @property
+    def file_hash(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class LandedVersion:
     run_id: str
@@ -90,13 +114,11 @@ def _earliest(runs: list[Any]) -> Any:
     return min(runs, key=lambda r: (r.info.start_time or 0, r.info.run_id))
 
 
-def land(
-    ws: Workspace, client: Any, data: dict[str, Any], settle: float = SETTLE_S
-) -> LandedVersion:
+def land(ws: Workspace, client: Any, data: Registration, settle: float = SETTLE_S) -> LandedVersion:
     """Create (or find) the version ``data`` describes; returns the run that is the version."""
     exp_id = experiment_id(ws, EXPERIMENT, client=client)
     assert exp_id is not None
-    name, digest = data["name"], data["digest"]
+    name, digest = data.name, data.digest
     found = _search(client, exp_id, name, digest)
     if not found:
         _create(client, exp_id, data)
@@ -106,22 +128,22 @@ def land(
     return _adopt(client, found, data)
 
 
-def _create(client: Any, exp_id: str, data: dict[str, Any]) -> None:
-    tags = dict(data["tags"])
-    tags.update({KIND_TAG: KIND, T_NAME: data["name"], T_DIGEST: data["digest"]})
-    tags[T_TOKEN] = data["token"]
-    same_data = _search(client, exp_id, None, data["digest"])
-    holder = next((r for r in same_data if _holds_snapshot(r, data["name"])), None)
+def _create(client: Any, exp_id: str, data: Registration) -> None:
+    tags = dict(data.tags)
+    tags.update({KIND_TAG: KIND, T_NAME: data.name, T_DIGEST: data.digest})
+    tags[T_TOKEN] = data.token
+    same_data = _search(client, exp_id, None, data.digest)
+    holder = next((r for r in same_data if _holds_snapshot(r, data.name)), None)
     if holder is not None:  # the same data under another name: share its snapshot
         tags[T_SNAPSHOT_RUN] = holder.info.run_id
         tags[T_FILE_HASH] = holder.data.tags[T_FILE_HASH]
-    elif data.get("snapshot"):
-        tags[T_FILE_HASH] = data["file_hash"]
+    elif data.snapshot and data.file_hash:
+        tags[T_FILE_HASH] = data.file_hash
     client.create_run(
         exp_id,
         start_time=int(time.time() * 1000),
         tags=tags,
-        run_name=f"{data['name']}@{data['digest'][:8]}",
+        run_name=f"{data.name}@{data.digest[:8]}",
     )
 
 
@@ -137,40 +159,40 @@ def _holds_snapshot(run: Any, name: str) -> bool:
     )
 
 
-def _adopt(client: Any, found: list[Any], data: dict[str, Any]) -> LandedVersion:
+def _adopt(client: Any, found: list[Any], data: Registration) -> LandedVersion:
     if not found:
-        raise LookupError(f"dataset {data['name']!r}: the run just created is not found")
+        raise LookupError(f"dataset {data.name!r}: the run just created is not found")
     version = _earliest(found)
     for run in found:
-        if run is not version and run.data.tags.get(T_TOKEN) == data["token"]:
+        if run is not version and run.data.tags.get(T_TOKEN) == data.token:
             client.delete_run(run.info.run_id)  # an earlier creator won: ours goes
     tags = version.data.tags
-    if tags.get(T_TOKEN) == data["token"] and version.info.status != "FINISHED":
+    if tags.get(T_TOKEN) == data.token and version.info.status != "FINISHED":
         _complete(client, version, data)
     return LandedVersion(
         version.info.run_id, tags.get(T_SNAPSHOT_RUN) or None, tags.get(T_FILE_HASH) or None
     )
 
 
-def _complete(client: Any, run: Any, data: dict[str, Any]) -> None:
+def _complete(client: Any, run: Any, data: Registration) -> None:
     """Inputs, snapshot and status of our own version run: each step safe to repeat."""
     from mlflow.entities import Dataset, DatasetInput, InputTag
 
-    run_id, digest = run.info.run_id, data["digest"]
+    run_id, digest = run.info.run_id, data.digest
     holder = run.data.tags.get(T_SNAPSHOT_RUN) or run_id
-    source = {"uri": snapshot_uri(holder, digest), **(data.get("source") or {})}
+    source = {"uri": snapshot_uri(holder, digest), **data.source}
     dataset = Dataset(
-        name=data["name"],
+        name=data.name,
         digest=digest,
         source_type="mlops_snapshot",
         source=json.dumps(source),
-        schema=data.get("schema"),
-        profile=data.get("profile"),
+        schema=data.schema,
+        profile=data.profile,
     )
     context = [InputTag("mlflow.data.context", "snapshot")]
     client.log_inputs(run_id, datasets=[DatasetInput(dataset, context)])  # linked once by MLflow
-    if holder == run_id and data.get("snapshot"):
-        upload_snapshot(client, run.info.artifact_uri, run_id, Path(data["snapshot"]), digest)
+    if holder == run_id and data.snapshot:
+        upload_snapshot(client, run.info.artifact_uri, run_id, Path(data.snapshot), digest)
     client.set_terminated(run_id, "FINISHED")
 
 
