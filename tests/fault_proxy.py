@@ -3,6 +3,9 @@
 For each request it draws one of: pass it on; fail it before the server sees it (a 503, or the
 connection closed at once); or pass it on and then lose the answer (the server did the work, the
 client sees its connection closed). The draws come from a seeded generator, so a failure repeats.
+
+``lose_every_write=N`` replaces the draws with a rule: the answer of every Nth write (a request
+that changes something: not a GET, not a search) is lost, everything else passes.
 """
 
 from __future__ import annotations
@@ -17,13 +20,22 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", 
 
 class FaultProxy:
     def __init__(
-        self, upstream_port: int, *, seed: int = 0, before: float = 0.15, after: float = 0.2
+        self,
+        upstream_port: int,
+        *,
+        seed: int = 0,
+        before: float = 0.15,
+        after: float = 0.2,
+        lose_every_write: int | None = None,
     ) -> None:
         self.upstream_port = upstream_port
         self.rng = random.Random(seed)
         self.before, self.after = before, after
+        self.lose_every_write = lose_every_write
+        self.writes = 0
         self.enabled = True
         self.counts = {"passed": 0, "failed_before": 0, "lost_after": 0}
+        self.written: list[str] = []  # "METHOD path" of every write that reached the server
         self._guard = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -41,10 +53,16 @@ class FaultProxy:
         self.server.shutdown()
         self.server.server_close()
 
-    def _draw(self, path: str) -> str:
+    def _draw(self, method: str, path: str) -> str:
         with self._guard:
             if not self.enabled or path.startswith("/health"):
                 return "pass"
+            if self.lose_every_write is not None:
+                if method == "GET" or path.split("?")[0].endswith("/search"):
+                    return "pass"
+                self.writes += 1
+                self.written.append(f"{method} {path.split('?')[0]}")
+                return "after" if self.writes % self.lose_every_write == 0 else "pass"
             x = self.rng.random()
             if x < self.before:
                 return "before"
@@ -79,7 +97,7 @@ class FaultProxy:
 
             def _relay(self) -> None:
                 body = self._body()
-                fate = proxy._draw(self.path)
+                fate = proxy._draw(self.command, self.path)
                 if fate == "before":
                     proxy._count("failed_before")
                     if proxy.rng.random() < 0.5:

@@ -70,7 +70,7 @@ REPLAY_METHODS = (
     "search_logged_models",
     "get_run",
     "log_outputs",
-    "log_model_artifacts",
+    "log_model_artifact",
     "finalize_logged_model",
     "set_tag",
     "set_logged_model_tags",

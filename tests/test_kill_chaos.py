@@ -222,28 +222,29 @@ def test_kill_minus_nine_at_random_moments(workspace) -> None:
 
 
 def test_a_killed_papermill_run_is_ended_by_the_next_sync(workspace) -> None:
-    """``papermill --engine mlops`` writes its run straight to MLflow: killed, it cannot end it;
-    its lease outlives it, and the next sync marks the run FAILED."""
+    """``papermill --engine mlops`` journals its step run as a kernel journals its cells:
+    killed, it cannot end it; its journal outlives it, and the sync marks the run FAILED."""
     ws = workspace
     make_notebook(ws.root / "slow.ipynb", "x = 1", "import time\ntime.sleep(60)")
     args = ["-c", PAPERMILL_CLI, "slow.ipynb", "slow-out.ipynb", "--engine", "mlops"]
     proc = _start([*args, "--no-progress-bar"], ws.root)
+    outbox = ws.state_dir / "outbox"
     try:
-        leases = ws.state_dir / "leases"
         wait_until(lambda: kernels_of(proc.pid), 60, interval=0.05, message="no kernel started")
-        assert [p.stem for p in leases.glob("*.lock")], "the running run holds no lease"
+        [journal] = [db for db in outbox.glob("*.db") if db.name.startswith(f"{proc.pid}-")]
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     finally:
         kill_tree(proc)
-    [run_id] = [p.stem for p in leases.glob("*.lock")]
-    assert client_for(ws).get_run(run_id).info.status == "RUNNING"
-    report = sync_workspace(ws, timeout=30)
-    assert report.error is None, report.describe()
-    run = client_for(ws).get_run(run_id)
+    report = sync_workspace(ws, timeout=60)
+    assert report.error is None and report.pending == 0, report.describe()
+    client = client_for(ws)
+    exps = [e.experiment_id for e in client.search_experiments()]
+    [run] = client.search_runs(exps, filter_string="tags.`mlops.kind` = 'step'")
     assert run.info.status == "FAILED"
     assert run.data.tags["mlops.failure"] == "the process recording this run died"
-    assert list(leases.glob("*.lock")) == []
+    assert run.data.tags["mlops.notebook"] == "slow.ipynb"
+    assert not journal.exists(), "the dead journal was landed, then removed"
 
 
 def test_a_build_waiting_for_a_run_id_restarts_an_agent_that_stopped(workspace) -> None:
@@ -261,6 +262,7 @@ def test_a_build_waiting_for_a_run_id_restarts_an_agent_that_stopped(workspace) 
     sink_for(ws)._agent_checked = time.monotonic()  # the record's check has just been made
     began = time.monotonic()
     second = records.start_run(ws, name="second", kind="pipeline")
-    run_id, _ = second.run_id_or_key(wait=15)
+    run_id, _ = second.run_id_or_key(wait=60)
     assert run_id is not None, "no run id: nothing sent the journal"
-    assert time.monotonic() - began < 10
+    # a restarted agent imports MLflow at low priority: seconds on a busy machine, not the wait
+    assert time.monotonic() - began < 45

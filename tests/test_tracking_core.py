@@ -177,7 +177,7 @@ def test_a_refused_op_does_not_block_later_ones(workspace):
 def test_journal_is_removed_once_drained(workspace):
     with jupyter_mlops.track(workspace=workspace):
         jupyter_mlops.log_metrics(x=1)
-    tracker.shutdown_recorders()
+    tracker.shutdown_recorders(timeout=120)  # a first agent starts at low priority: seconds
     assert list((workspace.state_dir / "outbox").glob("*.db")) == []
 
 

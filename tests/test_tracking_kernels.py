@@ -108,9 +108,9 @@ class MlflowServer:
         )
         import urllib.request
 
-        wait_until(
+        wait_until(  # about 15 s on a quiet machine; over a minute at a load average of 12
             lambda: urllib.request.urlopen(f"{self.uri}/health", timeout=1).status == 200,
-            60,
+            180,
             interval=0.3,
             message="mlflow server did not start",
             ignoring=(OSError,),

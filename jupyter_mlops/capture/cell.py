@@ -120,6 +120,7 @@ class CellCapture:
             run.log_text(self.source, "mlops/cell.py")
         self.run = run
         push_active(run)
+        run.computing(True)  # the sync agent leaves the cores to the cell until it ends
         self._t0 = time.perf_counter()  # from here on, only the user's code runs
         return run
 
@@ -138,12 +139,15 @@ class CellCapture:
                 self._record_outputs(error, duration)
         except Exception as exc:  # the journal itself failed: say so, keep the cell's result
             self.warnings.append(f"tracking could not record this cell's outputs: {exc}")
-        if isinstance(error, KeyboardInterrupt):
-            run.end("KILLED", error)
-        elif error is not None:
-            run.end("FAILED", error)
-        else:
-            run.end("FINISHED")
+        try:
+            if isinstance(error, KeyboardInterrupt):
+                run.end("KILLED", error)
+            elif error is not None:
+                run.end("FAILED", error)
+            else:
+                run.end("FINISHED")
+        finally:
+            run.computing(False)
 
     def _record_outputs(self, error: BaseException | None, duration: float) -> None:
         run = self.run

@@ -33,6 +33,7 @@ class SessionRecorder:
 
     def before_cell(self, user_ns: dict[str, Any]) -> None:
         self._before = estimators.snapshot(user_ns)
+        self.run.computing(True)  # the sync agent leaves the cores to the cell meanwhile
         self._t0 = time.perf_counter()
 
     def after_cell(
@@ -43,6 +44,7 @@ class SessionRecorder:
         error: BaseException | None,
     ) -> None:
         duration = time.perf_counter() - self._t0
+        self.run.computing(False)
         seq = len(self.steps) + 1
         ok = error is None
         self.steps.append(
@@ -80,6 +82,7 @@ class SessionRecorder:
 
     def stop(self, status: str = "FINISHED") -> None:
         pop_active(self.run)
+        self.run.computing(False)
         self.run.log_text(
             json.dumps({"steps": self.steps, "changed_params": self.changed_params}, indent=1),
             "mlops/session.json",

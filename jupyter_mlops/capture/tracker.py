@@ -301,10 +301,14 @@ class RunRecorder:
         """Why this run's records are not landing, if the replayer said so after ``since``."""
         return self._sink.store_error(since)
 
-    def keep_landing(self) -> None:
-        """Wake whoever sends the records; start the sync agent again if it is gone (it may
-        have stopped idle just before this run's records arrived)."""
-        self._sink.kick()
+    def keep_landing(self, *, waiting: bool = False) -> None:
+        """Start the sync agent again if it is gone (it may have stopped idle just before this
+        run's records arrived); ``waiting``: someone waits for them, serve them now."""
+        self._sink.kick(waiting=waiting)
+
+    def computing(self, busy: bool) -> None:
+        """The run's cell starts (or stopped) computing: the agent yields the cores meanwhile."""
+        self._sink.computing(busy)
 
 
 @contextmanager

@@ -18,7 +18,15 @@ requirements) from the staged estimators, uploads, and replays every record exac
   its open runs marked FAILED, and removed once drained.
 - Acknowledgement is the journal itself: a record leaves ``ops`` only after MLflow confirmed it,
   so a kernel waits for its own records (``Sink.flush_now``) by watching its journal drain.
-- Stops after ``MLOPS_AGENT_IDLE`` seconds (default 30) with nothing to send, or on SIGTERM
+- Out of the way of the user's work: it runs at low CPU priority (``nice`` 10), and while a
+  tracked cell computes (its process marks its journal ``.busy``) it does nothing for the first
+  ``QUIET_S`` seconds, then sends only small records (the run, its params and metrics: a long
+  cell's progress shows in MLflow) and keeps the large ones (models, files, dataset snapshots)
+  for when the cell has ended. A multithreaded fit (BLAS, LightGBM) then has the cores to
+  itself. Anyone waiting for records (``%mlops sync``, a build's run id, a query) wakes it and is
+  served at once.
+- MLflow is imported when a record first needs it, never while a tracked cell computes.
+- Stops after ``MLOPS_AGENT_IDLE`` seconds (default 300) with nothing to send, or on SIGTERM
   (``jupyter-mlops agent stop``). A kill -9 loses nothing: the journals are on disk and the next
   tracked record starts a new agent, whose replay resumes from the recorded steps.
 """
@@ -31,6 +39,8 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +56,14 @@ from .replay import FlushResult, Replayer, recover
 
 POLL_S = 0.02
 IDLE_ENV = "MLOPS_AGENT_IDLE"
-DEFAULT_IDLE_S = 30.0
+DEFAULT_IDLE_S = 300.0
 BACKOFF_MAX_S = 5.0
+NICE = 10  # the agent's CPU priority below the user's processes
+QUIET_S = 10.0  # a tracked cell computing for less than this: the agent sends nothing
+DEFERRED_RECHECK_S = 1.0  # large records kept for later: look again this often
+
+# what a tracked cell computing somewhere asks of the agent: nothing at all, or small records only
+PAUSE, SMALL_ONLY = "pause", "small-only"
 
 
 class Agent:
@@ -99,7 +115,7 @@ class Agent:
             return 0
 
     def _loop(self) -> None:
-        seen: tuple[tuple[str, str, int, int], ...] | None = None
+        seen: tuple[Any, ...] | None = None
         last_work = time.monotonic()
         backoff_until = 0.0
         backoff = 0.5
@@ -108,35 +124,73 @@ class Agent:
             if self._wake_mark() != woken:
                 woken = self._wake_mark()
                 backoff_until, seen = 0.0, None
-            mark = self._fingerprint(self._journals())
+            journals = self._journals()
+            yielding = self._yielding(journals, woken)
+            if yielding == PAUSE:
+                last_work = time.monotonic()  # waiting for a cell is not being idle
+                time.sleep(POLL_S)
+                continue
+            mark = (self._fingerprint(journals), yielding)
             now = time.monotonic()
             if (mark != seen or self.last.pending) and now >= backoff_until:
-                self.last = self.replay_pass()
-                seen = self._fingerprint(self._journals())
+                self.last = self.replay_pass(hold_large=partial(self._cell_computing, woken))
+                seen = (self._fingerprint(self._journals()), self._yielding(journals, woken))
                 self._write_status()
                 if self.last.sent or self.last.pending:
                     last_work = time.monotonic()
-                if self.last.error and self.last.pending and not self.last.sent:
-                    backoff_until = time.monotonic() + backoff  # no progress: back off
-                    backoff = min(backoff * 2, BACKOFF_MAX_S)
-                elif self.last.error and self.last.pending:
-                    backoff_until = time.monotonic() + POLL_S * 5  # a passing error: soon again
-                else:
-                    backoff = 0.5
+                backoff_until, backoff = self._next_pass(backoff)
                 continue
             if now - last_work > self.idle and not self.last.pending:
                 return  # nothing to send for a while: the next tracked record restarts us
             time.sleep(POLL_S)
 
-    def replay_pass(self, deadline: float | None = None) -> FlushResult:
-        """One pass over every journal: dead processes' first (then removed), then live ones."""
-        total = recover(self.ws, deadline=deadline, client=self.client, as_agent=True)
+    def _next_pass(self, backoff: float) -> tuple[float, float]:
+        """When to pass again after ``self.last`` (and the backoff after that)."""
+        now = time.monotonic()
+        progressed = self.last.sent or self.last.steps
+        if self.last.error and self.last.pending and not progressed:
+            return now + backoff, min(backoff * 2, BACKOFF_MAX_S)  # no progress: back off
+        if self.last.error and self.last.pending:
+            return now + POLL_S * 5, 0.5  # a passing error: soon again
+        if self.last.deferred:
+            return now + DEFERRED_RECHECK_S, 0.5  # large records wait for the cell to end
+        return 0.0, 0.5
+
+    def _cell_computing(self, woken: int) -> bool:
+        """Whether a tracked cell computes now (asked before each large record of a pass)."""
+        return self._yielding(self._journals(), woken) is not None
+
+    def _yielding(self, journals: list[Path], woken: int) -> str | None:
+        """PAUSE while a tracked cell of a live process has computed for less than QUIET_S,
+        SMALL_ONLY while one computes longer; None when none does, or someone woke the agent
+        since (a wait for records is served at once)."""
+        since = None
+        for db in journals:
+            try:
+                started = os.stat(db.with_suffix(".busy")).st_mtime_ns
+            except OSError:
+                continue
+            if FileLock(db.with_suffix(".lock")).is_free():
+                continue  # its process died mid-cell: nothing computes there
+            since = started if since is None else min(since, started)
+        if since is None or woken > since:
+            return None
+        return PAUSE if time.time() - since / 1e9 < QUIET_S else SMALL_ONLY
+
+    def replay_pass(
+        self, deadline: float | None = None, hold_large: Callable[[], bool] | None = None
+    ) -> FlushResult:
+        """One pass over every journal: dead processes' first (then removed), then live ones.
+        Large records (models, files, snapshots) wait for a later pass while ``hold_large()``."""
+        total = recover(
+            self.ws, deadline=deadline, client=self.client, as_agent=True, hold_large=hold_large
+        )
         for db in self._journals():
             if self._stopping:
                 break
             if FileLock(db.with_suffix(".lock")).is_free():
                 continue  # its process died after recover looked: the next pass lands it
-            total.add(self._replayer(db).flush(deadline))
+            total.add(self._replayer(db).flush(deadline, hold_large=hold_large))
         for db in [db for db in self._replayers if not db.exists()]:
             self._replayers.pop(db).box.close()  # its process removed it, drained
         return total
@@ -154,6 +208,7 @@ class Agent:
             "last_pass": time.time(),
             "pending": self.last.pending,
             "failed": self.last.failed,
+            "progressed": bool(self.last.sent or self.last.steps),
             "error": self.last.error,
         }
         path = status_path(self.ws)
@@ -171,6 +226,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tracking-uri", required=True)
     args = parser.parse_args(argv)
     ws = Workspace(root=Path(args.root).resolve(), _tracking_uri=args.tracking_uri)
+    try:
+        os.nice(NICE)  # the user's kernels first: records are background work
+    except OSError:
+        pass
     return Agent(ws).run()
 
 

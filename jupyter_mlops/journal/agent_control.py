@@ -88,6 +88,15 @@ def read_status(ws: Workspace) -> dict[str, Any]:
     return state
 
 
+def stalled(state: dict[str, Any], since: float) -> str | None:
+    """The agent's error, if a pass it finished after ``since`` (time.time) failed without
+    landing anything (MLflow unreachable): worth stopping a wait for. A pass that failed but
+    moved on (a lost answer, retried) is not."""
+    if state.get("error") and state.get("last_pass", 0) > since and not state.get("progressed"):
+        return str(state["error"])
+    return None
+
+
 def stop(ws: Workspace, timeout: float = 10.0) -> bool:
     """Ask the agent to stop (SIGTERM; it finishes the record in hand); True once it is gone."""
     lock = agent_lock(ws)

@@ -31,6 +31,9 @@ log = logging.getLogger("jupyter_mlops")
 
 IDLE_INTERVAL = 0.5
 AGENT_CHECK_S = 1.0
+# set in a kernel's environment by a driver that lands the kernel's records itself once the
+# notebook ran (``papermill --engine mlops``, a build): its cells need not wait for them
+DRIVER_LANDS_ENV = "MLOPS_DRIVER_LANDS_RECORDS"
 
 # reads a repository's state (sha, branch, dirty, diff, remote), or None outside git; passed in
 # by the capture layer, which the store must not import
@@ -58,6 +61,19 @@ def sinks_for(ws: Workspace) -> list[Sink]:
             for (root, uri), s in _sinks.items()
             if root == str(ws.root) and uri == ws.tracking_uri
         ]
+
+
+def land_all(timeout: float) -> tuple[int, str | None]:
+    """Wait until every record this process journaled is in MLflow (at most ``timeout``
+    seconds; less when the agent says MLflow does not answer): records still queued, and why."""
+    deadline = time.monotonic() + timeout
+    with _sinks_guard:
+        sinks = list(_sinks.values())
+    pending, error = 0, None
+    for sink in sinks:
+        result = sink.flush_now(deadline)
+        pending, error = pending + result.pending, error or result.error
+    return pending, error
 
 
 def stop_sinks(timeout: float = 10.0) -> None:
@@ -92,9 +108,24 @@ class Sink:
         return sink
 
     # -- called from the cell's thread ---------------------------------------------------------
-    def kick(self) -> None:
+    def kick(self, *, waiting: bool = False) -> None:
+        """Records were journaled: make sure an agent runs. ``waiting``: someone waits for them
+        now, so the agent serves them even while a tracked cell computes."""
         self._wake.set()
         self._ensure_agent()
+        if waiting:
+            agent.wake(self.ws)
+
+    def computing(self, busy: bool) -> None:
+        """Say that a tracked cell of this process starts (or stopped) computing: meanwhile the
+        agent leaves the machine's cores to it (see ``journal.agent``)."""
+        try:
+            if busy:
+                self.box.busy_path.touch()
+            else:
+                self.box.busy_path.unlink(missing_ok=True)
+        except OSError:
+            pass
 
     def _ensure_agent(self, force: bool = False) -> None:
         """Start the agent if none runs (a cheap flock probe, at most every AGENT_CHECK_S)."""
@@ -129,9 +160,9 @@ class Sink:
             time.sleep(pause)
             pause = min(pause * 1.5, 0.05)
             pending = self.box.pending()
-            state = agent.read_status(self.ws)
-            if pending and state.get("error") and state.get("last_pass", 0) > began:
-                error = state["error"]  # callers that must wait longer loop (wait_run_id...)
+            stalled = agent.stalled(agent.read_status(self.ws), began)
+            if pending and stalled:
+                error = stalled  # callers that must wait longer loop (wait_run_id...)
                 break
         failed = self.box.failed_count() - failed_before
         return FlushResult(pending=pending, failed=max(failed, 0), error=error if pending else None)
@@ -155,8 +186,7 @@ class Sink:
 
     def store_error(self, since: float) -> str | None:
         """Why records do not land (MLflow unreachable...), if said after ``since`` (time.time)."""
-        state = agent.read_status(self.ws)
-        return state.get("error") if state.get("last_pass", 0) > since else None
+        return agent.stalled(agent.read_status(self.ws), since)
 
     def stop(self, timeout: float = 10.0) -> None:
         if self._stop.is_set():

@@ -8,8 +8,11 @@ and marks the runs it left open as FAILED.
 
 Exactly once: an op is deleted only after MLflow accepted it. An op that was sent but whose answer
 was lost (``attempts > 0``) is checked against the server before it is sent again. An op made of
-several MLflow calls (a model: create, link, upload, finalize) records each finished step in
-``steps``, so a retry resumes after the last confirmed one instead of starting over.
+several MLflow calls records each one MLflow confirmed in ``steps``: a model (create, link, each
+of its files, finalize, tag), a folder (each file), a dataset version (inputs, snapshot, status),
+each record of a batch (its params and metrics, each text file). A retry resumes after the last
+confirmed step instead of starting over, so a record of many uploads finishes even when every
+few answers are lost.
 
 Each record is one of the typed, versioned kinds of ``records`` (its JSON in ``ops.payload``).
 A record MLflow refuses, or one this version cannot read, moves to ``failed_ops`` with the
@@ -111,6 +114,9 @@ class Outbox:
         self._local = threading.local()
         self._write_guard = threading.Lock()
         self.blob_dir = path.with_suffix(".blobs")
+        # exists while a tracked cell of the owning process computes (the agent waits meanwhile)
+        self.busy_path = path.with_suffix(".busy")
+        self.steps_recorded = 0  # by this process: the replayer's progress short of whole ops
 
     @classmethod
     def create(cls, ws: Workspace) -> Outbox:
@@ -199,8 +205,19 @@ class Outbox:
         rows = self.conn.execute("SELECT step, value FROM steps WHERE seq = ?", (seq,))
         return dict(rows.fetchall())
 
+    def steps_of(self, seqs: list[int]) -> dict[int, set[str]]:
+        """The recorded steps of several ops at once (the records of a batch)."""
+        marks = ",".join("?" * len(seqs))
+        found: dict[int, set[str]] = {seq: set() for seq in seqs}
+        for seq, step in self.conn.execute(
+            f"SELECT seq, step FROM steps WHERE seq IN ({marks})", seqs
+        ).fetchall():
+            found[seq].add(step)
+        return found
+
     def record_step(self, seq: int, step: str, value: str | None = None) -> None:
         self.conn.execute("INSERT OR REPLACE INTO steps VALUES (?, ?, ?)", (seq, step, value))
+        self.steps_recorded += 1
 
     def delete_ops(self, seqs: list[int]) -> None:
         marks = ",".join("?" * len(seqs))
@@ -289,6 +306,7 @@ class Outbox:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
         shutil.rmtree(self.blob_dir, ignore_errors=True)
+        self.busy_path.unlink(missing_ok=True)
         self.lock.release()
         self.lock.path.unlink(missing_ok=True)
         return True

@@ -17,11 +17,22 @@ from .replay import dead_journal_backlog, recover
 
 def flush_own(ws: Workspace, timeout: float = 10.0) -> None:
     """Read your own writes: land this process's and dead processes' records before a query."""
+    land_own_records(ws, timeout)
+
+
+def land_own_records(ws: Workspace, timeout: float) -> tuple[int, str | None]:
+    """Wait until this process's records, and those of processes that ended (the kernel of a
+    notebook just run), are in MLflow; stops early when the agent says MLflow does not answer.
+    Returns how many records are still queued, and why."""
     deadline = time.monotonic() + timeout
+    pending, error = 0, None
     sinks = sinks_for(ws)
     for sink in sinks:
         if sink.box.pending():
-            sink.flush_now(deadline)
+            result = sink.flush_now(deadline)
+            pending, error = pending + result.pending, error or result.error
     exclude = sinks[0].box if sinks else None
     if dead_journal_backlog(ws, exclude):
-        recover(ws, exclude=exclude, deadline=deadline)
+        result = recover(ws, exclude=exclude, deadline=deadline)
+        pending, error = pending + result.pending, error or result.error
+    return pending, error

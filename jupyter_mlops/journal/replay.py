@@ -35,6 +35,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -46,7 +47,7 @@ from ..store.client import client_for, experiment_id
 from ..store.logged_models import build_model, upload_staged_model
 from ..tags import FAILURE_TAG, RUN_KEY_TAG
 from ..workspace import Workspace
-from .agent_control import read_status, wake
+from .agent_control import read_status, stalled, wake
 from .faults import classify, gives_up
 from .outbox import OpRow, Outbox, count_rows, replay_lock
 from .records import (
@@ -63,12 +64,14 @@ from .records import (
     UnreadableRecord,
     decode,
 )
-from .run_leases import DIED, end_abandoned_runs
 
 log = logging.getLogger("jupyter_mlops")
 
 MAX_METRICS, MAX_PARAMS, MAX_TAGS = 1000, 100, 100
+SENT = "sent"  # the step of a batched record (its part of a log_batch, its text file)
+LARGE = (LogModel, LogArtifact, RegisterDataset)  # kept for later while a tracked cell computes
 AWAIT_AGENT_S = 120.0  # longest a recover() waits on the agent without a deadline
+DIED = "the process recording this run died"  # the failure tag of a run a dead process left open
 
 
 @dataclass
@@ -78,11 +81,15 @@ class FlushResult:
     pending: int = 0
     error: str | None = None
     failures: list[str] = field(default_factory=list)
+    steps: int = 0  # steps of unfinished records MLflow confirmed: progress short of a record
+    deferred: bool = False  # large records left for later (a tracked cell computes)
 
     def add(self, other: FlushResult) -> None:
         self.sent += other.sent
         self.failed += other.failed
         self.pending += other.pending
+        self.steps += other.steps
+        self.deferred = self.deferred or other.deferred
         self.failures += other.failures
         self.error = self.error or other.error
 
@@ -130,10 +137,14 @@ class Replayer:
         turn_off_mlflow_retries(ws)
 
     # -- public -------------------------------------------------------------------------------
-    def flush(self, deadline: float | None = None) -> FlushResult:
-        """Send everything pending (until ``deadline``, a time.monotonic() value)."""
+    def flush(
+        self, deadline: float | None = None, *, hold_large: Callable[[], bool] | None = None
+    ) -> FlushResult:
+        """Send everything pending (until ``deadline``, a time.monotonic() value); stop at a
+        large record (a model, a file, a dataset version) while ``hold_large()`` says so."""
         result = FlushResult()
         with self._lock:
+            steps_before = self.box.steps_recorded
             con = self.box.conn
             while deadline is None or time.monotonic() < deadline:
                 rows = con.execute(
@@ -144,6 +155,9 @@ class Replayer:
                 group = self._next_group(rows, result)
                 if not group:
                     continue  # the first record was unreadable: set aside, read on
+                if isinstance(group[0].record, LARGE) and hold_large and hold_large():
+                    result.deferred = True  # in order: what follows it waits with it
+                    break
                 if len(group) > 1 and self._isolating:
                     group = group[:1]
                 self._mark_attempt(group)
@@ -167,6 +181,7 @@ class Replayer:
                 result.sent += len(group)
             self._isolating = False
             result.pending = self.box.pending()
+            result.steps = self.box.steps_recorded - steps_before
         return result
 
     # -- internals ----------------------------------------------------------------------------
@@ -223,13 +238,24 @@ class Replayer:
         return run_id
 
     def _send(self, group: list[Entry]) -> list[Path]:
-        """Send one group; returns the staged files to delete once the group left the journal."""
+        """Send one group; returns the staged files to delete once the group left the journal.
+
+        A batch of data and text records is sent a step per record: their params, metrics and
+        tags in one log_batch, then each text file; each confirmed step is recorded, so a retry
+        sends only what is not confirmed yet."""
         if len(group) > 1 or isinstance(group[0].record, (LogData, LogText)):
             run_key = group[0].run_key
-            data_items = [(e.record, e.attempts) for e in group if isinstance(e.record, LogData)]
-            if data_items:
-                self._op_data(run_key, data_items)
-            texts = [e.record for e in group if isinstance(e.record, LogText)]
+            done = self.box.steps_of([e.seq for e in group])
+            data = [
+                (e.seq, e.record, e.attempts)
+                for e in group
+                if isinstance(e.record, LogData) and SENT not in done[e.seq]
+            ]
+            if data:
+                self._op_data(run_key, [(record, attempts) for _, record, attempts in data])
+                for seq, _, _ in data:
+                    self.box.record_step(seq, SENT)
+            texts = [e for e in group if isinstance(e.record, LogText) and SENT not in done[e.seq]]
             if texts:
                 self._op_texts(run_key, texts)
             return []
@@ -241,11 +267,11 @@ class Replayer:
         if isinstance(record, CreateRun):
             self._op_create(key, record, attempts)
         elif isinstance(record, LogArtifact):
-            return self._op_artifact(key, record)
+            return self._op_artifact(seq, key, record)
         elif isinstance(record, LogInputs):
             self._op_inputs(key, record)
         elif isinstance(record, RegisterDataset):
-            return self._op_dataset(key, record)
+            return self._op_dataset(seq, key, record)
         elif isinstance(record, LogModel):
             return self._op_model(seq, key, record, attempts)
         elif isinstance(record, EndRun):
@@ -350,15 +376,13 @@ class Replayer:
             return None
         return Path(unquote(parsed.path))
 
-    def _op_texts(self, run_key: str, texts: list[LogText]) -> None:
-        """All text artifacts of a group in one go: written in place for a local store, else one upload."""
+    def _op_texts(self, run_key: str, texts: list[Entry]) -> None:
+        """Text artifacts: written in place for a local store, else uploaded one file a step."""
         root = self._local_artifact_root(run_key)
         if root is not None:  # MLflow's own local repository copies files; skip its get_run too
-            base = root.resolve()
-            for item in texts:
-                path = (base / item.artifact_file).resolve()
-                if base not in path.parents:
-                    raise ValueError(f"artifact path {item.artifact_file!r} leaves the run")
+            for entry in texts:
+                item = _text(entry)
+                path = _inside(root.resolve(), item.artifact_file)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_name(f".{path.name}.tmp")
                 tmp.write_text(item.text, encoding="utf-8")
@@ -366,29 +390,45 @@ class Replayer:
             return
         client = self._client()
         run_id = self._run_id(run_key)
-        with tempfile.TemporaryDirectory() as folder:
-            for item in texts:
-                path = Path(folder) / item.artifact_file
-                if Path(folder).resolve() not in path.resolve().parents:
-                    raise ValueError(f"artifact path {item.artifact_file!r} leaves the run")
+        for entry in texts:
+            item = _text(entry)
+            with tempfile.TemporaryDirectory() as folder:
+                path = _inside(Path(folder).resolve(), item.artifact_file)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(item.text, encoding="utf-8")
-            client.log_artifacts(run_id, folder)
+                parent = str(Path(item.artifact_file).parent)
+                client.log_artifact(run_id, str(path), None if parent == "." else parent)
+            self.box.record_step(entry.seq, SENT)
 
-    def _op_artifact(self, run_key: str, record: LogArtifact) -> list[Path]:
+    def _op_artifact(self, seq: int, run_key: str, record: LogArtifact) -> list[Path]:
+        """A staged file, or a folder uploaded a file a step (a retry sends the rest)."""
         client = self._client()
         run_id = self._run_id(run_key)
         path = Path(record.path)
-        if path.is_dir():
-            client.log_artifacts(run_id, str(path), record.artifact_path)
-        else:
+        if not path.is_dir():
             client.log_artifact(run_id, str(path), record.artifact_path)
+            return [path]
+        done = self.box.steps(seq)
+        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+            rel = file.relative_to(path)
+            step = f"file:{rel.as_posix()}"
+            if step in done:
+                continue
+            parts = [p for p in (record.artifact_path, rel.parent.as_posix()) if p and p != "."]
+            client.log_artifact(run_id, str(file), "/".join(parts) or None)
+            self.box.record_step(seq, step)
         return [path]
 
-    def _op_dataset(self, run_key: str, record: RegisterDataset) -> list[Path]:
+    def _op_dataset(self, seq: int, run_key: str, record: RegisterDataset) -> list[Path]:
         """A dataset version: created once per (name, digest) across machines (see
         ``dataset_versions``); the version's run is kept in the journal for its registrant."""
-        landed = dataset_versions.land(self.ws, self._client(), record)
+        landed = dataset_versions.land(
+            self.ws,
+            self._client(),
+            record,
+            done=self.box.steps(seq),
+            record_step=lambda step: self.box.record_step(seq, step),
+        )
         self.box.record_dataset(run_key, landed.run_id, landed.snapshot_run, landed.file_hash)
         return [Path(record.snapshot).parent] if record.snapshot else []
 
@@ -468,6 +508,19 @@ class Entry:
     row: OpRow
 
 
+def _text(entry: Entry) -> LogText:
+    assert isinstance(entry.record, LogText)
+    return entry.record
+
+
+def _inside(base: Path, artifact_file: str) -> Path:
+    """``artifact_file`` under ``base``, refused when it would leave it."""
+    path = (base / artifact_file).resolve()
+    if base not in path.parents:
+        raise ValueError(f"artifact path {artifact_file!r} leaves the run")
+    return path
+
+
 def _unhandled(record: NoReturn) -> NoReturn:
     """mypy proves this is never reached: a record kind without a handler is a type error."""
     raise UnreadableRecord(f"journal record kind {type(record).__name__} has no handler")
@@ -489,6 +542,7 @@ def recover(
     deadline: float | None = None,
     client: Any = None,
     as_agent: bool = False,
+    hold_large: Callable[[], bool] | None = None,
 ) -> FlushResult:
     """Replay the journals of dead processes; runs they left open are marked FAILED.
 
@@ -497,7 +551,7 @@ def recover(
     unreachable), so two processes never replay one journal at once.
     """
     if as_agent:
-        return _recover(ws, exclude, deadline, client)
+        return _recover(ws, exclude, deadline, client, hold_large)
     lock = replay_lock(ws)
     if not lock.acquire(blocking=False):
         return _await_agent(ws, exclude, deadline)
@@ -533,19 +587,21 @@ def _await_agent(ws: Workspace, exclude: Outbox | None, deadline: float | None) 
     while backlog and time.monotonic() < deadline:
         time.sleep(0.05)
         backlog = dead_journal_backlog(ws, exclude)
-        state = read_status(ws)
-        if backlog and state.get("error") and state.get("last_pass", 0) > began:
-            error = state["error"]
+        stalled_by = stalled(read_status(ws), began)
+        if backlog and stalled_by:
+            error = stalled_by
             break
     return FlushResult(pending=backlog, error=error if backlog else None)
 
 
 def _recover(
-    ws: Workspace, exclude: Outbox | None, deadline: float | None, client: Any
+    ws: Workspace,
+    exclude: Outbox | None,
+    deadline: float | None,
+    client: Any,
+    hold_large: Callable[[], bool] | None = None,
 ) -> FlushResult:
     total = FlushResult()
-    if (ws.state_dir / "leases").is_dir():
-        end_abandoned_runs(ws, client or client_for(ws))
     folder = ws.state_dir / "outbox"
     if not folder.is_dir():
         return total
@@ -558,7 +614,7 @@ def _recover(
         box = Outbox(db, lock)
         try:
             _close_open_runs(box)
-            total.add(Replayer(ws, box, client).flush(deadline))
+            total.add(Replayer(ws, box, client).flush(deadline, hold_large=hold_large))
             if not box.remove_if_drained():
                 box.close()
                 lock.release()

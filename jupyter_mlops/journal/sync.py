@@ -123,9 +123,9 @@ def sync_workspace(ws: Workspace, timeout: float = 60.0) -> SyncReport:
         while pending and time.monotonic() < deadline:
             time.sleep(0.05)
             pending = outbox_counts(ws).pending
-            state = agent.read_status(ws)
-            if pending and state.get("error") and state.get("last_pass", 0) > began:
-                total.error = state["error"]
+            stalled = agent.stalled(agent.read_status(ws), began)
+            if pending and stalled:
+                total.error = stalled
                 break
     total.pending = pending
     return SyncReport(total.sent, total.pending, total.failed, total.error, total.failures)

@@ -1,13 +1,52 @@
-"""IPython event hooks: papermill's injected parameters, and session mode's per-cell steps."""
+"""IPython event hooks: papermill's injected parameters, session mode's per-cell steps, and
+landing a cell's records before the cell ends when a batch client (papermill) runs the kernel."""
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..capture.context_providers import papermill_parameters as injected_parameters
 from ..capture.params import papermill_parameters
+from ..journal.flusher import DRIVER_LANDS_ENV, land_all
 from ..tags import param_tag
+
+CELL_LAND_WAIT_S = 120.0  # at most, while MLflow answers (an unreachable one: seconds)
+
+
+def _run_by_batch_client(shell: Any) -> bool:
+    """Whether a client that runs the notebook top to bottom and then shuts the kernel down
+    sent this cell (papermill, nbconvert, nbclient), not a front end a person works in.
+    JupyterLab, Notebook 7 and VS Code name the cell they run (``cellId`` in the request's
+    metadata); a terminal IPython has no kernel and all the time it needs to exit."""
+    kernel = getattr(shell, "kernel", None)
+    if kernel is None or os.environ.get(DRIVER_LANDS_ENV):
+        return False
+    try:
+        request = kernel.get_parent()
+    except Exception:
+        return False
+    metadata = request.get("metadata") if isinstance(request, dict) else None
+    return isinstance(metadata, dict) and "cellId" not in metadata
+
+
+def land_before_the_cell_ends(shell: Any) -> None:
+    """Papermill gives a kernel 5 s to exit once the notebook ran, then kills it: too short to
+    wait there for a sync agent that is still starting (a fresh workspace) or for a large
+    upload. So under a batch client a cell that left records queued ends once they landed, and
+    a script that reads MLflow after papermill finds them; when they cannot land (MLflow does
+    not answer), one line under the cell says so."""
+    if not _run_by_batch_client(shell):
+        return
+    pending, error = land_all(CELL_LAND_WAIT_S)
+    if pending:
+        print(
+            f"mlops: {pending} records are queued ({error or 'the tracking server is slow'}); "
+            "`jupyter-mlops sync` waits for them",
+            file=sys.stderr,
+        )
 
 
 @dataclass
@@ -27,8 +66,11 @@ class Hooks:
             self.session.before_cell(self.shell.user_ns)
 
     def post_run_cell(self, result: Any) -> None:
-        if self.session is None:
-            return
+        if self.session is not None:
+            self._session_step(result)
+        land_before_the_cell_ends(self.shell)
+
+    def _session_step(self, result: Any) -> None:
         info = getattr(result, "info", None)
         source = getattr(info, "raw_cell", "") or ""
         if source.lstrip().startswith(("%mlops track", "%%mlops track")):

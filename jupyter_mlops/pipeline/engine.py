@@ -5,23 +5,22 @@ parameters, report mode and the output notebook are exactly papermill's. On top 
 
 - a standalone run (``papermill --engine mlops in.ipynb out.ipynb -p ...``) is recorded as an
   MLflow run (kind ``step``) with the injected parameters, per-cell timings, the status, the
-  failing cell and the executed notebook; a tracking failure only logs a warning;
+  failing cell and the executed notebook, journaled like a kernel's runs (no MLflow in this
+  process) and landed by the time papermill returns; a tracking failure only logs a warning;
 - the kernel gets ``MLOPS_*`` variables (its own tracked cells become children of that run) and,
   in pipelines, BLAS pinned to one thread;
 - a kernel that dies while starting (the port-clash race of parallel starts) is started again.
 
-This module is loaded by papermill at import through the ``papermill.engine`` entry point, so it
-imports nothing heavy at module level.
+This module is loaded by papermill at import through the ``papermill.engine`` entry point, for
+every papermill run whichever its engine, so it imports nothing of tracking at module level: a
+plain papermill run does not pay for it.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import Any
-
-from .engine_tracking import TrackedExecution
 
 log = logging.getLogger("jupyter_mlops.engine")
 
@@ -49,10 +48,10 @@ class MlopsEngine:
 
     @classmethod
     def execute_notebook(cls, nb: Any, kernel_name: str, **kwargs: Any) -> Any:
+        from .engine_tracking import TrackedExecution  # noqa: PLC0415 - see the module docstring
         from .notebook_client import ManagedEngine
 
-        track = kwargs.pop("mlops_track", True)
-        if not track or os.environ.get("MLOPS_ENGINE_TRACKING", "1") == "0":
+        if not kwargs.pop("mlops_track", True):  # a build records its step runs itself
             return ManagedEngine.execute_notebook(nb, kernel_name, **kwargs)
         tracked = TrackedExecution.start(nb, kwargs.get("input_path"), kwargs.get("output_path"))
         env = dict(kwargs.pop("kernel_env", None) or {})

@@ -1,5 +1,13 @@
 """Tracking of a plain ``papermill --engine mlops`` run (outside ``jupyter-mlops build``).
 
+The step run is journaled, as a kernel journals its cells: no MLflow import and no round trip in
+the papermill process, which only appends records; the workspace's sync agent lands them. A
+killed papermill's journal is replayed by the agent, which marks the run it left open FAILED,
+as it does for a dead kernel. When the notebook has run, the engine waits for the records of the
+run and of the notebook's kernel to land, so a script that reads MLflow after papermill returned
+sees them; when they cannot land (the tracking server is down) it says so in one line and goes
+on: they stay queued for the agent and ``jupyter-mlops sync``.
+
 Tracking must never change what papermill does: every failure to record is logged as a warning
 and the notebook runs, fails and exits exactly as it would with the default engine.
 """
@@ -15,19 +23,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..journal.own_writes import land_own_records
 from ..tags import EXECUTED_CELLS_TAG, NOTEBOOK_TAG, OUTPUT_NOTEBOOK_TAG, SOURCE_TAG, error_tag
 from ..workspace import Workspace
 from . import records
 from .outcome import notebook_outcome
-from .running_kernels import kernel_environment
+from .running_kernels import ENGINE_LANDS, kernel_environment
 
 log = logging.getLogger("jupyter_mlops.engine")
+
+LAND_WAIT_S = 120.0  # longest the engine waits for its records at the end (MLflow answering)
 
 
 @dataclass
 class TrackedExecution:
-    ws: Any = None
-    run_id: str | None = None
+    ws: Workspace | None = None
+    run: records.RunHandle | None = None
     notebook: str | None = None
 
     @classmethod
@@ -42,27 +53,23 @@ class TrackedExecution:
                 tags.update({NOTEBOOK_TAG: notebook, "mlflow.source.name": notebook})
             if output_path:
                 tags[OUTPUT_NOTEBOOK_TAG] = str(output_path)
-            run_id = records.direct_start_run(
-                ws,
-                name=name,
-                kind="step",
-                parent_run_id=os.environ.get("MLOPS_PARENT_RUN_ID") or None,
-                tags=tags,
-                params=params,
-            )
-            return cls(ws, run_id, notebook)
+            # a parent from MLOPS_PARENT_RUN_ID / MLOPS_PARENT_KEY is taken by the recorder
+            run = records.start_run(ws, name=name, kind="step", tags=tags, params=params)
+            return cls(ws, run, notebook)
         except Exception as exc:  # tracking is best effort; papermill's behaviour is not
             log.warning("jupyter-mlops: run not tracked: %s", exc)
             return cls(None, None, notebook)
 
     def kernel_env(self) -> dict[str, str]:
-        if not self.run_id or self.ws is None:
+        """The kernel's cells become children of the step run, named by its journal key (no
+        wait for MLflow); the engine lands the kernel's records at the end (``ENGINE_LANDS``)."""
+        if self.run is None or self.ws is None:
             return {}
-        return kernel_environment(
-            parent_run_id=self.run_id,
-            notebook_path=self.notebook,
-            workspace=str(self.ws.root),
+        env = kernel_environment(
+            parent_key=self.run.key, notebook_path=self.notebook, workspace=str(self.ws.root)
         )
+        env.update(ENGINE_LANDS)
+        return env
 
     def finish(
         self,
@@ -72,19 +79,30 @@ class TrackedExecution:
         interrupted: bool = False,
         crash: BaseException | None = None,
     ) -> None:
-        if not self.run_id:
+        if self.run is None or self.ws is None:
             return
         try:
             self._record(nb, started, interrupted, crash)
         except Exception as exc:
-            log.warning("jupyter-mlops: run %s not fully recorded: %s", self.run_id, exc)
+            log.warning("jupyter-mlops: run %s not fully recorded: %s", self.run.key[:8], exc)
+        try:
+            pending, error = land_own_records(self.ws, LAND_WAIT_S)
+        except Exception as exc:
+            pending, error = -1, str(exc)
+        if pending:
+            count = "some" if pending < 0 else str(pending)
+            log.warning(
+                "mlops: %s records are queued (%s); `jupyter-mlops sync` waits for them",
+                count,
+                error or "the tracking server is slow to answer",
+            )
 
     def _record(
         self, nb: Any, started: float, interrupted: bool, crash: BaseException | None
     ) -> None:
         import nbformat
 
-        assert self.run_id is not None  # finish() records started runs only
+        assert self.run is not None  # finish() records started runs only
         outcome = notebook_outcome(nb)
         status = outcome.status
         error = outcome.error
@@ -96,16 +114,12 @@ class TrackedExecution:
         tags: dict[str, Any] = {EXECUTED_CELLS_TAG: outcome.executed_cells}
         if error:
             tags.update({error_tag(k): v for k, v in error.items() if v is not None})
+        self.run.set_tags(tags)
+        self.run.log_metrics({"duration_s": time.time() - started})
+        self.run.log_text(json.dumps(outcome.cell_seconds), "mlops/cell_seconds.json")
         with tempfile.TemporaryDirectory() as tmp:
             name = Path(self.notebook).name if self.notebook else "notebook.ipynb"
             out = Path(tmp) / name
             out.write_text(nbformat.writes(nb), encoding="utf-8")
-            records.direct_finish_run(
-                self.ws,
-                self.run_id,
-                status=status,
-                metrics={"duration_s": time.time() - started},
-                tags=tags,
-                texts={"mlops/cell_seconds.json": json.dumps(outcome.cell_seconds)},
-                artifact=out,
-            )
+            self.run.log_artifact(out, "notebook")  # staged beside the journal: tmp may go
+        self.run.end(status)

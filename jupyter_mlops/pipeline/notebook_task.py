@@ -20,7 +20,7 @@ from typing import Any
 
 from .engine import register_engine
 from .outcome import notebook_outcome
-from .running_kernels import signal_kernel
+from .running_kernels import ENGINE_LANDS, signal_kernel
 
 BLAS_PINS = {
     "OMP_NUM_THREADS": "1",
@@ -88,6 +88,7 @@ def _kernel_env(task: NotebookTask, metrics_file: Path) -> dict[str, str]:
         for name, value in BLAS_PINS.items():
             env.setdefault(name, os.environ.get(name, value))
     env["MLOPS_STEP_METRICS_FILE"] = str(metrics_file)
+    env.update(ENGINE_LANDS)  # the build reads (and so lands) its kernels' records itself
     return env
 
 

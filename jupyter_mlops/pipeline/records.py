@@ -13,9 +13,8 @@ creating the run overlaps the kernel's start. When the tracking server is unreac
 does not wait: ``RunHandle.run_id_or_key`` gives the run's journal key instead, the kernel gets
 ``MLOPS_PARENT_KEY``, and the replayer links parent and child when the journals land.
 
-A plain ``papermill --engine mlops`` run (``engine_tracking.py``) uses the ``direct_*`` functions
-instead: synchronous calls, so that a broken store is a warning before the notebook starts and
-never a journal left behind by a one-off command.
+A plain ``papermill --engine mlops`` run (``engine_tracking.py``) records its step run the same
+way, and waits for it to land once the notebook has run.
 """
 
 from __future__ import annotations
@@ -24,25 +23,17 @@ import json
 import re
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..capture.tracker import RunRecorder, sink_for
 from ..errors import StoreUnavailable
-from ..journal.run_leases import RunLease
 from ..store.client import client_for, experiment_id
-from ..store.identity import acting_user
-from ..tags import KIND_TAG
 from ..workspace import Workspace
-
-if TYPE_CHECKING:
-    from mlflow import MlflowClient
-
 
 MAX_PARAM = 6000
 MAX_TAG = 8000
 RUN_ID_POLL = 0.005
 RUN_ID_WAIT = 60.0  # normally tens of ms; a first build also waits for the agent to start
-_leases: dict[str, RunLease] = {}  # direct runs this process has open (see store/run_leases.py)
 
 # code that may create tracked runs in the kernel (children of the step run)
 _TRACKING_CODE = re.compile(
@@ -94,6 +85,8 @@ class RunHandle:
         began = time.time()
         deadline = time.monotonic() + wait
         run_id = self.known_run_id
+        if run_id is None:
+            self._rec.keep_landing(waiting=True)  # served even while a tracked cell computes
         while run_id is None and time.monotonic() < deadline:
             if self._rec.store_error(began):
                 break
@@ -225,63 +218,3 @@ def child_metrics(ws: Workspace, run_id: str, experiment: str | None = None) -> 
     for child in children:
         metrics.update(child.data.metrics)
     return metrics
-
-
-# -- direct, synchronous calls (standalone papermill runs) ---------------------------------------
-def _client(ws: Workspace) -> MlflowClient:
-    return client_for(ws)
-
-
-def direct_start_run(
-    ws: Workspace,
-    *,
-    name: str,
-    kind: str,
-    parent_run_id: str | None = None,
-    tags: dict[str, Any] | None = None,
-    params: dict[str, Any] | None = None,
-) -> str:
-    from mlflow.entities import Param
-
-    all_tags = {KIND_TAG: kind, **_tag_values(tags or {})}
-    if parent_run_id:
-        all_tags["mlflow.parentRunId"] = parent_run_id
-    user = acting_user(ws.tracking_uri)
-    if user:
-        all_tags.setdefault("mlflow.user", user)
-    client = _client(ws)
-    run_id: str = client.create_run(experiment_id(ws), run_name=name, tags=all_tags).info.run_id
-    _leases[run_id] = RunLease(ws, run_id)  # if this process dies, recovery ends the run
-    items = [Param(str(k)[:250], _param_value(v)) for k, v in (params or {}).items()]
-    for i in range(0, len(items), 100):
-        client.log_batch(run_id, params=items[i : i + 100])
-    return run_id
-
-
-def direct_finish_run(
-    ws: Workspace,
-    run_id: str,
-    *,
-    status: str,
-    metrics: dict[str, float],
-    tags: dict[str, Any],
-    texts: dict[str, str],
-    artifact: Path | None,
-) -> None:
-    from mlflow.entities import Metric, RunTag
-
-    client = _client(ws)
-    now = int(time.time() * 1000)
-    client.log_batch(
-        run_id,
-        metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()],
-        tags=[RunTag(k, v) for k, v in _tag_values(tags).items()],
-    )
-    for name, text in texts.items():
-        client.log_text(run_id, text, name)
-    if artifact is not None:
-        client.log_artifact(run_id, str(artifact), "notebook")
-    client.set_terminated(run_id, status=status)
-    lease = _leases.pop(run_id, None)
-    if lease is not None:
-        lease.release()

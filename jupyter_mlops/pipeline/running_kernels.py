@@ -9,6 +9,11 @@ import signal
 import threading
 from typing import Any
 
+from ..journal.flusher import DRIVER_LANDS_ENV
+
+# for the kernels of a driver that lands their records itself when the notebook has run
+ENGINE_LANDS = {DRIVER_LANDS_ENV: "1"}
+
 _ACTIVE: dict[str, Any] = {}
 _active_guard = threading.Lock()
 

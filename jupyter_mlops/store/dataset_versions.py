@@ -17,7 +17,9 @@ searches again: B deletes itself. Readers order versions the same way and count 
 (name, digest), so even a duplicate that is still being deleted never shows as a version.
 
 Each step is safe to repeat: a retry starts again at 1 and finds its own run by its token,
-completing it (inputs, snapshot upload, FINISHED) if an earlier attempt stopped half-way.
+completing it (inputs, snapshot upload, FINISHED) if an earlier attempt stopped half-way; each of
+those three calls is recorded once confirmed (the journal's ``steps``), so a retry resumes
+after the last one instead of sending them all again.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -114,8 +116,19 @@ def _earliest(runs: list[Any]) -> Any:
     return min(runs, key=lambda r: (r.info.start_time or 0, r.info.run_id))
 
 
-def land(ws: Workspace, client: Any, data: Registration, settle: float = SETTLE_S) -> LandedVersion:
-    """Create (or find) the version ``data`` describes; returns the run that is the version."""
+def land(
+    ws: Workspace,
+    client: Any,
+    data: Registration,
+    settle: float = SETTLE_S,
+    *,
+    done: Mapping[str, Any] | None = None,
+    record_step: Callable[[str], None] | None = None,
+) -> LandedVersion:
+    """Create (or find) the version ``data`` describes; returns the run that is the version.
+
+    ``done`` holds the steps of completing our run that an earlier attempt had confirmed,
+    ``record_step`` records each one as MLflow confirms it."""
     exp_id = experiment_id(ws, EXPERIMENT, client=client)
     assert exp_id is not None
     name, digest = data.name, data.digest
@@ -125,7 +138,22 @@ def land(ws: Workspace, client: Any, data: Registration, settle: float = SETTLE_
         if settle:
             time.sleep(settle)
         found = _search(client, exp_id, name, digest)
-    return _adopt(client, found, data)
+    steps = _Steps(done or {}, record_step)
+    return _adopt(client, found, data, steps)
+
+
+@dataclass
+class _Steps:
+    done: Mapping[str, Any]
+    record: Callable[[str], None] | None
+
+    def run(self, step: str, call: Callable[[], Any]) -> None:
+        """``call`` unless an earlier attempt confirmed ``step``; recorded once it returns."""
+        if step in self.done:
+            return
+        call()
+        if self.record is not None:
+            self.record(step)
 
 
 def _create(client: Any, exp_id: str, data: Registration) -> None:
@@ -159,7 +187,7 @@ def _holds_snapshot(run: Any, name: str) -> bool:
     )
 
 
-def _adopt(client: Any, found: list[Any], data: Registration) -> LandedVersion:
+def _adopt(client: Any, found: list[Any], data: Registration, steps: _Steps) -> LandedVersion:
     if not found:
         raise LookupError(f"dataset {data.name!r}: the run just created is not found")
     version = _earliest(found)
@@ -168,13 +196,13 @@ def _adopt(client: Any, found: list[Any], data: Registration) -> LandedVersion:
             client.delete_run(run.info.run_id)  # an earlier creator won: ours goes
     tags = version.data.tags
     if tags.get(T_TOKEN) == data.token and version.info.status != "FINISHED":
-        _complete(client, version, data)
+        _complete(client, version, data, steps)
     return LandedVersion(
         version.info.run_id, tags.get(T_SNAPSHOT_RUN) or None, tags.get(T_FILE_HASH) or None
     )
 
 
-def _complete(client: Any, run: Any, data: Registration) -> None:
+def _complete(client: Any, run: Any, data: Registration, steps: _Steps) -> None:
     """Inputs, snapshot and status of our own version run: each step safe to repeat."""
     from mlflow.entities import Dataset, DatasetInput, InputTag
 
@@ -190,10 +218,16 @@ def _complete(client: Any, run: Any, data: Registration) -> None:
         profile=data.profile,
     )
     context = [InputTag("mlflow.data.context", "snapshot")]
-    client.log_inputs(run_id, datasets=[DatasetInput(dataset, context)])  # linked once by MLflow
-    if holder == run_id and data.snapshot:
-        upload_snapshot(client, run.info.artifact_uri, run_id, Path(data.snapshot), digest)
-    client.set_terminated(run_id, "FINISHED")
+    inputs = [DatasetInput(dataset, context)]
+    steps.run("inputs", lambda: client.log_inputs(run_id, datasets=inputs))  # linked once
+    snapshot = data.snapshot
+    if holder == run_id and snapshot:
+        artifact_uri = run.info.artifact_uri
+        steps.run(
+            "snapshot",
+            lambda: upload_snapshot(client, artifact_uri, run_id, Path(snapshot), digest),
+        )
+    steps.run("finished", lambda: client.set_terminated(run_id, "FINISHED"))
 
 
 def upload_snapshot(client: Any, artifact_uri: str, run_id: str, path: Path, digest: str) -> None:

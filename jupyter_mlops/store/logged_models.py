@@ -115,10 +115,11 @@ def upload_staged_model(
 ) -> str:
     """Create the logged model, link it to its run, upload its files, mark it READY.
 
-    Each step is idempotent and recorded through ``record`` once MLflow confirmed it; ``done``
-    holds the steps an earlier attempt finished, so a retry resumes after them. A step whose
-    answer was lost is checked on the server before it is sent again: the model is looked up by
-    its ``mlops.model_key`` tag before creating another, and the run's outputs before linking.
+    Each step is one MLflow call (each file is one), idempotent and recorded through ``record``
+    once MLflow confirmed it; ``done`` holds the steps an earlier attempt finished, so a retry
+    resumes after them. A step whose answer was lost is checked on the server before it is sent
+    again: the model is looked up by its ``mlops.model_key`` tag before creating another, and the
+    run's outputs before linking.
     """
     from mlflow.entities import LoggedModelOutput, LoggedModelStatus
 
@@ -142,19 +143,41 @@ def upload_staged_model(
         record("linked", None)
     if "uploaded" not in done:
         _point_mlmodel_at(staged / "MLmodel", run_id, model_id, created["location"])
-        client.log_model_artifacts(model_id, str(staged))  # overwrites: safe to repeat
+        _upload_files(client, model_id, staged, done, record)
         record("uploaded", None)
     if "finalized" not in done:
         client.finalize_logged_model(model_id, LoggedModelStatus.READY)
         record("finalized", None)
     if "tagged" not in done:
         client.set_tag(run_id, model_tag(name), f"models:/{model_id}")
-        info = staged.parent / "model.json"
-        if info.exists():
-            meta = json.loads(info.read_text())
-            client.set_logged_model_tags(model_id, {MODEL_CLASS_TAG: meta.get("class", "")})
         record("tagged", None)
+    info = staged.parent / "model.json"
+    if "classed" not in done and info.exists():
+        meta = json.loads(info.read_text())
+        client.set_logged_model_tags(model_id, {MODEL_CLASS_TAG: meta.get("class", "")})
+        record("classed", None)
     return model_id
+
+
+def _upload_files(
+    client: Any,
+    model_id: str,
+    staged: Path,
+    done: dict[str, str | None],
+    record: Callable[[str, str | None], None],
+) -> None:
+    """A model's files, one upload a step (an upload overwrites: safe to repeat). MLmodel goes
+    last: a folder with its MLmodel is a whole model."""
+    files = sorted(p for p in staged.rglob("*") if p.is_file())
+    files.sort(key=lambda p: p == staged / "MLmodel")
+    for file in files:
+        rel = file.relative_to(staged)
+        step = f"file:{rel.as_posix()}"
+        if step in done:
+            continue
+        folder = rel.parent.as_posix()
+        client.log_model_artifact(model_id, str(file), None if folder == "." else folder)
+        record(step, None)
 
 
 def _find_model(client: Any, experiment_id: str, model_key: str) -> Any | None:
