@@ -18,12 +18,13 @@ requirements) from the staged estimators, uploads, and replays every record exac
   its open runs marked FAILED, and removed once drained.
 - Acknowledgement is the journal itself: a record leaves ``ops`` only after MLflow confirmed it,
   so a kernel waits for its own records (``Sink.flush_now``) by watching its journal drain.
-- Out of the way of the user's work: it runs at low CPU priority (``nice`` 10), and while a
-  tracked cell computes (its process marks its journal ``.busy``) it does nothing for the first
-  ``QUIET_S`` seconds, then sends only small records (the run, its params and metrics: a long
-  cell's progress shows in MLflow) and keeps the large ones (models, files, dataset snapshots)
-  for when the cell has ended. A multithreaded fit (BLAS, LightGBM) then has the cores to
-  itself. Anyone waiting for records (``%mlops sync``, a build's run id, a query) wakes it and is
+- Out of the way of the user's work: it runs at low CPU priority (``nice`` 10), and while
+  tracked cells compute (a process marks its journal ``.busy`` during each; cells of a "run all"
+  follow each other within ``GRACE_S``) it does nothing for the first ``QUIET_S`` seconds, then
+  sends only small records (the run, its params and metrics: a long cell's progress shows in
+  MLflow) and keeps the large ones (models, files, dataset snapshots) for when the cells have
+  ended. A multithreaded fit (BLAS, LightGBM) then has the cores to itself. Anyone waiting for
+  records (``%mlops sync``, a build's run id, a query, a cell run by papermill) wakes it and is
   served at once.
 - MLflow is imported when a record first needs it, never while a tracked cell computes.
 - Stops after ``MLOPS_AGENT_IDLE`` seconds (default 300) with nothing to send, or on SIGTERM
@@ -59,7 +60,8 @@ IDLE_ENV = "MLOPS_AGENT_IDLE"
 DEFAULT_IDLE_S = 300.0
 BACKOFF_MAX_S = 5.0
 NICE = 10  # the agent's CPU priority below the user's processes
-QUIET_S = 10.0  # a tracked cell computing for less than this: the agent sends nothing
+QUIET_S = 10.0  # tracked cells computing for less than this: the agent sends nothing
+GRACE_S = 0.5  # after a tracked cell: the next one of a "run all" starts within this
 DEFERRED_RECHECK_S = 1.0  # large records kept for later: look again this often
 
 # what a tracked cell computing somewhere asks of the agent: nothing at all, or small records only
@@ -77,6 +79,8 @@ class Agent:
         self._replayers: dict[Path, Replayer] = {}
         self._stopping = False
         self.last = FlushResult()
+        self._quiet_began: float | None = None  # since when the agent has kept quiet for cells
+        self._busy_seen = 0.0  # when a computing cell was last seen (time.time)
 
     def run(self) -> int:
         if not self.lock.acquire(blocking=False):
@@ -161,21 +165,37 @@ class Agent:
         return self._yielding(self._journals(), woken) is not None
 
     def _yielding(self, journals: list[Path], woken: int) -> str | None:
-        """PAUSE while a tracked cell of a live process has computed for less than QUIET_S,
-        SMALL_ONLY while one computes longer; None when none does, or someone woke the agent
-        since (a wait for records is served at once)."""
+        """What the user's work asks of the agent now: PAUSE while tracked cells have kept the
+        cores busy (in a row, gaps under ``GRACE_S`` included: "run all") for less than
+        ``QUIET_S``, SMALL_ONLY after that, None once they stopped, or when someone woke the
+        agent since (a wait for records is served at once)."""
+        now = time.time()
+        since = self._busy_since(journals)
+        if since is not None:
+            self._busy_seen = now
+            serve = woken / 1e9 > since
+            if not serve and self._quiet_began is None:
+                self._quiet_began = since
+        else:  # no cell computes: serve unless one did a moment ago (and nobody woke us since)
+            serve = now - self._busy_seen >= GRACE_S or woken / 1e9 > self._busy_seen
+        if serve or self._quiet_began is None:
+            self._quiet_began = None
+            return None
+        return PAUSE if now - self._quiet_began < QUIET_S else SMALL_ONLY
+
+    @staticmethod
+    def _busy_since(journals: list[Path]) -> float | None:
+        """When the earliest tracked cell computing now began (time.time), if one does."""
         since = None
         for db in journals:
             try:
-                started = os.stat(db.with_suffix(".busy")).st_mtime_ns
+                started = os.stat(db.with_suffix(".busy")).st_mtime
             except OSError:
                 continue
             if FileLock(db.with_suffix(".lock")).is_free():
                 continue  # its process died mid-cell: nothing computes there
             since = started if since is None else min(since, started)
-        if since is None or woken > since:
-            return None
-        return PAUSE if time.time() - since / 1e9 < QUIET_S else SMALL_ONLY
+        return since
 
     def replay_pass(
         self, deadline: float | None = None, hold_large: Callable[[], bool] | None = None
