@@ -1,0 +1,168 @@
+"""A multithreaded fit in a tracked cell against the same fit untracked, with default threads.
+
+    python benchmarks/bench_tracked_fit.py [--cells N] [--rounds N] [--quick]
+
+Each side runs in a fresh IPython (as a kernel would): the tracked one loads the extension and
+wraps each fit in ``%%mlops track`` (the fitted model is logged, so the sync agent builds and
+uploads it), the plain one runs the same cells bare. Cells run back to back, the way "run all"
+does, in three phases:
+- cold: the first cells, with no sync agent running (the first tracked cell starts it);
+- warm: after a 2 s pause, the agent running;
+- after an idle stop: once the agent stopped for lack of work (``MLOPS_AGENT_IDLE`` = 3 s), so
+  the next tracked cell starts it again.
+The plain side pauses as long. Figures are the fit's own time (measured inside the cell) with
+scikit-learn's BLAS (LogisticRegression on 3000 rows) and LightGBM, medians over the cells and
+rounds; plain and tracked processes alternate, so the machine's load falls on both alike.
+Goal: tracked / plain <= 1.10 in every phase.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+GOAL = 1.10
+IDLE_S = 3
+
+CHILD = r"""
+import json, os, sys, time
+from pathlib import Path
+
+root, mode, library, cells = Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+os.chdir(root)
+from IPython.testing.globalipapp import start_ipython
+ip = start_ipython()
+ip.run_cell(
+    "import time\n"
+    "from sklearn.datasets import make_classification\n"
+    "X, y = make_classification(n_samples=3000, n_features=40, random_state=0)\n"
+    "FIT = []\n"
+)
+if library == "lightgbm":
+    ip.run_cell("import lightgbm\nmake = lambda: lightgbm.LGBMClassifier(n_estimators=40, verbose=-1)")
+else:
+    ip.run_cell("from sklearn.linear_model import LogisticRegression\n"
+                "make = lambda: LogisticRegression(max_iter=300)")
+body = "_t = time.perf_counter()\nclf = make().fit(X, y)\nFIT.append(time.perf_counter() - _t)\n"
+if mode == "tracked":
+    ip.run_line_magic("load_ext", "jupyter_mlops")
+    from jupyter_mlops.journal import agent_control
+    from jupyter_mlops.workspace import Workspace
+    ws = Workspace.find(root)
+
+def phase():
+    start = len(ip.user_ns["FIT"])
+    for i in range(cells):
+        cell = body if mode == "plain" else f"%%mlops track --name c{i}\n" + body
+        result = ip.run_cell(cell)
+        if result.error_in_exec is not None:
+            raise SystemExit(f"cell failed: {result.error_in_exec!r}")
+    return ip.user_ns["FIT"][start:]
+
+def agent_stopped(timeout=120.0):
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        if mode == "plain" or not agent_control.is_running(ws):
+            return
+        time.sleep(0.1)
+    raise SystemExit("the agent never stopped")
+
+out = {"cold": phase()}
+time.sleep(2)
+out["warm"] = phase()
+time.sleep(2)
+agent_stopped()
+time.sleep(1 if mode == "plain" else 0)
+out["after_idle"] = phase()
+if mode == "tracked":
+    from jupyter_mlops.journal.sync import sync_workspace
+    sync_workspace(ws, timeout=120)
+    agent_control.stop(ws, timeout=30)
+print(json.dumps(out))
+"""
+
+
+def fresh_store(folder: Path) -> Path:
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    from jupyter_mlops.quiet import quiet_mlflow
+
+    quiet_mlflow()
+    db = folder / "template.db"
+    store = SqlAlchemyStore(f"sqlite:///{db}", (folder / "artifacts").as_uri())
+    store.engine.dispose()
+    return db
+
+
+def measure(mode: str, library: str, template: Path, cells: int) -> dict[str, list[float]]:
+    root = Path(tempfile.mkdtemp(prefix=f"bench-fit-{mode}-"))
+    (root / "mlops.yaml").write_text("project: bench-fit\n")
+    (root / ".mlops").mkdir()
+    shutil.copy(template, root / ".mlops" / "mlflow.db")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MLOPS_"))}
+    env["MLOPS_AGENT_IDLE"] = str(IDLE_S)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD, str(root), mode, library, str(cells)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=900,
+            cwd=root,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"{mode} {library} failed:\n{done.stderr[-3000:]}")
+        result: dict[str, list[float]] = json.loads(done.stdout.strip().splitlines()[-1])
+        return result
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cells", type=int, default=4, help="cells per phase")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="3 cells a phase, 1 round")
+    args = parser.parse_args()
+    cells, rounds = (3, 1) if args.quick else (args.cells, args.rounds)
+    libraries = ["sklearn"]
+    try:
+        import lightgbm  # noqa: F401
+
+        libraries.append("lightgbm")
+    except ImportError:
+        print("lightgbm is not installed: `pip install lightgbm` (the bench extra) to time it")
+    loads = [os.getloadavg()[0]]
+    with tempfile.TemporaryDirectory() as tmp:
+        template = fresh_store(Path(tmp))
+        figures: dict[tuple[str, str, str], list[float]] = {}
+        for _ in range(rounds):
+            for library in libraries:
+                for mode in ("plain", "tracked"):
+                    for phase, times in measure(mode, library, template, cells).items():
+                        figures.setdefault((library, phase, mode), []).extend(times)
+                    loads.append(os.getloadavg()[0])
+    print(
+        f"fit time in a cell, tracked vs plain, {cells} cells a phase x {rounds} rounds "
+        f"(load average {min(loads):.1f}-{max(loads):.1f}, {os.cpu_count()} cores)"
+    )
+    print(f"{'library':9} {'phase':11} {'plain ms':>9} {'tracked ms':>11} {'ratio':>6}  goal")
+    for library in libraries:
+        for phase in ("cold", "warm", "after_idle"):
+            plain = statistics.median(figures[(library, phase, "plain")]) * 1000
+            tracked = statistics.median(figures[(library, phase, "tracked")]) * 1000
+            print(
+                f"{library:9} {phase:11} {plain:9.1f} {tracked:11.1f} "
+                f"{tracked / plain:6.2f}  <= {GOAL:.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
