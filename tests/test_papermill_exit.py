@@ -77,3 +77,51 @@ def test_a_script_reading_mlflow_right_after_papermill_sees_the_run(tmp_path, en
         assert "records are queued" not in done.stderr
     finally:
         agent_control.stop(Workspace.find(root), timeout=10)
+
+
+@pytest.mark.slow
+def test_records_that_cannot_land_are_said_to_be_queued_under_the_cell(tmp_path):
+    """The tracking server does not answer: papermill is not held up, and the cell says in one
+    line where its records are."""
+    import nbformat
+    from team_server import free_port
+
+    root = tmp_path / "down"
+    root.mkdir()
+    (root / "mlops.yaml").write_text("project: down\n")
+    make_notebook(root / "fit.ipynb", None, "%load_ext jupyter_mlops", FIT)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MLOPS_"))}
+    env["PYTHONPATH"] = str(REPO)
+    env["MLFLOW_TRACKING_URI"] = f"http://127.0.0.1:{free_port()}"  # nobody listens there
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                PAPERMILL_CLI,
+                "fit.ipynb",
+                "fit-out.ipynb",
+                "--no-progress-bar",
+            ],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        cell = nbformat.read(root / "fit-out.ipynb", as_version=4).cells[-1]
+        said = [
+            line
+            for out in cell.outputs
+            if out.get("name") == "stderr"
+            for line in out["text"].splitlines()
+            if line.startswith("mlops:")
+        ]
+        assert len(said) == 1 and "records are queued" in said[0], cell.outputs
+        assert f"the tracking server {env['MLFLOW_TRACKING_URI']} does not answer" in said[0]
+        assert said[0].endswith("`jupyter-mlops sync` waits for them")
+        assert list((root / ".mlops" / "outbox").glob("*.db")), "the records stay journaled"
+    finally:
+        ws = Workspace(root=root, _tracking_uri=env["MLFLOW_TRACKING_URI"])
+        agent_control.stop(ws, timeout=10)

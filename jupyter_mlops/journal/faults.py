@@ -78,6 +78,14 @@ def classify(exc: BaseException) -> Fault:
     return REFUSED
 
 
+def classify_text(message: str) -> Fault:
+    """The fault a message describes, when only its text is left (the agent's status)."""
+    text = message.lower()
+    if any(s in text for s in _DOWN_TEXT) or "temporarily_unavailable" in text:
+        return DOWN
+    return SERVER if "internal" in text else REFUSED
+
+
 def gives_up(fault: Fault, attempts: int) -> bool:
     """True when a record that failed ``attempts`` times with ``fault`` should stop being retried."""
     if fault == DOWN:

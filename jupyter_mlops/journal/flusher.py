@@ -23,6 +23,7 @@ from typing import Any
 from ..tags import GIT_BRANCH_TAG, GIT_DIRTY_TAG, GIT_SHA_TAG
 from ..workspace import Workspace
 from . import agent_control as agent
+from .faults import classify_text
 from .outbox import Outbox
 from .records import LogData, LogText
 from .replay import FlushResult
@@ -72,8 +73,19 @@ def land_all(timeout: float) -> tuple[int, str | None]:
     pending, error = 0, None
     for sink in sinks:
         result = sink.flush_now(deadline)
-        pending, error = pending + result.pending, error or result.error
+        if result.pending:
+            pending += result.pending
+            error = error or queue_reason(sink.ws, result.error)
     return pending, error
+
+
+def queue_reason(ws: Workspace, error: str | None) -> str:
+    """Why records stay queued, in a few words (MLflow's own message is a paragraph)."""
+    if error is None:
+        return "the tracking server is slow to answer"
+    if classify_text(error) == "down":
+        return f"the tracking server {ws.tracking_uri} does not answer"
+    return error if len(error) <= 200 else f"{error[:197]}..."
 
 
 def stop_sinks(timeout: float = 10.0) -> None:

@@ -40,11 +40,10 @@ def land_before_the_cell_ends(shell: Any) -> None:
     not answer), one line under the cell says so."""
     if not _run_by_batch_client(shell):
         return
-    pending, error = land_all(CELL_LAND_WAIT_S)
+    pending, reason = land_all(CELL_LAND_WAIT_S)
     if pending:
         print(
-            f"mlops: {pending} records are queued ({error or 'the tracking server is slow'}); "
-            "`jupyter-mlops sync` waits for them",
+            f"mlops: {pending} records are queued ({reason}); `jupyter-mlops sync` waits for them",
             file=sys.stderr,
         )
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..journal.flusher import queue_reason
 from ..journal.own_writes import land_own_records
 from ..tags import EXECUTED_CELLS_TAG, NOTEBOOK_TAG, OUTPUT_NOTEBOOK_TAG, SOURCE_TAG, error_tag
 from ..workspace import Workspace
@@ -90,11 +91,10 @@ class TrackedExecution:
         except Exception as exc:
             pending, error = -1, str(exc)
         if pending:
-            count = "some" if pending < 0 else str(pending)
             log.warning(
                 "mlops: %s records are queued (%s); `jupyter-mlops sync` waits for them",
-                count,
-                error or "the tracking server is slow to answer",
+                "some" if pending < 0 else str(pending),
+                queue_reason(self.ws, error),
             )
 
     def _record(
