@@ -16,7 +16,7 @@ from jupyter_mlops.journal import agent_control
 from jupyter_mlops.journal.flusher import Sink
 from jupyter_mlops.journal.outbox import Outbox
 from jupyter_mlops.journal.records import CreateRun, EndRun, LogData
-from jupyter_mlops.journal.replay import recover
+from jupyter_mlops.journal.recovery import recover
 from jupyter_mlops.store.client import client_for, forget_cached_clients
 from jupyter_mlops.store.runs import RUN_KEY_TAG
 from jupyter_mlops.workspace import Workspace

@@ -24,7 +24,8 @@ from test_replay_faults import _staged_model_template
 
 from jupyter_mlops.journal.outbox import Outbox
 from jupyter_mlops.journal.records import CreateRun, EndRun, LogArtifact, LogData, LogModel
-from jupyter_mlops.journal.replay import Replayer, recover
+from jupyter_mlops.journal.recovery import recover
+from jupyter_mlops.journal.replay import Replayer
 from jupyter_mlops.locks import FileLock
 from jupyter_mlops.store.client import client_for
 from jupyter_mlops.store.runs import RUN_KEY_TAG

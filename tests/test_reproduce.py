@@ -10,7 +10,7 @@ import pytest
 
 from jupyter_mlops.cli import main
 from jupyter_mlops.errors import NotFound
-from jupyter_mlops.journal.replay import recover
+from jupyter_mlops.journal.recovery import recover
 from jupyter_mlops.reproduce.rerun import VERDICT_TAG, changed_input_files, reproduce
 from jupyter_mlops.store.client import client_for, experiment_id
 from jupyter_mlops.store.run_details import read_json_artifact

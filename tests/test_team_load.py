@@ -99,7 +99,7 @@ def _run_at_once(root: Path, script: str, count: int, timeout: float) -> None:
 
 @pytest.mark.slow
 def test_32_processes_logging_at_once_lose_and_duplicate_nothing(project):
-    from jupyter_mlops.journal.replay import recover
+    from jupyter_mlops.journal.recovery import recover
 
     _run_at_once(project.root, LOGGER % {"points": POINTS}, WRITERS, timeout=600)
     client = client_for(project)

@@ -15,7 +15,7 @@ from notebook_support import make_notebook
 from waiting import wait_until
 
 from jupyter_mlops.capture import tracker
-from jupyter_mlops.journal.replay import recover
+from jupyter_mlops.journal.recovery import recover
 from jupyter_mlops.store.client import client_for, forget_cached_clients
 from jupyter_mlops.store.runs import recent_runs
 from jupyter_mlops.workspace import Workspace

@@ -53,7 +53,8 @@ from .agent_control import (
     wake_path,
 )
 from .outbox import Outbox
-from .replay import FlushResult, Replayer, recover
+from .recovery import recover
+from .replay import FlushResult, Replayer
 
 POLL_S = 0.02
 IDLE_ENV = "MLOPS_AGENT_IDLE"

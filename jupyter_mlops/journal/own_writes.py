@@ -12,7 +12,7 @@ import time
 
 from ..workspace import Workspace
 from .flusher import sinks_for
-from .replay import dead_journal_backlog, recover
+from .recovery import dead_journal_backlog, recover
 
 
 def flush_own(ws: Workspace, timeout: float = 10.0) -> None:

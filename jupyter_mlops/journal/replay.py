@@ -1,4 +1,4 @@
-"""Replays outbox journals to MLflow, in order, exactly once; and recovers dead processes' journals.
+"""Replays outbox journals to MLflow, in order, exactly once (``recovery`` lands dead processes').
 
 Every op is made of idempotent steps, so any of them can be retried after any failure, including
 a lost answer (the server did the work, the reply never came):
@@ -41,15 +41,13 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import unquote, urlparse
 
-from ..locks import FileLock
 from ..store import dataset_versions
 from ..store.client import client_for, experiment_id
 from ..store.logged_models import build_model, upload_staged_model
-from ..tags import FAILURE_TAG, RUN_KEY_TAG
+from ..tags import RUN_KEY_TAG
 from ..workspace import Workspace
-from .agent_control import read_status, stalled, wake
 from .faults import classify, gives_up
-from .outbox import OpRow, Outbox, count_rows, replay_lock
+from .outbox import OpRow, Outbox
 from .records import (
     CreateRun,
     DatasetInput,
@@ -70,8 +68,6 @@ log = logging.getLogger("jupyter_mlops")
 MAX_METRICS, MAX_PARAMS, MAX_TAGS = 1000, 100, 100
 SENT = "sent"  # the step of a batched record (its part of a log_batch, its text file)
 LARGE = (LogModel, LogArtifact, RegisterDataset)  # kept for later while a tracked cell computes
-AWAIT_AGENT_S = 120.0  # longest a recover() waits on the agent without a deadline
-DIED = "the process recording this run died"  # the failure tag of a run a dead process left open
 
 
 @dataclass
@@ -533,104 +529,3 @@ def _drop_staged(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
-
-
-def recover(
-    ws: Workspace,
-    *,
-    exclude: Outbox | None = None,
-    deadline: float | None = None,
-    client: Any = None,
-    as_agent: bool = False,
-    hold_large: Callable[[], bool] | None = None,
-) -> FlushResult:
-    """Replay the journals of dead processes; runs they left open are marked FAILED.
-
-    Only the holder of the workspace's replay lock replays: when the sync agent runs, this waits
-    for it to land the dead journals instead (until ``deadline``, or until it reports MLflow
-    unreachable), so two processes never replay one journal at once.
-    """
-    if as_agent:
-        return _recover(ws, exclude, deadline, client, hold_large)
-    lock = replay_lock(ws)
-    if not lock.acquire(blocking=False):
-        return _await_agent(ws, exclude, deadline)
-    try:
-        return _recover(ws, exclude, deadline, client)
-    finally:
-        lock.release()
-
-
-def dead_journal_backlog(ws: Workspace, exclude: Outbox | None) -> int:
-    """Records (and open runs) in journals whose process is dead, landed or being landed."""
-    folder = ws.state_dir / "outbox"
-    backlog = 0
-    agent_pid = replay_lock(ws).holder().get("pid")
-    for db in sorted(folder.glob("*.db")) if folder.is_dir() else []:
-        if exclude is not None and db == exclude.path:
-            continue
-        lock = FileLock(db.with_suffix(".lock"))
-        if not lock.is_free() and lock.holder().get("pid") != agent_pid:
-            continue  # its own process holds it: alive
-        found = count_rows(db, "ops", "runs WHERE open = 1")
-        if found is not None:
-            backlog += sum(found)
-    return backlog
-
-
-def _await_agent(ws: Workspace, exclude: Outbox | None, deadline: float | None) -> FlushResult:
-    began = time.time()
-    wake(ws)
-    deadline = deadline if deadline is not None else time.monotonic() + AWAIT_AGENT_S
-    backlog = dead_journal_backlog(ws, exclude)
-    error = None
-    while backlog and time.monotonic() < deadline:
-        time.sleep(0.05)
-        backlog = dead_journal_backlog(ws, exclude)
-        stalled_by = stalled(read_status(ws), began)
-        if backlog and stalled_by:
-            error = stalled_by
-            break
-    return FlushResult(pending=backlog, error=error if backlog else None)
-
-
-def _recover(
-    ws: Workspace,
-    exclude: Outbox | None,
-    deadline: float | None,
-    client: Any,
-    hold_large: Callable[[], bool] | None = None,
-) -> FlushResult:
-    total = FlushResult()
-    folder = ws.state_dir / "outbox"
-    if not folder.is_dir():
-        return total
-    for db in sorted(folder.glob("*.db")):
-        if exclude is not None and db == exclude.path:
-            continue
-        lock = FileLock(db.with_suffix(".lock"))
-        if not lock.acquire(blocking=False):
-            continue  # its process is alive
-        box = Outbox(db, lock)
-        try:
-            _close_open_runs(box)
-            total.add(Replayer(ws, box, client).flush(deadline, hold_large=hold_large))
-            if not box.remove_if_drained():
-                box.close()
-                lock.release()
-        except Exception:
-            box.close()
-            lock.release()
-            raise
-    return total
-
-
-def _close_open_runs(box: Outbox) -> None:
-    now_ms = int(time.time() * 1000)
-    for run_key, last_seen in box.conn.execute(
-        "SELECT r.run_key, MAX(r.last_seen, COALESCE(MAX(o.created), 0)) FROM runs r "
-        "LEFT JOIN ops o ON o.run_key = r.run_key WHERE r.open = 1 GROUP BY r.run_key"
-    ).fetchall():
-        with box.batch():
-            box.append(run_key, LogData(tags={FAILURE_TAG: DIED}))
-            box.append(run_key, EndRun("FAILED", end_time=min(now_ms, int(last_seen * 1000))))

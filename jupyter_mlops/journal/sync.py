@@ -17,7 +17,8 @@ from ..workspace import Workspace
 from . import agent_control as agent
 from .flusher import sinks_for
 from .outbox import Outbox, count_rows
-from .replay import FlushResult, recover
+from .recovery import recover
+from .replay import FlushResult
 
 
 @dataclass

@@ -28,7 +28,7 @@ from typing import Any
 from ..capture.hidden_state import _names
 from ..datasets.cell_inputs import file_source
 from ..errors import InvalidInput, NotFound
-from ..journal.replay import recover
+from ..journal.recovery import recover
 from ..store.client import client_for
 from ..store.run_details import recorded_code as stored_code
 from ..store.runs import get_run
