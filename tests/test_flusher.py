@@ -48,6 +48,7 @@ def test_a_new_sink_lands_dead_journals_then_its_own_records_once(workspace):
     dead.close()
     dead.lock.release()
     sink = Sink.start(workspace)
+    sink.kick()  # what a process's first record does: the agent starts
     try:
         wait_until(lambda: not dead.path.exists(), 60, message="the dead journal never drained")
         [orphan] = _landed(workspace, "dead-run")

@@ -115,12 +115,16 @@ class CellCapture:
             kind=self.kind,
             parent_key=parent.key if parent else None,
         )
-        with run.batch():
-            run.start()
-            run.log_text(self.source, "mlops/cell.py")
+        run.computing(True)  # the sync agent leaves the cores to the cell until it ends
+        try:
+            with run.batch():
+                run.start()
+                run.log_text(self.source, "mlops/cell.py")
+        except BaseException:
+            run.computing(False)
+            raise
         self.run = run
         push_active(run)
-        run.computing(True)  # the sync agent leaves the cores to the cell until it ends
         self._t0 = time.perf_counter()  # from here on, only the user's code runs
         return run
 

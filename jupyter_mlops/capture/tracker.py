@@ -126,6 +126,8 @@ class RunRecorder:
             self._journal_start(box, tags, env)
         for reader in context.state_readers:  # git: read by the sync thread, off the cell's path
             self._sink.request_git(self.key, self.ws.root, reader)
+        if not self._sink.computing_now:  # a computing cell's records go once it ended
+            self._sink.kick()
         return self
 
     def _journal_start(self, box: Any, tags: dict[str, str], env: dict[str, Any]) -> None:

@@ -11,9 +11,9 @@ requirements) from the staged estimators, uploads, and replays every record exac
   two replayers never race on one journal.
 - Started on demand: the first tracked record of a process calls ``ensure_running``, which spawns
   ``python -m jupyter_mlops.journal.agent ROOT --tracking-uri URI`` detached (its own session).
-- Wakes on writes: it polls the journals' WAL files (a ``stat`` each, every 20 ms), so a cell's
-  records reach MLflow within tens of milliseconds; several kernels' journals are replayed in one
-  pass.
+- Wakes on writes: it polls the journals' WAL files (a ``stat`` each, every 20 ms while records
+  come in, every 100 ms after 2 s without any), so a cell's records reach MLflow within tens of
+  milliseconds; several kernels' journals are replayed in one pass.
 - Dead kernels: a journal whose flock is free belongs to a dead process. It is replayed at once,
   its open runs marked FAILED, and removed once drained.
 - Acknowledgement is the journal itself: a record leaves ``ops`` only after MLflow confirmed it,
@@ -48,6 +48,8 @@ from typing import Any
 from ..locks import FileLock
 from ..workspace import Workspace
 from .agent_control import (
+    GRACE_S,
+    QUIET_S,
     agent_lock,
     status_path,
     wake_path,
@@ -56,13 +58,13 @@ from .outbox import Outbox
 from .recovery import recover
 from .replay import FlushResult, Replayer
 
-POLL_S = 0.02
+POLL_S = 0.02  # how often the journals are looked at while records come in
+RESTING_POLL_S = 0.1  # ... after LIVELY_S without any, or while cells compute
+LIVELY_S = 2.0
 IDLE_ENV = "MLOPS_AGENT_IDLE"
 DEFAULT_IDLE_S = 300.0
 BACKOFF_MAX_S = 5.0
 NICE = 10  # the agent's CPU priority below the user's processes
-QUIET_S = 10.0  # tracked cells computing for less than this: the agent sends nothing
-GRACE_S = 0.5  # after a tracked cell: the next one of a "run all" starts within this
 DEFERRED_RECHECK_S = 1.0  # large records kept for later: look again this often
 
 # what a tracked cell computing somewhere asks of the agent: nothing at all, or small records only
@@ -125,6 +127,7 @@ class Agent:
         backoff_until = 0.0
         backoff = 0.5
         woken = self._wake_mark()
+        lively_until = 0.0  # poll fast until then: records came in a moment ago
         while not self._stopping and self.ws.state_dir.is_dir():
             if self._wake_mark() != woken:
                 woken = self._wake_mark()
@@ -133,10 +136,12 @@ class Agent:
             yielding = self._yielding(journals, woken)
             if yielding == PAUSE:
                 last_work = time.monotonic()  # waiting for a cell is not being idle
-                time.sleep(POLL_S)
+                time.sleep(RESTING_POLL_S)
                 continue
             mark = (self._fingerprint(journals), yielding)
             now = time.monotonic()
+            if mark != seen:
+                lively_until = now + LIVELY_S
             if (mark != seen or self.last.pending) and now >= backoff_until:
                 self.last = self.replay_pass(hold_large=partial(self._cell_computing, woken))
                 seen = (self._fingerprint(self._journals()), self._yielding(journals, woken))
@@ -147,7 +152,7 @@ class Agent:
                 continue
             if now - last_work > self.idle and not self.last.pending:
                 return  # nothing to send for a while: the next tracked record restarts us
-            time.sleep(POLL_S)
+            time.sleep(POLL_S if now < lively_until else RESTING_POLL_S)
 
     def _next_pass(self, backoff: float) -> tuple[float, float]:
         """When to pass again after ``self.last`` (and the backoff after that)."""

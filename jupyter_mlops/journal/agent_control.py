@@ -20,6 +20,11 @@ from ..locks import FileLock
 from ..workspace import Workspace
 from .outbox import replay_lock
 
+# a tracked cell computing for less than this is left alone: no agent started, nothing sent
+QUIET_S = 10.0
+# after a tracked cell: the next one of a "run all" starts within this, so the agent waits it out
+GRACE_S = 0.5
+
 
 def _uri_tag(uri: str) -> str:
     return hashlib.sha256(uri.encode()).hexdigest()[:10]

@@ -23,6 +23,7 @@ from typing import Any
 from ..tags import GIT_BRANCH_TAG, GIT_DIRTY_TAG, GIT_SHA_TAG
 from ..workspace import Workspace
 from . import agent_control as agent
+from .agent_control import GRACE_S, QUIET_S
 from .faults import classify_text
 from .outbox import Outbox
 from .records import LogData, LogText
@@ -103,6 +104,8 @@ class Sink:
         self.box = box
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._computing = False  # a tracked cell computes: git waits for it to end
+        self._computing_since = -GRACE_S  # when it started (or stopped) computing
         self._git_jobs: queue.SimpleQueue[tuple[str, Path, GitReader]] = queue.SimpleQueue()
         self._git_cache: tuple[float, dict[str, Any] | None] | None = None
         self._agent_checked = 0.0
@@ -113,24 +116,39 @@ class Sink:
 
     @classmethod
     def start(cls, ws: Workspace) -> Sink:
+        """The process's journal for ``ws``. The agent is started by the first ``kick`` (a run
+        that starts, ends or is waited for), not here; after a tracked cell, only once no cell
+        has computed for ``GRACE_S`` (the next cell of a "run all" would share the cores with
+        the agent's start), or once a cell has computed for ``QUIET_S``."""
         sink = cls(ws, Outbox.create(ws))
-        sink._ensure_agent(force=True)
         sink._thread.start()
         atexit.register(sink.stop)
         return sink
 
     # -- called from the cell's thread ---------------------------------------------------------
     def kick(self, *, waiting: bool = False) -> None:
-        """Records were journaled: make sure an agent runs. ``waiting``: someone waits for them
+        """Records were journaled: make sure an agent runs (right after a tracked cell, the
+        background thread does, once no cell followed). ``waiting``: someone waits for them
         now, so the agent serves them even while a tracked cell computes."""
         self._wake.set()
-        self._ensure_agent()
+        if waiting or self._cells_resting():
+            self._ensure_agent()
         if waiting:
             agent.wake(self.ws)
+
+    def _cells_resting(self) -> bool:
+        """No tracked cell computes, and none did in the last ``GRACE_S``."""
+        return not self._computing and time.monotonic() - self._computing_since >= GRACE_S
+
+    @property
+    def computing_now(self) -> bool:
+        return self._computing
 
     def computing(self, busy: bool) -> None:
         """Say that a tracked cell of this process starts (or stopped) computing: meanwhile the
         agent leaves the machine's cores to it (see ``journal.agent``)."""
+        self._computing = busy
+        self._computing_since = time.monotonic()
         try:
             if busy:
                 self.box.busy_path.touch()
@@ -138,6 +156,8 @@ class Sink:
                 self.box.busy_path.unlink(missing_ok=True)
         except OSError:
             pass
+        if not busy:
+            self._wake.set()  # the git state the cell's run asked for is read now
 
     def _ensure_agent(self, force: bool = False) -> None:
         """Start the agent if none runs (a cheap flock probe, at most every AGENT_CHECK_S)."""
@@ -239,10 +259,18 @@ class Sink:
                 self.box.append(run_key, LogText(state["diff"], "mlops/git.diff"))
 
     def _loop(self) -> None:
-        """The agent replays; this thread only reads git state, off the cell's path."""
+        """The agent replays; this thread only reads git state, off the cell's path, and not
+        while a tracked cell computes (``git`` processes would share the cores with it)."""
         while not self._stop.is_set():
-            self._wake.wait(IDLE_INTERVAL)
+            resting_in = GRACE_S - (time.monotonic() - self._computing_since)
+            self._wake.wait(IDLE_INTERVAL if resting_in <= 0 else min(resting_in, IDLE_INTERVAL))
             self._wake.clear()
+            if self._computing:
+                if time.monotonic() - self._computing_since > QUIET_S:
+                    self._ensure_agent()  # a long cell: its progress may show meanwhile
+                continue
+            if self._cells_resting() and self.box.pending():
+                self._ensure_agent()  # records of a cell that ended: the agent starts now
             try:
                 self._do_git_jobs()
             except Exception as exc:

@@ -19,6 +19,7 @@ plain papermill run does not pay for it.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any
 
@@ -51,7 +52,8 @@ class MlopsEngine:
         from .engine_tracking import TrackedExecution  # noqa: PLC0415 - see the module docstring
         from .notebook_client import ManagedEngine
 
-        if not kwargs.pop("mlops_track", True):  # a build records its step runs itself
+        track = kwargs.pop("mlops_track", True)  # False: a build records its step runs itself
+        if not track or os.environ.get("MLOPS_ENGINE_TRACKING", "1") == "0":
             return ManagedEngine.execute_notebook(nb, kernel_name, **kwargs)
         tracked = TrackedExecution.start(nb, kwargs.get("input_path"), kwargs.get("output_path"))
         env = dict(kwargs.pop("kernel_env", None) or {})
