@@ -24,12 +24,13 @@ from ..tags import (
     CELL_HASH_TAG,
     EXECUTION_COUNT_TAG,
     HIDDEN_STATE_TAG,
+    PARAM_SOURCES_TAG,
     WARNINGS_TAG,
 )
 from ..workspace import Workspace
 from . import estimators, validation
 from .hidden_state import hidden_state_warnings
-from .params import literal_assignments
+from .params import literal_assignments, sources_text, values_read
 from .tracker import RunRecorder, active_run, pop_active, push_active
 
 MAX_HISTORY = 500
@@ -96,10 +97,12 @@ class CellCapture:
     kind: str = "cell"
     warnings: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
+    param_sources: dict[str, str] = field(default_factory=dict)
     _hidden_state: list[str] = field(default_factory=list, repr=False)
 
     def begin(self) -> RunRecorder:
         self._before = estimators.snapshot(self.user_ns)
+        self._read = values_read(self.source, self.user_ns, self.history, self.execution_count)
         tags = {
             CELL_HASH_TAG: cell_hash(self.source),
             **self.tags,
@@ -153,10 +156,15 @@ class CellCapture:
                 self._warn(f"--params: {name!r} is not defined after the cell{self._near(name)}")
             else:
                 params[name] = self.user_ns[name]
+        sources = {k: "--params" if k in self.param_names else "this cell" for k in params}
+        for key, (value, where) in getattr(self, "_read", {}).items():
+            if key not in params:
+                params[key], sources[key] = value, where
         logged = run.params
         params = {k: v for k, v in params.items() if k not in logged}
         for key, value in params.items():  # one by one: a bad param must not drop the others
             self._guarded(run.log_params, {key: value})
+        self.param_sources = sources
         metrics = {CELL_DURATION_METRIC: duration}
         for name in self.metric_names:
             if name not in self.user_ns:
@@ -171,6 +179,8 @@ class CellCapture:
             self._guarded(self._log_models, what="model capture failed")
             self._guarded(self._log_datasets, what="dataset capture failed")
         self._guarded(self._log_code, what="code capture failed")
+        if self.param_sources:
+            self._guarded(run.set_tags, {PARAM_SOURCES_TAG: sources_text(self.param_sources)})
         if self.warnings:
             self._guarded(run.set_tags, {WARNINGS_TAG: " | ".join(self.warnings)[:7000]})
         if self._hidden_state:
@@ -197,7 +207,14 @@ class CellCapture:
             self._warn(f"{what}: {detail}" if what else detail)
 
     def _log_models(self) -> None:
-        self.models += estimators.log_fitted_models(self.run, self._before, self.user_ns)
+        self.models += estimators.log_fitted_models(
+            self.run,
+            self._before,
+            self.user_ns,
+            self.source,
+            warnings=self.warnings,
+            param_sources=self.param_sources,
+        )
 
     def _log_datasets(self) -> None:
         found = cell_inputs.frames_read_by(self.source, self.user_ns)

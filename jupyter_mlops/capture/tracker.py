@@ -11,25 +11,30 @@ from __future__ import annotations
 import os
 import time
 import uuid
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from ..datasets import api as dataset_api
-from ..errors import InvalidInput, MlopsError, NotFound, StoreUnavailable
+from ..errors import InvalidInput, NotFound, StoreUnavailable
 from ..journal import flusher
 from ..store.identity import acting_user
-from ..store.logged_models import pinned_requirements, stage_estimator
+from ..store.logged_models import SKLEARN_RUNTIME, pinned_requirements, stage_estimator
 from ..tags import ERROR_TAG, ERROR_TYPE_TAG, KIND_TAG, PARENT_KEY_TAG
 from ..workspace import Workspace
-from . import validation
+from . import model_params, validation
 from .context_providers import run_context_registry
 from .environment import environment_json, environment_snapshot
-from .model_check import check_servable
+from .model_check import check_servable, expected_prediction, own_params
 from .run_context import RunStart
 
 _active: list[RunRecorder] = []
+
+
+class UntrackedCall(UserWarning):
+    """``log_metrics`` and friends were called with no run tracked: they did nothing."""
 
 
 def sink_for(ws: Workspace) -> flusher.Sink:
@@ -205,19 +210,41 @@ class RunRecorder:
             self.key, "artifact", {"path": str(staged), "artifact_path": artifact_path}
         )
 
-    def log_model(self, estimator: Any, name: str = "model", X: Any = None) -> str:
-        """Pickle ``estimator`` now (milliseconds); the MLmodel is built and uploaded by the replayer."""
+    def log_model(
+        self,
+        estimator: Any,
+        name: str = "model",
+        X: Any = None,
+        *,
+        example_source: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Pickle ``estimator`` now (milliseconds); the MLmodel is built and uploaded by the replayer.
+
+        Its flavor (``flavors.registry``) is recorded with it, with its own params and its
+        in-memory prediction on the example, which the replayer checks pyfunc against."""
         validation.check_key(name, "model")
         if "/" in name or " " in name:
             raise InvalidInput(f"model name {name!r} cannot contain '/' or spaces")
-        check_servable(estimator, name)
+        flavor = check_servable(estimator, name)
         env = environment_snapshot()
         model_key = uuid.uuid4().hex
         staging = self._sink.box.blob_dir / self.key / model_key
         example = None
         if X is not None:
             example = X.iloc[:5] if hasattr(X, "iloc") else X[:5]
-        pickled = stage_estimator(estimator, staging, example)
+        if params is None:
+            params = model_params.for_logged_model(own_params(flavor, estimator))
+        pickled = stage_estimator(
+            estimator,
+            staging,
+            example,
+            flavor=flavor.name if flavor is not None else "sklearn",
+            expected=expected_prediction(flavor, estimator, example),
+            example_source=example_source or ("X" if X is not None else None),
+            params=dict(params),
+        )
+        runtime = ("mlflow", *(flavor.requirements if flavor is not None else SKLEARN_RUNTIME[1:]))
         self._sink.box.append(
             self.key,
             "model",
@@ -226,7 +253,7 @@ class RunRecorder:
                 "path": str(staging / "model"),
                 "name": name,
                 "model_key": model_key,
-                "requirements": pinned_requirements(env["distributions"]),
+                "requirements": pinned_requirements(env["distributions"], runtime),
             },
         )
         return model_key
@@ -340,12 +367,22 @@ def active_run() -> RunRecorder | None:
 dataset_api.provide_active_run(active_run)  # log_dataset logs to the active run by default
 
 
-def _require_active(what: str) -> RunRecorder:
+_warned_untracked: set[str] = set()
+
+
+def _active_or_warn(what: str) -> RunRecorder | None:
+    """The active run; outside one, a warning the first time per function and None.
+
+    Instrumented code (a helper that logs metrics) runs in tracked and untracked cells alike,
+    as code using MLflow's autolog does outside a run: outside a run its calls do nothing."""
     run = active_run()
-    if run is None:
-        raise MlopsError(
-            f"{what}: no run is being tracked",
-            hint="call it inside `%%mlops track`, `%mlops track on` or `with jupyter_mlops.track():`",
+    if run is None and what not in _warned_untracked:
+        _warned_untracked.add(what)
+        warnings.warn(
+            f"jupyter_mlops.{what}: no run is being tracked, so nothing is recorded "
+            "(track the cell with %%mlops track, or use `with jupyter_mlops.track():`)",
+            UntrackedCall,
+            stacklevel=3,
         )
     return run
 
@@ -360,14 +397,20 @@ def pop_active(run: RunRecorder) -> None:
 
 
 def log_params(params: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
-    _require_active("log_params").log_params({**(params or {}), **kwargs})
+    run = _active_or_warn("log_params")
+    if run is not None:
+        run.log_params({**(params or {}), **kwargs})
 
 
 def log_metrics(
     metrics: Mapping[str, Any] | None = None, step: int | None = None, **kwargs: Any
 ) -> None:
-    _require_active("log_metrics").log_metrics({**(metrics or {}), **kwargs}, step=step)
+    run = _active_or_warn("log_metrics")
+    if run is not None:
+        run.log_metrics({**(metrics or {}), **kwargs}, step=step)
 
 
-def log_model(estimator: Any, name: str = "model", X: Any = None) -> str:
-    return _require_active("log_model").log_model(estimator, name=name, X=X)
+def log_model(estimator: Any, name: str = "model", X: Any = None) -> str | None:
+    """Log ``estimator`` on the active run; outside one, warn once and return None."""
+    run = _active_or_warn("log_model")
+    return run.log_model(estimator, name=name, X=X) if run is not None else None
