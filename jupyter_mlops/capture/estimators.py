@@ -138,9 +138,8 @@ def log_fitted_models(
             continue
         try:
             example, where = training_input.find(est, flavor, user_ns, source)
-            own = model_params.for_logged_model(
-                {**_own_params(flavor, est), **train_params.get(name, {})}
-            )
+            given = train_params.get(name)  # the dict given to xgb.train: what the user chose
+            own = model_params.for_logged_model(given or _own_params(flavor, est))
             run.log_model(est, name=name, X=example, example_source=where, params=own)
         except Exception as exc:
             problems.append(f"{name} ({type(est).__name__}): {_reason(exc)}")
