@@ -170,6 +170,8 @@ REPRODUCES_TAG = "mlops.reproduces"  # on a reproduction run: the run it reprodu
 REPRODUCTION_VERDICT_TAG = "mlops.reproduction.verdict"  # whether the rerun matched
 REPRODUCTION_RUN_ID_TAG = "mlops.reproduction.run_id"  # on the original: its reproduction
 REPRODUCTION_REASONS_TAG = "mlops.reproduction.reasons"  # what differed, joined with " | "
+# on a reproduction run: what the re-executed code tried to register (sandboxed, not applied)
+REPRODUCTION_REGISTRY_TAG = "mlops.reproduction.registry_writes"
 
 # --- demo: written by the demo project ---------------------------------------------------------
 DEMO_TAG = "mlops.demo"  # which demo scenario made the run
