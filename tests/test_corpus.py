@@ -13,7 +13,6 @@ corpus file) predicts a few rows with the notebook's own model and pickles both.
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 import sqlite3
@@ -274,8 +273,8 @@ def _plain(rows):
     """``rows`` as a JSON request delivers them: categories as values, labels as text."""
     import pandas as pd
 
-    if isinstance(rows, pd.DataFrame):
-        return pd.read_json(io.StringIO(rows.to_json(orient="split")), orient="split")
+    if isinstance(rows, pd.DataFrame):  # as MLflow's dataframe_records: keys are text
+        return pd.DataFrame.from_records(json.loads(rows.to_json(orient="records")))
     if isinstance(rows, np.ndarray):
         return np.asarray(json.loads(json.dumps(rows.tolist())), dtype=rows.dtype)
     return json.loads(json.dumps(list(rows)))

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from jupyter_mlops.capture import model_params, tracker
-from jupyter_mlops.flavors.protocol import FeatureHint
 from jupyter_mlops.flavors.registry import ModelFlavors, model_flavors
 
 
@@ -26,8 +25,8 @@ def _housing(n: int = 200):
             "rooms": rng.integers(1, 9, n),
         }
     )
-    y = 30 * X["income"] + X["ocean"].map({"INLAND": -40.0, "NEAR BAY": 60.0, "<1H OCEAN": 20.0})
-    return X, y.astype(float)
+    bonus = X["ocean"].map({"INLAND": -40.0, "NEAR BAY": 60.0, "<1H OCEAN": 20.0}).astype(float)
+    return X, 30 * X["income"] + bonus
 
 
 def _logged(workspace, monkeypatch, **models):
@@ -53,6 +52,7 @@ def _logged(workspace, monkeypatch, **models):
     return out
 
 
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 def test_category_columns_round_trip_through_pyfunc_router_and_scoring_server(
     workspace, monkeypatch
 ):
@@ -131,6 +131,11 @@ def test_integer_labels_and_documents_round_trip(workspace, monkeypatch):
     assert list(model.predict(["blue sky", "red apple"])) == [1, 0]
 
 
+DOUBLER = '''
+import numpy as np
+from jupyter_mlops.flavors.protocol import FeatureHint
+
+
 class Doubler:
     """A model from no library a built-in flavor knows."""
 
@@ -178,6 +183,7 @@ class DoublerFlavor:
             input_example=input_example,
             pip_requirements=requirements,
         )
+'''
 
 
 def test_an_object_no_flavor_knows_is_named_and_a_registered_flavor_logs_it(
@@ -187,7 +193,8 @@ def test_an_object_no_flavor_knows_is_named_and_a_registered_flavor_logs_it(
     from jupyter_mlops.store.client import client_for
     from jupyter_mlops.store.runs import recent_runs
 
-    mlops_shell.user_ns.update(Doubler=Doubler, np=np)
+    # defined in the notebook: pickled by value, so the sync agent can load model and flavor
+    assert mlops_shell.run_cell(DOUBLER).error_in_exec is None
     cell = (
         "%%mlops track --name {name}\n"
         "X_train = np.arange(1.0, 9.0).reshape(-1, 1)\n"
@@ -196,14 +203,17 @@ def test_an_object_no_flavor_knows_is_named_and_a_registered_flavor_logs_it(
     result = mlops_shell.run_cell(cell.format(name="unknown"))
     assert result.error_in_exec is None
     monkeypatch.setattr(estimators, "_flavor_of_type", {})
-    model_flavors.register(DoublerFlavor())
+    model_flavors.register(mlops_shell.user_ns["DoublerFlavor"]())
     try:
         result = mlops_shell.run_cell(cell.format(name="known"))
     finally:
         model_flavors._added.pop("doubler")
         estimators._flavor_of_type.clear()
     assert result.error_in_exec is None
+    from jupyter_mlops.journal.sync import sync_workspace
+
     tracker.shutdown_recorders()
+    assert not sync_workspace(workspace, timeout=120).failures
     runs = {r["name"]: r for r in recent_runs(workspace)}
     not_logged = runs["unknown"]["tags"]["mlops.not_logged"]
     assert not_logged.startswith("doubler (") and "Doubler): no model flavor knows it" in not_logged
@@ -227,7 +237,7 @@ def test_a_broken_flavor_entry_point_is_named_not_fatal(monkeypatch):
 
     monkeypatch.setattr(registry, "entry_points", lambda group: [BrokenEntryPoint()])
     flavors = ModelFlavors([])
-    assert flavors.flavor_for(Doubler()) is None
+    assert flavors.flavor_for(3.0) is None
     assert flavors.load_errors == ["broken: ImportError: no module named nowhere"]
     with pytest.raises(Exception, match="is not a model flavor"):
         flavors.register(object())  # type: ignore[arg-type]

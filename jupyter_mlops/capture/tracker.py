@@ -19,6 +19,7 @@ from typing import Any
 
 from ..datasets import api as dataset_api
 from ..errors import InvalidInput, NotFound, StoreUnavailable
+from ..flavors.registry import is_builtin
 from ..journal import flusher
 from ..store.identity import acting_user
 from ..store.logged_models import SKLEARN_RUNTIME, pinned_requirements, stage_estimator
@@ -240,6 +241,7 @@ class RunRecorder:
             staging,
             example,
             flavor=flavor.name if flavor is not None else "sklearn",
+            flavor_object=None if flavor is None or is_builtin(flavor) else flavor,
             expected=expected_prediction(flavor, estimator, example),
             example_source=example_source or ("X" if X is not None else None),
             params=dict(params),

@@ -86,3 +86,8 @@ class ModelFlavors:
 
 
 model_flavors = ModelFlavors(BUILTIN_FLAVORS)
+
+
+def is_builtin(flavor: ModelFlavor) -> bool:
+    """A flavor every process has (the sync agent too), not one a package or notebook added."""
+    return any(flavor is f for f in BUILTIN_FLAVORS)

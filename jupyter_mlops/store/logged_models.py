@@ -67,7 +67,8 @@ def save_model(
     """Save a staged model in ``path`` with its flavor; returns what ``model.json`` keeps."""
     obj = staged["estimator"]
     name = staged.get("flavor") or "sklearn"
-    flavor = model_flavors.get(name)
+    # a flavor a package or the notebook added travels with the model: the agent may not have it
+    flavor = staged.get("flavor_object") or model_flavors.get(name)
     if flavor is None:
         raise ValueError(
             f"no model flavor {name!r} in this environment (its package is not installed, or "
