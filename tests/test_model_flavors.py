@@ -274,3 +274,42 @@ def test_pytorch_module_is_logged_with_a_traced_signature(workspace, monkeypatch
     np.testing.assert_allclose(
         np.asarray(model.predict(X[:4].numpy())).reshape(-1), expected.reshape(-1), rtol=1e-5
     )
+
+
+NOISY = """
+import numpy as np
+from sklearn.base import BaseEstimator
+
+
+class Noisy(BaseEstimator):
+    def fit(self, X, y):
+        self.coef_ = np.ones(np.asarray(X).shape[1])
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def predict(self, X):
+        return np.random.default_rng().random(len(X))
+"""
+
+
+def test_a_model_predicting_otherwise_through_pyfunc_is_said_under_a_cell_and_tagged(
+    workspace, mlops_shell, capsys
+):
+    from jupyter_mlops.journal.sync import sync_workspace
+    from jupyter_mlops.store.client import client_for
+    from jupyter_mlops.store.runs import recent_runs
+
+    assert mlops_shell.run_cell(NOISY).error_in_exec is None
+    cell = "%%mlops track --name noisy\nX_train = np.ones((6, 2))\nnoisy = Noisy().fit(X_train, [0] * 6)"
+    assert mlops_shell.run_cell(cell).error_in_exec is None
+    assert not sync_workspace(workspace, timeout=120).failures
+    capsys.readouterr()
+    assert mlops_shell.run_cell("%%mlops track --name next\nx = 1").error_in_exec is None
+    err = capsys.readouterr().err
+    assert "mlops: warning: model 'noisy' (run noisy) does not predict through pyfunc" in err
+    assert "differs: " in err
+    tracker.shutdown_recorders()
+    tags = {r["name"]: r["tags"] for r in recent_runs(workspace)}["noisy"]
+    assert tags["mlops.pyfunc_check.noisy"].startswith("differs: ")
+    model = client_for(workspace).get_logged_model(tags["mlops.model.noisy"].split("/")[-1])
+    assert model.tags["mlops.pyfunc_check"].startswith("differs: ")

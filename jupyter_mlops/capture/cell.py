@@ -98,6 +98,7 @@ class CellCapture:
     warnings: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
     param_sources: dict[str, str] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)  # about earlier cells: printed, not tagged
     _hidden_state: list[str] = field(default_factory=list, repr=False)
 
     def begin(self) -> RunRecorder:
@@ -136,6 +137,7 @@ class CellCapture:
         duration = time.perf_counter() - getattr(self, "_t0", time.perf_counter())
         run = self.run
         pop_active(run)
+        self._guarded(self._take_model_notices)
         try:
             with run.batch():
                 self._record_outputs(error, duration)
@@ -205,6 +207,10 @@ class CellCapture:
                 exc.message if isinstance(exc, InvalidInput) else f"{type(exc).__name__}: {exc}"
             )
             self._warn(f"{what}: {detail}" if what else detail)
+
+    def _take_model_notices(self) -> None:
+        """Earlier cells' models whose pyfunc check (done since, by the sync agent) failed."""
+        self.notices += self.run.model_notices()
 
     def _log_models(self) -> None:
         self.models += estimators.log_fitted_models(

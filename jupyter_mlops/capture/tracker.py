@@ -22,7 +22,12 @@ from ..errors import InvalidInput, NotFound, StoreUnavailable
 from ..flavors.registry import is_builtin
 from ..journal import flusher
 from ..store.identity import acting_user
-from ..store.logged_models import SKLEARN_RUNTIME, pinned_requirements, stage_estimator
+from ..store.logged_models import (
+    SKLEARN_RUNTIME,
+    pinned_requirements,
+    stage_estimator,
+    take_notices,
+)
 from ..tags import ERROR_TAG, ERROR_TYPE_TAG, KIND_TAG, PARENT_KEY_TAG
 from ..workspace import Workspace
 from . import model_params, validation
@@ -244,6 +249,8 @@ class RunRecorder:
             flavor_object=None if flavor is None or is_builtin(flavor) else flavor,
             expected=expected_prediction(flavor, estimator, example),
             example_source=example_source or ("X" if X is not None else None),
+            name=name,
+            run_name=self.name,
             params=dict(params),
         )
         runtime = ("mlflow", *(flavor.requirements if flavor is not None else SKLEARN_RUNTIME[1:]))
@@ -316,6 +323,11 @@ class RunRecorder:
     def store_error(self, since: float) -> str | None:
         """Why this run's records are not landing, if the replayer said so after ``since``."""
         return self._sink.store_error(since)
+
+    def model_notices(self) -> list[str]:
+        """Models of this process's runs whose pyfunc check, done by the replayer since the last
+        call, did not match the in-memory prediction: one line each."""
+        return take_notices(self._sink.box.blob_dir)
 
     def keep_landing(self) -> None:
         """Wake whoever sends the records; start the sync agent again if it is gone (it may

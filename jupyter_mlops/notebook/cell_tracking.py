@@ -122,6 +122,8 @@ def _finish_quietly(capture: Any, error: BaseException | None) -> None:
         capture.warnings.append(f"the run could not be closed: {tracking_problem(exc)}")
     for warning in capture.warnings:
         print(f"mlops: warning: {warning}", file=sys.stderr)
+    for notice in capture.notices:
+        print(f"mlops: warning: {notice}", file=sys.stderr)
 
 
 def _session(ctx: Any, args: Any, tags: dict) -> None:

@@ -135,8 +135,45 @@ def build_model(pickled: Path, target: Path, requirements: list[str]) -> None:
     shutil.rmtree(side, ignore_errors=True)
     meta = save_model(staged, side, requirements)
     (target.parent / "model.json").write_text(json.dumps(meta, default=str))
+    _leave_notice(pickled, staged, meta)
     shutil.rmtree(target, ignore_errors=True)
     side.replace(target)
+
+
+def notices_dir(blob_dir: Path) -> Path:
+    """Where the replayer leaves, for the kernel that staged them, models whose pyfunc check
+    did not match (a staged model lives in ``blob_dir/<run key>/<model key>/``)."""
+    return blob_dir / "model-notices"
+
+
+def _leave_notice(pickled: Path, staged: dict[str, Any], meta: dict[str, Any]) -> None:
+    check = str(meta.get("check") or "")
+    if check == "matches" or check.startswith("unchecked"):
+        return
+    folder = notices_dir(pickled.parents[2])
+    folder.mkdir(exist_ok=True)
+    notice = {"name": staged.get("name"), "run": staged.get("run_name"), "check": check}
+    tmp = folder / f".{pickled.parent.name}.tmp"
+    tmp.write_text(json.dumps(notice))
+    tmp.replace(folder / f"{pickled.parent.name}.json")
+
+
+def take_notices(blob_dir: Path) -> list[str]:
+    """The notices left for this process since the last call, one line each (then removed)."""
+    folder = notices_dir(blob_dir)
+    lines = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            notice = json.loads(path.read_text())
+            path.unlink()
+        except (OSError, ValueError):
+            continue
+        where = f" (run {notice['run']})" if notice.get("run") else ""
+        lines.append(
+            f"model {notice.get('name')!r}{where} does not predict through pyfunc as it did in "
+            f"memory: {notice.get('check')}"
+        )
+    return lines
 
 
 def model_tags(meta: dict[str, Any]) -> dict[str, str]:
