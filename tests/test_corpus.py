@@ -219,9 +219,19 @@ def _with_epilogue(name: str, out: Path, folder: Path) -> Path:
     return path
 
 
+def _selected(request: pytest.FixtureRequest) -> list[str]:
+    """The notebooks of the tests this session runs (``-k`` picks a few while iterating)."""
+    names = {
+        item.callspec.params["name"]
+        for item in request.session.items
+        if item.module is request.module and hasattr(item, "callspec")
+    }
+    return [name for name in CASES if name in names]
+
+
 @pytest.fixture(scope="module")
-def corpus_run(tmp_path_factory, cached_db):
-    """Every corpus notebook run once through the mlops engine into one workspace."""
+def corpus_run(request, tmp_path_factory, cached_db):
+    """Every selected corpus notebook run once through the mlops engine into one workspace."""
     from jupyter_mlops.journal.sync import sync_workspace
     from jupyter_mlops.workspace import Workspace
 
@@ -242,7 +252,7 @@ def corpus_run(tmp_path_factory, cached_db):
         mp.setenv("PYTHONPATH", str(REPO))
         mp.chdir(root)
         errors = {}
-        for name in CASES:
+        for name in _selected(request):
             out = work / f"{name}.checks.pkl"
             try:
                 papermill.execute_notebook(
