@@ -165,12 +165,13 @@ def test_the_users_own_mlflow_calls_land_in_the_workspace_and_reproduce_sandboxe
         [e.experiment_id for e in client.search_experiments()], "attributes.run_name = 'own-run'"
     )
     assert own.data.metrics["own_metric"] == 2.0
-    assert [v.version for v in client.search_model_versions("name = 'sandboxed'")] == ["1"]
+    assert [str(v.version) for v in client.search_model_versions("name = 'sandboxed'")] == ["1"]
     result = reproduce(ws, original["run_id"])
     assert result.verdict == "reproduced", result.to_text()
     assert result.registry_writes == ["register sandboxed version 1, alias champion"]
     assert "not applied to the registry: register sandboxed version 1" in result.to_text()
-    assert [v.version for v in client.search_model_versions("name = 'sandboxed'")] == ["1"]
-    assert client.get_registered_model("sandboxed").aliases == {"champion": "1"}
+    assert [str(v.version) for v in client.search_model_versions("name = 'sandboxed'")] == ["1"]
+    aliases = client.get_registered_model("sandboxed").aliases
+    assert {k: str(v) for k, v in aliases.items()} == {"champion": "1"}
     tags = client.get_run(result.run_id).data.tags
     assert tags["mlops.reproduction.registry_writes"] == result.registry_writes[0]
