@@ -196,3 +196,19 @@ def test_wait_synced_returns_once_the_model_landed_and_its_staged_copy_is_gone(w
     run_id = run.wait_synced()
     assert client_for(workspace).get_run(run_id).outputs.model_outputs
     assert not (run._sink.box.blob_dir / run.key / key).exists()
+
+
+def test_untracked_calls_start_one_run_when_mlops_yaml_asks(workspace):
+    (workspace.root / "mlops.yaml").write_text("untracked_calls: start_run\n")
+    tracker.shutdown_recorders()
+    jupyter_mlops.log_metrics(loss=0.5)
+    jupyter_mlops.log_metrics(loss=0.25)
+    jupyter_mlops.log_params(lr=0.1)
+    [run] = tracker._implicit
+    tracker._end_implicit()  # as at the process's exit: the run ends FINISHED
+    landed = get_run(workspace, run.wait_synced())
+    assert landed.info.run_name == "untracked-calls" and landed.info.status == "FINISHED"
+    assert landed.data.params == {"lr": "0.1"} and landed.data.metrics["loss"] == 0.25
+    (workspace.root / "mlops.yaml").write_text("untracked_calls: sometimes\n")
+    with pytest.warns(tracker.UntrackedCall, match="untracked_calls is 'sometimes'"):
+        jupyter_mlops.log_metrics(loss=1.0)

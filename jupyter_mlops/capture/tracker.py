@@ -8,6 +8,7 @@ the innermost open one is the *active* run that the module-level functions log t
 
 from __future__ import annotations
 
+import atexit
 import os
 import time
 import uuid
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..datasets import api as dataset_api
-from ..errors import InvalidInput, NotFound, StoreUnavailable
+from ..errors import InvalidInput, MlopsError, NotFound, StoreUnavailable
 from ..flavors.registry import is_builtin
 from ..journal import flusher
 from ..store.identity import acting_user
@@ -56,6 +57,7 @@ def sinks_for(ws: Workspace) -> list[Any]:
 def shutdown_recorders(timeout: float = 10.0) -> None:
     """Flush and stop every sink (atexit does this too; tests call it between stores)."""
     _active.clear()
+    _end_implicit()
     flusher.stop_sinks(timeout)
 
 
@@ -382,23 +384,53 @@ dataset_api.provide_active_run(active_run)  # log_dataset logs to the active run
 
 
 _warned_untracked: set[str] = set()
+# the run that collects calls outside any tracked run, with ``untracked_calls: start_run``
+_implicit: list[RunRecorder] = []
+
+
+def _untracked_mode() -> str:
+    try:
+        return Workspace.find().untracked_calls
+    except MlopsError as exc:
+        warnings.warn(f"jupyter_mlops: {exc.message}", UntrackedCall, stacklevel=4)
+        return "warn"
+
+
+def _implicit_run() -> RunRecorder:
+    """The run started for calls outside a tracked run; ended when the process exits."""
+    if not _implicit:
+        run = RunRecorder(Workspace.find(), name="untracked-calls").start()
+        _implicit.append(run)
+        atexit.register(_end_implicit)
+    return _implicit[0]
+
+
+def _end_implicit() -> None:
+    while _implicit:
+        _implicit.pop().end("FINISHED")
 
 
 def _active_or_warn(what: str) -> RunRecorder | None:
-    """The active run; outside one, a warning the first time per function and None.
+    """The active run; outside one, a warning the first time per function and None, or the
+    run started for such calls when mlops.yaml says ``untracked_calls: start_run``.
 
     Instrumented code (a helper that logs metrics) runs in tracked and untracked cells alike,
     as code using MLflow's autolog does outside a run: outside a run its calls do nothing."""
     run = active_run()
-    if run is None and what not in _warned_untracked:
+    if run is not None:
+        return run
+    if _untracked_mode() == "start_run":
+        return _implicit_run()
+    if what not in _warned_untracked:
         _warned_untracked.add(what)
         warnings.warn(
             f"jupyter_mlops.{what}: no run is being tracked, so nothing is recorded "
-            "(track the cell with %%mlops track, or use `with jupyter_mlops.track():`)",
+            "(track the cell with %%mlops track, use `with jupyter_mlops.track():`, or set "
+            "untracked_calls: start_run in mlops.yaml)",
             UntrackedCall,
             stacklevel=3,
         )
-    return run
+    return None
 
 
 def push_active(run: RunRecorder) -> None:
