@@ -137,7 +137,7 @@ def log_fitted_models(
             others.append(f"{name} ({type(est).__name__})")
             continue
         try:
-            example, where = training_input.find(est, flavor, user_ns, source)
+            example, where = training_input.find(est, flavor, user_ns, source, name)
             given = train_params.get(name)  # the dict given to xgb.train: what the user chose
             own = model_params.for_logged_model(given or _own_params(flavor, est))
             run.log_model(est, name=name, X=example, example_source=where, params=own)

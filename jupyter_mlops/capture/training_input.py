@@ -65,24 +65,40 @@ def _call_name(call: ast.Call) -> str:
     return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
 
 
-def fit_arguments(source: str) -> list[ast.AST]:
-    """The first (data) argument of each fitting call in ``source``, in order."""
+def _receiver(call: ast.Call) -> str | None:
+    """``m`` in ``m.fit(...)`` and ``Model(...).fit(...)`` assigned to ``m`` (see below)."""
+    func = call.func
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        return func.value.id
+    return None
+
+
+def fit_arguments(source: str, var: str | None = None) -> list[tuple[ast.AST, bool]]:
+    """The first (data) argument of each fitting call in ``source``, in order, each with
+    whether the call fitted ``var`` itself (``var.fit(X)``, ``var = Model().fit(X)``)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return []
-    found: list[ast.AST] = []
+    assigned: dict[int, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Name) and isinstance(node.value, ast.Call):
+                assigned[id(node.value)] = target.id
+    found: list[tuple[ast.AST, bool]] = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
         name = _call_name(node)
         if name not in _FIT_METHODS and name not in _DATA_WRAPPERS:
             continue
+        own = var is not None and var in (_receiver(node), assigned.get(id(node)))
         if node.args:
-            found.append(node.args[0])
+            found.append((node.args[0], own and name in _FIT_METHODS))
         for kw in node.keywords:
             if kw.arg in ("X", "data", "exog"):
-                found.append(kw.value)
+                found.append((kw.value, own and name in _FIT_METHODS))
     return found
 
 
@@ -139,19 +155,22 @@ def _zeros(hint: FeatureHint) -> Any | None:
 
 
 def find(
-    est: Any, flavor: ModelFlavor, user_ns: dict[str, Any], source: str = ""
+    est: Any, flavor: ModelFlavor, user_ns: dict[str, Any], source: str = "", var: str | None = None
 ) -> tuple[Any | None, str | None]:
-    """The input example for ``est`` and where it came from (None, None: nothing found)."""
+    """The input example for ``est`` (the namespace's ``var``) and where it came from (None,
+    None: nothing found). A model that knows nothing of its input (no ``n_features_in_``) takes
+    the data of the call that fitted it by name."""
     hint = flavor.features(est)
     if hint.stored is not None:
         return _rows(hint.stored, EXAMPLE_ROWS), "the model's own training data"
-    for node in fit_arguments(source):
+    blind = hint.n_features is None and hint.names is None and not hint.text
+    for node, own in fit_arguments(source, var):
         try:
             value = _resolve(node, user_ns)
         except Exception:
             continue
         try:
-            ok = _matches(value, hint)
+            ok = (own and blind and hasattr(value, "__len__")) or _matches(value, hint)
         except Exception:
             ok = False
         if ok:
