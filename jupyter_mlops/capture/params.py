@@ -107,26 +107,47 @@ def names_read_first(source: str) -> list[str]:
     assigned: set[str] = set()
     read: dict[str, None] = {}
     for stmt in tree.body:
-        for sub in ast.walk(stmt):
-            name = sub.id if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) else None
-            if name is not None and name not in assigned:
-                read.setdefault(name)
-        assigned |= _assigned(stmt)
+        stored: set[str] = set()
+        for sub in ast.walk(stmt):  # one walk a statement: this runs as the cell starts
+            if isinstance(sub, ast.Name):
+                if not isinstance(sub.ctx, ast.Load):
+                    stored.add(sub.id)
+                elif sub.id not in assigned:
+                    read.setdefault(sub.id)
+            elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                stored.add(sub.name)
+            elif isinstance(sub, (ast.Import, ast.ImportFrom)):
+                stored.update((a.asname or a.name).split(".")[0] for a in sub.names)
+        assigned |= stored
     return list(read)
+
+
+# source text -> (names it assigns, whether it is papermill's parameters cell): each history
+# entry is parsed once per kernel, not once per tracked cell
+_assigned_by_source: dict[str, tuple[frozenset[str], bool]] = {}
+
+
+def _assignments_of(src: str) -> tuple[frozenset[str], bool]:
+    found = _assigned_by_source.get(src)
+    if found is None:
+        try:
+            names = frozenset(_assigned(ast.parse(src)))
+        except SyntaxError:
+            names = frozenset()
+        found = (names, papermill_parameters(src) is not None)
+        if len(_assigned_by_source) > 5000:
+            _assigned_by_source.clear()
+        _assigned_by_source[src] = found
+    return found
 
 
 def _source_of(name: str, history: list[tuple[int, str]], current: int | None) -> str:
     for count, src in reversed(history):
         if count == current or name not in src:
             continue
-        try:
-            tree = ast.parse(src)
-        except SyntaxError:
-            continue
-        if name in _assigned(tree):
-            if papermill_parameters(src) is not None:
-                return f"papermill parameters (In[{count}])"
-            return f"cell In[{count}]"
+        names, parameters = _assignments_of(src)
+        if name in names:
+            return f"papermill parameters (In[{count}])" if parameters else f"cell In[{count}]"
     return "set before this cell"
 
 
