@@ -145,7 +145,12 @@ def log_fitted_models(
             problems.append(f"{name} ({type(est).__name__}): {_reason(exc)}")
             continue
         names.append(name)
-        _log_model_params_on_run(run, name, own, param_sources)
+        try:
+            _log_model_params_on_run(run, name, own, param_sources)
+        except Exception as exc:  # the model is logged with its params; only the run's copy is lost
+            line = f"model {name}: its params were not copied to the run: {_reason(exc)}"
+            if warnings is not None:
+                warnings.append(line)
     problems += [f"{o}: no model flavor knows it" for o in unlogged_models(before, user_ns)]
     if others:
         listed = ", ".join(others)
