@@ -103,7 +103,11 @@ class CellCapture:
 
     def begin(self) -> RunRecorder:
         self._before = estimators.snapshot(self.user_ns)
-        self._read = values_read(self.source, self.user_ns, self.history, self.execution_count)
+        try:  # values the cell reads from earlier cells, as they are before it runs
+            self._read = values_read(self.source, self.user_ns, self.history, self.execution_count)
+        except Exception as exc:  # never worth the cell's tracking
+            self._read = {}
+            self._warn(f"params read from earlier cells: {type(exc).__name__}: {exc}")
         tags = {
             CELL_HASH_TAG: cell_hash(self.source),
             **self.tags,
