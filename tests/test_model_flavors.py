@@ -41,6 +41,9 @@ def _logged(workspace, monkeypatch, **models):
     from jupyter_mlops.store.runs import get_run
 
     tags = get_run(workspace, run.run_id).data.tags
+    from jupyter_mlops.journal.sync import failed_records
+
+    assert not failed_records(workspace), [f.get("error") or f for f in failed_records(workspace)]
     assert not any(k.startswith("mlops.pyfunc_check.") for k in tags), tags
     out = {}
     for name in models:
@@ -313,3 +316,22 @@ def test_a_model_predicting_otherwise_through_pyfunc_is_said_under_a_cell_and_ta
     model = client_for(workspace).get_logged_model(tags["mlops.model.noisy"].split("/")[-1])
     assert model.tags["mlops.pyfunc_check"].startswith("differs: ")
     assert model.tags["mlops.example_source"] == "X_train"
+
+
+def test_keras_model_is_logged_with_a_traced_signature(workspace, monkeypatch):
+    keras = pytest.importorskip("keras")
+    import mlflow.pyfunc
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(32, 3)).astype("float32")
+    y = X @ np.array([1.0, -2.0, 0.5], dtype="float32")
+    net = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(4), keras.layers.Dense(1)])
+    net.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), loss="mse")
+    net.fit(X, y, epochs=2, verbose=0)
+    folders = _logged(workspace, monkeypatch, net=(net, X))
+    model = mlflow.pyfunc.load_model(str(folders["net"]))
+    assert model.metadata.get_input_schema().inputs[0].shape[-1] == 3
+    expected = net.predict(X[:4], verbose=0).reshape(-1)
+    np.testing.assert_allclose(
+        np.asarray(model.predict(X[:4])).reshape(-1), expected, rtol=1e-5, atol=1e-6
+    )

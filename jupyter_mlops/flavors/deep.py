@@ -115,6 +115,9 @@ class KerasFlavor:
     ) -> None:
         import mlflow.keras
 
+        path.mkdir(
+            parents=True, exist_ok=True
+        )  # mlflow.keras writes its example before creating it
         mlflow.keras.save_model(
             obj,
             str(path),
