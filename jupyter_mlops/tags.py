@@ -94,6 +94,8 @@ GATE_RUN_ID_TAG = "mlops.gate_run_id"  # on a model version: the run of its last
 REGISTERED_BY_TAG = "mlops.registered_by"  # on a model version: who registered it
 LINEAGE_TAG = "mlops.lineage"  # on a model version: its lineage as JSON (run, datasets, git)
 CARD_RUN_ID_TAG = "mlops.card_run_id"  # on a model version: the run holding its model card
+SIGNED_BY_TAG = "mlops.signed_by"  # on a model version: who signed its files at registration
+SIGNATURE_TAG = "mlops.signature"  # on a model version: the signature's file and key id
 
 # --- releases: gates, promotion, rollout (release/) ----------------------------------------------
 MODEL_TAG = "mlops.model"  # on a gate or monitor run: the registered model's name

@@ -21,6 +21,7 @@ from .aliases.change import PlannedChange, change
 from .policy import load_policy
 from .registered_model import T_GATES, check_name, get_registered_model
 from .registry import get_version
+from .signing import verify_version
 
 WEIGHT_TAG = CANARY_WEIGHT_TAG
 SHADOW_TAG = CANARY_SHADOW_TAG
@@ -101,7 +102,7 @@ def promote(
         raise InvalidInput(
             "--force needs --reason TEXT", hint="say why the gates are overridden; it is recorded"
         )
-    get_version(ws, model, version)  # clear NotFound before taking the lease
+    verify_version(ws, model, version)  # NotFound, or a changed file, before taking the lease
     default_weight = None
     if to == "canary" and w is None:
         default_weight = load_policy(ws).canary_weight
