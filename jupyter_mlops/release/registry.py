@@ -28,6 +28,7 @@ from ..tags import (
 from ..workspace import Workspace
 from . import history
 from .aliases.change import PlannedChange, change
+from .permissions import require
 from .policy import load_policy
 from .registered_model import T_GATES, T_MODEL_ID, T_RUN
 from .registered_model import check_name as check_name
@@ -189,9 +190,15 @@ def register(
     from mlflow.exceptions import MlflowException
 
     name = check_name(name or load_policy(ws).model_name or ws.name)
+    client = client_for(ws)
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        pass  # a new model: whoever may create one becomes its MANAGE holder
+    else:
+        require(ws, name, "EDIT", f"register a version of {name}")
     run = get_run(ws, run_ref)
     lm = _model_of_run(ws, run, model_name)
-    client = client_for(ws)
     root = None if ws.is_embedded else client.get_experiment(lm.experiment_id).artifact_location
     loc = check_source(ws, lm.artifact_location, experiment_root=root)
     lineage = lineage_of(ws, run)

@@ -31,6 +31,7 @@ from .gates.evaluation import load_evaluation
 from .gates.protocol import Gate, GateContext
 from .gates.registry import release_gates
 from .gates.result import GateReport, GateResult
+from .permissions import require
 from .policy import ReleasePolicy, load_policy
 from .registered_model import T_GATE_RUN, T_GATES, get_registered_model
 from .registry import resolve
@@ -61,6 +62,7 @@ def validate(
     policy: ReleasePolicy | None = None,
     write_card: bool = True,
 ) -> GateReport:
+    require(ws, model.split("@")[0], "EDIT", f"validate {model} {version}")
     policy = policy or load_policy(ws)
     if not policy.gates:
         raise ConfigError(
