@@ -77,7 +77,7 @@ SECRET_WORDS = ("key", "token", "secret", "passw", "pwd", "pw", "credential", "p
 _NEWLINE = re.compile(r"\n")
 
 
-WINDOW_FROM = 4096  # longer texts are searched only in the lines that hold a needed word
+WINDOW_FROM = 256  # longer texts are searched only in the lines that hold a needed word
 
 
 class Scan:
