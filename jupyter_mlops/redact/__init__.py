@@ -28,6 +28,7 @@ __all__ = [
     "default_redactor",
     "forget_all",
     "masked_names",
+    "parse_section",
     "redact_argv",
     "redact_document",
     "redact_json_text",
