@@ -332,7 +332,7 @@ class Scheduler:
         label = item.task.label.replace(" #", "-trial-")
         if result.notebook_json:
             path = ws.subdir("notebooks") / f"{label}.ipynb"
-            write_atomic(path, result.notebook_json.encode())
+            write_atomic(path, run.redact_notebook(result.notebook_json).encode())
             run.log_artifact(path, "notebook")
         metrics: dict[str, float] = {}
         run_id = run.known_run_id
