@@ -8,6 +8,9 @@ run and of the notebook's kernel to land, so a script that reads MLflow after pa
 sees them; when they cannot land (the tracking server is down) it says so in one line and goes
 on: they stay queued for the agent and ``jupyter-mlops sync``.
 
+Everything recorded passes the run's redactor (``RunRecorder`` does it): papermill's parameters,
+the tags, the error and the executed notebook.
+
 Tracking must never change what papermill does: every failure to record is logged as a warning
 and the notebook runs, fails and exits exactly as it would with the default engine.
 """
@@ -17,12 +20,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..capture.tracker import redaction_notice
 from ..journal.flusher import queue_reason
 from ..journal.own_writes import land_own_records
 from ..tags import EXECUTED_CELLS_TAG, NOTEBOOK_TAG, OUTPUT_NOTEBOOK_TAG, SOURCE_TAG, error_tag
@@ -114,12 +119,17 @@ class TrackedExecution:
         tags: dict[str, Any] = {EXECUTED_CELLS_TAG: outcome.executed_cells}
         if error:
             tags.update({error_tag(k): v for k, v in error.items() if v is not None})
-        self.run.set_tags(tags)
-        self.run.log_metrics({"duration_s": time.time() - started})
-        self.run.log_text(json.dumps(outcome.cell_seconds), "mlops/cell_seconds.json")
+        # the notebook first: the secret values it hides are hidden in the tags too
+        notebook = self.run.redact_notebook(nbformat.writes(nb))
         with tempfile.TemporaryDirectory() as tmp:
             name = Path(self.notebook).name if self.notebook else "notebook.ipynb"
             out = Path(tmp) / name
-            out.write_text(nbformat.writes(nb), encoding="utf-8")
+            out.write_text(notebook, encoding="utf-8")
             self.run.log_artifact(out, "notebook")  # staged beside the journal: tmp may go
-        self.run.end(status)
+        self.run.set_tags(tags)
+        self.run.log_metrics({"duration_s": time.time() - started})
+        self.run.log_text(json.dumps(outcome.cell_seconds), "mlops/cell_seconds.json")
+        self.run.end(status)  # with the redaction's tags
+        notice = redaction_notice(self.run.redaction)
+        if notice:
+            print(f"jupyter-mlops: {notice}", file=sys.stderr)

@@ -27,6 +27,7 @@ from typing import Any
 
 from ..capture.tracker import RunRecorder, sink_for
 from ..errors import StoreUnavailable
+from ..redact import RunRedaction
 from ..store.client import client_for, experiment_id
 from ..workspace import Workspace
 
@@ -133,6 +134,16 @@ class RunHandle:
 
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         self._rec.log_artifact(path, artifact_path)
+
+    @property
+    def redaction(self) -> RunRedaction:
+        """What the run's redactor has hidden so far (a notice, tags)."""
+        return self._rec.redaction
+
+    def redact_notebook(self, notebook_json: str) -> str:
+        """An executed notebook's JSON through this run's redactor (before it is kept under
+        ``.mlops/`` or logged)."""
+        return self._rec.redaction.json_text(notebook_json)
 
     def log_text(self, text: str, artifact_file: str) -> None:
         self._rec.log_text(text, artifact_file)
