@@ -26,7 +26,8 @@ requirements) from the staged estimators, uploads, and replays every record exac
   ended. A multithreaded fit (BLAS, LightGBM) then has the cores to itself. Anyone waiting for
   records (``%mlops sync``, a build's run id, a query, a cell run by papermill) wakes it and is
   served at once.
-- MLflow is imported when a record first needs it, never while a tracked cell computes.
+- MLflow is imported when the first records come, never while a tracked cell computes: a module
+  at a time, stopping between two when a cell starts.
 - Stops after ``MLOPS_AGENT_IDLE`` seconds (default 300) with nothing to send, or on SIGTERM
   (``jupyter-mlops agent stop``). A kill -9 loses nothing: the journals are on disk and the next
   tracked record starts a new agent, whose replay resumes from the recorded steps.
@@ -35,6 +36,7 @@ requirements) from the staged estimators, uploads, and replays every record exac
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import signal
@@ -46,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from ..locks import FileLock
+from ..store.client import client_for
 from ..workspace import Workspace
 from .agent_control import (
     GRACE_S,
@@ -82,6 +85,7 @@ class Agent:
         self._replayers: dict[Path, Replayer] = {}
         self._stopping = False
         self.last = FlushResult()
+        self._warm_steps: list[Callable[[], Any]] = [] if client is not None else warm_up_steps(ws)
         self._quiet_began: float | None = None  # since when the agent has kept quiet for cells
         self._busy_seen = 0.0  # when a computing cell was last seen (time.time)
 
@@ -143,6 +147,8 @@ class Agent:
             if mark != seen:
                 lively_until = now + LIVELY_S
             if (mark != seen or self.last.pending) and now >= backoff_until:
+                if not self._warm_up(woken):
+                    continue  # a cell began computing meanwhile: the rest of it waits
                 self.last = self.replay_pass(hold_large=partial(self._cell_computing, woken))
                 seen = (self._fingerprint(self._journals()), self._yielding(journals, woken))
                 self._write_status()
@@ -153,6 +159,20 @@ class Agent:
             if now - last_work > self.idle and not self.last.pending:
                 return  # nothing to send for a while: the next tracked record restarts us
             time.sleep(POLL_S if now < lively_until else RESTING_POLL_S)
+
+    def _warm_up(self, woken: int) -> bool:
+        """Import MLflow (and open the store) before the first pass, a module at a time, and
+        stop between two as soon as a tracked cell computes: about 1.5 s of CPU that would
+        otherwise land in one piece in the cells right after the agent started. True once done."""
+        while self._warm_steps:
+            if self._cell_computing(woken):
+                return False
+            step = self._warm_steps.pop(0)
+            try:
+                step()
+            except Exception:  # a warm-up is a courtesy: the record that needs it will say
+                pass
+        return True
 
     def _next_pass(self, backoff: float) -> tuple[float, float]:
         """When to pass again after ``self.last`` (and the backoff after that)."""
@@ -244,6 +264,12 @@ class Agent:
             tmp.replace(path)
         except OSError:
             pass
+
+
+def warm_up_steps(ws: Workspace) -> list[Callable[[], Any]]:
+    """What the first records need, a piece at a time (see ``Agent._warm_up``)."""
+    modules = ("mlflow", "mlflow.entities", "mlflow.tracking", "mlflow.models", "mlflow.pyfunc")
+    return [partial(importlib.import_module, m) for m in modules] + [partial(client_for, ws)]
 
 
 def main(argv: list[str] | None = None) -> int:
