@@ -6,15 +6,16 @@ Each side runs in a fresh IPython (as a kernel would): the tracked one loads the
 wraps each fit in ``%%mlops track`` (the fitted model is logged, so the sync agent builds and
 uploads it), the plain one runs the same cells bare. Cells run back to back, the way "run all"
 does, in three phases:
-- cold: the first cells, with no sync agent running (the first tracked cell starts it);
+- cold: the first cells, with no sync agent running (the first tracked cells start it, once
+  they are done);
 - warm: after a 2 s pause, the agent running;
 - after an idle stop: once the agent stopped for lack of work (``MLOPS_AGENT_IDLE`` = 3 s), so
   the next tracked cell starts it again.
 The plain side pauses as long. Figures are the fit's own time (measured inside the cell) with
 scikit-learn's BLAS (LogisticRegression on 3000 rows) and LightGBM, medians over the cells and
-rounds; plain and tracked processes alternate, so the machine's load falls on both alike. The
-last column is the CPU time the sync agent used while a tracked cell ran (mean per cell): what
-it took from the fit, whatever else loads the machine.
+rounds; plain and tracked processes alternate (each going first every other round), so the
+machine's load falls on both alike. The last column is the CPU time the sync agent used while a
+tracked cell ran (mean per cell): what it took from the fit, whatever else loads the machine.
 Goal: tracked / plain <= 1.10 in every phase.
 """
 
@@ -154,7 +155,7 @@ def measure(mode: str, library: str, template: Path, cells: int) -> dict[str, An
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cells", type=int, default=4, help="cells per phase")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--quick", action="store_true", help="3 cells a phase, 1 round")
     args = parser.parse_args()
     cells, rounds = (3, 1) if args.quick else (args.cells, args.rounds)
@@ -170,9 +171,11 @@ def main() -> None:
         template = fresh_store(Path(tmp))
         figures: dict[tuple[str, str, str], list[float]] = {}
         agent: dict[tuple[str, str], list[float]] = {}
-        for _ in range(rounds):
+        for n in range(rounds):
             for library in libraries:
-                for mode in ("plain", "tracked"):
+                # which side goes first alternates: a load that rises or falls during a round
+                # (other processes) favours neither
+                for mode in ("plain", "tracked") if n % 2 == 0 else ("tracked", "plain"):
                     result = measure(mode, library, template, cells)
                     for phase in PHASES:
                         figures.setdefault((library, phase, mode), []).extend(result[phase])
