@@ -203,7 +203,7 @@ class Sink:
         """The landed version of a journaled registration (run id, snapshot run, file hash);
         None once the deadline passed, MLflow is said not to answer, or it refused the record."""
         began = time.time()
-        agent.wake(self.ws)
+        self.kick(waiting=True)  # served even while a tracked cell computes
         pause = 0.002
         while time.monotonic() < deadline:
             landed = self.box.dataset(key)
@@ -211,7 +211,7 @@ class Sink:
                 return landed
             if not self.box.has_ops(key) or self.store_error(began):
                 return self.box.dataset(key)
-            self.kick()
+            self._ensure_agent()  # one that was killed or stopped is started again
             time.sleep(pause)
             pause = min(pause * 1.5, 0.05)
         return self.box.dataset(key)
