@@ -291,6 +291,20 @@ def test_errors_are_sorted_into_down_server_and_refused():
     assert classify(requests.HTTPError(response=refused)) == REFUSED
     assert classify(FileNotFoundError("gone")) == REFUSED
     assert classify(ValueError("bad record")) == REFUSED
+    try:  # MLflow's wording for a logged model lookup that got no answer
+        try:
+            raise ConnectionError("Connection aborted.")
+        except ConnectionError as lost:
+            raise MlflowException.invalid_parameter_value("Failed to get logged model") from lost
+    except MlflowException as wrapped:
+        assert classify(wrapped) == DOWN
+    try:
+        try:
+            raise ValueError("bad")
+        except ValueError as bad:
+            raise MlflowException.invalid_parameter_value("refused") from bad
+    except MlflowException as refused_twice:
+        assert classify(refused_twice) == REFUSED
 
 
 @pytest.mark.slow

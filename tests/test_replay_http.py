@@ -13,7 +13,7 @@ from test_tracking_kernels import MlflowServer, _free_port
 
 import jupyter_mlops
 from jupyter_mlops.capture import tracker
-from jupyter_mlops.journal.sync import outbox_counts, sync_workspace
+from jupyter_mlops.journal.sync import failed_records, outbox_counts, sync_workspace
 from jupyter_mlops.store.client import forget_cached_clients
 from jupyter_mlops.workspace import Workspace
 
@@ -47,7 +47,7 @@ def test_lost_answers_and_refused_requests_land_everything_exactly_once(tmp_path
         tracker.shutdown_recorders(timeout=30)
         report = sync_workspace(ws, timeout=60)
         assert report.pending == 0 and report.failed == 0, report.describe()
-        assert outbox_counts(ws).failed == 0
+        assert outbox_counts(ws).failed == 0, [r["error"] for r in failed_records(ws)]
         assert proxy.counts["lost_after"] > 3 and proxy.counts["failed_before"] > 3, proxy.counts
 
         proxy.enabled = False  # artifact reads resolve mlflow-artifacts: through the env URI

@@ -316,13 +316,20 @@ class RunRecorder:
         self._sink.box.append(self.key, LogText(text, artifact_file))
 
     def log_artifact(
-        self, local_path: str | os.PathLike[str], artifact_path: str | None = None
+        self,
+        local_path: str | os.PathLike[str],
+        artifact_path: str | None = None,
+        *,
+        as_is: bool = False,
     ) -> None:
+        """Journal a file or folder; its text files are redacted in the staged copy, unless
+        ``as_is``: data kept byte for byte (a build's outputs, checked against their digests)."""
         path = Path(local_path)
         if not path.exists():
             raise NotFound(f"no file or folder {str(local_path)!r} to log")
         staged = self._sink.box.stage_blob(self.key, path, path.name)
-        self._redact_staged(staged)
+        if not as_is:
+            self._redact_staged(staged)
         self._sink.box.append(self.key, LogArtifact(str(staged), artifact_path))
 
     def _redacted_text(self, text: str, name: str) -> str:

@@ -50,7 +50,19 @@ def _status_of(exc: BaseException) -> int | None:
 
 
 def classify(exc: BaseException) -> Fault:
-    """Sort one exception raised while replaying a record into DOWN, SERVER or REFUSED."""
+    """Sort one exception raised while replaying a record into DOWN, SERVER or REFUSED.
+
+    An exception raised from another (MLflow turns a logged model lookup that got no answer
+    into "invalid parameter value") is what its cause is, unless the cause is a refusal."""
+    cause = exc.__cause__
+    if cause is not None and cause is not exc:
+        found = classify(cause)
+        if found != REFUSED:
+            return found
+    return _classify_one(exc)
+
+
+def _classify_one(exc: BaseException) -> Fault:
     text = str(exc).lower()
     if type(exc).__name__ == "ParentNotLanded":  # another journal lands it first: wait
         return DOWN

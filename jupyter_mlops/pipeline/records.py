@@ -132,8 +132,10 @@ class RunHandle:
         if by_key:
             self._rec.set_tags_by_run_key(by_key)
 
-    def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
-        self._rec.log_artifact(path, artifact_path)
+    def log_artifact(
+        self, path: Path, artifact_path: str | None = None, *, as_is: bool = False
+    ) -> None:
+        self._rec.log_artifact(path, artifact_path, as_is=as_is)
 
     @property
     def redaction(self) -> RunRedaction:
@@ -145,8 +147,8 @@ class RunHandle:
         ``.mlops/`` or logged)."""
         return self._rec.redaction.json_text(notebook_json)
 
-    def log_text(self, text: str, artifact_file: str) -> None:
-        self._rec.log_text(text, artifact_file)
+    def log_text(self, text: str, artifact_file: str, *, redacted: bool = False) -> None:
+        self._rec.log_text(text, artifact_file, redacted=redacted)
 
     def end(self, status: str) -> None:
         self._rec.end(status)

@@ -44,11 +44,16 @@ def is_shared(ws: Workspace) -> bool:
 
 
 def publish(run: Any, entry: dict[str, Any], root: Path) -> None:
-    """Journal the step's outputs and its cache entry on its run (call before the run ends)."""
+    """Journal the step's outputs and its cache entry on its run (call before the run ends).
+
+    Both go as they are, not through the redactor: the outputs are data that a teammate's
+    build checks against the entry's digests, and the entry holds this package's own keys and
+    digests (hex strings the redactor would take for secrets), as in the local cache."""
     for rel in sorted(entry.get("outputs", {})):
         folder = posixpath.dirname(rel)
-        run.log_artifact(root / rel, posixpath.join(OUTPUTS_DIR, folder) if folder else OUTPUTS_DIR)
-    run.log_text(canonical_json(entry).decode(), ENTRY_ARTIFACT)
+        artifact_path = posixpath.join(OUTPUTS_DIR, folder) if folder else OUTPUTS_DIR
+        run.log_artifact(root / rel, artifact_path, as_is=True)
+    run.log_text(canonical_json(entry).decode(), ENTRY_ARTIFACT, redacted=True)
 
 
 def _reachable(uri: str) -> bool:

@@ -262,7 +262,9 @@ def upload_staged_model(
 
 class _CallsAsSteps:
     """A client whose every call is a step named by its rank (``described:2``): a retry skips
-    the calls an earlier attempt had confirmed (the same calls come in the same order)."""
+    the calls an earlier attempt had confirmed (the same calls come in the same order). A call
+    whose answer was lost is sent again, so each must be safe to repeat: a logged model's params
+    (MLflow refuses one logged twice) are sent only where the model does not have them yet."""
 
     def __init__(
         self,
@@ -275,7 +277,9 @@ class _CallsAsSteps:
         self._calls = 0
 
     def __getattr__(self, name: str) -> Any:
-        target = getattr(self._client, name)
+        target = (
+            self._new_params_only if name == "log_model_params" else getattr(self._client, name)
+        )
 
         def call(*args: Any, **kwargs: Any) -> Any:
             self._calls += 1
@@ -287,6 +291,12 @@ class _CallsAsSteps:
             return result
 
         return call
+
+    def _new_params_only(self, model_id: str, params: dict[str, str]) -> None:
+        have = self._client.get_logged_model(model_id).params or {}
+        fresh = {k: v for k, v in params.items() if k not in have}
+        if fresh:
+            self._client.log_model_params(model_id, fresh)
 
 
 def _upload_files(
