@@ -17,6 +17,7 @@ from jupyter_mlops.monitor.report import build_report, drift_history
 from jupyter_mlops.monitor.thresholds import load_monitor_config
 from jupyter_mlops.release import history, rollout
 from jupyter_mlops.store.client import client_for
+from jupyter_mlops.store.gateway import gateway_for
 
 
 def _log(ws, records, model="churn"):
@@ -28,8 +29,8 @@ def _log(ws, records, model="churn"):
 @pytest.fixture
 def canary_ws(workspace):
     registered(workspace, "churn", ("good", "good"))
-    rollout.promote(workspace, "churn", 1, "champion")
-    rollout.promote(workspace, "churn", 2, "canary", weight=50)
+    rollout.promote(gateway_for(workspace), "churn", 1, "champion")
+    rollout.promote(gateway_for(workspace), "churn", 2, "canary", weight=50)
     return workspace
 
 
@@ -44,7 +45,7 @@ def test_bad_canary_is_rolled_back_with_the_reason_in_history(canary_ws):
     assert "error rate 60.0%" in verdict.reasons[0]
     aliases = client_for(canary_ws).get_registered_model("churn").aliases
     assert "canary" not in aliases and str(aliases["champion"]) == "1"
-    event = history.events(canary_ws, "churn")[-1]
+    event = history.events(gateway_for(canary_ws), "churn")[-1]
     assert (event.action, event.version, event.actor) == ("rollback", "2", "canary-guard")
     assert "error rate" in event.reason
 

@@ -19,6 +19,7 @@ from jupyter_mlops.release import history, rollout
 from jupyter_mlops.release.registry import register
 from jupyter_mlops.serving.server import BackgroundServer
 from jupyter_mlops.store.client import client_for
+from jupyter_mlops.store.gateway import gateway_for
 
 
 def _trained(ws, df, kind):
@@ -35,8 +36,10 @@ def test_drift_found_against_the_training_data_through_lineage(workspace):
         " guard: true}\n"
     )
     df = make_data(400)
-    mv = register(workspace, _trained(workspace, df, "good"), "churn")
-    rollout.promote(workspace, "churn", mv.version, "champion", force=True, reason="test")
+    mv = register(gateway_for(workspace), _trained(workspace, df, "good"), "churn")
+    rollout.promote(
+        gateway_for(workspace), "churn", mv.version, "champion", force=True, reason="test"
+    )
     live = make_data(300, seed=7)[FEATURES]
     drifted = live.assign(age=live["age"] + 25)  # +2.5 sd
 
@@ -58,9 +61,15 @@ def test_drift_found_against_the_training_data_through_lineage(workspace):
         assert shifted.drift["age"].psi > 1 and shifted.drift["income"].psi < 0.2
 
         # the guard the server started rolls a bad canary back, no one calls it by hand
-        bad = register(workspace, _trained(workspace, df, "bad"), "churn")
+        bad = register(gateway_for(workspace), _trained(workspace, df, "bad"), "churn")
         rollout.promote(
-            workspace, "churn", bad.version, "canary", weight=50, force=True, reason="t"
+            gateway_for(workspace),
+            "churn",
+            bad.version,
+            "canary",
+            weight=50,
+            force=True,
+            reason="t",
         )
         assert srv.router.wait_for(lambda t: t.canary is not None, timeout=10)
         ok, seen = send_traffic(
@@ -71,7 +80,7 @@ def test_drift_found_against_the_training_data_through_lineage(workspace):
         )
         assert ok, srv.app.state.canary_guard.last
         assert seen[(200, "2")] >= 20
-    last = history.events(workspace, "churn")[-1]
+    last = history.events(gateway_for(workspace), "churn")[-1]
     assert (last.action, last.version, last.actor) == ("rollback", "2", "canary-guard")
     assert "canary" not in client_for(workspace).get_registered_model("churn").aliases
 
@@ -101,7 +110,7 @@ def test_a_tracked_cells_inputs_without_context_are_matched_by_the_signature(wor
         log_dataset(df, name="everything", run=run, workspace=workspace)
         run.log_model(fit_model(df), name="model", X=df[FEATURES].head(20))
     run_id = run.wait_synced()
-    mv = register(workspace, run_id, "churn")
+    mv = register(gateway_for(workspace), run_id, "churn")
     ref = training_reference(workspace, "churn", mv.version)
     assert ref.description.startswith("training dataset X "), ref.notes
     assert list(ref.frame.columns) == FEATURES and ref.features == FEATURES

@@ -13,11 +13,12 @@ from jupyter_mlops.monitor.predlog import PredictionLog, scan_predictions
 from jupyter_mlops.monitor.predlog_writer import prune_segments
 from jupyter_mlops.release import rollout
 from jupyter_mlops.serving.server import BackgroundServer
+from jupyter_mlops.store.gateway import gateway_for
 
 
 def test_extra_request_keys_are_dropped_and_counted(workspace):
     df = registered(workspace, kinds=("good",))
-    rollout.promote(workspace, "churn", 1, "champion")
+    rollout.promote(gateway_for(workspace), "churn", 1, "champion")
     records = df[FEATURES].head(2).to_dict(orient="records")
     hostile = [{**r, **{f"junk{i}": "x" * 100 for i in range(50)}} for r in records]
     with (

@@ -13,6 +13,7 @@ from jupyter_mlops.monitor.report import build_report
 from jupyter_mlops.release import history, rollout
 from jupyter_mlops.serving.server import BackgroundServer
 from jupyter_mlops.store.client import client_for
+from jupyter_mlops.store.gateway import gateway_for
 
 
 def _send(http, X, n, batch=4):
@@ -41,8 +42,8 @@ def test_real_traffic_metrics_and_the_canary_guard(workspace):
         "    min_latency_p95_increase_ms: 10000\n"
     )
     df = registered(workspace, "churn", ("good", "bad", "good"))  # v2 always says 0
-    rollout.promote(workspace, "churn", 1, "champion")
-    rollout.promote(workspace, "churn", 2, "canary", weight=50)
+    rollout.promote(gateway_for(workspace), "churn", 1, "champion")
+    rollout.promote(gateway_for(workspace), "churn", 2, "canary", weight=50)
     X = df[FEATURES]
     with (
         BackgroundServer(workspace, "churn", poll_interval=0.1) as srv,
@@ -60,13 +61,13 @@ def test_real_traffic_metrics_and_the_canary_guard(workspace):
         verdict = guard_canary(workspace, "churn")
         assert verdict.decision == "rollback" and verdict.acted, verdict.reasons
         assert "predictions differ" in " ".join(verdict.reasons)
-        event = history.events(workspace, "churn")[-1]
+        event = history.events(gateway_for(workspace), "churn")[-1]
         assert (event.action, event.actor, event.version) == ("rollback", "canary-guard", "2")
         # the router stops routing to it (how fast is a figure of bench_monitor.py, not a test)
         assert srv.router.wait_for(lambda t: t.canary is None, timeout=30)
         assert set(_send(http, X, 20)) == {"1"}
 
-        rollout.promote(workspace, "churn", 3, "canary", weight=50)
+        rollout.promote(gateway_for(workspace), "churn", 3, "canary", weight=50)
         assert srv.router.wait_for(lambda t: t.canary is not None, timeout=30)
         assert _send(http, X, 100).count("3") == 50
         plog.flush()

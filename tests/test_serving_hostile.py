@@ -16,6 +16,7 @@ from jupyter_mlops.release.registry import register
 from jupyter_mlops.serving.payload import BadPayload, ColumnSpec, to_frame
 from jupyter_mlops.serving.server import BackgroundServer
 from jupyter_mlops.store.client import client_for
+from jupyter_mlops.store.gateway import gateway_for
 
 JSON = {"content-type": "application/json"}
 
@@ -32,7 +33,7 @@ def strict_json(text: str):
 @pytest.fixture
 def churn(workspace):
     df = registered(workspace, kinds=("good",))
-    rollout.promote(workspace, "churn", 1, "champion")
+    rollout.promote(gateway_for(workspace), "churn", 1, "champion")
     return df
 
 
@@ -171,9 +172,9 @@ class NaNModel:
 def _serve_model(ws, model, name):
     df = make_data(n=50)
     run_id, _ = log_model_run(ws, model.fit(df[FEATURES], df["label"]), df, name=name)
-    mv = register(ws, run_id, name)
+    mv = register(gateway_for(ws), run_id, name)
     client_for(ws).set_model_version_tag(name, mv.version, "mlops.gates", "passed")
-    rollout.promote(ws, name, int(mv.version), "champion")
+    rollout.promote(gateway_for(ws), name, int(mv.version), "champion")
     return df
 
 

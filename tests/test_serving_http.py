@@ -13,12 +13,13 @@ from release_support import FEATURES, registered
 from jupyter_mlops.release import rollout
 from jupyter_mlops.serving.server import BackgroundServer
 from jupyter_mlops.store.client import client_for
+from jupyter_mlops.store.gateway import gateway_for
 
 
 @pytest.fixture
 def churn(workspace):
     df = registered(workspace, kinds=("good", "bad"))
-    rollout.promote(workspace, "churn", 1, "champion")
+    rollout.promote(gateway_for(workspace), "churn", 1, "champion")
     return df
 
 
@@ -91,7 +92,7 @@ def test_bad_payloads_get_400_naming_the_column_and_413_before_parsing(workspace
 
 
 def test_traffic_split_is_within_one_point_and_sticky_keys_stick(workspace, churn):
-    rollout.promote(workspace, "churn", 2, "canary", weight=30)
+    rollout.promote(gateway_for(workspace), "churn", 2, "canary", weight=30)
     body = json.dumps({"dataframe_records": churn[FEATURES].head(1).to_dict(orient="records")})
     headers = {"content-type": "application/json"}
     with BackgroundServer(workspace, "churn") as srv, httpx.Client(base_url=srv.url) as http:
@@ -112,7 +113,7 @@ def test_traffic_split_is_within_one_point_and_sticky_keys_stick(workspace, chur
 
 
 def test_shadow_mode_scores_the_canary_but_answers_with_the_champion(workspace, churn):
-    rollout.promote(workspace, "churn", 2, "canary", weight=100, shadow=True)
+    rollout.promote(gateway_for(workspace), "churn", 2, "canary", weight=100, shadow=True)
     records = []
 
     class Collect:
@@ -169,10 +170,10 @@ def test_alias_changes_are_followed_without_failed_requests(workspace, churn):
         worker.start()
         try:
             for _ in range(5):
-                rollout.promote(workspace, "churn", 2, "champion")
+                rollout.promote(gateway_for(workspace), "churn", 2, "champion")
                 assert srv.router.wait_for(lambda t: t.champion.version == "2", 5)
                 t0 = time.monotonic()
-                rollout.rollback(workspace, "churn", reason="drill")
+                rollout.rollback(gateway_for(workspace), "churn", reason="drill")
                 assert srv.router.wait_for(lambda t: t.champion.version == "1", 5)
                 assert time.monotonic() - t0 < 1.0
         finally:
@@ -191,7 +192,9 @@ def test_a_version_whose_source_is_outside_the_store_is_never_loaded(workspace, 
     shutil.copytree(good.removeprefix("file://"), outside)
     mv = client.create_model_version("churn", source=outside.as_uri())
     with BackgroundServer(workspace, "churn") as srv, httpx.Client(base_url=srv.url) as http:
-        rollout.promote(workspace, "churn", mv.version, "champion", force=True, reason="test")
+        rollout.promote(
+            gateway_for(workspace), "churn", mv.version, "champion", force=True, reason="test"
+        )
         assert srv.router.wait_for(lambda t: srv.router.last_error is not None, 5)
         info = http.get("/version").json()
         assert "outside this workspace" in info["last_error"]

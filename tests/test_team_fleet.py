@@ -28,6 +28,7 @@ from jupyter_mlops.monitor.predlog_shipping import SegmentShipper
 from jupyter_mlops.monitor.report import build_report
 from jupyter_mlops.release import history, rollout
 from jupyter_mlops.store.client import forget_cached_clients
+from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.workspace import Workspace
 
 MONITOR = """monitor:
@@ -108,7 +109,7 @@ def fleet(team_server, tmp_path_factory):
     forget_cached_clients()
     ws = Workspace.find(project(base / "alice", team_server.url))
     df = registered(ws, "churn", ("good", "bad", "good"))  # v2 always says 0
-    rollout.promote(ws, "churn", 1, "champion")
+    rollout.promote(gateway_for(ws), "churn", 1, "champion")
     procs, urls = [], []
     for i in range(3):
         folder = project(base / f"replica{i}", team_server.url, extra=MONITOR)
@@ -129,7 +130,7 @@ def _applied(ws: Workspace, action: str, version: str) -> float:
     """When the change's last registry write was made (recorded in its audit entry once done)."""
 
     def applied() -> float | None:
-        for e in reversed(history.events(ws, "churn")):
+        for e in reversed(history.events(gateway_for(ws), "churn")):
             if (e.action, e.version) == (action, version) and e.applied is not None:
                 return e.applied
         return None
@@ -140,7 +141,7 @@ def _applied(ws: Workspace, action: str, version: str) -> float:
 
 
 def test_every_replica_follows_a_promotion_and_a_rollback_within_a_second(fleet):
-    rollout.promote(fleet.ws, "churn", 3, "staging")
+    rollout.promote(gateway_for(fleet.ws), "churn", 3, "staging")
     for url in fleet.urls:  # the staged version is loaded ahead, on every replica
         wait_until(
             lambda u=url: "3" in httpx.get(u + "/version").json()["loaded"],
@@ -150,17 +151,17 @@ def test_every_replica_follows_a_promotion_and_a_rollback_within_a_second(fleet)
     delays = []
     steps = [
         (
-            lambda: rollout.promote(fleet.ws, "churn", 3, "canary", weight=50),
+            lambda: rollout.promote(gateway_for(fleet.ws), "churn", 3, "canary", weight=50),
             ("1", "3", 50.0),
             ("promote", "3"),
         ),
         (
-            lambda: rollout.rollback(fleet.ws, "churn", target="canary"),
+            lambda: rollout.rollback(gateway_for(fleet.ws), "churn", target="canary"),
             ("1", None, 0.0),
             ("rollback", "3"),
         ),
         (
-            lambda: rollout.promote(fleet.ws, "churn", 3, "canary", weight=30),
+            lambda: rollout.promote(gateway_for(fleet.ws), "churn", 3, "canary", weight=30),
             ("1", "3", 30.0),
             ("promote", "3"),
         ),
@@ -202,11 +203,11 @@ def test_a_monitor_in_a_fourth_folder_counts_every_request_once(fleet, team_serv
 
 
 def test_the_one_guard_rolls_back_a_bad_canary_on_every_replica(fleet):
-    rollout.promote(fleet.ws, "churn", 2, "canary", weight=50)
+    rollout.promote(gateway_for(fleet.ws), "churn", 2, "canary", weight=50)
     fleet.propagation(("1", "2", 50.0), since=time.time())
     fleet.send(90)
     wait_until(
-        lambda: "canary" not in rollout.state(fleet.ws, "churn").aliases,
+        lambda: "canary" not in rollout.state(gateway_for(fleet.ws), "churn").aliases,
         90,
         interval=0.05,
         message="the guard did not roll back the bad canary",
@@ -215,7 +216,9 @@ def test_the_one_guard_rolls_back_a_bad_canary_on_every_replica(fleet):
     print(f"\nguard rollback -> every replica: max {max(delays) * 1000:.0f} ms")
     assert max(delays) < 1.0, delays
     time.sleep(5)  # the other replicas' guards had two rounds to act too
-    by_guard = [e for e in history.events(fleet.ws, "churn") if e.actor == "canary-guard"]
+    by_guard = [
+        e for e in history.events(gateway_for(fleet.ws), "churn") if e.actor == "canary-guard"
+    ]
     assert [(e.action, e.version) for e in by_guard] == [("rollback", "2")]
     assert "predictions differ" in by_guard[0].reason
 

@@ -12,10 +12,11 @@ from ..errors import InvalidInput
 from ..lineage.query import lineage as lineage_of
 from ..reproduce.environment_diff import env_diff_runs
 from ..reproduce.rerun import reproduce as rerun
-from ..workspace import Workspace
+from ..store.gateway import Gateway
 
 
-def versions(ws: Workspace, args: argparse.Namespace) -> list[Any]:
+def versions(gw: Gateway, args: argparse.Namespace) -> list[Any]:
+    ws = gw.ws
     return list_versions(ws, args.name)
 
 
@@ -35,7 +36,8 @@ def versions_text(versions: list[Any], args: argparse.Namespace) -> int:
     return 0
 
 
-def lineage(ws: Workspace, args: argparse.Namespace) -> Any:
+def lineage(gw: Gateway, args: argparse.Namespace) -> Any:
+    ws = gw.ws
     if args.up and args.down:
         raise InvalidInput("--up and --down exclude each other", hint="omit both for both ways")
     direction = "up" if args.up else "down" if args.down else "both"
@@ -50,7 +52,8 @@ def lineage_text(graph: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def reproduce(ws: Workspace, args: argparse.Namespace) -> Any:
+def reproduce(gw: Gateway, args: argparse.Namespace) -> Any:
+    ws = gw.ws
     return rerun(
         ws,
         args.run,
@@ -68,5 +71,6 @@ def verdict_text(result: Any, args: argparse.Namespace) -> int:
     return 0 if result.verdict == "reproduced" else 1
 
 
-def env_diff(ws: Workspace, args: argparse.Namespace) -> Any:
+def env_diff(gw: Gateway, args: argparse.Namespace) -> Any:
+    ws = gw.ws
     return env_diff_runs(ws, *args.runs)

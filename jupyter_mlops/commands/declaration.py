@@ -30,7 +30,7 @@ NOTEBOOK: FrontEnd = "notebook"
 BOTH: tuple[FrontEnd, ...] = (CLI, NOTEBOOK)
 
 # "package.module:function", imported when the command runs (see ``load``):
-DomainCall = str  # (workspace, args, **front-end keywords) -> result
+DomainCall = str  # (gateway, args, **front-end keywords) -> result
 TerminalView = str  # (result, args) -> exit code
 TerminalFlow = str  # args -> exit code
 NotebookView = str  # (ctx, args, result) -> the cell's value
@@ -74,7 +74,7 @@ def arg(
 class Command:
     """``jupyter-mlops NAME`` and/or ``%mlops NAME``, declared once.
 
-    The terminal runs ``show(call(workspace, args), args)``, or ``terminal(args)`` for a flow of
+    The terminal runs ``show(call(gateway, args), args)``, or ``terminal(args)`` for a flow of
     its own (a watch loop, several calls); the notebook runs ``call`` and hands the result to
     ``view``. Each of them is a name for ``load``. ``actions`` are sub-actions (``agent status``).
     """

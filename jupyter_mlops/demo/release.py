@@ -22,6 +22,7 @@ from ..release.registry import register
 from ..release.rollout import promote, rollback
 from ..release.validation import validate
 from ..serving.server import BackgroundServer
+from ..store.gateway import Gateway, gateway_for
 from ..store.runs import search
 from ..workspace import Workspace
 from .traffic import send_traffic, versions_text
@@ -47,7 +48,7 @@ def candidate_runs(ws: Workspace, metric: str) -> list[Any]:
 
 
 def run(
-    ws: Workspace,
+    gw: Gateway,
     *,
     metric: str = "cv_accuracy",
     say: Callable[[str], None] = print,
@@ -55,34 +56,35 @@ def run(
 ) -> None:
     import pandas as pd
 
+    ws = gw.ws
     policy = load_policy(ws)
     name = policy.model_name or ws.name
     best, runner_up = candidate_runs(ws, metric)[:2]
     say(
         f"== release demo for {name!r}: best run {best.info.run_id[:8]} ({metric}={best.data.metrics[metric]:.4f}), runner-up {runner_up.info.run_id[:8]} ({runner_up.data.metrics[metric]:.4f})"
     )
-    first = register(ws, runner_up.info.run_id, name, reason="demo: first release")
-    report = validate(ws, name, first.version, reason="demo")
+    first = register(gw, runner_up.info.run_id, name, reason="demo: first release")
+    report = validate(gw, name, first.version, reason="demo")
     say(report.text())
     promote(
-        ws,
+        gw,
         name,
         first.version,
         "champion",
         force=not report.passed,
         reason=None if report.passed else "demo: bootstrap champion",
     )
-    mv = register(ws, best.info.run_id, name, reason="demo: better model")
-    report = validate(ws, name, mv.version, reason="demo")
+    mv = register(gw, best.info.run_id, name, reason="demo: better model")
+    report = validate(gw, name, mv.version, reason="demo")
     say(report.text())
-    card = write_card(ws, name, mv.version)
+    card = write_card(gw, name, mv.version)
     say(f"model card: {card.md_path}")
     if not report.passed:
         say(
             f"v{mv.version} failed its gates, so it stays a candidate; the demo stops here (as a release would)."
         )
         return
-    promote(ws, name, mv.version, "staging", reason="demo")
+    promote(gw, name, mv.version, "staging", reason="demo")
     eval_rows = (
         pd.read_csv(ws.root / policy.evaluation["path"])
         .drop(columns=[policy.evaluation["target"]])
@@ -94,20 +96,20 @@ def run(
 
     with BackgroundServer(ws, name) as srv:
         say(f"serving {name} on {srv.url}")
-        promote(ws, name, mv.version, "canary", weight=policy.canary_weight, reason="demo: canary")
+        promote(gw, name, mv.version, "canary", weight=policy.canary_weight, reason="demo: canary")
         srv.router.wait_for(lambda t: t.canary is not None, 5)
         say(f"canary v{mv.version} at {policy.canary_weight:g}%: {traffic(seconds)}")
-        promote(ws, name, mv.version, "champion", reason="demo: canary healthy")
+        promote(gw, name, mv.version, "champion", reason="demo: canary healthy")
         srv.router.wait_for(lambda t: t.champion.version == str(mv.version), 5)
         say(f"champion v{mv.version}: {traffic(seconds / 2)}")
         t0 = time.monotonic()
-        rollback(ws, name, reason="demo: rollback drill")
+        rollback(gw, name, reason="demo: rollback drill")
         srv.router.wait_for(lambda t: t.champion.version == str(first.version), 5)
         say(
             f"rolled back to v{first.version}, serving it after {time.monotonic() - t0:.2f} s: {traffic(seconds / 2)}"
         )
     say("== release history")
-    say(format_history(events(ws, name)))
+    say(format_history(events(gw, name)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=3.0)
     args = ap.parse_args(argv)
     try:
-        run(Workspace.find(args.project), metric=args.metric, seconds=args.seconds)
+        run(gateway_for(Workspace.find(args.project)), metric=args.metric, seconds=args.seconds)
     except MlopsError as exc:
         print(f"release demo: {exc}", file=sys.stderr)
         return exc.exit_code

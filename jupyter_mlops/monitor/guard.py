@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigError, Conflict, NotFound
 from ..release.aliases.lease import Lease, LeaseLost
 from ..release.rollout import demote_canary, state
+from ..store.gateway import gateway_for
 from ..tags import GUARD_LEADER_TAG
 from ..workspace import Workspace
 from .drift import ReferenceProfile
@@ -60,7 +61,7 @@ class CanaryVerdict:
 
 
 def _aliases(ws: Workspace, model: str) -> dict[str, str]:
-    return dict(state(ws, model).aliases)
+    return dict(state(gateway_for(ws), model).aliases)
 
 
 def _output_psi(table: pa.Table, canary: str, champion: str) -> float | None:
@@ -142,7 +143,7 @@ def roll_back_canary(
 
     try:  # checked again under the release lease: never a canary other than the one judged
         demote_canary(
-            ws,
+            gateway_for(ws),
             model,
             reason=reason,
             actor=GUARD_ACTOR,
@@ -231,7 +232,7 @@ class CanaryGuard:
         """True while this guard is the fleet's one leader (renewed every round)."""
         if self._leader is None:
             self._leader = Lease(
-                self.ws,
+                gateway_for(self.ws),
                 self.model,
                 tag=LEADER_TAG,
                 purpose="canary guard",

@@ -17,6 +17,7 @@ from typing import Any
 from ..datasets.api import load_dataset
 from ..release.registry import get_version, model_dir
 from ..store.client import client_for
+from ..store.gateway import gateway_for
 from ..workspace import Workspace
 
 TRAINING_CONTEXTS = ("training", "train")
@@ -124,7 +125,8 @@ def _load_version(ws: Workspace, model: str, version: str, notes: list[str]) -> 
     try:
         import mlflow.pyfunc
 
-        return mlflow.pyfunc.load_model(str(model_dir(ws, get_version(ws, model, version))))
+        gw = gateway_for(ws)
+        return mlflow.pyfunc.load_model(str(model_dir(gw, get_version(gw, model, version))))
     except Exception as exc:
         notes.append(f"cannot load {model} v{version} ({exc}); prediction drift not computed")
         return None

@@ -17,6 +17,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from ..errors import MlopsError
+from ..store.gateway import Gateway, gateway_for
 from ..workspace import Workspace
 from .cell_hooks import install_hooks
 from .subcommands import SUBCOMMANDS, help_for, help_text, unknown_subcommand
@@ -34,6 +35,11 @@ class MagicContext:
     @property
     def workspace(self):
         return current_workspace()
+
+    @property
+    def gateway(self) -> Gateway:
+        """The gateway to MLflow of the kernel's workspace: what domain calls get."""
+        return gateway_for(current_workspace())
 
 
 _workspace_cache: dict[tuple, Any] = {}

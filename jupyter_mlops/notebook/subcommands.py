@@ -67,7 +67,7 @@ class Subcommand:
         command = self.command
         if command.flush_first:
             flush_own(ctx.workspace)
-        result = load(command.call)(ctx.workspace, args) if command.call is not None else None
+        result = load(command.call)(ctx.gateway, args) if command.call is not None else None
         assert command.view is not None  # without_view() is empty: the declarations test says so
         return load(command.view)(ctx, args, result)
 

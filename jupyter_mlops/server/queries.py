@@ -26,6 +26,7 @@ from ..release.registered_model import T_GATE_RUN
 from ..release.registry import check_name, get_version
 from ..release.rollout import state
 from ..store.client import client_for
+from ..store.gateway import Gateway
 from ..store.run_compare import compare_runs
 from ..store.run_details import read_text_artifact, run_detail
 from ..store.runs import INTERNAL_PREFIX, run_summary, search
@@ -186,10 +187,10 @@ def lineage(ws: Workspace, ref: str, direction: str) -> contract.LineageGraph:
 # -- models ----------------------------------------------------------------------------------
 
 
-def models(ws: Workspace) -> list[contract.ModelSummary]:
+def models(gw: Gateway) -> list[contract.ModelSummary]:
     out: list[contract.ModelSummary] = []
-    for rm in client_for(ws).search_registered_models(max_results=1000):
-        st = state(ws, rm.name)
+    for rm in gw.client.search_registered_models(max_results=1000):
+        st = state(gw, rm.name)
         out.append(
             {
                 "name": rm.name,
@@ -226,9 +227,9 @@ def _aliases_by_version(aliases: dict[str, str]) -> dict[str, list[str]]:
     return out
 
 
-def versions(ws: Workspace, name: str) -> contract.ModelVersions:
-    st = state(ws, name)  # validates the name; NotFound for an unknown model
-    found = client_for(ws).search_model_versions(f"name = '{name}'", max_results=1000)
+def versions(gw: Gateway, name: str) -> contract.ModelVersions:
+    st = state(gw, name)  # validates the name; NotFound for an unknown model
+    found = gw.client.search_model_versions(f"name = '{name}'", max_results=1000)
     by_version = _aliases_by_version(st.aliases)
     rows = [_version_row(mv, by_version) for mv in found]
     rows.sort(key=lambda r: int(r["version"]), reverse=True)
@@ -241,14 +242,14 @@ def versions(ws: Workspace, name: str) -> contract.ModelVersions:
     }
 
 
-def version(ws: Workspace, name: str, number: str) -> contract.VersionDetail:
+def version(gw: Gateway, name: str, number: str) -> contract.VersionDetail:
     """A version with its aliases, each gate's result and its model card (Markdown, as text)."""
 
-    mv = get_version(ws, name, number)
-    st = state(ws, name)
+    mv = get_version(gw, name, number)
+    st = state(gw, name)
     row = _version_row(mv, _aliases_by_version(st.aliases))
     tags = dict(mv.tags or {})
-    report = recorded_report(ws, mv)
+    report = recorded_report(gw, mv)
     gates: list[contract.GateResult] = [
         {
             "gate": r.gate,
@@ -261,7 +262,7 @@ def version(ws: Workspace, name: str, number: str) -> contract.VersionDetail:
         for r in (report.results if report else [])
     ]
     card_run = tags.get(CARD_RUN_ID_TAG)
-    card = read_text_artifact(ws, card_run, "card/model_card.md") if card_run else None
+    card = read_text_artifact(gw.ws, card_run, "card/model_card.md") if card_run else None
     try:
         lineage_tag = json.loads(tags.get(LINEAGE_TAG) or "null")
     except ValueError:
@@ -279,8 +280,8 @@ def version(ws: Workspace, name: str, number: str) -> contract.VersionDetail:
     }
 
 
-def history(ws: Workspace, name: str) -> list[contract.ReleaseEvent]:
-    return [cast(contract.ReleaseEvent, asdict(e)) for e in events(ws, name)]
+def history(gw: Gateway, name: str) -> list[contract.ReleaseEvent]:
+    return [cast(contract.ReleaseEvent, asdict(e)) for e in events(gw, name)]
 
 
 # -- pipeline and monitoring -----------------------------------------------------------------

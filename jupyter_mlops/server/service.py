@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from ..errors import MlopsError, StoreUnavailable
+from ..store.gateway import Gateway, gateway_for
 from ..workspace import Workspace
 from .first_page import is_light, wait_for_warm_up
 from .jobs import JobRegistry
@@ -36,11 +37,13 @@ PROBE_OK_FOR_S = 10.0
 
 
 class MlopsService:
-    """The workspace at the server's root folder, the executor that queries it, and its jobs."""
+    """The workspace at the server's root folder, its gateway to MLflow (handed to every domain
+    call), the executor that queries it, and its jobs."""
 
     def __init__(self, root_dir: str | os.PathLike[str]) -> None:
         self.root_dir = os.fspath(root_dir)
         self.workspace = Workspace.find(self.root_dir)
+        self.gateway: Gateway = gateway_for(self.workspace)
         self.jobs = JobRegistry()
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..release.registry import get_version, model_dir
 from ..release.rollout import state
+from ..store.gateway import gateway_for
 from ..workspace import Workspace
 from .payload import ColumnSpec, schema_columns
 
@@ -53,7 +54,8 @@ class RoutingTable:
 def load_version(ws: Workspace, model: str, version: str) -> LoadedVersion:
     """Load a registered version, only from the workspace's own store."""
     # model_dir raises for sources outside the store: those are never unpickled
-    return load_path(str(model_dir(ws, get_version(ws, model, version))), str(version))
+    gw = gateway_for(ws)
+    return load_path(str(model_dir(gw, get_version(gw, model, version))), str(version))
 
 
 def load_path(path: str, version: str) -> LoadedVersion:
@@ -100,7 +102,7 @@ class ModelRouter:
         """Read aliases and weight, load what is new, publish a new table (one reference swap)."""
 
         with self._refresh_lock:
-            st = state(self.ws, self.model)
+            st = state(gateway_for(self.ws), self.model)
             old = self.table
             loaded = dict(old.loaded)
             errors = []

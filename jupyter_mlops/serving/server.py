@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from ..errors import InvalidInput, StoreUnavailable
 from ..release.registry import get_registered_model
+from ..store.gateway import gateway_for
 from ..workspace import Workspace
 from .app import create_app
 
@@ -48,7 +49,7 @@ def serve(
 
     if not 0 < port < 65536:
         raise InvalidInput(f"port must be 1-65535, got {port}")
-    get_registered_model(ws, model)  # a clear NotFound before the server starts
+    get_registered_model(gateway_for(ws), model)  # a clear NotFound before the server starts
     uvicorn.Server(
         _config(create_app(ws, model, **app_options), host, port, own_process=True)
     ).run()

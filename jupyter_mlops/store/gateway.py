@@ -1,22 +1,26 @@
 """One workspace's way to MLflow: the object the domain receives and passes down.
 
-A front end (the CLI, the REST handlers, the magics, the loop) opens one gateway for the
+A front end (the CLI, the REST handlers, the magics, the demo) opens one gateway for the
 workspace it works in and hands it to the domain call; the domain passes the same gateway to
 every helper instead of looking a client up again. The gateway holds the MLflow client, knows the
-workspace's experiments, and runs the read barrier (this process's queued journal records land
-before a query reads).
+workspace's experiments, runs the read barrier (this process's queued journal records land
+before a query reads), reads the model registry with clear errors and says who acts.
 """
 
 from __future__ import annotations
 
+import os
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, overload
 
+from ..errors import InvalidInput, NotFound
 from ..workspace import Workspace
 from .client import client_for, experiment_id, read_barrier
+from .identity import authenticated_user, login_name
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion, RegisteredModel
 
 _gateways: dict[tuple[str, str], Gateway] = {}
 _guard = threading.Lock()
@@ -32,10 +36,18 @@ class Gateway:
         return f"Gateway({self.ws.root}, {self.ws.tracking_uri})"
 
     @property
+    def tracking_uri(self) -> str:
+        return self.ws.tracking_uri
+
+    @property
     def client(self) -> MlflowClient:
         """The process's one MlflowClient for this tracking URI (the store created if needed)."""
         return client_for(self.ws)
 
+    @overload
+    def experiment_id(self, name: str | None = None, *, create: Literal[True] = True) -> str: ...
+    @overload
+    def experiment_id(self, name: str | None = None, *, create: bool) -> str | None: ...
     def experiment_id(self, name: str | None = None, *, create: bool = True) -> str | None:
         """Id of experiment ``name`` (default: the workspace's), created on first use."""
         return experiment_id(self.ws, name, create=create, client=self.client)
@@ -44,12 +56,56 @@ class Gateway:
         """Read your own writes: what this process still has queued lands first."""
         read_barrier(self.ws)
 
+    # -- the model registry ------------------------------------------------------------------
+    def registered_model(self, name: str) -> RegisteredModel:
+        """The registered model ``name``; NotFound when the registry has none."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self.client.get_registered_model(name)
+        except MlflowException:
+            raise NotFound(
+                f"no registered model {name!r}",
+                hint="register one with `jupyter-mlops register RUN --name NAME`",
+            ) from None
+
+    def model_version(self, name: str, version: str | int) -> ModelVersion:
+        """Version ``version`` (a number) of registered model ``name``; NotFound naming which."""
+        from mlflow.exceptions import MlflowException
+
+        self.registered_model(name)
+        if not str(version).isdigit():
+            raise InvalidInput(f"version must be a number, got {version!r}")
+        try:
+            return self.client.get_model_version(name, str(version))
+        except MlflowException:
+            raise NotFound(
+                f"model {name!r} has no version {version}",
+                hint=f"see `jupyter-mlops history {name}`",
+            ) from None
+
+    # -- who acts ----------------------------------------------------------------------------
+    def actor(self, explicit: str | None = None) -> str:
+        """Who acts: ``explicit`` (the signed-in Jupyter user), else the user the tracking server
+        authenticates (a label cannot override it), else ``MLOPS_ACTOR`` (services, CI), else the
+        login name."""
+        if explicit:
+            return explicit
+        authenticated = authenticated_user(self.ws.tracking_uri)
+        if authenticated:
+            return authenticated
+        env = os.environ.get("MLOPS_ACTOR")
+        if env:
+            return env
+        return login_name() or "unknown"
+
 
 def gateway_for(ws: Workspace) -> Gateway:
-    """The gateway of ``ws`` (one per root and tracking URI in a process)."""
+    """The gateway of ``ws``: one per root and tracking URI in a process, renewed with the
+    workspace object (a front end re-reads its workspace when mlops.yaml changes)."""
     key = (str(ws.root), ws.tracking_uri)
     with _guard:
         gw = _gateways.get(key)
-        if gw is None:
+        if gw is None or gw.ws is not ws:
             gw = _gateways[key] = Gateway(ws)
         return gw
