@@ -34,6 +34,7 @@ from jupyter_mlops.monitor.predlog import (
     predictions_dir,
     scan_predictions,
 )
+from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.workspace import Workspace
 
 N_NUM, N_CAT = 15, 5
@@ -329,17 +330,25 @@ def bench_guard_rollback(reps: int) -> list[tuple[str, str, str]]:
             with track(name="bench", workspace=ws) as run:
                 run.log_model(model, X=X.head(10))
             run_id = run.wait_synced()
-            versions.append(register(ws, run_id, "bench").version)
-        promote(ws, "bench", versions[0], "champion", force=True, reason="bench")
+            versions.append(register(gateway_for(ws), run_id, "bench").version)
+        promote(gateway_for(ws), "bench", versions[0], "champion", force=True, reason="bench")
         rows = X.to_dict(orient="records")
-        with BackgroundServer(ws, "bench", poll_interval=0.5) as srv:
+        with BackgroundServer(gateway_for(ws), "bench", poll_interval=0.5) as srv:
             for _ in range(reps):
-                promote(ws, "bench", versions[1], "canary", weight=50, force=True, reason="bench")
+                promote(
+                    gateway_for(ws),
+                    "bench",
+                    versions[1],
+                    "canary",
+                    weight=50,
+                    force=True,
+                    reason="bench",
+                )
                 srv.router.wait_for(lambda t: t.canary is not None, 30)
                 send_rows(srv.url, rows[:80], clients=1)
                 srv.app.state.prediction_log.flush()
                 t0 = time.perf_counter()
-                verdict = guard_canary(ws, "bench")
+                verdict = guard_canary(gateway_for(ws), "bench")
                 t1 = time.perf_counter()
                 assert verdict.acted, verdict.reasons
                 srv.router.wait_for(lambda t: t.canary is None, 30)

@@ -40,7 +40,7 @@ def seed_release(ws) -> tuple[str, str]:
     mv = register(gateway_for(ws), weaker, "churn")
     client.set_model_version_tag("churn", mv.version, "mlops.gates", "passed")
     promote(gateway_for(ws), "churn", mv.version, "champion", reason="initial release")
-    with PredictionLog(ws, "churn") as log:
+    with PredictionLog(gateway_for(ws), "churn") as log:
         for record in stream(300, t0=time.time() - 1800, dt=6.0, version=mv.version):
             log.append(record)
     return weaker, best

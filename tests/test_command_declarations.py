@@ -33,6 +33,7 @@ ONE_SIDED = {
     "datasets": {CLI: {"json"}, NOTEBOOK: set()},
     "lineage": {CLI: {"json", "svg"}, NOTEBOOK: {"text"}},
     "reproduce": {CLI: {"json"}, NOTEBOOK: set()},
+    "config": {CLI: {"json"}, NOTEBOOK: set()},
 }
 # Declared defaults that differ by front end (a notebook table has room for more runs).
 NOTEBOOK_DEFAULTS = {("runs", "limit"): (20, 50)}
@@ -210,7 +211,7 @@ def _named_functions() -> list[tuple[str, str, str]]:
 
 # the parameters each role is called with (the domain call may take front-end keywords after)
 ROLE_PARAMETERS = {
-    "call": ["ws", "args"],
+    "call": ["gw", "args"],
     "show": [None, "args"],
     "terminal": ["args"],
     "view": ["ctx", "args", None],

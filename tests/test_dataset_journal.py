@@ -28,6 +28,7 @@ from jupyter_mlops.datasets.fingerprint import fingerprint
 from jupyter_mlops.journal import agent_control, dataset_versions
 from jupyter_mlops.journal.sync import outbox_counts, sync_workspace
 from jupyter_mlops.store.client import client_for, experiment_id, forget_cached_clients
+from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,7 +51,7 @@ def _project(root: Path, monkeypatch, uri: str) -> Workspace:
 
 
 def _dataset_runs(ws: Workspace) -> list:
-    return registry._search(ws, "")
+    return registry._search(gateway_for(ws), "")
 
 
 @pytest.fixture
@@ -95,7 +96,7 @@ def test_registered_while_the_server_is_down_lands_exactly_once_when_it_is_back(
         runs = _dataset_runs(ws)
         assert len(runs) == 1, [r.info.run_id for r in runs]
         assert runs[0].info.status == "FINISHED"
-        (listed,) = registry.list_versions(ws, "offline")
+        (listed,) = registry.list_versions(gateway_for(ws), "offline")
         assert listed.run_id == runs[0].info.run_id and listed.version == 1
         got = client_for(ws).get_run(run.wait_run_id())
         (di,) = got.inputs.dataset_inputs

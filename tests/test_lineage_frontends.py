@@ -12,6 +12,7 @@ from jupyter_mlops.capture import tracker
 from jupyter_mlops.cli import main
 from jupyter_mlops.datasets import registry
 from jupyter_mlops.datasets.api import forget_described
+from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.store.runs import recent_runs
 
 
@@ -37,7 +38,7 @@ def test_tracked_cell_logs_the_frames_it_reads_and_lineage_draws_them(ip, worksp
         )
     )
     tracker.shutdown_recorders()
-    [run] = [r for r in recent_runs(workspace, limit=20) if r["name"] == "fit"]
+    [run] = [r for r in recent_runs(gateway_for(workspace), limit=20) if r["name"] == "fit"]
     versions = _ok(ip.run_cell("%mlops datasets"))
     assert list(versions["ref"]) == ["raw@1"]
     graph = _ok(ip.run_cell(f"%mlops lineage {run['run_id']}"))
@@ -81,7 +82,7 @@ def test_env_diff_magic_and_bad_usage(ip, workspace):
     _ok(ip.run_cell("%%mlops track --name one\nv = 1"))
     _ok(ip.run_cell("%%mlops track --name two\nv = 2"))
     tracker.shutdown_recorders()
-    names = {r["name"]: r["run_id"] for r in recent_runs(workspace, limit=20)}
+    names = {r["name"]: r["run_id"] for r in recent_runs(gateway_for(workspace), limit=20)}
     diff = _ok(ip.run_cell(f"%mlops env diff {names['one']} {names['two']}"))
     assert "identical" in diff.to_text()
     with pytest.raises(UsageError):

@@ -43,7 +43,7 @@ def test_drift_found_against_the_training_data_through_lineage(workspace):
     live = make_data(300, seed=7)[FEATURES]
     drifted = live.assign(age=live["age"] + 25)  # +2.5 sd
 
-    with BackgroundServer(workspace, "churn", poll_interval=0.1) as srv:
+    with BackgroundServer(gateway_for(workspace), "churn", poll_interval=0.1) as srv:
         assert isinstance(srv.app.state.canary_guard, CanaryGuard)  # from mlops.yaml alone
         t0 = time.time()
         assert send_rows(srv.url, live.to_dict(orient="records")) == {(200, "1"): 300}
@@ -52,8 +52,8 @@ def test_drift_found_against_the_training_data_through_lineage(workspace):
         t2 = time.time() + 1e-3
         srv.app.state.prediction_log.flush()
 
-        calm = build_report(workspace, "churn", since=t0, until=t1, record=False)
-        shifted = build_report(workspace, "churn", since=t1, until=t2, record=False)
+        calm = build_report(gateway_for(workspace), "churn", since=t0, until=t1, record=False)
+        shifted = build_report(gateway_for(workspace), "churn", since=t1, until=t2, record=False)
         for report in (calm, shifted):  # no reference given: found through lineage
             assert report.reference.startswith("training dataset churn-train"), report.problems
             assert set(report.drift) == set(FEATURES) and report.live_rows == 300
@@ -86,14 +86,16 @@ def test_drift_found_against_the_training_data_through_lineage(workspace):
 
 
 def test_guard_is_off_unless_asked_and_a_broken_section_only_fails_when_asked(workspace):
-    assert start_guard(workspace, "churn") is None  # no mlops.yaml
-    guard = start_guard(workspace, "churn", True)
+    assert start_guard(gateway_for(workspace), "churn") is None  # no mlops.yaml
+    guard = start_guard(gateway_for(workspace), "churn", True)
     assert isinstance(guard, CanaryGuard)
     guard.stop()
     (workspace.root / "mlops.yaml").write_text("project: x\nmonitor:\n  canary: {guard: 1}\n")
-    assert start_guard(workspace, "churn") is None  # serving keeps running, with a warning
+    assert (
+        start_guard(gateway_for(workspace), "churn") is None
+    )  # serving keeps running, with a warning
     with pytest.raises(ConfigError, match="monitor.canary.guard"):
-        start_guard(workspace, "churn", True)
+        start_guard(gateway_for(workspace), "churn", True)
     parse = build_parser().parse_args
     assert parse(["serve", "churn", "--guard"]).guard is True
     assert parse(["serve", "churn", "--no-guard"]).guard is False
@@ -111,7 +113,7 @@ def test_a_tracked_cells_inputs_without_context_are_matched_by_the_signature(wor
         run.log_model(fit_model(df), name="model", X=df[FEATURES].head(20))
     run_id = run.wait_synced()
     mv = register(gateway_for(workspace), run_id, "churn")
-    ref = training_reference(workspace, "churn", mv.version)
+    ref = training_reference(gateway_for(workspace), "churn", mv.version)
     assert ref.description.startswith("training dataset X "), ref.notes
     assert list(ref.frame.columns) == FEATURES and ref.features == FEATURES
     assert len(ref.predictions) == 300

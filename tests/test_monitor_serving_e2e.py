@@ -46,7 +46,7 @@ def test_real_traffic_metrics_and_the_canary_guard(workspace):
     rollout.promote(gateway_for(workspace), "churn", 2, "canary", weight=50)
     X = df[FEATURES]
     with (
-        BackgroundServer(workspace, "churn", poll_interval=0.1) as srv,
+        BackgroundServer(gateway_for(workspace), "churn", poll_interval=0.1) as srv,
         httpx.Client(base_url=srv.url) as http,
     ):
         plog = srv.app.state.prediction_log
@@ -58,7 +58,7 @@ def test_real_traffic_metrics_and_the_canary_guard(workspace):
         assert _canary_count(metrics) - before == 50  # the registry is process-wide
         assert "mlops_request_latency_seconds_bucket" in metrics
 
-        verdict = guard_canary(workspace, "churn")
+        verdict = guard_canary(gateway_for(workspace), "churn")
         assert verdict.decision == "rollback" and verdict.acted, verdict.reasons
         assert "predictions differ" in " ".join(verdict.reasons)
         event = history.events(gateway_for(workspace), "churn")[-1]
@@ -71,13 +71,13 @@ def test_real_traffic_metrics_and_the_canary_guard(workspace):
         assert srv.router.wait_for(lambda t: t.canary is not None, timeout=30)
         assert _send(http, X, 100).count("3") == 50
         plog.flush()
-        verdict = guard_canary(workspace, "churn")
+        verdict = guard_canary(gateway_for(workspace), "churn")
         assert verdict.decision == "keep" and not verdict.acted, verdict.reasons
         assert str(client_for(workspace).get_registered_model("churn").aliases["canary"]) == "3"
 
-    scan = scan_predictions(workspace, "churn")
+    scan = scan_predictions(gateway_for(workspace), "churn")
     assert scan.table.num_rows == 220 * 4 and not scan.problems
-    report = build_report(workspace, "churn", window="10m", reference=df, record=False)
+    report = build_report(gateway_for(workspace), "churn", window="10m", reference=df, record=False)
     assert report.health["1"].requests == 120 and report.health["2"].requests == 50
     assert report.health["all"].error_rate == 0.0
     assert set(report.drift) == set(FEATURES) and not report.drifted

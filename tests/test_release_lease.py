@@ -113,9 +113,11 @@ def test_the_guard_never_demotes_a_canary_other_than_the_judged_one(workspace):
     assert rollout.state(gateway_for(workspace), "churn").aliases["canary"] == "3"
     from jupyter_mlops.monitor.guard import roll_back_canary
 
-    assert not roll_back_canary(workspace, "churn", "2", "judged v2")
-    assert not roll_back_canary(workspace, "churn", "3", "judged against v2", champion="2")
-    assert roll_back_canary(workspace, "churn", "3", "judged v3")
+    assert not roll_back_canary(gateway_for(workspace), "churn", "2", "judged v2")
+    assert not roll_back_canary(
+        gateway_for(workspace), "churn", "3", "judged against v2", champion="2"
+    )
+    assert roll_back_canary(gateway_for(workspace), "churn", "3", "judged v3")
     assert "canary" not in rollout.state(gateway_for(workspace), "churn").aliases
 
 
@@ -155,7 +157,10 @@ def test_one_guard_of_a_fleet_leads_and_a_stopped_leader_hands_over(workspace, m
 
     monkeypatch.setenv("MLOPS_LEASE_SETTLE", "0.5")
     registered(workspace, kinds=("good",))
-    first, second = CanaryGuard(workspace, "churn"), CanaryGuard(workspace, "churn")
+    first, second = (
+        CanaryGuard(gateway_for(workspace), "churn"),
+        CanaryGuard(gateway_for(workspace), "churn"),
+    )
     assert first.lead() and not second.lead()
     assert first.lead() and not second.lead()  # the leader renews; the other stands by
     first.stop()  # gives the lease back

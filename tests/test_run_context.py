@@ -25,6 +25,7 @@ from jupyter_mlops.capture.run_context import (
 )
 from jupyter_mlops.errors import ConfigError
 from jupyter_mlops.store.client import client_for
+from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.store.run_details import read_text_artifact
 
 
@@ -166,7 +167,7 @@ def test_git_state_is_read_off_the_cells_path_and_tags_the_run(workspace):
     tracker.shutdown_recorders()
     got = client_for(workspace).get_run(run_id)
     assert {k: got.data.tags.get(k) for k in expected} == expected
-    assert "+alpha = 2" in read_text_artifact(workspace, run_id, "mlops/git.diff")
+    assert "+alpha = 2" in read_text_artifact(gateway_for(workspace), run_id, "mlops/git.diff")
 
 
 def test_papermill_context_applies_only_to_a_kernel_papermill_ran(workspace, monkeypatch):

@@ -41,7 +41,10 @@ def test_every_mlflow_payload_shape_scores_the_same(workspace, churn):
         {"inputs": X.to_dict(orient="list")},
         {"instances": X.values.tolist()},
     ]
-    with BackgroundServer(workspace, "churn") as srv, httpx.Client(base_url=srv.url) as http:
+    with (
+        BackgroundServer(gateway_for(workspace), "churn") as srv,
+        httpx.Client(base_url=srv.url) as http,
+    ):
         assert http.get("/ping").status_code == 200
         for body in shapes:
             r = http.post("/invocations", json=body)
@@ -62,7 +65,7 @@ def test_every_mlflow_payload_shape_scores_the_same(workspace, churn):
 def test_bad_payloads_get_400_naming_the_column_and_413_before_parsing(workspace, churn):
     row = churn[FEATURES].head(1).to_dict(orient="records")[0]
     with (
-        BackgroundServer(workspace, "churn", max_body=2000) as srv,
+        BackgroundServer(gateway_for(workspace), "churn", max_body=2000) as srv,
         httpx.Client(base_url=srv.url) as http,
     ):
         missing = {k: v for k, v in row.items() if k != "income"}
@@ -95,7 +98,10 @@ def test_traffic_split_is_within_one_point_and_sticky_keys_stick(workspace, chur
     rollout.promote(gateway_for(workspace), "churn", 2, "canary", weight=30)
     body = json.dumps({"dataframe_records": churn[FEATURES].head(1).to_dict(orient="records")})
     headers = {"content-type": "application/json"}
-    with BackgroundServer(workspace, "churn") as srv, httpx.Client(base_url=srv.url) as http:
+    with (
+        BackgroundServer(gateway_for(workspace), "churn") as srv,
+        httpx.Client(base_url=srv.url) as http,
+    ):
         assert srv.router.wait_for(lambda t: t.canary is not None)
         seen = [
             http.post("/invocations", content=body, headers=headers).headers["x-model-version"]
@@ -122,7 +128,7 @@ def test_shadow_mode_scores_the_canary_but_answers_with_the_champion(workspace, 
 
     body = {"dataframe_records": churn[FEATURES].head(2).to_dict(orient="records")}
     with (
-        BackgroundServer(workspace, "churn", prediction_log=Collect()) as srv,
+        BackgroundServer(gateway_for(workspace), "churn", prediction_log=Collect()) as srv,
         httpx.Client(base_url=srv.url) as http,
     ):
         versions = {
@@ -136,13 +142,18 @@ def test_predictions_land_in_the_prediction_log(workspace, churn):
     from jupyter_mlops.monitor.predlog import read_predictions
 
     body = {"dataframe_records": churn[FEATURES].head(3).to_dict(orient="records")}
-    with BackgroundServer(workspace, "churn") as srv, httpx.Client(base_url=srv.url) as http:
+    with (
+        BackgroundServer(gateway_for(workspace), "churn") as srv,
+        httpx.Client(base_url=srv.url) as http,
+    ):
         for _ in range(4):
             assert http.post("/invocations", json=body).status_code == 200
         assert (
             http.post("/invocations", json={"dataframe_records": [{"age": 1}]}).status_code == 400
         )
-    table = read_predictions(workspace, "churn").to_pandas()  # the log is flushed on shutdown
+    table = read_predictions(
+        gateway_for(workspace), "churn"
+    ).to_pandas()  # the log is flushed on shutdown
     assert set(table["status"]) == {200, 400}
     ok = table[table["status"] == 200]
     assert len(ok) == 12 and set(ok["version"]) == {"1"}
@@ -154,7 +165,7 @@ def test_alias_changes_are_followed_without_failed_requests(workspace, churn):
     body = json.dumps({"dataframe_records": churn[FEATURES].head(1).to_dict(orient="records")})
     failures, answered = [], []
     stop = threading.Event()
-    with BackgroundServer(workspace, "churn") as srv:
+    with BackgroundServer(gateway_for(workspace), "churn") as srv:
 
         def load():
             with httpx.Client(base_url=srv.url) as http:
@@ -191,7 +202,10 @@ def test_a_version_whose_source_is_outside_the_store_is_never_loaded(workspace, 
     outside = tmp_path / "elsewhere"
     shutil.copytree(good.removeprefix("file://"), outside)
     mv = client.create_model_version("churn", source=outside.as_uri())
-    with BackgroundServer(workspace, "churn") as srv, httpx.Client(base_url=srv.url) as http:
+    with (
+        BackgroundServer(gateway_for(workspace), "churn") as srv,
+        httpx.Client(base_url=srv.url) as http,
+    ):
         rollout.promote(
             gateway_for(workspace), "churn", mv.version, "champion", force=True, reason="test"
         )
@@ -201,7 +215,10 @@ def test_a_version_whose_source_is_outside_the_store_is_never_loaded(workspace, 
         assert info["champion"] == "1"  # the loaded champion keeps serving
         assert http.get("/ping").status_code == 200
     # a fresh server never unpickles it either: no champion, 503
-    with BackgroundServer(workspace, "churn") as srv, httpx.Client(base_url=srv.url) as http:
+    with (
+        BackgroundServer(gateway_for(workspace), "churn") as srv,
+        httpx.Client(base_url=srv.url) as http,
+    ):
         assert http.get("/ping").status_code == 503
         r = http.post("/invocations", json={"dataframe_records": [{"age": 1.0}]})
         assert r.status_code == 503
@@ -209,7 +226,10 @@ def test_a_version_whose_source_is_outside_the_store_is_never_loaded(workspace, 
 
 def test_metrics_route_is_mounted(workspace, churn):
     body = {"dataframe_records": churn[FEATURES].head(1).to_dict(orient="records")}
-    with BackgroundServer(workspace, "churn") as srv, httpx.Client(base_url=srv.url) as http:
+    with (
+        BackgroundServer(gateway_for(workspace), "churn") as srv,
+        httpx.Client(base_url=srv.url) as http,
+    ):
         assert http.post("/invocations", json=body).status_code == 200
         r = http.get("/metrics")
         assert r.status_code == 200 and "# TYPE" in r.text

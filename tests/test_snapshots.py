@@ -14,6 +14,7 @@ from jupyter_mlops.datasets.cell_inputs import describe, frames_read_by
 from jupyter_mlops.datasets.fingerprint import fingerprint
 from jupyter_mlops.errors import IntegrityError, InvalidInput, NotFound
 from jupyter_mlops.store.client import client_for, experiment_id
+from jupyter_mlops.store.gateway import gateway_for
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +39,7 @@ def _frame(n: int = 50, seed: int = 0) -> pd.DataFrame:
 
 
 def _dataset_runs(ws) -> list:
-    return registry._search(ws, "")
+    return registry._search(gateway_for(ws), "")
 
 
 def test_logging_twice_stores_once_and_loads_back_verified(workspace):
@@ -69,12 +70,12 @@ def test_versions_are_numbered_per_name_and_listed(workspace):
     log_dataset(a, name="train", workspace=workspace)
     log_dataset(b, name="train", workspace=workspace)
     log_dataset(a, name="other", workspace=workspace)
-    versions = registry.list_versions(workspace, "train")
+    versions = registry.list_versions(gateway_for(workspace), "train")
     assert [v.version for v in versions] == [1, 2]
     assert fingerprint(load_dataset("train@1", workspace=workspace)) == fingerprint(a)
     assert fingerprint(load_dataset("train", workspace=workspace)) == fingerprint(b)
     # the same data under another name shares the first snapshot instead of storing it again
-    other = registry.resolve(workspace, "other")
+    other = registry.resolve(gateway_for(workspace), "other")
     assert other.snapshot_run == versions[0].run_id
     assert fingerprint(load_dataset("other@1", workspace=workspace)) == fingerprint(a)
 

@@ -177,7 +177,7 @@ def test_every_replica_follows_a_promotion_and_a_rollback_within_a_second(fleet)
 
 
 def _counted(ws: Workspace) -> tuple[int, int, Counter]:
-    table = scan_predictions(ws, "churn").table
+    table = scan_predictions(gateway_for(ws), "churn").table
     ids = table["request_id"].to_pylist()
     return len(ids), len(set(ids)), Counter(table["version"].to_pylist())
 
@@ -231,7 +231,7 @@ def test_a_graceful_stop_ships_what_each_replica_holds(fleet, team_server):
     rows, distinct, by_version = _counted(reader)
     assert rows == distinct == len(fleet.sent)
     assert by_version == Counter(v for _, v in fleet.sent)
-    report = build_report(reader, "churn", window="1h", record=False)
+    report = build_report(gateway_for(reader), "churn", window="1h", record=False)
     assert report.health["all"].requests == len(fleet.sent)
     for folder in (fleet.base / f"replica{i}" for i in range(3)):
         pending = list((folder / ".mlops" / "predictions" / "churn").glob("*.arrow"))
@@ -240,10 +240,10 @@ def test_a_graceful_stop_ships_what_each_replica_holds(fleet, team_server):
 
 def test_shipped_hours_older_than_max_age_are_deleted_from_the_server(fleet, team_server):
     reader = Workspace.find(project(fleet.base / "frank", team_server.url))
-    assert scan_predictions(reader, "churn").table.num_rows == len(fleet.sent)
-    shipper = SegmentShipper(reader, "churn")
+    assert scan_predictions(gateway_for(reader), "churn").table.num_rows == len(fleet.sent)
+    shipper = SegmentShipper(gateway_for(reader), "churn")
     assert shipper.prune_shipped(max_age=7 * 86400) == 0  # nothing that old
     removed = shipper.prune_shipped(max_age=60, now=time.time() + 7200)
     assert removed >= 3  # every replica's hour(s)
     fresh = Workspace.find(project(fleet.base / "gina", team_server.url))
-    assert scan_predictions(fresh, "churn").table.num_rows == 0
+    assert scan_predictions(gateway_for(fresh), "churn").table.num_rows == 0

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..datasets import cell_inputs
 from ..errors import InvalidInput
+from ..settings import environment_settings
 from ..tags import (
     CELL_DURATION_METRIC,
     CELL_HASH_TAG,
@@ -52,7 +53,7 @@ _notebook_cache: dict[str, tuple[int, dict[str, Any] | None]] = {}
 def _notebook_cells() -> dict[str, Any] | None:
     """The saved notebook's code cells, re-read only when the file changed (it may hold MBs of
     outputs, and every tracked cell asks)."""
-    path = os.environ.get("MLOPS_NOTEBOOK_PATH") or os.environ.get("JPY_SESSION_NAME")
+    path = environment_settings().notebook_path or os.environ.get("JPY_SESSION_NAME")
     if not path or not path.endswith(".ipynb"):
         return None
     try:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..journal.flusher import git_tags
+from ..settings import environment_settings
 from ..tags import ENV_HASH_TAG, NOTEBOOK_TAG, param_tag
 from . import validation
 from .environment import environment_snapshot
@@ -38,7 +39,7 @@ class NotebookContext:
     name = "notebook"
 
     def _path(self) -> str | None:
-        return os.environ.get("MLOPS_NOTEBOOK_PATH") or os.environ.get("JPY_SESSION_NAME")
+        return environment_settings().notebook_path or os.environ.get("JPY_SESSION_NAME")
 
     def in_context(self, run: RunStart) -> bool:
         return bool(self._path())

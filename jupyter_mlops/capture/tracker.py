@@ -19,6 +19,7 @@ from typing import Any
 from ..datasets import api as dataset_api
 from ..errors import InvalidInput, MlopsError, NotFound, StoreUnavailable
 from ..journal import flusher
+from ..settings import environment_settings
 from ..store.identity import acting_user
 from ..store.logged_models import pinned_requirements, stage_estimator
 from ..tags import ERROR_TAG, ERROR_TYPE_TAG, KIND_TAG, PARENT_KEY_TAG
@@ -73,9 +74,10 @@ class RunRecorder:
         self.kind = kind
         self._tags = validation.check_tags(dict(tags or {}))
         if parent_run_id is None and parent_key is None:
-            parent_run_id = os.environ.get("MLOPS_PARENT_RUN_ID") or None
+            env = environment_settings()
+            parent_run_id = env.parent_run_id
             # a build step whose run is not in MLflow yet (server unreachable) names its key
-            parent_key = None if parent_run_id else os.environ.get("MLOPS_PARENT_KEY") or None
+            parent_key = None if parent_run_id else env.parent_key
         self.parent_run_id = parent_run_id
         self.parent_key = parent_key
         self._params: dict[str, str] = {}

@@ -16,8 +16,7 @@ from ..store.gateway import Gateway
 
 
 def versions(gw: Gateway, args: argparse.Namespace) -> list[Any]:
-    ws = gw.ws
-    return list_versions(ws, args.name)
+    return list_versions(gw, args.name)
 
 
 def versions_text(versions: list[Any], args: argparse.Namespace) -> int:
@@ -37,11 +36,10 @@ def versions_text(versions: list[Any], args: argparse.Namespace) -> int:
 
 
 def lineage(gw: Gateway, args: argparse.Namespace) -> Any:
-    ws = gw.ws
     if args.up and args.down:
         raise InvalidInput("--up and --down exclude each other", hint="omit both for both ways")
     direction = "up" if args.up else "down" if args.down else "both"
-    return lineage_of(ws, args.ref, direction=direction)
+    return lineage_of(gw, args.ref, direction=direction)
 
 
 def lineage_text(graph: Any, args: argparse.Namespace) -> int:
@@ -53,9 +51,8 @@ def lineage_text(graph: Any, args: argparse.Namespace) -> int:
 
 
 def reproduce(gw: Gateway, args: argparse.Namespace) -> Any:
-    ws = gw.ws
     return rerun(
-        ws,
+        gw,
         args.run,
         rtol=args.tolerance,
         timeout=args.timeout,
@@ -72,5 +69,4 @@ def verdict_text(result: Any, args: argparse.Namespace) -> int:
 
 
 def env_diff(gw: Gateway, args: argparse.Namespace) -> Any:
-    ws = gw.ws
-    return env_diff_runs(ws, *args.runs)
+    return env_diff_runs(gw, *args.runs)

@@ -18,12 +18,11 @@ from .terminal import gateway_from
 def report(gw: Gateway, args: argparse.Namespace) -> Any:
     """One report over the window; with ``--guard``, a canary worse than the champion is rolled
     back and the report carries that verdict."""
-    ws = gw.ws
-    require_known_model(ws, args.model)
+    require_known_model(gw, args.model)
     window = parse_duration(args.window, "--window") if args.window else None
-    checked = build_report(ws, args.model, window=window, record=not args.no_record)
+    checked = build_report(gw, args.model, window=window, record=not args.no_record)
     if args.guard and checked.canary is not None and checked.canary.decision == "rollback":
-        checked.canary = guard_canary(ws, args.model)
+        checked.canary = guard_canary(gw, args.model)
     return checked
 
 

@@ -18,10 +18,9 @@ from .terminal import gateway_from
 
 
 def build_call(gw: Gateway, args: argparse.Namespace, progress: bool = True) -> Any:
-    ws = gw.ws
     return build_pipeline(
         args.steps or None,
-        workspace=ws,
+        workspace=gw.ws,
         force=args.force,
         jobs=args.jobs,
         executor="dask" if args.scheduler and args.executor == "local" else args.executor,
@@ -38,8 +37,7 @@ def build(args: argparse.Namespace) -> int:
 
 
 def steps_in_order(gw: Gateway, args: argparse.Namespace) -> list[Any]:
-    ws = gw.ws
-    spec = load_spec(ws)
+    spec = load_spec(gw.ws)
     needs = {n: list(s.needs) for n, s in spec.steps.items()}
     return [(name, spec.steps[name]) for name in topological_order(needs, needs)]
 

@@ -102,7 +102,7 @@ def serve(args: argparse.Namespace) -> int:
         f"serving {args.model} on http://{args.host}:{args.port} (champion + canary; Ctrl-C stops)"
     )
     server.serve(
-        gw.ws,
+        gw,
         args.model,
         host=args.host,
         port=args.port,

@@ -9,7 +9,6 @@ from typing import Any
 
 from ..journal import sync as outbox
 from ..pipeline.cache import CacheIndex
-from ..store.client import client_for
 from ..store.gateway import Gateway
 from ..store.reachability import ensure_reachable
 from ..store.run_compare import compare_runs
@@ -17,7 +16,7 @@ from ..store.run_details import run_detail
 from ..store.runs import key_metrics
 from ..store.runs import summaries as run_summaries
 from ..tags import ERROR_TAG, ERROR_TYPE_TAG, WARNINGS_TAG
-from .terminal import gateway_from, workspace_from
+from .terminal import gateway_from
 
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -34,8 +33,7 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
 
 
 def summaries(gw: Gateway, args: argparse.Namespace) -> list[dict[str, Any]]:
-    ws = gw.ws
-    return run_summaries(ws, experiment=args.experiment, limit=args.limit, sort=args.sort)
+    return run_summaries(gw, experiment=args.experiment, limit=args.limit, sort=args.sort)
 
 
 def runs_text(runs: list[dict[str, Any]], args: argparse.Namespace) -> int:
@@ -52,8 +50,7 @@ def runs_text(runs: list[dict[str, Any]], args: argparse.Namespace) -> int:
 
 
 def detail(gw: Gateway, args: argparse.Namespace) -> dict[str, Any]:
-    ws = gw.ws
-    return run_detail(ws, args.run)
+    return run_detail(gw, args.run)
 
 
 def show_text(detail: dict[str, Any], args: argparse.Namespace) -> int:
@@ -121,9 +118,9 @@ def sync(args: argparse.Namespace) -> int:
 
 
 def experiments(args: argparse.Namespace) -> int:
-    ws = workspace_from(args)
-    ensure_reachable(ws)
-    exps = client_for(ws).search_experiments()
+    gw = gateway_from(args)
+    ensure_reachable(gw.ws)
+    exps = gw.client.search_experiments()
     print(
         _table(
             ["id", "name", "artifact location"],
@@ -134,5 +131,4 @@ def experiments(args: argparse.Namespace) -> int:
 
 
 def compare(gw: Gateway, args: argparse.Namespace) -> dict[str, Any]:
-    ws = gw.ws
-    return compare_runs(ws, args.runs)
+    return compare_runs(gw, args.runs)

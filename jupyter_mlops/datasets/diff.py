@@ -9,11 +9,12 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..store.client import client_for
-from ..workspace import Workspace
 from .registry import resolve
+
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
 
 STATS = ("nulls", "min", "max", "mean", "std", "unique")
 
@@ -114,12 +115,12 @@ def side_from_frame(obj: Any, label: str) -> DatasetSide:
     return DatasetSide(label, digest, schema_of(df), profile_of(df, columns))
 
 
-def side_from_store(ws: Workspace, ref: str) -> DatasetSide:
-    v = resolve(ws, ref)
+def side_from_store(gw: Gateway, ref: str) -> DatasetSide:
+    v = resolve(gw, ref)
     schema: dict[str, Any] = {}
     profile: dict[str, Any] = {}
     if v.run_id:
-        run = client_for(ws).get_run(v.run_id)
+        run = gw.client.get_run(v.run_id)
         for di in run.inputs.dataset_inputs if run.inputs else []:
             if di.dataset.digest == v.digest:
                 schema = json.loads(di.dataset.schema or "{}")
@@ -155,10 +156,10 @@ def _top(top: Any) -> str | None:
     return ", ".join(f"{k} ({n})" for k, n in top[:3])
 
 
-def diff_datasets(ws: Workspace, a: Any, b: Any) -> DatasetDiff:
+def diff_datasets(gw: Gateway, a: Any, b: Any) -> DatasetDiff:
     """Diff two versions: each a dataset reference (str) or an in-memory DataFrame."""
     sides = [
-        side_from_store(ws, x) if isinstance(x, str) else side_from_frame(x, label)
+        side_from_store(gw, x) if isinstance(x, str) else side_from_frame(x, label)
         for x, label in ((a, "a"), (b, "b"))
     ]
     return diff_sides(*sides)

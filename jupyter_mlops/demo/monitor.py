@@ -79,7 +79,7 @@ def ensure_champion(gw: Gateway, name: str, metric: str, say: Callable[[str], No
         demote_canary(gw, name, reason="monitor demo: start without a canary")
     if st is not None and st.aliases.get("champion"):
         return str(st.aliases["champion"])
-    best = candidate_runs(gw.ws, metric)[0]
+    best = candidate_runs(gw, metric)[0]
     mv = register(gw, best.info.run_id, name, reason="monitor demo: first release")
     promote(gw, name, mv.version, "champion", force=True, reason="monitor demo: bootstrap champion")
     say(f"no champion yet: registered run {best.info.run_id[:8]} as v{mv.version}, the champion")
@@ -147,7 +147,7 @@ def run(
             hint="add `evaluation: {path: ..., target: ...}` under release: in mlops.yaml",
         )
     champion = ensure_champion(gw, name, metric, say)
-    evaluation = load_evaluation(ws, policy.evaluation, None)
+    evaluation = load_evaluation(gw, policy.evaluation, None)
     X = evaluation.X
     numeric = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c])]
     shift = shift or numeric[:2]
@@ -156,9 +156,9 @@ def run(
         raise NotFound(f"no numeric column {unknown[0]!r} in the evaluation data to shift")
     result = MonitorDemoResult(name, champion, None, None, shifted=list(shift))
 
-    with BackgroundServer(ws, name, poll_interval=0.2, guard=True) as srv:
+    with BackgroundServer(gw, name, poll_interval=0.2, guard=True) as srv:
         say(f"serving {name} (champion v{champion}) on {srv.url}, canary guard on")
-        _drift_windows(ws, srv, X, shift_sd, result, say, out_dir or ws.root / "output")
+        _drift_windows(gw, srv, X, shift_sd, result, say, out_dir or ws.root / "output")
         say("\n-- a bad canary: a model that always answers the same class")
         _bad_canary(gw, srv, evaluation, result, say, timeout)
     trail = [e for e in events(gw, name) if e.action == "rollback" and e.version == result.canary]
@@ -173,7 +173,7 @@ def run(
 
 
 def _drift_windows(
-    ws: Workspace,
+    gw: Gateway,
     srv: BackgroundServer,
     X: Any,
     shift_sd: float,
@@ -193,8 +193,8 @@ def _drift_windows(
         f"sent {sum(normal.values())} requests of evaluation rows, then "
         f"{sum(drifted.values())} with {', '.join(shift)} shifted by +{shift_sd:g} sd"
     )
-    result.baseline = build_report(ws, name, since=t0, until=t1)
-    result.drifted = build_report(ws, name, since=t1, until=t2 + 1e-3)
+    result.baseline = build_report(gw, name, since=t0, until=t1)
+    result.drifted = build_report(gw, name, since=t1, until=t2 + 1e-3)
     base = result.baseline
     say(
         f"\n-- window 1 (evaluation rows as they are): {len(base.drifted)} of "

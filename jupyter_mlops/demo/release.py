@@ -28,10 +28,10 @@ from ..workspace import Workspace
 from .traffic import send_traffic, versions_text
 
 
-def candidate_runs(ws: Workspace, metric: str) -> list[Any]:
+def candidate_runs(gw: Gateway, metric: str) -> list[Any]:
     """Finished runs that logged a model and the metric, best first."""
     runs, _ = search(
-        ws,
+        gw,
         filter_string=f"metrics.`{metric}` > -1e300",
         order_by=[f"metrics.`{metric}` DESC"],
         limit=200,
@@ -59,7 +59,7 @@ def run(
     ws = gw.ws
     policy = load_policy(ws)
     name = policy.model_name or ws.name
-    best, runner_up = candidate_runs(ws, metric)[:2]
+    best, runner_up = candidate_runs(gw, metric)[:2]
     say(
         f"== release demo for {name!r}: best run {best.info.run_id[:8]} ({metric}={best.data.metrics[metric]:.4f}), runner-up {runner_up.info.run_id[:8]} ({runner_up.data.metrics[metric]:.4f})"
     )
@@ -94,7 +94,7 @@ def run(
     def traffic(seconds: float) -> str:
         return versions_text(send_traffic(srv.url, eval_rows, seconds=seconds)[1])
 
-    with BackgroundServer(ws, name) as srv:
+    with BackgroundServer(gw, name) as srv:
         say(f"serving {name} on {srv.url}")
         promote(gw, name, mv.version, "canary", weight=policy.canary_weight, reason="demo: canary")
         srv.router.wait_for(lambda t: t.canary is not None, 5)

@@ -42,7 +42,7 @@ def dataset(ctx: Any, args: argparse.Namespace, result: None) -> Any:
         a, b = (
             ctx.user_ns[w] if w.isidentifier() and w in ctx.user_ns else w for w in args.words[1:]
         )
-        return diff_datasets(ctx.workspace, a, b)
+        return diff_datasets(ctx.gateway, a, b)
     expr = " ".join(args.words)
     obj = _evaluate(ctx, expr)
     name = args.name or (expr if expr.isidentifier() else None)

@@ -17,6 +17,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from ..errors import MlopsError
+from ..settings import Settings
 from ..store.gateway import Gateway, gateway_for
 from ..workspace import Workspace
 from .cell_hooks import install_hooks
@@ -50,9 +51,9 @@ def current_workspace():
 
     key = (
         os.getcwd(),
-        os.environ.get("MLOPS_WORKSPACE"),
+        os.environ.get(Settings.workspace.env),
         os.environ.get("MLFLOW_TRACKING_URI"),
-        os.environ.get("MLOPS_EXPERIMENT"),
+        os.environ.get(Settings.experiment.env),
     )
     cached = _workspace_cache.get(key)
     if cached is not None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, InvalidInput
 from ..locks import exclusive
+from ..store.gateway import Gateway, gateway_for
 from ..workspace import Workspace
 from .cache import CacheIndex, environment_hash
 from .executor_dask import DaskExecutor
@@ -98,7 +99,8 @@ def build(
         raise InvalidInput(f"jobs must be at least 1, got {jobs}")
     if executor not in EXECUTORS:
         raise InvalidInput(f"unknown executor {executor!r}", hint=f"one of: {', '.join(EXECUTORS)}")
-    ws = workspace or Workspace.find()
+    gw = gateway_for(workspace or Workspace.find())
+    ws = gw.ws
     spec = load_spec(ws)
     if not spec.steps:
         raise ConfigError(
@@ -110,7 +112,7 @@ def build(
     needs = {n: list(s.needs) for n, s in spec.steps.items()}
     order = topological_order(needs, closure(needs, list(steps or [])))
     cache = CacheIndex(ws)
-    planner = Planner(ws, spec, cache, environment_hash(cache.dir), force)
+    planner = Planner(gw, spec, cache, environment_hash(cache.dir), force)
     if dry_run:
         plans = planner.plan_all(order)
         cache.save()
@@ -131,7 +133,7 @@ def build(
             if plan.action != "cached":
                 planner.check_kernel(plan.step)
         report = _run(
-            ws, spec, planner, cache, order, plans, executor, jobs, scheduler, progress, started
+            gw, spec, planner, cache, order, plans, executor, jobs, scheduler, progress, started
         )
     if wait:
         flush(ws)
@@ -140,7 +142,7 @@ def build(
 
 
 def _run(
-    ws: Workspace,
+    gw: Gateway,
     spec: PipelineSpec,
     planner: Planner,
     cache: CacheIndex,
@@ -157,7 +159,7 @@ def _run(
     # the total is known up front: every step that may run, a sweep with its whole budget
     total = sum(planned_executions(p.step) for p in plans if p.action != "cached")
     bar = BuildProgress(total, enabled=progress)
-    sched = Scheduler(ws, spec, planner, cache, runner, bar)
+    sched = Scheduler(gw, spec, planner, cache, runner, bar)
     sched.counted = {p.step.name for p in plans if p.action != "cached"}
     try:
         reports = sched.run(order)
@@ -167,7 +169,7 @@ def _run(
             reports.setdefault(name, StepReport(name, "killed", "interrupted"))
         raise
     finally:
-        _forget_stale_tmp(ws)
+        _forget_stale_tmp(gw.ws)
     return BuildReport(
         [reports[n] for n in order], sched.pipeline_run_id, time.perf_counter() - started
     )

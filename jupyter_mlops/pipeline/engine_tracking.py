@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..store.gateway import gateway_for
 from ..tags import EXECUTED_CELLS_TAG, NOTEBOOK_TAG, OUTPUT_NOTEBOOK_TAG, SOURCE_TAG, error_tag
 from ..workspace import Workspace
 from . import records
@@ -43,10 +44,10 @@ class TrackedExecution:
             if output_path:
                 tags[OUTPUT_NOTEBOOK_TAG] = str(output_path)
             run_id = records.direct_start_run(
-                ws,
+                gateway_for(ws),
                 name=name,
                 kind="step",
-                parent_run_id=os.environ.get("MLOPS_PARENT_RUN_ID") or None,
+                parent_run_id=ws.settings.parent_run_id,
                 tags=tags,
                 params=params,
             )
@@ -101,7 +102,7 @@ class TrackedExecution:
             out = Path(tmp) / name
             out.write_text(nbformat.writes(nb), encoding="utf-8")
             records.direct_finish_run(
-                self.ws,
+                gateway_for(self.ws),
                 self.run_id,
                 status=status,
                 metrics={"duration_s": time.time() - started},

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..settings import child_environment
 from .engine import register_engine
 from .outcome import notebook_outcome
 from .running_kernels import signal_kernel
@@ -87,7 +88,7 @@ def _kernel_env(task: NotebookTask, metrics_file: Path) -> dict[str, str]:
     if task.pin_threads:
         for name, value in BLAS_PINS.items():
             env.setdefault(name, os.environ.get(name, value))
-    env["MLOPS_STEP_METRICS_FILE"] = str(metrics_file)
+    env.update(child_environment(step_metrics_file=metrics_file))
     return env
 
 

@@ -29,13 +29,12 @@ from typing import TYPE_CHECKING, Any
 from ..capture.tracker import RunRecorder, sink_for
 from ..errors import StoreUnavailable
 from ..journal.run_leases import RunLease
-from ..store.client import client_for, experiment_id
 from ..store.identity import acting_user
 from ..tags import KIND_TAG
 from ..workspace import Workspace
 
 if TYPE_CHECKING:
-    from mlflow import MlflowClient
+    from ..store.gateway import Gateway
 
 
 MAX_PARAM = 6000
@@ -210,11 +209,11 @@ def may_track(notebook: Path) -> bool:
     return False
 
 
-def child_metrics(ws: Workspace, run_id: str, experiment: str | None = None) -> dict[str, float]:
+def child_metrics(gw: Gateway, run_id: str, experiment: str | None = None) -> dict[str, float]:
     """Latest metrics of the runs whose parent is ``run_id`` (the notebook's tracked cells)."""
 
-    client = client_for(ws)
-    exp_id = experiment_id(ws, experiment)
+    client = gw.client
+    exp_id = gw.experiment_id(experiment)
     children = client.search_runs(
         [exp_id],
         filter_string=f"tags.`mlflow.parentRunId` = '{run_id}'",
@@ -228,12 +227,8 @@ def child_metrics(ws: Workspace, run_id: str, experiment: str | None = None) -> 
 
 
 # -- direct, synchronous calls (standalone papermill runs) ---------------------------------------
-def _client(ws: Workspace) -> MlflowClient:
-    return client_for(ws)
-
-
 def direct_start_run(
-    ws: Workspace,
+    gw: Gateway,
     *,
     name: str,
     kind: str,
@@ -246,12 +241,12 @@ def direct_start_run(
     all_tags = {KIND_TAG: kind, **_tag_values(tags or {})}
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
-    user = acting_user(ws.tracking_uri)
+    user = acting_user(gw.tracking_uri)
     if user:
         all_tags.setdefault("mlflow.user", user)
-    client = _client(ws)
-    run_id: str = client.create_run(experiment_id(ws), run_name=name, tags=all_tags).info.run_id
-    _leases[run_id] = RunLease(ws, run_id)  # if this process dies, recovery ends the run
+    client = gw.client
+    run_id: str = client.create_run(gw.experiment_id(), run_name=name, tags=all_tags).info.run_id
+    _leases[run_id] = RunLease(gw.ws, run_id)  # if this process dies, recovery ends the run
     items = [Param(str(k)[:250], _param_value(v)) for k, v in (params or {}).items()]
     for i in range(0, len(items), 100):
         client.log_batch(run_id, params=items[i : i + 100])
@@ -259,7 +254,7 @@ def direct_start_run(
 
 
 def direct_finish_run(
-    ws: Workspace,
+    gw: Gateway,
     run_id: str,
     *,
     status: str,
@@ -270,7 +265,7 @@ def direct_finish_run(
 ) -> None:
     from mlflow.entities import Metric, RunTag
 
-    client = _client(ws)
+    client = gw.client
     now = int(time.time() * 1000)
     client.log_batch(
         run_id,

@@ -14,7 +14,7 @@ import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..tags import (
     ATTEMPTS_TAG,
@@ -35,7 +35,6 @@ from ..tags import (
     error_tag,
     upstream_tag,
 )
-from ..workspace import Workspace
 from . import records, shared_cache
 from .cache import CacheIndex
 from .files import write_atomic
@@ -46,6 +45,9 @@ from .records import RunHandle
 from .running_kernels import kernel_environment
 from .spec import PipelineSpec, StepSpec
 from .sweep import Sweep, Trial, planned_executions
+
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
 
 FAILED_STATES = ("failed", "skipped", "killed")
 
@@ -86,14 +88,14 @@ def _producing_run(entry: dict[str, Any]) -> tuple[str | None, str | None]:
 class Scheduler:
     def __init__(
         self,
-        ws: Workspace,
+        gw: Gateway,
         spec: PipelineSpec,
         planner: Planner,
         cache: CacheIndex,
         executor: Any,
         progress: BuildProgress,
     ) -> None:
-        self.ws, self.spec, self.planner, self.cache = ws, spec, planner, cache
+        self.gw, self.ws, self.spec, self.planner, self.cache = gw, gw.ws, spec, planner, cache
         self.executor, self.progress = executor, progress
         self._said_offline = False
         self.reports: dict[str, StepReport] = {}
@@ -337,7 +339,7 @@ class Scheduler:
         metrics: dict[str, float] = {}
         run_id = run.known_run_id
         if run_id and self._notebook_may_track(item.active.step):
-            metrics = records.child_metrics(ws, run_id, self.spec.experiment)
+            metrics = records.child_metrics(self.gw, run_id, self.spec.experiment)
         metrics.update(result.metrics)
         stepped = [h for h in result.history if h.get("step") is not None]
         if stepped:

@@ -26,6 +26,7 @@ from .._version import __version__
 from ..capture.environment import environment_snapshot
 from ..capture.environment import normalize_name as _norm
 from ..errors import Conflict, InvalidInput
+from ..settings import Settings
 from ..store.run_details import read_json_artifact
 from ..tags import GATE_RUN_ID_TAG, GATES_TAG, LINEAGE_TAG, MODEL_ID_TAG
 from .card import write_card
@@ -43,7 +44,7 @@ def _training_environment(gw: Gateway, run_id: str | None) -> dict[str, Any] | N
         return None
 
     try:
-        env = read_json_artifact(gw.ws, run_id, "mlops/environment.json")
+        env = read_json_artifact(gw, run_id, "mlops/environment.json")
     except Exception:
         return None
     return env if isinstance(env, dict) and isinstance(env.get("distributions"), dict) else None
@@ -127,7 +128,7 @@ COPY model_card.md model_card.html lineage.json /opt/model/
 LABEL org.opencontainers.image.title="{model}" org.opencontainers.image.version="{version}"
 # the router of `jupyter-mlops serve`: this package as champion, or with -e MLFLOW_TRACKING_URI=...
 # a fleet replica following the registry's aliases (see jupyter_mlops/serving/entrypoint.py)
-ENV MLOPS_PACKAGE=/opt/model MLOPS_WORKSPACE=/var/lib/mlops HOST=0.0.0.0 PORT=8080
+ENV {Settings.package.env}=/opt/model {Settings.workspace.env}=/var/lib/mlops HOST=0.0.0.0 PORT=8080
 RUN mkdir -p /var/lib/mlops && chown nobody /var/lib/mlops
 EXPOSE 8080
 USER nobody

@@ -179,7 +179,7 @@ def register(
 
     ws = gw.ws
     name = check_name(name or load_policy(ws).model_name or ws.name)
-    run = get_run(ws, run_ref)
+    run = get_run(gw, run_ref)
     lm = _model_of_run(gw, run, model_name)
     client = gw.client
     root = None if ws.is_embedded else client.get_experiment(lm.experiment_id).artifact_location

@@ -105,7 +105,7 @@ def _context(gw: Gateway, policy: ReleasePolicy, mv: Any) -> GateContext:
     work = ws.subdir("gates") / f"{model}-v{version}-{int(time.time() * 1000)}"
     work.mkdir(parents=True, exist_ok=True)
     ctx = GateContext(gw, model, version, policy, candidate, folder, work)
-    ctx.data = load_evaluation(ws, policy.evaluation, features) if policy.evaluation else None
+    ctx.data = load_evaluation(gw, policy.evaluation, features) if policy.evaluation else None
     metric_names = set(DEFAULT_METRICS)
     for gate in release_gates.in_order(policy.gates):
         metric_names |= gate.metrics_needed(policy.gates[gate.name])

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import NotFound
 from ..store.run_details import read_json_artifact
 from ..store.runs import get_run
-from ..workspace import Workspace
+
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
 
 SYSTEM_KEYS = ("python", "implementation", "platform", "machine", "cpu_count", "memory_bytes")
 
@@ -96,18 +98,18 @@ def diff_environments(a: dict[str, Any], b: dict[str, Any], names: tuple[str, st
     return diff
 
 
-def environment_of(ws: Workspace, run_id: str) -> dict[str, Any] | None:
-    env = read_json_artifact(ws, run_id, "mlops/environment.json")
+def environment_of(gw: Gateway, run_id: str) -> dict[str, Any] | None:
+    env = read_json_artifact(gw, run_id, "mlops/environment.json")
     return env if isinstance(env, dict) else None
 
 
-def env_diff_runs(ws: Workspace, run_a: str, run_b: str) -> EnvDiff:
+def env_diff_runs(gw: Gateway, run_a: str, run_b: str) -> EnvDiff:
     """``%mlops env diff A B``: the two runs' recorded environments, compared."""
 
     envs, names = [], []
     for ref in (run_a, run_b):
-        run = get_run(ws, ref)
-        env = environment_of(ws, run.info.run_id)
+        run = get_run(gw, ref)
+        env = environment_of(gw, run.info.run_id)
         if env is None:
             raise NotFound(
                 f"run {ref} recorded no environment",

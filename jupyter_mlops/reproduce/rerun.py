@@ -23,13 +23,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..capture.hidden_state import _names
 from ..datasets.cell_inputs import file_source
 from ..errors import InvalidInput, NotFound
 from ..journal.replay import recover
-from ..store.client import client_for
+from ..settings import child_environment
 from ..store.run_details import recorded_code as stored_code
 from ..store.runs import get_run
 from ..tags import (
@@ -45,6 +45,9 @@ from ..tags import (
 )
 from ..workspace import Workspace
 from .environment_diff import diff_environments, environment_of
+
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
 
 EMPTY_GRACE_S = 2.0  # the kernel has exited; its records are in MLflow or its replayed journal
 VERDICT_TAG = REPRODUCTION_VERDICT_TAG
@@ -106,11 +109,11 @@ def _fmt(v: float | None) -> str:
     return "-" if v is None else f"{v:.6g}"
 
 
-def recorded_code(ws: Workspace, run: Any) -> tuple[list[str], str]:
+def recorded_code(gw: Gateway, run: Any) -> tuple[list[str], str]:
     """The cells to re-execute and where they came from; NotFound if the run kept no code."""
 
     run_id = run.info.run_id
-    code = stored_code(ws, run_id)
+    code = stored_code(gw, run_id)
     kind = run.data.tags.get(KIND_TAG, "")
     cells: list[str] | None = None
     origin = ""
@@ -187,11 +190,11 @@ def _working_dir(ws: Workspace, run: Any) -> Path:
     return ws.root
 
 
-def _children(ws: Workspace, run_id: str, experiment_id: str, timeout: float) -> list[Any]:
+def _children(gw: Gateway, run_id: str, experiment_id: str, timeout: float) -> list[Any]:
     """Runs recorded under ``run_id``, waiting for the kernel's outbox to flush them."""
 
-    recover(ws)  # the kernel has exited: replay whatever its journal did not send yet
-    client = client_for(ws)
+    recover(gw.ws)  # the kernel has exited: replay whatever its journal did not send yet
+    client = gw.client
     exp_ids = [e.experiment_id for e in client.search_experiments()] or [experiment_id]
     start = time.monotonic()
     while True:
@@ -270,7 +273,7 @@ def changed_input_files(ws: Workspace, run: Any) -> list[str]:
 
 
 def reproduce(
-    ws: Workspace,
+    gw: Gateway,
     run_ref: str,
     *,
     rtol: float = 1e-6,
@@ -283,10 +286,11 @@ def reproduce(
 
     if rtol < 0 or atol < 0:
         raise InvalidInput("tolerances must be >= 0", hint="e.g. --tolerance 1e-6")
-    original = get_run(ws, run_ref)
-    cells, origin = recorded_code(ws, original)
+    ws = gw.ws
+    original = get_run(gw, run_ref)
+    cells, origin = recorded_code(gw, original)
     params = recorded_parameters(original)
-    client = client_for(ws)
+    client = gw.client
     exp_id = original.info.experiment_id
     started = time.monotonic()
     repro = client.create_run(
@@ -303,10 +307,10 @@ def reproduce(
         import nbformat
 
         nbformat.write(_notebook(cells, params), src)
-        error = _execute(ws, original, src, out, params, rid, timeout, kernel_name)
+        error = _execute(gw, original, src, out, params, rid, timeout, kernel_name)
         if out.exists():
             client.log_artifact(rid, str(out), "mlops")
-    children = _children(ws, rid, exp_id, timeout=20.0)
+    children = _children(gw, rid, exp_id, timeout=20.0)
     match = _matching_child(original, children)
     reasons: list[str] = []
     if error is not None:
@@ -323,8 +327,8 @@ def reproduce(
         for name, digest in sorted(before.items()):
             if name in after and after[name] != digest:
                 reasons.append(f"dataset {name}: {digest[:8]} -> {after[name][:8]}")
-        env_a = environment_of(ws, original.info.run_id)
-        env_b = environment_of(ws, match.info.run_id)
+        env_a = environment_of(gw, original.info.run_id)
+        env_b = environment_of(gw, match.info.run_id)
         if env_a and env_b:
             diff = diff_environments(env_a, env_b, ("original", "reproduction"))
             if diff.results_may_differ:
@@ -345,7 +349,7 @@ def reproduce(
 
 
 def _execute(
-    ws: Workspace,
+    gw: Gateway,
     original: Any,
     src: Path,
     out: Path,
@@ -359,16 +363,15 @@ def _execute(
 
     from ..kernels import ENCRYPTED_KERNEL_MANAGER  # loads jupyter_client, as papermill does
 
-    experiment = client_for(ws).get_experiment(original.info.experiment_id).name
-    env = {
-        "MLOPS_PARENT_RUN_ID": rid,
-        "MLOPS_WORKSPACE": str(ws.root),
-        "MLOPS_EXPERIMENT": experiment,
-        "MLFLOW_TRACKING_URI": ws.tracking_uri,
-    }
-    notebook = original.data.tags.get(NOTEBOOK_TAG)
-    if notebook:
-        env["MLOPS_NOTEBOOK_PATH"] = notebook
+    ws = gw.ws
+    experiment = gw.client.get_experiment(original.info.experiment_id).name
+    env = child_environment(
+        parent_run_id=rid,
+        workspace=ws.root,
+        experiment=experiment,
+        notebook_path=original.data.tags.get(NOTEBOOK_TAG) or None,
+    )
+    env["MLFLOW_TRACKING_URI"] = ws.tracking_uri
     try:
         with _environ(env):
             papermill.execute_notebook(

@@ -24,6 +24,7 @@ from typing import Any
 
 from ..errors import MlopsError
 from ..pipeline.build import build
+from ..settings import Settings
 from ..workspace import Workspace
 from . import contract
 from .jobs import Job
@@ -48,7 +49,7 @@ def build_in_child(
         args.append("--force")
     args += ["--", *steps]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    env.pop("MLOPS_WORKSPACE", None)
+    env.pop(Settings.workspace.env, None)  # the child finds the project from its folder
     proc = subprocess.Popen(
         args,
         cwd=root,

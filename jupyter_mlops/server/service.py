@@ -31,8 +31,6 @@ from .jobs import JobRegistry
 T = TypeVar("T")
 
 MAX_WORKERS = 4
-PROBE_TIMEOUT_ENV = "MLOPS_STORE_PROBE_TIMEOUT"
-PROBE_TIMEOUT_S = 3.0
 PROBE_OK_FOR_S = 10.0
 
 
@@ -87,7 +85,7 @@ class MlopsService:
             return
         if time.monotonic() - self._probed_ok.get(uri, -1e9) < PROBE_OK_FOR_S:
             return
-        probe_store(uri, float(os.environ.get(PROBE_TIMEOUT_ENV) or PROBE_TIMEOUT_S))
+        probe_store(uri, self.workspace.settings.store_probe_timeout)
         self._probed_ok[uri] = time.monotonic()
 
     def store_exists(self) -> bool:

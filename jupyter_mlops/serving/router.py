@@ -16,13 +16,14 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..release.registry import get_version, model_dir
 from ..release.rollout import state
-from ..store.gateway import gateway_for
-from ..workspace import Workspace
 from .payload import ColumnSpec, schema_columns
+
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
 
 log = logging.getLogger(__name__)
 KEPT_ALIASES = ("champion", "canary", "previous", "staging")
@@ -51,10 +52,9 @@ class RoutingTable:
     generation: int = 0
 
 
-def load_version(ws: Workspace, model: str, version: str) -> LoadedVersion:
+def load_version(gw: Gateway, model: str, version: str) -> LoadedVersion:
     """Load a registered version, only from the workspace's own store."""
     # model_dir raises for sources outside the store: those are never unpickled
-    gw = gateway_for(ws)
     return load_path(str(model_dir(gw, get_version(gw, model, version))), str(version))
 
 
@@ -80,13 +80,13 @@ class ModelRouter:
 
     def __init__(
         self,
-        ws: Workspace,
+        gw: Gateway,
         model: str,
         *,
         poll_interval: float = 0.5,
         sticky_header: str | None = "x-request-key",
     ) -> None:
-        self.ws, self.model = ws, model
+        self.gw, self.model = gw, model
         self.poll_interval = poll_interval
         self.sticky_header = sticky_header.lower() if sticky_header else None
         self.table = RoutingTable()
@@ -102,7 +102,7 @@ class ModelRouter:
         """Read aliases and weight, load what is new, publish a new table (one reference swap)."""
 
         with self._refresh_lock:
-            st = state(gateway_for(self.ws), self.model)
+            st = state(self.gw, self.model)
             old = self.table
             loaded = dict(old.loaded)
             errors = []
@@ -115,7 +115,7 @@ class ModelRouter:
                     errors.append(error)
                     continue
                 try:
-                    loaded[v] = load_version(self.ws, self.model, v)
+                    loaded[v] = load_version(self.gw, self.model, v)
                     self._failed.pop(v, None)
                 except Exception as exc:  # keep serving what we have; retry a little later
                     errors.append(f"cannot load {self.model} v{v}: {exc}")
@@ -214,8 +214,8 @@ class PackagedRouter(ModelRouter):
     """The same router over one packaged model folder and no registry (a container started
     without ``MLFLOW_TRACKING_URI``): its version is the champion, nothing is polled."""
 
-    def __init__(self, ws: Workspace, model: str, path: str, version: str) -> None:
-        super().__init__(ws, model, poll_interval=3600.0)
+    def __init__(self, gw: Gateway, model: str, path: str, version: str) -> None:
+        super().__init__(gw, model, poll_interval=3600.0)
         self.path, self.version = path, version
 
     def refresh(self) -> RoutingTable:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import difflib
 import html
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import NotFound
-from ..workspace import Workspace
 from .run_details import recorded_code
 from .runs import get_run
+
+if TYPE_CHECKING:
+    from .gateway import Gateway
 
 SIMILAR = 0.5  # below this, an old and a new cell are a removal plus an addition, not an edit
 
@@ -107,9 +109,9 @@ class CodeDiff:
         return "".join(parts)
 
 
-def run_code(ws: Workspace, run_id: str) -> tuple[list[str], str] | None:
+def run_code(gw: Gateway, run_id: str) -> tuple[list[str], str] | None:
     """(code cells, where they came from) of a run, or None when it recorded no code."""
-    code = recorded_code(ws, run_id)
+    code = recorded_code(gw, run_id)
     if code["notebook"] is not None:
         return code["notebook"], "notebook"
     if code["history"]:
@@ -163,12 +165,12 @@ def diff_cells(a: list[str], b: list[str]) -> list[CellChange]:
     return out
 
 
-def code_diff(ws: Workspace, run_a: str, run_b: str) -> CodeDiff:
+def code_diff(gw: Gateway, run_a: str, run_b: str) -> CodeDiff:
     """Cell-by-cell code diff between two runs (ids, keys or names)."""
-    runs: list[Any] = [get_run(ws, run_a), get_run(ws, run_b)]
+    runs: list[Any] = [get_run(gw, run_a), get_run(gw, run_b)]
     codes = []
     for ref, run in zip((run_a, run_b), runs, strict=True):
-        code = run_code(ws, run.info.run_id)
+        code = run_code(gw, run.info.run_id)
         if code is None:
             raise NotFound(
                 f"run {ref} recorded no code",

@@ -4,13 +4,15 @@ A front end (the CLI, the REST handlers, the magics, the demo) opens one gateway
 workspace it works in and hands it to the domain call; the domain passes the same gateway to
 every helper instead of looking a client up again. The gateway holds the MLflow client, knows the
 workspace's experiments, runs the read barrier (this process's queued journal records land
-before a query reads), reads the model registry with clear errors and says who acts.
+before a query reads), reads the model registry with clear errors, says who acts, and decides
+when a read may skip the MLflow client (``direct_read``): the read models ask it for the file,
+database or server to read, and never look at the URI themselves.
 """
 
 from __future__ import annotations
 
-import os
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal, overload
 
 from ..errors import InvalidInput, NotFound
@@ -21,6 +23,8 @@ from .identity import authenticated_user, login_name
 if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion, RegisteredModel
+
+DirectRead = Literal["embedded", "tracking_db", "server_rest"]
 
 _gateways: dict[tuple[str, str], Gateway] = {}
 _guard = threading.Lock()
@@ -55,6 +59,50 @@ class Gateway:
     def before_read(self) -> None:
         """Read your own writes: what this process still has queued lands first."""
         read_barrier(self.ws)
+
+    # -- when a direct read is worth it -------------------------------------------------------
+    def direct_read(self) -> DirectRead | None:
+        """Which read may skip the MLflow client here (None: ask MLflow for everything).
+
+        ``embedded``: the workspace's own SQLite file, read-only, once it exists (no MLflow
+        import: the CLI's ``runs``/``show``, the panel's first page, a page sorted by a metric);
+        ``tracking_db``: a team server's PostgreSQL that ``MLOPS_TRACKING_DB_URI`` lets us read
+        (the runs page); ``server_rest``: a team server's REST API without importing MLflow (the
+        shared build cache). Each answers exactly as MLflow does (tests/test_gateway_reads.py)."""
+        if self.embedded_db() is not None:
+            return "embedded"
+        if self.tracking_db_uri() is not None:
+            return "tracking_db"
+        if self.rest_base() is not None:
+            return "server_rest"
+        return None
+
+    def embedded_db(self) -> Path | None:
+        """The embedded store's SQLite file, once it exists; None for any other store."""
+        if not self.ws.is_embedded:
+            return None
+        db = self.ws.state_dir / "mlflow.db"
+        try:
+            return db if db.stat().st_size > 0 else None
+        except OSError:
+            return None
+
+    def tracking_db_uri(self) -> str | None:
+        """A libpq URI of the tracking database, when it is PostgreSQL and we may read it: a
+        ``postgresql://`` tracking URI itself, or for a tracking server the database
+        ``MLOPS_TRACKING_DB_URI`` names."""
+        uri = self.ws.tracking_uri
+        if not uri.startswith("postgresql"):
+            uri = self.ws.settings.tracking_db_uri or ""
+            if not uri.startswith("postgresql") or not self.ws.tracking_uri.startswith("http"):
+                return None
+        _scheme, sep, rest = uri.partition("://")  # postgresql+psycopg:// is libpq's postgresql://
+        return f"postgresql://{rest}" if sep else None
+
+    def rest_base(self) -> str | None:
+        """The tracking server's URL when its REST API can be read without MLflow's client."""
+        uri = self.ws.tracking_uri
+        return uri if uri.startswith(("http://", "https://")) else None
 
     # -- the model registry ------------------------------------------------------------------
     def registered_model(self, name: str) -> RegisteredModel:
@@ -94,10 +142,7 @@ class Gateway:
         authenticated = authenticated_user(self.ws.tracking_uri)
         if authenticated:
             return authenticated
-        env = os.environ.get("MLOPS_ACTOR")
-        if env:
-            return env
-        return login_name() or "unknown"
+        return self.ws.settings.actor or login_name() or "unknown"
 
 
 def gateway_for(ws: Workspace) -> Gateway:

@@ -40,32 +40,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
-from ...errors import Conflict, InvalidInput
+from ...errors import Conflict
 from ...locks import FileLock
 from ...tags import LEASE_TAG
 
 if TYPE_CHECKING:
     from ...store.gateway import Gateway
 
-DEFAULT_TTL = 30.0
-DEFAULT_SETTLE = 1.0
-
 
 class LeaseLost(Conflict):
     """The lease ran out or another holder took it while an action was under way."""
-
-
-def _env_seconds(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidInput(f"{name} must be a number of seconds, got {raw!r}") from None
-    if not 0 <= value < 3600:
-        raise InvalidInput(f"{name} must be between 0 and 3600 seconds, got {raw!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -134,10 +118,9 @@ class Lease:
     ) -> None:
         self.model, self.tag, self.purpose = model, tag, purpose
         self.client = gw.client
-        self.ttl = ttl if ttl is not None else _env_seconds("MLOPS_LEASE_TTL", DEFAULT_TTL)
-        self.settle = (
-            settle if settle is not None else _env_seconds("MLOPS_LEASE_SETTLE", DEFAULT_SETTLE)
-        )
+        settings = gw.ws.settings
+        self.ttl = ttl if ttl is not None else settings.lease_ttl
+        self.settle = settle if settle is not None else settings.lease_settle
         self.margin = min(5.0, self.ttl / 4)
         self.token = secrets.token_hex(8)
         self.who = f"{gw.actor(actor)}@{socket.gethostname()}:{os.getpid()}"

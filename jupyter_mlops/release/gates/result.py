@@ -116,7 +116,7 @@ def recorded_report(gw: Gateway, mv: Any) -> GateReport | None:
     run_id = tags.get(T_GATE_RUN)
     data = None
     if run_id:
-        data = read_json_artifact(gw.ws, run_id, "gates/gates.json")
+        data = read_json_artifact(gw, run_id, "gates/gates.json")
     if isinstance(data, dict) and isinstance(data.get("results"), list):
         return GateReport(
             data.get("model", mv.name),
