@@ -19,6 +19,7 @@ from ..errors import InvalidInput, NotFound
 from ..workspace import Workspace
 from .client import client_for, experiment_id, read_barrier
 from .identity import authenticated_user, login_name
+from .relocation import keep_in_place
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -83,9 +84,12 @@ class Gateway:
             return None
         db = self.ws.state_dir / "mlflow.db"
         try:
-            return db if db.stat().st_size > 0 else None
+            if db.stat().st_size == 0:
+                return None
         except OSError:
             return None
+        keep_in_place(self.ws)  # its locations are this folder's before anything reads them
+        return db
 
     def tracking_db_uri(self) -> str | None:
         """A libpq URI of the tracking database, when it is PostgreSQL and we may read it: a
