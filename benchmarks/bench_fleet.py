@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "harness")]
 
 SHIP_INTERVAL = 2.0
 
@@ -194,4 +194,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from figures import quiet
+
+    quiet()
     main()

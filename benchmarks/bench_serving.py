@@ -340,4 +340,7 @@ def measure(ws, ours_port, theirs_port, body, inproc, n_lat, secs, n_split, n_fl
 
 
 if __name__ == "__main__":
+    from figures import quiet
+
+    quiet()
     main()
