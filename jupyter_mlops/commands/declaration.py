@@ -54,7 +54,7 @@ class Arg:
     @property
     def dest(self) -> str:
         if "dest" in self.options:
-            return self.options["dest"]
+            return str(self.options["dest"])
         long = [f for f in self.flags if f.startswith("--")]
         first = (long or list(self.flags))[0]
         return first.lstrip("-").replace("-", "_")
@@ -124,7 +124,8 @@ def load(name: str) -> Callable[..., Any]:
     on each call, so one replaced in its module (a debugging hook, a test's monkeypatch) is the
     one called."""
     module, _, function = name.partition(":")
-    return getattr(importlib.import_module(module), function)
+    found: Callable[..., Any] = getattr(importlib.import_module(module), function)
+    return found
 
 
 def _default_of(options: Mapping[str, Any]) -> Any:

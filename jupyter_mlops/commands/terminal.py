@@ -50,7 +50,9 @@ def gateway_from(args: argparse.Namespace) -> Gateway:
 def run_in_terminal(command: Command, args: argparse.Namespace) -> int:
     """Run ``command`` for the CLI; its exit code."""
     if command.terminal is not None:
-        return load(command.terminal)(args)
+        code: int = load(command.terminal)(args)
+        return code
     assert command.call is not None and command.show is not None
     result = load(command.call)(gateway_from(args), args)
-    return load(command.show)(result, args)
+    shown: int = load(command.show)(result, args)
+    return shown

@@ -42,7 +42,7 @@ from ..store.gateway import Gateway, gateway_for
 from ..tags import DEMO_TAG
 from ..workspace import Workspace
 from .release import candidate_runs
-from .traffic import send_rows, send_traffic, versions_text
+from .traffic import Seen, send_rows, send_traffic, versions_text
 
 DEFAULT_SHIFT_SD = 2.0
 BAD_CANARY_WEIGHT = 50.0
@@ -60,8 +60,8 @@ class MonitorDemoResult:
     canary: str | None = None
     rollback_reason: str | None = None
     rollback_seconds: float | None = None
-    canary_traffic: Counter = field(default_factory=Counter)
-    after_rollback: Counter = field(default_factory=Counter)
+    canary_traffic: Seen = field(default_factory=Counter)
+    after_rollback: Seen = field(default_factory=Counter)
 
 
 def shifted_rows(frame: Any, columns: list[str], sd: float) -> Any:

@@ -39,7 +39,9 @@ def _show_next_syntax_error_plainly(shell: Any) -> None:
     if shell.custom_exceptions:  # someone else's handler: leave it alone
         return
 
-    def handler(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None):
+    def handler(
+        shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None
+    ) -> None:
         shell.set_custom_exc((), None)
         shell._showtraceback(etype, value, shell.SyntaxTB.structured_traceback(etype, value, []))
 
@@ -124,7 +126,7 @@ def _finish_quietly(capture: Any, error: BaseException | None) -> None:
         print(f"mlops: warning: {warning}", file=sys.stderr)
 
 
-def _session(ctx: Any, args: Any, tags: dict) -> None:
+def _session(ctx: Any, args: Any, tags: dict[str, str]) -> None:
     hooks = hooks_for(ctx.shell)
     if args.mode == "on":
         if hooks.session is not None:

@@ -11,6 +11,7 @@ import os
 import shlex
 import sys
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -30,11 +31,12 @@ class MagicContext:
     cell: str | None = None  # the body of a %%mlops cell
 
     @property
-    def user_ns(self) -> dict:
-        return self.shell.user_ns
+    def user_ns(self) -> dict[str, Any]:
+        namespace: dict[str, Any] = self.shell.user_ns
+        return namespace
 
     @property
-    def workspace(self):
+    def workspace(self) -> Workspace:
         return current_workspace()
 
     @property
@@ -43,10 +45,10 @@ class MagicContext:
         return gateway_for(current_workspace())
 
 
-_workspace_cache: dict[tuple, Any] = {}
+_workspace_cache: dict[tuple[str | None, ...], tuple[Workspace, int | None]] = {}
 
 
-def current_workspace():
+def current_workspace() -> Workspace:
     """The workspace of the kernel's current folder, re-read only when mlops.yaml changes."""
 
     key = (
@@ -125,7 +127,7 @@ def unregister(ipython: Any) -> None:
 
 def _reloading() -> bool:
     """True inside ``%reload_ext`` (an unload followed at once by a load)."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         if frame.f_code.co_name == "reload_extension":
             return True

@@ -94,7 +94,7 @@ def runs_widget(runs: list[dict[str, Any]], detail: Callable[[str], Any]) -> Any
 
     def render(*_: Any) -> None:
         col = headers.index(sort.value)
-        _, rows = runs_rows(runs, metric_keys)
+        rows = runs_rows(runs, metric_keys)[1]
         rows.sort(
             key=lambda row: (row[col] is None, row[col] if row[col] is not None else 0),
             reverse=descending.value,

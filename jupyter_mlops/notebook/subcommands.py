@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import difflib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from ..commands.declaration import NOTEBOOK, Command, load
 from ..commands.registry import COMMANDS, commands_for
@@ -23,7 +23,7 @@ from ..strict_parser import StrictParser
 
 
 class _Parser(StrictParser):
-    def error(self, message: str) -> None:  # never sys.exit inside a kernel
+    def error(self, message: str) -> NoReturn:  # never sys.exit inside a kernel
         raise InvalidInput(
             f"{self.prog}: {message}", hint=f"usage: {self.format_usage().strip()[7:]}"
         )

@@ -66,7 +66,9 @@ def build_in_child(
 
     job.on_cancel = cancel
     out: list[str] = []
-    reader = threading.Thread(target=lambda: out.extend(proc.stdout.read().decode().splitlines()))
+    stdout = proc.stdout
+    assert stdout is not None  # started with stdout=PIPE
+    reader = threading.Thread(target=lambda: out.extend(stdout.read().decode().splitlines()))
     reader.start()
     _follow(job, proc.stderr)
     reader.join()
@@ -99,7 +101,7 @@ def build_in_child(
     return report
 
 
-def _interrupt(proc: subprocess.Popen) -> None:
+def _interrupt(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is not None:
         return
     try:

@@ -115,7 +115,7 @@ def probe_store(uri: str, timeout: float) -> None:
         ) from None
 
 
-def is_connection_error(exc: BaseException) -> bool:
+def is_connection_error(exc: BaseException | None) -> bool:
     """A failure to reach the tracking server, however MLflow or requests wrapped it."""
     seen = 0
     while exc is not None and seen < 10:

@@ -19,7 +19,13 @@ import { PipelineModel } from '../models/pipeline';
 import { LineageModel, MonitorModel } from '../models/insight';
 import { ReleaseModel } from '../models/release';
 import { RunsModel } from '../models/runs';
-import { CommandIDs, SIDEBAR_ID, TAB_NAMES, TabName } from '../tokens';
+import {
+  CommandIDs,
+  IPolledModel,
+  SIDEBAR_ID,
+  TAB_NAMES,
+  TabName
+} from '../tokens';
 import { IPanelContext, ModelView } from './common';
 import { LineageView } from './LineageView';
 import { ModelsView } from './ModelsView';
@@ -129,7 +135,7 @@ export class MlopsSidebar extends SidePanel {
       lineage: trans.__('Lineage'),
       monitor: trans.__('Monitor')
     };
-    const views: Record<TabName, ModelView<any>> = {
+    const views: Record<TabName, ModelView<IPolledModel>> = {
       runs: new RunsView(models.runs, context, options.runColumns),
       models: new ModelsView(models.release, context),
       pipeline: new PipelineView(models.pipeline, context),
@@ -174,7 +180,7 @@ export class MlopsSidebar extends SidePanel {
   }
 
   private _tabs: TabPanel;
-  private _views: Record<TabName, ModelView<any>>;
+  private _views: Record<TabName, ModelView<IPolledModel>>;
 }
 
 export namespace MlopsSidebar {

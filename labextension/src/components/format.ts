@@ -7,7 +7,7 @@ export function formatTime(ms: number | null | undefined): string {
   return new Date(ms).toLocaleString();
 }
 
-export function formatValue(value: any): string {
+export function formatValue(value: unknown): string {
   if (value === null || value === undefined) {
     return '-';
   }
