@@ -65,7 +65,7 @@ def test_dataset_magic_logs_and_diffs(ip, workspace):
     assert (v1.name, v2.name) == ("table", "table") and v1.digest != v2.digest
     diff = _ok(ip.run_cell("%mlops dataset diff table@1 table@2"))
     assert diff.added == ["z"] and diff.changed_data == ["x"]
-    assert "x.max" in diff.to_text() and "<table>" in diff._repr_html_()
+    assert "x.max" in repr(diff) and "<table>" in diff._repr_html_()
     live = _ok(ip.run_cell("%mlops dataset diff a b"))
     assert live.added == ["z"]
     with pytest.raises(UsageError, match="cannot evaluate"):
@@ -84,7 +84,7 @@ def test_env_diff_magic_and_bad_usage(ip, workspace):
     tracker.shutdown_recorders()
     names = {r["name"]: r["run_id"] for r in recent_runs(gateway_for(workspace), limit=20)}
     diff = _ok(ip.run_cell(f"%mlops env diff {names['one']} {names['two']}"))
-    assert "identical" in diff.to_text()
+    assert "identical" in repr(diff)
     with pytest.raises(UsageError):
         ip.run_line_magic("mlops", "env compare a b")
     with pytest.raises(UsageError, match="exclude"):

@@ -9,6 +9,7 @@ import nbformat
 import pytest
 
 from jupyter_mlops.cli import main
+from jupyter_mlops.commands.texts import reproduction_text
 from jupyter_mlops.errors import NotFound
 from jupyter_mlops.journal.replay import recover
 from jupyter_mlops.reproduce.rerun import VERDICT_TAG, changed_input_files, reproduce
@@ -77,7 +78,7 @@ def test_a_deterministic_notebook_is_reproduced_and_linked(kernel_env):
     )
     assert original["metrics"]["score"] == pytest.approx(29.0)
     result = reproduce(gateway_for(ws), original["run_id"])
-    assert result.verdict == "reproduced", result.to_text()
+    assert result.verdict == "reproduced", reproduction_text(result)
     assert result.metrics["score"] == (29.0, 29.0) and not result.notes
     client = client_for(ws)
     assert client.get_run(original["run_id"]).data.tags[VERDICT_TAG] == "reproduced"

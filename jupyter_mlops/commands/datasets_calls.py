@@ -13,6 +13,7 @@ from ..lineage.query import lineage as lineage_of
 from ..reproduce.environment_diff import env_diff_runs
 from ..reproduce.rerun import reproduce as rerun
 from ..store.gateway import Gateway
+from .texts import reproduction_text
 
 
 def versions(gw: Gateway, args: argparse.Namespace) -> list[Any]:
@@ -64,7 +65,7 @@ def verdict_text(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.__dict__, indent=1, default=str))
     else:
-        print(result.to_text())
+        print(reproduction_text(result))
     return 0 if result.verdict == "reproduced" else 1
 
 

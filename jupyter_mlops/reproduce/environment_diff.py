@@ -6,7 +6,6 @@ distribution with its exact version, kernel spec and hardware, plus a hash).
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -46,36 +45,6 @@ class EnvDiff:
         items += [f"-{n} {v}" for n, v in sorted(self.removed.items())]
         more = f" (+{len(items) - limit} more)" if len(items) > limit else ""
         return ", ".join(items[:limit]) + more
-
-    def to_text(self) -> str:
-        if self.same_hash and not self.system and not self.packages_differ:
-            return f"environments of {self.a} and {self.b} are identical"
-        lines = [f"environment {self.a} -> {self.b}"]
-        for key, (x, y) in self.system.items():
-            lines.append(f"  {key:<15} {x} -> {y}")
-        for key, (x, y) in self.kernel.items():
-            lines.append(f"  kernel.{key:<8} {x} -> {y}")
-        if self.changed:
-            lines.append(f"  changed packages ({len(self.changed)}):")
-            lines += [f"    {n:<30} {x} -> {y}" for n, (x, y) in sorted(self.changed.items())]
-        if self.added:
-            lines.append(f"  only in {self.b} ({len(self.added)}):")
-            lines += [f"    {n:<30} {v}" for n, v in sorted(self.added.items())]
-        if self.removed:
-            lines.append(f"  only in {self.a} ({len(self.removed)}):")
-            lines += [f"    {n:<30} {v}" for n, v in sorted(self.removed.items())]
-        if len(lines) == 1:
-            lines.append("  same interpreter and packages (only labels differ)")
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.to_text()
-
-    def __repr__(self) -> str:
-        return self.to_text()
-
-    def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(self.to_text())}</pre>"
 
 
 def diff_environments(a: dict[str, Any], b: dict[str, Any], names: tuple[str, str]) -> EnvDiff:

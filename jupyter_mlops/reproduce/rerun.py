@@ -13,7 +13,6 @@ JSON artifact on the reproduction run.
 from __future__ import annotations
 
 import ast
-import html
 import json
 import math
 import os
@@ -74,35 +73,6 @@ class Reproduction:
     matched_run_id: str | None = None
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
-
-    def to_text(self) -> str:
-        head = f"reproduction of {self.original_run_id[:8]}: {self.verdict.upper()}"
-        lines = [head, f"  reproduction run {self.run_id} ({self.seconds:.1f} s)"]
-        for name, (a, b) in sorted(self.metrics.items()):
-            lines.append(f"  {name:<28} {_fmt(a):>14} -> {_fmt(b):<14}")
-        lines += [f"  - {r}" for r in self.reasons]
-        lines += [f"  note: {n}" for n in self.notes]
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.to_text()
-
-    def __repr__(self) -> str:
-        return self.to_text()
-
-    def _repr_html_(self) -> str:
-        color = {"reproduced": "#2e7d32", "differs": "#ef6c00"}.get(self.verdict, "#c62828")
-        rows = "".join(
-            f"<tr><td>{html.escape(k)}</td><td>{_fmt(a)}</td><td>{_fmt(b)}</td></tr>"
-            for k, (a, b) in sorted(self.metrics.items())
-        )
-        reasons = "".join(f"<li>{html.escape(r)}</li>" for r in self.reasons)
-        return (
-            f"<div><b style='color:{color}'>{self.verdict.upper()}</b> "
-            f"reproduction of {self.original_run_id[:8]} (run {self.run_id[:8]})</div>"
-            f"<table><tr><th>metric</th><th>original</th><th>reproduced</th></tr>{rows}</table>"
-            f"<ul>{reasons}</ul>"
-        )
 
 
 def _fmt(v: float | None) -> str:

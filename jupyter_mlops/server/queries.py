@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import unquote
 
+from ..commands.texts import code_diff_text
 from ..datasets.registry import list_versions
 from ..errors import InvalidInput, NotFound
 from ..lineage.query import lineage as query
@@ -104,7 +105,7 @@ def comparison(gw: Gateway, run_ids: list[str]) -> contract.Comparison:
         raise InvalidInput("compare at most 10 runs at once", hint="select fewer runs")
     table = compare_runs(gw, run_ids)
     code_diff = table["code_diff"]
-    table["code_diff"] = None if code_diff is None else str(code_diff)
+    table["code_diff"] = None if code_diff is None else code_diff_text(code_diff)
     return cast(contract.Comparison, table)
 
 

@@ -9,7 +9,6 @@ does not shift every later cell into "changed"), and changed cells get a unified
 from __future__ import annotations
 
 import difflib
-import html
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -59,54 +58,6 @@ class CodeDiff:
         if self.identical:
             return f"same code ({len(self.cells)} cells)"
         return ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-
-    def to_text(self) -> str:
-        out = [
-            f"code of {self.a} ({self.a_origin}) vs {self.b} ({self.b_origin}): {self.summary()}"
-        ]
-        for c in self.cells:
-            if c.status == "same":
-                continue
-            label = f"cell {c.position + 1}"
-            out.append(f"\n== {label}: {c.status}")
-            if c.status == "changed":
-                out.extend(c.lines)
-            else:
-                sign = "+" if c.status == "added" else "-"
-                src = c.b_source if c.status == "added" else c.a_source
-                out.extend(f"{sign} {line}" for line in src.splitlines())
-        return "\n".join(out)
-
-    def __str__(self) -> str:
-        return self.to_text()
-
-    def __repr__(self) -> str:
-        return self.to_text()
-
-    def _repr_html_(self) -> str:
-        colors = {"+": "#e6ffed", "-": "#ffeef0", "@": "#f1f8ff"}
-        parts = [
-            f"<div><b>{html.escape(self.a)}</b> vs <b>{html.escape(self.b)}</b>: "
-            f"{html.escape(self.summary())}</div>"
-        ]
-        for c in self.cells:
-            if c.status == "same":
-                continue
-            idx = c.position + 1
-            parts.append(f"<div style='margin-top:6px'><b>cell {idx}</b>: {c.status}</div>")
-            if c.status == "changed":
-                lines = c.lines
-            else:
-                sign = "+" if c.status == "added" else "-"
-                src = c.b_source if c.status == "added" else c.a_source
-                lines = [f"{sign} {ln}" for ln in src.splitlines()]
-            rows = "".join(
-                f"<div style='background:{colors.get(ln[:1], 'transparent')}'>"
-                f"{html.escape(ln) or '&nbsp;'}</div>"
-                for ln in lines
-            )
-            parts.append(f"<pre style='margin:0;font-size:12px'>{rows}</pre>")
-        return "".join(parts)
 
 
 def run_code(gw: Gateway, run_id: str) -> tuple[list[str], str] | None:
