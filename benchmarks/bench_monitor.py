@@ -305,7 +305,7 @@ def bench_guard_rollback(reps: int) -> list[tuple[str, str, str]]:
     from jupyter_mlops.capture.tracker import shutdown_recorders, track
     from jupyter_mlops.demo.traffic import send_rows
     from jupyter_mlops.monitor.guard import guard_canary
-    from jupyter_mlops.release.registry import register
+    from jupyter_mlops.release.registration import register
     from jupyter_mlops.release.rollout import promote
     from jupyter_mlops.serving.server import BackgroundServer
 

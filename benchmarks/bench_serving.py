@@ -43,7 +43,7 @@ def make_workspace(tmp: Path):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from jupyter_mlops.release import registry
+    from jupyter_mlops.release import registration
     from jupyter_mlops.store.client import client_for, experiment_id
     from jupyter_mlops.store.gateway import gateway_for
     from jupyter_mlops.workspace import Workspace
@@ -57,7 +57,7 @@ def make_workspace(tmp: Path):
     for C in (1.0, 0.1):
         model = make_pipeline(StandardScaler(), LogisticRegression(C=C)).fit(X, y)
         run_id = _log(ws, client, experiment_id(ws), model, X)
-        mv = registry.register(gateway_for(ws), run_id, "bench")
+        mv = registration.register(gateway_for(ws), run_id, "bench")
         client.set_model_version_tag("bench", mv.version, "mlops.gates", "passed")
     return ws, X
 
@@ -179,7 +179,7 @@ def main() -> None:
     import mlflow.pyfunc
 
     from jupyter_mlops.release import rollout
-    from jupyter_mlops.release.registry import get_version
+    from jupyter_mlops.release.registration import get_version
     from jupyter_mlops.store.gateway import gateway_for
 
     rows = []

@@ -88,7 +88,7 @@ def registered(
     ws: Any, name: str = "churn", kinds: tuple[str, ...] = ("good", "good")
 ) -> pd.DataFrame:
     """Register one version per ``kinds`` entry (gates marked passed); returns the data used."""
-    from jupyter_mlops.release.registry import register
+    from jupyter_mlops.release.registration import register
     from jupyter_mlops.store.client import client_for
     from jupyter_mlops.store.gateway import gateway_for
 

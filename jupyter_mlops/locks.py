@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from .errors import Conflict
+from .limits import LINE_TEXT
 
 
 class FileLock:
@@ -39,7 +40,11 @@ class FileLock:
                     return False
                 time.sleep(0.05)
         os.ftruncate(fd, 0)
-        holder = {"pid": os.getpid(), "command": " ".join(sys.argv)[:500], "since": time.time()}
+        holder = {
+            "pid": os.getpid(),
+            "command": " ".join(sys.argv)[:LINE_TEXT],
+            "since": time.time(),
+        }
         os.write(fd, json.dumps(holder).encode())
         self._fd = fd
         return True

@@ -149,7 +149,7 @@ def cached_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _forget_store_caches() -> None:
     from jupyter_mlops.datasets.api import forget_described
-    from jupyter_mlops.datasets.registry import forget_known
+    from jupyter_mlops.datasets.versions import forget_known
     from jupyter_mlops.store.client import forget_cached_clients
 
     forget_cached_clients()

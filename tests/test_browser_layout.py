@@ -35,7 +35,7 @@ TABS = ["runs", "models", "pipeline", "lineage", "monitor"]
 def seed(ws) -> None:
     from notebook_support import make_notebook
 
-    from jupyter_mlops.release.registry import register
+    from jupyter_mlops.release.registration import register
     from jupyter_mlops.release.rollout import promote
     from jupyter_mlops.store.client import client_for
     from jupyter_mlops.store.gateway import gateway_for

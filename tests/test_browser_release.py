@@ -27,7 +27,7 @@ pytestmark = pytest.mark.browser
 def seed_release(ws) -> tuple[str, str]:
     """Two trained runs (accuracy logged over steps), the weaker one champion and serving."""
     from jupyter_mlops.monitor.predlog import PredictionLog
-    from jupyter_mlops.release.registry import register
+    from jupyter_mlops.release.registration import register
     from jupyter_mlops.release.rollout import promote
     from jupyter_mlops.store.client import client_for
     from jupyter_mlops.store.gateway import gateway_for

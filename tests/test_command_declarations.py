@@ -15,8 +15,8 @@ import sys
 import pytest
 
 from jupyter_mlops import cli
+from jupyter_mlops.commands.catalog import COMMANDS, commands_for
 from jupyter_mlops.commands.declaration import BOTH, CLI, NOTEBOOK, Command, arg, load
-from jupyter_mlops.commands.registry import COMMANDS, commands_for
 from jupyter_mlops.errors import InvalidInput
 from jupyter_mlops.notebook.subcommands import SUBCOMMANDS, help_for, without_view
 
@@ -189,7 +189,7 @@ def test_a_declaration_the_terminal_could_not_run_is_refused():
 def test_declarations_and_the_cli_parser_import_no_notebook_or_server_library():
     code = (
         "import sys\n"
-        "from jupyter_mlops.commands.registry import COMMANDS\n"
+        "from jupyter_mlops.commands.catalog import COMMANDS\n"
         "from jupyter_mlops.cli import build_parser\n"
         "build_parser()\n"
         "print(sorted(m for m in ('IPython', 'ipywidgets', 'tornado', 'jupyter_server', "

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from jupyter_mlops.datasets.registry import list_versions
+from jupyter_mlops.datasets.versions import list_versions
 from jupyter_mlops.store.gateway import gateway_for
 
 
@@ -21,7 +21,7 @@ def test_concurrent_registrations_of_one_frame_make_one_version(workspace):
         f"""
         import pathlib, time
         import pandas as pd
-        from jupyter_mlops.datasets import registry
+        from jupyter_mlops.datasets import versions
         from jupyter_mlops.datasets.api import log_dataset
         from jupyter_mlops.store.client import client_for
         from jupyter_mlops.workspace import Workspace

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jupyter_mlops.datasets import registry
+from jupyter_mlops.datasets import versions as dataset_versions
 from jupyter_mlops.datasets.api import forget_described, log_dataset
 from jupyter_mlops.datasets.cell_inputs import describe, frames_read_by
 from jupyter_mlops.errors import NotFound
@@ -21,7 +21,7 @@ from jupyter_mlops.store.gateway import gateway_for
 def project(workspace):
     """train.csv -> dataset 'df' -> training run -> logged model -> clf v1; plus an eval run."""
     forget_described()
-    registry.forget_known()
+    dataset_versions.forget_known()
     client = client_for(workspace)
     (workspace.root / "data").mkdir()
     frame = pd.DataFrame({"x": np.arange(20.0), "y": np.arange(20) % 2})

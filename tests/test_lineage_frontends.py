@@ -10,7 +10,7 @@ from IPython.core.error import UsageError
 
 from jupyter_mlops.capture import tracker
 from jupyter_mlops.cli import main
-from jupyter_mlops.datasets import registry
+from jupyter_mlops.datasets import versions as dataset_versions
 from jupyter_mlops.datasets.api import forget_described
 from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.store.runs import recent_runs
@@ -19,7 +19,7 @@ from jupyter_mlops.store.runs import recent_runs
 @pytest.fixture
 def ip(workspace, mlops_shell):
     forget_described()
-    registry.forget_known()
+    dataset_versions.forget_known()
     return mlops_shell
 
 

@@ -16,7 +16,7 @@ from jupyter_mlops.errors import ConfigError
 from jupyter_mlops.monitor.guard import CanaryGuard, start_guard
 from jupyter_mlops.monitor.report import build_report
 from jupyter_mlops.release import history, rollout
-from jupyter_mlops.release.registry import register
+from jupyter_mlops.release.registration import register
 from jupyter_mlops.serving.server import BackgroundServer
 from jupyter_mlops.store.client import client_for
 from jupyter_mlops.store.gateway import gateway_for

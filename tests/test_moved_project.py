@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from release_support import fit_model, log_model_run, make_data
 
-from jupyter_mlops.release import registry
+from jupyter_mlops.release import registration
 from jupyter_mlops.store.client import client_for, experiment_id, forget_cached_clients
 from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.store.relocation import forget_checked
@@ -60,8 +60,10 @@ def test_a_moved_project_registers_and_records_in_its_new_folder(
     moved = Workspace.find(new)
     gw = gateway_for(moved)
 
-    mv = registry.register(gw, run_id, "churn")  # refused before: "outside this workspace's store"
-    assert registry.model_dir(gw, mv).is_relative_to(new.resolve())
+    mv = registration.register(
+        gw, run_id, "churn"
+    )  # refused before: "outside this workspace's store"
+    assert registration.model_dir(gw, mv).is_relative_to(new.resolve())
     assert [r["run_id"] for r in summaries(gw)] == [run_id]
     new_root = (new / ".mlops" / "artifacts").resolve().as_uri()
     assert all(loc.startswith(new_root) for loc in _locations(new / ".mlops" / "mlflow.db"))

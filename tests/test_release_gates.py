@@ -9,7 +9,7 @@ import pytest
 from release_support import FEATURES, fit_model, log_model_run, make_data
 
 from jupyter_mlops.errors import ConfigError, GateFailed
-from jupyter_mlops.release import registry, rollout, validation
+from jupyter_mlops.release import registration, rollout, validation
 from jupyter_mlops.release.policy import load_policy
 from jupyter_mlops.store.client import client_for
 from jupyter_mlops.store.gateway import gateway_for
@@ -49,7 +49,7 @@ def setup_project(ws, business: bool = False, min_net_value: float = 0.0):
 
 def new_version(ws, df, kind):
     run_id, _ = log_model_run(ws, fit_model(df, kind), df, name=kind)
-    return registry.register(gateway_for(ws), run_id, "churn").version
+    return registration.register(gateway_for(ws), run_id, "churn").version
 
 
 def test_good_model_passes_every_gate_and_is_recorded(workspace):
@@ -166,7 +166,7 @@ def test_policy_errors_name_file_key_and_line(workspace):
 def test_validate_without_declared_gates_is_refused(workspace):
     df = make_data()
     run_id, _ = log_model_run(workspace, fit_model(df), df)
-    registry.register(gateway_for(workspace), run_id, "churn")
+    registration.register(gateway_for(workspace), run_id, "churn")
     with pytest.raises(ConfigError, match="no release gates"):
         validation.validate(gateway_for(workspace), "churn", 1)
     assert FEATURES  # the helper's feature list is what the model was trained on

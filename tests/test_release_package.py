@@ -10,7 +10,7 @@ import pytest
 from release_support import registered
 
 from jupyter_mlops.errors import Conflict, InvalidInput
-from jupyter_mlops.release import registry
+from jupyter_mlops.release import registration
 from jupyter_mlops.release.package import package, pin_requirements
 from jupyter_mlops.store.gateway import gateway_for
 
@@ -59,7 +59,7 @@ def test_package_refuses_a_non_empty_folder_and_foreign_sources(workspace, tmp_p
     mv = client_for(workspace).create_model_version("churn", source=(tmp_path / "evil").as_uri())
     with pytest.raises(InvalidInput, match="outside this workspace"):
         package(gateway_for(workspace), "churn", mv.version, tmp_path / "pkg2")
-    assert registry.get_version(gateway_for(workspace), "churn", 1)
+    assert registration.get_version(gateway_for(workspace), "churn", 1)
 
 
 def test_pin_requirements_uses_the_lock():
@@ -75,7 +75,7 @@ def _record_environment(ws, env: dict) -> None:
     """Replace the training run's environment lock with ``env`` (what a hostile run could hold)."""
     from jupyter_mlops.store.client import client_for
 
-    run_id = registry.get_version(gateway_for(ws), "churn", 1).run_id
+    run_id = registration.get_version(gateway_for(ws), "churn", 1).run_id
     client_for(ws).log_text(run_id, json.dumps(env), "mlops/environment.json")
 
 

@@ -6,7 +6,7 @@ import pytest
 from release_support import fit_model, log_model_run, make_data, registered
 
 from jupyter_mlops.errors import GateFailed, InvalidInput, NotFound
-from jupyter_mlops.release import history, registry, rollout
+from jupyter_mlops.release import history, registration, rollout
 from jupyter_mlops.store.client import client_for
 from jupyter_mlops.store.gateway import gateway_for
 
@@ -19,7 +19,7 @@ def test_register_carries_lineage_candidate_alias_and_history(workspace, monkeyp
     monkeypatch.setenv("MLOPS_ACTOR", "alice")
     df = make_data()
     run_id, model_id = log_model_run(workspace, fit_model(df), df)
-    mv = registry.register(gateway_for(workspace), run_id, "churn", reason="first cut")
+    mv = registration.register(gateway_for(workspace), run_id, "churn", reason="first cut")
     assert mv.version == "1" or mv.version == 1
     assert mv.tags["mlops.run_id"] == run_id
     assert mv.tags["mlops.model_id"] == model_id
@@ -37,21 +37,21 @@ def test_register_carries_lineage_candidate_alias_and_history(workspace, monkeyp
 
 def test_register_refuses_unknown_run_and_run_without_model(workspace):
     with pytest.raises(NotFound):
-        registry.register(gateway_for(workspace), "nosuchrun123", "churn")
+        registration.register(gateway_for(workspace), "nosuchrun123", "churn")
     client = client_for(workspace)
     from jupyter_mlops.store.client import experiment_id
 
     run = client.create_run(experiment_id(workspace))
     with pytest.raises(NotFound, match="no logged model"):
-        registry.register(gateway_for(workspace), run.info.run_id, "churn")
+        registration.register(gateway_for(workspace), run.info.run_id, "churn")
     with pytest.raises(InvalidInput, match="not a valid model name"):
-        registry.register(gateway_for(workspace), run.info.run_id, "bad name!")
+        registration.register(gateway_for(workspace), run.info.run_id, "bad name!")
 
 
 def test_promotion_needs_passed_gates_and_leaves_aliases_alone(workspace):
     df = make_data()
     run_id, _ = log_model_run(workspace, fit_model(df), df)
-    registry.register(gateway_for(workspace), run_id, "churn")
+    registration.register(gateway_for(workspace), run_id, "churn")
     before = aliases(workspace)
     with pytest.raises(GateFailed, match="pending"):
         rollout.promote(gateway_for(workspace), "churn", 1, "champion")
@@ -81,7 +81,7 @@ def test_bad_requests_are_clear_errors_and_change_nothing(workspace):
     with pytest.raises(InvalidInput, match="cannot promote to"):
         rollout.promote(gateway_for(workspace), "churn", 2, "production")
     with pytest.raises(NotFound, match="no alias 'canary'"):
-        registry.resolve(gateway_for(workspace), "churn@canary")
+        registration.resolve(gateway_for(workspace), "churn@canary")
     assert aliases(workspace) == before
 
 
@@ -120,21 +120,23 @@ def test_staged_rollout_and_rollbacks(workspace):
 
 def test_sources_outside_the_store_are_refused(workspace, tmp_path):
     with pytest.raises(InvalidInput, match="outside this workspace"):
-        registry.check_source(workspace, (tmp_path / "evil").as_uri())
+        registration.check_source(workspace, (tmp_path / "evil").as_uri())
     with pytest.raises(InvalidInput, match="outside this workspace"):
-        registry.check_source(workspace, "http://example.com/model.pkl")
+        registration.check_source(workspace, "http://example.com/model.pkl")
     inside = workspace.artifacts_dir / "x" / "model"
-    assert registry.check_source(workspace, inside.as_uri()).local_path == inside.resolve()
+    assert registration.check_source(workspace, inside.as_uri()).local_path == inside.resolve()
 
 
 def test_sources_on_a_tracking_server_must_be_its_own(tmp_path):
     from jupyter_mlops.workspace import Workspace
 
     ws = Workspace(root=tmp_path, _tracking_uri="http://127.0.0.1:5999")
-    assert registry.check_source(ws, "mlflow-artifacts:/1/models/m-1/artifacts").local_path is None
-    assert registry.check_source(ws, "mlflow-artifacts://127.0.0.1:5999/1/m").uri
+    assert (
+        registration.check_source(ws, "mlflow-artifacts:/1/models/m-1/artifacts").local_path is None
+    )
+    assert registration.check_source(ws, "mlflow-artifacts://127.0.0.1:5999/1/m").uri
     root = "s3://bucket/mlflow/1"
-    assert registry.check_source(ws, f"{root}/models/m-1/artifacts", experiment_root=root)
+    assert registration.check_source(ws, f"{root}/models/m-1/artifacts", experiment_root=root)
     for bad in (
         "mlflow-artifacts://evil.example/1/m",
         "http://evil.example/model.pkl",
@@ -142,6 +144,6 @@ def test_sources_on_a_tracking_server_must_be_its_own(tmp_path):
         f"{root}/../../other/model",
     ):
         with pytest.raises(InvalidInput):
-            registry.check_source(ws, bad, experiment_root=root)
+            registration.check_source(ws, bad, experiment_root=root)
     with pytest.raises(InvalidInput):
-        registry.check_source(ws, f"{root}/models/m-1")  # root unknown: refused
+        registration.check_source(ws, f"{root}/models/m-1")  # root unknown: refused

@@ -12,7 +12,7 @@ import pytest
 from release_support import FEATURES, log_model_run, make_data, registered
 
 from jupyter_mlops.release import rollout
-from jupyter_mlops.release.registry import register
+from jupyter_mlops.release.registration import register
 from jupyter_mlops.serving.payload import BadPayload, ColumnSpec, to_frame
 from jupyter_mlops.serving.server import BackgroundServer
 from jupyter_mlops.store.client import client_for

@@ -125,7 +125,7 @@ def test_32_processes_logging_at_once_lose_and_duplicate_nothing(project):
 
 @pytest.mark.slow
 def test_16_processes_registering_one_frame_make_one_version(project):
-    from jupyter_mlops.datasets.registry import _search, list_versions
+    from jupyter_mlops.datasets.versions import _search, list_versions
 
     _run_at_once(project.root, REGISTRAR, REGISTRARS, timeout=300)
     versions = list_versions(gateway_for(project), "shared-frame")

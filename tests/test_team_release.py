@@ -13,7 +13,7 @@ import pytest
 from release_support import fit_model, log_model_run, make_data
 from team_server_support import project
 
-from jupyter_mlops.release import history, registry, rollout
+from jupyter_mlops.release import history, registration, rollout
 from jupyter_mlops.store.client import client_for, forget_cached_clients
 from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.workspace import Workspace
@@ -36,7 +36,7 @@ def _versions(ws: Workspace, name: str, count: int) -> None:
     """``count`` versions with passed gates: one registered the usual way, the rest from its run."""
     df = make_data(120)
     run_id, model_id = log_model_run(ws, fit_model(df), df)
-    first = registry.register(gateway_for(ws), run_id, name)
+    first = registration.register(gateway_for(ws), run_id, name)
     client = client_for(ws)
     for _ in range(count - 1):
         client.create_model_version(name, first.source, run_id=run_id, model_id=model_id)

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..datasets import cell_inputs
 from ..errors import InvalidInput
+from ..limits import LIST_TEXT
 from ..settings import environment_settings
 from ..tags import (
     CELL_DURATION_METRIC,
@@ -28,7 +29,7 @@ from ..tags import (
     WARNINGS_TAG,
 )
 from ..workspace import Workspace
-from . import estimators, validation
+from . import estimators, record_checks
 from .hidden_state import hidden_state_warnings
 from .params import literal_assignments
 from .tracker import RunRecorder, active_run, pop_active, push_active
@@ -164,7 +165,7 @@ class CellCapture:
                 self._warn(f"--metrics: {name!r} is not defined after the cell{self._near(name)}")
                 continue
             try:
-                metrics[name] = validation.metric_value(name, self.user_ns[name])
+                metrics[name] = record_checks.metric_value(name, self.user_ns[name])
             except InvalidInput as exc:
                 self._warn(f"--metrics: {exc}")
         run.log_metrics(metrics)
@@ -173,9 +174,9 @@ class CellCapture:
             self._guarded(self._log_datasets, what="dataset capture failed")
         self._guarded(self._log_code, what="code capture failed")
         if self.warnings:
-            self._guarded(run.set_tags, {WARNINGS_TAG: " | ".join(self.warnings)[:7000]})
+            self._guarded(run.set_tags, {WARNINGS_TAG: " | ".join(self.warnings)[:LIST_TEXT]})
         if self._hidden_state:
-            joined = " | ".join(self._hidden_state)[:7000]
+            joined = " | ".join(self._hidden_state)[:LIST_TEXT]
             self._guarded(run.set_tags, {HIDDEN_STATE_TAG: joined})
             self.warnings += self._hidden_state
 

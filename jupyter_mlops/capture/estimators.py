@@ -16,6 +16,7 @@ import logging
 import sys
 from typing import Any
 
+from ..limits import LIST_TEXT
 from ..tags import FITTED_WITHOUT_PREDICT_TAG
 
 # the ids of an estimator's fitted attributes (and its pipeline steps'): they change on refit
@@ -117,6 +118,6 @@ def log_fitted_models(
         names.append(name)
     if others:
         listed = ", ".join(others)
-        run.set_tags({FITTED_WITHOUT_PREDICT_TAG: listed[:5000]})
+        run.set_tags({FITTED_WITHOUT_PREDICT_TAG: listed[:LIST_TEXT]})
         log.debug("fitted, not logged as models (they do not predict): %s", listed)
     return names

@@ -56,7 +56,7 @@ def literal_assignments(source: str) -> dict[str, Any]:
     return found
 
 
-def papermill_parameters(source: str) -> dict[str, Any] | None:
+def injected_cell_parameters(source: str) -> dict[str, Any] | None:
     """The parameters of papermill's injected cell, recognised by its header comment."""
     head = source.lstrip().splitlines()[:1]
     if not head or head[0].strip() not in ("# Parameters", "# parameters"):

@@ -19,12 +19,13 @@ from typing import Any
 from ..datasets import api as dataset_api
 from ..errors import InvalidInput, MlopsError, NotFound, StoreUnavailable
 from ..journal import flusher
+from ..limits import ERROR_TEXT
 from ..settings import environment_settings
 from ..store.identity import acting_user
 from ..store.logged_models import pinned_requirements, stage_estimator
 from ..tags import ERROR_TAG, ERROR_TYPE_TAG, KIND_TAG, PARENT_KEY_TAG
 from ..workspace import Workspace
-from . import validation
+from . import record_checks
 from .context_providers import run_context_registry
 from .environment import environment_json, environment_snapshot
 from .model_check import check_servable
@@ -72,7 +73,7 @@ class RunRecorder:
         self.name = name
         self.experiment = experiment or ws.default_experiment
         self.kind = kind
-        self._tags = validation.check_tags(dict(tags or {}))
+        self._tags = record_checks.check_tags(dict(tags or {}))
         if parent_run_id is None and parent_key is None:
             env = environment_settings()
             parent_run_id = env.parent_run_id
@@ -130,7 +131,7 @@ class RunRecorder:
         tags = {}
         if error is not None:
             tags[ERROR_TYPE_TAG] = type(error).__name__
-            tags[ERROR_TAG] = str(error)[:1000]
+            tags[ERROR_TAG] = str(error)[:ERROR_TEXT]
         box = self._sink.box
         with box.batch():
             if tags:
@@ -149,7 +150,7 @@ class RunRecorder:
 
     # -- records ------------------------------------------------------------------------------
     def log_params(self, params: Mapping[str, Any]) -> None:
-        checked = validation.check_params(params)
+        checked = record_checks.check_params(params)
         fresh = {}
         for key, value in checked.items():
             old = self._params.get(key)
@@ -165,7 +166,7 @@ class RunRecorder:
             self._sink.box.append(self.key, "data", {"params": fresh})
 
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
-        checked = validation.check_metrics(metrics)
+        checked = record_checks.check_metrics(metrics)
         if step is not None and (isinstance(step, bool) or not isinstance(step, int)):
             raise InvalidInput(f"step must be an integer, not {step!r}")
         ts = _now_ms()
@@ -178,14 +179,14 @@ class RunRecorder:
             self._sink.box.append(self.key, "data", {"metrics": rows})
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
-        checked = validation.check_tags(tags)
+        checked = record_checks.check_tags(tags)
         if checked:
             self._sink.box.append(self.key, "data", {"tags": checked})
 
     def set_tags_by_run_key(self, tag_keys: Mapping[str, str]) -> None:
         """Tags whose value is another run's id, named by its journal key (it may not have
         landed yet): the replayer fills in the id once it has."""
-        checked = validation.check_tags(tag_keys)
+        checked = record_checks.check_tags(tag_keys)
         if checked:
             self._sink.box.append(self.key, "data", {"tag_keys": checked})
 
@@ -209,7 +210,7 @@ class RunRecorder:
 
     def log_model(self, estimator: Any, name: str = "model", X: Any = None) -> str:
         """Pickle ``estimator`` now (milliseconds); the MLmodel is built and uploaded by the replayer."""
-        validation.check_key(name, "model")
+        record_checks.check_key(name, "model")
         if "/" in name or " " in name:
             raise InvalidInput(f"model name {name!r} cannot contain '/' or spaces")
         check_servable(estimator, name)

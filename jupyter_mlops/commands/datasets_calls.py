@@ -7,7 +7,7 @@ import argparse
 import json
 from typing import Any
 
-from ..datasets.registry import list_versions
+from ..datasets.versions import list_versions
 from ..errors import InvalidInput
 from ..lineage.query import lineage as lineage_of
 from ..reproduce.environment_diff import env_diff_runs

@@ -11,14 +11,14 @@ from typing import Any
 from ..release import card as cards
 from ..release import history as release_history
 from ..release import package as packaging
-from ..release import registry, rollout, validation
+from ..release import registration, rollout, validation
 from ..serving import server
 from ..store.gateway import Gateway
 from .terminal import gateway_from
 
 
 def register(gw: Gateway, args: argparse.Namespace) -> Any:
-    return registry.register(gw, args.run, args.name, model_name=args.model, reason=args.reason)
+    return registration.register(gw, args.run, args.name, model_name=args.model, reason=args.reason)
 
 
 def registered_text(mv: Any, args: argparse.Namespace) -> int:
@@ -37,7 +37,7 @@ def validation_text(report: Any, args: argparse.Namespace) -> int:
 
 
 def card(gw: Gateway, args: argparse.Namespace) -> tuple[Any, Any]:
-    mv = registry.resolve(gw, args.model, args.version)
+    mv = registration.resolve(gw, args.model, args.version)
     return mv, cards.write_card(gw, mv.name, mv.version, out_dir=args.out)
 
 
@@ -97,7 +97,9 @@ def history_text(trail: tuple[Any, list[Any]], args: argparse.Namespace) -> int:
 
 def serve(args: argparse.Namespace) -> int:
     gw = gateway_from(args)
-    registry.get_registered_model(gw, args.model)  # refuse an unknown model before saying "serving"
+    registration.get_registered_model(
+        gw, args.model
+    )  # refuse an unknown model before saying "serving"
     print(
         f"serving {args.model} on http://{args.host}:{args.port} (champion + canary; Ctrl-C stops)"
     )

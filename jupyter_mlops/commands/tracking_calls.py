@@ -7,6 +7,7 @@ import argparse
 import json
 from typing import Any
 
+from ..errors import StoreUnavailable
 from ..journal import sync as outbox
 from ..pipeline.cache import CacheIndex
 from ..store.gateway import Gateway
@@ -114,7 +115,8 @@ def sync(args: argparse.Namespace) -> int:
         ]
         print(_table(["journal", "seq", "kind", "run", "reason"], rows))
         print("`jupyter-mlops sync --retry-failed` sends them again; --discard-failed drops them")
-    return 0 if not report.pending and not failed else 7
+    # records still queued or refused: the code of a store that did not take them all
+    return 0 if not report.pending and not failed else StoreUnavailable.exit_code
 
 
 def experiments(args: argparse.Namespace) -> int:

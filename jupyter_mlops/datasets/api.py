@@ -26,7 +26,7 @@ from ..store.gateway import gateway_for
 from ..store.reachability import ensure_reachable
 from ..store.runs import get_run
 from ..workspace import Workspace
-from .registry import REGISTER_WAIT_S, DatasetVersion, check_name, load, register, resolve
+from .versions import REGISTER_WAIT_S, DatasetVersion, check_name, load, register, resolve
 
 _CONTEXT = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .registry import resolve
+from .versions import resolve
 
 if TYPE_CHECKING:
     from ..store.gateway import Gateway

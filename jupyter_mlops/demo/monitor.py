@@ -35,7 +35,7 @@ from ..monitor.thresholds import load_monitor_config
 from ..release.gates.evaluation import load_evaluation
 from ..release.history import events
 from ..release.policy import load_policy
-from ..release.registry import register
+from ..release.registration import register
 from ..release.rollout import demote_canary, promote, state
 from ..serving.server import BackgroundServer
 from ..store.gateway import Gateway, gateway_for

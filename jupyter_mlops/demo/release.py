@@ -18,7 +18,7 @@ from ..errors import MlopsError, NotFound
 from ..release.card import write_card
 from ..release.history import events, format_history
 from ..release.policy import load_policy
-from ..release.registry import register
+from ..release.registration import register
 from ..release.rollout import promote, rollback
 from ..release.validation import validate
 from ..serving.server import BackgroundServer

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from ..datasets.cell_inputs import file_source
-from ..datasets.registry import T_SOURCE, _search, find_by_digest, resolve
+from ..datasets.versions import T_SOURCE, _search, find_by_digest, resolve
 from ..errors import InvalidInput, NotFound
 from ..store.runs import get_run
 from ..tags import DATASET_DIGEST_TAG, DATASET_NAME_TAG, KIND_TAG, MODEL_ID_TAG

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..limits import LINE_TEXT
 from .predlog_format import FILE_NAME, _as_epoch, predictions_dir, records_to_table, unify_tables
 from .predlog_shipping import SHIPPED_DIR, fetch_shipped
 
@@ -120,7 +121,7 @@ def scan_predictions(
         try:
             paths += fetch_shipped(gw, model, lo, hi, {p.name for p in paths})
         except Exception as exc:  # the log still reads: say what is missing
-            scan.remote_error = f"{type(exc).__name__}: {exc}"[:500]
+            scan.remote_error = f"{type(exc).__name__}: {exc}"[:LINE_TEXT]
     tables = []
     for path in paths:
         table = _read_file(path, lo, hi, scan)

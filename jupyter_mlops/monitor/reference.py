@@ -14,8 +14,8 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..datasets.registry import load, resolve
-from ..release.registry import get_version, model_dir
+from ..datasets.versions import load, resolve
+from ..release.registration import get_version, model_dir
 
 if TYPE_CHECKING:
     from ..store.gateway import Gateway

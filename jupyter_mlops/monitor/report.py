@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np  # noqa: TID253 -- needed at import here
 
 from ..errors import NotFound
+from ..limits import LINE_TEXT, LIST_TEXT, MAX_KEY
 from ..tags import (
     KIND_TAG,
     MODEL_TAG,
@@ -296,7 +297,7 @@ _METRIC_KEY = re.compile(r"[^A-Za-z0-9_\-. /]+")
 
 
 def _key(*parts: str) -> str:
-    return ".".join(_METRIC_KEY.sub("_", p) for p in parts)[:250]
+    return ".".join(_METRIC_KEY.sub("_", p) for p in parts)[:MAX_KEY]
 
 
 def report_metrics(report: MonitorReport) -> dict[str, float]:
@@ -339,7 +340,7 @@ def record_report(gw: Gateway, report: MonitorReport) -> str:
     tags = {
         KIND_TAG: MONITOR_KIND,
         MODEL_TAG: report.model,
-        MONITOR_DRIFTED_TAG: ",".join(report.drifted)[:5000],
+        MONITOR_DRIFTED_TAG: ",".join(report.drifted)[:LIST_TEXT],
         MONITOR_ALERTS_TAG: str(len(report.alerts)),
     }
     if report.reference_version:
@@ -352,7 +353,7 @@ def record_report(gw: Gateway, report: MonitorReport) -> str:
     metrics = [Metric(k, v, ts, 0) for k, v in report_metrics(report).items()]
     params = [
         Param("window_s", f"{report.until - report.since:g}"),
-        Param("reference", (report.reference or "none")[:500]),
+        Param("reference", (report.reference or "none")[:LINE_TEXT]),
     ]
     for i in range(0, len(metrics), 900):
         client.log_batch(

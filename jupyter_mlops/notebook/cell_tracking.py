@@ -10,7 +10,7 @@ import ast
 import sys
 from typing import Any
 
-from ..capture import validation
+from ..capture import record_checks
 from ..capture.cell import CellCapture
 from ..capture.session import SessionRecorder
 from ..errors import InvalidInput, MlopsError
@@ -70,9 +70,9 @@ def track(ctx: Any, args: Any, result: None) -> Any:
     __tracebackhide__ = True
     cell = ctx.cell
 
-    tags = validation.parse_tag_options(args.tags)
-    params = validation.split_names(args.params)
-    metrics = validation.split_names(args.metrics)
+    tags = record_checks.parse_tag_options(args.tags)
+    params = record_checks.split_names(args.params)
+    metrics = record_checks.split_names(args.metrics)
     if cell is None:
         return _session(ctx, args, tags)
     if args.mode:

@@ -15,8 +15,8 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from ..commands.catalog import COMMANDS, commands_for
 from ..commands.declaration import NOTEBOOK, Command, load
-from ..commands.registry import COMMANDS, commands_for
 from ..errors import InvalidInput
 from ..journal.own_writes import flush_own
 from ..strict_parser import StrictParser

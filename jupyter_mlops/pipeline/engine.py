@@ -76,11 +76,13 @@ class MlopsEngine:
 
 
 def register_engine() -> None:
-    """Make ``engine_name="mlops"`` work even when the package is not installed (tests, dev)."""
+    """Make ``engine_name="mlops"`` work even when the package is not installed (tests, dev).
+
+    papermill's public ``register`` (registering the same class again changes nothing); an
+    installed package is found through the ``papermill.engine`` entry point as well."""
     from papermill.engines import papermill_engines
 
-    if papermill_engines._engines.get("mlops") is not MlopsEngine:
-        papermill_engines.register("mlops", MlopsEngine)
+    papermill_engines.register("mlops", MlopsEngine)
 
 
 def _tracks() -> bool:

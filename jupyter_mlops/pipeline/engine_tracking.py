@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..limits import ERROR_TEXT
 from ..store.gateway import gateway_for
 from ..tags import EXECUTED_CELLS_TAG, NOTEBOOK_TAG, OUTPUT_NOTEBOOK_TAG, SOURCE_TAG, error_tag
 from ..workspace import Workspace
@@ -93,7 +94,7 @@ class TrackedExecution:
             status = "KILLED"
         elif crash is not None:
             status = "FAILED"
-            error = error or {"ename": type(crash).__name__, "evalue": str(crash)[:1000]}
+            error = error or {"ename": type(crash).__name__, "evalue": str(crash)[:ERROR_TEXT]}
         tags: dict[str, Any] = {EXECUTED_CELLS_TAG: outcome.executed_cells}
         if error:
             tags.update({error_tag(k): v for k, v in error.items() if v is not None})

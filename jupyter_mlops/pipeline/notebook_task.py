@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..limits import ERROR_TEXT
 from ..settings import child_environment
 from .engine import register_engine
 from .outcome import notebook_outcome
@@ -137,10 +138,10 @@ def _run_papermill(task: NotebookTask, env: dict[str, str]) -> dict[str, Any] | 
             "cell_index": exc.cell_index,
             "exec_count": exc.exec_count,
             "ename": exc.ename,
-            "evalue": str(exc.evalue)[:1000],
+            "evalue": str(exc.evalue)[:ERROR_TEXT],
         }
     except Exception as exc:  # dead kernel, timeout, missing kernel
-        return {"ename": type(exc).__name__, "evalue": str(exc)[:1000]}
+        return {"ename": type(exc).__name__, "evalue": str(exc)[:ERROR_TEXT]}
     return None
 
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from ..capture.tracker import RunRecorder, sink_for
 from ..errors import StoreUnavailable
 from ..journal.run_leases import RunLease
+from ..limits import MAX_KEY
 from ..store.identity import acting_user
 from ..tags import KIND_TAG
 from ..workspace import Workspace
@@ -110,17 +111,21 @@ class RunHandle:
 
     def log_params(self, params: dict[str, Any]) -> None:
         if params:
-            self._rec.log_params({str(k)[:250]: _param_value(v) for k, v in params.items()})
+            self._rec.log_params({str(k)[:MAX_KEY]: _param_value(v) for k, v in params.items()})
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         if metrics:
-            self._rec.log_metrics({str(k)[:250]: float(v) for k, v in metrics.items()}, step=step)
+            self._rec.log_metrics(
+                {str(k)[:MAX_KEY]: float(v) for k, v in metrics.items()}, step=step
+            )
 
     def log_history(self, history: list[dict[str, Any]]) -> None:
         """Stepped metric values as the notebook reported them (curves), one record per step."""
         by_step: dict[int, dict[str, float]] = {}
         for h in history:
-            by_step.setdefault(int(h.get("step") or 0), {})[str(h["key"])[:250]] = float(h["value"])
+            by_step.setdefault(int(h.get("step") or 0), {})[str(h["key"])[:MAX_KEY]] = float(
+                h["value"]
+            )
         for step, values in sorted(by_step.items()):
             self._rec.log_metrics(values, step=step)
 
@@ -247,7 +252,7 @@ def direct_start_run(
     client = gw.client
     run_id: str = client.create_run(gw.experiment_id(), run_name=name, tags=all_tags).info.run_id
     _leases[run_id] = RunLease(gw.ws, run_id)  # if this process dies, recovery ends the run
-    items = [Param(str(k)[:250], _param_value(v)) for k, v in (params or {}).items()]
+    items = [Param(str(k)[:MAX_KEY], _param_value(v)) for k, v in (params or {}).items()]
     for i in range(0, len(items), 100):
         client.log_batch(run_id, params=items[i : i + 100])
     return run_id

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..limits import ERROR_TEXT
 from ..tags import (
     ATTEMPTS_TAG,
     BEST_RUN_ID_TAG,
@@ -299,7 +300,7 @@ class Scheduler:
                 item.task.task_id,
                 "FAILED",
                 0.0,
-                {"ename": type(exc).__name__, "evalue": str(exc)[:1000]},
+                {"ename": type(exc).__name__, "evalue": str(exc)[:ERROR_TEXT]},
             )
         metrics = self._record_execution(item, result)
         self.progress.advance()

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..tags import CARD_RUN_ID_TAG, GATES_TAG, LINEAGE_TAG, MODEL_ID_TAG, REGISTERED_BY_TAG
 from .gates.result import GateReport, recorded_report
 from .policy import load_policy
-from .registry import get_version, model_dir
+from .registration import get_version, model_dir
 
 if TYPE_CHECKING:
     from ..store.gateway import Gateway

@@ -30,7 +30,7 @@ from ..settings import Settings
 from ..store.run_details import read_json_artifact
 from ..tags import GATE_RUN_ID_TAG, GATES_TAG, LINEAGE_TAG, MODEL_ID_TAG
 from .card import write_card
-from .registry import get_version, model_dir
+from .registration import get_version, model_dir
 
 if TYPE_CHECKING:
     from ..store.gateway import Gateway

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, MlopsError
+from ..limits import LINE_TEXT, LIST_TEXT
 from ..tags import (
     ACTOR_TAG,
     EVAL_DIGEST_TAG,
@@ -31,7 +32,7 @@ from .gates.registry import release_gates
 from .gates.result import GateReport, GateResult
 from .policy import ReleasePolicy, load_policy
 from .registered_model import T_GATE_RUN, T_GATES, get_registered_model
-from .registry import model_dir, resolve
+from .registration import model_dir, resolve
 
 if TYPE_CHECKING:
     from ..store.gateway import Gateway
@@ -155,7 +156,7 @@ def _record(
         for k, v in (r.details.get("kpis") or {}).items():
             metrics.append(Metric(f"kpi.{k}", float(v), now, 0))
     params = [
-        Param(f"threshold.{r.gate}", str(r.threshold)[:500])
+        Param(f"threshold.{r.gate}", str(r.threshold)[:LINE_TEXT])
         for r in report.results
         if r.threshold is not None
     ]
@@ -181,7 +182,9 @@ def _record(
     client.set_terminated(run_id, "FINISHED")
     name, v = report.model, report.version
     for r in report.results:
-        client.set_model_version_tag(name, v, gate_tag(r.gate), f"{r.verdict}: {r.reason}"[:4900])
+        client.set_model_version_tag(
+            name, v, gate_tag(r.gate), f"{r.verdict}: {r.reason}"[:LIST_TEXT]
+        )
     for k, val in report.metrics.items():
         client.set_model_version_tag(name, v, metric_tag(k), f"{val:.6g}")
     client.set_model_version_tag(name, v, T_GATE_RUN, run_id)

@@ -28,6 +28,7 @@ from ..capture.hidden_state import _names
 from ..datasets.cell_inputs import file_source
 from ..errors import InvalidInput, NotFound
 from ..journal.replay import recover
+from ..limits import LINE_TEXT, LIST_TEXT
 from ..settings import child_environment
 from ..store.run_details import recorded_code as stored_code
 from ..store.runs import get_run
@@ -356,9 +357,9 @@ def _execute(
                 kernel_manager_class=ENCRYPTED_KERNEL_MANAGER,
             )
     except PapermillExecutionError as exc:
-        return f"cell {exc.cell_index + 1} raised {exc.ename}: {exc.evalue}"[:500]
+        return f"cell {exc.cell_index + 1} raised {exc.ename}: {exc.evalue}"[:LINE_TEXT]
     except Exception as exc:  # kernel died, timeout, missing kernel spec
-        return f"execution failed: {type(exc).__name__}: {exc}"[:500]
+        return f"execution failed: {type(exc).__name__}: {exc}"[:LINE_TEXT]
     return None
 
 
@@ -377,7 +378,7 @@ def _record(
     metrics = [Metric(k, b, now, 0) for k, (_, b) in result.metrics.items() if b is not None]
     tags = {
         VERDICT_TAG: result.verdict,
-        REPRODUCTION_REASONS_TAG: " | ".join(result.reasons)[:4900],
+        REPRODUCTION_REASONS_TAG: " | ".join(result.reasons)[:LIST_TEXT],
     }
     client.log_batch(rid, metrics=metrics, tags=[_tag(k, v) for k, v in tags.items()])
     report = {**asdict(result), "code_origin": origin, "parameters": params, "rtol": rtol}

@@ -19,7 +19,7 @@ import tornado.web
 from jupyter_server.auth.decorator import authorized
 
 from ..errors import InvalidInput
-from ..release.registry import get_version, register
+from ..release.registration import get_version, register
 from ..release.rollout import promote, rollback
 from ..release.validation import validate
 from ..store.gateway import Gateway

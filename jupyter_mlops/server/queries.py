@@ -16,7 +16,7 @@ from typing import Any, cast
 from urllib.parse import unquote
 
 from ..commands.texts import code_diff_text
-from ..datasets.registry import list_versions
+from ..datasets.versions import list_versions
 from ..errors import InvalidInput, NotFound
 from ..lineage.query import lineage as query
 from ..pipeline.build import build
@@ -24,7 +24,7 @@ from ..pipeline.spec import load_spec
 from ..release.gates.result import recorded_report
 from ..release.history import events
 from ..release.registered_model import T_GATE_RUN
-from ..release.registry import check_name, get_version
+from ..release.registration import check_name, get_version
 from ..release.rollout import state
 from ..store.gateway import Gateway
 from ..store.run_compare import compare_runs

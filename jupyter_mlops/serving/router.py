@@ -18,7 +18,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..release.registry import get_version, model_dir
+from ..release.registration import get_version, model_dir
 from ..release.rollout import state
 from .payload import ColumnSpec, schema_columns
 

@@ -9,7 +9,7 @@ import time
 from typing import Any, cast
 
 from ..errors import InvalidInput, StoreUnavailable
-from ..release.registry import get_registered_model
+from ..release.registration import get_registered_model
 from ..store.gateway import Gateway
 from .app import create_app
 

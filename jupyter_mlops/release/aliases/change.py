@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ...errors import InvalidInput
+from ...limits import LINE_TEXT
 from .. import history
 from .lease import Lease
 
@@ -74,7 +75,7 @@ def complete_pending(gw: Gateway, model: str, lease: Lease, tags: dict[str, str]
                 raise  # the server is unwell: leave the intent for the next holder
             # e.g. its version was deleted meanwhile: say so, never block every later action
             event.state = "failed"
-            event.details = {**event.details, "failed": str(exc.message)[:500]}
+            event.details = {**event.details, "failed": str(exc.message)[:LINE_TEXT]}
         lease.fence()
         history.write(gw, event)
     return len(left)

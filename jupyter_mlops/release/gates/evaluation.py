@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ...datasets.registry import load, resolve
+from ...datasets.versions import load, resolve
 from ...errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:

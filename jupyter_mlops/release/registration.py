@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from ..errors import InvalidInput, NotFound
+from ..limits import LIST_TEXT
 from ..store.runs import get_run
 from ..tags import (
     ENV_HASH_TAG,
@@ -190,11 +191,11 @@ def register(
         T_MODEL_ID: lm.model_id,
         T_GATES: "pending",
         REGISTERED_BY_TAG: gw.actor(actor),
-        LINEAGE_TAG: json.dumps(lineage, sort_keys=True)[:4900],
+        LINEAGE_TAG: json.dumps(lineage, sort_keys=True)[:LIST_TEXT],
     }
     for key in ("notebook", "git_sha", "env_hash"):
         if lineage.get(key):
-            tags[f"{TAG_PREFIX}{key}"] = str(lineage[key])[:4900]
+            tags[f"{TAG_PREFIX}{key}"] = str(lineage[key])[:LIST_TEXT]
     try:
         client.get_registered_model(name)
     except MlflowException:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ..durable import replace_durably, sync_file
 from ..errors import InvalidInput, NotFound, StoreUnavailable
 from ..journal import flusher
+from ..limits import LIST_TEXT
 from ..store.dataset_versions import (
     EXPERIMENT,
     KIND,
@@ -289,7 +290,7 @@ def _journal(
         T_ROWS: str(len(df)),
         T_COLS: str(len(df.columns)),
         T_FORMAT: FORMAT,
-        T_SOURCE: json.dumps(source)[:5000],
+        T_SOURCE: json.dumps(source)[:LIST_TEXT],
     }
     box.append(
         jkey,
