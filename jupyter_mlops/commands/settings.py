@@ -6,18 +6,24 @@ What it does and prints is in ``settings_calls.py``, its notebook view in
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from .declaration import CLI, Command, arg
 
-CALLS = "jupyter_mlops.commands.settings_calls"
-VIEWS = "jupyter_mlops.notebook.settings_views"
+
+def calls() -> ModuleType:
+    """What these commands do and print (``settings_calls.py``), imported when one runs."""
+    from . import settings_calls  # noqa: PLC0415 -- --help and %load_ext import no handler
+
+    return settings_calls
+
 
 CONFIG = Command(
     "config",
     "list every MLOPS_* setting with its value and where it came from",
     (arg("--json", action="store_true", only=CLI, help="machine-readable output"),),
-    call=f"{CALLS}:listing",
-    show=f"{CALLS}:listing_text",
-    view=f"{VIEWS}:listing",
+    call=lambda: calls().listing,
+    show=lambda: calls().listing_text,
     description=(
         "list every MLOPS_* setting with its value and where it came from: the environment, "
         "the settings: section of mlops.yaml (its experiment: key for the experiment), or the default"
