@@ -1,4 +1,4 @@
-"""``jupyter-mlops agent status|start|stop``: the workspace's sync agent (see store/agent.py).
+"""``jupyter-mlops agent status|start|stop``: the workspace's sync agent (see journal/agent.py).
 
 What each action does is in ``agent_calls.py``, imported when one runs.
 """

@@ -1,4 +1,4 @@
-"""``register|validate|card|promote|rollback|history`` (both front ends), ``package|serve``
+"""``register|validate|card|promote|weight|rollback|history`` (both front ends), ``package|serve``
 (terminal): the release pipeline's commands. What they do and print is in ``release_calls.py``,
 their notebook views in ``notebook/release_views.py``, imported when one runs."""
 
@@ -91,6 +91,15 @@ PROMOTE = Command(
 )
 
 
+WEIGHT = Command(
+    "weight",
+    "change the canary's share of traffic (it keeps its alias)",
+    (arg("model"), arg("percent", type=float, metavar="PCT", help="0-100"), arg("--reason")),
+    call=lambda: calls().weight,
+    show=lambda: calls().described,
+)
+
+
 ROLLBACK = Command(
     "rollback",
     "drop the canary, or restore the previous champion when there is no canary",
@@ -140,4 +149,4 @@ SERVE = Command(
     front_ends=(CLI,),
 )
 
-COMMANDS = (REGISTER, VALIDATE, CARD, PACKAGE, PROMOTE, ROLLBACK, HISTORY, SERVE)
+COMMANDS = (REGISTER, VALIDATE, CARD, PACKAGE, PROMOTE, WEIGHT, ROLLBACK, HISTORY, SERVE)

@@ -75,6 +75,10 @@ def described(state: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def weight(gw: Gateway, args: argparse.Namespace) -> Any:
+    return rollout.set_canary_weight(gw, args.model, args.percent, reason=args.reason)
+
+
 def rollback(gw: Gateway, args: argparse.Namespace) -> Any:
     return rollout.rollback(gw, args.model, reason=args.reason, target=args.target)
 

@@ -72,6 +72,7 @@ VIEWS: dict[str, Callable[[], View]] = {
     "validate": lambda: _release().validation,
     "card": lambda: _release().card,
     "promote": lambda: _release().rollout_state,
+    "weight": lambda: _release().rollout_state,
     "rollback": lambda: _release().rollout_state,
     "history": lambda: _release().history,
     "datasets": lambda: _dataset().datasets,

@@ -42,7 +42,7 @@ MAX_PARAM = 6000
 MAX_TAG = 8000
 RUN_ID_POLL = 0.005
 RUN_ID_WAIT = 60.0  # normally tens of ms; a first build also waits for the agent to start
-_leases: dict[str, RunLease] = {}  # direct runs this process has open (see store/run_leases.py)
+_leases: dict[str, RunLease] = {}  # direct runs this process has open (see journal/run_leases.py)
 
 # code that may create tracked runs in the kernel (children of the step run)
 _TRACKING_CODE = re.compile(
