@@ -43,6 +43,7 @@ BOTH_STORES = {
     "test_server_runs",
     "test_server_pipeline_api",
     "test_runs_order",
+    "test_gateway_reads",
 }
 
 
@@ -63,6 +64,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         stores = _stores_to_run()
         if metafunc.definition.get_closest_marker("embedded_only"):
             stores = [s for s in stores if s == "embedded"]
+        if metafunc.definition.get_closest_marker("team_only"):
+            stores = [s for s in stores if s == "team"]
         metafunc.parametrize("store", stores, indirect=True)
 
 
