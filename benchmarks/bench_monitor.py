@@ -115,7 +115,7 @@ def bench_drift(n: int) -> list[tuple[str, str, str]]:
 
         t_import = time.perf_counter() - t
         t = time.perf_counter()
-        scan = scan_predictions(ws, "bench")
+        scan = scan_predictions(gateway_for(ws), "bench")
         t_read = time.perf_counter() - t
         t = time.perf_counter()
         profile = ReferenceProfile.from_frame(ref)
@@ -176,7 +176,7 @@ def bench_logging(n: int) -> list[tuple[str, str, str]]:
     t_list = (time.perf_counter() - t) / n
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace(Path(tmp))
-        log = PredictionLog(ws, "bench", flush_interval=0.05)
+        log = PredictionLog(gateway_for(ws), "bench", flush_interval=0.05)
         per_call = np.empty(n)
         clock = time.perf_counter
         t_all = clock()
@@ -255,7 +255,11 @@ def bench_append_stall(n: int, reps: int) -> list[tuple[str, str, str]]:
         for _ in range(reps):
             for name, size in configs.items():
                 predlog_writer.CONVERT_SLICE = size or default_slice
-                log = None if size is None else PredictionLog(ws, "stall", flush_interval=0.25)
+                log = (
+                    None
+                    if size is None
+                    else PredictionLog(gateway_for(ws), "stall", flush_interval=0.25)
+                )
                 stall = _paced(log, records, 50e-6)
                 if log is not None:
                     log.close()
