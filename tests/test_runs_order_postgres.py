@@ -106,7 +106,8 @@ def test_a_direct_page_continues_through_the_server(scored, direct_reads, monkey
         gateway_for(scored), order_by=["metrics.acc DESC"], limit=100, page_token=token
     )
     assert [r.info.run_name for r in first + rest] == expected
-    assert direct_reads[0] is not None and direct_reads[1:] == [None]
+    # without a database to read, the gateway does not try one: the server answers the rest
+    assert len(direct_reads) == 1 and direct_reads[0] is not None
 
 
 def test_unreadable_database_falls_back_to_mlflow(scored, direct_reads, monkeypatch):  # noqa: F811
