@@ -142,7 +142,7 @@ class Cycle:
         version = f" v{self.version}" if self.version else ""
         last = self.stages[-1] if self.stages else None
         where = f" at {last.stage}: {last.note}" if last and last.note else ""
-        return f"cycle {self.run_id[:8]} ({self.reason}): {self.outcome}{version}{where}"
+        return f"cycle {self.run_id[:8]} ({self.trigger}): {self.outcome}{version}{where}"
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -66,11 +66,15 @@ def loop_status(gw: Gateway, spec: LoopSpec | None = None, *, limit: int = 20) -
 
     spec = spec if spec is not None else load_loop_spec(gw.ws)
     model = loop_model(spec)
-    gw.before_read()
-    try:
-        tags = dict(gw.client.get_registered_model(model).tags)
-    except MlflowException:
-        tags = {}
+    ws = gw.ws
+    fresh = ws.is_embedded and not (ws.state_dir / "mlflow.db").is_file()
+    tags: dict[str, str] = {}
+    if not fresh:  # reading never creates an embedded store
+        gw.before_read()
+        try:
+            tags = dict(gw.client.get_registered_model(model).tags)
+        except MlflowException:
+            pass
     now = time.time()
     lease = LeaseValue.parse(tags.get(LOOP_LEADER_TAG))
     alive = lease.holder is not None and lease.expires > now
@@ -95,8 +99,7 @@ def loop_status(gw: Gateway, spec: LoopSpec | None = None, *, limit: int = 20) -
         if trigger.kind == "schedule":
             item.next_firing = _number(memory.get("next")) or next_after(trigger, now)
         status.triggers.append(item)
-    book = CycleBook(gw, model)
-    status.cycles = book.recent(limit)
+    status.cycles = [] if fresh else CycleBook(gw, model).recent(limit)
     status.active = next((c for c in status.cycles if c.active), None)
     if tags:
         status.pending = approvals(gw.ws, model, state="requested")
