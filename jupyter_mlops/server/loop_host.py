@@ -22,6 +22,7 @@ from ..workspace import Workspace
 
 log = logging.getLogger("jupyter_mlops")
 _hosted: LoopService | None = None
+_thread: threading.Thread | None = None
 
 
 class MlopsLoop(Configurable):
@@ -47,7 +48,7 @@ def hosted_loop() -> LoopService | None:
 
 def start_hosted_loop(server_app: Any, ws: Workspace) -> LoopService | None:
     """Start the loop in a thread when ``MlopsLoop.serve`` is set; None otherwise."""
-    global _hosted
+    global _hosted, _thread
     settings = MlopsLoop(config=server_app.config)
     if not settings.serve or _hosted is not None:
         return _hosted
@@ -55,9 +56,21 @@ def start_hosted_loop(server_app: Any, ws: Workspace) -> LoopService | None:
         gateway_for(ws), say=lambda text: log.info("jupyter-mlops loop: %s", text),
         poll=settings.poll or None,
     )  # fmt: skip
-    thread = threading.Thread(target=service.serve, name="jupyter-mlops-loop", daemon=True)
-    thread.start()
-    atexit.register(service.stop)
-    atexit.register(service.release)
+    _thread = threading.Thread(target=service.serve, name="jupyter-mlops-loop", daemon=True)
+    _thread.start()
+    atexit.register(stop_hosted_loop)
     _hosted = service
     return service
+
+
+def stop_hosted_loop(timeout: float = 30.0) -> None:
+    """Stop the hosted loop (at the end of its round) and give its lease back."""
+    global _hosted, _thread
+    service, thread = _hosted, _thread
+    _hosted = _thread = None
+    if service is None:
+        return
+    service.stop()
+    if thread is not None:
+        thread.join(timeout)
+    service.release()
