@@ -28,6 +28,7 @@ from ..store.identity import authenticated_user
 from ..tags import APPROVAL_PREFIX, REGISTERED_BY_TAG, approval_tag
 from ..workspace import Workspace
 from . import history
+from .permissions import require
 from .policy import ApprovalRule, ReleasePolicy, load_policy
 from .registered_model import check_name
 from .registry import get_version
@@ -170,9 +171,10 @@ def approver_identity(ws: Workspace, actor: str | None) -> str:
 
 
 def check_permission(ws: Workspace, model: str, approver: str, decision: Decision) -> None:
-    """The one place a release permission check for approving goes (MANAGE on the model, once
-    ``release/permissions.py`` exists: ``permissions.require(ws, model, "MANAGE", decision)``).
-    Until then the policy's ``approvers`` list is the only check."""
+    """Deciding needs MANAGE on the registered model on a team server with MLflow's auth app
+    (``permissions.require``; every action is allowed on the embedded store), on top of the
+    policy's ``approvers``."""
+    require(ws, model, "MANAGE", f"{decision} a version of {model}")
 
 
 def decide(

@@ -41,6 +41,7 @@ SECTION_KEYS = (
     "evaluation",
     "gates",
     "rollout",
+    "signing",
     "approvals",
 )
 PROTECTABLE = ("staging", "canary", "champion")
