@@ -89,7 +89,7 @@ def check_alert(check: TriggerCheck, trigger: Trigger, memory: dict[str, Any]) -
         memory["error"] = exc.message
         return None
     memory.pop("error", None)
-    memory["value"] = value
+    memory["value"] = None if value is None else float(f"{value:.3g}")  # fewer registry writes
     if not held:
         memory.pop("since", None)
         memory.pop("armed", None)  # cleared: the next episode may fire again

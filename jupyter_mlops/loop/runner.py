@@ -32,6 +32,7 @@ def advance(ctx: CycleContext, book: CycleBook, cycle: Cycle) -> Cycle:
             cycle.outcome = "running"
             book.save(cycle)
             ctx.say(f"cycle {cycle.run_id[:8]}: {name}")
+        seen = (record.status, record.note)
         try:
             result = STAGE_RUNNERS[name](ctx, cycle, record)
         except CycleStop as stop:
@@ -46,11 +47,12 @@ def advance(ctx: CycleContext, book: CycleBook, cycle: Cycle) -> Cycle:
             _end(ctx, book, cycle, record, "failed", f"{name}: {type(exc).__name__}: {exc}")
             return cycle
         if result == "wait":
-            changed = record.status != "waiting" or cycle.outcome != "waiting"
+            first = record.status != "waiting" or cycle.outcome != "waiting"
             record.status, cycle.outcome = "waiting", "waiting"
-            if changed:
+            if first:
                 ctx.say(f"cycle {cycle.run_id[:8]}: {name}: {record.note}")
-            book.save(cycle)
+            if (record.status, record.note) != seen:  # a cycle may wait for days: no rewrites
+                book.save(cycle)
             return cycle
         record.status, record.ended = result, ctx.now()
         if record.note:
