@@ -204,8 +204,14 @@ def _until_approval(
             return True
         return False
 
-    # a steady stream, not a flood: the loop's build and gates (a latency budget) share the CPU
-    held, seen = send_traffic(url, rows, until=waiting, seconds=timeout, pause=0.05)
+    # brisk until the alert has fired, then a steady stream, not a flood: the loop's build and
+    # gates (a latency budget among them) share the CPU with this traffic
+    def started() -> bool:
+        return not loop.alive() or any(c.run_id not in before for c in book.recent(3))
+
+    _, seen = send_traffic(url, rows, until=started, seconds=timeout)
+    held, more = send_traffic(url, rows, until=waiting, seconds=timeout, pause=0.05)
+    seen.update(more)
     if not loop.alive():
         raise MlopsError("the loop process stopped", hint="see its lines above")
     if not held or not found:
