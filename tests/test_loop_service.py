@@ -64,3 +64,43 @@ def test_one_leader_and_every_firing_joins_the_cycle_under_way(loops, workspace,
     out = capsys.readouterr().out
     assert "led by loop-b@" in out and "fresh          watch     files data/" in out
     assert "): failed at build: " in out and "build:failed" in out
+
+
+def test_a_waiting_cycle_is_resumed_by_the_next_leader(loops, workspace, monkeypatch):
+    """The loop that asked for an approval is gone; the one leading now finds the cycle where
+    the registry says it stopped and finishes it once the approval is given."""
+    from release_support import registered
+
+    from jupyter_mlops.loop.cycle import CyclePlan, StageRecord
+    from jupyter_mlops.loop.firing import Firing
+    from jupyter_mlops.release.approvals import decide, request_approval
+    from jupyter_mlops.release.rollout import promote, state
+
+    a, b, said = loops
+    (workspace.root / "mlops.yaml").write_text(
+        PROJECT.replace(
+            "release: {model: churn}",
+            "release: {model: churn, approvals: {champion: {approvers: [alice]}}}",
+        )
+    )
+    registered(workspace, "churn", ("good", "good"))  # v1 and v2, gates passed
+    decide(workspace, "churn", 1, "approve", actor="alice")
+    promote(workspace, "churn", 1, "champion")
+    assert a.lead()
+    book = CycleBook(gateway_for(workspace), "churn")
+    cycle = book.start(Firing("fresh", "watch", "data/ changed", 0.0), CyclePlan(), "loop-a")
+    for name in ("build", "register", "validate", "staging", "canary", "watch"):
+        cycle.stages.append(StageRecord(name, "done" if name != "canary" else "skipped", 1.0, 2.0))
+    cycle.stages.append(StageRecord("champion", "waiting", 2.0, None, "waiting for an approval"))
+    cycle.version, cycle.outcome = "2", "waiting"
+    book.save(cycle)
+    request_approval(workspace, "churn", 2, cycle=cycle.run_id)
+    a.release()  # the first loop process stops
+
+    assert b.lead()
+    assert b.round().outcome == "waiting"  # nothing decided yet: it keeps waiting
+    decide(workspace, "churn", 2, "approve", actor="alice", comment="fine")
+    done = b.round()
+    assert done.run_id == cycle.run_id and done.outcome == "promoted", done.summary()
+    assert state(workspace, "churn").aliases["champion"] == "2"
+    assert len(book.recent()) == 1

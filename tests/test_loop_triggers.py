@@ -142,6 +142,9 @@ def test_an_alert_fires_once_its_condition_held_long_enough_then_rearms(champion
     assert firing is not None and firing.trigger == "drift"
     assert firing.reason.startswith("input drift: age PSI") and "(held 61 s)" in firing.reason
     assert probe(ws, drift, memory, now=t0 + 90) is None  # the same episode fires once
+    outputs = Trigger("outputs", "alert", signal="prediction_drift", threshold=0.1, window=600)
+    shifted = probe(ws, outputs, {}, now=t0)  # older customers: more predicted churn
+    assert shifted is not None and shifted.reason.startswith("prediction drift: PSI ")
     # an hour later the window is calm: the alert re-arms
     served(ws, start=t0 + 1200, n=150, age_shift=0.0, seed=2)
     assert probe(ws, drift, memory, now=t0 + 1500) is None
