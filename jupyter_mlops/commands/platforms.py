@@ -1,0 +1,45 @@
+"""``deploy``, ``export``, ``ci``, ``init`` and ``score`` (terminal): the project on the engines
+production runs on. What they do and print is in ``platforms_calls.py``, imported when one runs."""
+
+from __future__ import annotations
+
+from .declaration import CLI, Command, arg
+
+CALLS = "jupyter_mlops.commands.platforms_calls"
+
+DEPLOY = Command(
+    "deploy",
+    "write Kubernetes or KServe manifests serving a model's champion (and canary)",
+    (
+        arg("model"),
+        arg("--target", required=True, choices=["kserve", "kubernetes"]),
+        arg("--out", required=True, metavar="DIR", help="folder for the manifests"),
+        arg("--namespace", "-n", default="default"),
+        arg("--image", help="the packaged router image (default: MODEL:CHAMPION_VERSION)"),
+        arg(
+            "--secret",
+            default="mlops-tracking",
+            help="Secret holding MLFLOW_TRACKING_URI and the credentials (never inlined)",
+        ),
+        arg("--mode", choices=["serverless", "raw"], default="serverless", help="KServe mode"),
+        arg(
+            "--artifact-root",
+            metavar="URI",
+            help="KServe: the object store behind the tracking server (s3://..., pvc://...)",
+        ),
+        arg("--collector-url", metavar="URL", help="KServe: post request logs here instead"),
+        arg("--service-account", help="KServe: a service account that can read the model files"),
+        arg("--replicas", type=int, default=2),
+        arg("--max-replicas", type=int, default=10),
+        arg("--cpu", default="500m", help="CPU request per replica"),
+        arg("--memory", default="1Gi", help="memory request per replica"),
+    ),
+    call=f"{CALLS}:deploy",
+    show=f"{CALLS}:deployed_text",
+    front_ends=(CLI,),
+    description="Write manifests a cluster applies as they are. The kubernetes target's router "
+    "replicas follow the aliases (promote and rollback need no redeploy); KServe's "
+    "InferenceService does not: run deploy again after promote or rollback.",
+)
+
+COMMANDS = (DEPLOY,)

@@ -1,0 +1,36 @@
+"""What ``deploy``, ``export``, ``ci``, ``init`` and ``score`` do and print in a terminal
+(declared in ``platforms.py``)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..platforms import deploy as deployment
+from ..store.gateway import gateway_for
+from ..workspace import Workspace
+
+
+def deploy(ws: Workspace, args: argparse.Namespace) -> Any:
+    request = deployment.DeployRequest(
+        model=args.model,
+        target=args.target,
+        out=args.out,
+        namespace=args.namespace,
+        image=args.image,
+        secret=args.secret,
+        mode=args.mode,
+        artifact_root=args.artifact_root,
+        collector_url=args.collector_url,
+        service_account=args.service_account,
+        replicas=args.replicas,
+        max_replicas=args.max_replicas,
+        cpu=args.cpu,
+        memory=args.memory,
+    )
+    return deployment.deploy(gateway_for(ws), request)
+
+
+def deployed_text(result: Any, args: argparse.Namespace) -> int:
+    print(result.text())
+    return 0
