@@ -23,9 +23,14 @@ def side_python(name: str) -> Path:
     return python
 
 
-def run_side(name: str, script: str, *args: str, timeout: float = 300) -> dict[str, Any]:
+def run_side(
+    name: str, script: str, *args: str, timeout: float = 300, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Run ``tests/<script>`` in ``.venv-<name>``; its JSON answer (last line of stdout)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MLOPS_"))}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MLOPS_"))},
+        **(env or {}),
+    }
     proc = subprocess.run(
         [str(side_python(name)), str(TESTS / script), *args],
         capture_output=True,
@@ -44,3 +49,41 @@ def documents(path: Path) -> list[dict[str, Any]]:
 
 def by_kind(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {d["kind"]: d for d in docs}
+
+
+def steps_graph(project: Path) -> tuple[list[str], set[tuple[str, str]]]:
+    """Steps and (needed, step) edges as `jupyter-mlops steps` prints them."""
+    proc = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "jupyter-mlops"), "-C", str(project), "steps"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    steps, edges = [], set()
+    for line in proc.stdout.splitlines():
+        name, _, rest = line.partition(":")
+        steps.append(name)
+        if "  needs " in rest:
+            needs = rest.split("  needs ", 1)[1].split("  sweep ")[0]
+            edges |= {(need.strip(), name) for need in needs.split(",")}
+    return steps, edges
+
+
+EXAMPLE = ROOT / "example_notebooks"
+LOOP = """
+loop:
+  triggers:
+    nightly: {schedule: "0 3 * * *", timezone: Europe/Paris}
+    on-data: {watch: [data/raw.csv]}
+  cycle: {steps: [train, evaluate]}
+"""
+
+
+def example_copy(folder: Path, loop: bool = True) -> Path:
+    """The example project (notebooks and mlops.yaml, nothing built), with a loop schedule."""
+    import shutil
+
+    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("output", "data", "reports"))
+    if loop:
+        with (folder / "mlops.yaml").open("a") as f:
+            f.write(LOOP)
+    return folder

@@ -42,4 +42,30 @@ DEPLOY = Command(
     "InferenceService does not: run deploy again after promote or rollback.",
 )
 
-COMMANDS = (DEPLOY,)
+EXPORT = Command(
+    "export",
+    "compile mlops.yaml into an Argo, Airflow or Kubeflow pipeline (one container per step)",
+    (
+        arg("--target", required=True, choices=["argo", "airflow", "kfp"]),
+        arg("--out", required=True, metavar="DIR", help="folder for the generated files"),
+        arg("--image", required=True, help="an image holding the project and jupyter-mlops"),
+        arg("--project-dir", default="/project", metavar="PATH", help="the project in the image"),
+        arg("--namespace", "-n", default="default"),
+        arg(
+            "--secret",
+            default="mlops-tracking",
+            help="Secret holding MLFLOW_TRACKING_URI and the credentials (never inlined)",
+        ),
+        arg("--service-account", help="the pods' service account"),
+        arg("--cpu", default="1", help="CPU request per step"),
+        arg("--memory", default="2Gi", help="memory request per step"),
+    ),
+    call=f"{CALLS}:export",
+    show=f"{CALLS}:exported_text",
+    front_ends=(CLI,),
+    description="Each step runs `jupyter-mlops build --only STEP` against the team server, so "
+    "the shared build cache skips unchanged steps; grid and random sweeps fan out one task per "
+    "trial; each schedule trigger of loop: becomes a scheduled pipeline ending in its cycle.",
+)
+
+COMMANDS = (DEPLOY, EXPORT)

@@ -7,6 +7,8 @@ import argparse
 from typing import Any
 
 from ..platforms import deploy as deployment
+from ..platforms import export as exporting
+from ..platforms.workflow import ExportOptions
 from ..store.gateway import gateway_for
 from ..workspace import Workspace
 
@@ -32,5 +34,23 @@ def deploy(ws: Workspace, args: argparse.Namespace) -> Any:
 
 
 def deployed_text(result: Any, args: argparse.Namespace) -> int:
+    print(result.text())
+    return 0
+
+
+def export(ws: Workspace, args: argparse.Namespace) -> Any:
+    options = ExportOptions(
+        image=args.image,
+        namespace=args.namespace,
+        secret=args.secret,
+        project_dir=args.project_dir,
+        service_account=args.service_account,
+        cpu=args.cpu,
+        memory=args.memory,
+    )
+    return exporting.export(ws, args.target, args.out, options)
+
+
+def exported_text(result: Any, args: argparse.Namespace) -> int:
     print(result.text())
     return 0
