@@ -68,4 +68,42 @@ EXPORT = Command(
     "trial; each schedule trigger of loop: becomes a scheduled pipeline ending in its cycle.",
 )
 
-COMMANDS = (DEPLOY, EXPORT)
+CI = Command(
+    "ci",
+    "build, validate the model against the champion, write ci-report.md (exit 5: a gate failed)",
+    (
+        arg(
+            "--out",
+            default="ci-report.md",
+            metavar="FILE",
+            help="the report, relative to the project; its plots beside it",
+        ),
+        arg("--model", help="registered model (default: release.model in mlops.yaml)"),
+        arg(
+            "--step",
+            help="the step whose model is the candidate (default: the last sweep's best, else the "
+            "last step that logged one)",
+        ),
+        arg("--jobs", "-j", type=int, metavar="N", help="notebooks run at once"),
+    ),
+    call=f"{CALLS}:ci",
+    show=f"{CALLS}:ci_text",
+    front_ends=(CLI,),
+    description="For a pull request: build with the shared cache, register the model as a "
+    "candidate, run the release gates against the current champion, compare the training "
+    "data, and write a Markdown report with PNG plots for a PR comment.",
+)
+
+INIT = Command(
+    "init",
+    "write project scaffolding: --ci github|gitlab writes a workflow running `ci` on requests",
+    (
+        arg("--ci", required=True, choices=["github", "gitlab"], help="the CI system"),
+        arg("--force", action="store_true", help="replace an existing workflow file"),
+    ),
+    call=f"{CALLS}:init",
+    show=f"{CALLS}:init_text",
+    front_ends=(CLI,),
+)
+
+COMMANDS = (DEPLOY, EXPORT, CI, INIT)

@@ -6,8 +6,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..errors import GateFailed
+from ..platforms import ci as pr_checks
 from ..platforms import deploy as deployment
 from ..platforms import export as exporting
+from ..platforms.ci_report import write_report
+from ..platforms.ci_workflows import write_ci_workflow
 from ..platforms.workflow import ExportOptions
 from ..store.gateway import gateway_for
 from ..workspace import Workspace
@@ -53,4 +57,30 @@ def export(ws: Workspace, args: argparse.Namespace) -> Any:
 
 def exported_text(result: Any, args: argparse.Namespace) -> int:
     print(result.text())
+    return 0
+
+
+def ci(ws: Workspace, args: argparse.Namespace) -> Any:
+    path, _ = pr_checks.ci_outputs(ws, args.out)
+    outcome = pr_checks.run_ci(gateway_for(ws), model=args.model, step=args.step, jobs=args.jobs)
+    return outcome, write_report(outcome, path)
+
+
+def ci_text(result: Any, args: argparse.Namespace) -> int:
+    outcome, files = result
+    print(f"report: {files[0]}" + (f" (+ {len(files) - 1} plots)" if len(files) > 1 else ""))
+    if outcome.problem:
+        print(f"no verdict: {outcome.problem}")
+        return 1
+    print(outcome.gates.text())
+    return 0 if outcome.passed else GateFailed.exit_code
+
+
+def init(ws: Workspace, args: argparse.Namespace) -> Any:
+    return write_ci_workflow(ws, args.ci, force=args.force)
+
+
+def init_text(written: Any, args: argparse.Namespace) -> int:
+    print(f"wrote {written.path}: it runs `jupyter-mlops ci` on every request and posts the report")
+    print("its secrets: MLFLOW_TRACKING_URI, MLFLOW_TRACKING_USERNAME, MLFLOW_TRACKING_PASSWORD")
     return 0
