@@ -106,4 +106,26 @@ INIT = Command(
     front_ends=(CLI,),
 )
 
-COMMANDS = (DEPLOY, EXPORT, CI, INIT)
+SCORE = Command(
+    "score",
+    "batch predictions of MODEL@ALIAS over a Parquet or CSV file, logged for monitoring",
+    (
+        arg("model", metavar="MODEL@ALIAS", help="MODEL@ALIAS or MODEL/VERSION"),
+        arg("input", metavar="INPUT", help="a .parquet or .csv file"),
+        arg(
+            "output", metavar="OUTPUT", help=".parquet or .csv: the input with a prediction column"
+        ),
+        arg("--engine", choices=["local", "dask", "spark"], default="local"),
+        arg("--batch-rows", type=int, default=100_000, metavar="N", help="rows per batch (local)"),
+        arg("--scheduler", metavar="ADDR", help="dask: a running scheduler (tcp://host:port)"),
+        arg("--workers", type=int, default=2, metavar="N", help="dask: local cluster workers"),
+    ),
+    call=f"{CALLS}:score",
+    show=f"{CALLS}:scored_text",
+    front_ends=(CLI,),
+    description="Every prediction lands in the model's prediction log with the version that "
+    "made it, so `monitor` sees batch scoring as it sees online traffic. With dask (and spark), "
+    "OUTPUT is a folder of part files.",
+)
+
+COMMANDS = (DEPLOY, EXPORT, CI, INIT, SCORE)

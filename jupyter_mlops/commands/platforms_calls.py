@@ -10,6 +10,7 @@ from ..errors import GateFailed
 from ..platforms import ci as pr_checks
 from ..platforms import deploy as deployment
 from ..platforms import export as exporting
+from ..platforms import score as batch_scoring
 from ..platforms.ci_report import write_report
 from ..platforms.ci_workflows import write_ci_workflow
 from ..platforms.workflow import ExportOptions
@@ -83,4 +84,22 @@ def init(ws: Workspace, args: argparse.Namespace) -> Any:
 def init_text(written: Any, args: argparse.Namespace) -> int:
     print(f"wrote {written.path}: it runs `jupyter-mlops ci` on every request and posts the report")
     print("its secrets: MLFLOW_TRACKING_URI, MLFLOW_TRACKING_USERNAME, MLFLOW_TRACKING_PASSWORD")
+    return 0
+
+
+def score(ws: Workspace, args: argparse.Namespace) -> Any:
+    return batch_scoring.score(
+        gateway_for(ws),
+        args.model,
+        args.input,
+        args.output,
+        engine=args.engine,
+        batch_rows=args.batch_rows,
+        scheduler=args.scheduler,
+        workers=args.workers,
+    )
+
+
+def scored_text(result: Any, args: argparse.Namespace) -> int:
+    print(result.text())
     return 0
