@@ -206,3 +206,21 @@ def test_deploy_from_the_command_line(churn, tmp_path):
     assert bad.returncode == 2
     assert "not a Kubernetes Secret name" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_storage_uris_of_a_team_server_map_onto_its_object_store(workspace):
+    from jupyter_mlops.platforms.served import storage_uri
+
+    gw = gateway_for(workspace)
+    proxied = "mlflow-artifacts:/3/models/m-abc/artifacts"
+    assert storage_uri(gw, proxied, "s3://bucket/mlartifacts/") == (
+        "s3://bucket/mlartifacts/3/models/m-abc/artifacts"
+    )
+    with_host = "mlflow-artifacts://mlflow.example.org:5000/3/models/m-abc/artifacts"
+    assert storage_uri(gw, with_host, "gs://b") == "gs://b/3/models/m-abc/artifacts"
+    # a server whose artifact root is an object store already: used as it is
+    assert storage_uri(gw, "s3://other/1/m/artifacts", None) == "s3://other/1/m/artifacts"
+    with pytest.raises(InvalidInput, match="tracking server's proxy"):
+        storage_uri(gw, proxied, None)
+    with pytest.raises(InvalidInput, match="not in this workspace's store"):
+        storage_uri(gw, "file:///etc/models", "s3://b")
