@@ -97,8 +97,9 @@ def predict_batch(target: ScoreTarget, frame: Any, batch: str) -> Any:
     """Predictions of one batch (a pandas DataFrame), logged as one segment; returns them."""
     import pyarrow as pa
 
+    model = _model(target.model_path)  # loaded once per process, outside the batch's latency
     started = time.perf_counter()
-    predictions = _model(target.model_path).predict(frame)
+    predictions = model.predict(frame)
     latency_ms = (time.perf_counter() - started) * 1000.0
     table = batch_table(
         pa.Table.from_pandas(frame, preserve_index=False),
