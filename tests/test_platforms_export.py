@@ -80,6 +80,7 @@ def test_argo_workflow_and_cron_workflow_through_hera(project, tmp_path):
     assert cron_dag["release-cycle"] == ["evaluate"]
     # only schedules export: a watch trigger needs `loop serve`
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cron-nightly.yaml", "workflow.yaml"]
+    assert "the loop triggers on-data need a process watching them" in result.text()
 
 
 def test_kfp_pipeline_through_the_kfp_compiler(project, tmp_path):

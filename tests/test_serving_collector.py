@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from release_support import FEATURES, make_data
+from waiting import wait_until
 
 from jupyter_mlops.monitor.predlog import PredictionLog
 from jupyter_mlops.monitor.predlog_reader import scan_predictions
@@ -20,7 +21,7 @@ from jupyter_mlops.serving.collector import (
     create_collector_app,
     parse_versions,
 )
-from jupyter_mlops.serving.server import BackgroundServer
+from jupyter_mlops.serving.server import BackgroundServer, free_port
 
 
 def post(url: str, kind: str, event_id: str, body: dict, at: datetime) -> int:
@@ -140,3 +141,41 @@ def test_other_payload_shapes_are_read_as_columns():
     two = {"outputs": [{"name": "p", "data": [0.1]}, {"name": "label", "data": [1]}]}
     assert response_outputs(two) == {"p": [0.1], "label": [1]}
     assert response_outputs({"predictions": [3]}) == [3]
+
+
+def test_the_collector_image_command_serves_and_flushes_on_sigterm(workspace, tmp_path):
+    """What the deployed collector runs: `python -m jupyter_mlops.serving.collector`."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env.update(MLOPS_MODEL="churn", MLOPS_VERSIONS="3=champion", PORT=str(port), HOST="127.0.0.1")
+    env["MLOPS_WORKSPACE"] = str(workspace.root)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_mlops.serving.collector"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_until(
+            lambda: (
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2).status == 200
+            ),
+            timeout=120,
+            message="the collector never answered /ping",
+            ignoring=(OSError,),
+        )
+        rows = make_data(2, seed=1)
+        at = datetime.now(timezone.utc)
+        url = f"http://127.0.0.1:{port}/"
+        assert post(url, REQUEST_TYPE, "z", v2_request(rows), at) == 200
+        assert post(url, RESPONSE_TYPE, "z", v2_response([1, 0], "3"), at) == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode in (0, -signal.SIGTERM), err  # uvicorn re-raises the signal
+    assert "collecting KServe prediction logs of churn" in out
+    table = scan_predictions(workspace, "churn").table.to_pandas()
+    assert table["version"].tolist() == ["3", "3"] and table["out"].tolist() == [1, 0]

@@ -27,6 +27,8 @@ import os
 import sys
 import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -235,12 +237,23 @@ def create_collector_app(collector: KServeLogCollector) -> Starlette:
     async def stats(request: Request) -> Response:
         return Response(json.dumps(collector.stats), media_type="application/json")
 
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        # a graceful stop (SIGTERM): requests still waiting are logged, the log is written
+        # (and shipped); uvicorn then re-raises the signal, so nothing after run_app runs
+        collector.expire(now=float("inf"))
+        close = getattr(collector.log, "close", None)
+        if close is not None:
+            close()
+
     return Starlette(
         routes=[
             Route("/", receive, methods=["POST"]),
             Route("/ping", ping, methods=["GET"]),
             Route("/stats", stats, methods=["GET"]),
-        ]
+        ],
+        lifespan=lifespan,
     )
 
 
