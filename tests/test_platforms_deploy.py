@@ -224,3 +224,19 @@ def test_storage_uris_of_a_team_server_map_onto_its_object_store(workspace):
         storage_uri(gw, proxied, None)
     with pytest.raises(InvalidInput, match="not in this workspace's store"):
         storage_uri(gw, "file:///etc/models", "s3://b")
+
+
+@pytest.mark.parametrize("store", ["team"], indirect=True)
+def test_kserve_on_a_team_server_reads_the_object_store_behind_it(workspace, tmp_path):
+    (workspace.root / "mlops.yaml").write_text(POLICY)
+    registered(workspace, kinds=("good",))
+    rollout.promote(workspace, "churn", 1, "champion")
+    source = get_version(workspace, "churn", 1).source
+    assert source.startswith("mlflow-artifacts:")  # proxied by the server
+    out = tmp_path / "team"
+    deploy(gateway_for(workspace), DeployRequest("churn", "kserve", out, artifact_root="s3://b/ml"))
+    model = documents(out / "inferenceservice.yaml")[0]["spec"]["predictor"]["model"]
+    path = source.split(":", 1)[1].lstrip("/")
+    if source.startswith("mlflow-artifacts://"):
+        path = path.split("/", 1)[1]
+    assert model["storageUri"] == f"s3://b/ml/{path}"
