@@ -258,7 +258,7 @@ def _score_partition(
 
 def score_spark(target: ScoreTarget, source: Path, output: Path, batch_rows: int) -> int:
     import mlflow.pyfunc
-    import pyarrow.parquet as pq
+    import pyarrow.dataset as pads
     from pyspark.sql import SparkSession
     from pyspark.sql.functions import struct
 
@@ -276,17 +276,13 @@ def score_spark(target: ScoreTarget, source: Path, output: Path, batch_rows: int
         scored.write.mode("overwrite").parquet(str(output))
     else:
         scored.write.mode("overwrite").option("header", True).csv(str(output))
-    # the log from what was written: the driver reads it back in batches
-    written = pq.ParquetDataset(str(output)) if fmt_out == "parquet" else None
+    # the log from what was written (a folder of parts): read back here, batch by batch
     rows = 0
-    table = written.read() if written is not None else None
-    if table is not None:
-        for i, batch in enumerate(table.to_batches(max_chunksize=batch_rows)):
-            part = batch.to_pandas()
-            log_scored(target, part.drop(columns=[PREDICTION]), part[PREDICTION], str(i))
-            rows += len(part)
-    else:
-        rows = scored.count()
+    written = pads.dataset(str(output), format=fmt_out)  # Spark's _SUCCESS and .crc are skipped
+    for i, batch in enumerate(written.to_batches(batch_size=batch_rows)):
+        part = batch.to_pandas()
+        log_scored(target, part.drop(columns=[PREDICTION]), part[PREDICTION], str(i))
+        rows += len(part)
     return rows
 
 
