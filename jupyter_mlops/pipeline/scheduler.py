@@ -324,7 +324,7 @@ class Scheduler:
             return False
         run_id, metrics = found
         trial.record = LandedRun(self.ws, run_id)
-        step_run_id = act.run.known_run_id
+        step_run_id, _ = self._run_ref(act.run)  # waits the moment the flusher needs for it
         if step_run_id:  # the trial becomes a child of the step run that uses it
             trial.record.set_tags({"mlflow.parentRunId": step_run_id})
         act.trial_metrics[trial.number] = metrics
