@@ -19,6 +19,8 @@ from typing import Any
 
 from ..errors import InvalidInput
 from ..monitor.thresholds import load_monitor_config
+from ..release.permissions import require
+from ..release.signing import verify_version
 from ..store.gateway import Gateway
 from .cluster import DEFAULT_SECRET, Resources, check_secret_name
 from .kserve import KServeOptions, collector_manifests, inference_service
@@ -72,14 +74,10 @@ class DeployResult:
 
 
 def verify_signatures(gw: Gateway, served: ServedModel) -> None:
-    """The one place deploy checks that the served versions' files are the ones that were signed
-    (release/signing.py's ``verify_version`` raises an MlopsError naming a tampered file)."""
-    try:
-        from ..release import signing  # type: ignore[attr-defined,unused-ignore]  # noqa: PLC0415 -- present once model signing lands
-    except ImportError:
-        return
+    """The served versions' files are the ones that were signed (``release.signing``: raises an
+    IntegrityError naming a changed file), before a manifest names them."""
     for version in filter(None, (served.champion, served.canary)):
-        signing.verify_version(gw.ws, served.model, version.version)
+        verify_version(gw.ws, served.model, version.version)
 
 
 def _check(request: DeployRequest) -> None:
@@ -96,6 +94,7 @@ def deploy(gw: Gateway, request: DeployRequest) -> DeployResult:
     _check(request)
     ws = gw.ws
     resources = Resources(cpu=request.cpu, memory=request.memory)
+    require(ws, request.model, "READ", f"deploy {request.model}")
     kserve = request.target == "kserve"
     served = served_model(gw, request.model, request.artifact_root, cluster_uris=kserve)
     verify_signatures(gw, served)

@@ -30,7 +30,9 @@ from ..monitor.predlog_format import batch_table
 from ..monitor.predlog_shipping import SegmentShipper
 from ..monitor.predlog_writer import write_segment
 from ..monitor.thresholds import load_monitor_config
+from ..release.permissions import require
 from ..release.registry import model_dir, resolve
+from ..release.signing import verify_version
 from ..store.gateway import Gateway
 
 ENGINES = ("local", "dask", "spark")
@@ -335,6 +337,8 @@ def score(
     if batch_rows < 1:
         raise InvalidInput(f"--batch-rows must be at least 1, got {batch_rows}")
     mv = resolve(ws, ref)
+    require(ws, mv.name, "READ", f"score with {mv.name}")
+    verify_version(ws, mv.name, mv.version)  # a signed version is checked before it loads
     alias = ref.split("@", 1)[1] if "@" in ref else ""
     target = ScoreTarget(
         mv.name,
