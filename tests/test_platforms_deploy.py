@@ -240,3 +240,24 @@ def test_kserve_on_a_team_server_reads_the_object_store_behind_it(workspace, tmp
     if source.startswith("mlflow-artifacts://"):
         path = path.split("/", 1)[1]
     assert model["storageUri"] == f"s3://b/ml/{path}"
+
+
+def test_a_served_version_whose_files_changed_is_never_deployed(workspace, tmp_path):
+    from test_model_signing import _keys
+
+    from jupyter_mlops.errors import IntegrityError
+    from jupyter_mlops.release.registry import version_location
+    from jupyter_mlops.workspace import Workspace
+
+    _keys(workspace.root / "keys")
+    (workspace.root / "mlops.yaml").write_text(POLICY + "  signing: {key: keys/release.pem}\n")
+    ws = Workspace.find(workspace.root)
+    registered(ws, kinds=("good",))
+    rollout.promote(ws, "churn", 1, "champion")
+    out = tmp_path / "signed"
+    assert deploy(gateway_for(ws), DeployRequest("churn", "kubernetes", out)).files
+    pickle = version_location(ws, get_version(ws, "churn", 1)).local_path / "model.pkl"
+    pickle.write_bytes(pickle.read_bytes() + b"\0")
+    with pytest.raises(IntegrityError, match="model.pkl"):
+        deploy(gateway_for(ws), DeployRequest("churn", "kubernetes", tmp_path / "again"))
+    assert not (tmp_path / "again").exists()
