@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from . import agent, datasets, monitor, pipeline, platforms, release, tracking
+from . import agent, approvals, datasets, loop, monitor, pipeline, platforms, release, tracking
 from .declaration import Command, FrontEnd
 
-TOPICS = (tracking, pipeline, monitor, release, platforms, datasets, agent)
+TOPICS = (tracking, pipeline, monitor, release, approvals, loop, platforms, datasets, agent)
 
 
 def _by_name() -> dict[str, Command]:
