@@ -2,7 +2,8 @@
 
 A lock file records who holds it (PID and command), so that a refused caller can be told whom it
 waits for, and a lock left by a dead process is simply free again: the kernel drops flock locks
-when the holding process exits, however it exits.
+when the holding process exits, however it exits. The command is recorded through the redactor
+(``papermill -p db_password ...`` must not leave the password in ``.mlops/locks/``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, cast
 
 from .errors import Conflict
 from .limits import LINE_TEXT
+from .redact import default_redactor, redact_argv
 
 
 class FileLock:
@@ -40,11 +42,8 @@ class FileLock:
                     return False
                 time.sleep(0.05)
         os.ftruncate(fd, 0)
-        holder = {
-            "pid": os.getpid(),
-            "command": " ".join(sys.argv)[:LINE_TEXT],
-            "since": time.time(),
-        }
+        command = " ".join(redact_argv(default_redactor(), sys.argv))[:LINE_TEXT]
+        holder = {"pid": os.getpid(), "command": command, "since": time.time()}
         os.write(fd, json.dumps(holder).encode())
         self._fd = fd
         return True

@@ -225,6 +225,43 @@ class Settings:
         "whether the image runs the canary guard (default: monitor.canary.guard)",
         audience=SERVING,
     )
+    versions: Setting[str | None] = Setting(
+        "MLOPS_VERSIONS",
+        text,
+        None,
+        "the KServe log collector's version=alias pairs (3=champion,4=canary)",
+        yaml_key=None,
+        audience=SERVING,
+    )
+    signing_key: Setting[str | None] = Setting(
+        "MLOPS_SIGNING_KEY",
+        text,
+        None,
+        "the private key (a path or PEM text) that signs models when release.signing names none",
+        yaml_key=None,
+    )
+    signing_public_key: Setting[str | None] = Setting(
+        "MLOPS_SIGNING_PUBLIC_KEY",
+        text,
+        None,
+        "the public key that verifies signatures when release.signing names none",
+        yaml_key=None,
+    )
+    redaction: Setting[bool | None] = Setting(
+        "MLOPS_REDACTION",
+        switch,
+        None,
+        "false or off: no redaction of captured values, with a warning on every run "
+        "(default: redaction.enabled)",
+        yaml_key=None,
+    )
+    cache_dir: Setting[Path | None] = Setting(
+        "MLOPS_CACHE_DIR",
+        folder,
+        None,
+        "where detect-secrets' expressions are cached (default: $XDG_CACHE_HOME, else ~/.cache)",
+        yaml_key=None,
+    )
     parent_run_id: Setting[str | None] = Setting(
         "MLOPS_PARENT_RUN_ID",
         text,

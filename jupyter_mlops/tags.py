@@ -37,6 +37,14 @@ GIT_BRANCH_TAG = "mlops.git_branch"  # the branch checked out when the run start
 GIT_DIRTY_TAG = "mlops.git_dirty"  # "true" when the work tree had uncommitted changes
 MODEL_KEY_TAG = "mlops.model_key"  # on a logged model: the journal's key, for exactly-once replay
 MODEL_CLASS_TAG = "mlops.class"  # on a logged model: the estimator's class name
+FLAVOR_TAG = "mlops.flavor"  # on a logged model: the flavor that saved it (sklearn, xgboost, ...)
+# on a logged model: "matches" when pyfunc predicted its input example as the model did in
+# memory, else "differs: ..." / "failed: ..." / "unchecked: ..."
+PYFUNC_CHECK_TAG = "mlops.pyfunc_check"
+EXAMPLE_SOURCE_TAG = "mlops.example_source"  # on a logged model: where its input example came from
+NOT_LOGGED_TAG = "mlops.not_logged"  # on a run: objects that look like models but were not logged
+# on a run: JSON, where each param of a tracked cell came from (cell, earlier cell, model, ...)
+PARAM_SOURCES_TAG = "mlops.param_sources"
 CELL_DURATION_METRIC = "mlops.cell_duration_s"  # metric: wall time of a tracked cell
 SESSION_CELL_DURATION_METRIC = (
     "mlops.cell.duration_s"  # metric: a session cell's wall time, per step
@@ -45,11 +53,19 @@ SESSION_CELL_COUNT_METRIC = "mlops.cell.execution_count"  # metric: a session ce
 SESSION_CELL_OK_METRIC = "mlops.cell.ok"  # metric: 1 when a session cell succeeded, else 0
 # The run-context providers (capture/run_context.py) that failed on this run, by name
 CONTEXT_ERRORS_TAG = "mlops.context_errors"
+# How many secret values the redactor (redact/) replaced by *** in what the run recorded, or
+# "off" when redaction was switched off; the names they were assigned to (reproduce reads them
+# from the environment); how many it replaced in the run's git diff
+REDACTED_TAG = "mlops.redacted"
+SECRET_NAMES_TAG = "mlops.secret_names"
+REDACTED_DIFF_TAG = "mlops.redacted_in_diff"
 
 # Parameters a tracked cell set, one tag each (their values as text)
 PARAM_PREFIX = "mlops.param."
 # Logged models of a run, one tag each, valued ``models:/<model id>``
 MODEL_PREFIX = "mlops.model."
+# A logged model of a run whose pyfunc predictions differ from the in-memory model's, one tag each
+PYFUNC_CHECK_PREFIX = "mlops.pyfunc_check."
 # The failure of a notebook step or papermill run: ename, evalue, cell index
 ERROR_PREFIX = "mlops.error."
 
@@ -62,6 +78,11 @@ def param_tag(name: str) -> str:
 def model_tag(name: str) -> str:
     """The run tag pointing at the logged model named ``name``."""
     return f"{MODEL_PREFIX}{name}"
+
+
+def pyfunc_check_tag(name: str) -> str:
+    """The run tag saying logged model ``name`` does not predict through pyfunc as in memory."""
+    return f"{PYFUNC_CHECK_PREFIX}{name}"
 
 
 def error_tag(field: str) -> str:
@@ -88,6 +109,8 @@ GATE_RUN_ID_TAG = "mlops.gate_run_id"  # on a model version: the run of its last
 REGISTERED_BY_TAG = "mlops.registered_by"  # on a model version: who registered it
 LINEAGE_TAG = "mlops.lineage"  # on a model version: its lineage as JSON (run, datasets, git)
 CARD_RUN_ID_TAG = "mlops.card_run_id"  # on a model version: the run holding its model card
+SIGNED_BY_TAG = "mlops.signed_by"  # on a model version: who signed its files at registration
+SIGNATURE_TAG = "mlops.signature"  # on a model version: the signature's file and key id
 
 # --- releases: gates, promotion, rollout (release/) ----------------------------------------------
 MODEL_TAG = "mlops.model"  # on a gate or monitor run: the registered model's name
@@ -116,6 +139,17 @@ def metric_tag(metric: str) -> str:
     return f"{METRIC_PREFIX}{metric}"
 
 
+# --- approvals: written by release/approvals.py -----------------------------------------------
+# One model-version tag per alias the policy protects, ``mlops.approval.<alias>``: the request
+# and the decision as JSON (state, who asked, who decided, when, the comments)
+APPROVAL_PREFIX = "mlops.approval."
+
+
+def approval_tag(alias: str) -> str:
+    """The model-version tag holding the approval of a version for ``alias``."""
+    return f"{APPROVAL_PREFIX}{alias}"
+
+
 # --- monitor: written by monitor/ on its report runs and the canary guard ------------------------
 MONITOR_DRIFTED_TAG = "mlops.monitor.drifted"  # features that drifted, comma separated
 MONITOR_ALERTS_TAG = "mlops.monitor.alerts"  # how many alerts the report raised
@@ -123,6 +157,27 @@ MONITOR_CANARY_TAG = "mlops.monitor.canary"  # what the report decided about the
 MONITOR_UNTIL_TAG = "mlops.monitor.until"  # end of the report's time window
 GUARD_LEADER_TAG = "mlops.guard_leader"  # on a registered model: the guard acting as leader
 PREDICTION_LOG_TAG = "mlops.prediction_log"  # on a log-shipping run: the model whose log it holds
+
+# --- loop: written by loop/ on its cycle runs and on the registered model ---------------------
+LOOP_LEADER_TAG = "mlops.loop_leader"  # on a registered model: the loop process that leads
+# On a registered model, one tag per trigger, ``mlops.loop.trigger.<name>``: what it last saw
+# (a digest, when a condition started holding, the next scheduled firing) as JSON
+LOOP_TRIGGER_PREFIX = "mlops.loop.trigger."
+LOOP_REQUEST_PREFIX = "mlops.loop.request."  # on a registered model: a firing asked for by hand
+CYCLE_TRIGGER_TAG = "mlops.cycle.trigger"  # on a cycle run: the trigger that started it
+CYCLE_REASON_TAG = "mlops.cycle.reason"  # on a cycle run: why it started, in words
+CYCLE_STAGE_TAG = "mlops.cycle.stage"  # on a cycle run: the stage it is at (or ended at)
+CYCLE_OUTCOME_TAG = "mlops.cycle.outcome"  # running | waiting | promoted | stopped | failed | ...
+CYCLE_STAGES_TAG = "mlops.cycle.stages"  # on a cycle run: each stage's record, as JSON
+CYCLE_BUILD_RUN_TAG = "mlops.cycle.build_run"  # on a cycle run: the pipeline run of its build
+# On a cycle run, one tag per firing that arrived while it ran: ``mlops.cycle.coalesced.<ms>``
+CYCLE_COALESCED_PREFIX = "mlops.cycle.coalesced."
+
+
+def loop_trigger_tag(name: str) -> str:
+    """The registered-model tag holding what trigger ``name`` last saw."""
+    return f"{LOOP_TRIGGER_PREFIX}{name}"
+
 
 # --- pipeline: written by pipeline/ on build, step, trial and papermill runs ---------------------
 SOURCE_TAG = "mlops.source"  # what ran the notebook ("papermill" for the engine)
@@ -135,6 +190,9 @@ STEP_TAG = "mlops.step"  # the pipeline step a run executed
 CACHE_KEY_TAG = "mlops.cache_key"  # the step's cache key: what the build cache looks up
 RUN_REASON_TAG = "mlops.run_reason"  # why the step ran rather than coming from the cache
 TRIAL_TAG = "mlops.trial"  # a sweep trial's number
+# on a sweep trial's run: its step's cache key, so a trial run elsewhere (a cluster task of its
+# own, ``build --only STEP --trial N``) is found and reused by the build that finishes the sweep
+SWEEP_KEY_TAG = "mlops.sweep_key"
 PRUNED_TAG = "mlops.pruned"  # "true" on a trial the sweep pruned
 ATTEMPTS_TAG = "mlops.attempts"  # how many times a step was tried
 STATUS_TAG = "mlops.status"  # how a step ended
@@ -155,6 +213,8 @@ REPRODUCES_TAG = "mlops.reproduces"  # on a reproduction run: the run it reprodu
 REPRODUCTION_VERDICT_TAG = "mlops.reproduction.verdict"  # whether the rerun matched
 REPRODUCTION_RUN_ID_TAG = "mlops.reproduction.run_id"  # on the original: its reproduction
 REPRODUCTION_REASONS_TAG = "mlops.reproduction.reasons"  # what differed, joined with " | "
+# on a reproduction run: what the re-executed code tried to register (sandboxed, not applied)
+REPRODUCTION_REGISTRY_TAG = "mlops.reproduction.registry_writes"
 
 # --- demo: written by the demo project ---------------------------------------------------------
 DEMO_TAG = "mlops.demo"  # which demo scenario made the run

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import load_yaml_mapping
+from .errors import ConfigError
 from .settings import Settings, environment_settings
 
 CONFIG_NAME = "mlops.yaml"
@@ -76,6 +77,17 @@ class Workspace:
     @property
     def default_experiment(self) -> str:
         return self.settings.experiment or self.name
+
+    @property
+    def untracked_calls(self) -> str:
+        """``untracked_calls:`` of mlops.yaml: ``warn`` (the default) or ``start_run``."""
+        value = self.config.get("untracked_calls") or "warn"
+        if value not in ("warn", "start_run"):
+            raise ConfigError(
+                f"{self.config_path}: untracked_calls is {value!r}",
+                hint="use warn (the default) or start_run",
+            )
+        return str(value)
 
     @property
     def tracking_uri(self) -> str:

@@ -44,6 +44,8 @@ BOTH_STORES = {
     "test_server_pipeline_api",
     "test_runs_order",
     "test_gateway_reads",
+    "test_secrets_planted",
+    "test_model_signing",
 }
 
 

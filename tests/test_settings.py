@@ -51,7 +51,7 @@ def test_no_module_but_settings_names_an_mlops_variable():
 
 def test_each_setting_is_declared_once_with_its_variable():
     envs = [s.env for s in declared()]
-    assert len(envs) == len(set(envs)) == 20
+    assert len(envs) == len(set(envs)) == 25
     assert all(re.fullmatch(r"MLOPS_[A-Z_]+", e) for e in envs)
 
 

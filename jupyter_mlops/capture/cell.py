@@ -26,13 +26,14 @@ from ..tags import (
     CELL_HASH_TAG,
     EXECUTION_COUNT_TAG,
     HIDDEN_STATE_TAG,
+    PARAM_SOURCES_TAG,
     WARNINGS_TAG,
 )
 from ..workspace import Workspace
 from . import estimators, record_checks
 from .hidden_state import hidden_state_warnings
-from .params import literal_assignments
-from .tracker import RunRecorder, active_run, pop_active, push_active
+from .params import literal_assignments, sources_text, values_read
+from .tracker import RunRecorder, active_run, pop_active, push_active, redaction_notice
 
 MAX_HISTORY = 500
 
@@ -98,10 +99,17 @@ class CellCapture:
     kind: str = "cell"
     warnings: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
+    param_sources: dict[str, str] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)  # about earlier cells: printed, not tagged
     _hidden_state: list[str] = field(default_factory=list, repr=False)
 
     def begin(self) -> RunRecorder:
         self._before = estimators.snapshot(self.user_ns)
+        try:  # values the cell reads from earlier cells, as they are before it runs
+            self._read = values_read(self.source, self.user_ns, self.history, self.execution_count)
+        except Exception as exc:  # never worth the cell's tracking
+            self._read = {}
+            self._warn(f"params read from earlier cells: {type(exc).__name__}: {exc}")
         tags = {
             CELL_HASH_TAG: cell_hash(self.source),
             **self.tags,
@@ -119,7 +127,7 @@ class CellCapture:
         )
         with run.batch():
             run.start()
-            run.log_text(self.source, "mlops/cell.py")
+            run.log_text(run.redaction.source(self.source), "mlops/cell.py", redacted=True)
         self.run = run
         push_active(run)
         self._t0 = time.perf_counter()  # from here on, only the user's code runs
@@ -135,6 +143,7 @@ class CellCapture:
         duration = time.perf_counter() - getattr(self, "_t0", time.perf_counter())
         run = self.run
         pop_active(run)
+        self._guarded(self._take_model_notices)
         try:
             with run.batch():
                 self._record_outputs(error, duration)
@@ -155,10 +164,15 @@ class CellCapture:
                 self._warn(f"--params: {name!r} is not defined after the cell{self._near(name)}")
             else:
                 params[name] = self.user_ns[name]
+        sources = {k: "--params" if k in self.param_names else "this cell" for k in params}
+        for key, (value, where) in getattr(self, "_read", {}).items():
+            if key not in params:
+                params[key], sources[key] = value, where
         logged = run.params
         params = {k: v for k, v in params.items() if k not in logged}
         for key, value in params.items():  # one by one: a bad param must not drop the others
             self._guarded(run.log_params, {key: value})
+        self.param_sources = sources
         metrics = {CELL_DURATION_METRIC: duration}
         for name in self.metric_names:
             if name not in self.user_ns:
@@ -173,12 +187,19 @@ class CellCapture:
             self._guarded(self._log_models, what="model capture failed")
             self._guarded(self._log_datasets, what="dataset capture failed")
         self._guarded(self._log_code, what="code capture failed")
+        if self.param_sources:
+            self._guarded(run.set_tags, {PARAM_SOURCES_TAG: sources_text(self.param_sources)})
         if self.warnings:
             self._guarded(run.set_tags, {WARNINGS_TAG: " | ".join(self.warnings)[:LIST_TEXT]})
         if self._hidden_state:
             joined = " | ".join(self._hidden_state)[:LIST_TEXT]
             self._guarded(run.set_tags, {HIDDEN_STATE_TAG: joined})
             self.warnings += self._hidden_state
+
+    def redaction_notice(self) -> str:
+        """The one line saying what the redactor did in this run ('' when it hid nothing)."""
+        run = getattr(self, "run", None)
+        return redaction_notice(run.redaction) if run is not None else ""
 
     def _warn(self, message: str) -> None:
         self.warnings.append(message)
@@ -198,8 +219,19 @@ class CellCapture:
             )
             self._warn(f"{what}: {detail}" if what else detail)
 
+    def _take_model_notices(self) -> None:
+        """Earlier cells' models whose pyfunc check (done since, by the sync agent) failed."""
+        self.notices += self.run.model_notices()
+
     def _log_models(self) -> None:
-        self.models += estimators.log_fitted_models(self.run, self._before, self.user_ns)
+        self.models += estimators.log_fitted_models(
+            self.run,
+            self._before,
+            self.user_ns,
+            self.source,
+            warnings=self.warnings,
+            param_sources=self.param_sources,
+        )
 
     def _log_datasets(self) -> None:
         found = cell_inputs.frames_read_by(self.source, self.user_ns)
@@ -208,13 +240,18 @@ class CellCapture:
 
     def _log_code(self) -> None:
         history = self.history[-MAX_HISTORY:]
+        clean = self.run.redaction.source  # every entry passes the redactor, once per kernel
         self.run.log_text(
-            json.dumps([{"execution_count": n, "source": s} for n, s in history]),
+            json.dumps([{"execution_count": n, "source": clean(s)} for n, s in history]),
             "mlops/history.json",
+            redacted=True,
         )
         notebook = _notebook_cells()
         if notebook is not None:
-            self.run.log_text(json.dumps(notebook), "mlops/notebook.json")
+            redacted = [{**c, "source": clean(c["source"])} for c in notebook["cells"]]
+            self.run.log_text(
+                json.dumps({**notebook, "cells": redacted}), "mlops/notebook.json", redacted=True
+            )
 
-        cells = [c["source"] for c in notebook["cells"]] if notebook else None
-        self._hidden_state = hidden_state_warnings(history, self.source, cells)
+        sources = [c["source"] for c in notebook["cells"]] if notebook else None
+        self._hidden_state = hidden_state_warnings(history, self.source, sources)

@@ -69,6 +69,16 @@ PACKAGE = Command(
 )
 
 
+VERIFY = Command(
+    "verify",
+    "check a version's files against the signature made when it was registered",
+    (arg("model"), arg("version", help="version number or alias")),
+    call=lambda: calls().verify,
+    show=lambda: calls().verified_text,
+    front_ends=(CLI,),
+)
+
+
 PROMOTE = Command(
     "promote",
     "move a version to staging, canary (with --weight) or champion; gates must have passed",
@@ -149,4 +159,4 @@ SERVE = Command(
     front_ends=(CLI,),
 )
 
-COMMANDS = (REGISTER, VALIDATE, CARD, PACKAGE, PROMOTE, WEIGHT, ROLLBACK, HISTORY, SERVE)
+COMMANDS = (REGISTER, VALIDATE, CARD, PACKAGE, VERIFY, PROMOTE, WEIGHT, ROLLBACK, HISTORY, SERVE)

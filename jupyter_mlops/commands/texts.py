@@ -72,6 +72,7 @@ def reproduction_text(result: Reproduction) -> str:
         lines.append(f"  {name:<28} {number(a):>14} -> {number(b):<14}")
     lines += [f"  - {r}" for r in result.reasons]
     lines += [f"  note: {n}" for n in result.notes]
+    lines += [f"  not applied to the registry: {w}" for w in result.registry_writes]
     return "\n".join(lines)
 
 

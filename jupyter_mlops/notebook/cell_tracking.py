@@ -13,6 +13,7 @@ from typing import Any
 from ..capture import record_checks
 from ..capture.cell import CellCapture
 from ..capture.session import SessionRecorder
+from ..capture.tracker import redaction_notice
 from ..errors import InvalidInput, MlopsError
 from .cell_hooks import hooks_for
 
@@ -124,6 +125,11 @@ def _finish_quietly(capture: Any, error: BaseException | None) -> None:
         capture.warnings.append(f"the run could not be closed: {tracking_problem(exc)}")
     for warning in capture.warnings:
         print(f"mlops: warning: {warning}", file=sys.stderr)
+    for notice in capture.notices:
+        print(f"mlops: warning: {notice}", file=sys.stderr)
+    notice = capture.redaction_notice()
+    if notice:
+        print(f"mlops: {notice}", file=sys.stderr)
 
 
 def _session(ctx: Any, args: Any, tags: dict[str, str]) -> None:
@@ -144,5 +150,8 @@ def _session(ctx: Any, args: Any, tags: dict[str, str]) -> None:
         session, hooks.session = hooks.session, None
         session.stop()
         print(f"mlops: session tracking off; {len(session.steps)} cells recorded")
+        notice = redaction_notice(session.run.redaction)
+        if notice:
+            print(f"mlops: {notice}", file=sys.stderr)
     else:
         raise InvalidInput("%mlops track needs on or off", hint="or use %%mlops track on a cell")

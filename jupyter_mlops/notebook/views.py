@@ -53,6 +53,12 @@ def _dataset() -> ModuleType:
     return dataset_views
 
 
+def _approval() -> ModuleType:
+    from . import approval_views  # noqa: PLC0415 -- imported when one of its commands runs
+
+    return approval_views
+
+
 def _settings() -> ModuleType:
     from . import settings_views  # noqa: PLC0415 -- imported when one of its commands runs
 
@@ -80,5 +86,9 @@ VIEWS: dict[str, Callable[[], View]] = {
     "reproduce": lambda: _dataset().reproduce,
     "dataset": lambda: _dataset().dataset,
     "env": lambda: _dataset().env,
+    "approve": lambda: _approval().approval,
+    "reject": lambda: _approval().approval,
+    "request-approval": lambda: _approval().approval,
+    "approvals": lambda: _approval().approvals,
     "config": lambda: _settings().listing,
 }

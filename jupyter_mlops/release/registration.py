@@ -27,10 +27,12 @@ from ..tags import (
 )
 from ..workspace import Workspace
 from .aliases.change import PlannedChange, change
+from .permissions import require
 from .policy import load_policy
 from .registered_model import T_GATES, T_MODEL_ID, T_RUN
 from .registered_model import check_name as check_name
 from .registered_model import get_registered_model as get_registered_model
+from .signing_keys import sign_logged_model
 
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion
@@ -180,18 +182,28 @@ def register(
 
     ws = gw.ws
     name = check_name(name or load_policy(ws).model_name or ws.name)
+    client = gw.client
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        pass  # a new model: whoever may create one becomes its MANAGE holder
+    else:
+        require(gw, name, "EDIT", f"register a version of {name}")
     run = get_run(gw, run_ref)
     lm = _model_of_run(gw, run, model_name)
-    client = gw.client
     root = None if ws.is_embedded else client.get_experiment(lm.experiment_id).artifact_location
-    check_source(ws, lm.artifact_location, experiment_root=root)
+    loc = check_source(ws, lm.artifact_location, experiment_root=root)
     lineage = lineage_of(run)
+    who = gw.actor(actor)
+    # signed before the version exists: a key that cannot sign leaves no unsigned version
+    signature = sign_logged_model(gw, lm.model_id, loc.uri, loc.local_path, who)
     tags = {
         T_RUN: run.info.run_id,
         T_MODEL_ID: lm.model_id,
         T_GATES: "pending",
-        REGISTERED_BY_TAG: gw.actor(actor),
+        REGISTERED_BY_TAG: who,
         LINEAGE_TAG: json.dumps(lineage, sort_keys=True)[:LIST_TEXT],
+        **(signature.tags() if signature else {}),
     }
     for key in ("notebook", "git_sha", "env_hash"):
         if lineage.get(key):
@@ -211,6 +223,8 @@ def register(
     )
     v = str(mv.version)
     details = {"run": run.info.run_id, "alias": "candidate"}
+    if signature:
+        details.update({"signed_by": signature.signer, "key": signature.key_id})
     change(
         gw,
         name,

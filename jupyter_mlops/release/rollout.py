@@ -17,8 +17,11 @@ from typing import TYPE_CHECKING, Any
 from ..errors import Conflict, GateFailed, InvalidInput, NotFound
 from ..tags import CANARY_SHADOW_TAG, CANARY_WEIGHT_TAG, ROLLED_BACK_TAG
 from .aliases.change import PlannedChange, change
+from .approvals import require_approval
+from .permissions import alias_permission, require
 from .policy import load_policy
 from .registered_model import T_GATES, check_name
+from .signing import verify_version
 
 if TYPE_CHECKING:
     from ..store.gateway import Gateway
@@ -91,7 +94,9 @@ def promote(
 ) -> RolloutState:
     """Move ``version`` to alias ``to``; refuses versions whose gates did not pass unless forced.
 
-    The gate verdict is read under the release lease, so a verdict changed meanwhile counts."""
+    The gate verdict and the approval (for an alias ``release.approvals`` protects) are read
+    under the release lease, so a verdict or decision changed meanwhile counts. ``force``
+    overrides failed gates, never a missing approval."""
     check_name(model)
     if to not in TARGETS:
         raise InvalidInput(f"cannot promote to {to!r}", hint=f"one of: {', '.join(TARGETS)}")
@@ -102,10 +107,10 @@ def promote(
         raise InvalidInput(
             "--force needs --reason TEXT", hint="say why the gates are overridden; it is recorded"
         )
-    gw.model_version(model, version)  # clear NotFound before taking the lease
-    default_weight = None
-    if to == "canary" and w is None:
-        default_weight = load_policy(gw.ws).canary_weight
+    require(gw, model, alias_permission(gw.ws, to), f"move {model}@{to} to version {version}")
+    verify_version(gw, model, version)  # NotFound, or a changed file, before taking the lease
+    policy = load_policy(gw.ws)
+    default_weight = policy.canary_weight if to == "canary" and w is None else None
 
     def build(rm: Any) -> PlannedChange:
         mv = gw.model_version(model, version)
@@ -116,6 +121,7 @@ def promote(
                 hint=f"run `jupyter-mlops validate {model} {mv.version}`, "
                 "or override with --force --reason TEXT",
             )
+        require_approval(policy, model, mv, to)
         details: dict[str, Any] = {"to": to, "forced": force or None, "gates": verdict}
         return _plan_promotion(
             model, _state_of(model, rm), str(mv.version), to, details, w, default_weight, shadow
@@ -189,6 +195,7 @@ def set_canary_weight(
         )
 
     gw.registered_model(check_name(model))
+    require(gw, model, "MANAGE", f"change the canary weight of {model}")
     change(gw, model, build, actor=actor, reason=reason)
     return state(gw, model)
 
@@ -208,6 +215,7 @@ def demote_canary(
     demoted only if both are unchanged, checked under the lease: the guard never demotes a canary
     other than the one it judged, nor on a comparison with a champion that has since changed."""
     gw.registered_model(check_name(model))
+    require(gw, model, "MANAGE", f"roll back the canary of {model}")
 
     def build(rm: Any) -> PlannedChange:
         st = _state_of(model, rm)
@@ -246,6 +254,7 @@ def rollback(
     """Undo the last step: drop the canary if there is one, else restore ``previous`` as champion."""
     if target not in ("auto", "canary", "champion"):
         raise InvalidInput(f"cannot roll back {target!r}", hint="auto, canary or champion")
+    require(gw, model, "MANAGE", f"roll back {model}")
     st = state(gw, model)
     if target == "canary" or (target == "auto" and "canary" in st.aliases):
         return demote_canary(gw, model, reason=reason, actor=actor)

@@ -30,9 +30,11 @@ from .gates.evaluation import load_evaluation
 from .gates.protocol import Gate, GateContext
 from .gates.registry import release_gates
 from .gates.result import GateReport, GateResult
+from .permissions import require
 from .policy import ReleasePolicy, load_policy
 from .registered_model import T_GATE_RUN, T_GATES, get_registered_model
-from .registration import model_dir, resolve
+from .registration import resolve
+from .signing import verify_version
 
 if TYPE_CHECKING:
     from ..store.gateway import Gateway
@@ -62,6 +64,7 @@ def validate(
     policy: ReleasePolicy | None = None,
     write_card: bool = True,
 ) -> GateReport:
+    require(gw, model.split("@")[0], "EDIT", f"validate {model} {version}")
     policy = policy or load_policy(gw.ws)
     if not policy.gates:
         raise ConfigError(
@@ -98,7 +101,7 @@ def _context(gw: Gateway, policy: ReleasePolicy, mv: Any) -> GateContext:
     import mlflow.pyfunc
 
     model, version = mv.name, str(mv.version)
-    folder = model_dir(gw, mv)
+    folder = verify_version(gw, model, version).folder  # a changed file is refused here
     candidate = mlflow.pyfunc.load_model(str(folder))
     schema = candidate.metadata.get_input_schema()
     features = schema.input_names() if schema is not None and schema.has_input_names() else None
@@ -117,7 +120,8 @@ def _context(gw: Gateway, policy: ReleasePolicy, mv: Any) -> GateContext:
     if champion is not None and str(champion) != version:
         champ_mv = resolve(gw, f"{model}@champion")
         ctx.champion_version = str(champ_mv.version)
-        ctx.champion_model = mlflow.pyfunc.load_model(str(model_dir(gw, champ_mv)))
+        champ_folder = verify_version(gw, model, champ_mv.version).folder
+        ctx.champion_model = mlflow.pyfunc.load_model(str(champ_folder))
         if ctx.data is not None:
             predicted = ctx.champion_model.predict(ctx.data.X)
             ctx.champion_metrics = technical.evaluate_metrics(

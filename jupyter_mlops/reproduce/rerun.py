@@ -7,7 +7,8 @@ cells (``mlops/notebook.json``). It runs through papermill with the recorded par
 ``reproduction``. The child that re-recorded the original cell (same cell hash) is compared
 with the original: metrics within tolerance, the same dataset digests, the same interpreter and
 packages. The verdict (reproduced, differs, failed) and its reasons are tags on both runs and a
-JSON artifact on the reproduction run.
+JSON artifact on the reproduction run. Registry writes of the re-executed code go to a sandbox
+(``registry_sandbox``) and are reported, never applied.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ..datasets.cell_inputs import file_source
 from ..errors import InvalidInput, NotFound
 from ..journal.replay import recover
 from ..limits import LINE_TEXT, LIST_TEXT
+from ..redact import MASK, RunRedaction, masked_names, redactor_for, remember, restore
 from ..settings import child_environment
 from ..store.run_details import recorded_code as stored_code
 from ..store.runs import get_run
@@ -39,12 +41,14 @@ from ..tags import (
     PARAM_PREFIX,
     REPRODUCES_TAG,
     REPRODUCTION_REASONS_TAG,
+    REPRODUCTION_REGISTRY_TAG,
     REPRODUCTION_RUN_ID_TAG,
     REPRODUCTION_VERDICT_TAG,
     TAG_PREFIX,
 )
 from ..workspace import Workspace
 from .environment_diff import diff_environments, environment_of
+from .registry_sandbox import RegistrySandbox
 
 if TYPE_CHECKING:
     from ..store.gateway import Gateway
@@ -74,6 +78,8 @@ class Reproduction:
     matched_run_id: str | None = None
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    # what the re-executed code tried to write to the model registry (kept in a sandbox)
+    registry_writes: list[str] = field(default_factory=list)
 
 
 def _fmt(v: float | None) -> str:
@@ -112,6 +118,46 @@ def recorded_parameters(run: Any) -> dict[str, Any]:
             except (ValueError, SyntaxError):
                 out[key[len(PARAM_PREFIX) :]] = value
     return out
+
+
+def secrets_needed(cells: list[str], params: dict[str, Any]) -> list[str]:
+    """Names whose recorded value is ``***`` (the redactor hid it): the code assigned them a
+    secret, or a papermill parameter carried one."""
+    names = [name for cell in cells for name in masked_names(cell)]
+    names += [k for k, v in params.items() if isinstance(v, str) and MASK in v]
+    return list(dict.fromkeys(names))
+
+
+def secrets_from_environment(run_id: str, names: list[str]) -> dict[str, str]:
+    """The values of ``names`` from this process's environment (the name as written, else in
+    upper case); InvalidInput naming every one that is missing."""
+    found: dict[str, str] = {}
+    missing = []
+    for name in names:
+        value = os.environ.get(name) or os.environ.get(name.upper())
+        if value:
+            found[name] = value
+        else:
+            missing.append(name)
+    if missing:
+        raise InvalidInput(
+            f"run {run_id} recorded secrets as ***; reproducing it needs "
+            f"{', '.join(missing)} in the environment",
+            hint=f"set them to the values the run used, e.g. export {missing[0]}=...",
+        )
+    return found
+
+
+def _with_secrets(
+    cells: list[str], params: dict[str, Any], secrets: dict[str, str]
+) -> tuple[list[str], dict[str, Any]]:
+    remember(secrets.values())  # hidden again in everything the reproduction records
+    cells = [restore(cell, secrets) for cell in cells]
+    params = {
+        k: secrets[k] if isinstance(v, str) and MASK in v and k in secrets else v
+        for k, v in params.items()
+    }
+    return cells, params
 
 
 def _notebook(cells: list[str], params: dict[str, Any]) -> Any:
@@ -261,6 +307,9 @@ def reproduce(
     original = get_run(gw, run_ref)
     cells, origin = recorded_code(gw, original)
     params = recorded_parameters(original)
+    needed = secrets_needed(cells, params)
+    secrets = secrets_from_environment(original.info.run_id, needed)
+    run_cells, run_params = _with_secrets(cells, params, secrets)
     client = gw.client
     exp_id = original.info.experiment_id
     started = time.monotonic()
@@ -272,15 +321,23 @@ def reproduce(
     rid = repro.info.run_id
     result = Reproduction(original.info.run_id, rid, "failed")
     result.notes = changed_input_files(ws, original)
-    folder = ws.subdir("reproductions")
-    with tempfile.TemporaryDirectory(dir=folder, prefix=f"{rid[:8]}-") as tmp:
+    if secrets:
+        result.notes.append(f"secrets from the environment: {', '.join(secrets)}")
+    redaction = RunRedaction(redactor_for(ws.config, ws.config_path))
+    with tempfile.TemporaryDirectory(prefix=f"mlops-reproduce-{rid[:8]}-") as tmp:
+        # outside .mlops/: the input notebook holds the secrets put back
         src, out = Path(tmp) / "input.ipynb", Path(tmp) / "reproduction.ipynb"
         import nbformat
 
-        nbformat.write(_notebook(cells, params), src)
-        error = _execute(gw, original, src, out, params, rid, timeout, kernel_name)
+        nbformat.write(_notebook(run_cells, run_params), src)
+        sandbox = RegistrySandbox(Path(tmp))
+        error = _execute(gw, original, src, out, run_params, rid, timeout, kernel_name, sandbox.uri)
+        if error is not None:
+            error = redaction.text(error)
         if out.exists():
+            out.write_text(redaction.json_text(out.read_text(encoding="utf-8")), "utf-8")
             client.log_artifact(rid, str(out), "mlops")
+        result.registry_writes = sandbox.attempted(ws.tracking_uri)
     children = _children(gw, rid, exp_id, timeout=20.0)
     match = _matching_child(original, children)
     reasons: list[str] = []
@@ -328,6 +385,7 @@ def _execute(
     rid: str,
     timeout: float,
     kernel_name: str | None,
+    registry_uri: str,
 ) -> str | None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -343,6 +401,7 @@ def _execute(
         notebook_path=original.data.tags.get(NOTEBOOK_TAG) or None,
     )
     env["MLFLOW_TRACKING_URI"] = ws.tracking_uri
+    env["MLFLOW_REGISTRY_URI"] = registry_uri  # registry writes go to the sandbox
     try:
         with _environ(env):
             papermill.execute_notebook(
@@ -380,6 +439,8 @@ def _record(
         VERDICT_TAG: result.verdict,
         REPRODUCTION_REASONS_TAG: " | ".join(result.reasons)[:LIST_TEXT],
     }
+    if result.registry_writes:
+        tags[REPRODUCTION_REGISTRY_TAG] = " | ".join(result.registry_writes)[:4900]
     client.log_batch(rid, metrics=metrics, tags=[_tag(k, v) for k, v in tags.items()])
     report = {**asdict(result), "code_origin": origin, "parameters": params, "rtol": rtol}
     client.log_text(rid, json.dumps(report, indent=1, default=str), "mlops/reproduction.json")
