@@ -134,7 +134,7 @@ def measure(mode: str, template: Path, cells: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cells", type=int, default=10)
-    parser.add_argument("--quick", action="store_true", help="3 cells per figure")
+    parser.add_argument("--quick", action="store_true", help="3 cells per design (make bench)")
     args = parser.parse_args()
     cells = 3 if args.quick else args.cells
     with tempfile.TemporaryDirectory() as tmp:
@@ -157,4 +157,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from figures import quiet
+
+    quiet()
     main()

@@ -34,9 +34,6 @@ def fresh_store(folder: Path) -> Path:
     """A store with MLflow's schema made once (as any workspace has after its first run)."""
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
-    from jupyter_mlops.quiet import quiet_mlflow
-
-    quiet_mlflow()  # MLflow's "Creating initial MLflow database tables" goes to the debug log
     db = folder / "template.db"
     store = SqlAlchemyStore(f"sqlite:///{db}", (folder / "artifacts").as_uri())
     store.engine.dispose()
@@ -113,4 +110,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from figures import quiet
+
+    quiet()
     main()

@@ -119,9 +119,6 @@ print(json.dumps(out))
 def fresh_store(folder: Path) -> Path:
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
-    from jupyter_mlops.quiet import quiet_mlflow
-
-    quiet_mlflow()
     db = folder / "template.db"
     store = SqlAlchemyStore(f"sqlite:///{db}", (folder / "artifacts").as_uri())
     store.engine.dispose()
@@ -203,4 +200,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from figures import quiet
+
+    quiet()
     main()

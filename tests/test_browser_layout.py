@@ -29,15 +29,16 @@ steps:
     needs: [prepare_the_customer_features]
 """
 LONG_NAME = "a-rather-long-run-name-that-cannot-fit-the-sidebar-width"
-TABS = ["runs", "models", "pipeline", "lineage", "monitor"]
+TABS = ["runs", "models", "pipeline", "lineage", "monitor", "loop"]
 
 
 def seed(ws) -> None:
     from notebook_support import make_notebook
 
-    from jupyter_mlops.release.registry import register
+    from jupyter_mlops.release.registration import register
     from jupyter_mlops.release.rollout import promote
     from jupyter_mlops.store.client import client_for
+    from jupyter_mlops.store.gateway import gateway_for
 
     weaker, best = release_project(ws)
     (ws.root / "mlops.yaml").write_text(RELEASE_YAML + PIPELINE_STEPS)
@@ -51,9 +52,9 @@ def seed(ws) -> None:
         client.log_metric(best, "accuracy", value, step=step)
     client.log_metric(weaker, "accuracy", 0.81)
     client.set_tag(best, "mlflow.runName", LONG_NAME)
-    mv = register(ws, weaker, "churn")
+    mv = register(gateway_for(ws), weaker, "churn")
     client.set_model_version_tag("churn", mv.version, "mlops.gates", "passed")
-    promote(ws, "churn", mv.version, "champion", reason="initial release")
+    promote(gateway_for(ws), "churn", mv.version, "champion", reason="initial release")
 
 
 def check_tab(page, panel, tab: str, theme: str) -> None:
@@ -85,7 +86,7 @@ def test_every_tab_fits_the_default_width_in_light_and_dark(workspace, tmp_path)
         )
         # icon tabs, each with its tooltip and an accessible name
         tabs = panel.locator(".lm-TabBar-tab")
-        assert [tabs.nth(i).get_attribute("title") for i in range(5)] == [
+        assert [tabs.nth(i).get_attribute("title") for i in range(len(TABS))] == [
             t.capitalize() for t in TABS
         ]
         assert max(one_line_heights(page, "#jp-mlops-sidebar .lm-TabBar-tab")) < 2.5

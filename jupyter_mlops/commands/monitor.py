@@ -4,9 +4,17 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from .declaration import CLI, NOTEBOOK, Command, arg
 
-CALLS = "jupyter_mlops.commands.monitor_calls"
+
+def calls() -> ModuleType:
+    """What these commands do and print (``monitor_calls.py``), imported when one runs."""
+    from . import monitor_calls  # noqa: PLC0415 -- --help and %load_ext import no handler
+
+    return monitor_calls
+
 
 MONITOR = Command(
     "monitor",
@@ -30,9 +38,8 @@ MONITOR = Command(
         arg("--json", action="store_true", only=CLI, help="machine-readable output"),
         arg("--no-plot", action="store_true", only=NOTEBOOK, help="text only"),
     ),
-    call=f"{CALLS}:report",
-    terminal=f"{CALLS}:monitor",
-    view="jupyter_mlops.notebook.monitor_views:monitor",
+    call=lambda: calls().report,
+    terminal=lambda: calls().monitor,
 )
 
 COMMANDS = (MONITOR,)

@@ -11,26 +11,26 @@ from ..monitor.guard import guard_canary
 from ..monitor.known_model import require_known_model
 from ..monitor.report import build_report
 from ..monitor.thresholds import parse_duration
-from ..workspace import Workspace
-from .terminal import workspace_from
+from ..store.gateway import Gateway
+from .terminal import gateway_from
 
 
-def report(ws: Workspace, args: argparse.Namespace) -> Any:
+def report(gw: Gateway, args: argparse.Namespace) -> Any:
     """One report over the window; with ``--guard``, a canary worse than the champion is rolled
     back and the report carries that verdict."""
-    require_known_model(ws, args.model)
+    require_known_model(gw, args.model)
     window = parse_duration(args.window, "--window") if args.window else None
-    checked = build_report(ws, args.model, window=window, record=not args.no_record)
+    checked = build_report(gw, args.model, window=window, record=not args.no_record)
     if args.guard and checked.canary is not None and checked.canary.decision == "rollback":
-        checked.canary = guard_canary(ws, args.model)
+        checked.canary = guard_canary(gw, args.model)
     return checked
 
 
 def monitor(args: argparse.Namespace) -> int:
-    ws = workspace_from(args)
+    gw = gateway_from(args)
     interval = parse_duration(args.watch, "--watch") if args.watch else None
     while True:
-        found = report(ws, args)
+        found = report(gw, args)
         if args.json:
             print(json.dumps(found.to_dict(), indent=1, default=str))
         else:

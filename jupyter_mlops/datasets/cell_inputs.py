@@ -17,7 +17,6 @@ from __future__ import annotations
 import ast
 import dataclasses
 import functools
-import os
 import sys
 import threading
 import weakref
@@ -28,6 +27,7 @@ import xxhash
 
 from ..errors import InvalidInput
 from ..journal.records import DatasetInput
+from ..settings import environment_settings
 from ..workspace import Workspace
 from .api import prepare
 
@@ -203,9 +203,9 @@ def file_source(path: str) -> dict[str, str] | None:
         with _guard:
             _file_hashes[key] = digest
     shown = str(resolved)
-    root = os.environ.get("MLOPS_WORKSPACE")
+    root = environment_settings().workspace
     try:
-        base = Path(root).resolve() if root else Workspace.find().root
+        base = root.resolve() if root else Workspace.find().root
         shown = str(resolved.relative_to(base))
     except ValueError:
         pass

@@ -64,8 +64,6 @@ from .replay import FlushResult, Replayer
 POLL_S = 0.02  # how often the journals are looked at while records come in
 RESTING_POLL_S = 0.1  # ... after LIVELY_S without any, or while cells compute
 LIVELY_S = 2.0
-IDLE_ENV = "MLOPS_AGENT_IDLE"
-DEFAULT_IDLE_S = 300.0
 BACKOFF_MAX_S = 5.0
 NICE = 10  # the agent's CPU priority below the user's processes
 DEFERRED_RECHECK_S = 1.0  # large records kept for later: look again this often
@@ -80,7 +78,7 @@ class Agent:
     def __init__(self, ws: Workspace, client: Any = None, idle: float | None = None) -> None:
         self.ws = ws
         self.client = client
-        self.idle = idle if idle is not None else float(os.environ.get(IDLE_ENV) or DEFAULT_IDLE_S)
+        self.idle = idle if idle is not None else ws.settings.agent_idle
         self.lock = agent_lock(ws)
         self._replayers: dict[Path, Replayer] = {}
         self._stopping = False

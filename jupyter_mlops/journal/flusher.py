@@ -33,9 +33,6 @@ log = logging.getLogger("jupyter_mlops")
 
 IDLE_INTERVAL = 0.5
 AGENT_CHECK_S = 1.0
-# set in a kernel's environment by a driver that lands the kernel's records itself once the
-# notebook ran (``papermill --engine mlops``, a build): its cells need not wait for them
-DRIVER_LANDS_ENV = "MLOPS_DRIVER_LANDS_RECORDS"
 
 # reads a repository's state (sha, branch, dirty, diff, remote), or None outside git; passed in
 # by the capture layer, which the store must not import

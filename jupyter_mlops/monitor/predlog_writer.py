@@ -38,6 +38,8 @@ from .thresholds import LogSettings, load_monitor_config
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from ..store.gateway import Gateway
+
 CONVERT_SLICE = 256
 MAX_UNSIGNED_COLUMNS = 200
 PRUNE_EVERY = 30.0
@@ -96,7 +98,7 @@ class PredictionLog:
 
     def __init__(
         self,
-        ws: Workspace,
+        gw: Gateway,
         model_name: str,
         *,
         flush_interval: float = 1.0,
@@ -107,7 +109,7 @@ class PredictionLog:
         ship_interval: float | None = None,
         columns: Callable[[str | None], Collection[str] | None] | None = None,
     ) -> None:
-        self.ws = ws
+        ws = self.ws = gw.ws
         self.model = model_name
         self.folder = predictions_dir(ws, model_name, create=True)
         self.flush_interval = flush_interval
@@ -144,7 +146,7 @@ class PredictionLog:
         if ship if ship is not None else not ws.is_embedded:
             interval = ship_interval if ship_interval is not None else settings.ship_interval
             self.shipper = SegmentShipper(
-                ws, model_name, interval=interval, max_age=settings.max_age
+                gw, model_name, interval=interval, max_age=settings.max_age
             ).start()
         _open_logs.add(self)
 
@@ -238,23 +240,7 @@ class PredictionLog:
             self._buf = merged
 
     def _write(self, table: pa.Table) -> Path:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        bounds = pc.min_max(table["ts"]).as_py()
-        t0, t1 = int(bounds["min"] * 1000), int(math.ceil(bounds["max"] * 1000))
-        # unique even for two logs of one model in one process, or equal pids in two containers
-        name = f"{t0}-{t1}-{os.getpid()}-{next(FILE_SEQ)}-{self._token}.arrow"
-        final = self.folder / name
-        tmp = self.folder / f".tmp-{name}"
-        options = pa.ipc.IpcWriteOptions()  # uncompressed: read back by memory map, zero-copy
-        with (
-            pa.OSFile(str(tmp), "wb") as sink,
-            pa.ipc.new_file(sink, table.schema, options=options) as w,
-        ):
-            w.write_table(table)
-        os.replace(tmp, final)
-        return final
+        return write_segment(self.folder, table, self._token)
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop the writer thread and write whatever is still buffered."""
@@ -274,6 +260,29 @@ class PredictionLog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def write_segment(folder: Path, table: pa.Table, token: str | None = None) -> Path:
+    """``table`` as one closed segment of the log in ``folder`` (written aside, then renamed:
+    a reader never sees half of it). Batch scoring writes its batches this way, from any
+    process, without a ``PredictionLog``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    bounds = pc.min_max(table["ts"]).as_py()
+    t0, t1 = int(bounds["min"] * 1000), int(math.ceil(bounds["max"] * 1000))
+    # unique even for two logs of one model in one process, or equal pids in two containers
+    name = f"{t0}-{t1}-{os.getpid()}-{next(FILE_SEQ)}-{token or secrets.token_hex(3)}.arrow"
+    final = folder / name
+    tmp = folder / f".tmp-{name}"
+    options = pa.ipc.IpcWriteOptions()  # uncompressed: read back by memory map, zero-copy
+    with (
+        pa.OSFile(str(tmp), "wb") as sink,
+        pa.ipc.new_file(sink, table.schema, options=options) as w,
+    ):
+        w.write_table(table)
+    os.replace(tmp, final)
+    return final
 
 
 def prune_segments(folder: Path, *, max_age: float, max_bytes: int) -> int:

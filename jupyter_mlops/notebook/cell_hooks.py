@@ -3,15 +3,14 @@ landing a cell's records before the cell ends when a batch client (papermill) ru
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..capture.context_providers import papermill_parameters as injected_parameters
-from ..capture.params import papermill_parameters
-from ..journal.flusher import DRIVER_LANDS_ENV, land_all
-from ..tags import param_tag
+from ..capture.context_providers import injected_parameters, parameter_tags
+from ..capture.params import injected_cell_parameters
+from ..journal.flusher import land_all
+from ..settings import environment_settings
 
 CELL_LAND_WAIT_S = 120.0  # at most, while MLflow answers (an unreachable one: seconds)
 
@@ -22,7 +21,7 @@ def _run_by_batch_client(shell: Any) -> bool:
     JupyterLab, Notebook 7 and VS Code name the cell they run (``cellId`` in the request's
     metadata); a terminal IPython has no kernel and all the time it needs to exit."""
     kernel = getattr(shell, "kernel", None)
-    if kernel is None or os.environ.get(DRIVER_LANDS_ENV):
+    if kernel is None or environment_settings().driver_lands_records:
         return False
     try:
         request = kernel.get_parent()
@@ -56,11 +55,11 @@ class Hooks:
 
     def pre_run_cell(self, info: Any) -> None:
         source = getattr(info, "raw_cell", "") or ""
-        params = papermill_parameters(source)
+        params = injected_cell_parameters(source)
         if params is not None:
             injected_parameters.update(params)
             if self.session is not None:
-                self.session.run.set_tags({param_tag(k): str(v)[:500] for k, v in params.items()})
+                self.session.run.set_tags(parameter_tags(params))
         if self.session is not None:
             self.session.before_cell(self.shell.user_ns)
 
@@ -110,7 +109,7 @@ def install_hooks(shell: Any) -> Hooks:
     hooks = Hooks(shell)
     # papermill's injected cell may have run before `%load_ext`: find it in the history
     for source in getattr(shell.history_manager, "input_hist_raw", []):
-        params = papermill_parameters(source or "")
+        params = injected_cell_parameters(source or "")
         if params is not None:
             injected_parameters.update(params)
     shell.events.register("pre_run_cell", hooks.pre_run_cell)

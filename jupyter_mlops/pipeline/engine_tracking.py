@@ -30,11 +30,12 @@ from typing import Any
 from ..capture.tracker import redaction_notice
 from ..journal.flusher import queue_reason
 from ..journal.own_writes import land_own_records
+from ..limits import ERROR_TEXT
 from ..tags import EXECUTED_CELLS_TAG, NOTEBOOK_TAG, OUTPUT_NOTEBOOK_TAG, SOURCE_TAG, error_tag
 from ..workspace import Workspace
 from . import records
 from .outcome import notebook_outcome
-from .running_kernels import ENGINE_LANDS, kernel_environment
+from .running_kernels import kernel_environment
 
 log = logging.getLogger("jupyter_mlops.engine")
 
@@ -68,14 +69,15 @@ class TrackedExecution:
 
     def kernel_env(self) -> dict[str, str]:
         """The kernel's cells become children of the step run, named by its journal key (no
-        wait for MLflow); the engine lands the kernel's records at the end (``ENGINE_LANDS``)."""
+        wait for MLflow); the engine lands the kernel's records at the end."""
         if self.run is None or self.ws is None:
             return {}
-        env = kernel_environment(
-            parent_key=self.run.key, notebook_path=self.notebook, workspace=str(self.ws.root)
+        return kernel_environment(
+            parent_key=self.run.key,
+            notebook_path=self.notebook,
+            workspace=str(self.ws.root),
+            driver_lands_records="1",
         )
-        env.update(ENGINE_LANDS)
-        return env
 
     def finish(
         self,
@@ -115,7 +117,7 @@ class TrackedExecution:
             status = "KILLED"
         elif crash is not None:
             status = "FAILED"
-            error = error or {"ename": type(crash).__name__, "evalue": str(crash)[:1000]}
+            error = error or {"ename": type(crash).__name__, "evalue": str(crash)[:ERROR_TEXT]}
         tags: dict[str, Any] = {EXECUTED_CELLS_TAG: outcome.executed_cells}
         if error:
             tags.update({error_tag(k): v for k, v in error.items() if v is not None})

@@ -23,13 +23,17 @@ import json
 import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..capture.tracker import RunRecorder, sink_for
 from ..errors import StoreUnavailable
+from ..limits import MAX_KEY
 from ..redact import RunRedaction
-from ..store.client import client_for, experiment_id
+from ..tags import SWEEP_KEY_TAG, TRIAL_TAG
 from ..workspace import Workspace
+
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
 
 MAX_PARAM = 6000
 MAX_TAG = 8000
@@ -105,17 +109,21 @@ class RunHandle:
 
     def log_params(self, params: dict[str, Any]) -> None:
         if params:
-            self._rec.log_params({str(k)[:250]: _param_value(v) for k, v in params.items()})
+            self._rec.log_params({str(k)[:MAX_KEY]: _param_value(v) for k, v in params.items()})
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         if metrics:
-            self._rec.log_metrics({str(k)[:250]: float(v) for k, v in metrics.items()}, step=step)
+            self._rec.log_metrics(
+                {str(k)[:MAX_KEY]: float(v) for k, v in metrics.items()}, step=step
+            )
 
     def log_history(self, history: list[dict[str, Any]]) -> None:
         """Stepped metric values as the notebook reported them (curves), one record per step."""
         by_step: dict[int, dict[str, float]] = {}
         for h in history:
-            by_step.setdefault(int(h.get("step") or 0), {})[str(h["key"])[:250]] = float(h["value"])
+            by_step.setdefault(int(h.get("step") or 0), {})[str(h["key"])[:MAX_KEY]] = float(
+                h["value"]
+            )
         for step, values in sorted(by_step.items()):
             self._rec.log_metrics(values, step=step)
 
@@ -200,6 +208,52 @@ def flush(ws: Workspace, timeout: float = 60.0) -> None:
         )
 
 
+class LandedRun:
+    """A run already in MLflow (a sweep trial run by another build), used where a ``RunHandle``
+    is: its id, and tags written straight to MLflow."""
+
+    def __init__(self, gw: Gateway, run_id: str) -> None:
+        self.gw, self._run_id = gw, run_id
+
+    @property
+    def known_run_id(self) -> str:
+        return self._run_id
+
+    def run_id_or_key(self, wait: float = 0.0) -> tuple[str | None, str]:
+        return self._run_id, ""
+
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        client = self.gw.client
+        for key, value in _tag_values(tags).items():
+            client.set_tag(self._run_id, key, value)
+
+
+def finished_trials(
+    gw: Gateway, experiment: str, sweep_key: str
+) -> dict[int, tuple[str, dict[str, float]]]:
+    """Trials of the sweep whose step has cache key ``sweep_key`` that finished anywhere:
+    trial number -> (run id, metrics). Empty when MLflow cannot say (a miss is always safe)."""
+    try:
+        exp_id = gw.experiment_id(experiment, create=False)
+        if exp_id is None:
+            return {}
+        runs = gw.client.search_runs(
+            [exp_id],
+            filter_string=f"tags.`{SWEEP_KEY_TAG}` = '{sweep_key}' "
+            "AND attributes.status = 'FINISHED'",
+            order_by=["attributes.end_time DESC"],
+            max_results=1000,
+        )
+    except Exception:
+        return {}
+    found: dict[int, tuple[str, dict[str, float]]] = {}
+    for run in runs:
+        number = run.data.tags.get(TRIAL_TAG, "")
+        if number.isdigit() and int(number) not in found:
+            found[int(number)] = (run.info.run_id, dict(run.data.metrics))
+    return found
+
+
 def may_track(notebook: Path) -> bool:
     """Whether the notebook's code could create tracked runs (children worth looking up)."""
     try:
@@ -216,11 +270,11 @@ def may_track(notebook: Path) -> bool:
     return False
 
 
-def child_metrics(ws: Workspace, run_id: str, experiment: str | None = None) -> dict[str, float]:
+def child_metrics(gw: Gateway, run_id: str, experiment: str | None = None) -> dict[str, float]:
     """Latest metrics of the runs whose parent is ``run_id`` (the notebook's tracked cells)."""
 
-    client = client_for(ws)
-    exp_id = experiment_id(ws, experiment)
+    client = gw.client
+    exp_id = gw.experiment_id(experiment)
     children = client.search_runs(
         [exp_id],
         filter_string=f"tags.`mlflow.parentRunId` = '{run_id}'",

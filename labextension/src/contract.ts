@@ -6,6 +6,32 @@
  */
 
 /**
+ * A version's approval for a protected alias: `requested`, `approved` or `rejected`,
+ * who asked and who decided (the authenticated user), when, and their comments.
+ */
+export interface IApproval {
+  model: string;
+  version: string;
+  alias: string;
+  state: 'requested' | 'approved' | 'rejected';
+  requested_by: string | null;
+  requested_at: number | null;
+  request_comment: string | null;
+  decided_by: string | null;
+  decided_at: number | null;
+  comment: string | null;
+  cycle: string | null;
+}
+
+/**
+ * `GET models/{name}/approvals`: every approval of the model's versions, newest first.
+ */
+export interface IApprovalList {
+  model: string;
+  approvals: IApproval[];
+}
+
+/**
  * `GET builds`: recent builds, newest first, without their logs.
  */
 export interface IBuildList {
@@ -36,7 +62,7 @@ export interface IBuildStepReport {
   duration: number;
   metric: [string, number] | null;
   trials: number;
-  error: Record<string, any> | null;
+  error: Record<string, unknown> | null;
   metrics: Record<string, number>;
 }
 
@@ -57,8 +83,8 @@ export interface ICanaryVerdict {
   canary: string | null;
   champion: string | null;
   reasons: string[];
-  canary_health: Record<string, any> | null;
-  champion_health: Record<string, any> | null;
+  canary_health: Record<string, unknown> | null;
+  champion_health: Record<string, unknown> | null;
   prediction_psi: number | null;
   acted: boolean;
 }
@@ -87,8 +113,20 @@ export interface IComparison {
  */
 export interface IComparisonRow {
   key: string;
-  values: any[];
+  values: unknown[];
   differs: boolean;
+}
+
+/**
+ * One stage of a cycle: running, waiting, done, skipped, stopped or failed.
+ */
+export interface ICycleStage {
+  stage: string;
+  status: string;
+  started: number;
+  ended: number | null;
+  note: string;
+  detail: Record<string, unknown>;
 }
 
 /**
@@ -110,7 +148,7 @@ export interface IDatasetVersion {
   columns: number | null;
   created: number;
   run_id: string;
-  source: Record<string, any>;
+  source: Record<string, unknown>;
 }
 
 /**
@@ -172,14 +210,24 @@ export interface IFeatureDrift {
 }
 
 /**
+ * `POST loop/firings`: the cycle asked of the leading loop, which takes it at its next
+ * round.
+ */
+export interface IFiringRequested {
+  model: string;
+  trigger: string;
+  leader: string;
+}
+
+/**
  * One release gate's verdict on a version.
  */
 export interface IGateResult {
   gate: string;
   kind: string | null;
   passed: boolean;
-  value: any;
-  threshold: any;
+  value: unknown;
+  threshold: unknown;
   reason: string;
 }
 
@@ -190,10 +238,10 @@ export interface IGateResultDetail {
   gate: string;
   kind: string | null;
   passed: boolean;
-  value: any;
-  threshold: any;
+  value: unknown;
+  threshold: unknown;
   reason: string;
-  details: Record<string, any>;
+  details: Record<string, unknown>;
 }
 
 /**
@@ -212,7 +260,7 @@ export interface IJob {
   finished: number | null;
   progress: IJobProgress;
   steps: IJobStep[];
-  result: any;
+  result: unknown;
   error: IErrorResponse | null;
   log?: string[];
 }
@@ -239,7 +287,7 @@ export interface IJobStep {
   reason?: string;
   run_id?: string;
   duration?: number;
-  error?: Record<string, any>;
+  error?: Record<string, unknown>;
 }
 
 /**
@@ -273,6 +321,57 @@ export interface ILineageNode {
   kind: string;
   label: string;
   detail: string;
+}
+
+/**
+ * A cycle: why it started, its stages so far and its outcome (running, waiting, promoted,
+ * validated, unchanged, stopped, failed).
+ */
+export interface ILoopCycle {
+  run_id: string;
+  model: string;
+  trigger: string;
+  reason: string;
+  started: number;
+  ended: number | null;
+  outcome: string;
+  version: string | null;
+  actor: string;
+  build_run: string | null;
+  stages: ICycleStage[];
+  coalesced: Array<Record<string, unknown>>;
+  plan: Record<string, unknown>;
+}
+
+/**
+ * `GET loop`: the loop's leader (null when no loop process leads), whether this Jupyter
+ * server hosts it, its triggers, the cycle under way, the recent cycles (newest first) and the
+ * approvals waiting.
+ */
+export interface ILoopState {
+  model: string;
+  poll: number;
+  leader: string | null;
+  leader_until: number | null;
+  hosted: boolean;
+  triggers: ILoopTrigger[];
+  active: ILoopCycle | null;
+  cycles: ILoopCycle[];
+  pending: IPendingApproval[];
+}
+
+/**
+ * A declared trigger and what it saw last (times in seconds since the epoch).
+ */
+export interface ILoopTrigger {
+  name: string;
+  kind: string;
+  description: string;
+  next_firing: number | null;
+  last_fired: number | null;
+  value: number | null;
+  holding_since: number | null;
+  error: string | null;
 }
 
 /**
@@ -335,12 +434,12 @@ export interface IMonitorReport {
   reference_version: string | null;
   reference: string;
   live_rows: number;
-  health: Record<string, Record<string, any>>;
+  health: Record<string, Record<string, unknown>>;
   drift: Record<string, IFeatureDrift>;
   drifted: string[];
   prediction_drift: IFeatureDrift | null;
   drift_over_time: IDriftBucket[];
-  health_over_time: Array<Record<string, any>>;
+  health_over_time: Array<Record<string, unknown>>;
   canary: ICanaryVerdict | null;
   problems: string[];
   alerts: string[];
@@ -356,6 +455,30 @@ export interface IOutboxState {
   journals: number;
   unreadable: number;
   refused: IRefusedRecord[];
+}
+
+/**
+ * An approval waiting for a decision, with what an approver decides on: the version's gate
+ * results and metrics beside the champion's, and who may approve.
+ */
+export interface IPendingApproval {
+  model: string;
+  version: string;
+  alias: string;
+  state: 'requested' | 'approved' | 'rejected';
+  requested_by: string | null;
+  requested_at: number | null;
+  request_comment: string | null;
+  decided_by: string | null;
+  decided_at: number | null;
+  comment: string | null;
+  cycle: string | null;
+  registered_by: string | null;
+  gate_results: IGateResult[];
+  metrics: Record<string, number>;
+  champion: Record<string, unknown> | null;
+  approvers: string[];
+  not_self: boolean;
 }
 
 /**
@@ -406,7 +529,7 @@ export interface IReleaseEvent {
   actor: string;
   reason: string | null;
   ts: number;
-  details: Record<string, any>;
+  details: Record<string, unknown>;
   state: string;
   applied: number | null;
   key: string;
@@ -456,7 +579,7 @@ export interface IRunDetail {
   curves: Record<string, Array<[number, number]>>;
   models: IRunModel[];
   datasets: IRunDataset[];
-  environment: Record<string, any> | null;
+  environment: Record<string, unknown> | null;
   cell_source: string | null;
   notebook_path: string | null;
 }
@@ -539,10 +662,10 @@ export interface IVersionDetail {
   metrics: Record<string, string>;
   gate_run_id: string | null;
   gate_results: IGateResult[];
-  evaluation: Record<string, any> | null;
-  champion: Record<string, any> | null;
+  evaluation: Record<string, unknown> | null;
+  champion: Record<string, unknown> | null;
   card: string | null;
-  lineage: Record<string, any> | null;
+  lineage: Record<string, unknown> | null;
   source_model_id: string | null;
   canary_weight: number | null;
 }

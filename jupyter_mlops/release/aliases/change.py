@@ -14,13 +14,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...errors import InvalidInput
-from ...store.client import client_for
-from ...workspace import Workspace
+from ...limits import LINE_TEXT
 from .. import history
 from .lease import Lease
+
+if TYPE_CHECKING:
+    from ...store.gateway import Gateway
 
 Plan = list[list[str]]
 UNREPLAYABLE = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
@@ -56,10 +58,10 @@ def apply_plan(client: Any, model: str, plan: Plan, fence: Callable[[], None]) -
             raise InvalidInput(f"unknown step {op!r} in a recorded release plan")
 
 
-def complete_pending(ws: Workspace, model: str, lease: Lease, tags: dict[str, str]) -> int:
+def complete_pending(gw: Gateway, model: str, lease: Lease, tags: dict[str, str]) -> int:
     """Replay intents a previous holder left unfinished; returns how many."""
 
-    client = client_for(ws)
+    client = gw.client
     left = history.pending(model, tags)
     from mlflow.exceptions import MlflowException
 
@@ -73,14 +75,14 @@ def complete_pending(ws: Workspace, model: str, lease: Lease, tags: dict[str, st
                 raise  # the server is unwell: leave the intent for the next holder
             # e.g. its version was deleted meanwhile: say so, never block every later action
             event.state = "failed"
-            event.details = {**event.details, "failed": str(exc.message)[:500]}
+            event.details = {**event.details, "failed": str(exc.message)[:LINE_TEXT]}
         lease.fence()
-        history.write(ws, event)
+        history.write(gw, event)
     return len(left)
 
 
 def change(
-    ws: Workspace,
+    gw: Gateway,
     model: str,
     build: Callable[[Any], PlannedChange | None],
     *,
@@ -92,17 +94,17 @@ def change(
     ``build(registered_model)`` raises for a refused change and returns None for "nothing to do".
     """
 
-    client = client_for(ws)
-    with Lease(ws, model, actor=actor) as lease:
+    client = gw.client
+    with Lease(gw, model, actor=actor) as lease:
         rm = client.get_registered_model(model)
-        if complete_pending(ws, model, lease, rm.tags):
+        if complete_pending(gw, model, lease, rm.tags):
             rm = client.get_registered_model(model)
         planned = build(rm)
         if planned is None:
             return None
         lease.fence()
         event = history.record(
-            ws,
+            gw,
             model,
             planned.action,
             version=planned.version,
@@ -117,5 +119,5 @@ def change(
         apply_plan(client, model, planned.plan, lease.fence)
         event.state, event.applied = "done", time.time()
         lease.fence()
-        history.write(ws, event)
+        history.write(gw, event)
         return planned

@@ -2,10 +2,32 @@
 
 from __future__ import annotations
 
-from . import agent, datasets, monitor, pipeline, release, tracking
+from . import (
+    agent,
+    approvals,
+    datasets,
+    loop,
+    monitor,
+    pipeline,
+    platforms,
+    release,
+    settings,
+    tracking,
+)
 from .declaration import Command, FrontEnd
 
-TOPICS = (tracking, pipeline, monitor, release, datasets, agent)
+TOPICS = (
+    tracking,
+    pipeline,
+    monitor,
+    release,
+    approvals,
+    loop,
+    platforms,
+    datasets,
+    agent,
+    settings,
+)
 
 
 def _by_name() -> dict[str, Command]:
