@@ -197,7 +197,9 @@ class Agent:
         since = self._busy_since(journals)
         if since is not None:
             self._busy_seen = now
-            serve = woken / 1e9 > since
+            # a wait in the same clock tick as the cell's start is served too (file times are
+            # coarse: a few milliseconds)
+            serve = woken / 1e9 >= since
             if not serve and self._quiet_began is None:
                 self._quiet_began = since
         else:  # no cell computes: serve unless one did a moment ago (and nobody woke us since)
@@ -213,7 +215,7 @@ class Agent:
         since = None
         for db in journals:
             try:
-                started = os.stat(db.with_suffix(".busy")).st_mtime
+                started = os.stat(db.with_suffix(".busy")).st_mtime_ns / 1e9  # as the wake mark
             except OSError:
                 continue
             if FileLock(db.with_suffix(".lock")).is_free():
