@@ -153,6 +153,7 @@ class ManagedEngine(NBClientEngine):
             stdout_file=stdout_file,
             stderr_file=stderr_file,
         )
+        _save_whole(nb_man)
         client = MlopsNotebookClient(
             nb_man,
             kernel_env=kernel_env,
@@ -165,3 +166,26 @@ class ManagedEngine(NBClientEngine):
         finally:
             if task_id:
                 forget_task(task_id)
+
+
+def _save_whole(nb_man: Any) -> None:
+    """papermill saves the output notebook in place while it runs (at the start, after cells):
+    a papermill killed during a save left an empty or half notebook at the user's path. A local
+    output is written beside it and renamed over it, so the path always holds a whole one."""
+    path = nb_man.output_path
+    if not isinstance(path, (str, os.PathLike)) or "://" in str(path):
+        return  # papermill's other I/O handlers (S3, GCS, HTTP...) write as they do
+
+    def save(**kwargs: Any) -> None:
+        import nbformat
+
+        target = os.fspath(path)
+        tmp = os.path.join(
+            os.path.dirname(target), f".{os.path.basename(target)}.{os.getpid()}.tmp"
+        )
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(nbformat.writes(nb_man.nb))
+        os.replace(tmp, target)
+        nb_man.last_save_time = nb_man.now()
+
+    nb_man.save = save
