@@ -62,7 +62,8 @@ def test_a_script_reading_mlflow_right_after_papermill_sees_the_run(tmp_path, en
             for r in client.search_runs([e.experiment_id])
         }
         cell = runs["cell"]
-        assert cell.info.status == "FINISHED" and cell.data.metrics["acc"] == 1.0
+        assert cell.info.status == "FINISHED", done.stderr[-3000:]
+        assert cell.data.metrics["acc"] == 1.0
         assert cell.data.tags["mlops.model.clf"].startswith("models:/m-")
         [model] = client.search_logged_models(experiment_ids=[cell.info.experiment_id])
         assert str(model.status).endswith("READY")
