@@ -18,6 +18,9 @@ requirements) from the staged estimators, uploads, and replays every record exac
   its open runs marked FAILED, and removed once drained.
 - Acknowledgement is the journal itself: a record leaves ``ops`` only after MLflow confirmed it,
   so a kernel waits for its own records (``Sink.flush_now``) by watching its journal drain.
+- Events out: an ``event`` record is handed to the webhook delivery queue when its turn comes,
+  and ``webhooks.WebhookDispatcher`` delivers it on a thread per receiver, so a slow receiver
+  never holds the replay; the agent stays up while deliveries wait.
 - Stops after ``MLOPS_AGENT_IDLE`` seconds (default 30) with nothing to send, or on SIGTERM
   (``jupyter-mlops agent stop``). A kill -9 loses nothing: the journals are on disk and the next
   tracked record starts a new agent, whose replay resumes from the recorded steps.
@@ -43,6 +46,7 @@ from .agent_control import (
 )
 from .outbox import SELF_REPLAYED, Outbox
 from .replay import FlushResult, Replayer, recover
+from .webhooks import WebhookDispatcher
 
 POLL_S = 0.02
 IDLE_ENV = "MLOPS_AGENT_IDLE"
@@ -61,6 +65,7 @@ class Agent:
         self._replayers: dict[Path, Replayer] = {}
         self._stopping = False
         self.last = FlushResult()
+        self.webhooks = WebhookDispatcher(ws)  # delivers events on threads of its own
 
     def run(self) -> int:
         if not self.lock.acquire(blocking=False):
@@ -69,6 +74,7 @@ class Agent:
         try:
             self._loop()
         finally:
+            self.webhooks.stop()
             for replayer in self._replayers.values():
                 replayer.box.close()
             self.lock.release()
@@ -112,6 +118,7 @@ class Agent:
             now = time.monotonic()
             if (mark != seen or self.last.pending) and now >= backoff_until:
                 self.last = self.replay_pass()
+                self.webhooks.poke()  # events the pass handed over go out now
                 seen = self._fingerprint(self._journals())
                 self._write_status()
                 if self.last.sent or self.last.pending:
@@ -124,7 +131,7 @@ class Agent:
                 else:
                     backoff = 0.5
                 continue
-            if now - last_work > self.idle and not self.last.pending:
+            if now - last_work > self.idle and not self.last.pending and not self.webhooks.busy():
                 return  # nothing to send for a while: the next tracked record restarts us
             time.sleep(POLL_S)
 

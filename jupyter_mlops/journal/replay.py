@@ -47,6 +47,7 @@ from ..store.logged_models import build_model, upload_staged_model
 from ..tags import FAILURE_TAG, RUN_KEY_TAG
 from ..workspace import Workspace
 from .agent_control import read_status, wake
+from .deliveries import announce_run_end, hand_over
 from .faults import classify, gives_up
 from .outbox import OpRow, Outbox, count_rows, replay_lock
 from .run_leases import end_abandoned_runs
@@ -409,6 +410,12 @@ class Replayer:
         client = self._client()
         run_id = self._run_id(run_key)
         client.set_terminated(run_id, data["status"], end_time=data.get("end_time"))
+        announce_run_end(self.ws, client, run_key, run_id)  # webhooks' run_finished, if wanted
+
+    def _op_event(self, seq: int, run_key: str, data: dict[str, Any], attempts: int) -> None:
+        """An event: handed to the webhook delivery queue (``deliveries``), never delivered
+        here, so a slow receiver holds no record behind it."""
+        hand_over(self.ws, data, self.box.run_id)
 
 
 def _drop_staged(path: Path) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from ..errors import InvalidInput, NotFound
+from ..journal.events import VERSION_REGISTERED, emit
 from ..store.client import client_for
 from ..store.runs import get_run
 from ..tags import (
@@ -218,6 +219,19 @@ def register(
         name, source=lm.artifact_location, run_id=run.info.run_id, tags=tags, model_id=lm.model_id
     )
     v = str(mv.version)
+    emit(
+        ws,
+        VERSION_REGISTERED,
+        model=name,
+        payload={
+            "version": v,
+            "run_id": run.info.run_id,
+            "model_id": lm.model_id,
+            "reason": reason,
+        },
+        actor=tags[REGISTERED_BY_TAG],
+        key=(v, run.info.run_id),
+    )
     details = {"run": run.info.run_id, "alias": "candidate"}
     change(
         ws,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, MlopsError
+from ..journal.events import GATE_VERDICT, emit
 from ..store.client import client_for, experiment_id
 from ..tags import (
     ACTOR_TAG,
@@ -184,7 +185,7 @@ def _record(
         client.set_model_version_tag(name, v, metric_tag(k), f"{val:.6g}")
     client.set_model_version_tag(name, v, T_GATE_RUN, run_id)
     client.set_model_version_tag(name, v, T_GATES, verdict)  # last: promotion reads this one
-    history.record(
+    entry = history.record(
         ws,
         name,
         "gate",
@@ -195,3 +196,13 @@ def _record(
         failed=",".join(r.gate for r in report.failed) or None,
         run=run_id,
     )
+    payload = {
+        "version": v,
+        "verdict": verdict,
+        "failed": [r.gate for r in report.failed],
+        "reasons": {r.gate: r.reason for r in report.failed},
+        "gate_run_id": run_id,
+        "metrics": report.metrics,
+        "reason": reason,
+    }
+    emit(ws, GATE_VERDICT, model=name, payload=payload, actor=entry.actor, key=(run_id,))

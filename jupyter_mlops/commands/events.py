@@ -1,0 +1,36 @@
+"""``events [--state S] [--limit N] [--retry-failed]``: the webhooks and their recent deliveries.
+
+What it does and prints is in ``events_calls.py``, the notebook view in
+``notebook/event_views.py``, imported when it runs.
+"""
+
+from __future__ import annotations
+
+from .declaration import CLI, Command, arg
+
+CALLS = "jupyter_mlops.commands.events_calls"
+
+EVENTS = Command(
+    "events",
+    "webhook deliveries of events (runs finished, versions registered, aliases moved, alerts...)",
+    (
+        arg(
+            "--limit", "-n", type=int, default=20, help="how many deliveries (default %(default)s)"
+        ),
+        arg(
+            "--state",
+            choices=["pending", "delivered", "failed"],
+            help="only deliveries in this state",
+        ),
+        arg("--retry-failed", action="store_true", help="put failed deliveries back in line"),
+        arg("--json", action="store_true", only=CLI, help="machine-readable output"),
+    ),
+    call=f"{CALLS}:status",
+    show=f"{CALLS}:status_text",
+    view="jupyter_mlops.notebook.event_views:events",
+    description="The webhooks declared under events: in mlops.yaml and the newest deliveries, "
+    "each pending, delivered or failed, with its attempts and last answer. Deliveries are made "
+    "by the sync agent; this starts it when some wait and none runs.",
+)
+
+COMMANDS = (EVENTS,)
