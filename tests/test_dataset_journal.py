@@ -25,8 +25,9 @@ from jupyter_mlops.capture import tracker
 from jupyter_mlops.datasets import registry
 from jupyter_mlops.datasets.api import forget_described, load_dataset, log_dataset
 from jupyter_mlops.datasets.fingerprint import fingerprint
-from jupyter_mlops.journal import agent_control, dataset_versions
+from jupyter_mlops.journal import agent_control
 from jupyter_mlops.journal.sync import outbox_counts, sync_workspace
+from jupyter_mlops.store import dataset_versions
 from jupyter_mlops.store.client import client_for, experiment_id, forget_cached_clients
 from jupyter_mlops.workspace import Workspace
 
