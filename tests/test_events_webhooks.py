@@ -293,3 +293,43 @@ def test_a_broken_events_section_never_breaks_the_action_that_emits(tmp_path, ca
     (tmp_path / "mlops.yaml").write_text("events:\n  webhook: []\n")
     assert emit(Workspace.find(tmp_path), ALIAS_MOVED, model="m", payload={}) is None
     assert "events.webhook: unknown key (did you mean 'webhooks'?)" in caplog.text
+
+
+def test_monitor_alerts_are_announced_once_while_they_last(workspace, receivers, signed):
+    import time
+
+    from monitor_support import stream, training_frame
+
+    from jupyter_mlops.monitor.label_import import import_labels, labels_from_records
+    from jupyter_mlops.monitor.predlog import PredictionLog
+    from jupyter_mlops.monitor.report import build_report
+    from jupyter_mlops.store.gateway import gateway_for
+
+    hook = receivers()
+    write_webhooks(
+        workspace.root,
+        [{"url": hook.url, "secret_env": signed, "events": ["drift_alert", "quality_alert"]}],
+        monitor={"quality": {"min_labels": 10, "min": {"accuracy": 0.8}}},
+    )
+    records = stream(60, t0=time.time() - 600, drift=True, dt=5)
+    with PredictionLog(workspace, "churn") as log:
+        for record in records:
+            log.append(record)
+    wrong = [  # every prediction turns out wrong
+        {"request_id": r["request_id"], "row": k, "label": 1 - out}
+        for r in records
+        for k, out in enumerate(r["outputs"])
+    ]
+    import_labels(gateway_for(workspace), "churn", labels_from_records(wrong))
+    for _ in range(2):  # the second evaluation finds the same alerts on: nothing new to say
+        report = build_report(workspace, "churn", window="1h", reference=training_frame(2000))
+    assert any(a.startswith("quality: v1: accuracy 0 < 0.8") for a in report.alerts), report.alerts
+    got = {r.json["kind"]: r.json for r in hook.wait_for(2)}
+    assert set(got) == {"drift_alert", "quality_alert"}
+    assert got["quality_alert"]["data"]["failing"] == ["v1:accuracy"]
+    assert got["quality_alert"]["data"]["figures"]["1"]["accuracy"] == 0.0
+    assert "age" in got["drift_alert"]["data"]["drifted"]
+    queue = read_queue(workspace)
+    assert queue is not None
+    wait_until(lambda: queue.counts()["pending"] == 0, 30, message="deliveries still pending")
+    assert len(hook.requests) == 2
