@@ -256,3 +256,30 @@ def test_the_guard_rolls_back_a_canary_whose_labeled_quality_dropped():
         "accuracy 0.8 vs 0.9 for the champion on labeled predictions (40 and 40; allowed 0.05)"
     ]
     assert judge("churn", table, "2", "1", th, quality, min_labels=50).decision == "keep"
+
+
+def test_labels_given_in_one_folder_are_read_by_a_teammate_on_the_team_server(
+    team_tracking, tmp_path, monkeypatch
+):
+    from team_server_support import project
+
+    from jupyter_mlops.store.client import forget_cached_clients
+    from jupyter_mlops.workspace import Workspace
+
+    for var in ("MLFLOW_TRACKING_URI", "MLOPS_WORKSPACE"):
+        monkeypatch.delenv(var, raising=False)
+    forget_cached_clients()
+    alice = Workspace.find(project(tmp_path / "alice", team_tracking.url, extra=QUALITY))
+    bob = Workspace.find(project(tmp_path / "bob", team_tracking.url, extra=QUALITY))
+    preds = classifier_log(alice, "churn", t0=time.time() - 1800, n=120)
+    log = predictions_dir(alice, "churn") / "hand.jsonl"
+    (predictions_dir(bob, "churn", create=True) / "hand.jsonl").write_bytes(log.read_bytes())
+    labels = label_frame(preds, keep=0.6, seed=4)
+    labels.to_csv(alice.root / "labels.csv", index=False)
+
+    csv = str(alice.root / "labels.csv")
+    assert main(["-C", str(alice.root), "monitor", "labels", "churn", csv]) == 0
+    assert not (bob.state_dir / "labels").exists()
+    seen_by_bob = current_quality(bob, "churn", 3600)
+    assert seen_by_bob == pytest.approx(sklearn_figures(expected(preds, labels)), abs=1e-12)
+    assert seen_by_bob == current_quality(alice, "churn", 3600)
