@@ -32,7 +32,7 @@ def _receiver(spec: WebhookSpec) -> dict[str, Any]:
         spec.target()
         spec.secret()
     except WebhookNotReady as exc:
-        problem = f"{exc} (here)"
+        problem = f"{exc} where this runs"
     return {
         "name": spec.name,
         "target": _target(spec),

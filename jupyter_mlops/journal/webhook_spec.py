@@ -81,7 +81,7 @@ class WebhookSpec:
             return self.url
         value = os.environ.get(self.url_env or "", "")
         if not value:
-            raise WebhookNotReady(f"{self.url_env} is not set in the sync agent's environment")
+            raise WebhookNotReady(f"{self.url_env} is not set")
         if urlparse(value).scheme not in ("http", "https"):
             raise WebhookNotReady(f"{self.url_env} does not hold an http(s) URL")
         return value
@@ -92,7 +92,7 @@ class WebhookSpec:
             return None
         value = os.environ.get(self.secret_env, "")
         if not value:
-            raise WebhookNotReady(f"{self.secret_env} is not set in the sync agent's environment")
+            raise WebhookNotReady(f"{self.secret_env} is not set")
         return value
 
 

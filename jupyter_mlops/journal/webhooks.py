@@ -112,8 +112,13 @@ def post(spec: WebhookSpec, event: Event) -> Attempt:
     """One attempt to deliver ``event`` to ``spec`` (never raises)."""
     try:
         url, secret = spec.target(), spec.secret()
-    except WebhookNotReady as exc:
-        return Attempt("retry", None, str(exc))
+    except WebhookNotReady as exc:  # set it where the agent starts; then it goes out
+        return Attempt(
+            "retry",
+            None,
+            f"{exc} in the sync agent's environment: set it where the agent starts, then "
+            "`jupyter-mlops agent stop` (the next record starts it again)",
+        )
     body = render(event, spec.format)
     stamp = str(int(time.time()))
     headers = {
