@@ -283,3 +283,41 @@ def test_labels_given_in_one_folder_are_read_by_a_teammate_on_the_team_server(
     seen_by_bob = current_quality(bob, "churn", 3600)
     assert seen_by_bob == pytest.approx(sklearn_figures(expected(preds, labels)), abs=1e-12)
     assert seen_by_bob == current_quality(alice, "churn", 3600)
+
+
+def test_the_guard_rolls_back_a_canary_whose_late_labels_show_it_worse(workspace):
+    from monitor_support import stream
+    from release_support import registered
+
+    from jupyter_mlops.monitor.guard import guard_canary
+    from jupyter_mlops.monitor.label_import import import_labels, labels_from_records
+    from jupyter_mlops.monitor.predlog import PredictionLog
+    from jupyter_mlops.release import history, rollout
+    from jupyter_mlops.store.gateway import gateway_for
+
+    registered(workspace, "churn", ("good", "good"))
+    rollout.promote(workspace, "churn", 1, "champion")
+    rollout.promote(workspace, "churn", 2, "canary", weight=50)
+    now = time.time()
+    champion = stream(80, t0=now - 60, seed=1, version="1")
+    canary = stream(80, t0=now - 60, seed=2, version="2", alias="canary")
+    with PredictionLog(workspace, "churn") as log:
+        for record in champion + canary:
+            log.append(record)
+    truth = [  # the champion was always right; the canary wrong on every other request
+        {
+            "request_id": r["request_id"],
+            "row": k,
+            "label": out if r in champion or i % 2 else 1 - out,
+        }
+        for i, r in enumerate(champion + canary)
+        for k, out in enumerate(r["outputs"])
+    ]
+    import_labels(gateway_for(workspace), "churn", labels_from_records(truth))
+    verdict = guard_canary(workspace, "churn")
+    assert verdict.decision == "rollback" and verdict.acted, verdict.reasons
+    [reason] = verdict.reasons
+    assert reason.startswith(
+        "accuracy 0.5 vs 1 for the champion on labeled predictions (400 and 400"
+    )
+    assert history.events(workspace, "churn")[-1].action == "rollback"

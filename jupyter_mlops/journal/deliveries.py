@@ -187,10 +187,12 @@ class DeliveryQueue:
 
     # -- the dispatcher's side ---------------------------------------------------------------
     def next_for(self, receiver: str) -> Delivery | None:
-        """The oldest pending delivery to ``receiver``: it goes first, whatever its next_try."""
+        """The oldest pending delivery to ``receiver``: it goes first, whatever its next_try.
+        Oldest by when the event happened, so two processes' events handed over in one replay
+        pass still go out in the order they happened."""
         row = self.conn.execute(
             f"SELECT {_COLUMNS} FROM deliveries d JOIN events e ON e.seq = d.event_seq "
-            "WHERE d.receiver = ? AND d.state = 'pending' ORDER BY d.event_seq LIMIT 1",
+            "WHERE d.receiver = ? AND d.state = 'pending' ORDER BY e.ts, d.event_seq LIMIT 1",
             (receiver,),
         ).fetchone()
         return _row(row) if row else None

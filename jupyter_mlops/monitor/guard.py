@@ -210,7 +210,11 @@ def evaluate_canary(
     until = now if now is not None else time.time()
     if table is None:
         table = scan_predictions(ws, model, since=until - th.window, until=until + 1).table
-    quality = canary_quality(gateway_for(ws), model, canary, until, th)
+    try:
+        quality = canary_quality(gateway_for(ws), model, canary, until, th)
+    except Exception as exc:  # labels that cannot be scored leave the other checks standing
+        log.warning("canary guard for %s: quality not computed: %s", model, exc)
+        quality = None
     min_labels = load_monitor_config(ws).quality.min_labels
     return judge(model, table, canary, champion, th, quality, min_labels)
 

@@ -265,16 +265,20 @@ def _quality(ws: Workspace, report: MonitorReport, cfg: MonitorConfig, table: An
     """Quality from late labels, when the model has any (versions judged against the figures
     recorded at their validation)."""
     gw = gateway_for(ws)
-    found = quality_report(
-        gw,
-        report.model,
-        table,
-        report.since,
-        report.until,
-        th=cfg.quality,
-        buckets=cfg.buckets,
-        validation=validation_figures(gw, report.model, table),
-    )
+    try:
+        found = quality_report(
+            gw,
+            report.model,
+            table,
+            report.since,
+            report.until,
+            th=cfg.quality,
+            buckets=cfg.buckets,
+            validation=validation_figures(gw, report.model, table),
+        )
+    except Exception as exc:  # labels that cannot be scored must not hide the rest
+        report.problems.append(f"quality not computed: {type(exc).__name__}: {exc}")
+        return
     report.problems.extend(found.problems)
     if not found.labels:
         return
