@@ -2,7 +2,8 @@
 
 A lock file records who holds it (PID and command), so that a refused caller can be told whom it
 waits for, and a lock left by a dead process is simply free again: the kernel drops flock locks
-when the holding process exits, however it exits.
+when the holding process exits, however it exits. The command is recorded through the redactor
+(``papermill -p db_password ...`` must not leave the password in ``.mlops/locks/``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from .errors import Conflict
+from .redact import default_redactor, redact_argv
 
 
 class FileLock:
@@ -39,7 +41,8 @@ class FileLock:
                     return False
                 time.sleep(0.05)
         os.ftruncate(fd, 0)
-        holder = {"pid": os.getpid(), "command": " ".join(sys.argv)[:500], "since": time.time()}
+        command = " ".join(redact_argv(default_redactor(), sys.argv))[:500]
+        holder = {"pid": os.getpid(), "command": command, "since": time.time()}
         os.write(fd, json.dumps(holder).encode())
         self._fd = fd
         return True

@@ -45,6 +45,12 @@ SESSION_CELL_COUNT_METRIC = "mlops.cell.execution_count"  # metric: a session ce
 SESSION_CELL_OK_METRIC = "mlops.cell.ok"  # metric: 1 when a session cell succeeded, else 0
 # The run-context providers (capture/run_context.py) that failed on this run, by name
 CONTEXT_ERRORS_TAG = "mlops.context_errors"
+# How many secret values the redactor (redact/) replaced by *** in what the run recorded, or
+# "off" when redaction was switched off; the names they were assigned to (reproduce reads them
+# from the environment); how many it replaced in the run's git diff
+REDACTED_TAG = "mlops.redacted"
+SECRET_NAMES_TAG = "mlops.secret_names"
+REDACTED_DIFF_TAG = "mlops.redacted_in_diff"
 
 # Parameters a tracked cell set, one tag each (their values as text)
 PARAM_PREFIX = "mlops.param."
@@ -88,6 +94,8 @@ GATE_RUN_ID_TAG = "mlops.gate_run_id"  # on a model version: the run of its last
 REGISTERED_BY_TAG = "mlops.registered_by"  # on a model version: who registered it
 LINEAGE_TAG = "mlops.lineage"  # on a model version: its lineage as JSON (run, datasets, git)
 CARD_RUN_ID_TAG = "mlops.card_run_id"  # on a model version: the run holding its model card
+SIGNED_BY_TAG = "mlops.signed_by"  # on a model version: who signed its files at registration
+SIGNATURE_TAG = "mlops.signature"  # on a model version: the signature's file and key id
 
 # --- releases: gates, promotion, rollout (release/) ----------------------------------------------
 MODEL_TAG = "mlops.model"  # on a gate or monitor run: the registered model's name

@@ -43,6 +43,8 @@ BOTH_STORES = {
     "test_server_runs",
     "test_server_pipeline_api",
     "test_runs_order",
+    "test_secrets_planted",
+    "test_model_signing",
 }
 
 

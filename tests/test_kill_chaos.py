@@ -148,6 +148,7 @@ def _check_outputs_whole(ws, where: str) -> None:
     for path in files:
         text = path.read_text()
         assert text.endswith(OUTPUT_END), f"{where}: {path.name} is half-written ({len(text)} B)"
+    # finished notebooks; the ones papermill was writing when the kill came are in tmp/running
     for folder in (ws.root / "runs", ws.state_dir / "tmp"):
         for nb in sorted(folder.glob("*.ipynb")) if folder.is_dir() else []:
             try:
@@ -193,6 +194,9 @@ def _check_after_kill(ws, trial: Trial, where: str) -> None:
     assert not running, f"{where}: runs still RUNNING after sync: {running}"
     rebuilt = build(workspace=ws, progress=False, wait=True)
     assert rebuilt.ok, f"{where}: the build after the kill failed:\n{rebuilt.table()}"
+    running = ws.state_dir / "tmp" / "running"
+    left = sorted(p.name for p in running.iterdir()) if running.is_dir() else []
+    assert not left, f"{where}: the next build left the killed build's notebooks: {left}"
     _check_cached_outputs(ws, rebuilt, where)
     _check_outputs_whole(ws, where)
     again = build(workspace=ws, progress=False, wait=True)

@@ -244,7 +244,7 @@ def test_ctrl_c_marks_runs_killed(workspace) -> None:
         # ignores SIGINT, and an ignored signal stays ignored across exec
         preexec_fn=_default_sigint,
     )
-    tmp = ws.state_dir / "tmp"
+    tmp = ws.state_dir / "tmp" / "running"  # where papermill writes a running step
 
     def in_the_slow_cell() -> bool:  # the kernel runs it: the output notebook says so
         files = list(tmp.glob("*.ipynb")) if tmp.is_dir() else []

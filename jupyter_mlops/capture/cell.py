@@ -30,7 +30,7 @@ from ..workspace import Workspace
 from . import estimators, validation
 from .hidden_state import hidden_state_warnings
 from .params import literal_assignments
-from .tracker import RunRecorder, active_run, pop_active, push_active
+from .tracker import RunRecorder, active_run, pop_active, push_active, redaction_notice
 
 MAX_HISTORY = 500
 
@@ -117,7 +117,7 @@ class CellCapture:
         )
         with run.batch():
             run.start()
-            run.log_text(self.source, "mlops/cell.py")
+            run.log_text(run.redaction.source(self.source), "mlops/cell.py", redacted=True)
         self.run = run
         push_active(run)
         self._t0 = time.perf_counter()  # from here on, only the user's code runs
@@ -178,6 +178,11 @@ class CellCapture:
             self._guarded(run.set_tags, {HIDDEN_STATE_TAG: joined})
             self.warnings += self._hidden_state
 
+    def redaction_notice(self) -> str:
+        """The one line saying what the redactor did in this run ('' when it hid nothing)."""
+        run = getattr(self, "run", None)
+        return redaction_notice(run.redaction) if run is not None else ""
+
     def _warn(self, message: str) -> None:
         self.warnings.append(message)
 
@@ -206,13 +211,18 @@ class CellCapture:
 
     def _log_code(self) -> None:
         history = self.history[-MAX_HISTORY:]
+        clean = self.run.redaction.source  # every entry passes the redactor, once per kernel
         self.run.log_text(
-            json.dumps([{"execution_count": n, "source": s} for n, s in history]),
+            json.dumps([{"execution_count": n, "source": clean(s)} for n, s in history]),
             "mlops/history.json",
+            redacted=True,
         )
         notebook = _notebook_cells()
         if notebook is not None:
-            self.run.log_text(json.dumps(notebook), "mlops/notebook.json")
+            redacted = [{**c, "source": clean(c["source"])} for c in notebook["cells"]]
+            self.run.log_text(
+                json.dumps({**notebook, "cells": redacted}), "mlops/notebook.json", redacted=True
+            )
 
-        cells = [c["source"] for c in notebook["cells"]] if notebook else None
-        self._hidden_state = hidden_state_warnings(history, self.source, cells)
+        sources = [c["source"] for c in notebook["cells"]] if notebook else None
+        self._hidden_state = hidden_state_warnings(history, self.source, sources)

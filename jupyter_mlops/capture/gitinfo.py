@@ -1,7 +1,8 @@
 """Git state of the project at tracking time: commit, branch, dirty flag and the diff.
 
 Runs a few ``git`` subprocesses (tens of milliseconds), so the tracker calls it from its
-background thread, right after the cell, never on the cell's own path.
+background thread, right after the cell, never on the cell's own path. The diff and the remote's
+URL pass the redactor before anyone sees them (``redacted``: how many values it hid).
 """
 
 from __future__ import annotations
@@ -9,6 +10,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 from typing import Any
+
+from ..errors import MlopsError
+from ..redact import Redactor, default_redactor, redactor_for
+from ..workspace import Workspace
 
 MAX_DIFF = 1_000_000
 
@@ -41,10 +46,22 @@ def git_state(root: Path) -> dict[str, Any] | None:
     diff = diff or ""
     if len(diff) > MAX_DIFF:
         diff = diff[:MAX_DIFF] + "\n... (diff truncated)\n"
+    redactor = _redactor(root)
+    clean_diff = redactor.redact(diff)
+    clean_remote = redactor.redact(remote)
     return {
         "sha": sha,
         "branch": branch,
         "dirty": bool(status.strip()),
-        "remote": remote,
-        "diff": diff,
+        "remote": clean_remote.text,
+        "diff": clean_diff.text,
+        "redacted": len(clean_diff.values | clean_remote.values),
     }
+
+
+def _redactor(root: Path) -> Redactor:
+    try:
+        ws = Workspace(root=root)
+        return redactor_for(ws.config, ws.config_path)
+    except MlopsError:  # a malformed mlops.yaml: its redaction section cannot widen the defaults
+        return default_redactor()

@@ -19,9 +19,24 @@ from typing import Any
 from ..datasets import api as dataset_api
 from ..errors import InvalidInput, MlopsError, NotFound, StoreUnavailable
 from ..journal import flusher
+from ..redact import RunRedaction, redactor_for
 from ..store.identity import acting_user
 from ..store.logged_models import pinned_requirements, stage_estimator
-from ..tags import ERROR_TAG, ERROR_TYPE_TAG, KIND_TAG, PARENT_KEY_TAG
+from ..tags import (
+    CACHE_KEY_TAG,
+    CELL_HASH_TAG,
+    ENV_HASH_TAG,
+    ERROR_TAG,
+    ERROR_TYPE_TAG,
+    EXECUTION_COUNT_TAG,
+    GIT_SHA_TAG,
+    KIND_TAG,
+    PARAM_PREFIX,
+    PARENT_KEY_TAG,
+    REDACTED_TAG,
+    RUN_KEY_TAG,
+    SECRET_NAMES_TAG,
+)
 from ..workspace import Workspace
 from . import validation
 from .context_providers import run_context_registry
@@ -30,6 +45,63 @@ from .model_check import check_servable
 from .run_context import RunStart
 
 _active: list[RunRecorder] = []
+
+# tags whose values this package computes (digests, keys, counts): never redacted
+OWN_VALUE_TAGS = frozenset(
+    {
+        CELL_HASH_TAG,
+        ENV_HASH_TAG,
+        GIT_SHA_TAG,
+        "mlflow.source.git.commit",
+        PARENT_KEY_TAG,
+        RUN_KEY_TAG,
+        KIND_TAG,
+        EXECUTION_COUNT_TAG,
+        CACHE_KEY_TAG,
+        REDACTED_TAG,
+        SECRET_NAMES_TAG,
+    }
+)
+# artifacts logged as files whose text is redacted in the staged copy
+TEXT_SUFFIXES = frozenset(
+    {".ipynb", ".py", ".json", ".txt", ".md", ".yaml", ".yml", ".log", ".diff"}
+)
+MAX_REDACTED_FILE = 64 * 1024 * 1024
+
+
+def tag_name(key: str) -> str:
+    """The name a tag's value was given by the user: ``mlops.param.api_key`` -> ``api_key``."""
+    if key.startswith(PARAM_PREFIX):
+        return key[len(PARAM_PREFIX) :]
+    return key.rpartition(".")[2]
+
+
+def redaction_notice(redaction: RunRedaction) -> str:
+    """The one line a front end prints about a run's redaction ('' when it hid nothing)."""
+    if not redaction.enabled:
+        return (
+            f"warning: redaction is off ({redaction.off_reason}): secrets in this run's code, "
+            "params and outputs are recorded as they are"
+        )
+    summary = redaction.summary()
+    return summary
+
+
+def redaction_tags(redaction: RunRedaction) -> dict[str, str]:
+    """What the redactor did in a run, as tags (nothing when it hid nothing)."""
+    if not redaction.enabled:
+        return {REDACTED_TAG: "off"}
+    if not redaction.count:
+        return {}
+    tags = {REDACTED_TAG: str(redaction.count)}
+    if redaction.names:
+        tags[SECRET_NAMES_TAG] = ",".join(redaction.names)[:5000]
+    return tags
+
+
+def redaction_for(ws: Workspace) -> RunRedaction:
+    """A fresh count of what the redactor hides in one run of ``ws``."""
+    return RunRedaction(redactor_for(ws.config, ws.config_path))
 
 
 def sink_for(ws: Workspace) -> flusher.Sink:
@@ -71,7 +143,8 @@ class RunRecorder:
         self.name = name
         self.experiment = experiment or ws.default_experiment
         self.kind = kind
-        self._tags = validation.check_tags(dict(tags or {}))
+        self.redaction = redaction_for(ws)
+        self._tags = validation.check_tags(self._redacted_tags(dict(tags or {})))
         if parent_run_id is None and parent_key is None:
             parent_run_id = os.environ.get("MLOPS_PARENT_RUN_ID") or None
             # a build step whose run is not in MLflow yet (server unreachable) names its key
@@ -90,7 +163,7 @@ class RunRecorder:
         context = run_context_registry.resolve(RunStart(self.ws, self.kind))
         tags = {
             "mlflow.source.type": "NOTEBOOK" if self.kind in ("cell", "session") else "LOCAL",
-            **context.tags,
+            **self._redacted_tags(context.tags),
             KIND_TAG: self.kind,
             **self._tags,
         }
@@ -119,7 +192,8 @@ class RunRecorder:
                 "parent_key": self.parent_key,
             },
         )
-        self.log_text(environment_json(env), "mlops/environment.json")
+        # this package's own inventory of the interpreter and distributions: no user text
+        self.log_text(environment_json(env), "mlops/environment.json", redacted=True)
 
     def end(self, status: str = "FINISHED", error: BaseException | None = None) -> None:
         if self.status is not None:
@@ -128,13 +202,20 @@ class RunRecorder:
         tags = {}
         if error is not None:
             tags[ERROR_TYPE_TAG] = type(error).__name__
-            tags[ERROR_TAG] = str(error)[:1000]
+            tags[ERROR_TAG] = self.redaction.text(str(error))[:1000]
+        tags.update(self.redaction_tags())
         box = self._sink.box
         with box.batch():
             if tags:
                 box.append(self.key, "data", {"tags": tags})
             box.append(self.key, "end", {"status": status, "end_time": _now_ms()})
         self._sink.kick()
+
+    def redaction_tags(self) -> dict[str, str]:
+        return redaction_tags(self.redaction)
+
+    def _redacted_tags(self, tags: Mapping[str, Any]) -> dict[str, Any]:
+        return self.redaction.mapping(tags, name_of=tag_name, keep=OWN_VALUE_TAGS)
 
     @property
     def params(self) -> dict[str, str]:
@@ -147,7 +228,7 @@ class RunRecorder:
 
     # -- records ------------------------------------------------------------------------------
     def log_params(self, params: Mapping[str, Any]) -> None:
-        checked = validation.check_params(params)
+        checked = self.redaction.mapping(validation.check_params(params))
         fresh = {}
         for key, value in checked.items():
             old = self._params.get(key)
@@ -176,7 +257,7 @@ class RunRecorder:
             self._sink.box.append(self.key, "data", {"metrics": rows})
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
-        checked = validation.check_tags(tags)
+        checked = self._redacted_tags(validation.check_tags(tags))
         if checked:
             self._sink.box.append(self.key, "data", {"tags": checked})
 
@@ -187,11 +268,15 @@ class RunRecorder:
         if checked:
             self._sink.box.append(self.key, "data", {"tag_keys": checked})
 
-    def log_text(self, text: str, artifact_file: str) -> None:
+    def log_text(self, text: str, artifact_file: str, *, redacted: bool = False) -> None:
+        """Journal ``text`` as an artifact, redacted (``redacted``: the caller already passed
+        it through ``self.redaction``, piece by piece)."""
         if not artifact_file or artifact_file.startswith("/") or ".." in Path(artifact_file).parts:
             raise InvalidInput(
                 f"artifact name {artifact_file!r} must be a relative path inside the run"
             )
+        if not redacted:
+            text = self._redacted_text(text, artifact_file)
         self._sink.box.append(self.key, "text", {"text": text, "artifact_file": artifact_file})
 
     def log_artifact(
@@ -201,9 +286,29 @@ class RunRecorder:
         if not path.exists():
             raise NotFound(f"no file or folder {str(local_path)!r} to log")
         staged = self._sink.box.stage_blob(self.key, path, path.name)
+        self._redact_staged(staged)
         self._sink.box.append(
             self.key, "artifact", {"path": str(staged), "artifact_path": artifact_path}
         )
+
+    def _redacted_text(self, text: str, name: str) -> str:
+        if name.endswith((".json", ".ipynb")):
+            return self.redaction.json_text(text)
+        return self.redaction.text(text)
+
+    def _redact_staged(self, staged: Path) -> None:
+        """Redact the staged copy of a logged file (or of each text file in a logged folder)."""
+        files = [staged] if staged.is_file() else [p for p in staged.rglob("*") if p.is_file()]
+        for path in files:
+            if path.suffix not in TEXT_SUFFIXES or path.stat().st_size > MAX_REDACTED_FILE:
+                continue
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            clean = self._redacted_text(text, path.name)
+            if clean != text:
+                path.write_text(clean, encoding="utf-8")
 
     def log_model(self, estimator: Any, name: str = "model", X: Any = None) -> str:
         """Pickle ``estimator`` now (milliseconds); the MLmodel is built and uploaded by the replayer."""

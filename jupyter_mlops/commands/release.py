@@ -67,6 +67,16 @@ PACKAGE = Command(
 )
 
 
+VERIFY = Command(
+    "verify",
+    "check a version's files against the signature made when it was registered",
+    (arg("model"), arg("version", help="version number or alias")),
+    call=f"{CALLS}:verify",
+    show=f"{CALLS}:verified_text",
+    front_ends=(CLI,),
+)
+
+
 PROMOTE = Command(
     "promote",
     "move a version to staging, canary (with --weight) or champion; gates must have passed",
@@ -141,4 +151,4 @@ SERVE = Command(
     front_ends=(CLI,),
 )
 
-COMMANDS = (REGISTER, VALIDATE, CARD, PACKAGE, PROMOTE, ROLLBACK, HISTORY, SERVE)
+COMMANDS = (REGISTER, VALIDATE, CARD, PACKAGE, VERIFY, PROMOTE, ROLLBACK, HISTORY, SERVE)

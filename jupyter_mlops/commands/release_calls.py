@@ -11,7 +11,7 @@ from typing import Any
 from ..release import card as cards
 from ..release import history as release_history
 from ..release import package as packaging
-from ..release import registry, rollout, validation
+from ..release import registry, rollout, signing, validation
 from ..serving import server
 from ..workspace import Workspace
 from .terminal import workspace_from
@@ -54,6 +54,24 @@ def package(ws: Workspace, args: argparse.Namespace) -> Any:
 def packaged_text(out: Any, args: argparse.Namespace) -> int:
     print(f"packaged {args.model} v{args.version} into {out}")
     print(f"  docker build -t {args.model.lower()}:{args.version} {out}")
+    return 0
+
+
+def verify(ws: Workspace, args: argparse.Namespace) -> Any:
+    mv = registry.resolve(ws, args.model, args.version)
+    return signing.verify_version(ws, mv.name, mv.version)
+
+
+def verified_text(checked: Any, args: argparse.Namespace) -> int:
+    if checked.key_id is None:
+        print(
+            f"{checked.name} v{checked.version}: not checked (no signing key configured, "
+            "or unsigned versions are allowed)"
+        )
+    else:
+        print(
+            f"{checked.name} v{checked.version}: every file matches its signature ({checked.key_id})"
+        )
     return 0
 
 

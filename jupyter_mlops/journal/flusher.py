@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..store.client import client_for
-from ..tags import GIT_BRANCH_TAG, GIT_DIRTY_TAG, GIT_SHA_TAG
+from ..tags import GIT_BRANCH_TAG, GIT_DIRTY_TAG, GIT_SHA_TAG, REDACTED_DIFF_TAG
 from ..workspace import Workspace
 from . import agent_control as agent
 from .outbox import Outbox
@@ -291,4 +291,6 @@ def git_tags(state: dict[str, Any]) -> dict[str, str]:
     }
     if state["remote"]:
         tags["mlflow.source.git.repoURL"] = state["remote"]
+    if state.get("redacted"):  # the reader passed the diff through the redactor
+        tags[REDACTED_DIFF_TAG] = str(state["redacted"])
     return tags

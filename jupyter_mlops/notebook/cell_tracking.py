@@ -13,6 +13,7 @@ from typing import Any
 from ..capture import validation
 from ..capture.cell import CellCapture
 from ..capture.session import SessionRecorder
+from ..capture.tracker import redaction_notice
 from ..errors import InvalidInput, MlopsError
 from .cell_hooks import hooks_for
 
@@ -122,6 +123,9 @@ def _finish_quietly(capture: Any, error: BaseException | None) -> None:
         capture.warnings.append(f"the run could not be closed: {tracking_problem(exc)}")
     for warning in capture.warnings:
         print(f"mlops: warning: {warning}", file=sys.stderr)
+    notice = capture.redaction_notice()
+    if notice:
+        print(f"mlops: {notice}", file=sys.stderr)
 
 
 def _session(ctx: Any, args: Any, tags: dict) -> None:
@@ -142,5 +146,8 @@ def _session(ctx: Any, args: Any, tags: dict) -> None:
         session, hooks.session = hooks.session, None
         session.stop()
         print(f"mlops: session tracking off; {len(session.steps)} cells recorded")
+        notice = redaction_notice(session.run.redaction)
+        if notice:
+            print(f"mlops: {notice}", file=sys.stderr)
     else:
         raise InvalidInput("%mlops track needs on or off", hint="or use %%mlops track on a cell")

@@ -119,6 +119,7 @@ def build(
         )
     ws.ensure_state_dir()
     with exclusive(ws.subdir("locks") / "build.lock", what="a build of this workspace"):
+        _forget_stale_tmp(ws, killed_builds=True)
         plans = planner.plan_all(order)
         if all(p.action == "cached" for p in plans):
             for plan in plans:
@@ -173,15 +174,22 @@ def _run(
     )
 
 
-def _forget_stale_tmp(ws: Workspace) -> None:
-    """Remove temporary notebooks of builds that died (only this build's lock holder runs)."""
+def _forget_stale_tmp(ws: Workspace, *, killed_builds: bool = False) -> None:
+    """Remove temporary notebooks of builds that died (only this build's lock holder runs).
+
+    ``killed_builds``: at the start of a build, every notebook still in progress belongs to a
+    build that was killed (the lock is ours), so it goes whatever its age."""
     folder = ws.state_dir / "tmp"
     if not folder.is_dir():
         return
     cutoff = time.time() - 3600
-    for entry in os.scandir(folder):
+    running = folder / "running"
+    for entry in [*os.scandir(folder), *(os.scandir(running) if running.is_dir() else [])]:
         try:
-            if entry.stat().st_mtime < cutoff:
+            if entry.is_file() and (
+                entry.stat().st_mtime < cutoff
+                or (killed_builds and os.path.dirname(entry.path) == str(running))
+            ):
                 os.unlink(entry.path)
         except OSError:
             pass

@@ -9,13 +9,28 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..tags import EXECUTED_CELLS_TAG, NOTEBOOK_TAG, OUTPUT_NOTEBOOK_TAG, SOURCE_TAG, error_tag
+from ..capture.tracker import (
+    OWN_VALUE_TAGS,
+    redaction_for,
+    redaction_notice,
+    redaction_tags,
+    tag_name,
+)
+from ..redact import RunRedaction, default_redactor
+from ..tags import (
+    EXECUTED_CELLS_TAG,
+    NOTEBOOK_TAG,
+    OUTPUT_NOTEBOOK_TAG,
+    SOURCE_TAG,
+    error_tag,
+)
 from ..workspace import Workspace
 from . import records
 from .outcome import notebook_outcome
@@ -29,13 +44,17 @@ class TrackedExecution:
     ws: Any = None
     run_id: str | None = None
     notebook: str | None = None
+    # everything recorded passes it: papermill's parameters, tags, the error, the notebook
+    redaction: RunRedaction = field(default_factory=lambda: RunRedaction(default_redactor()))
 
     @classmethod
     def start(cls, nb: Any, input_path: Any, output_path: Any) -> TrackedExecution:
         notebook = str(input_path) if isinstance(input_path, (str, os.PathLike)) else None
         try:
             ws = Workspace.find()
+            redaction = redaction_for(ws)
             params = dict(nb.metadata.get("papermill", {}).get("parameters", {}) or {})
+            params = redaction.mapping(params)
             name = Path(notebook).stem if notebook else "notebook"
             tags = {SOURCE_TAG: "papermill", "mlflow.source.type": "NOTEBOOK"}
             if notebook:
@@ -47,10 +66,10 @@ class TrackedExecution:
                 name=name,
                 kind="step",
                 parent_run_id=os.environ.get("MLOPS_PARENT_RUN_ID") or None,
-                tags=tags,
+                tags=redaction.mapping(tags, name_of=tag_name, keep=OWN_VALUE_TAGS),
                 params=params,
             )
-            return cls(ws, run_id, notebook)
+            return cls(ws, run_id, notebook, redaction)
         except Exception as exc:  # tracking is best effort; papermill's behaviour is not
             log.warning("jupyter-mlops: run not tracked: %s", exc)
             return cls(None, None, notebook)
@@ -96,10 +115,16 @@ class TrackedExecution:
         tags: dict[str, Any] = {EXECUTED_CELLS_TAG: outcome.executed_cells}
         if error:
             tags.update({error_tag(k): v for k, v in error.items() if v is not None})
+        red = self.redaction
+        notebook = red.json_text(
+            nbformat.writes(nb)
+        )  # first: its values are hidden in the tags too
+        tags = red.mapping(tags, name_of=tag_name, keep=OWN_VALUE_TAGS)
+        tags.update(redaction_tags(red))
         with tempfile.TemporaryDirectory() as tmp:
             name = Path(self.notebook).name if self.notebook else "notebook.ipynb"
             out = Path(tmp) / name
-            out.write_text(nbformat.writes(nb), encoding="utf-8")
+            out.write_text(notebook, encoding="utf-8")
             records.direct_finish_run(
                 self.ws,
                 self.run_id,
@@ -109,3 +134,6 @@ class TrackedExecution:
                 texts={"mlops/cell_seconds.json": json.dumps(outcome.cell_seconds)},
                 artifact=out,
             )
+        notice = redaction_notice(red)
+        if notice:
+            print(f"jupyter-mlops: {notice}", file=sys.stderr)

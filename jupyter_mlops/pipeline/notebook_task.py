@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..workspace import Workspace
 from .engine import register_engine
 from .outcome import notebook_outcome
 from .running_kernels import signal_kernel
@@ -61,6 +62,13 @@ class NotebookResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     notebook_json: str | None = None
     attempts: int = 1
+
+
+def running_dir(ws: Workspace) -> Path:
+    """Where papermill writes a running step's notebook as it goes (in place, not atomically): a
+    file here is in progress. A build reads it once the step ends and removes it; the next build
+    removes what a killed one left."""
+    return ws.subdir("tmp/running")
 
 
 def read_step_metrics(path: Path) -> tuple[dict[str, float], list[dict[str, Any]]]:

@@ -141,6 +141,11 @@ class RunHandle:
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         self._rec.log_artifact(path, artifact_path)
 
+    def redact_notebook(self, notebook_json: str) -> str:
+        """An executed notebook's JSON through this run's redactor (before it is kept under
+        ``.mlops/`` or logged)."""
+        return self._rec.redaction.json_text(notebook_json)
+
     def log_text(self, text: str, artifact_file: str) -> None:
         self._rec.log_text(text, artifact_file)
 

@@ -39,7 +39,7 @@ from ..workspace import Workspace
 from . import records, shared_cache
 from .cache import CacheIndex
 from .files import write_atomic
-from .notebook_task import NotebookResult, NotebookTask, read_step_metrics
+from .notebook_task import NotebookResult, NotebookTask, read_step_metrics, running_dir
 from .plan import Planner, StepPlan
 from .progress import BuildProgress, StepReport, key_metric
 from .records import RunHandle
@@ -250,7 +250,7 @@ class Scheduler:
             notebook=str(notebook),
             cwd=str(self.ws.root),
             parameters=params,
-            output_path=str(self.ws.subdir("tmp") / f"{task_id}.ipynb"),
+            output_path=str(running_dir(self.ws) / f"{task_id}.ipynb"),
             env=kernel_environment(
                 notebook_path=str(notebook),
                 workspace=str(self.ws.root),
@@ -332,7 +332,7 @@ class Scheduler:
         label = item.task.label.replace(" #", "-trial-")
         if result.notebook_json:
             path = ws.subdir("notebooks") / f"{label}.ipynb"
-            write_atomic(path, result.notebook_json.encode())
+            write_atomic(path, run.redact_notebook(result.notebook_json).encode())
             run.log_artifact(path, "notebook")
         metrics: dict[str, float] = {}
         run_id = run.known_run_id
@@ -349,8 +349,8 @@ class Scheduler:
                 tags[error_tag(k)] = v
         run.set_tags(tags)
         run.log_text(json.dumps(result.cell_seconds), "mlops/cell_seconds.json")
-        (ws.state_dir / "tmp" / f"{item.task.task_id}.ipynb").unlink(missing_ok=True)
-        (ws.state_dir / "tmp" / f"{item.task.task_id}.ipynb.metrics.jsonl").unlink(missing_ok=True)
+        Path(item.task.output_path).unlink(missing_ok=True)
+        Path(item.task.output_path + ".metrics.jsonl").unlink(missing_ok=True)
         return metrics
 
     def _notebook_may_track(self, step: StepSpec) -> bool:

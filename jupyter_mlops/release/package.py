@@ -30,7 +30,8 @@ from ..store.run_details import read_json_artifact
 from ..tags import GATE_RUN_ID_TAG, GATES_TAG, LINEAGE_TAG, MODEL_ID_TAG
 from ..workspace import Workspace
 from .card import write_card
-from .registry import get_version, model_dir
+from .registry import get_version
+from .signing import verify_version
 
 _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
@@ -161,7 +162,8 @@ def package(
             )
         if out == ws.root.resolve() or ws.root.resolve().is_relative_to(out):
             raise InvalidInput(f"refusing to overwrite {out}: it holds the project")
-    src = model_dir(ws, mv)  # checked: only from the workspace's store
+    # checked: only from the workspace's store, and against its signature
+    src = verify_version(ws, model, mv.version).folder
     staging = out.with_name(f".{out.name}.tmp-{int(time.time() * 1000)}")
     try:
         _write_package(ws, mv, model, v, src, staging)

@@ -32,7 +32,7 @@ from .gates.registry import release_gates
 from .gates.spec_check import Keys, SpecSite
 from .registered_model import check_name
 
-SECTION_KEYS = ("model", "intended_use", "limitations", "evaluation", "gates", "rollout")
+SECTION_KEYS = ("model", "intended_use", "limitations", "evaluation", "gates", "rollout", "signing")
 
 
 @dataclass

@@ -29,10 +29,12 @@ from ..tags import (
 from ..workspace import Workspace
 from . import history
 from .aliases.change import PlannedChange, change
+from .permissions import require
 from .policy import load_policy
 from .registered_model import T_GATES, T_MODEL_ID, T_RUN
 from .registered_model import check_name as check_name
 from .registered_model import get_registered_model as get_registered_model
+from .signing_keys import sign_logged_model
 
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion
@@ -189,18 +191,28 @@ def register(
     from mlflow.exceptions import MlflowException
 
     name = check_name(name or load_policy(ws).model_name or ws.name)
+    client = client_for(ws)
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        pass  # a new model: whoever may create one becomes its MANAGE holder
+    else:
+        require(ws, name, "EDIT", f"register a version of {name}")
     run = get_run(ws, run_ref)
     lm = _model_of_run(ws, run, model_name)
-    client = client_for(ws)
     root = None if ws.is_embedded else client.get_experiment(lm.experiment_id).artifact_location
-    check_source(ws, lm.artifact_location, experiment_root=root)
+    loc = check_source(ws, lm.artifact_location, experiment_root=root)
     lineage = lineage_of(ws, run)
+    who = history.current_actor(actor)
+    # signed before the version exists: a key that cannot sign leaves no unsigned version
+    signature = sign_logged_model(ws, lm.model_id, loc.uri, loc.local_path, who)
     tags = {
         T_RUN: run.info.run_id,
         T_MODEL_ID: lm.model_id,
         T_GATES: "pending",
-        REGISTERED_BY_TAG: history.current_actor(actor),
+        REGISTERED_BY_TAG: who,
         LINEAGE_TAG: json.dumps(lineage, sort_keys=True)[:4900],
+        **(signature.tags() if signature else {}),
     }
     for key in ("notebook", "git_sha", "env_hash"):
         if lineage.get(key):
@@ -233,6 +245,8 @@ def register(
         key=(v, run.info.run_id),
     )
     details = {"run": run.info.run_id, "alias": "candidate"}
+    if signature:
+        details.update({"signed_by": signature.signer, "key": signature.key_id})
     change(
         ws,
         name,

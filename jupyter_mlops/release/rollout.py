@@ -18,9 +18,11 @@ from ..errors import Conflict, GateFailed, InvalidInput, NotFound
 from ..tags import CANARY_SHADOW_TAG, CANARY_WEIGHT_TAG, ROLLED_BACK_TAG
 from ..workspace import Workspace
 from .aliases.change import PlannedChange, change
+from .permissions import alias_permission, require
 from .policy import load_policy
 from .registered_model import T_GATES, check_name, get_registered_model
 from .registry import get_version
+from .signing import verify_version
 
 WEIGHT_TAG = CANARY_WEIGHT_TAG
 SHADOW_TAG = CANARY_SHADOW_TAG
@@ -101,7 +103,8 @@ def promote(
         raise InvalidInput(
             "--force needs --reason TEXT", hint="say why the gates are overridden; it is recorded"
         )
-    get_version(ws, model, version)  # clear NotFound before taking the lease
+    require(ws, model, alias_permission(ws, to), f"move {model}@{to} to version {version}")
+    verify_version(ws, model, version)  # NotFound, or a changed file, before taking the lease
     default_weight = None
     if to == "canary" and w is None:
         default_weight = load_policy(ws).canary_weight
@@ -188,6 +191,7 @@ def set_canary_weight(
         )
 
     get_registered_model(ws, model)
+    require(ws, model, "MANAGE", f"change the canary weight of {model}")
     change(ws, model, build, actor=actor, reason=reason)
     return state(ws, model)
 
@@ -207,6 +211,7 @@ def demote_canary(
     demoted only if both are unchanged, checked under the lease: the guard never demotes a canary
     other than the one it judged, nor on a comparison with a champion that has since changed."""
     get_registered_model(ws, model)
+    require(ws, model, "MANAGE", f"roll back the canary of {model}")
 
     def build(rm: Any) -> PlannedChange:
         st = _state_of(model, rm)
@@ -245,6 +250,7 @@ def rollback(
     """Undo the last step: drop the canary if there is one, else restore ``previous`` as champion."""
     if target not in ("auto", "canary", "champion"):
         raise InvalidInput(f"cannot roll back {target!r}", hint="auto, canary or champion")
+    require(ws, model, "MANAGE", f"roll back {model}")
     st = state(ws, model)
     if target == "canary" or (target == "auto" and "canary" in st.aliases):
         return demote_canary(ws, model, reason=reason, actor=actor)

@@ -32,9 +32,11 @@ from .gates.evaluation import load_evaluation
 from .gates.protocol import Gate, GateContext
 from .gates.registry import release_gates
 from .gates.result import GateReport, GateResult
+from .permissions import require
 from .policy import ReleasePolicy, load_policy
 from .registered_model import T_GATE_RUN, T_GATES, get_registered_model
-from .registry import model_dir, resolve
+from .registry import resolve
+from .signing import verify_version
 
 # always scored when there is evaluation data, so the card and a later champion can compare
 DEFAULT_METRICS = ("accuracy", "f1", "r2", "rmse")
@@ -61,6 +63,7 @@ def validate(
     policy: ReleasePolicy | None = None,
     write_card: bool = True,
 ) -> GateReport:
+    require(ws, model.split("@")[0], "EDIT", f"validate {model} {version}")
     policy = policy or load_policy(ws)
     if not policy.gates:
         raise ConfigError(
@@ -97,7 +100,7 @@ def _context(ws: Workspace, policy: ReleasePolicy, mv: Any) -> GateContext:
     import mlflow.pyfunc
 
     model, version = mv.name, str(mv.version)
-    folder = model_dir(ws, mv)
+    folder = verify_version(ws, model, version).folder  # a changed file is refused here
     candidate = mlflow.pyfunc.load_model(str(folder))
     schema = candidate.metadata.get_input_schema()
     features = schema.input_names() if schema is not None and schema.has_input_names() else None
@@ -115,7 +118,8 @@ def _context(ws: Workspace, policy: ReleasePolicy, mv: Any) -> GateContext:
     if champion is not None and str(champion) != version:
         champ_mv = resolve(ws, f"{model}@champion")
         ctx.champion_version = str(champ_mv.version)
-        ctx.champion_model = mlflow.pyfunc.load_model(str(model_dir(ws, champ_mv)))
+        champ_folder = verify_version(ws, model, champ_mv.version).folder
+        ctx.champion_model = mlflow.pyfunc.load_model(str(champ_folder))
         if ctx.data is not None:
             predicted = ctx.champion_model.predict(ctx.data.X)
             ctx.champion_metrics = technical.evaluate_metrics(

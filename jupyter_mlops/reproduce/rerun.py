@@ -29,6 +29,7 @@ from ..capture.hidden_state import _names
 from ..datasets.cell_inputs import file_source
 from ..errors import InvalidInput, NotFound
 from ..journal.replay import recover
+from ..redact import MASK, RunRedaction, masked_names, redactor_for, remember, restore
 from ..store.client import client_for
 from ..store.run_details import recorded_code as stored_code
 from ..store.runs import get_run
@@ -138,6 +139,46 @@ def recorded_parameters(run: Any) -> dict[str, Any]:
             except (ValueError, SyntaxError):
                 out[key[len(PARAM_PREFIX) :]] = value
     return out
+
+
+def secrets_needed(cells: list[str], params: dict[str, Any]) -> list[str]:
+    """Names whose recorded value is ``***`` (the redactor hid it): the code assigned them a
+    secret, or a papermill parameter carried one."""
+    names = [name for cell in cells for name in masked_names(cell)]
+    names += [k for k, v in params.items() if isinstance(v, str) and MASK in v]
+    return list(dict.fromkeys(names))
+
+
+def secrets_from_environment(run_id: str, names: list[str]) -> dict[str, str]:
+    """The values of ``names`` from this process's environment (the name as written, else in
+    upper case); InvalidInput naming every one that is missing."""
+    found: dict[str, str] = {}
+    missing = []
+    for name in names:
+        value = os.environ.get(name) or os.environ.get(name.upper())
+        if value:
+            found[name] = value
+        else:
+            missing.append(name)
+    if missing:
+        raise InvalidInput(
+            f"run {run_id} recorded secrets as ***; reproducing it needs "
+            f"{', '.join(missing)} in the environment",
+            hint=f"set them to the values the run used, e.g. export {missing[0]}=...",
+        )
+    return found
+
+
+def _with_secrets(
+    cells: list[str], params: dict[str, Any], secrets: dict[str, str]
+) -> tuple[list[str], dict[str, Any]]:
+    remember(secrets.values())  # hidden again in everything the reproduction records
+    cells = [restore(cell, secrets) for cell in cells]
+    params = {
+        k: secrets[k] if isinstance(v, str) and MASK in v and k in secrets else v
+        for k, v in params.items()
+    }
+    return cells, params
 
 
 def _notebook(cells: list[str], params: dict[str, Any]) -> Any:
@@ -286,6 +327,9 @@ def reproduce(
     original = get_run(ws, run_ref)
     cells, origin = recorded_code(ws, original)
     params = recorded_parameters(original)
+    needed = secrets_needed(cells, params)
+    secrets = secrets_from_environment(original.info.run_id, needed)
+    run_cells, run_params = _with_secrets(cells, params, secrets)
     client = client_for(ws)
     exp_id = original.info.experiment_id
     started = time.monotonic()
@@ -297,14 +341,20 @@ def reproduce(
     rid = repro.info.run_id
     result = Reproduction(original.info.run_id, rid, "failed")
     result.notes = changed_input_files(ws, original)
-    folder = ws.subdir("reproductions")
-    with tempfile.TemporaryDirectory(dir=folder, prefix=f"{rid[:8]}-") as tmp:
+    if secrets:
+        result.notes.append(f"secrets from the environment: {', '.join(secrets)}")
+    redaction = RunRedaction(redactor_for(ws.config, ws.config_path))
+    with tempfile.TemporaryDirectory(prefix=f"mlops-reproduce-{rid[:8]}-") as tmp:
+        # outside .mlops/: the input notebook holds the secrets put back
         src, out = Path(tmp) / "input.ipynb", Path(tmp) / "reproduction.ipynb"
         import nbformat
 
-        nbformat.write(_notebook(cells, params), src)
-        error = _execute(ws, original, src, out, params, rid, timeout, kernel_name)
+        nbformat.write(_notebook(run_cells, run_params), src)
+        error = _execute(ws, original, src, out, run_params, rid, timeout, kernel_name)
+        if error is not None:
+            error = redaction.text(error)
         if out.exists():
+            out.write_text(redaction.json_text(out.read_text(encoding="utf-8")), "utf-8")
             client.log_artifact(rid, str(out), "mlops")
     children = _children(ws, rid, exp_id, timeout=20.0)
     match = _matching_child(original, children)

@@ -18,8 +18,8 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..release.registry import get_version, model_dir
 from ..release.rollout import state
+from ..release.signing import verify_version
 from ..workspace import Workspace
 from .payload import ColumnSpec, schema_columns
 
@@ -51,9 +51,11 @@ class RoutingTable:
 
 
 def load_version(ws: Workspace, model: str, version: str) -> LoadedVersion:
-    """Load a registered version, only from the workspace's own store."""
-    # model_dir raises for sources outside the store: those are never unpickled
-    return load_path(str(model_dir(ws, get_version(ws, model, version))), str(version))
+    """Load a registered version, only from the workspace's own store and only once its files
+    match their signature (when signing is configured): a changed file raises IntegrityError
+    naming it, and the router keeps serving what it had."""
+    # sources outside the store raise before anything is unpickled
+    return load_path(str(verify_version(ws, model, version).folder), str(version))
 
 
 def load_path(path: str, version: str) -> LoadedVersion:

@@ -1,0 +1,74 @@
+"""Signed models: a registered version's files are signed at registration and verified before
+anything loads them (the router and every replica, ``package``, the release gates, promote).
+
+Signing uses OpenSSF's ``model-signing`` with an elliptic-curve key (P-256/384/521, PEM): the
+files of the logged model are hashed (SHA-256 each) into a manifest, the manifest is signed as an
+in-toto statement in a DSSE envelope, and the resulting Sigstore bundle is kept *beside the model
+files* in the artifact store, as ``mlops-model.sig`` in the logged model's folder (the manifest
+names that file as ignored, so it does not sign itself). The version's tags say who signed and
+with which key (``mlops.signed_by``, ``mlops.signature``), and so does the register entry of the
+release history.
+
+Configuration, in mlops.yaml (or, for a team, the environment)::
+
+    release:
+      signing:
+        key: keys/release.pem            # the private key (or env:VAR holding a path or PEM)
+        public_key: keys/release.pub     # what verifiers need (derived from key when absent)
+        password: env:RELEASE_KEY_PASSWORD   # for an encrypted private key
+        allow_unsigned: false            # true: versions registered before signing still load
+
+``MLOPS_SIGNING_KEY`` / ``MLOPS_SIGNING_PUBLIC_KEY`` name the keys when mlops.yaml does not.
+
+Policy: with no key configured nothing is signed and nothing is verified. With a public key
+(or a private key) configured, every version must carry a valid signature before it loads; a
+version registered before signing was configured is refused as unsigned unless
+``allow_unsigned: true``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import IntegrityError
+from ..tags import SIGNATURE_TAG
+from ..workspace import Workspace
+from .registry import get_version, model_dir, version_location
+from .signing_keys import SIGNATURE_FILE, download, signing_config, verify_folder
+
+__all__ = ["SIGNATURE_FILE", "VerifiedVersion", "verify_version"]
+
+
+@dataclass(frozen=True)
+class VerifiedVersion:
+    name: str
+    version: str
+    folder: Path  # the checked files, ready to load
+    key_id: str | None  # None: signing is not configured (or the version may stay unsigned)
+
+
+def verify_version(ws: Workspace, name: str, version: str | int) -> VerifiedVersion:
+    """Check a registered version's files against their signature before anything loads them.
+
+    Raises IntegrityError naming the file that changed (or that the version is unsigned while
+    signing is configured). With no key configured, nothing is checked."""
+    mv = get_version(ws, name, version)
+    what = f"model {name} version {mv.version}"
+    cfg = signing_config(ws)
+    if cfg is None or not cfg.verifies:
+        return VerifiedVersion(name, str(mv.version), model_dir(ws, mv), None)
+    if not mv.tags.get(SIGNATURE_TAG):
+        if cfg.allow_unsigned:
+            return VerifiedVersion(name, str(mv.version), model_dir(ws, mv), None)
+        raise IntegrityError(
+            f"{what} is not signed (registered before signing was configured)",
+            hint="register it again from its run, or set release.signing.allow_unsigned: true",
+        )
+    loc = version_location(ws, mv)
+    folder = loc.local_path
+    if folder is None:  # a fresh download: no stale file of an earlier one is checked
+        folder = download(ws, loc.uri, Path(tempfile.mkdtemp(dir=ws.subdir("serving"))))
+    kid = verify_folder(cfg, folder, what)
+    return VerifiedVersion(name, str(mv.version), folder, kid)
