@@ -128,7 +128,19 @@ def test_the_slack_form_is_one_readable_line(workspace, receivers):
         model="churn",
         payload={"alias": "canary", "version": "4", "previous_version": None, "weight": 10},
     )
-    first, second = slack.wait_for(2)
+    emit(
+        workspace,
+        ALIAS_MOVED,
+        model="churn",
+        payload={
+            "alias": "champion",
+            "version": "4",
+            "reason": "hotfix, db password=Zx9kLmQ2vR7tYw",
+        },
+        actor="alice",
+    )
+    first, second, third = slack.wait_for(3)
+    assert third.json["text"].endswith("by alice: hotfix, db password=***")  # redacted
     assert first.json == {
         "text": f"[{workspace.name}] churn: drift alert: input drift in age: PSI 0.41 > 0.2"
     }

@@ -5,7 +5,7 @@
 
 Any layer above the journal may call it (release actions, monitor alerts, the loop). It costs a
 ``stat`` of mlops.yaml when no receiver wants the event, and one journal append (a fraction of a
-millisecond, no network) when one does; the sync agent then hands it to the delivery queue in
+millisecond, no network) when one does, its payload passed through the workspace's redactor; the sync agent then hands it to the delivery queue in
 journal order and delivers it (``deliveries.py``, ``webhooks.py``). Emitting never raises into
 the action that emits: a release that moved an alias has moved it, whatever happens to its
 announcement (a problem is logged, and a broken ``events:`` section says so in one line).
@@ -27,6 +27,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..errors import InvalidInput, MlopsError
+from ..redact import redact_document, redactor_for
 from ..workspace import Workspace
 from . import flusher
 from .event_record import (
@@ -93,9 +94,9 @@ def emit(
     try:
         if not receivers_for(ws, kind, model):
             return None
-        event = Event(
-            kind=kind, project=ws.name, model=model, data=plain(dict(payload or {})), actor=actor
-        )
+        # it leaves for other systems: a secret in a reason or an error goes no further
+        data, _ = redact_document(redactor_for(ws.config, ws.config_path), plain(payload or {}))
+        event = Event(kind=kind, project=ws.name, model=model, data=data, actor=actor)
         if key is not None:  # the same id wherever it is announced
             event = replace(event, id=event_id(kind, model, *key))
         record = event.to_dict()
