@@ -14,7 +14,7 @@ LABEXT_SOURCES := labextension/package.json labextension/yarn.lock labextension/
 	$(wildcard labextension/src/*.ts labextension/src/*/*.ts labextension/src/*/*.tsx \
 	labextension/style/*)
 BUILT_LABEXT := jupyter_mlops/labextension
-EXTRAS := test,dask,sweeps,release,lab,team,loop,trust
+EXTRAS := test,dask,sweeps,release,lab,team,loop,trust,flavors,catboost
 
 .PHONY: install lint test demo bench dist clean distclean
 

@@ -37,6 +37,14 @@ GIT_BRANCH_TAG = "mlops.git_branch"  # the branch checked out when the run start
 GIT_DIRTY_TAG = "mlops.git_dirty"  # "true" when the work tree had uncommitted changes
 MODEL_KEY_TAG = "mlops.model_key"  # on a logged model: the journal's key, for exactly-once replay
 MODEL_CLASS_TAG = "mlops.class"  # on a logged model: the estimator's class name
+FLAVOR_TAG = "mlops.flavor"  # on a logged model: the flavor that saved it (sklearn, xgboost, ...)
+# on a logged model: "matches" when pyfunc predicted its input example as the model did in
+# memory, else "differs: ..." / "failed: ..." / "unchecked: ..."
+PYFUNC_CHECK_TAG = "mlops.pyfunc_check"
+EXAMPLE_SOURCE_TAG = "mlops.example_source"  # on a logged model: where its input example came from
+NOT_LOGGED_TAG = "mlops.not_logged"  # on a run: objects that look like models but were not logged
+# on a run: JSON, where each param of a tracked cell came from (cell, earlier cell, model, ...)
+PARAM_SOURCES_TAG = "mlops.param_sources"
 CELL_DURATION_METRIC = "mlops.cell_duration_s"  # metric: wall time of a tracked cell
 SESSION_CELL_DURATION_METRIC = (
     "mlops.cell.duration_s"  # metric: a session cell's wall time, per step
@@ -56,6 +64,8 @@ REDACTED_DIFF_TAG = "mlops.redacted_in_diff"
 PARAM_PREFIX = "mlops.param."
 # Logged models of a run, one tag each, valued ``models:/<model id>``
 MODEL_PREFIX = "mlops.model."
+# A logged model of a run whose pyfunc predictions differ from the in-memory model's, one tag each
+PYFUNC_CHECK_PREFIX = "mlops.pyfunc_check."
 # The failure of a notebook step or papermill run: ename, evalue, cell index
 ERROR_PREFIX = "mlops.error."
 
@@ -68,6 +78,11 @@ def param_tag(name: str) -> str:
 def model_tag(name: str) -> str:
     """The run tag pointing at the logged model named ``name``."""
     return f"{MODEL_PREFIX}{name}"
+
+
+def pyfunc_check_tag(name: str) -> str:
+    """The run tag saying logged model ``name`` does not predict through pyfunc as in memory."""
+    return f"{PYFUNC_CHECK_PREFIX}{name}"
 
 
 def error_tag(field: str) -> str:
@@ -163,6 +178,8 @@ REPRODUCES_TAG = "mlops.reproduces"  # on a reproduction run: the run it reprodu
 REPRODUCTION_VERDICT_TAG = "mlops.reproduction.verdict"  # whether the rerun matched
 REPRODUCTION_RUN_ID_TAG = "mlops.reproduction.run_id"  # on the original: its reproduction
 REPRODUCTION_REASONS_TAG = "mlops.reproduction.reasons"  # what differed, joined with " | "
+# on a reproduction run: what the re-executed code tried to register (sandboxed, not applied)
+REPRODUCTION_REGISTRY_TAG = "mlops.reproduction.registry_writes"
 
 # --- demo: written by the demo project ---------------------------------------------------------
 DEMO_TAG = "mlops.demo"  # which demo scenario made the run

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import load_yaml_mapping
+from .errors import ConfigError
 
 CONFIG_NAME = "mlops.yaml"
 STATE_DIR = ".mlops"
@@ -70,6 +71,17 @@ class Workspace:
     @property
     def default_experiment(self) -> str:
         return str(os.environ.get("MLOPS_EXPERIMENT") or self.config.get("experiment") or self.name)
+
+    @property
+    def untracked_calls(self) -> str:
+        """``untracked_calls:`` of mlops.yaml: ``warn`` (the default) or ``start_run``."""
+        value = self.config.get("untracked_calls") or "warn"
+        if value not in ("warn", "start_run"):
+            raise ConfigError(
+                f"{self.config_path}: untracked_calls is {value!r}",
+                hint="use warn (the default) or start_run",
+            )
+        return str(value)
 
     @property
     def tracking_uri(self) -> str:

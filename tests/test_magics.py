@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from IPython.core.error import UsageError
 
@@ -52,7 +54,12 @@ def test_tracked_cell_records_code_literals_metrics_and_model(ip, workspace):
     assert 0.9 < result.result <= 1.0  # the last expression is still the cell's value
     run = _runs(workspace)["fit"]
     assert run["status"] == "FINISHED"
-    assert run["params"] == {"C": "0.5", "name": "baseline", "X_shape": "(150, 4)"}
+    own = {k: v for k, v in run["params"].items() if not k.startswith("clf.")}
+    assert own == {"C": "0.5", "name": "baseline", "X_shape": "(150, 4)"}
+    assert run["params"]["clf.C"] == "0.5" and run["params"]["clf.max_iter"] == "500"
+    sources = json.loads(run["tags"]["mlops.param_sources"])
+    assert sources["C"] == "this cell" and sources["X_shape"] == "--params"
+    assert sources["clf.max_iter"] == "model clf"
     assert run["metrics"]["acc"] == pytest.approx(result.result)
     assert run["tags"]["team"] == "vision"
     full = get_run(workspace, run["run_id"])

@@ -135,3 +135,46 @@ def test_a_failing_reproduction_and_a_run_without_code(kernel_env):
     with pytest.raises(NotFound, match="no notebook"):
         reproduce(ws, bare.info.run_id)
     assert main(["-C", str(ws.root), "reproduce", bare.info.run_id]) == NotFound.exit_code
+
+
+USER_MLFLOW = (
+    "%%mlops track --name registers --metrics score\n"
+    "import mlflow\n"
+    "from mlflow import MlflowClient\n"
+    "with mlflow.start_run(run_name='own-run') as own:\n"
+    "    mlflow.log_metric('own_metric', 2.0)\n"
+    "    mlflow.log_text('a model', 'model/README.txt')\n"
+    "client = MlflowClient()\n"
+    "if not client.search_registered_models(filter_string=\"name = 'sandboxed'\"):\n"
+    "    client.create_registered_model('sandboxed')\n"
+    "version = client.create_model_version(\n"
+    "    'sandboxed', source=own.info.artifact_uri + '/model', run_id=own.info.run_id\n"
+    ")\n"
+    "client.set_registered_model_alias('sandboxed', 'champion', version.version)\n"
+    "score = 1.0"
+)
+
+
+def test_the_users_own_mlflow_calls_land_in_the_workspace_and_reproduce_sandboxes_them(
+    kernel_env,
+):
+    """After %load_ext, mlflow.start_run() and the registry write to the workspace's store (not
+    ./mlflow.db); reproducing that code registers nothing for real and says what it tried."""
+    ws = kernel_env
+    original = _run_notebook(ws, "registers", "%load_ext jupyter_mlops", USER_MLFLOW)
+    assert not (ws.root / "mlflow.db").exists() and not (ws.root / "mlruns").exists()
+    client = client_for(ws)
+    [own] = client.search_runs(
+        [e.experiment_id for e in client.search_experiments()], "attributes.run_name = 'own-run'"
+    )
+    assert own.data.metrics["own_metric"] == 2.0
+    assert [str(v.version) for v in client.search_model_versions("name = 'sandboxed'")] == ["1"]
+    result = reproduce(ws, original["run_id"])
+    assert result.verdict == "reproduced", result.to_text()
+    assert result.registry_writes == ["register sandboxed version 1, alias champion"]
+    assert "not applied to the registry: register sandboxed version 1" in result.to_text()
+    assert [str(v.version) for v in client.search_model_versions("name = 'sandboxed'")] == ["1"]
+    aliases = client.get_registered_model("sandboxed").aliases
+    assert {k: str(v) for k, v in aliases.items()} == {"champion": "1"}
+    tags = client.get_run(result.run_id).data.tags
+    assert tags["mlops.reproduction.registry_writes"] == result.registry_writes[0]

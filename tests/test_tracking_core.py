@@ -9,7 +9,7 @@ import pytest
 
 import jupyter_mlops
 from jupyter_mlops.capture import tracker
-from jupyter_mlops.errors import InvalidInput, MlopsError
+from jupyter_mlops.errors import InvalidInput
 from jupyter_mlops.store.client import client_for
 from jupyter_mlops.store.run_details import read_json_artifact, run_detail
 from jupyter_mlops.store.runs import get_run
@@ -87,10 +87,18 @@ def test_param_cannot_change_within_a_run(workspace):
             jupyter_mlops.log_params(lr=0.2)
 
 
-def test_logging_outside_a_run_says_how_to_start_one():
+def test_logging_outside_a_run_warns_once_and_does_nothing():
+    """Instrumented code runs in untracked cells too: as MLflow's autolog outside a run."""
     tracker.shutdown_recorders()
-    with pytest.raises(MlopsError, match="no run is being tracked"):
+    tracker._warned_untracked.clear()
+    with pytest.warns(tracker.UntrackedCall, match="no run is being tracked") as caught:
         jupyter_mlops.log_metrics(x=1)
+        jupyter_mlops.log_metrics(x=2)  # once per function, not per call
+        jupyter_mlops.log_params(lr=0.1)
+    assert [str(w.message).split(":")[0] for w in caught] == [
+        "jupyter_mlops.log_metrics",
+        "jupyter_mlops.log_params",
+    ]
 
 
 def test_model_logged_with_signature_example_and_pinned_requirements(workspace, monkeypatch):
@@ -188,3 +196,19 @@ def test_wait_synced_returns_once_the_model_landed_and_its_staged_copy_is_gone(w
     run_id = run.wait_synced()
     assert client_for(workspace).get_run(run_id).outputs.model_outputs
     assert not (run._sink.box.blob_dir / run.key / key).exists()
+
+
+def test_untracked_calls_start_one_run_when_mlops_yaml_asks(workspace):
+    (workspace.root / "mlops.yaml").write_text("untracked_calls: start_run\n")
+    tracker.shutdown_recorders()
+    jupyter_mlops.log_metrics(loss=0.5)
+    jupyter_mlops.log_metrics(loss=0.25)
+    jupyter_mlops.log_params(lr=0.1)
+    [run] = tracker._implicit
+    tracker._end_implicit()  # as at the process's exit: the run ends FINISHED
+    landed = get_run(workspace, run.wait_synced())
+    assert landed.info.run_name == "untracked-calls" and landed.info.status == "FINISHED"
+    assert landed.data.params == {"lr": "0.1"} and landed.data.metrics["loss"] == 0.25
+    (workspace.root / "mlops.yaml").write_text("untracked_calls: sometimes\n")
+    with pytest.warns(tracker.UntrackedCall, match="untracked_calls is 'sometimes'"):
+        jupyter_mlops.log_metrics(loss=1.0)

@@ -24,12 +24,13 @@ from ..tags import (
     CELL_HASH_TAG,
     EXECUTION_COUNT_TAG,
     HIDDEN_STATE_TAG,
+    PARAM_SOURCES_TAG,
     WARNINGS_TAG,
 )
 from ..workspace import Workspace
 from . import estimators, validation
 from .hidden_state import hidden_state_warnings
-from .params import literal_assignments
+from .params import literal_assignments, sources_text, values_read
 from .tracker import RunRecorder, active_run, pop_active, push_active, redaction_notice
 
 MAX_HISTORY = 500
@@ -96,10 +97,17 @@ class CellCapture:
     kind: str = "cell"
     warnings: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
+    param_sources: dict[str, str] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)  # about earlier cells: printed, not tagged
     _hidden_state: list[str] = field(default_factory=list, repr=False)
 
     def begin(self) -> RunRecorder:
         self._before = estimators.snapshot(self.user_ns)
+        try:  # values the cell reads from earlier cells, as they are before it runs
+            self._read = values_read(self.source, self.user_ns, self.history, self.execution_count)
+        except Exception as exc:  # never worth the cell's tracking
+            self._read = {}
+            self._warn(f"params read from earlier cells: {type(exc).__name__}: {exc}")
         tags = {
             CELL_HASH_TAG: cell_hash(self.source),
             **self.tags,
@@ -133,6 +141,7 @@ class CellCapture:
         duration = time.perf_counter() - getattr(self, "_t0", time.perf_counter())
         run = self.run
         pop_active(run)
+        self._guarded(self._take_model_notices)
         try:
             with run.batch():
                 self._record_outputs(error, duration)
@@ -153,10 +162,15 @@ class CellCapture:
                 self._warn(f"--params: {name!r} is not defined after the cell{self._near(name)}")
             else:
                 params[name] = self.user_ns[name]
+        sources = {k: "--params" if k in self.param_names else "this cell" for k in params}
+        for key, (value, where) in getattr(self, "_read", {}).items():
+            if key not in params:
+                params[key], sources[key] = value, where
         logged = run.params
         params = {k: v for k, v in params.items() if k not in logged}
         for key, value in params.items():  # one by one: a bad param must not drop the others
             self._guarded(run.log_params, {key: value})
+        self.param_sources = sources
         metrics = {CELL_DURATION_METRIC: duration}
         for name in self.metric_names:
             if name not in self.user_ns:
@@ -171,6 +185,8 @@ class CellCapture:
             self._guarded(self._log_models, what="model capture failed")
             self._guarded(self._log_datasets, what="dataset capture failed")
         self._guarded(self._log_code, what="code capture failed")
+        if self.param_sources:
+            self._guarded(run.set_tags, {PARAM_SOURCES_TAG: sources_text(self.param_sources)})
         if self.warnings:
             self._guarded(run.set_tags, {WARNINGS_TAG: " | ".join(self.warnings)[:7000]})
         if self._hidden_state:
@@ -201,8 +217,19 @@ class CellCapture:
             )
             self._warn(f"{what}: {detail}" if what else detail)
 
+    def _take_model_notices(self) -> None:
+        """Earlier cells' models whose pyfunc check (done since, by the sync agent) failed."""
+        self.notices += self.run.model_notices()
+
     def _log_models(self) -> None:
-        self.models += estimators.log_fitted_models(self.run, self._before, self.user_ns)
+        self.models += estimators.log_fitted_models(
+            self.run,
+            self._before,
+            self.user_ns,
+            self.source,
+            warnings=self.warnings,
+            param_sources=self.param_sources,
+        )
 
     def _log_datasets(self) -> None:
         found = cell_inputs.frames_read_by(self.source, self.user_ns)

@@ -1,67 +1,78 @@
-"""Which scikit-learn estimators a cell fitted, and which data they were fitted on.
+"""Which models a cell fitted, and which data they were fitted on.
 
-Before the cell we note, for every estimator in the namespace, the identities of its fitted
-attributes (``coef_``, ``estimators_``...). Fitting creates new attribute objects, so after the
-cell an estimator whose marker changed (or that is new and fitted) was fitted by this cell. No
-patching of ``fit``, so nothing slows the user's code.
+Before the cell we note, for every model object in the namespace that a flavor recognises
+(``flavors.registry``: scikit-learn, XGBoost, LightGBM, CatBoost, statsmodels, PyTorch, Keras,
+and any a package adds), the flavor's fitted marker (the identities of fitted attributes, a
+booster's identity and rounds, a module's parameter versions...). After the cell, a model whose
+marker changed, or that is new and fitted, was fitted by this cell. No patching of ``fit``, so
+nothing slows the user's code.
 
-Only estimators that predict become MLflow models (a model is something to serve). A fitted
-transformer on its own (a StandardScaler) is named in a tag of the run instead: MLflow would log it
-with red warnings and no python_function flavour, so nothing could load it to predict anyway.
+Only models that predict are logged (a model is something to serve). A fitted transformer on its
+own (a StandardScaler) is named in a tag instead. An object the cell made that has a ``predict``
+method but no flavor is named in one line under the cell and in the ``mlops.not_logged`` tag:
+never dropped silently.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
+import types
 from typing import Any
 
-from ..tags import FITTED_WITHOUT_PREDICT_TAG
+from ..flavors.protocol import ModelFlavor
+from ..flavors.registry import model_flavors
+from ..tags import FITTED_WITHOUT_PREDICT_TAG, NOT_LOGGED_TAG
+from . import model_params, training_input
 
-# the ids of an estimator's fitted attributes (and its pipeline steps'): they change on refit
-Marker = tuple[tuple[str, int], ...]
+# name -> (id of the object, its flavor's fitted marker or None)
+Marker = Any
+Snapshot = dict[str, tuple[int, Any]]
 
-EXAMPLE_ROWS = 5
+EXAMPLE_ROWS = training_input.EXAMPLE_ROWS
 
 log = logging.getLogger("jupyter_mlops.capture")
 
-
-def _is_estimator(obj: Any) -> bool:
-    if "sklearn" not in sys.modules or isinstance(obj, type):
-        return False
-    from sklearn.base import BaseEstimator
-
-    return isinstance(obj, BaseEstimator)
+_flavor_of_type: dict[type, ModelFlavor | None] = {}
 
 
-def _marker(est: Any, depth: int = 0) -> Marker:
+def flavor_of(obj: Any) -> ModelFlavor | None:
+    """The flavor of ``obj``, cached per type (the namespace is walked before every cell)."""
+    kind = type(obj)
+    if kind in _flavor_of_type:
+        return _flavor_of_type[kind]
+    flavor = model_flavors.flavor_for(obj)
+    if len(_flavor_of_type) > 2000:
+        _flavor_of_type.clear()
+    _flavor_of_type[kind] = flavor
+    return flavor
+
+
+def _fitted_marker(flavor: ModelFlavor, obj: Any) -> Any:
     try:
-        attrs = vars(est)
-    except TypeError:
-        return ()
-    mark = tuple((k, id(v)) for k, v in attrs.items() if k.endswith("_") and not k.startswith("_"))
-    if depth < 3:
-        for _, step in getattr(est, "steps", None) or []:
-            if step is not None and step != "passthrough":
-                mark += _marker(step, depth + 1)
-    return mark
+        return flavor.fitted(obj)
+    except Exception:  # a half-built object: nothing to log
+        log.debug("fitted marker of %r failed", type(obj), exc_info=True)
+        return None
 
 
-def snapshot(user_ns: dict[str, Any]) -> dict[str, tuple[int, Marker]]:
-    if "sklearn" not in sys.modules:
-        return {}
-    return {
-        name: (id(obj), _marker(obj))
-        for name, obj in list(user_ns.items())
-        if not name.startswith("_") and _is_estimator(obj)
-    }
+def snapshot(user_ns: dict[str, Any]) -> Snapshot:
+    """Every public name's object id, with the fitted marker of those a flavor recognises."""
+    if not model_flavors.imported():
+        return {name: (id(obj), None) for name, obj in list(user_ns.items()) if name[:1] != "_"}
+    marks: Snapshot = {}
+    for name, obj in list(user_ns.items()):
+        if name[:1] == "_" or isinstance(obj, (type, types.ModuleType)):
+            continue
+        flavor = flavor_of(obj)
+        marks[name] = (id(obj), _fitted_marker(flavor, obj) if flavor is not None else None)
+    return marks
 
 
-def fitted_since(before: dict[str, tuple[int, Marker]], user_ns: dict[str, Any]) -> dict[str, Any]:
-    """name -> estimator for estimators fitted (or refitted) since ``before``."""
+def fitted_since(before: Snapshot, user_ns: dict[str, Any]) -> dict[str, Any]:
+    """name -> model for models fitted (or refitted) since ``before``."""
     fitted = {}
     for name, (ident, mark) in snapshot(user_ns).items():
-        if not mark:
+        if mark is None:
             continue
         old = before.get(name)
         if old is None or old != (ident, mark):
@@ -69,54 +80,115 @@ def fitted_since(before: dict[str, tuple[int, Marker]], user_ns: dict[str, Any])
     return fitted
 
 
-def predicts(est: Any) -> bool:
+def unlogged_models(before: Snapshot, user_ns: dict[str, Any]) -> list[str]:
+    """Objects new since ``before`` that predict but that no flavor knows: ``name (Class)``."""
+    found = []
+    for name, obj in list(user_ns.items()):
+        if name[:1] == "_" or isinstance(obj, (type, types.ModuleType, types.FunctionType)):
+            continue
+        old = before.get(name)
+        if old is not None and old[0] == id(obj):
+            continue
+        if not callable(getattr(obj, "predict", None)) or flavor_of(obj) is not None:
+            continue
+        module = type(obj).__module__ or ""
+        if module.split(".")[0] in ("mlflow", "jupyter_mlops"):
+            continue  # a loaded MLflow model is already logged somewhere
+        found.append(f"{name} ({module}.{type(obj).__qualname__})")
+    return found
+
+
+def predicts(est: Any, flavor: ModelFlavor | None = None) -> bool:
     """Whether ``est`` can serve predictions (a Pipeline can when its last step can)."""
-    return callable(getattr(est, "predict", None))
+    check = getattr(flavor, "predicts", None)
+    if callable(check):
+        return bool(check(est))
+    return flavor is not None or callable(getattr(est, "predict", None))
 
 
-def _rows(obj: Any, n: int) -> Any:
-    return obj.iloc[:n] if hasattr(obj, "iloc") else obj[:n]
-
-
-def find_training_example(est: Any, user_ns: dict[str, Any]) -> Any | None:
-    """A few rows of data shaped like what ``est`` was fitted on, found in the namespace."""
-    names = getattr(est, "feature_names_in_", None)
-    n_features = getattr(est, "n_features_in_", None)
-    if n_features is None:
+def find_training_example(
+    est: Any, user_ns: dict[str, Any], source: str = "", flavor: ModelFlavor | None = None
+) -> Any | None:
+    """A few rows of data shaped like what ``est`` was fitted on (None if none is found)."""
+    flavor = flavor or flavor_of(est)
+    if flavor is None:
         return None
-    candidates = []
-    for var, obj in user_ns.items():
-        if var.startswith("_"):
-            continue
-        shape = getattr(obj, "shape", None)
-        if not isinstance(shape, tuple) or len(shape) != 2 or shape[1] != n_features:
-            continue
-        if names is not None:
-            cols = getattr(obj, "columns", None)
-            if cols is None or list(cols) != list(names):
-                continue
-        score = (("train" in var.lower()) * 2) + (var.lower().startswith("x"))
-        candidates.append((score, shape[0], var))
-    if not candidates:
-        return None
-    candidates.sort(reverse=True)
-    return _rows(user_ns[candidates[0][2]], EXAMPLE_ROWS)
+    return training_input.find(est, flavor, user_ns, source)[0]
 
 
 def log_fitted_models(
-    run: Any, before: dict[str, tuple[int, Marker]], user_ns: dict[str, Any]
+    run: Any,
+    before: Snapshot,
+    user_ns: dict[str, Any],
+    source: str = "",
+    warnings: list[str] | None = None,
+    param_sources: dict[str, str] | None = None,
 ) -> list[str]:
-    """Log every predicting estimator fitted since ``before`` on ``run``, named after its variable;
-    the others are listed in one tag."""
-    names, others = [], []
+    """Log every predicting model fitted since ``before`` on ``run``, named after its variable,
+    with its own params (also on the run, as ``name.param``); the others are listed in tags.
+    ``warnings`` gets a line for each object that looks like a model and was not logged."""
+    names, others, problems = [], [], []
+    train_params = training_input.train_call_params(source, user_ns)
     for name, est in fitted_since(before, user_ns).items():
-        if not predicts(est):
+        flavor = flavor_of(est)
+        if flavor is None:
+            continue
+        if not predicts(est, flavor):
             others.append(f"{name} ({type(est).__name__})")
             continue
-        run.log_model(est, name=name, X=find_training_example(est, user_ns))
+        try:
+            example, where = training_input.find(est, flavor, user_ns, source, name)
+            given = train_params.get(name)  # the dict given to xgb.train: what the user chose
+            own = model_params.for_logged_model(given or _own_params(flavor, est))
+            run.log_model(est, name=name, X=example, example_source=where, params=own)
+        except Exception as exc:
+            problems.append(f"{name} ({type(est).__name__}): {_reason(exc)}")
+            continue
         names.append(name)
+        try:
+            _log_model_params_on_run(run, name, own, param_sources)
+        except Exception as exc:  # the model is logged with its params; only the run's copy is lost
+            line = f"model {name}: its params were not copied to the run: {_reason(exc)}"
+            if warnings is not None:
+                warnings.append(line)
+    problems += [f"{o}: no model flavor knows it" for o in unlogged_models(before, user_ns)]
     if others:
         listed = ", ".join(others)
         run.set_tags({FITTED_WITHOUT_PREDICT_TAG: listed[:5000]})
         log.debug("fitted, not logged as models (they do not predict): %s", listed)
+    if problems:
+        run.set_tags({NOT_LOGGED_TAG: " | ".join(problems)[:5000]})
+        for problem in problems:
+            line = f"model not logged: {problem}"
+            if warnings is not None:
+                warnings.append(line)
+            else:
+                log.warning("%s", line)
     return names
+
+
+def _reason(exc: BaseException) -> str:
+    message = getattr(exc, "message", None) or str(exc)
+    return f"{type(exc).__name__}: {message}"[:300]
+
+
+def _own_params(flavor: ModelFlavor, est: Any) -> dict[str, Any]:
+    try:
+        return dict(flavor.params(est))
+    except Exception:
+        log.debug("params of %r failed", type(est), exc_info=True)
+        return {}
+
+
+def _log_model_params_on_run(
+    run: Any, name: str, own: dict[str, Any], sources: dict[str, str] | None
+) -> None:
+    """The model's params on the run as ``name.param``, within MLflow's 100 per batch."""
+    room = max(0, model_params.MAX_RUN_PARAMS - len(run.params))
+    fresh, notes = model_params.as_run_params(name, own, room, run.params)
+    if fresh:
+        run.log_params(fresh)
+    if sources is not None:
+        for key in fresh:
+            sources[key] = f"model {name}"
+        sources.update(notes)

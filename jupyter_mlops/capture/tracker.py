@@ -8,9 +8,11 @@ the innermost open one is the *active* run that the module-level functions log t
 
 from __future__ import annotations
 
+import atexit
 import os
 import time
 import uuid
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,10 +20,16 @@ from typing import Any
 
 from ..datasets import api as dataset_api
 from ..errors import InvalidInput, MlopsError, NotFound, StoreUnavailable
+from ..flavors.registry import is_builtin
 from ..journal import flusher
 from ..redact import RunRedaction, redactor_for
 from ..store.identity import acting_user
-from ..store.logged_models import pinned_requirements, stage_estimator
+from ..store.logged_models import (
+    SKLEARN_RUNTIME,
+    pinned_requirements,
+    stage_estimator,
+    take_notices,
+)
 from ..tags import (
     CACHE_KEY_TAG,
     CELL_HASH_TAG,
@@ -38,10 +46,10 @@ from ..tags import (
     SECRET_NAMES_TAG,
 )
 from ..workspace import Workspace
-from . import validation
+from . import model_params, validation
 from .context_providers import run_context_registry
 from .environment import environment_json, environment_snapshot
-from .model_check import check_servable
+from .model_check import check_servable, expected_prediction, own_params
 from .run_context import RunStart
 
 _active: list[RunRecorder] = []
@@ -104,6 +112,10 @@ def redaction_for(ws: Workspace) -> RunRedaction:
     return RunRedaction(redactor_for(ws.config, ws.config_path))
 
 
+class UntrackedCall(UserWarning):
+    """``log_metrics`` and friends were called with no run tracked: they did nothing."""
+
+
 def sink_for(ws: Workspace) -> flusher.Sink:
     """The process's outbox + flusher for ``ws`` (started on first use)."""
     return flusher.sink_for(ws)
@@ -117,6 +129,7 @@ def sinks_for(ws: Workspace) -> list[Any]:
 def shutdown_recorders(timeout: float = 10.0) -> None:
     """Flush and stop every sink (atexit does this too; tests call it between stores)."""
     _active.clear()
+    _end_implicit()
     flusher.stop_sinks(timeout)
 
 
@@ -310,19 +323,44 @@ class RunRecorder:
             if clean != text:
                 path.write_text(clean, encoding="utf-8")
 
-    def log_model(self, estimator: Any, name: str = "model", X: Any = None) -> str:
-        """Pickle ``estimator`` now (milliseconds); the MLmodel is built and uploaded by the replayer."""
+    def log_model(
+        self,
+        estimator: Any,
+        name: str = "model",
+        X: Any = None,
+        *,
+        example_source: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Pickle ``estimator`` now (milliseconds); the MLmodel is built and uploaded by the replayer.
+
+        Its flavor (``flavors.registry``) is recorded with it, with its own params and its
+        in-memory prediction on the example, which the replayer checks pyfunc against."""
         validation.check_key(name, "model")
         if "/" in name or " " in name:
             raise InvalidInput(f"model name {name!r} cannot contain '/' or spaces")
-        check_servable(estimator, name)
+        flavor = check_servable(estimator, name)
         env = environment_snapshot()
         model_key = uuid.uuid4().hex
         staging = self._sink.box.blob_dir / self.key / model_key
         example = None
         if X is not None:
             example = X.iloc[:5] if hasattr(X, "iloc") else X[:5]
-        pickled = stage_estimator(estimator, staging, example)
+        if params is None:
+            params = model_params.for_logged_model(own_params(flavor, estimator))
+        pickled = stage_estimator(
+            estimator,
+            staging,
+            example,
+            flavor=flavor.name if flavor is not None else "sklearn",
+            flavor_object=None if flavor is None or is_builtin(flavor) else flavor,
+            expected=expected_prediction(flavor, estimator, example),
+            example_source=example_source or ("X" if X is not None else None),
+            name=name,
+            run_name=self.name,
+            params=self.redaction.mapping(dict(params)),
+        )
+        runtime = ("mlflow", *(flavor.requirements if flavor is not None else SKLEARN_RUNTIME[1:]))
         self._sink.box.append(
             self.key,
             "model",
@@ -331,7 +369,7 @@ class RunRecorder:
                 "path": str(staging / "model"),
                 "name": name,
                 "model_key": model_key,
-                "requirements": pinned_requirements(env["distributions"]),
+                "requirements": pinned_requirements(env["distributions"], runtime),
             },
         )
         return model_key
@@ -393,6 +431,11 @@ class RunRecorder:
         """Why this run's records are not landing, if the replayer said so after ``since``."""
         return self._sink.store_error(since)
 
+    def model_notices(self) -> list[str]:
+        """Models of this process's runs whose pyfunc check, done by the replayer since the last
+        call, did not match the in-memory prediction: one line each."""
+        return take_notices(self._sink.box.blob_dir)
+
     def keep_landing(self) -> None:
         """Wake whoever sends the records; start the sync agent again if it is gone (it may
         have stopped idle just before this run's records arrived)."""
@@ -445,14 +488,54 @@ def active_run() -> RunRecorder | None:
 dataset_api.provide_active_run(active_run)  # log_dataset logs to the active run by default
 
 
-def _require_active(what: str) -> RunRecorder:
+_warned_untracked: set[str] = set()
+# the run that collects calls outside any tracked run, with ``untracked_calls: start_run``
+_implicit: list[RunRecorder] = []
+
+
+def _untracked_mode() -> str:
+    try:
+        return Workspace.find().untracked_calls
+    except MlopsError as exc:
+        warnings.warn(f"jupyter_mlops: {exc.message}", UntrackedCall, stacklevel=4)
+        return "warn"
+
+
+def _implicit_run() -> RunRecorder:
+    """The run started for calls outside a tracked run; ended when the process exits."""
+    if not _implicit:
+        run = RunRecorder(Workspace.find(), name="untracked-calls").start()
+        _implicit.append(run)
+        atexit.register(_end_implicit)
+    return _implicit[0]
+
+
+def _end_implicit() -> None:
+    while _implicit:
+        _implicit.pop().end("FINISHED")
+
+
+def _active_or_warn(what: str) -> RunRecorder | None:
+    """The active run; outside one, a warning the first time per function and None, or the
+    run started for such calls when mlops.yaml says ``untracked_calls: start_run``.
+
+    Instrumented code (a helper that logs metrics) runs in tracked and untracked cells alike,
+    as code using MLflow's autolog does outside a run: outside a run its calls do nothing."""
     run = active_run()
-    if run is None:
-        raise MlopsError(
-            f"{what}: no run is being tracked",
-            hint="call it inside `%%mlops track`, `%mlops track on` or `with jupyter_mlops.track():`",
+    if run is not None:
+        return run
+    if _untracked_mode() == "start_run":
+        return _implicit_run()
+    if what not in _warned_untracked:
+        _warned_untracked.add(what)
+        warnings.warn(
+            f"jupyter_mlops.{what}: no run is being tracked, so nothing is recorded "
+            "(track the cell with %%mlops track, use `with jupyter_mlops.track():`, or set "
+            "untracked_calls: start_run in mlops.yaml)",
+            UntrackedCall,
+            stacklevel=3,
         )
-    return run
+    return None
 
 
 def push_active(run: RunRecorder) -> None:
@@ -465,14 +548,20 @@ def pop_active(run: RunRecorder) -> None:
 
 
 def log_params(params: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
-    _require_active("log_params").log_params({**(params or {}), **kwargs})
+    run = _active_or_warn("log_params")
+    if run is not None:
+        run.log_params({**(params or {}), **kwargs})
 
 
 def log_metrics(
     metrics: Mapping[str, Any] | None = None, step: int | None = None, **kwargs: Any
 ) -> None:
-    _require_active("log_metrics").log_metrics({**(metrics or {}), **kwargs}, step=step)
+    run = _active_or_warn("log_metrics")
+    if run is not None:
+        run.log_metrics({**(metrics or {}), **kwargs}, step=step)
 
 
-def log_model(estimator: Any, name: str = "model", X: Any = None) -> str:
-    return _require_active("log_model").log_model(estimator, name=name, X=X)
+def log_model(estimator: Any, name: str = "model", X: Any = None) -> str | None:
+    """Log ``estimator`` on the active run; outside one, warn once and return None."""
+    run = _active_or_warn("log_model")
+    return run.log_model(estimator, name=name, X=X) if run is not None else None

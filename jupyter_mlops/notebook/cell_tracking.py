@@ -123,6 +123,8 @@ def _finish_quietly(capture: Any, error: BaseException | None) -> None:
         capture.warnings.append(f"the run could not be closed: {tracking_problem(exc)}")
     for warning in capture.warnings:
         print(f"mlops: warning: {warning}", file=sys.stderr)
+    for notice in capture.notices:
+        print(f"mlops: warning: {notice}", file=sys.stderr)
     notice = capture.redaction_notice()
     if notice:
         print(f"mlops: {notice}", file=sys.stderr)

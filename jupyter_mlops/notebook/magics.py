@@ -102,8 +102,35 @@ class MlopsMagics(Magics):
 _registered: dict[int, Any] = {}
 
 
+# environment variables %load_ext set, with the value set: unset again at unload if unchanged
+_set_env: dict[str, str] = {}
+
+
+def _point_user_mlflow_at_workspace() -> None:
+    """The user's own ``mlflow.start_run()``, ``log_metric``, ``register_model`` go to the
+    workspace's store, not MLflow's default ``./mlflow.db``: the tracking and registry URIs are
+    set in the kernel's environment, where MLflow reads them when it is imported (it is not
+    imported here). A URI already set is left alone (a team server, a reproduction's registry
+    sandbox)."""
+    try:
+        uri = current_workspace().tracking_uri
+    except Exception:  # a broken mlops.yaml is reported by the first command that needs it
+        return
+    for var in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        if not os.environ.get(var):
+            os.environ[var] = _set_env[var] = uri
+
+
+def _unset_env() -> None:
+    for var, value in list(_set_env.items()):
+        if os.environ.get(var) == value:
+            del os.environ[var]
+        del _set_env[var]
+
+
 def register(ipython: Any) -> None:
     ipython.register_magics(MlopsMagics)
+    _point_user_mlflow_at_workspace()
 
     _registered[id(ipython)] = install_hooks(ipython)
     _usage_errors_as_error_outputs(ipython)
@@ -113,6 +140,7 @@ def unregister(ipython: Any) -> None:
     hooks = _registered.pop(id(ipython), None)
     if hooks is not None:
         hooks.uninstall(keep_session=_reloading())
+    _unset_env()
     ipython.__dict__.pop("show_usage_error", None)
 
 

@@ -7,7 +7,8 @@ cells (``mlops/notebook.json``). It runs through papermill with the recorded par
 ``reproduction``. The child that re-recorded the original cell (same cell hash) is compared
 with the original: metrics within tolerance, the same dataset digests, the same interpreter and
 packages. The verdict (reproduced, differs, failed) and its reasons are tags on both runs and a
-JSON artifact on the reproduction run.
+JSON artifact on the reproduction run. Registry writes of the re-executed code go to a sandbox
+(``registry_sandbox``) and are reported, never applied.
 """
 
 from __future__ import annotations
@@ -40,12 +41,14 @@ from ..tags import (
     PARAM_PREFIX,
     REPRODUCES_TAG,
     REPRODUCTION_REASONS_TAG,
+    REPRODUCTION_REGISTRY_TAG,
     REPRODUCTION_RUN_ID_TAG,
     REPRODUCTION_VERDICT_TAG,
     TAG_PREFIX,
 )
 from ..workspace import Workspace
 from .environment_diff import diff_environments, environment_of
+from .registry_sandbox import RegistrySandbox
 
 EMPTY_GRACE_S = 2.0  # the kernel has exited; its records are in MLflow or its replayed journal
 VERDICT_TAG = REPRODUCTION_VERDICT_TAG
@@ -72,6 +75,8 @@ class Reproduction:
     matched_run_id: str | None = None
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    # what the re-executed code tried to write to the model registry (kept in a sandbox)
+    registry_writes: list[str] = field(default_factory=list)
 
     def to_text(self) -> str:
         head = f"reproduction of {self.original_run_id[:8]}: {self.verdict.upper()}"
@@ -80,6 +85,7 @@ class Reproduction:
             lines.append(f"  {name:<28} {_fmt(a):>14} -> {_fmt(b):<14}")
         lines += [f"  - {r}" for r in self.reasons]
         lines += [f"  note: {n}" for n in self.notes]
+        lines += [f"  not applied to the registry: {w}" for w in self.registry_writes]
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -350,12 +356,14 @@ def reproduce(
         import nbformat
 
         nbformat.write(_notebook(run_cells, run_params), src)
-        error = _execute(ws, original, src, out, run_params, rid, timeout, kernel_name)
+        sandbox = RegistrySandbox(Path(tmp))
+        error = _execute(ws, original, src, out, run_params, rid, timeout, kernel_name, sandbox.uri)
         if error is not None:
             error = redaction.text(error)
         if out.exists():
             out.write_text(redaction.json_text(out.read_text(encoding="utf-8")), "utf-8")
             client.log_artifact(rid, str(out), "mlops")
+        result.registry_writes = sandbox.attempted(ws.tracking_uri)
     children = _children(ws, rid, exp_id, timeout=20.0)
     match = _matching_child(original, children)
     reasons: list[str] = []
@@ -403,6 +411,7 @@ def _execute(
     rid: str,
     timeout: float,
     kernel_name: str | None,
+    registry_uri: str,
 ) -> str | None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -415,6 +424,7 @@ def _execute(
         "MLOPS_WORKSPACE": str(ws.root),
         "MLOPS_EXPERIMENT": experiment,
         "MLFLOW_TRACKING_URI": ws.tracking_uri,
+        "MLFLOW_REGISTRY_URI": registry_uri,  # registry writes go to the sandbox
     }
     notebook = original.data.tags.get(NOTEBOOK_TAG)
     if notebook:
@@ -456,6 +466,8 @@ def _record(
         VERDICT_TAG: result.verdict,
         REPRODUCTION_REASONS_TAG: " | ".join(result.reasons)[:4900],
     }
+    if result.registry_writes:
+        tags[REPRODUCTION_REGISTRY_TAG] = " | ".join(result.registry_writes)[:4900]
     client.log_batch(rid, metrics=metrics, tags=[_tag(k, v) for k, v in tags.items()])
     report = {**asdict(result), "code_origin": origin, "parameters": params, "rtol": rtol}
     client.log_text(rid, json.dumps(report, indent=1, default=str), "mlops/reproduction.json")

@@ -1,74 +1,112 @@
-"""Logged models: saved to a staging folder on the cell's path, uploaded by the replayer.
+"""Logged models: staged by the cell, built into MLmodel folders and uploaded by the replayer.
 
 MLflow's ``log_model`` spends seconds inferring pip requirements in a subprocess; here they are
 pinned from the environment snapshot instead, so a LogisticRegression is logged in tens of
-milliseconds. Models are serialised with cloudpickle (skops refuses e.g. RandomForest without
-trusted types); they are only ever loaded back from the workspace's own store.
+milliseconds. The cell pickles the model (cloudpickle: classes defined in a notebook travel by
+value) with its input example, its in-memory prediction on that example and its flavor's name;
+the sync agent builds the folder with that flavor (``flavors.registry``: MLflow's own
+``mlflow.sklearn``, ``mlflow.xgboost``...), a signature from the example as JSON would deliver it,
+an input restorer where JSON loses something (categories, integer labels, documents), and a
+check that the model predicts through pyfunc what it predicted in memory.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..tags import MODEL_CLASS_TAG, MODEL_KEY_TAG, model_tag
-from .model_signature import signature_for
+from ..flavors.model_inputs import category_columns, install_restorer, plain_inputs
+from ..flavors.registry import model_flavors
+from ..tags import (
+    EXAMPLE_SOURCE_TAG,
+    FLAVOR_TAG,
+    MODEL_CLASS_TAG,
+    MODEL_KEY_TAG,
+    PYFUNC_CHECK_TAG,
+    model_tag,
+    pyfunc_check_tag,
+)
+from .model_signature import pyfunc_check, signature_for
 
 # distributions a scikit-learn model needs at load time, pinned from the environment snapshot
 SKLEARN_RUNTIME = ("mlflow", "scikit-learn", "cloudpickle", "numpy", "pandas", "scipy")
+# MLflow takes at most this many params in one call
+PARAMS_PER_CALL = 100
 
 
 def pinned_requirements(
     distributions: dict[str, str], names: tuple[str, ...] = SKLEARN_RUNTIME
 ) -> list[str]:
     pins = []
-    for name in names:
+    for name in dict.fromkeys(names):
         version = distributions.get(name) or distributions.get(name.replace("-", "_"))
         if name == "mlflow" and not version:
             version = distributions.get("mlflow-skinny")
+        if name == "xgboost" and not version:
+            version = distributions.get("xgboost-cpu")
+            name = "xgboost-cpu" if version else name
         if version:
             pins.append(f"{name}=={version}")
     return pins
 
 
-def _quiet_pickle_warning(record: logging.LogRecord) -> bool:
-    # cloudpickle is chosen on purpose (see module docstring); loading is restricted instead
-    return "pickle or cloudpickle" not in record.getMessage()
-
-
 def save_sklearn_model(
     estimator: Any, path: Path, example: Any | None, requirements: list[str]
 ) -> dict[str, Any]:
-    """Save ``estimator`` as an MLflow sklearn model in ``path``; returns a short description."""
-    import mlflow.sklearn
+    """Save a scikit-learn ``estimator`` as an MLflow model in ``path`` (no pyfunc check)."""
+    staged = {"estimator": estimator, "example": example, "flavor": "sklearn"}
+    return save_model(staged, path, requirements, check=False)
 
-    sk_log = logging.getLogger("mlflow.sklearn")
-    if _quiet_pickle_warning not in sk_log.filters:
-        sk_log.addFilter(_quiet_pickle_warning)
-    signature = signature_for(estimator, example) if example is not None else None
-    mlflow.sklearn.save_model(
-        estimator,
-        path=str(path),
-        serialization_format="cloudpickle",
-        pip_requirements=requirements,
-        signature=signature,
-        input_example=example,
-    )
+
+def save_model(
+    staged: dict[str, Any], path: Path, requirements: list[str], *, check: bool = True
+) -> dict[str, Any]:
+    """Save a staged model in ``path`` with its flavor; returns what ``model.json`` keeps."""
+    obj = staged["estimator"]
+    name = staged.get("flavor") or "sklearn"
+    # a flavor a package or the notebook added travels with the model: the agent may not have it
+    flavor = staged.get("flavor_object") or model_flavors.get(name)
+    if flavor is None:
+        raise ValueError(
+            f"no model flavor {name!r} in this environment (its package is not installed, or "
+            f"its entry point failed: {'; '.join(model_flavors.load_errors) or 'none'})"
+        )
+    example, expected = staged.get("example"), staged.get("expected")
+    if example is not None and expected is None:
+        expected = flavor.predict(obj, example)
+    plain, spec = plain_inputs(example) if example is not None else (None, None)
+    signature = None
+    if plain is not None and expected is not None:
+        signature = signature_for(plain, expected, category_columns(spec))
+    flavor.save(obj, path, signature=signature, input_example=plain, requirements=requirements)
+    if spec is not None:
+        via = getattr(flavor, "restore_predict_via", None)
+        install_restorer(path, spec, via(obj, spec) if callable(via) else None)
+    if not check:
+        verdict = "unchecked"
+    elif plain is None or expected is None:
+        verdict = "unchecked: no input example was found"
+    else:
+        verdict = pyfunc_check(str(path), plain, expected)
     return {
-        "class": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
+        "class": f"{type(obj).__module__}.{type(obj).__qualname__}",
+        "flavor": flavor.name,
         "has_signature": signature is not None,
+        "check": verdict,
+        "example_source": staged.get("example_source"),
+        "params": staged.get("params") or {},
     }
 
 
-def stage_estimator(estimator: Any, folder: Path, example: Any | None) -> Path:
+def stage_estimator(estimator: Any, folder: Path, example: Any | None, **extra: Any) -> Path:
     """Pickle ``estimator`` and its input example for the replayer: no MLflow on the cell's path.
 
     cloudpickle stores classes defined in a notebook by value, so the sync agent (another
     process) can load them. The MLmodel folder is built later from this file (``build_model``).
+    ``extra``: the flavor's name, the in-memory prediction on the example, the model's params.
     """
     import cloudpickle
 
@@ -76,7 +114,7 @@ def stage_estimator(estimator: Any, folder: Path, example: Any | None) -> Path:
     target = folder / "estimator.pkl"
     tmp = folder / ".estimator.pkl.tmp"
     with open(tmp, "wb") as fh:
-        cloudpickle.dump({"estimator": estimator, "example": example}, fh)
+        cloudpickle.dump({"estimator": estimator, "example": example, **extra}, fh)
     tmp.replace(target)
     return target
 
@@ -95,10 +133,74 @@ def build_model(pickled: Path, target: Path, requirements: list[str]) -> None:
         staged = cloudpickle.load(fh)
     side = target.with_name(f".{target.name}-build")
     shutil.rmtree(side, ignore_errors=True)
-    meta = save_sklearn_model(staged["estimator"], side, staged["example"], requirements)
-    (target.parent / "model.json").write_text(json.dumps(meta))
+    meta = save_model(staged, side, requirements)
+    (target.parent / "model.json").write_text(json.dumps(meta, default=str))
+    _leave_notice(pickled, staged, meta)
     shutil.rmtree(target, ignore_errors=True)
     side.replace(target)
+
+
+def notices_dir(blob_dir: Path) -> Path:
+    """Where the replayer leaves, for the kernel that staged them, models whose pyfunc check
+    did not match (a staged model lives in ``blob_dir/<run key>/<model key>/``)."""
+    return blob_dir / "model-notices"
+
+
+def _leave_notice(pickled: Path, staged: dict[str, Any], meta: dict[str, Any]) -> None:
+    check = str(meta.get("check") or "")
+    if check == "matches" or check.startswith("unchecked"):
+        return
+    folder = notices_dir(pickled.parents[2])
+    folder.mkdir(exist_ok=True)
+    notice = {"name": staged.get("name"), "run": staged.get("run_name"), "check": check}
+    tmp = folder / f".{pickled.parent.name}.tmp"
+    tmp.write_text(json.dumps(notice))
+    tmp.replace(folder / f"{pickled.parent.name}.json")
+
+
+def take_notices(blob_dir: Path) -> list[str]:
+    """The notices left for this process since the last call, one line each (then removed)."""
+    folder = notices_dir(blob_dir)
+    lines = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            notice = json.loads(path.read_text())
+            path.unlink()
+        except (OSError, ValueError):
+            continue
+        where = f" (run {notice['run']})" if notice.get("run") else ""
+        lines.append(
+            f"model {notice.get('name')!r}{where} does not predict through pyfunc as it did in "
+            f"memory: {notice.get('check')}"
+        )
+    return lines
+
+
+def model_tags(meta: dict[str, Any]) -> dict[str, str]:
+    """The tags a built model's description (``model.json``) puts on the logged model."""
+    tags = {MODEL_CLASS_TAG: meta.get("class", "")}
+    for key, tag in (("flavor", FLAVOR_TAG), ("check", PYFUNC_CHECK_TAG)):
+        if meta.get(key):
+            tags[tag] = str(meta[key])[:5000]
+    if meta.get("example_source"):
+        tags[EXAMPLE_SOURCE_TAG] = str(meta["example_source"])[:5000]
+    return tags
+
+
+def describe_built_model(client: Any, run_id: str, model_id: str, name: str, info: Path) -> None:
+    """Tag the logged model (class, flavor, pyfunc check), log its own params, and say on the
+    run when its pyfunc predictions did not match. Each call is safe to repeat."""
+    if not info.exists():
+        return
+    meta = json.loads(info.read_text())
+    client.set_logged_model_tags(model_id, model_tags(meta))
+    params = {str(k): str(v) for k, v in (meta.get("params") or {}).items()}
+    items = list(params.items())
+    for start in range(0, len(items), PARAMS_PER_CALL):
+        client.log_model_params(model_id, dict(items[start : start + PARAMS_PER_CALL]))
+    check = str(meta.get("check") or "")
+    if check and check != "matches" and not check.startswith("unchecked"):
+        client.set_tag(run_id, pyfunc_check_tag(name), check[:5000])
 
 
 def upload_staged_model(
@@ -131,7 +233,7 @@ def upload_staged_model(
                 name=name,
                 source_run_id=run_id,
                 tags={MODEL_KEY_TAG: model_key},
-                model_type="sklearn",
+                model_type=_flavor_of(staged),
             )
         created = {"model_id": model.model_id, "location": model.artifact_location}
         record("created", json.dumps(created))
@@ -149,12 +251,15 @@ def upload_staged_model(
         record("finalized", None)
     if "tagged" not in done:
         client.set_tag(run_id, model_tag(name), f"models:/{model_id}")
-        info = staged.parent / "model.json"
-        if info.exists():
-            meta = json.loads(info.read_text())
-            client.set_logged_model_tags(model_id, {MODEL_CLASS_TAG: meta.get("class", "")})
+        describe_built_model(client, run_id, model_id, name, staged.parent / "model.json")
         record("tagged", None)
     return model_id
+
+
+def _flavor_of(staged: Path) -> str:
+    info = staged.parent / "model.json"
+    meta = json.loads(info.read_text()) if info.exists() else {}
+    return str(meta.get("flavor") or "sklearn")
 
 
 def _find_model(client: Any, experiment_id: str, model_key: str) -> Any | None:
