@@ -14,11 +14,25 @@ LABEXT_SOURCES := labextension/package.json labextension/yarn.lock labextension/
 	$(wildcard labextension/src/*.ts labextension/src/*/*.ts labextension/src/*/*.tsx \
 	labextension/style/*)
 BUILT_LABEXT := jupyter_mlops/labextension
-EXTRAS := test,dask,sweeps,release,lab,team,loop,trust,flavors,catboost
+EXTRAS := test,dask,sweeps,release,lab,team,loop,trust,flavors,catboost,platforms
 
-.PHONY: install lint test demo bench dist clean distclean
+.PHONY: install side-venvs lint test demo bench dist clean distclean
 
 install: $(VENV)/.installed
+
+# Libraries whose pins clash with ours get a virtualenv each, built from their extra in
+# pyproject.toml, for the one test module that runs them in a subprocess: Airflow loads an
+# exported DAG in a DagBag (.venv-airflow), KServe's SDK models check a deployed
+# InferenceService (.venv-kserve).
+SIDE_VENVS := .venv-airflow .venv-kserve
+side-venvs: $(SIDE_VENVS:%=%/.installed)
+
+.venv-%/.installed: pyproject.toml scripts/extra_requirements.py
+	test -x .venv-$*/bin/python || $(PYTHON) -m venv .venv-$*
+	.venv-$*/bin/python -m pip --disable-pip-version-check install --quiet --upgrade pip
+	.venv-$*/bin/python -m pip --disable-pip-version-check install --quiet \
+		$$($(PYTHON) scripts/extra_requirements.py $*)
+	touch $@
 
 # The editable install runs the frontend build (hatch-jupyter-builder: jlpm install + build) and
 # installs the server config and the built labextension into the venv's share/ and etc/.
@@ -42,7 +56,7 @@ lint: install
 	$(VENV)/bin/mypy  # strict, on the files [tool.mypy] in pyproject.toml lists
 	cd labextension && jlpm lint:check
 
-test: install lint
+test: install side-venvs lint
 	cd labextension && jlpm test
 	$(PY) -m pytest
 
@@ -65,4 +79,4 @@ clean:
 		test-output .pytest_cache
 
 distclean: clean
-	rm -rf $(VENV) labextension/node_modules labextension/.yarn
+	rm -rf $(VENV) $(SIDE_VENVS) labextension/node_modules labextension/.yarn

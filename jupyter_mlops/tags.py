@@ -158,6 +158,9 @@ STEP_TAG = "mlops.step"  # the pipeline step a run executed
 CACHE_KEY_TAG = "mlops.cache_key"  # the step's cache key: what the build cache looks up
 RUN_REASON_TAG = "mlops.run_reason"  # why the step ran rather than coming from the cache
 TRIAL_TAG = "mlops.trial"  # a sweep trial's number
+# on a sweep trial's run: its step's cache key, so a trial run elsewhere (a cluster task of its
+# own, ``build --only STEP --trial N``) is found and reused by the build that finishes the sweep
+SWEEP_KEY_TAG = "mlops.sweep_key"
 PRUNED_TAG = "mlops.pruned"  # "true" on a trial the sweep pruned
 ATTEMPTS_TAG = "mlops.attempts"  # how many times a step was tried
 STATUS_TAG = "mlops.status"  # how a step ended

@@ -44,6 +44,7 @@ from ..tags import (
     REDACTED_TAG,
     RUN_KEY_TAG,
     SECRET_NAMES_TAG,
+    SWEEP_KEY_TAG,
 )
 from ..workspace import Workspace
 from . import model_params, validation
@@ -66,6 +67,7 @@ OWN_VALUE_TAGS = frozenset(
         KIND_TAG,
         EXECUTION_COUNT_TAG,
         CACHE_KEY_TAG,
+        SWEEP_KEY_TAG,
         REDACTED_TAG,
         SECRET_NAMES_TAG,
     }

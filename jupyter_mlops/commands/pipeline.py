@@ -15,6 +15,17 @@ BUILD = Command(
     (
         arg("steps", nargs="*", metavar="STEP", help="steps to build (and what they need)"),
         arg("--force", action="store_true", help="rerun even unchanged steps"),
+        arg(
+            "--only",
+            metavar="STEP",
+            help="build exactly this step; what it needs must be cached (one workflow task)",
+        ),
+        arg(
+            "--trial",
+            type=int,
+            metavar="N",
+            help="with --only: run only trial N of the step's sweep (a task of its own)",
+        ),
         arg("--jobs", "-j", type=int, metavar="N", help="notebooks run at once"),
         arg("--executor", choices=["local", "dask"], default="local"),
         arg("--scheduler", metavar="ADDR", help="Dask scheduler address (tcp://host:port)"),

@@ -27,6 +27,8 @@ def build_call(ws: Workspace, args: argparse.Namespace, progress: bool = True) -
         scheduler=args.scheduler,
         dry_run=args.dry_run,
         progress=progress,
+        only=args.only,
+        trial=args.trial,
     )
 
 

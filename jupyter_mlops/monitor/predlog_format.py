@@ -243,6 +243,48 @@ def _to_arrow(values: list[Any], name: str) -> pa.Array:
     return arr
 
 
+def batch_table(
+    inputs: pa.Table,
+    outputs: Any,
+    *,
+    ts: float,
+    model: str,
+    version: str,
+    alias: str,
+    request_id: str,
+    latency_ms: float,
+) -> pa.Table:
+    """One scored batch (batch scoring) as log rows, built column-wise: what ``records_to_table``
+    makes of one record holding the whole batch, without a Python object per value."""
+    import numpy as np
+    import pyarrow as pa
+
+    n = inputs.num_rows
+    request: dict[str, Any] = {
+        "ts": pa.array(np.full(n, ts, dtype="float64")),
+        "model": pa.array([model] * n, pa.string()),
+        "version": pa.array([version] * n, pa.string()),
+        "alias": pa.array([alias] * n, pa.string()),
+        "request_id": pa.array([request_id] * n, pa.string()),
+        "latency_ms": pa.array(np.full(n, latency_ms, dtype="float64")),
+        "status": pa.array(np.full(n, 200, dtype="int32")),
+        "error": pa.nulls(n, pa.string()),
+        "n_rows": pa.array(np.full(n, n, dtype="int32")),
+        "row": pa.array(np.arange(n, dtype="int32")),
+    }
+    for name in inputs.column_names:
+        request[INPUT_PREFIX + str(name)] = inputs[name]
+    values = np.asarray(outputs)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if values.ndim == 1:
+        request[OUTPUT_COLUMN] = pa.array(values)
+    else:
+        for j in range(values.shape[1]):
+            request[f"{OUTPUT_PREFIX}{j}"] = pa.array(values[:, j])
+    return pa.table(request)
+
+
 def records_to_table(records: Iterable[Any]) -> tuple[pa.Table, int]:
     """(table, number of records that could not be used) for a batch of log records."""
     builder = _ColumnBuilder()

@@ -238,23 +238,7 @@ class PredictionLog:
             self._buf = merged
 
     def _write(self, table: pa.Table) -> Path:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        bounds = pc.min_max(table["ts"]).as_py()
-        t0, t1 = int(bounds["min"] * 1000), int(math.ceil(bounds["max"] * 1000))
-        # unique even for two logs of one model in one process, or equal pids in two containers
-        name = f"{t0}-{t1}-{os.getpid()}-{next(FILE_SEQ)}-{self._token}.arrow"
-        final = self.folder / name
-        tmp = self.folder / f".tmp-{name}"
-        options = pa.ipc.IpcWriteOptions()  # uncompressed: read back by memory map, zero-copy
-        with (
-            pa.OSFile(str(tmp), "wb") as sink,
-            pa.ipc.new_file(sink, table.schema, options=options) as w,
-        ):
-            w.write_table(table)
-        os.replace(tmp, final)
-        return final
+        return write_segment(self.folder, table, self._token)
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop the writer thread and write whatever is still buffered."""
@@ -274,6 +258,29 @@ class PredictionLog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def write_segment(folder: Path, table: pa.Table, token: str | None = None) -> Path:
+    """``table`` as one closed segment of the log in ``folder`` (written aside, then renamed:
+    a reader never sees half of it). Batch scoring writes its batches this way, from any
+    process, without a ``PredictionLog``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    bounds = pc.min_max(table["ts"]).as_py()
+    t0, t1 = int(bounds["min"] * 1000), int(math.ceil(bounds["max"] * 1000))
+    # unique even for two logs of one model in one process, or equal pids in two containers
+    name = f"{t0}-{t1}-{os.getpid()}-{next(FILE_SEQ)}-{token or secrets.token_hex(3)}.arrow"
+    final = folder / name
+    tmp = folder / f".tmp-{name}"
+    options = pa.ipc.IpcWriteOptions()  # uncompressed: read back by memory map, zero-copy
+    with (
+        pa.OSFile(str(tmp), "wb") as sink,
+        pa.ipc.new_file(sink, table.schema, options=options) as w,
+    ):
+        w.write_table(table)
+    os.replace(tmp, final)
+    return final
 
 
 def prune_segments(folder: Path, *, max_age: float, max_bytes: int) -> int:

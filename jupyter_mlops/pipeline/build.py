@@ -79,6 +79,8 @@ def build(
     dry_run: bool = False,
     progress: bool = True,
     wait: bool = False,
+    only: str | None = None,
+    trial: int | None = None,
 ) -> BuildReport:
     """Build the pipeline in mlops.yaml (or the named steps and what they need).
 
@@ -90,6 +92,11 @@ def build(
     in the background (while the next kernels run), so MLflow costs a step next to nothing.
     ``wait=True`` returns only once every record is in MLflow; otherwise they land moments
     later (the CLI flushes them before it exits).
+
+    ``only`` builds exactly that step: what it needs must be cache hits (built here, or by
+    anyone on the team server), never rebuilt, which is how a workflow engine runs one step per
+    task. ``trial`` (with ``only``) runs just that trial of the step's sweep; the build of the
+    step itself then reuses every trial that finished, wherever it ran.
     """
     started = time.perf_counter()
     if isinstance(steps, str):
@@ -99,6 +106,12 @@ def build(
     if executor not in EXECUTORS:
         raise InvalidInput(f"unknown executor {executor!r}", hint=f"one of: {', '.join(EXECUTORS)}")
     ws = workspace or Workspace.find()
+    if trial is not None and only is None:
+        raise InvalidInput("--trial needs --only STEP", hint="e.g. build --only train --trial 0")
+    if only is not None:
+        if steps:
+            raise InvalidInput("give STEP names or --only STEP, not both")
+        steps = [only]
     spec = load_spec(ws)
     if not spec.steps:
         raise ConfigError(
@@ -121,6 +134,8 @@ def build(
     with exclusive(ws.subdir("locks") / "build.lock", what="a build of this workspace"):
         _forget_stale_tmp(ws, killed_builds=True)
         plans = planner.plan_all(order)
+        if only is not None:
+            _needs_are_built(plans, only, trial, spec)
         if all(p.action == "cached" for p in plans):
             for plan in plans:
                 cache.restore_outputs(plan.entry or {})
@@ -132,7 +147,16 @@ def build(
             if plan.action != "cached":
                 planner.check_kernel(plan.step)
         report = _run(
-            ws, spec, planner, cache, order, plans, executor, jobs, scheduler, progress, started
+            ws,
+            spec,
+            planner,
+            cache,
+            order,
+            plans,
+            (executor, jobs, scheduler),
+            progress,
+            started,
+            (only, trial) if only is not None and trial is not None else None,
         )
     if wait:
         flush(ws)
@@ -147,19 +171,22 @@ def _run(
     cache: CacheIndex,
     order: list[str],
     plans: list[StepPlan],
-    executor: str,
-    jobs: int | None,
-    scheduler: str | None,
+    executing: tuple[str, int | None, str | None],
     progress: bool,
     started: float,
+    single_trial: tuple[str, int] | None = None,
 ) -> BuildReport:
-    runner = make_executor(executor, jobs, scheduler)
+    runner = make_executor(*executing)
 
     # the total is known up front: every step that may run, a sweep with its whole budget
     total = sum(planned_executions(p.step) for p in plans if p.action != "cached")
+    if single_trial is not None:
+        total = 1
     bar = BuildProgress(total, enabled=progress)
     sched = Scheduler(ws, spec, planner, cache, runner, bar)
     sched.counted = {p.step.name for p in plans if p.action != "cached"}
+    sched.single_trial = single_trial
+    sched.reuse_trials = planner.shared is not None
     try:
         reports = sched.run(order)
     except KeyboardInterrupt:
@@ -172,6 +199,33 @@ def _run(
     return BuildReport(
         [reports[n] for n in order], sched.pipeline_run_id, time.perf_counter() - started
     )
+
+
+def _needs_are_built(
+    plans: list[StepPlan], only: str, trial: int | None, spec: PipelineSpec
+) -> None:
+    """``--only STEP``: every step it needs is a cache hit, or a clear error naming the first
+    that is not (in a workflow, its own task runs before this one)."""
+    for plan in plans:
+        if plan.step.name != only and plan.action != "cached":
+            raise InvalidInput(
+                f"step {only!r} needs {plan.step.name!r}, which is not built "
+                f"({plan.reason}): --only builds exactly one step",
+                hint=f"build {plan.step.name!r} first (jupyter-mlops build --only "
+                f"{plan.step.name}), or build without --only",
+            )
+    sweep = spec.steps[only].sweep
+    if trial is not None:
+        if sweep is None:
+            raise InvalidInput(f"step {only!r} has no sweep: --trial does not apply")
+        if sweep.method == "optuna":
+            raise InvalidInput(
+                f"step {only!r} sweeps with optuna, which proposes each trial from the finished "
+                "ones: its trials run in one build, not one task each",
+                hint=f"build --only {only}",
+            )
+        if trial < 0:
+            raise InvalidInput(f"--trial must be 0 or more, got {trial}")
 
 
 def _forget_stale_tmp(ws: Workspace, *, killed_builds: bool = False) -> None:

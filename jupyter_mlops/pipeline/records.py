@@ -31,7 +31,7 @@ from ..errors import StoreUnavailable
 from ..journal.run_leases import RunLease
 from ..store.client import client_for, experiment_id
 from ..store.identity import acting_user
-from ..tags import KIND_TAG
+from ..tags import KIND_TAG, SWEEP_KEY_TAG, TRIAL_TAG
 from ..workspace import Workspace
 
 if TYPE_CHECKING:
@@ -197,6 +197,52 @@ def flush(ws: Workspace, timeout: float = 60.0) -> None:
             + (f" ({result.error})" if result.error else ""),
             hint="they are sent in the background; `jupyter-mlops sync` sends them now",
         )
+
+
+class LandedRun:
+    """A run already in MLflow (a sweep trial run by another build), used where a ``RunHandle``
+    is: its id, and tags written straight to MLflow."""
+
+    def __init__(self, ws: Workspace, run_id: str) -> None:
+        self.ws, self._run_id = ws, run_id
+
+    @property
+    def known_run_id(self) -> str:
+        return self._run_id
+
+    def run_id_or_key(self, wait: float = 0.0) -> tuple[str | None, str]:
+        return self._run_id, ""
+
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        client = _client(self.ws)
+        for key, value in _tag_values(tags).items():
+            client.set_tag(self._run_id, key, value)
+
+
+def finished_trials(
+    ws: Workspace, experiment: str, sweep_key: str
+) -> dict[int, tuple[str, dict[str, float]]]:
+    """Trials of the sweep whose step has cache key ``sweep_key`` that finished anywhere:
+    trial number -> (run id, metrics). Empty when MLflow cannot say (a miss is always safe)."""
+    try:
+        exp_id = experiment_id(ws, experiment, create=False)
+        if exp_id is None:
+            return {}
+        runs = _client(ws).search_runs(
+            [exp_id],
+            filter_string=f"tags.`{SWEEP_KEY_TAG}` = '{sweep_key}' "
+            "AND attributes.status = 'FINISHED'",
+            order_by=["attributes.end_time DESC"],
+            max_results=1000,
+        )
+    except Exception:
+        return {}
+    found: dict[int, tuple[str, dict[str, float]]] = {}
+    for run in runs:
+        number = run.data.tags.get(TRIAL_TAG, "")
+        if number.isdigit() and int(number) not in found:
+            found[int(number)] = (run.info.run_id, dict(run.data.metrics))
+    return found
 
 
 def may_track(notebook: Path) -> bool:

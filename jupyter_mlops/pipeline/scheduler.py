@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import InvalidInput
 from ..tags import (
     ATTEMPTS_TAG,
     BEST_RUN_ID_TAG,
@@ -31,6 +32,7 @@ from ..tags import (
     STATUS_TAG,
     STEP_TAG,
     STEPS_TAG,
+    SWEEP_KEY_TAG,
     TRIAL_TAG,
     error_tag,
     upstream_tag,
@@ -42,7 +44,7 @@ from .files import write_atomic
 from .notebook_task import NotebookResult, NotebookTask, read_step_metrics, running_dir
 from .plan import Planner, StepPlan
 from .progress import BuildProgress, StepReport, key_metric
-from .records import RunHandle
+from .records import LandedRun, RunHandle
 from .running_kernels import kernel_environment
 from .spec import PipelineSpec, StepSpec
 from .sweep import Sweep, Trial, planned_executions
@@ -61,6 +63,9 @@ class ActiveStep:
     refit: bool = False
     best_key: str | None = None  # journal key of the best trial's run
     trial_metrics: dict[int, dict[str, float]] = field(default_factory=dict)
+    single_trial: bool = False  # `build --only STEP --trial N`: this one trial, no sweep
+    prior_trials: dict[int, tuple[str, dict[str, float]]] | None = None  # finished elsewhere
+    reused: int = 0  # trials told to the sweep from earlier runs
 
     @property
     def step(self) -> StepSpec:
@@ -104,6 +109,10 @@ class Scheduler:
         self.pipeline_run_id: str | None = None
         self._may_track: dict[str, bool] = {}
         self.counted: set[str] = set()  # steps whose executions the progress total includes
+        # (step, trial number): run that one trial of the step's sweep, nothing else of it
+        self.single_trial: tuple[str, int] | None = None
+        # sweeps reuse trials that finished elsewhere (cluster tasks) on a shared store
+        self.reuse_trials = False
 
     # -- main loop -------------------------------------------------------------------------
     def run(self, order: list[str]) -> dict[str, StepReport]:
@@ -207,6 +216,9 @@ class Scheduler:
                 self.progress.advance(planned_executions(step))
             return
         assert plan.key is not None
+        if self.single_trial is not None and self.single_trial[0] == step.name:
+            self._start_single_trial(step, plan, self.single_trial[1])
+            return
         run = records.start_run(
             self.ws,
             name=step.name,
@@ -266,12 +278,72 @@ class Scheduler:
         self.inflight[future] = InFlight(act, task, run, trial)
         act.in_flight += 1
 
+    def _start_single_trial(self, step: StepSpec, plan: StepPlan, number: int) -> None:
+        """``build --only STEP --trial N``: that one trial, a child of the pipeline run, tagged
+        with the step's key so the build that finishes the sweep reuses it."""
+        assert step.sweep is not None and plan.key is not None
+        sweep = Sweep(step.sweep)
+        trial = None
+        for _ in range(number + 1):
+            trial = sweep.next_trial()
+        if trial is None:
+            raise InvalidInput(
+                f"step {step.name!r} has no trial {number}",
+                hint=f"its sweep has {sweep.budget} trials, numbered from 0",
+            )
+        run = records.start_run(
+            self.ws,
+            name=f"{step.name} #{number}",
+            kind="trial",
+            experiment=self.spec.experiment,
+            parent=self.pipeline,
+            params={**plan.parameters, **trial.params},
+            tags=self._trial_tags(step, plan, number),
+        )
+        trial.record = run
+        act = ActiveStep(plan, run, time.time(), sweep=sweep, single_trial=True)
+        self.active[step.name] = act
+        self.progress.event(f"> {step.name} #{number}: running ({plan.reason})")
+        self._submit(act, {**plan.parameters, **trial.params}, run, f"{step.name} #{number}", trial)
+
+    def _trial_tags(self, step: StepSpec, plan: StepPlan, number: int) -> dict[str, Any]:
+        assert plan.key is not None
+        return {STEP_TAG: step.name, TRIAL_TAG: number, SWEEP_KEY_TAG: plan.key.key}
+
+    def _reuse_trial(self, act: ActiveStep, trial: Trial) -> bool:
+        """Tell the sweep a trial that already finished elsewhere; whether there was one."""
+        assert act.sweep is not None and act.plan.key is not None
+        if act.prior_trials is None:
+            act.prior_trials = (
+                records.finished_trials(self.ws, self.spec.experiment, act.plan.key.key)
+                if self.reuse_trials
+                else {}
+            )
+        found = act.prior_trials.get(trial.number)
+        if found is None:
+            return False
+        run_id, metrics = found
+        trial.record = LandedRun(self.ws, run_id)
+        step_run_id, _ = self._run_ref(act.run)  # waits the moment the flusher needs for it
+        if step_run_id:  # the trial becomes a child of the step run that uses it
+            trial.record.set_tags({"mlflow.parentRunId": step_run_id})
+        act.trial_metrics[trial.number] = metrics
+        act.sweep.tell(trial, metrics.get(act.sweep.spec.metric))
+        act.reused += 1
+        self.progress.advance()
+        self.progress.event(
+            f"= {act.step.name} #{trial.number}: finished earlier (run {run_id[:16]})"
+        )
+        return True
+
     def _fill_sweep(self, act: ActiveStep) -> None:
         assert act.sweep is not None
         while act.in_flight < self.executor.jobs:
             trial = act.sweep.next_trial()
             if trial is None:
                 break
+            if self._reuse_trial(act, trial):
+                continue
             params = {**act.plan.parameters, **trial.params}
             run = records.start_run(
                 self.ws,
@@ -280,10 +352,12 @@ class Scheduler:
                 experiment=self.spec.experiment,
                 parent=act.run,
                 params=params,
-                tags={STEP_TAG: act.step.name, TRIAL_TAG: trial.number},
+                tags=self._trial_tags(act.step, act.plan, trial.number),
             )
             trial.record = run
             self._submit(act, params, run, f"{act.step.name} #{trial.number}", trial)
+        if act.in_flight == 0 and not act.refit:  # every trial done (or reused): pick the best
+            self._finish_sweep(act)
 
     # -- finishing work --------------------------------------------------------------------
     def _complete(self, future: Future[NotebookResult]) -> None:
@@ -315,9 +389,10 @@ class Scheduler:
             if item.pruning:
                 item.run.set_tags({PRUNED_TAG: "true"})
             item.run.end(status)
+            if act.single_trial:
+                self._close_single_trial(act, result, metrics)
+                return
             self._fill_sweep(act)
-            if act.in_flight == 0:
-                self._finish_sweep(act)
             return
         self._finish_step(act, result, metrics)
 
@@ -387,6 +462,26 @@ class Scheduler:
         metrics = act.trial_metrics.get(best.number, {})
         act.run.log_metrics(metrics)
         self._close_step(act, "FINISHED", metrics, None, trials)
+
+    def _close_single_trial(
+        self, act: ActiveStep, result: NotebookResult, metrics: dict[str, float]
+    ) -> None:
+        """The one trial ran: report it; the step's cache entry is the sweep's, not the trial's."""
+        self.active.pop(act.step.name, None)
+        state = {"FINISHED": "ran", "KILLED": "killed"}.get(result.status, "failed")
+        duration = time.time() - act.started
+        self.reports[act.step.name] = StepReport(
+            act.step.name,
+            state,
+            f"trial {act.sweep.trials[-1].number if act.sweep else '?'}",
+            act.run.known_run_id,
+            duration,
+            key_metric(act.step, metrics),
+            1,
+            result.error,
+            metrics,
+        )
+        self.progress.event(f"{'+' if state == 'ran' else '!'} {act.step.name}: trial {state}")
 
     def _finish_step(
         self, act: ActiveStep, result: NotebookResult, metrics: dict[str, float]

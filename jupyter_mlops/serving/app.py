@@ -272,11 +272,16 @@ class Invocations:
 
 
 def status_routes(model: str, router: ModelRouter) -> list[BaseRoute]:
-    """``/ping`` and ``/health`` (200 once a champion is loaded), ``/version`` (the table)."""
+    """``/ping`` and ``/health`` (200 once a champion is loaded), ``/live`` (200 while the process
+    answers: a liveness probe must not restart a router waiting for its first champion),
+    ``/version`` (the table)."""
 
     async def ping(request: Request) -> Response:
         ok = router.table.champion is not None
         return Response("\n" if ok else "no champion loaded\n", status_code=200 if ok else 503)
+
+    async def live(request: Request) -> Response:
+        return Response("\n", status_code=200)
 
     async def version(request: Request) -> Response:
         t = router.table
@@ -295,6 +300,7 @@ def status_routes(model: str, router: ModelRouter) -> list[BaseRoute]:
     return [
         Route("/ping", ping, methods=["GET"]),
         Route("/health", ping, methods=["GET"]),
+        Route("/live", live, methods=["GET"]),
         Route("/version", version, methods=["GET"]),
     ]
 

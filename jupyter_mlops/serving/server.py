@@ -73,12 +73,14 @@ class BackgroundServer:
         *,
         host: str = "127.0.0.1",
         port: int | None = None,
+        app: Any = None,
         **app_options: Any,
     ) -> None:
         import uvicorn
 
         self.host, self.port = host, port or free_port(host)
-        self.app = create_app(ws, model, **app_options)
+        # another ASGI app of the package (the prediction-log collector) runs the same way
+        self.app = app if app is not None else create_app(ws, model, **app_options)
         self.server = uvicorn.Server(_config(self.app, self.host, self.port))
         self.thread = threading.Thread(target=self.server.run, name=f"serve-{model}", daemon=True)
 
