@@ -139,6 +139,17 @@ def metric_tag(metric: str) -> str:
     return f"{METRIC_PREFIX}{metric}"
 
 
+# --- approvals: written by release/approvals.py -----------------------------------------------
+# One model-version tag per alias the policy protects, ``mlops.approval.<alias>``: the request
+# and the decision as JSON (state, who asked, who decided, when, the comments)
+APPROVAL_PREFIX = "mlops.approval."
+
+
+def approval_tag(alias: str) -> str:
+    """The model-version tag holding the approval of a version for ``alias``."""
+    return f"{APPROVAL_PREFIX}{alias}"
+
+
 # --- monitor: written by monitor/ on its report runs and the canary guard ------------------------
 MONITOR_DRIFTED_TAG = "mlops.monitor.drifted"  # features that drifted, comma separated
 MONITOR_ALERTS_TAG = "mlops.monitor.alerts"  # how many alerts the report raised
@@ -146,6 +157,27 @@ MONITOR_CANARY_TAG = "mlops.monitor.canary"  # what the report decided about the
 MONITOR_UNTIL_TAG = "mlops.monitor.until"  # end of the report's time window
 GUARD_LEADER_TAG = "mlops.guard_leader"  # on a registered model: the guard acting as leader
 PREDICTION_LOG_TAG = "mlops.prediction_log"  # on a log-shipping run: the model whose log it holds
+
+# --- loop: written by loop/ on its cycle runs and on the registered model ---------------------
+LOOP_LEADER_TAG = "mlops.loop_leader"  # on a registered model: the loop process that leads
+# On a registered model, one tag per trigger, ``mlops.loop.trigger.<name>``: what it last saw
+# (a digest, when a condition started holding, the next scheduled firing) as JSON
+LOOP_TRIGGER_PREFIX = "mlops.loop.trigger."
+LOOP_REQUEST_PREFIX = "mlops.loop.request."  # on a registered model: a firing asked for by hand
+CYCLE_TRIGGER_TAG = "mlops.cycle.trigger"  # on a cycle run: the trigger that started it
+CYCLE_REASON_TAG = "mlops.cycle.reason"  # on a cycle run: why it started, in words
+CYCLE_STAGE_TAG = "mlops.cycle.stage"  # on a cycle run: the stage it is at (or ended at)
+CYCLE_OUTCOME_TAG = "mlops.cycle.outcome"  # running | waiting | promoted | stopped | failed | ...
+CYCLE_STAGES_TAG = "mlops.cycle.stages"  # on a cycle run: each stage's record, as JSON
+CYCLE_BUILD_RUN_TAG = "mlops.cycle.build_run"  # on a cycle run: the pipeline run of its build
+# On a cycle run, one tag per firing that arrived while it ran: ``mlops.cycle.coalesced.<ms>``
+CYCLE_COALESCED_PREFIX = "mlops.cycle.coalesced."
+
+
+def loop_trigger_tag(name: str) -> str:
+    """The registered-model tag holding what trigger ``name`` last saw."""
+    return f"{LOOP_TRIGGER_PREFIX}{name}"
+
 
 # --- pipeline: written by pipeline/ on build, step, trial and papermill runs ---------------------
 SOURCE_TAG = "mlops.source"  # what ran the notebook ("papermill" for the engine)

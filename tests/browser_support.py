@@ -164,7 +164,7 @@ def _wait_ready(server: LabServer, timeout: float) -> None:
 
 
 @contextmanager
-def chromium_page():
+def chromium_page(width: int = 1280, height: int = 800):
     """A headless Debian Chromium page driven by Python Playwright."""
     executable = chromium_path()
     try:
@@ -174,7 +174,7 @@ def chromium_page():
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 800})
+            context = browser.new_context(viewport={"width": width, "height": height})
             yield context.new_page()
         finally:
             browser.close()
@@ -210,10 +210,18 @@ LAYOUT_PROBLEMS_JS = """
     if (box.right > edge + 1 && !el.parentElement.closest('[style*="ellipsis"]')) {
       problems.push('past the right edge (' + Math.round(box.right - edge) + ' px): ' + name(el));
     }
-    const text = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join('').trim();
+    const nodes = [...el.childNodes].filter(n => n.nodeType === 3);
+    const text = nodes.map(n => n.textContent).join('').trim();
     const line = parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.3;
     if (text.length >= 4 && !text.includes(' ') && box.height > 2.5 * line) {
-      problems.push('word stacked over ' + Math.round(box.height / line) + ' lines: ' + name(el));
+      // the text's own height: a table cell is as tall as its row, its one word need not be
+      const range = document.createRange();
+      range.setStartBefore(nodes[0]);
+      range.setEndAfter(nodes[nodes.length - 1]);
+      const height = range.getBoundingClientRect().height;
+      if (height > 2.5 * line) {
+        problems.push('word stacked over ' + Math.round(height / line) + ' lines: ' + name(el));
+      }
     }
   }
   return problems;

@@ -29,7 +29,7 @@ steps:
     needs: [prepare_the_customer_features]
 """
 LONG_NAME = "a-rather-long-run-name-that-cannot-fit-the-sidebar-width"
-TABS = ["runs", "models", "pipeline", "lineage", "monitor"]
+TABS = ["runs", "models", "pipeline", "lineage", "monitor", "loop"]
 
 
 def seed(ws) -> None:
@@ -85,7 +85,7 @@ def test_every_tab_fits_the_default_width_in_light_and_dark(workspace, tmp_path)
         )
         # icon tabs, each with its tooltip and an accessible name
         tabs = panel.locator(".lm-TabBar-tab")
-        assert [tabs.nth(i).get_attribute("title") for i in range(5)] == [
+        assert [tabs.nth(i).get_attribute("title") for i in range(len(TABS))] == [
             t.capitalize() for t in TABS
         ]
         assert max(one_line_heights(page, "#jp-mlops-sidebar .lm-TabBar-tab")) < 2.5

@@ -73,6 +73,9 @@ def test_versions_are_numbered_per_name_and_listed(workspace):
     assert [v.version for v in versions] == [1, 2]
     assert fingerprint(load_dataset("train@1", workspace=workspace)) == fingerprint(a)
     assert fingerprint(load_dataset("train", workspace=workspace)) == fingerprint(b)
+    # an earlier version by its digest (what a model's lineage records), a later one existing
+    first = registry.resolve(workspace, versions[0].digest[:12])
+    assert (first.name, first.version) == ("train", 1)
     # the same data under another name shares the first snapshot instead of storing it again
     other = registry.resolve(workspace, "other")
     assert other.snapshot_run == versions[0].run_id

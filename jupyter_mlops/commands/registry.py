@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from . import agent, datasets, events, monitor, pipeline, platforms, release, tracking
+from . import (
+    agent,
+    approvals,
+    datasets,
+    events,
+    loop,
+    monitor,
+    pipeline,
+    platforms,
+    release,
+    tracking,
+)
 from .declaration import Command, FrontEnd
 
-TOPICS = (tracking, pipeline, monitor, release, platforms, datasets, events, agent)
+TOPICS = (tracking, pipeline, monitor, release, approvals, loop, platforms, datasets, events, agent)
 
 
 def _by_name() -> dict[str, Command]:

@@ -178,8 +178,9 @@ def resolve(ws: Workspace, ref: str) -> DatasetVersion:
                 hint="give more digits of the digest",
             )
         if found:
-            named = {v.name: v for v in list_versions(ws, found[0].name)}
-            match = next(v for v in named.values() if v.digest == found[0].digest)
+            # the digest's numbered version among every version of its name (not only the last)
+            versions = list_versions(ws, found[0].name)
+            match = next((v for v in versions if v.digest == found[0].digest), found[0])
             return _with_snapshot(match, found)
         if len(ref) != 32:
             raise NotFound(

@@ -70,7 +70,15 @@ def monitor_stage(project: Path) -> None:
     _run("python", "-m", "jupyter_mlops.demo.monitor", cwd=project)
 
 
-STAGES = [track_stage, datasets_stage, build_stage, release_stage, monitor_stage]
+def loop_stage(project: Path) -> None:
+    _say(
+        "6. The loop: drifted data arrives, the alert fires, a retrain, gates, a canary, "
+        "an approval, a new champion"
+    )
+    _run("python", "-m", "jupyter_mlops.demo.loop", cwd=project)
+
+
+STAGES = [track_stage, datasets_stage, build_stage, release_stage, monitor_stage, loop_stage]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,13 +93,18 @@ def main(argv: list[str] | None = None) -> int:
     project = EXAMPLE
     if args.project is not None:
         project = args.project.resolve()
-        ignore = shutil.ignore_patterns(".mlops", "output", "*.out.ipynb")
+        ignore = shutil.ignore_patterns(".mlops", "output", "*.out.ipynb", "incoming")
         shutil.copytree(EXAMPLE, project, ignore=ignore, dirs_exist_ok=True)
     if not args.keep:
         shutil.rmtree(project / ".mlops", ignore_errors=True)
         shutil.rmtree(project / "output", ignore_errors=True)
+        shutil.rmtree(project / "data" / "incoming", ignore_errors=True)  # the loop stage's
     for stage in STAGES:
-        stage(project)
+        try:
+            stage(project)
+        except subprocess.CalledProcessError as exc:  # the stage said why, above
+            print(f"\nthe demo stopped: {' '.join(map(str, exc.cmd[-2:]))} failed", file=sys.stderr)
+            return 1
     _say("What was recorded")
     _run("jupyter-mlops", "runs", "--limit", "15", cwd=project)
     db = project / ".mlops" / "mlflow.db"

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import MlopsError, NotFound
+from ..release.approvals import decide
 from ..release.card import write_card
 from ..release.history import events, format_history
 from ..release.policy import load_policy
@@ -64,6 +65,7 @@ def run(
     first = register(ws, runner_up.info.run_id, name, reason="demo: first release")
     report = validate(ws, name, first.version, reason="demo")
     say(report.text())
+    approve(ws, policy, name, first.version, say)
     promote(
         ws,
         name,
@@ -97,6 +99,7 @@ def run(
         promote(ws, name, mv.version, "canary", weight=policy.canary_weight, reason="demo: canary")
         srv.router.wait_for(lambda t: t.canary is not None, 5)
         say(f"canary v{mv.version} at {policy.canary_weight:g}%: {traffic(seconds)}")
+        approve(ws, policy, name, mv.version, say)
         promote(ws, name, mv.version, "champion", reason="demo: canary healthy")
         srv.router.wait_for(lambda t: t.champion.version == str(mv.version), 5)
         say(f"champion v{mv.version}: {traffic(seconds / 2)}")
@@ -108,6 +111,21 @@ def run(
         )
     say("== release history")
     say(format_history(events(ws, name)))
+
+
+def approve(
+    ws: Workspace, policy: Any, name: str, version: Any, say: Callable[[str], None]
+) -> None:
+    """When the policy protects champion, one of its approvers approves first (as a reviewer
+    would, from the sidebar or `jupyter-mlops approve`)."""
+    rule = policy.approval_rule("champion")
+    if rule is None:
+        return
+    who = rule.approvers[0] if rule.approvers else "reviewer"
+    approval = decide(
+        ws, name, version, "approve", actor=who, comment="demo: gates and canary fine"
+    )
+    say(approval.summary())
 
 
 def main(argv: list[str] | None = None) -> int:

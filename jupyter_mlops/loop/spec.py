@@ -14,6 +14,8 @@ Example::
         quality: {alert: quality, metric: accuracy, threshold: 0.85, sustained: 30m}
       cycle:
         steps: [prepare, train, evaluate]  # what to build (default: every step)
+        register: train               # whose best run is registered (default: the last step
+                                      # whose runs logged a model)
         promote: [staging, canary, champion]  # how far the aliases move (default: all three)
         canary_weight: 20             # default: release.rollout.canary_weight
         watch: 5m                     # the canary is guarded this long before champion
@@ -37,7 +39,7 @@ from ..release.registered_model import check_name
 from ..workspace import Workspace
 
 SECTION_KEYS = ("model", "poll", "triggers", "cycle")
-CYCLE_KEYS = ("steps", "promote", "canary_weight", "watch")
+CYCLE_KEYS = ("steps", "register", "promote", "canary_weight", "watch")
 ALIAS_ORDER = ("staging", "canary", "champion")
 ALERT_SIGNALS = ("input_drift", "prediction_drift", "quality")
 TRIGGER_KINDS = ("schedule", "watch", "dataset", "command", "alert")
@@ -75,6 +77,7 @@ class Trigger:
 @dataclass(frozen=True)
 class CycleSpec:
     steps: tuple[str, ...] = ()  # empty: every step of the pipeline
+    register: str | None = None  # the step whose best run is registered (None: found)
     promote: tuple[str, ...] = ALIAS_ORDER
     canary_weight: float | None = None  # None: release.rollout.canary_weight
     watch: float = 300.0  # seconds the canary is guarded before it becomes champion
@@ -263,6 +266,15 @@ def _cycle(site: SpecSite, keys: Keys, value: Any, known_steps: tuple[str, ...])
                     hint=f"steps: {', '.join(known_steps)}",
                 )
         steps = tuple(str(s) for s in raw)
+    register = None
+    if "register" in spec:
+        register = _text(site, keys + ["register"], spec["register"])
+        if known_steps and register not in known_steps:
+            raise site.error(
+                keys + ["register"],
+                f"unknown step {register!r}{did_you_mean(register, known_steps)}",
+                hint=f"steps: {', '.join(known_steps)}",
+            )
     promote: tuple[str, ...] = ALIAS_ORDER
     if "promote" in spec:
         raw = spec["promote"]
@@ -286,4 +298,6 @@ def _cycle(site: SpecSite, keys: Keys, value: Any, known_steps: tuple[str, ...])
     if "canary_weight" in spec:
         weight = site.number(keys + ["canary_weight"], spec["canary_weight"], 0, 100)
     watch = _duration(site, keys + ["watch"], spec.get("watch", 300.0))
-    return CycleSpec(steps=steps, promote=promote, canary_weight=weight, watch=watch)
+    return CycleSpec(
+        steps=steps, register=register, promote=promote, canary_weight=weight, watch=watch
+    )

@@ -16,6 +16,8 @@ Example::
         fairness: {sensitive: group, metric: accuracy, max_disparity: 0.1}   # bins: N for numbers
         importance: {top: 5, forbid: [customer_id]}
       rollout: {canary_weight: 10}
+      approvals:                      # an alias that moves only with a named approval
+        champion: {approvers: [alice, bob], not_self: true}   # not_self: not the registrant
 
 Errors name the file, the key path and its line.
 """
@@ -32,7 +34,28 @@ from .gates.registry import release_gates
 from .gates.spec_check import Keys, SpecSite
 from .registered_model import check_name
 
-SECTION_KEYS = ("model", "intended_use", "limitations", "evaluation", "gates", "rollout", "signing")
+SECTION_KEYS = (
+    "model",
+    "intended_use",
+    "limitations",
+    "evaluation",
+    "gates",
+    "rollout",
+    "signing",
+    "approvals",
+)
+PROTECTABLE = ("staging", "canary", "champion")
+APPROVAL_KEYS = ("approvers", "not_self")
+
+
+@dataclass(frozen=True)
+class ApprovalRule:
+    """``release.approvals.<alias>``: who may approve a version for ``alias`` (anyone when
+    ``approvers`` is empty), and whether the one who registered it may (``not_self``)."""
+
+    alias: str
+    approvers: tuple[str, ...] = ()
+    not_self: bool = False
 
 
 @dataclass
@@ -43,7 +66,12 @@ class ReleasePolicy:
     evaluation: dict[str, Any] = field(default_factory=dict)
     gates: dict[str, Any] = field(default_factory=dict)
     canary_weight: float = 10.0
+    approvals: dict[str, ApprovalRule] = field(default_factory=dict)
     source: str = "defaults"
+
+    def approval_rule(self, alias: str) -> ApprovalRule | None:
+        """The rule protecting ``alias``, or None when it moves without an approval."""
+        return self.approvals.get(alias)
 
 
 def parse_policy(ws: Workspace, section: Any, node: Any = None) -> ReleasePolicy:
@@ -76,7 +104,40 @@ def parse_policy(ws: Workspace, section: Any, node: Any = None) -> ReleasePolicy
         pol.canary_weight = site.number(
             base + ["rollout", "canary_weight"], rollout["canary_weight"], 0, 100
         )
+    pol.approvals = _approvals(site, base + ["approvals"], section.get("approvals"))
     return pol
+
+
+def _approvals(site: SpecSite, keys: Keys, value: Any) -> dict[str, ApprovalRule]:
+    rules = {}
+    for alias, spec in site.mapping(keys, value).items():
+        where = keys + [alias]
+        if alias not in PROTECTABLE:
+            raise site.error(
+                where,
+                f"unknown alias{did_you_mean(str(alias), PROTECTABLE)}",
+                hint=f"an approval can protect {', '.join(PROTECTABLE)}",
+            )
+        spec = site.mapping(where, spec if spec is not True else {})
+        unknown = sorted(str(k) for k in set(spec) - set(APPROVAL_KEYS))
+        if unknown:
+            raise site.error(
+                where + [unknown[0]],
+                f"unknown key{did_you_mean(unknown[0], APPROVAL_KEYS)}",
+                hint=f"known: {', '.join(APPROVAL_KEYS)}",
+            )
+        approvers = spec.get("approvers", [])
+        if isinstance(approvers, str):
+            approvers = [approvers]
+        if not isinstance(approvers, list) or not all(
+            isinstance(a, str) and a.strip() for a in approvers
+        ):
+            raise site.error(where + ["approvers"], "must be a list of user names")
+        not_self = spec.get("not_self", False)
+        if not isinstance(not_self, bool):
+            raise site.error(where + ["not_self"], f"must be true or false, not {not_self!r}")
+        rules[alias] = ApprovalRule(alias, tuple(a.strip() for a in approvers), not_self)
+    return rules
 
 
 def _evaluation(site: SpecSite, keys: Keys, value: Any) -> dict[str, Any]:

@@ -203,7 +203,7 @@ def register(
     root = None if ws.is_embedded else client.get_experiment(lm.experiment_id).artifact_location
     loc = check_source(ws, lm.artifact_location, experiment_root=root)
     lineage = lineage_of(ws, run)
-    who = history.current_actor(actor)
+    who = history.current_actor(actor, ws.tracking_uri)
     # signed before the version exists: a key that cannot sign leaves no unsigned version
     signature = sign_logged_model(ws, lm.model_id, loc.uri, loc.local_path, who)
     tags = {

@@ -18,6 +18,7 @@ from ..errors import Conflict, GateFailed, InvalidInput, NotFound
 from ..tags import CANARY_SHADOW_TAG, CANARY_WEIGHT_TAG, ROLLED_BACK_TAG
 from ..workspace import Workspace
 from .aliases.change import PlannedChange, change
+from .approvals import require_approval
 from .permissions import alias_permission, require
 from .policy import load_policy
 from .registered_model import T_GATES, check_name, get_registered_model
@@ -92,7 +93,9 @@ def promote(
 ) -> RolloutState:
     """Move ``version`` to alias ``to``; refuses versions whose gates did not pass unless forced.
 
-    The gate verdict is read under the release lease, so a verdict changed meanwhile counts."""
+    The gate verdict and the approval (for an alias ``release.approvals`` protects) are read
+    under the release lease, so a verdict or decision changed meanwhile counts. ``force``
+    overrides failed gates, never a missing approval."""
     check_name(model)
     if to not in TARGETS:
         raise InvalidInput(f"cannot promote to {to!r}", hint=f"one of: {', '.join(TARGETS)}")
@@ -105,9 +108,8 @@ def promote(
         )
     require(ws, model, alias_permission(ws, to), f"move {model}@{to} to version {version}")
     verify_version(ws, model, version)  # NotFound, or a changed file, before taking the lease
-    default_weight = None
-    if to == "canary" and w is None:
-        default_weight = load_policy(ws).canary_weight
+    policy = load_policy(ws)
+    default_weight = policy.canary_weight if to == "canary" and w is None else None
 
     def build(rm: Any) -> PlannedChange:
         mv = get_version(ws, model, version)
@@ -118,6 +120,7 @@ def promote(
                 hint=f"run `jupyter-mlops validate {model} {mv.version}`, "
                 "or override with --force --reason TEXT",
             )
+        require_approval(policy, model, mv, to)
         details: dict[str, Any] = {"to": to, "forced": force or None, "gates": verdict}
         return _plan_promotion(
             model, _state_of(model, rm), str(mv.version), to, details, w, default_weight, shadow

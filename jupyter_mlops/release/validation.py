@@ -143,7 +143,7 @@ def _record(
             MODEL_TAG: report.model,
             MODEL_VERSION_TAG: report.version,
             T_GATES: verdict,
-            ACTOR_TAG: history.current_actor(actor),
+            ACTOR_TAG: history.current_actor(actor, ws.tracking_uri),
             **({EVAL_DIGEST_TAG: report.evaluation["digest"]} if report.evaluation else {}),
         },
     )

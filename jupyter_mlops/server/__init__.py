@@ -10,11 +10,14 @@ from typing import Any
 
 from jupyter_server.utils import url_path_join
 
+from .approvals import ApprovalHandler, ApprovalsHandler
 from .base import SERVICE_KEY
 from .events import EventsHandler
 from .first_page import warm_up_when_serving
 from .labels import LabelsHandler
 from .lineage import DatasetsHandler, LineageHandler, MonitorHandler
+from .loop import LoopFiringsHandler, LoopHandler
+from .loop_host import start_hosted_loop
 from .models import (
     AliasHandler,
     HistoryHandler,
@@ -56,6 +59,10 @@ ROUTES: list[tuple[str, type]] = [
     (rf"models/{_SEG}/aliases/{_SEG}", AliasHandler),
     (rf"models/{_SEG}/rollbacks", RollbacksHandler),
     (rf"models/{_SEG}/history", HistoryHandler),
+    (rf"models/{_SEG}/approvals", ApprovalsHandler),
+    (rf"models/{_SEG}/versions/{_SEG}/approvals/{_SEG}", ApprovalHandler),
+    (r"loop", LoopHandler),
+    (r"loop/firings", LoopFiringsHandler),
     (r"pipeline", PipelineHandler),
     (r"builds", BuildsHandler),
     (rf"builds/{_SEG}", BuildHandler),
@@ -78,6 +85,10 @@ def setup_handlers(server_app: Any) -> None:
     routes = [*ROUTES, (r"(.*)", UnknownRouteHandler)]
     handlers = [(url_path_join(base_url, API_PREFIX, path) + "$", cls) for path, cls in routes]
     web_app.add_handlers(".*$", handlers)
+    try:
+        start_hosted_loop(server_app, service.workspace)
+    except Exception as exc:  # a mlops.yaml mistake must not stop the server: say it
+        server_app.log.warning("jupyter-mlops: the hosted loop did not start: %s", exc)
 
 
 __all__ = ["API_PREFIX", "ROUTES", "setup_handlers"]

@@ -25,12 +25,13 @@ export function addCommands(
     [CommandIDs.showModels, 'models', trans.__('Show MLOps Models')],
     [CommandIDs.showPipeline, 'pipeline', trans.__('Show MLOps Pipeline')],
     [CommandIDs.showLineage, 'lineage', trans.__('Show MLOps Lineage')],
-    [CommandIDs.showMonitor, 'monitor', trans.__('Show MLOps Monitoring')]
+    [CommandIDs.showMonitor, 'monitor', trans.__('Show MLOps Monitoring')],
+    [CommandIDs.showLoop, 'loop', trans.__('Show MLOps Loop')]
   ];
   commands.addCommand(CommandIDs.openPanel, {
     label: trans.__('Open MLOps Panel'),
     caption: trans.__(
-      'Show the runs, models, pipeline, lineage and monitoring of this workspace'
+      'Show the runs, models, pipeline, lineage, monitoring and release loop of this workspace'
     ),
     execute: () => {
       shell.activateById(sidebar.id);

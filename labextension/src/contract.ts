@@ -6,6 +6,32 @@
  */
 
 /**
+ * A version's approval for a protected alias: `requested`, `approved` or `rejected`,
+ * who asked and who decided (the authenticated user), when, and their comments.
+ */
+export interface IApproval {
+  model: string;
+  version: string;
+  alias: string;
+  state: 'requested' | 'approved' | 'rejected';
+  requested_by: string | null;
+  requested_at: number | null;
+  request_comment: string | null;
+  decided_by: string | null;
+  decided_at: number | null;
+  comment: string | null;
+  cycle: string | null;
+}
+
+/**
+ * `GET models/{name}/approvals`: every approval of the model's versions, newest first.
+ */
+export interface IApprovalList {
+  model: string;
+  approvals: IApproval[];
+}
+
+/**
  * `GET builds`: recent builds, newest first, without their logs.
  */
 export interface IBuildList {
@@ -89,6 +115,18 @@ export interface IComparisonRow {
   key: string;
   values: any[];
   differs: boolean;
+}
+
+/**
+ * One stage of a cycle: running, waiting, done, skipped, stopped or failed.
+ */
+export interface ICycleStage {
+  stage: string;
+  status: string;
+  started: number;
+  ended: number | null;
+  note: string;
+  detail: Record<string, any>;
 }
 
 /**
@@ -207,6 +245,16 @@ export interface IFeatureDrift {
   drifted: boolean;
   reasons: string[];
   note: string | null;
+}
+
+/**
+ * `POST loop/firings`: the cycle asked of the leading loop, which takes it at its next
+ * round.
+ */
+export interface IFiringRequested {
+  model: string;
+  trigger: string;
+  leader: string;
 }
 
 /**
@@ -331,6 +379,57 @@ export interface ILineageNode {
 }
 
 /**
+ * A cycle: why it started, its stages so far and its outcome (running, waiting, promoted,
+ * validated, unchanged, stopped, failed).
+ */
+export interface ILoopCycle {
+  run_id: string;
+  model: string;
+  trigger: string;
+  reason: string;
+  started: number;
+  ended: number | null;
+  outcome: string;
+  version: string | null;
+  actor: string;
+  build_run: string | null;
+  stages: ICycleStage[];
+  coalesced: Array<Record<string, any>>;
+  plan: Record<string, any>;
+}
+
+/**
+ * `GET loop`: the loop's leader (null when no loop process leads), whether this Jupyter
+ * server hosts it, its triggers, the cycle under way, the recent cycles (newest first) and the
+ * approvals waiting.
+ */
+export interface ILoopState {
+  model: string;
+  poll: number;
+  leader: string | null;
+  leader_until: number | null;
+  hosted: boolean;
+  triggers: ILoopTrigger[];
+  active: ILoopCycle | null;
+  cycles: ILoopCycle[];
+  pending: IPendingApproval[];
+}
+
+/**
+ * A declared trigger and what it saw last (times in seconds since the epoch).
+ */
+export interface ILoopTrigger {
+  name: string;
+  kind: string;
+  description: string;
+  next_firing: number | null;
+  last_fired: number | null;
+  value: number | null;
+  holding_since: number | null;
+  error: string | null;
+}
+
+/**
  * `GET models`.
  */
 export interface IModelList {
@@ -412,6 +511,30 @@ export interface IOutboxState {
   journals: number;
   unreadable: number;
   refused: IRefusedRecord[];
+}
+
+/**
+ * An approval waiting for a decision, with what an approver decides on: the version's gate
+ * results and metrics beside the champion's, and who may approve.
+ */
+export interface IPendingApproval {
+  model: string;
+  version: string;
+  alias: string;
+  state: 'requested' | 'approved' | 'rejected';
+  requested_by: string | null;
+  requested_at: number | null;
+  request_comment: string | null;
+  decided_by: string | null;
+  decided_at: number | null;
+  comment: string | null;
+  cycle: string | null;
+  registered_by: string | null;
+  gate_results: IGateResult[];
+  metrics: Record<string, number>;
+  champion: Record<string, any> | null;
+  approvers: string[];
+  not_self: boolean;
 }
 
 /**

@@ -14,6 +14,7 @@ import { addCommands } from './commands';
 import { MlopsSidebar } from './components/Sidebar';
 import { MainArea } from './mainarea';
 import { LineageModel, MonitorModel } from './models/insight';
+import { LoopModel } from './models/loop';
 import { PipelineModel } from './models/pipeline';
 import { ReleaseModel } from './models/release';
 import { RunsModel } from './models/runs';
@@ -24,7 +25,7 @@ import { CommandIDs, SETTINGS_ID } from './tokens';
 const sidebarPlugin: JupyterFrontEndPlugin<void> = {
   id: SETTINGS_ID,
   description:
-    'A left-area panel: runs, models and their release, pipeline builds, lineage and monitoring.',
+    'A left-area panel: runs, models and their release, pipeline builds, lineage, monitoring and the release loop.',
   autoStart: true,
   optional: [
     ILayoutRestorer,
@@ -49,7 +50,8 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
       release: new ReleaseModel(),
       pipeline: new PipelineModel(),
       lineage: new LineageModel(),
-      monitor: new MonitorModel()
+      monitor: new MonitorModel(),
+      loop: new LoopModel()
     };
     const main = new MainArea(app.shell, models, rendermime);
     const sidebar = new MlopsSidebar({

@@ -37,6 +37,7 @@ export function applySettings(
   models.runs.pollInterval = current.pollInterval * 1000;
   models.release.pollInterval = current.pollInterval * 1000;
   models.pipeline.pollInterval = current.pollInterval * 1000;
+  models.loop.idleInterval = current.pollInterval * 1000;
   if (current.defaultExperiment !== previous.defaultExperiment) {
     void models.runs.setQuery({
       experiment: current.defaultExperiment || null

@@ -18,6 +18,9 @@ export type IRunsResponse = IRunsPage;
 /** `GET models/{name}/versions`, by the name the sidebar's models use. */
 export type IVersionsResponse = IModelVersions;
 
+/** What an approver decides. */
+export type Decision = 'approve' | 'reject';
+
 /** Command ids, namespaced so they never clash with another extension's. */
 export namespace CommandIDs {
   export const openPanel = 'jupyter-mlops:open-panel';
@@ -27,6 +30,7 @@ export namespace CommandIDs {
   export const showPipeline = 'jupyter-mlops:show-pipeline';
   export const showLineage = 'jupyter-mlops:show-lineage';
   export const showMonitor = 'jupyter-mlops:show-monitor';
+  export const showLoop = 'jupyter-mlops:show-loop';
   export const build = 'jupyter-mlops:build';
   export const openRun = 'jupyter-mlops:open-run';
   export const compareRuns = 'jupyter-mlops:compare-runs';
@@ -65,7 +69,8 @@ export const TAB_NAMES = [
   'models',
   'pipeline',
   'lineage',
-  'monitor'
+  'monitor',
+  'loop'
 ] as const;
 export type TabName = (typeof TAB_NAMES)[number];
 

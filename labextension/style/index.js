@@ -2,3 +2,4 @@ import './base.css';
 import './tabs.css';
 import './lists.css';
 import './main.css';
+import './loop.css';

@@ -1,4 +1,4 @@
-/** Assembles the left-area sidebar: a title, a toolbar with refresh, and five icon tabs. */
+/** Assembles the left-area sidebar: a title, a toolbar with refresh, and six icon tabs. */
 import { TranslationBundle } from '@jupyterlab/translation';
 import {
   bellIcon,
@@ -14,7 +14,8 @@ import {
 import { CommandRegistry } from '@lumino/commands';
 import { TabPanel, Widget } from '@lumino/widgets';
 
-import { mlopsIcon } from '../icons';
+import { loopIcon, mlopsIcon } from '../icons';
+import { LoopModel } from '../models/loop';
 import { PipelineModel } from '../models/pipeline';
 import { LineageModel, MonitorModel } from '../models/insight';
 import { ReleaseModel } from '../models/release';
@@ -22,6 +23,7 @@ import { RunsModel } from '../models/runs';
 import { CommandIDs, SIDEBAR_ID, TAB_NAMES, TabName } from '../tokens';
 import { IPanelContext, ModelView } from './common';
 import { LineageView } from './LineageView';
+import { LoopView } from './LoopView';
 import { ModelsView } from './ModelsView';
 import { MonitorView } from './MonitorView';
 import { PipelineView } from './PipelineView';
@@ -34,6 +36,7 @@ export interface ISidebarModels {
   pipeline: PipelineModel;
   lineage: LineageModel;
   monitor: MonitorModel;
+  loop: LoopModel;
 }
 
 /** What the sidebar opens in the main area (see MainArea). */
@@ -50,7 +53,8 @@ const ICONS: Record<TabName, LabIcon> = {
   models: tagIcon,
   pipeline: buildIcon,
   lineage: treeViewIcon,
-  monitor: bellIcon
+  monitor: bellIcon,
+  loop: loopIcon
 };
 
 /** The sidebar, and a function that brings one of its tabs to the front. */
@@ -65,7 +69,7 @@ export class MlopsSidebar extends SidePanel {
     this.addClass('jp-mlops-sidebar');
     this.title.icon = mlopsIcon;
     this.title.caption = trans.__(
-      'MLOps: runs, models, pipeline, lineage, monitoring'
+      'MLOps: runs, models, pipeline, lineage, monitoring, the release loop'
     );
     tabs.tabBar.addClass('jp-mlops-tabbar');
     tabs.tabBar.node.setAttribute('aria-label', trans.__('MLOps views'));
@@ -127,7 +131,8 @@ export class MlopsSidebar extends SidePanel {
       models: trans.__('Models'),
       pipeline: trans.__('Pipeline'),
       lineage: trans.__('Lineage'),
-      monitor: trans.__('Monitor')
+      monitor: trans.__('Monitor'),
+      loop: trans.__('Loop')
     };
     const views: Record<TabName, ModelView<any>> = {
       runs: new RunsView(models.runs, context, options.runColumns),
@@ -136,7 +141,8 @@ export class MlopsSidebar extends SidePanel {
       lineage: new LineageView(models.lineage, context, () =>
         main.openLineage()
       ),
-      monitor: new MonitorView(models.monitor, context)
+      monitor: new MonitorView(models.monitor, context),
+      loop: new LoopView(models.loop, context)
     };
     for (const name of TAB_NAMES) {
       const view = views[name];

@@ -55,7 +55,14 @@ export function StatusMark({ status }: { status: string }): JSX.Element {
     fresh: '✓',
     stale: '●',
     passed: '✓',
-    pending: '○'
+    pending: '○',
+    done: '✓',
+    promoted: '✓',
+    validated: '✓',
+    waiting: '◷',
+    skipped: '–',
+    unchanged: '=',
+    stopped: '✗'
   };
   return (
     <span

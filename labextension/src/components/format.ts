@@ -50,3 +50,69 @@ export function keyMetric(
   );
   return ranked.length > 0 ? ranked[0][0] : null;
 }
+
+/** A number as a reader wants it: four significant digits, no trailing zeros, thousands whole. */
+export function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) {
+    return String(value);
+  }
+  if (Number.isInteger(value) || Math.abs(value) >= 1000) {
+    return Math.round(value).toLocaleString('en-US');
+  }
+  return String(parseFloat(value.toPrecision(4)));
+}
+
+/** `net_value_per_100` as `net value per 100`. */
+function words(key: string): string {
+  return key.replace(/_/g, ' ');
+}
+
+/**
+ * A gate's value (or threshold) as lines a reviewer reads: a number rounded, a mapping of
+ * figures (the business gate's KPIs) one `name value` line each, a list joined by commas.
+ */
+export function gateValueLines(value: any): string[] {
+  if (value === null || value === undefined || value === '') {
+    return ['-'];
+  }
+  if (typeof value === 'number') {
+    return [formatNumber(value)];
+  }
+  if (typeof value === 'boolean') {
+    return [value ? 'yes' : 'no'];
+  }
+  if (Array.isArray(value)) {
+    return [value.map(v => gateValueLines(v).join(' ')).join(', ')];
+  }
+  if (typeof value === 'object') {
+    const entries = Object.entries(value);
+    if (entries.length === 0) {
+      return ['-'];
+    }
+    return entries.map(
+      ([k, v]) => `${words(k)} ${gateValueLines(v).join(' ')}`
+    );
+  }
+  return [String(value)];
+}
+
+/** How long ago (or from now) `seconds` since the epoch is, in a few characters. */
+export function formatWhen(
+  seconds: number | null | undefined,
+  now = Date.now()
+): string {
+  if (seconds === null || seconds === undefined) {
+    return '';
+  }
+  const delta = Math.round(seconds - now / 1000);
+  const span = Math.abs(delta);
+  const text =
+    span < 60
+      ? `${span} s`
+      : span < 3570
+        ? `${Math.round(span / 60)} min`
+        : span < 86400 * 2
+          ? `${Math.round(span / 3600)} h`
+          : `${Math.round(span / 86400)} d`;
+  return delta >= 0 ? `in ${text}` : `${text} ago`;
+}

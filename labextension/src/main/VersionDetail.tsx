@@ -6,8 +6,8 @@
 import * as React from 'react';
 
 import { Btn } from '../components/buttons';
-import { formatValue } from '../components/format';
-import { IVersionDetail } from '../tokens';
+import { gateValueLines } from '../components/format';
+import { IGateResult, IVersionDetail } from '../tokens';
 
 export type ReleaseAction =
   | 'validate'
@@ -30,16 +30,37 @@ export function Aliases({ aliases }: { aliases: string[] }): JSX.Element {
   );
 }
 
+/** A gate's value or threshold, one line a figure (a mapping of KPIs reads as KPIs). */
+export function GateValue({ value }: { value: any }): JSX.Element {
+  const lines = gateValueLines(value);
+  return (
+    <>
+      {lines.map((line, i) => (
+        <div key={i} className="jp-mlops-gate-line">
+          {line}
+        </div>
+      ))}
+    </>
+  );
+}
+
 export function GateResults({
-  detail
+  results
 }: {
-  detail: IVersionDetail;
+  results: ReadonlyArray<IGateResult>;
 }): JSX.Element {
-  if (detail.gate_results.length === 0) {
+  if (results.length === 0) {
     return <div className="jp-mlops-empty">Not validated yet.</div>;
   }
   return (
     <table className="jp-mlops-table jp-mlops-gate-results">
+      <colgroup>
+        <col className="jp-mlops-col-gate" />
+        <col className="jp-mlops-col-value" />
+        <col className="jp-mlops-col-threshold" />
+        <col className="jp-mlops-col-verdict" />
+        <col />
+      </colgroup>
       <thead>
         <tr>
           <th>gate</th>
@@ -50,15 +71,23 @@ export function GateResults({
         </tr>
       </thead>
       <tbody>
-        {detail.gate_results.map(g => (
+        {results.map(g => (
           <tr
             key={g.gate}
             className={g.passed ? 'jp-mlops-pass' : 'jp-mlops-fail'}
           >
-            <th scope="row">{g.gate}</th>
-            <td>{formatValue(g.value)}</td>
-            <td>{formatValue(g.threshold)}</td>
-            <td className="jp-mlops-verdict">{g.passed ? 'pass' : 'FAIL'}</td>
+            <th scope="row">
+              <span>{g.gate}</span>
+            </th>
+            <td>
+              <GateValue value={g.value} />
+            </td>
+            <td>
+              <GateValue value={g.threshold} />
+            </td>
+            <td className="jp-mlops-verdict">
+              <span>{g.passed ? 'pass' : 'FAIL'}</span>
+            </td>
             <td>{g.reason}</td>
           </tr>
         ))}
@@ -139,7 +168,7 @@ export function VersionDetailView(props: {
         </div>
       </header>
       <h3>Gates</h3>
-      <GateResults detail={detail} />
+      <GateResults results={detail.gate_results} />
       <h3>Model card</h3>
       {!detail.card && (
         <div className="jp-mlops-empty">
