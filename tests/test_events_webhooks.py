@@ -345,3 +345,34 @@ def test_monitor_alerts_are_announced_once_while_they_last(workspace, receivers,
     assert queue is not None
     wait_until(lambda: queue.counts()["pending"] == 0, 30, message="deliveries still pending")
     assert len(hook.requests) == 2
+
+
+def test_approvals_asked_and_decided_are_announced(workspace, receivers, signed, monkeypatch):
+    from release_support import registered
+
+    from jupyter_mlops.release import approvals
+
+    hook = receivers()
+    write_webhooks(
+        workspace.root,
+        [
+            {
+                "url": hook.url,
+                "secret_env": signed,
+                "events": ["approval_requested", "approval_decided"],
+            }
+        ],
+        release={"model": "churn", "approvals": {"champion": {"approvers": ["bob"]}}},
+    )
+    monkeypatch.setenv("MLOPS_ACTOR", "alice")
+    registered(workspace, "churn", ("good",))
+    approvals.request_approval(workspace, "churn", 1, comment="ready for traffic")
+    monkeypatch.setenv("MLOPS_ACTOR", "bob")
+    approvals.decide(workspace, "churn", 1, "approve", comment="looks good")
+    asked, decided = (r.json for r in hook.wait_for(2))
+    assert asked["kind"] == "approval_requested" and asked["actor"] == "alice"
+    assert asked["text"] == (
+        f"[{workspace.name}] churn: approval requested for v1 to become champion by alice"
+    )
+    assert decided["data"]["decision"] == "approved" and decided["actor"] == "bob"
+    assert decided["text"].endswith("churn: v1 to champion approved by bob: looks good")
