@@ -238,7 +238,7 @@ async def test_release_and_monitor_answers_match(jp_fetch, workspace):
         method="POST",
         payload={"labels": labels},
     )
-    assert code == 201 and imported["matched"] == 1 and imported["rows"] == 2, imported
+    assert code == 201 and imported["matched"] == 2 and imported["rows"] == 2, imported
     code, report = await check("GET /monitor/{model}", "monitor", "churn", params={"window": "1h"})
     assert code == 200 and report["live_rows"] > 0 and report["drift"], report["problems"]
     assert report["quality"]["labeled"] >= 1, report["problems"]

@@ -134,8 +134,7 @@ def _match(gw: Gateway, model: str, table: Any, done: LabelImport) -> None:
     labels[AT_COLUMN] = until
     labels = labels.drop_duplicates([ID_COLUMN, ROW_COLUMN], keep="last")
     frame = joined_frame(scan.table, labels, cfg.quality)
-    served = frame[frame["alias"] != "shadow"]
-    met = served[[ID_COLUMN, ROW_COLUMN]].drop_duplicates()
+    met = frame[[ID_COLUMN, "label_row"]].drop_duplicates()  # the labels that met a prediction
     done.matched = len(met)
     done.unmatched = len(labels) - done.matched
     if not frame.empty:

@@ -2,7 +2,8 @@
 
 ``jupyter-mlops monitor labels MODEL FILE`` (and ``POST monitor/{model}/labels``) reads a CSV or
 Parquet file with a request id and a label per row (and, for requests that predicted several
-rows, the ``row`` index the router logged), checks it, and keeps it as one Arrow file in
+rows, the ``row`` index the router logged; a label without one applies to every row of its
+request), checks it, and keeps it as one Arrow file in
 ``.mlops/labels/<model>/`` named by its time and content digest, so importing the same file
 twice adds nothing. With a team server the file is also shipped beside the prediction logs (run
 of experiment ``mlops-prediction-logs``, path ``labels/<model>/<file>``), so a teammate's monitor

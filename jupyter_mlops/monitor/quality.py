@@ -1,8 +1,8 @@
 """Quality from late labels: the prediction log joined to the labels, scored per version and
 over time, with scikit-learn's metrics (so the figures are the ones a notebook would compute).
 
-A prediction row meets its label by request id, and by ``row`` for requests that predicted
-several rows (a label without a row only fits a one-row request). Predictions are placed in time
+A prediction row meets its label by request id and ``row`` (the predicted row of a batch
+request); a label given without a row applies to every row its request predicted. Predictions are placed in time
 by when they were made, not when their label came: "accuracy over the last day" is the accuracy
 of the last day's predictions that have labels so far. Shadow predictions (a canary served in
 shadow) are scored as their version but never count in the served figures (``all``).
@@ -45,13 +45,24 @@ def joined_frame(
     table: pa.Table, labels: pd.DataFrame, th: QualityThresholds | None = None
 ) -> pd.DataFrame:
     """Prediction rows with their label: ts, version, alias, request_id, row, prediction,
-    score (when logged), label. Rows without a label, failed requests and rows without a
-    request id are left out."""
+    score (when logged), label, and label_row (the row the label named; NA for a label of the
+    whole request). Rows without a label, failed requests and rows without a request id are
+    left out."""
     import pandas as pd
     import pyarrow.compute as pc
 
     th = th or QualityThresholds()
-    columns = ["ts", "version", "alias", ID_COLUMN, ROW_COLUMN, "prediction", "score", LABEL_COLUMN]
+    columns = [
+        "ts",
+        "version",
+        "alias",
+        ID_COLUMN,
+        ROW_COLUMN,
+        "prediction",
+        "score",
+        LABEL_COLUMN,
+        "label_row",
+    ]
     prediction = th.prediction or OUTPUT_COLUMN
     if table.num_rows == 0 or labels.empty or prediction not in table.column_names:
         empty: pd.DataFrame = pd.DataFrame(columns=columns)
@@ -70,8 +81,10 @@ def joined_frame(
     by_row = labels[labels[ROW_COLUMN].notna()][[ID_COLUMN, ROW_COLUMN, LABEL_COLUMN]]
     by_request = labels[labels[ROW_COLUMN].isna()][[ID_COLUMN, LABEL_COLUMN]]
     exact = preds.merge(by_row, on=[ID_COLUMN, ROW_COLUMN], how="inner")
-    single = preds[preds["n_rows"] == 1].merge(by_request, on=ID_COLUMN, how="inner")
-    frame = pd.concat([exact, single], ignore_index=True)
+    exact["label_row"] = exact[ROW_COLUMN]
+    whole = preds.merge(by_request, on=ID_COLUMN, how="inner")
+    whole["label_row"] = pd.array([pd.NA] * len(whole), dtype="Int64")
+    frame = pd.concat([exact, whole], ignore_index=True)
     frame = frame.drop_duplicates(["version", "alias", ID_COLUMN, ROW_COLUMN], keep="first")
     joined: pd.DataFrame = frame.sort_values("ts", kind="stable")[columns].reset_index(drop=True)
     return joined
