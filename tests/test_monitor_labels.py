@@ -321,3 +321,38 @@ def test_the_guard_rolls_back_a_canary_whose_late_labels_show_it_worse(workspace
         "accuracy 0.5 vs 1 for the champion on labeled predictions (400 and 400"
     )
     assert history.events(workspace, "churn")[-1].action == "rollback"
+
+
+def test_a_label_without_a_row_fits_every_row_of_its_request_and_one_with_a_row_its_row():
+    import pyarrow as pa
+
+    from jupyter_mlops.monitor.quality import joined_frame
+
+    table = pa.table(
+        {
+            "ts": [1.0, 1.0, 1.0, 2.0],
+            "version": ["1"] * 4,
+            "alias": ["champion"] * 4,
+            "request_id": ["batch", "batch", "batch", "one"],
+            "row": [0, 1, 2, 0],
+            "n_rows": [3, 3, 3, 1],
+            "status": [200] * 4,
+            "out": [1, 0, 1, 0],
+        }
+    )
+    labels = pd.DataFrame(
+        {
+            "request_id": ["batch", "batch", "one"],
+            "row": pd.array([None, 1, None], dtype="Int64"),
+            "label": [1, 1, 0],
+            "labeled_at": [1.0, 2.0, 3.0],
+        }
+    )
+    frame = joined_frame(table, labels).sort_values(["request_id", "row"])
+    assert frame[["request_id", "row", "label"]].values.tolist() == [
+        ["batch", 0, 1],
+        ["batch", 1, 1],
+        ["batch", 2, 1],
+        ["one", 0, 0],
+    ]
+    assert frame["label_row"].isna().tolist() == [True, False, True, True]  # row 1: its own
