@@ -65,8 +65,9 @@ demo: install
 
 bench: install
 	$(PIP) install --quiet --no-build-isolation -e ".[$(EXTRAS),bench]"  # dvc: a benchmark baseline
-	@set -e; for script in $(wildcard benchmarks/bench_*.py); do \
-		echo "== $$script"; $(PY) $$script --quick; done
+	@failed=""; for script in $(wildcard benchmarks/bench_*.py); do \
+		echo "== $$script"; $(PY) $$script --quick || failed="$$failed $$script"; done; \
+		if [ -n "$$failed" ]; then echo "missed a target or failed:$$failed"; exit 1; fi
 
 # sdist and wheel in dist/, with a production build of the labextension (`pip install` of the
 # wheel is the whole install: sidebar, server extension, CLI, papermill engine)

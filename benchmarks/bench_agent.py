@@ -1,7 +1,7 @@
 """The light kernel: what the first tracked cell costs a fresh kernel, with the sync agent
 against the former in-kernel replay (``MLOPS_SYNC=inprocess``) and MLflow's fluent API.
 
-    python benchmarks/bench_agent.py [--cells N]
+    python benchmarks/bench_agent.py [--cells N] [--quick]
 
 Each design runs in a fresh Python process with IPython and the extension loaded and
 scikit-learn imported (the user's own code pays that). Measured there:
@@ -134,7 +134,10 @@ def measure(mode: str, template: Path, cells: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cells", type=int, default=10)
+    parser.add_argument("--quick", action="store_true", help="3 cells per design (make bench)")
     args = parser.parse_args()
+    if args.quick:
+        args.cells = 3
     with tempfile.TemporaryDirectory() as tmp:
         template = fresh_store(Path(tmp))
         results = {
@@ -161,4 +164,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from figures import quiet
+
+    quiet()
     main()

@@ -99,4 +99,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    from figures import quiet
+
+    quiet()
     sys.exit(main())

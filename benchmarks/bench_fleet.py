@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "harness")]
 
 SHIP_INTERVAL = 2.0
 
@@ -37,9 +37,10 @@ def _routing(url: str) -> tuple:
 
 def _applied(ws, action: str, version: str) -> float:
     from jupyter_mlops.release import history
+    from jupyter_mlops.store.gateway import gateway_for
 
     while True:
-        for e in reversed(history.events(ws, "churn")):
+        for e in reversed(history.events(gateway_for(ws), "churn")):
             if (e.action, e.version) == (action, version) and e.applied is not None:
                 return e.applied
         time.sleep(0.02)
@@ -67,6 +68,7 @@ def _shipping_lag(urls: list[str], reader, n: int) -> list[float]:
     from release_support import FEATURES
 
     from jupyter_mlops.monitor.predlog import scan_predictions
+    from jupyter_mlops.store.gateway import gateway_for
 
     sent: dict[str, float] = {}
     with httpx.Client() as http:
@@ -80,7 +82,7 @@ def _shipping_lag(urls: list[str], reader, n: int) -> list[float]:
     lags: dict[str, float] = {}
     deadline = time.monotonic() + 120
     while len(lags) < len(sent) and time.monotonic() < deadline:
-        ids = set(scan_predictions(reader, "churn").table["request_id"].to_pylist())
+        ids = set(scan_predictions(gateway_for(reader), "churn").table["request_id"].to_pylist())
         now = time.time()
         for rid in ids & set(sent) - set(lags):
             lags[rid] = now - sent[rid]
@@ -102,6 +104,7 @@ def main() -> None:
     from team_server_support import project, replica, stop_gracefully, wait_ready
 
     from jupyter_mlops.release import rollout
+    from jupyter_mlops.store.gateway import gateway_for
     from jupyter_mlops.workspace import Workspace
 
     base = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
@@ -113,8 +116,8 @@ def main() -> None:
         server = team_server.MlflowServer(uri, base / "artifacts", base / "server").start()
         ws = Workspace.find(project(base / "alice", server.url))
         registered(ws, "churn", ("good", "good"))
-        rollout.promote(ws, "churn", 1, "champion")
-        rollout.promote(ws, "churn", 2, "staging")
+        rollout.promote(gateway_for(ws), "churn", 1, "champion")
+        rollout.promote(gateway_for(ws), "churn", 2, "staging")
         extra = f"monitor:\n  log:\n    ship_interval: {SHIP_INTERVAL:g}s\n"
         urls = []
         for i in range(3):
@@ -134,10 +137,10 @@ def main() -> None:
         for i in range(changes):
             t0 = time.perf_counter()
             if i % 2 == 0:
-                rollout.promote(ws, "churn", 2, "canary", weight=20)
+                rollout.promote(gateway_for(ws), "churn", 2, "canary", weight=20)
                 expected, event = ("1", "2", 20.0), ("promote", "2")
             else:
-                rollout.rollback(ws, "churn", target="canary")
+                rollout.rollback(gateway_for(ws), "churn", target="canary")
                 expected, event = ("1", None, 0.0), ("rollback", "2")
             action_times.append(time.perf_counter() - t0)
             delays += _propagation(urls, expected, ws, event)
@@ -191,4 +194,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from figures import quiet
+
+    quiet()
     main()

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_journal_sync.py [--quick]
 
-The outbox (``store/outbox.py``) commits one transaction per cell to a WAL journal. With
+The outbox (``journal/outbox.py``) commits one transaction per cell to a WAL journal. With
 ``synchronous=NORMAL`` a commit only appends to the WAL; the WAL is synced at checkpoints, so a
 power cut (not a killed process: the OS still has the pages) can lose the last commits but never
 corrupts the journal. ``FULL`` syncs the WAL on every commit; ``OFF`` never syncs. Each line is
@@ -60,4 +60,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from figures import quiet
+
+    quiet()
     main()

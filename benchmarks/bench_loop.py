@@ -209,6 +209,7 @@ def fired_at(ws) -> float | None:
 
 def bench_alert_to_canary() -> list[tuple[str, str, str]]:
     from jupyter_mlops.release.rollout import demote_canary
+    from jupyter_mlops.store.gateway import gateway_for
     from jupyter_mlops.workspace import Workspace
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -225,7 +226,7 @@ def bench_alert_to_canary() -> list[tuple[str, str, str]]:
                 wait_for(lambda: "2" in traffic.first, 300, "the loop's canary")
                 alert = wait_for(lambda: fired_at(ws), 10, "the alert")
                 t_loop = traffic.first["2"] - alert
-            demote_canary(ws, "churn", reason="bench: the hand-typed round next")
+            demote_canary(gateway_for(ws), "churn", reason="bench: the hand-typed round next")
             labelled(200, 6, shift=25.0).to_csv(root / "data" / "new-2.csv", index=False)
             with Traffic(url) as traffic:
                 t0 = time.time()

@@ -34,6 +34,7 @@ from jupyter_mlops.monitor.predlog import (
     predictions_dir,
     scan_predictions,
 )
+from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.workspace import Workspace
 
 N_NUM, N_CAT = 15, 5
@@ -114,7 +115,7 @@ def bench_drift(n: int) -> list[tuple[str, str, str]]:
 
         t_import = time.perf_counter() - t
         t = time.perf_counter()
-        scan = scan_predictions(ws, "bench")
+        scan = scan_predictions(gateway_for(ws), "bench")
         t_read = time.perf_counter() - t
         t = time.perf_counter()
         profile = ReferenceProfile.from_frame(ref)
@@ -175,7 +176,7 @@ def bench_logging(n: int) -> list[tuple[str, str, str]]:
     t_list = (time.perf_counter() - t) / n
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace(Path(tmp))
-        log = PredictionLog(ws, "bench", flush_interval=0.05)
+        log = PredictionLog(gateway_for(ws), "bench", flush_interval=0.05)
         per_call = np.empty(n)
         clock = time.perf_counter
         t_all = clock()
@@ -254,7 +255,11 @@ def bench_append_stall(n: int, reps: int) -> list[tuple[str, str, str]]:
         for _ in range(reps):
             for name, size in configs.items():
                 predlog_writer.CONVERT_SLICE = size or default_slice
-                log = None if size is None else PredictionLog(ws, "stall", flush_interval=0.25)
+                log = (
+                    None
+                    if size is None
+                    else PredictionLog(gateway_for(ws), "stall", flush_interval=0.25)
+                )
                 stall = _paced(log, records, 50e-6)
                 if log is not None:
                     log.close()
@@ -304,7 +309,7 @@ def bench_guard_rollback(reps: int) -> list[tuple[str, str, str]]:
     from jupyter_mlops.capture.tracker import shutdown_recorders, track
     from jupyter_mlops.demo.traffic import send_rows
     from jupyter_mlops.monitor.guard import guard_canary
-    from jupyter_mlops.release.registry import register
+    from jupyter_mlops.release.registration import register
     from jupyter_mlops.release.rollout import promote
     from jupyter_mlops.serving.server import BackgroundServer
 
@@ -329,17 +334,25 @@ def bench_guard_rollback(reps: int) -> list[tuple[str, str, str]]:
             with track(name="bench", workspace=ws) as run:
                 run.log_model(model, X=X.head(10))
             run_id = run.wait_synced()
-            versions.append(register(ws, run_id, "bench").version)
-        promote(ws, "bench", versions[0], "champion", force=True, reason="bench")
+            versions.append(register(gateway_for(ws), run_id, "bench").version)
+        promote(gateway_for(ws), "bench", versions[0], "champion", force=True, reason="bench")
         rows = X.to_dict(orient="records")
-        with BackgroundServer(ws, "bench", poll_interval=0.5) as srv:
+        with BackgroundServer(gateway_for(ws), "bench", poll_interval=0.5) as srv:
             for _ in range(reps):
-                promote(ws, "bench", versions[1], "canary", weight=50, force=True, reason="bench")
+                promote(
+                    gateway_for(ws),
+                    "bench",
+                    versions[1],
+                    "canary",
+                    weight=50,
+                    force=True,
+                    reason="bench",
+                )
                 srv.router.wait_for(lambda t: t.canary is not None, 30)
                 send_rows(srv.url, rows[:80], clients=1)
                 srv.app.state.prediction_log.flush()
                 t0 = time.perf_counter()
-                verdict = guard_canary(ws, "bench")
+                verdict = guard_canary(gateway_for(ws), "bench")
                 t1 = time.perf_counter()
                 assert verdict.acted, verdict.reasons
                 srv.router.wait_for(lambda t: t.canary is None, 30)
@@ -383,4 +396,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from figures import quiet
+
+    quiet()
     main()

@@ -13,7 +13,7 @@ metrics, 3 tags) is created through MlflowClient and its rows are copied 10,000 
 ids in SQLite, and the seeded store is cached in the temp folder for the next runs.
 
 ``--team`` measures the same page against a team server instead: a throwaway PostgreSQL
-cluster and ``mlflow server`` on it (tests/team_server.py; needs Debian's PostgreSQL server
+cluster and ``mlflow server`` on it (harness/team_server.py; needs Debian's PostgreSQL server
 binaries and the ``team`` extra), seeded the same way with COPY. It prints the page through the
 server (MLflow's ``runs/search``: the baseline) and with the database read directly
 (``MLOPS_TRACKING_DB_URI``, store/tracking_db.py), newest first and sorted by a metric.
@@ -34,7 +34,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "harness"))
 
 ROOT = Path(__file__).resolve().parents[1]
 N_RUNS = 10_000
@@ -323,4 +323,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from figures import quiet
+
+    quiet()
     main()

@@ -68,7 +68,7 @@ def main() -> None:
     from jupyter_mlops.platforms.score import score
     from jupyter_mlops.quiet import quiet_mlflow
     from jupyter_mlops.release import rollout
-    from jupyter_mlops.release.registry import get_version
+    from jupyter_mlops.release.registration import get_version
     from jupyter_mlops.store.gateway import gateway_for
 
     quiet_mlflow()
@@ -79,8 +79,8 @@ def main() -> None:
         tmp = Path(tmpdir)
         (tmp / "project").mkdir()
         ws, _ = make_workspace(tmp / "project")
-        rollout.promote(ws, "bench", 1, "champion")
-        source = get_version(ws, "bench", 1).source.removeprefix("file://")
+        rollout.promote(gateway_for(ws), "bench", 1, "champion")
+        source = get_version(gateway_for(ws), "bench", 1).source.removeprefix("file://")
         csv = tmp / "rows.csv"
         make_file(csv, ROWS)
         gw = gateway_for(ws)
@@ -115,7 +115,7 @@ def main() -> None:
                 t = time.perf_counter() - started
                 if i:
                     timings["running"] = min(timings.get("running", t), t)
-        logged = scan_predictions(ws, "bench").table.num_rows
+        logged = scan_predictions(gateway_for(ws), "bench").table.num_rows
         assert logged == ROWS * (repeats * 3 + 1), logged
 
     base = ROWS / timings["mlflow"]

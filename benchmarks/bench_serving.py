@@ -43,8 +43,9 @@ def make_workspace(tmp: Path):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from jupyter_mlops.release import registry
+    from jupyter_mlops.release import registration
     from jupyter_mlops.store.client import client_for, experiment_id
+    from jupyter_mlops.store.gateway import gateway_for
     from jupyter_mlops.workspace import Workspace
 
     (tmp / "mlops.yaml").write_text("project: bench\n")
@@ -56,7 +57,7 @@ def make_workspace(tmp: Path):
     for C in (1.0, 0.1):
         model = make_pipeline(StandardScaler(), LogisticRegression(C=C)).fit(X, y)
         run_id = _log(ws, client, experiment_id(ws), model, X)
-        mv = registry.register(ws, run_id, "bench")
+        mv = registration.register(gateway_for(ws), run_id, "bench")
         client.set_model_version_tag("bench", mv.version, "mlops.gates", "passed")
     return ws, X
 
@@ -178,18 +179,19 @@ def main() -> None:
     import mlflow.pyfunc
 
     from jupyter_mlops.release import rollout
-    from jupyter_mlops.release.registry import get_version
+    from jupyter_mlops.release.registration import get_version
+    from jupyter_mlops.store.gateway import gateway_for
 
     rows = []
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         ws, X = make_workspace(tmp)
-        rollout.promote(ws, "bench", 1, "champion")
+        rollout.promote(gateway_for(ws), "bench", 1, "champion")
         row = X.head(1)
         body = json.dumps(
             {"dataframe_split": {"columns": list(row.columns), "data": row.values.tolist()}}
         ).encode()
-        source = get_version(ws, "bench", 1).source.removeprefix("file://")
+        source = get_version(gateway_for(ws), "bench", 1).source.removeprefix("file://")
         model = mlflow.pyfunc.load_model(source)
         for _ in range(50):
             model.predict(row)
@@ -228,6 +230,7 @@ def main() -> None:
 
 def measure(ws, ours_port, theirs_port, body, inproc, n_lat, secs, n_split, n_flips) -> list:
     from jupyter_mlops.release import rollout
+    from jupyter_mlops.store.gateway import gateway_for
 
     rows = []
     lat, inproc = latencies(ours_port, body, n_lat, *inproc)
@@ -269,7 +272,7 @@ def measure(ws, ours_port, theirs_port, body, inproc, n_lat, secs, n_split, n_fl
     rows.append(("throughput ratio", f"{ratio:.2f}x", ">= 1x", "ok" if ratio >= 1 else "UNDER"))
 
     # traffic split and rollouts against the running router
-    rollout.promote(ws, "bench", 2, "canary", weight=20)
+    rollout.promote(gateway_for(ws), "bench", 2, "canary", weight=20)
     conn = http.client.HTTPConnection("127.0.0.1", ours_port)
     deadline = time.monotonic() + 5
     while post(conn, body)[1] != "2" and time.monotonic() < deadline:
@@ -284,7 +287,7 @@ def measure(ws, ours_port, theirs_port, body, inproc, n_lat, secs, n_split, n_fl
             "ok" if abs(share - 20) <= 1 else "OFF",
         )
     )
-    rollout.rollback(ws, "bench", reason="bench")
+    rollout.rollback(gateway_for(ws), "bench", reason="bench")
 
     failures, done = [], [0]
     halt = threading.Event()
@@ -303,10 +306,10 @@ def measure(ws, ours_port, theirs_port, body, inproc, n_lat, secs, n_split, n_fl
     switch = []
     try:
         for _ in range(n_flips // 2):
-            rollout.promote(ws, "bench", 2, "champion")
+            rollout.promote(gateway_for(ws), "bench", 2, "champion")
             time.sleep(0.6)
             t0 = time.monotonic()
-            rollout.rollback(ws, "bench", reason="bench")
+            rollout.rollback(gateway_for(ws), "bench", reason="bench")
             while time.monotonic() - t0 < 5:
                 c = http.client.HTTPConnection("127.0.0.1", ours_port)
                 if post(c, body)[1] == "1":
@@ -337,4 +340,7 @@ def measure(ws, ours_port, theirs_port, body, inproc, n_lat, secs, n_split, n_fl
 
 
 if __name__ == "__main__":
+    from figures import quiet
+
+    quiet()
     main()

@@ -63,7 +63,7 @@ def main() -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from jupyter_mlops.datasets import registry
+    from jupyter_mlops.datasets import versions as dataset_versions
     from jupyter_mlops.datasets.api import log_dataset
     from jupyter_mlops.datasets.snapshots import read_snapshot, write_snapshot
     from jupyter_mlops.workspace import Workspace
@@ -93,7 +93,7 @@ def main() -> None:
         again_s = min(
             timed(lambda: log_dataset(df, name="bench", workspace=ws))[0] for _ in range(3)
         )
-        registry.forget_known()
+        dataset_versions.forget_known()
         from jupyter_mlops.datasets.api import forget_described
 
         forget_described()
@@ -128,4 +128,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from figures import quiet
+
+    quiet()
     main()

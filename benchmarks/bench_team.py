@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "harness"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import team_server  # noqa: E402
@@ -150,4 +150,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from figures import quiet
+
+    quiet()
     main()

@@ -246,4 +246,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from figures import quiet
+
+    quiet()
     main()

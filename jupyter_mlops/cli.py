@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ._version import __version__
+from .commands.catalog import COMMANDS, commands_for
 from .commands.declaration import CLI, Command
-from .commands.registry import COMMANDS, commands_for
 from .commands.terminal import WORKSPACE_OPTIONS, run_in_terminal, workspace_from
 from .errors import MlopsError
 from .store.identity import denied

@@ -2,7 +2,8 @@
 
 Each front end translates these once: magics raise IPython's ``UsageError``, the CLI prints one
 line and exits non-zero, REST handlers answer JSON with the status code given here. A user's
-mistake never surfaces as a traceback from inside MLflow.
+mistake never surfaces as a traceback from inside MLflow. Each kind has an exit code of its own
+(1 for anything unexpected), so a script can tell them apart; ``exit_codes()`` lists them.
 """
 
 from __future__ import annotations
@@ -123,4 +124,11 @@ class Busy(MlopsError):
     """Too much work is already queued; retry later."""
 
     http_status = 429
-    exit_code = 8
+    exit_code = 9
+
+
+def exit_codes() -> dict[int, type[MlopsError]]:
+    """Exit code -> the error kind that exits with it (each code names one kind)."""
+    kinds = [MlopsError, InvalidInput, NotFound, Conflict, GateFailed, IntegrityError]
+    kinds += [StoreUnavailable, PermissionDenied, Busy]
+    return {kind.exit_code: kind for kind in kinds}

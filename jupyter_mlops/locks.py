@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from .errors import Conflict
+from .limits import LINE_TEXT
 from .redact import default_redactor, redact_argv
 
 
@@ -41,7 +42,7 @@ class FileLock:
                     return False
                 time.sleep(0.05)
         os.ftruncate(fd, 0)
-        command = " ".join(redact_argv(default_redactor(), sys.argv))[:500]
+        command = " ".join(redact_argv(default_redactor(), sys.argv))[:LINE_TEXT]
         holder = {"pid": os.getpid(), "command": command, "since": time.time()}
         os.write(fd, json.dumps(holder).encode())
         self._fd = fd

@@ -15,6 +15,7 @@ from typing import Any
 
 from .config import load_yaml_mapping
 from .errors import ConfigError
+from .settings import Settings, environment_settings
 
 CONFIG_NAME = "mlops.yaml"
 STATE_DIR = ".mlops"
@@ -44,8 +45,8 @@ class Workspace:
     def find(
         cls, start: str | os.PathLike[str] | None = None, tracking_uri: str | None = None
     ) -> Workspace:
-        env_root = os.environ.get("MLOPS_WORKSPACE")
-        root = Path(env_root).resolve() if env_root and start is None else find_root(start)
+        env_root = environment_settings().workspace
+        root = env_root.resolve() if env_root and start is None else find_root(start)
         return cls(root=root, _tracking_uri=tracking_uri)
 
     @property
@@ -64,13 +65,18 @@ class Workspace:
 
         return load_yaml_mapping(self.config_path)
 
+    @cached_property
+    def settings(self) -> Settings:
+        """The project's ``MLOPS_*`` settings: environment, then mlops.yaml, then defaults."""
+        return Settings(self.config, self.config_path if self.config else None)
+
     @property
     def name(self) -> str:
         return str(self.config.get("project") or self.root.name or "project")
 
     @property
     def default_experiment(self) -> str:
-        return str(os.environ.get("MLOPS_EXPERIMENT") or self.config.get("experiment") or self.name)
+        return self.settings.experiment or self.name
 
     @property
     def untracked_calls(self) -> str:

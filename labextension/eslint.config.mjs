@@ -18,7 +18,6 @@ export default tseslint.config(
           custom: { regex: '^I[A-Z]', match: true }
         }
       ],
-      '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-namespace': 'off',
       '@typescript-eslint/no-unused-vars': ['error', { args: 'none' }],
       curly: ['error', 'all'],

@@ -196,7 +196,7 @@ def _ts_type(node: dict[str, Any]) -> list[str]:
         ]
     if kind == "object":
         values = node.get("additionalProperties", True)
-        value = "any" if values is True else _single(values)
+        value = "unknown" if values is True else _single(values)
         return [f"Record<string, {value}>"]
     scalar = {"string": "string", "integer": "number", "number": "number", "boolean": "boolean"}
     if kind in scalar:
@@ -204,7 +204,7 @@ def _ts_type(node: dict[str, Any]) -> list[str]:
     if kind == "null":
         return ["null"]
     if not node:
-        return ["any"]
+        return ["unknown"]
     raise SystemExit(f"no TypeScript mapping for the schema {json.dumps(node)}")
 
 

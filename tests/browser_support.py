@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+from ci_support import missing
 from waiting import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -31,17 +31,6 @@ LAB_SETTINGS = {
         "checkForUpdates": False,
     },
 }
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
-
-
-def missing(reason: str) -> None:
-    """Skip on a developer machine; fail in CI, where the browser test must run."""
-    if in_ci():
-        pytest.fail(f"{reason} (CI is set, so the browser test may not be skipped)")
-    pytest.skip(reason)
 
 
 def chromium_path() -> str:

@@ -43,6 +43,7 @@ BOTH_STORES = {
     "test_server_runs",
     "test_server_pipeline_api",
     "test_runs_order",
+    "test_gateway_reads",
     "test_secrets_planted",
     "test_model_signing",
 }
@@ -65,6 +66,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         stores = _stores_to_run()
         if metafunc.definition.get_closest_marker("embedded_only"):
             stores = [s for s in stores if s == "embedded"]
+        if metafunc.definition.get_closest_marker("team_only"):
+            stores = [s for s in stores if s == "team"]
         metafunc.parametrize("store", stores, indirect=True)
 
 
@@ -151,7 +154,7 @@ def cached_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _forget_store_caches() -> None:
     from jupyter_mlops.datasets.api import forget_described
-    from jupyter_mlops.datasets.registry import forget_known
+    from jupyter_mlops.datasets.versions import forget_known
     from jupyter_mlops.store.client import forget_cached_clients
 
     forget_cached_clients()

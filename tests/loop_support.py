@@ -17,6 +17,8 @@ from notebook_support import make_notebook
 from release_support import FEATURES
 from waiting import wait_until
 
+from jupyter_mlops.store.gateway import gateway_for
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
@@ -131,17 +133,17 @@ def first_champion(ws, approver: str = "alice") -> str:
 
     from jupyter_mlops.datasets.api import log_dataset
     from jupyter_mlops.release.approvals import decide
-    from jupyter_mlops.release.registry import register
+    from jupyter_mlops.release.registration import register
     from jupyter_mlops.release.rollout import promote
     from jupyter_mlops.release.validation import validate
 
     df = pd.read_csv(ws.root / "data" / "base.csv")
     run_id, _ = log_model_run(ws, fit_model(df), df, name="first")
     log_dataset(df[FEATURES], "base", context="training", run=run_id, workspace=ws)
-    mv = register(ws, run_id, "churn")
-    assert validate(ws, "churn", mv.version, write_card=False).passed
-    decide(ws, "churn", mv.version, "approve", actor=approver, comment="first release")
-    promote(ws, "churn", mv.version, "champion", reason="first release")
+    mv = register(gateway_for(ws), run_id, "churn")
+    assert validate(gateway_for(ws), "churn", mv.version, write_card=False).passed
+    decide(gateway_for(ws), "churn", mv.version, "approve", actor=approver, comment="first release")
+    promote(gateway_for(ws), "churn", mv.version, "champion", reason="first release")
     return str(mv.version)
 
 

@@ -12,6 +12,7 @@ import time
 def main() -> None:
     from jupyter_mlops.errors import MlopsError
     from jupyter_mlops.release.rollout import promote, rollback
+    from jupyter_mlops.store.gateway import gateway_for
     from jupyter_mlops.workspace import Workspace
 
     ws = Workspace.find()
@@ -25,9 +26,9 @@ def main() -> None:
         t0 = time.time()
         try:
             if command == "promote":
-                promote(ws, model, args[0], args[1])
+                promote(gateway_for(ws), model, args[0], args[1])
             elif command == "rollback":
-                rollback(ws, model, target=args[0])
+                rollback(gateway_for(ws), model, target=args[0])
             answer = {"ok": True}
         except MlopsError as exc:
             answer = {"ok": False, "error": str(exc)}

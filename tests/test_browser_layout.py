@@ -35,9 +35,10 @@ TABS = ["runs", "models", "pipeline", "lineage", "monitor", "loop"]
 def seed(ws) -> None:
     from notebook_support import make_notebook
 
-    from jupyter_mlops.release.registry import register
+    from jupyter_mlops.release.registration import register
     from jupyter_mlops.release.rollout import promote
     from jupyter_mlops.store.client import client_for
+    from jupyter_mlops.store.gateway import gateway_for
 
     weaker, best = release_project(ws)
     (ws.root / "mlops.yaml").write_text(RELEASE_YAML + PIPELINE_STEPS)
@@ -51,9 +52,9 @@ def seed(ws) -> None:
         client.log_metric(best, "accuracy", value, step=step)
     client.log_metric(weaker, "accuracy", 0.81)
     client.set_tag(best, "mlflow.runName", LONG_NAME)
-    mv = register(ws, weaker, "churn")
+    mv = register(gateway_for(ws), weaker, "churn")
     client.set_model_version_tag("churn", mv.version, "mlops.gates", "passed")
-    promote(ws, "churn", mv.version, "champion", reason="initial release")
+    promote(gateway_for(ws), "churn", mv.version, "champion", reason="initial release")
 
 
 def check_tab(page, panel, tab: str, theme: str) -> None:

@@ -39,7 +39,7 @@ def seed_waiting_cycle(ws, monkeypatch) -> str:
     from jupyter_mlops.loop.cycle import CycleBook, CyclePlan, StageRecord
     from jupyter_mlops.loop.firing import Firing
     from jupyter_mlops.release.approvals import decide, request_approval
-    from jupyter_mlops.release.registry import register
+    from jupyter_mlops.release.registration import register
     from jupyter_mlops.release.rollout import promote
     from jupyter_mlops.release.validation import validate
     from jupyter_mlops.store.gateway import gateway_for
@@ -47,10 +47,10 @@ def seed_waiting_cycle(ws, monkeypatch) -> str:
     first, second = release_project(ws)
     with (ws.root / "mlops.yaml").open("a") as fh:
         fh.write(LOOP)
-    v1 = register(ws, first, "churn")
-    assert validate(ws, "churn", v1.version, write_card=False).passed
-    decide(ws, "churn", v1.version, "approve", actor="alice", comment="first release")
-    promote(ws, "churn", v1.version, "champion", reason="first release")
+    v1 = register(gateway_for(ws), first, "churn")
+    assert validate(gateway_for(ws), "churn", v1.version, write_card=False).passed
+    decide(gateway_for(ws), "churn", v1.version, "approve", actor="alice", comment="first release")
+    promote(gateway_for(ws), "churn", v1.version, "champion", reason="first release")
 
     book = CycleBook(gateway_for(ws), "churn")
     now = time.time()
@@ -69,10 +69,10 @@ def seed_waiting_cycle(ws, monkeypatch) -> str:
     book.finish(old)
 
     monkeypatch.setenv("MLOPS_ACTOR", "loop-bot")
-    v2 = register(ws, second, "churn", reason="loop cycle")
-    assert validate(ws, "churn", v2.version, write_card=True).passed
-    promote(ws, "churn", v2.version, "staging", reason="loop cycle")
-    promote(ws, "churn", v2.version, "canary", weight=20, reason="loop cycle")
+    v2 = register(gateway_for(ws), second, "churn", reason="loop cycle")
+    assert validate(gateway_for(ws), "churn", v2.version, write_card=True).passed
+    promote(gateway_for(ws), "churn", v2.version, "staging", reason="loop cycle")
+    promote(gateway_for(ws), "churn", v2.version, "canary", weight=20, reason="loop cycle")
     reason = "input drift: age PSI 5.54 > 0.2, KS 0.79 > 0.2, 22.7% unseen values (held 300 s)"
     cycle = book.start(Firing("drift", "alert", reason, now), CyclePlan(watch=120), "loop-bot")
     notes = [
@@ -89,7 +89,7 @@ def seed_waiting_cycle(ws, monkeypatch) -> str:
         cycle.stages.append(StageRecord(stage, status, now - 600 + 60 * i, ended, note))
     cycle.version, cycle.outcome = str(v2.version), "waiting"
     book.save(cycle)
-    request_approval(ws, "churn", v2.version, comment=reason, cycle=cycle.run_id)
+    request_approval(gateway_for(ws), "churn", v2.version, comment=reason, cycle=cycle.run_id)
     monkeypatch.delenv("MLOPS_ACTOR")
     return str(v2.version)
 
@@ -173,12 +173,13 @@ def walk(page, lab, version: str) -> None:
 def check_trail(workspace, version: str) -> None:
     from jupyter_mlops.release.approvals import approvals
     from jupyter_mlops.release.history import events
+    from jupyter_mlops.store.gateway import gateway_for
     from jupyter_mlops.store.identity import login_name
 
-    decided = approvals(workspace, "churn", state="approved")
+    decided = approvals(gateway_for(workspace), "churn", state="approved")
     mine = next(a for a in decided if a.version == version)
     assert mine.decided_by == login_name() and mine.comment == "drift explained; the canary held"
-    last = events(workspace, "churn")[-1]
+    last = events(gateway_for(workspace), "churn")[-1]
     assert (last.action, last.version, last.reason) == (
         "approve",
         version,

@@ -28,7 +28,7 @@ def seed_release(ws) -> tuple[str, str]:
     """Two trained runs (accuracy logged over steps), the weaker one champion and serving."""
     from jupyter_mlops.monitor.label_import import import_labels, labels_from_records
     from jupyter_mlops.monitor.predlog import PredictionLog
-    from jupyter_mlops.release.registry import register
+    from jupyter_mlops.release.registration import register
     from jupyter_mlops.release.rollout import promote
     from jupyter_mlops.store.client import client_for
     from jupyter_mlops.store.gateway import gateway_for
@@ -38,11 +38,11 @@ def seed_release(ws) -> tuple[str, str]:
     client.log_metric(weaker, "accuracy", 0.81)
     for step, value in enumerate((0.70, 0.79, 0.86)):
         client.log_metric(best, "accuracy", value, step=step)
-    mv = register(ws, weaker, "churn")
+    mv = register(gateway_for(ws), weaker, "churn")
     client.set_model_version_tag("churn", mv.version, "mlops.gates", "passed")
-    promote(ws, "churn", mv.version, "champion", reason="initial release")
+    promote(gateway_for(ws), "churn", mv.version, "champion", reason="initial release")
     records = stream(300, t0=time.time() - 1800, dt=6.0, version=mv.version)
-    with PredictionLog(ws, "churn") as log:
+    with PredictionLog(gateway_for(ws), "churn") as log:
         for record in records:
             log.append(record)
     # late labels for a third of the requests, one prediction in eight wrong
@@ -207,10 +207,11 @@ def walk(page, lab, weaker: str, best: str) -> None:
 def check_history(workspace) -> None:
     from jupyter_mlops.release.history import events
     from jupyter_mlops.release.rollout import state
+    from jupyter_mlops.store.gateway import gateway_for
 
-    st = state(workspace, "churn")
+    st = state(gateway_for(workspace), "churn")
     assert st.aliases.get("champion") == "1" and "canary" not in st.aliases
-    trail = [(e.action, e.version, e.reason) for e in events(workspace, "churn")]
+    trail = [(e.action, e.version, e.reason) for e in events(gateway_for(workspace), "churn")]
     assert trail[-4:] == [
         ("register", "2", "best accuracy so far"),
         ("gate", "2", "before the canary"),

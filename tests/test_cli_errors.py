@@ -12,7 +12,7 @@ import pytest
 from IPython.core.error import UsageError
 
 from jupyter_mlops import cli
-from jupyter_mlops.capture.validation import metric_value
+from jupyter_mlops.capture.record_checks import metric_value
 from jupyter_mlops.errors import InvalidInput
 
 
@@ -153,3 +153,20 @@ def test_monitor_of_a_model_that_does_not_exist_is_not_found(workspace):
 def test_monitor_magic_of_a_model_that_does_not_exist_is_one_usage_error(ip):
     with pytest.raises(UsageError, match="no registered model 'nope'"):
         ip.run_line_magic("mlops", "monitor nope --no-record --no-plot")
+
+
+def test_each_error_kind_exits_with_a_code_of_its_own():
+    """A script tells a busy server (429) from a refused permission (403) by the exit code."""
+    import inspect
+
+    from jupyter_mlops import errors
+
+    own = {
+        cls.__name__: cls.exit_code
+        for _, cls in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(cls, errors.MlopsError) and "exit_code" in vars(cls)
+    }
+    assert len(set(own.values())) == len(own), own
+    assert {code: kind.__name__ for code, kind in errors.exit_codes().items()} == {
+        code: name for name, code in own.items()
+    }

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from jupyter_mlops.datasets.registry import list_versions
+from jupyter_mlops.datasets.versions import list_versions
+from jupyter_mlops.store.gateway import gateway_for
 
 
 @pytest.mark.slow
@@ -20,7 +21,7 @@ def test_concurrent_registrations_of_one_frame_make_one_version(workspace):
         f"""
         import pathlib, time
         import pandas as pd
-        from jupyter_mlops.datasets import registry
+        from jupyter_mlops.datasets import versions
         from jupyter_mlops.datasets.api import log_dataset
         from jupyter_mlops.store.client import client_for
         from jupyter_mlops.workspace import Workspace
@@ -54,5 +55,5 @@ def test_concurrent_registrations_of_one_frame_make_one_version(workspace):
     for proc, (_out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err[-2000:]
     assert len({out.strip() for out, _ in outputs}) == 1
-    versions = list_versions(workspace, "same")
+    versions = list_versions(gateway_for(workspace), "same")
     assert len(versions) == 1, [v.run_id for v in versions]

@@ -22,13 +22,14 @@ from fault_proxy import FaultProxy
 
 import jupyter_mlops
 from jupyter_mlops.capture import tracker
-from jupyter_mlops.datasets import registry
+from jupyter_mlops.datasets import versions as datasets_versions
 from jupyter_mlops.datasets.api import forget_described, load_dataset, log_dataset
 from jupyter_mlops.datasets.fingerprint import fingerprint
 from jupyter_mlops.journal import agent_control
 from jupyter_mlops.journal.sync import outbox_counts, sync_workspace
 from jupyter_mlops.store import dataset_versions
 from jupyter_mlops.store.client import client_for, experiment_id, forget_cached_clients
+from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,13 +46,13 @@ def _project(root: Path, monkeypatch, uri: str) -> Workspace:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     forget_cached_clients()
-    registry.forget_known()
+    datasets_versions.forget_known()
     forget_described()
     return Workspace.find(root)
 
 
 def _dataset_runs(ws: Workspace) -> list:
-    return registry._search(ws, "")
+    return datasets_versions._search(gateway_for(ws), "")
 
 
 @pytest.fixture
@@ -78,7 +79,7 @@ def test_registered_while_the_server_is_down_lands_exactly_once_when_it_is_back(
         assert version.ref == f"offline@{fingerprint(df)[:8]}"
         assert "queued until the tracking server answers" in repr(version)
         assert took < 15, took
-        registry.forget_known()  # a second registration of the same frame (a new process)
+        datasets_versions.forget_known()  # a second registration of the same frame (a new process)
         forget_described()
         started = time.monotonic()
         assert log_dataset(df, name="offline", workspace=ws).pending
@@ -96,13 +97,13 @@ def test_registered_while_the_server_is_down_lands_exactly_once_when_it_is_back(
         runs = _dataset_runs(ws)
         assert len(runs) == 1, [r.info.run_id for r in runs]
         assert runs[0].info.status == "FINISHED"
-        (listed,) = registry.list_versions(ws, "offline")
+        (listed,) = datasets_versions.list_versions(gateway_for(ws), "offline")
         assert listed.run_id == runs[0].info.run_id and listed.version == 1
         got = client_for(ws).get_run(run.wait_run_id())
         (di,) = got.inputs.dataset_inputs
         source = json.loads(di.dataset.source)
         assert source["uri"] == f"runs:/{listed.run_id}/snapshot/{listed.digest}.arrow"
-        cached = registry.cache_path(registry.cache_folder(ws), listed.digest)
+        cached = datasets_versions.cache_path(datasets_versions.cache_folder(ws), listed.digest)
         cached.unlink()  # load from the server's copy: the staged snapshot was uploaded
         assert fingerprint(load_dataset("offline@1", workspace=ws)) == fingerprint(df)
     finally:

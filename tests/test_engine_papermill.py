@@ -177,3 +177,23 @@ def test_untracked_when_store_is_broken(tmp_path: Path, monkeypatch: pytest.Monk
     )
     nb = nbformat.read(out, as_version=4)
     assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
+
+
+@pytest.mark.parametrize("where", ["environment", "mlops.yaml"])
+def test_engine_tracking_off_executes_without_a_run(
+    workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """The engine_tracking setting (MLOPS_ENGINE_TRACKING, or settings.engine_tracking):
+    false runs the notebook as papermill's own engine would, and records nothing."""
+    if where == "environment":
+        monkeypatch.setenv("MLOPS_ENGINE_TRACKING", "0")
+    else:
+        (workspace.root / "mlops.yaml").write_text("settings:\n  engine_tracking: false\n")
+    out = tmp_path / "untracked.ipynb"
+    papermill.execute_notebook(
+        str(NOTEBOOKS / "simple_execute.ipynb"), str(out), engine_name="mlops", progress_bar=False
+    )
+    executed = nbformat.read(out, as_version=4)
+    assert not executed.metadata["papermill"].get("exception")
+    assert all(c.execution_count for c in executed.cells if c.cell_type == "code")
+    assert _runs(workspace) == []

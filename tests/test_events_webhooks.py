@@ -16,6 +16,7 @@ from webhook_support import Receiver, signature_ok, write_webhooks
 from jupyter_mlops.journal import agent_control
 from jupyter_mlops.journal.deliveries import read_queue
 from jupyter_mlops.journal.events import ALIAS_MOVED, DRIFT_ALERT, emit
+from jupyter_mlops.store.gateway import gateway_for
 
 SECRET = "s3cr3t-for-tests"
 
@@ -39,8 +40,8 @@ def receivers(workspace):
 @pytest.fixture
 def signed(monkeypatch):
     """The signing key, in the environment the agent inherits."""
-    monkeypatch.setenv("MLOPS_TEST_WEBHOOK_SECRET", SECRET)
-    return "MLOPS_TEST_WEBHOOK_SECRET"
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
+    return "TEST_WEBHOOK_SECRET"
 
 
 def _emit_moves(ws, n: int) -> list[tuple[str, str]]:
@@ -212,10 +213,10 @@ def test_release_actions_announce_themselves(workspace, receivers, signed, monke
         },
     )
     registered(workspace, "churn", ("good", "good"))
-    validation.validate(workspace, "churn", 1, write_card=False)
-    rollout.promote(workspace, "churn", 1, "champion")
-    rollout.promote(workspace, "churn", 2, "canary", weight=20)
-    rollout.rollback(workspace, "churn", reason="too slow")
+    validation.validate(gateway_for(workspace), "churn", 1, write_card=False)
+    rollout.promote(gateway_for(workspace), "churn", 1, "champion")
+    rollout.promote(gateway_for(workspace), "churn", 2, "canary", weight=20)
+    rollout.rollback(gateway_for(workspace), "churn", reason="too slow")
 
     got = [r.json for r in hook.wait_for(9)]
     seen = [(e["kind"], e["data"].get("alias"), e["data"].get("version")) for e in got]
@@ -315,7 +316,6 @@ def test_monitor_alerts_are_announced_once_while_they_last(workspace, receivers,
     from jupyter_mlops.monitor.label_import import import_labels, labels_from_records
     from jupyter_mlops.monitor.predlog import PredictionLog
     from jupyter_mlops.monitor.report import build_report
-    from jupyter_mlops.store.gateway import gateway_for
 
     hook = receivers()
     write_webhooks(
@@ -324,7 +324,7 @@ def test_monitor_alerts_are_announced_once_while_they_last(workspace, receivers,
         monitor={"quality": {"min_labels": 10, "min": {"accuracy": 0.8}}},
     )
     records = stream(60, t0=time.time() - 600, drift=True, dt=5)
-    with PredictionLog(workspace, "churn") as log:
+    with PredictionLog(gateway_for(workspace), "churn") as log:
         for record in records:
             log.append(record)
     wrong = [  # every prediction turns out wrong
@@ -334,7 +334,9 @@ def test_monitor_alerts_are_announced_once_while_they_last(workspace, receivers,
     ]
     import_labels(gateway_for(workspace), "churn", labels_from_records(wrong))
     for _ in range(2):  # the second evaluation finds the same alerts on: nothing new to say
-        report = build_report(workspace, "churn", window="1h", reference=training_frame(2000))
+        report = build_report(
+            gateway_for(workspace), "churn", window="1h", reference=training_frame(2000)
+        )
     assert any(a.startswith("quality: v1: accuracy 0 < 0.8") for a in report.alerts), report.alerts
     got = {r.json["kind"]: r.json for r in hook.wait_for(2)}
     assert set(got) == {"drift_alert", "quality_alert"}
@@ -366,9 +368,9 @@ def test_approvals_asked_and_decided_are_announced(workspace, receivers, signed,
     )
     monkeypatch.setenv("MLOPS_ACTOR", "alice")
     registered(workspace, "churn", ("good",))
-    approvals.request_approval(workspace, "churn", 1, comment="ready for traffic")
+    approvals.request_approval(gateway_for(workspace), "churn", 1, comment="ready for traffic")
     monkeypatch.setenv("MLOPS_ACTOR", "bob")
-    approvals.decide(workspace, "churn", 1, "approve", comment="looks good")
+    approvals.decide(gateway_for(workspace), "churn", 1, "approve", comment="looks good")
     asked, decided = (r.json for r in hook.wait_for(2))
     assert asked["kind"] == "approval_requested" and asked["actor"] == "alice"
     assert asked["text"] == (

@@ -1,4 +1,4 @@
-"""The process's flusher (``store/flusher.py``, in-process mode) on a real SQLite MLflow store.
+"""The process's flusher (``journal/flusher.py``, in-process mode) on a real SQLite MLflow store.
 
 A sink started in a process first lands the journals that dead processes left behind; what the
 process journals then lands in the background, once; and a sink stopped while the tracking

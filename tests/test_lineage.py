@@ -8,19 +8,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jupyter_mlops.datasets import registry
+from jupyter_mlops.datasets import versions as dataset_versions
 from jupyter_mlops.datasets.api import forget_described, log_dataset
 from jupyter_mlops.datasets.cell_inputs import describe, frames_read_by
 from jupyter_mlops.errors import NotFound
 from jupyter_mlops.lineage.query import lineage
 from jupyter_mlops.store.client import client_for, experiment_id
+from jupyter_mlops.store.gateway import gateway_for
 
 
 @pytest.fixture
 def project(workspace):
     """train.csv -> dataset 'df' -> training run -> logged model -> clf v1; plus an eval run."""
     forget_described()
-    registry.forget_known()
+    dataset_versions.forget_known()
     client = client_for(workspace)
     (workspace.root / "data").mkdir()
     frame = pd.DataFrame({"x": np.arange(20.0), "y": np.arange(20) % 2})
@@ -58,7 +59,7 @@ def _ids(nodes) -> set[str]:
 
 
 def test_what_produced_this_model_version(workspace, project):
-    g = lineage(workspace, "models:/clf/1")
+    g = lineage(gateway_for(workspace), "models:/clf/1")
     up = _ids(g.upstream())
     assert f"model:{project['model']}" in up
     assert f"run:{project['train']}" in up
@@ -67,12 +68,12 @@ def test_what_produced_this_model_version(workspace, project):
     assert f"run:{project['eval']}" not in up and f"run:{project['other']}" not in _ids(
         g.nodes.values()
     )
-    alias = lineage(workspace, "clf@champion")
+    alias = lineage(gateway_for(workspace), "clf@champion")
     assert alias.focus == "model_version:clf/1"
 
 
 def test_what_used_this_dataset_version(workspace, project):
-    g = lineage(workspace, "df@1", direction="down")
+    g = lineage(gateway_for(workspace), "df@1", direction="down")
     down = _ids(g.downstream())
     assert {f"run:{project['train']}", f"run:{project['eval']}"} <= down
     assert f"model:{project['model']}" in down and "model_version:clf/1" in down
@@ -83,17 +84,17 @@ def test_what_used_this_dataset_version(workspace, project):
 
 
 def test_from_a_file_to_the_registered_version(workspace, project):
-    g = lineage(workspace, "file:data/train.csv")
+    g = lineage(gateway_for(workspace), "file:data/train.csv")
     assert g.nodes[g.focus].kind == "file"
     assert "model_version:clf/1" in _ids(g.downstream())
-    by_digest = lineage(workspace, project["digest"][:10])
+    by_digest = lineage(gateway_for(workspace), project["digest"][:10])
     assert by_digest.focus == f"dataset:{project['digest']}"
-    by_run = lineage(workspace, project["train"])
+    by_run = lineage(gateway_for(workspace), project["train"])
     assert by_run.focus == f"run:{project['train']}"
 
 
 def test_text_and_picture(workspace, project):
-    g = lineage(workspace, "models:/clf/1")
+    g = lineage(gateway_for(workspace), "models:/clf/1")
     text = g.to_text()
     assert "lineage of registered version clf v1" in text
     assert "data/train.csv" in text and "train-cell" in text
@@ -106,8 +107,8 @@ def test_text_and_picture(workspace, project):
 
 def test_unknown_references_are_reported(workspace, project):
     with pytest.raises(NotFound):
-        lineage(workspace, "models:/clf/9")
+        lineage(gateway_for(workspace), "models:/clf/9")
     with pytest.raises(NotFound):
-        lineage(workspace, "m-doesnotexist")
+        lineage(gateway_for(workspace), "m-doesnotexist")
     with pytest.raises(NotFound):
-        lineage(workspace, "no-such-thing")
+        lineage(gateway_for(workspace), "no-such-thing")

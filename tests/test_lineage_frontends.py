@@ -10,15 +10,16 @@ from IPython.core.error import UsageError
 
 from jupyter_mlops.capture import tracker
 from jupyter_mlops.cli import main
-from jupyter_mlops.datasets import registry
+from jupyter_mlops.datasets import versions as dataset_versions
 from jupyter_mlops.datasets.api import forget_described
+from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.store.runs import recent_runs
 
 
 @pytest.fixture
 def ip(workspace, mlops_shell):
     forget_described()
-    registry.forget_known()
+    dataset_versions.forget_known()
     return mlops_shell
 
 
@@ -37,7 +38,7 @@ def test_tracked_cell_logs_the_frames_it_reads_and_lineage_draws_them(ip, worksp
         )
     )
     tracker.shutdown_recorders()
-    [run] = [r for r in recent_runs(workspace, limit=20) if r["name"] == "fit"]
+    [run] = [r for r in recent_runs(gateway_for(workspace), limit=20) if r["name"] == "fit"]
     versions = _ok(ip.run_cell("%mlops datasets"))
     assert list(versions["ref"]) == ["raw@1"]
     graph = _ok(ip.run_cell(f"%mlops lineage {run['run_id']}"))
@@ -64,7 +65,7 @@ def test_dataset_magic_logs_and_diffs(ip, workspace):
     assert (v1.name, v2.name) == ("table", "table") and v1.digest != v2.digest
     diff = _ok(ip.run_cell("%mlops dataset diff table@1 table@2"))
     assert diff.added == ["z"] and diff.changed_data == ["x"]
-    assert "x.max" in diff.to_text() and "<table>" in diff._repr_html_()
+    assert "x.max" in repr(diff) and "<table>" in diff._repr_html_()
     live = _ok(ip.run_cell("%mlops dataset diff a b"))
     assert live.added == ["z"]
     with pytest.raises(UsageError, match="cannot evaluate"):
@@ -81,9 +82,9 @@ def test_env_diff_magic_and_bad_usage(ip, workspace):
     _ok(ip.run_cell("%%mlops track --name one\nv = 1"))
     _ok(ip.run_cell("%%mlops track --name two\nv = 2"))
     tracker.shutdown_recorders()
-    names = {r["name"]: r["run_id"] for r in recent_runs(workspace, limit=20)}
+    names = {r["name"]: r["run_id"] for r in recent_runs(gateway_for(workspace), limit=20)}
     diff = _ok(ip.run_cell(f"%mlops env diff {names['one']} {names['two']}"))
-    assert "identical" in diff.to_text()
+    assert "identical" in repr(diff)
     with pytest.raises(UsageError):
         ip.run_line_magic("mlops", "env compare a b")
     with pytest.raises(UsageError, match="exclude"):

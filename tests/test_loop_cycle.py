@@ -79,7 +79,7 @@ async def test_drift_to_champion_through_real_processes(jp_fetch, workspace, tmp
         assert held, f"the cycle never asked for an approval:\n{log()}"
         new = book.get(cycle.run_id).version
         assert new != first and seen[(200, new)] > 0  # the canary served
-        assert state(ws, "churn").aliases["canary"] == new
+        assert state(gateway_for(ws), "churn").aliases["canary"] == new
 
         code, loop = await api(jp_fetch, "loop")
         assert code == 200 and loop["leader"] and loop["active"]["run_id"] == cycle.run_id
@@ -122,10 +122,10 @@ async def test_drift_to_champion_through_real_processes(jp_fetch, workspace, tmp
     assert stages == dict.fromkeys(
         ("build", "register", "validate", "staging", "canary", "watch", "champion"), "done"
     )
-    trail = [(e.action, e.actor, e.version) for e in history.events(ws, "churn")]
+    trail = [(e.action, e.actor, e.version) for e in history.events(gateway_for(ws), "churn")]
     assert ("register", "loop-bot", new) in trail and ("approve", "alice", new) in trail
     assert trail[-1] == ("promote", "loop-bot", new)
-    assert "loop cycle" in history.events(ws, "churn")[-1].reason
+    assert "loop cycle" in history.events(gateway_for(ws), "churn")[-1].reason
 
 
 def test_a_failed_gate_stops_the_cycle(workspace, monkeypatch):
@@ -141,7 +141,7 @@ def test_a_failed_gate_stops_the_cycle(workspace, monkeypatch):
     gate = cycle.stages[-1]
     assert gate.status == "stopped" and gate.note.startswith("gates failed: metrics.accuracy")
     assert "0.99" in gate.note
-    assert not {"staging", "canary", "champion"} & set(state(ws, "churn").aliases)
+    assert not {"staging", "canary", "champion"} & set(state(gateway_for(ws), "churn").aliases)
     run = gateway_for(ws).client.get_run(cycle.run_id)
     assert run.info.status == "FAILED" and run.data.tags["mlops.cycle.outcome"] == "stopped"
     assert any("gates failed" in line for line in lines)

@@ -84,8 +84,8 @@ def test_a_waiting_cycle_is_resumed_by_the_next_leader(loops, workspace, monkeyp
         )
     )
     registered(workspace, "churn", ("good", "good"))  # v1 and v2, gates passed
-    decide(workspace, "churn", 1, "approve", actor="alice")
-    promote(workspace, "churn", 1, "champion")
+    decide(gateway_for(workspace), "churn", 1, "approve", actor="alice")
+    promote(gateway_for(workspace), "churn", 1, "champion")
     assert a.lead()
     book = CycleBook(gateway_for(workspace), "churn")
     cycle = book.start(Firing("fresh", "watch", "data/ changed", 0.0), CyclePlan(), "loop-a")
@@ -94,13 +94,13 @@ def test_a_waiting_cycle_is_resumed_by_the_next_leader(loops, workspace, monkeyp
     cycle.stages.append(StageRecord("champion", "waiting", 2.0, None, "waiting for an approval"))
     cycle.version, cycle.outcome = "2", "waiting"
     book.save(cycle)
-    request_approval(workspace, "churn", 2, cycle=cycle.run_id)
+    request_approval(gateway_for(workspace), "churn", 2, cycle=cycle.run_id)
     a.release()  # the first loop process stops
 
     assert b.lead()
     assert b.round().outcome == "waiting"  # nothing decided yet: it keeps waiting
-    decide(workspace, "churn", 2, "approve", actor="alice", comment="fine")
+    decide(gateway_for(workspace), "churn", 2, "approve", actor="alice", comment="fine")
     done = b.round()
     assert done.run_id == cycle.run_id and done.outcome == "promoted", done.summary()
-    assert state(workspace, "churn").aliases["champion"] == "2"
+    assert state(gateway_for(workspace), "churn").aliases["champion"] == "2"
     assert len(book.recent()) == 1

@@ -87,7 +87,7 @@ def served(ws, *, start: float, n: int, age_shift: float, seed: int = 1) -> None
     from jupyter_mlops.monitor.predlog import PredictionLog
 
     rng = np.random.default_rng(seed)
-    with PredictionLog(ws, "churn") as log:
+    with PredictionLog(gateway_for(ws), "churn") as log:
         for i in range(n):
             ages = rng.normal(40 + age_shift, 10, 4)
             log.append(
@@ -115,7 +115,7 @@ def served(ws, *, start: float, n: int, age_shift: float, seed: int = 1) -> None
 def champion(workspace):
     """churn v1, the champion, with its training data logged (drift is measured against it)."""
     from jupyter_mlops.datasets.api import log_dataset
-    from jupyter_mlops.release.registry import register
+    from jupyter_mlops.release.registration import register
     from jupyter_mlops.release.rollout import promote
 
     (workspace.root / "mlops.yaml").write_text(
@@ -124,8 +124,8 @@ def champion(workspace):
     df = make_data(400)
     run_id, _ = log_model_run(workspace, fit_model(df), df)
     log_dataset(df[FEATURES], "train", context="training", run=run_id, workspace=workspace)
-    mv = register(workspace, run_id, "churn")
-    promote(workspace, "churn", mv.version, "champion", force=True, reason="test")
+    mv = register(gateway_for(workspace), run_id, "churn")
+    promote(gateway_for(workspace), "churn", mv.version, "champion", force=True, reason="test")
     return workspace
 
 

@@ -10,6 +10,7 @@ from contextlib import redirect_stdout
 import pytest
 
 from jupyter_mlops.capture import tracker
+from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.store.runs import recent_runs
 
 
@@ -43,7 +44,7 @@ def test_a_syntax_error_in_a_tracked_cell_shows_no_frames_of_ours(ip, workspace)
     assert "jupyter_mlops" not in shown.text and "run_cell_magic" not in shown.text
     assert not ip.custom_exceptions  # the one-shot handler is gone
     tracker.shutdown_recorders()
-    assert [r for r in recent_runs(workspace) if r["name"] == "broken-syntax"] == []
+    assert [r for r in recent_runs(gateway_for(workspace)) if r["name"] == "broken-syntax"] == []
     with _Shown() as shown:  # other errors keep IPython's usual traceback
         result = ip.run_cell("1 / 0")
     assert isinstance(result.error_in_exec, ZeroDivisionError) and "----> 1" in shown.text
@@ -70,7 +71,7 @@ def test_reload_ext_keeps_session_tracking_going(ip, workspace):
     ip.run_cell("b = 2")
     ip.run_cell("%mlops track off")
     tracker.shutdown_recorders()
-    [run] = [r for r in recent_runs(workspace) if r["name"] == "kept"]
+    [run] = [r for r in recent_runs(gateway_for(workspace)) if r["name"] == "kept"]
     assert run["status"] == "FINISHED"
     assert run["params"] == {"a": "1", "b": "2"}
 
@@ -82,14 +83,14 @@ def test_unload_ext_ends_a_session_with_a_word(ip, workspace):
     assert "session tracking off" in out.getvalue()
     ip.run_line_magic("load_ext", "jupyter_mlops")
     tracker.shutdown_recorders()
-    [run] = [r for r in recent_runs(workspace) if r["name"] == "unloaded"]
+    [run] = [r for r in recent_runs(gateway_for(workspace)) if r["name"] == "unloaded"]
     assert run["status"] == "FINISHED"
 
 
 def test_default_run_names_carry_a_kernel_id_so_restarts_do_not_repeat_them(ip, workspace):
     ip.run_cell("%%mlops track\nx = 1")
     tracker.shutdown_recorders()
-    [run] = recent_runs(workspace)
+    [run] = recent_runs(gateway_for(workspace))
     assert re.fullmatch(r"cell-\d+-[0-9a-f]{4}", run["name"]), run["name"]
 
 

@@ -9,6 +9,7 @@ from IPython.core.error import UsageError
 
 from jupyter_mlops.capture import tracker
 from jupyter_mlops.store.client import client_for
+from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.store.runs import get_run, recent_runs
 
 
@@ -19,7 +20,7 @@ def ip(workspace, mlops_shell):
 
 def _runs(ws):
     tracker.shutdown_recorders()
-    return {r["name"]: r for r in recent_runs(ws, limit=50)}
+    return {r["name"]: r for r in recent_runs(gateway_for(ws), limit=50)}
 
 
 def test_load_ext_is_fast_and_registers_the_magic():
@@ -62,7 +63,7 @@ def test_tracked_cell_records_code_literals_metrics_and_model(ip, workspace):
     assert sources["clf.max_iter"] == "model clf"
     assert run["metrics"]["acc"] == pytest.approx(result.result)
     assert run["tags"]["team"] == "vision"
-    full = get_run(workspace, run["run_id"])
+    full = get_run(gateway_for(workspace), run["run_id"])
     assert len(full.outputs.model_outputs) == 1
     assert full.data.tags["mlops.model.clf"].startswith("models:/m-")
     artifacts = {a.path for a in client_for(workspace).list_artifacts(run["run_id"], "mlops")}

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jupyter_mlops.store.embedded_read import page_offset, page_token
+from jupyter_mlops.store.gateway import Gateway
 from jupyter_mlops.store.metric_order import _offset, order_clause, parse_metric_order
-from jupyter_mlops.store.tracking_db import database_uri
 from jupyter_mlops.workspace import Workspace
 
 
@@ -128,4 +128,4 @@ def test_which_database_the_team_reader_may_read(
         monkeypatch.delenv(var, raising=False)
     if db_env:
         monkeypatch.setenv("MLOPS_TRACKING_DB_URI", db_env)
-    assert database_uri(Workspace.find(tmp_path)) == expected
+    assert Gateway(Workspace.find(tmp_path)).tracking_db_uri() == expected

@@ -38,9 +38,10 @@ def _logged(workspace, monkeypatch, **models):
             run.log_model(model, name=name, X=X)
     run.wait_synced()
     monkeypatch.setenv("MLFLOW_TRACKING_URI", workspace.tracking_uri)
+    from jupyter_mlops.store.gateway import gateway_for
     from jupyter_mlops.store.runs import get_run
 
-    tags = get_run(workspace, run.run_id).data.tags
+    tags = get_run(gateway_for(workspace), run.run_id).data.tags
     from jupyter_mlops.journal.sync import failed_records
 
     assert not failed_records(workspace), [f.get("error") or f for f in failed_records(workspace)]
@@ -137,6 +138,7 @@ def test_integer_labels_and_documents_round_trip(workspace, monkeypatch):
 DOUBLER = '''
 import numpy as np
 from jupyter_mlops.flavors.protocol import FeatureHint
+from jupyter_mlops.store.gateway import gateway_for
 
 
 class Doubler:
@@ -194,6 +196,7 @@ def test_an_object_no_flavor_knows_is_named_and_a_registered_flavor_logs_it(
 ):
     from jupyter_mlops.capture import estimators
     from jupyter_mlops.store.client import client_for
+    from jupyter_mlops.store.gateway import gateway_for
     from jupyter_mlops.store.runs import recent_runs
 
     # defined in the notebook: pickled by value, so the sync agent can load model and flavor
@@ -217,7 +220,7 @@ def test_an_object_no_flavor_knows_is_named_and_a_registered_flavor_logs_it(
 
     tracker.shutdown_recorders()
     assert not sync_workspace(workspace, timeout=120).failures
-    runs = {r["name"]: r for r in recent_runs(workspace)}
+    runs = {r["name"]: r for r in recent_runs(gateway_for(workspace))}
     not_logged = runs["unknown"]["tags"]["mlops.not_logged"]
     assert not_logged.startswith("doubler (") and "Doubler): no model flavor knows it" in not_logged
     assert "model not logged: doubler" in runs["unknown"]["tags"]["mlops.warnings"]
@@ -299,6 +302,7 @@ def test_a_model_predicting_otherwise_through_pyfunc_is_said_under_a_cell_and_ta
 ):
     from jupyter_mlops.journal.sync import sync_workspace
     from jupyter_mlops.store.client import client_for
+    from jupyter_mlops.store.gateway import gateway_for
     from jupyter_mlops.store.runs import recent_runs
 
     assert mlops_shell.run_cell(NOISY).error_in_exec is None
@@ -311,7 +315,7 @@ def test_a_model_predicting_otherwise_through_pyfunc_is_said_under_a_cell_and_ta
     assert "mlops: warning: model 'noisy' (run noisy) does not predict through pyfunc" in err
     assert "differs: " in err
     tracker.shutdown_recorders()
-    tags = {r["name"]: r["tags"] for r in recent_runs(workspace)}["noisy"]
+    tags = {r["name"]: r["tags"] for r in recent_runs(gateway_for(workspace))}["noisy"]
     assert tags["mlops.pyfunc_check.noisy"].startswith("differs: ")
     model = client_for(workspace).get_logged_model(tags["mlops.model.noisy"].split("/")[-1])
     assert model.tags["mlops.pyfunc_check"].startswith("differs: ")

@@ -7,6 +7,7 @@ import pytest
 
 from jupyter_mlops.capture import tracker
 from jupyter_mlops.errors import InvalidInput
+from jupyter_mlops.store.gateway import gateway_for
 
 
 class TorchLike:
@@ -79,7 +80,7 @@ def test_a_pipeline_over_string_and_category_columns_predicts_on_its_training_fr
     monkeypatch.setenv("MLFLOW_TRACKING_URI", workspace.tracking_uri)
     from jupyter_mlops.store.runs import get_run
 
-    uri = get_run(workspace, run.run_id).data.tags["mlops.model.pipe"]
+    uri = get_run(gateway_for(workspace), run.run_id).data.tags["mlops.model.pipe"]
     loaded = mlflow.pyfunc.load_model(uri)
     names = [c.name for c in loaded.metadata.get_input_schema().inputs]
     assert names == ["city", "kind", "n"]
@@ -98,6 +99,6 @@ def test_a_fitted_transformer_is_not_logged_as_a_model_but_its_predictor_is(work
     tracker.shutdown_recorders()
     from jupyter_mlops.store.runs import recent_runs
 
-    [run] = [r for r in recent_runs(workspace) if r["name"] == "two-fits"]
+    [run] = [r for r in recent_runs(gateway_for(workspace)) if r["name"] == "two-fits"]
     assert "mlops.model.clf" in run["tags"] and "mlops.model.scaler" not in run["tags"]
     assert "mlops.warnings" not in run["tags"]

@@ -14,10 +14,11 @@ from jupyter_mlops.errors import ConfigError, IntegrityError
 from jupyter_mlops.release import history, rollout
 from jupyter_mlops.release.package import package
 from jupyter_mlops.release.registered_model import T_MODEL_ID
-from jupyter_mlops.release.registry import get_version, version_location
+from jupyter_mlops.release.registration import get_version, version_location
 from jupyter_mlops.release.signing import SIGNATURE_FILE, verify_version
 from jupyter_mlops.serving.router import ModelRouter
 from jupyter_mlops.store.client import client_for
+from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.tags import SIGNATURE_TAG, SIGNED_BY_TAG
 from jupyter_mlops.workspace import Workspace
 
@@ -51,8 +52,8 @@ def _signing_workspace(ws: Workspace, signing: str) -> Workspace:
 
 def _model_file(ws: Workspace, store: str, request: pytest.FixtureRequest, version: str) -> Path:
     """The pickled model of ``version`` where the artifact store keeps it."""
-    mv = get_version(ws, "churn", version)
-    folder = version_location(ws, mv).local_path
+    mv = get_version(gateway_for(ws), "churn", version)
+    folder = version_location(gateway_for(ws), mv).local_path
     if folder is None:  # the team server's artifact folder
         artifacts = request.getfixturevalue("team_tracking").artifacts_dir
         model_id = mv.tags[T_MODEL_ID]
@@ -66,14 +67,16 @@ def test_a_changed_file_is_refused_and_the_replica_keeps_serving(
     _keys(workspace.root / "keys")
     ws = _signing_workspace(workspace, "{key: keys/release.pem}")
     df = registered(ws, kinds=("good", "good"))
-    v2 = get_version(ws, "churn", 2)
+    v2 = get_version(gateway_for(ws), "churn", 2)
     assert v2.tags[SIGNATURE_TAG].startswith(f"{SIGNATURE_FILE} sha256:") and v2.tags[SIGNED_BY_TAG]
-    [register] = [e for e in history.events(ws, "churn") if e.action == "register"][-1:]
+    [register] = [e for e in history.events(gateway_for(ws), "churn") if e.action == "register"][
+        -1:
+    ]
     assert register.details["signed_by"] == v2.tags[SIGNED_BY_TAG]
-    assert verify_version(ws, "churn", 2).key_id in v2.tags[SIGNATURE_TAG]
+    assert verify_version(gateway_for(ws), "churn", 2).key_id in v2.tags[SIGNATURE_TAG]
 
-    rollout.promote(ws, "churn", 1, "champion")
-    router = ModelRouter(ws, "churn")
+    rollout.promote(gateway_for(ws), "churn", 1, "champion")
+    router = ModelRouter(gateway_for(ws), "churn")
     router.refresh()
     assert router.table.champion.version == "1"
     rows = df.drop(columns=["label"]).head(3)
@@ -84,10 +87,10 @@ def test_a_changed_file_is_refused_and_the_replica_keeps_serving(
     model_file.write_bytes(bytes(data))
 
     with pytest.raises(IntegrityError, match=r"model churn version 2: model\.pkl changed"):
-        rollout.promote(ws, "churn", 2, "champion")
-    assert rollout.state(ws, "churn").aliases.get("champion") == "1"
+        rollout.promote(gateway_for(ws), "churn", 2, "champion")
+    assert rollout.state(gateway_for(ws), "churn").aliases.get("champion") == "1"
     with pytest.raises(IntegrityError, match=r"model\.pkl"):
-        package(ws, "churn", 2, tmp_path / "pkg")
+        package(gateway_for(ws), "churn", 2, tmp_path / "pkg")
     capsys.readouterr()
     assert main(["-C", str(ws.root), "verify", "churn", "2"]) == IntegrityError.exit_code
     err = capsys.readouterr().err.strip().splitlines()
@@ -106,27 +109,27 @@ def test_a_changed_file_is_refused_and_the_replica_keeps_serving(
 @pytest.mark.embedded_only
 def test_unsigned_versions_and_the_signing_section(workspace):
     registered(workspace, kinds=("good",))  # before any key: not signed, nothing checked
-    assert verify_version(workspace, "churn", 1).key_id is None
+    assert verify_version(gateway_for(workspace), "churn", 1).key_id is None
     _, public = _keys(workspace.root / "keys")
     ws = _signing_workspace(workspace, "{public_key: keys/release.pub}")
     with pytest.raises(IntegrityError, match="not signed"):
-        verify_version(ws, "churn", 1)
+        verify_version(gateway_for(ws), "churn", 1)
     ws = _signing_workspace(workspace, "{public_key: keys/release.pub, allow_unsigned: true}")
-    assert verify_version(ws, "churn", 1).key_id is None
+    assert verify_version(gateway_for(ws), "churn", 1).key_id is None
     ws = _signing_workspace(workspace, "{kye: keys/release.pem}")
     with pytest.raises(
         ConfigError, match=r"release\.signing\.kye: unknown key \(did you mean 'key'\?\)"
     ):
-        verify_version(ws, "churn", 1)
+        verify_version(gateway_for(ws), "churn", 1)
     ws = _signing_workspace(workspace, "{public_key: keys/release.pub}")
     from release_support import fit_model, log_model_run
 
-    from jupyter_mlops.release.registry import register
+    from jupyter_mlops.release.registration import register
 
     df = make_data()
     run_id, _ = log_model_run(ws, fit_model(df), df)
     with pytest.raises(Exception, match="needs the private key"):
-        register(ws, run_id, "churn")
+        register(gateway_for(ws), run_id, "churn")
     assert [str(mv.version) for mv in client_for(ws).search_model_versions("name = 'churn'")] == [
         "1"
     ]

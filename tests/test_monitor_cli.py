@@ -10,10 +10,11 @@ from monitor_support import stream, training_frame
 from jupyter_mlops.cli import main
 from jupyter_mlops.monitor.predlog import PredictionLog
 from jupyter_mlops.monitor.report import build_report
+from jupyter_mlops.store.gateway import gateway_for
 
 
 def _log(ws, records, model="ghost"):
-    with PredictionLog(ws, model) as log:
+    with PredictionLog(gateway_for(ws), model) as log:
         for r in records:
             log.append(r)
 
@@ -36,7 +37,7 @@ def test_report_figure_has_feature_drift_and_time_panels(workspace):
     _log(workspace, stream(100, t0=now - 300, seed=1, dt=1.0))
     _log(workspace, stream(100, t0=now - 100, seed=2, dt=1.0, drift=True))
     report = build_report(
-        workspace, "ghost", window="10m", reference=training_frame(), record=False
+        gateway_for(workspace), "ghost", window="10m", reference=training_frame(), record=False
     )
     from jupyter_mlops.monitor.plots import report_figure
 

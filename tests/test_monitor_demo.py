@@ -10,6 +10,7 @@ from jupyter_mlops.datasets.api import log_dataset
 from jupyter_mlops.demo import monitor as demo
 from jupyter_mlops.release import history
 from jupyter_mlops.store.client import client_for
+from jupyter_mlops.store.gateway import gateway_for
 
 PROJECT = """\
 project: monitor-demo-test
@@ -34,7 +35,7 @@ def test_monitor_demo_detects_drift_and_rolls_a_bad_canary_back(workspace, tmp_p
         log_dataset(df[FEATURES], "train", context="training", run=run_id, workspace=workspace)
 
     lines: list[str] = []
-    result = demo.run(workspace, say=lines.append, out_dir=tmp_path / "out")
+    result = demo.run(gateway_for(workspace), say=lines.append, out_dir=tmp_path / "out")
     text = "\n".join(lines)
 
     assert result.champion == "1" and result.shifted == ["age", "income"]
@@ -51,7 +52,7 @@ def test_monitor_demo_detects_drift_and_rolls_a_bad_canary_back(workspace, tmp_p
     assert set(result.after_rollback) == {(200, "1")}
     aliases = client.get_registered_model("churn").aliases
     assert "canary" not in aliases and str(aliases["champion"]) == "1"
-    last = history.events(workspace, "churn")[-1]
+    last = history.events(gateway_for(workspace), "churn")[-1]
     assert (last.action, last.version, last.actor) == ("rollback", "2", "canary-guard")
     assert "predictions differ from the champion's" in last.reason
     assert result.rollback_reason == last.reason

@@ -13,14 +13,15 @@ from release_support import registered
 from jupyter_mlops.errors import ConfigError
 from jupyter_mlops.monitor.guard import evaluate_canary, guard_canary
 from jupyter_mlops.monitor.predlog import PredictionLog
-from jupyter_mlops.monitor.report import build_report, drift_history
+from jupyter_mlops.monitor.report import build_report
 from jupyter_mlops.monitor.thresholds import load_monitor_config
 from jupyter_mlops.release import history, rollout
 from jupyter_mlops.store.client import client_for
+from jupyter_mlops.store.gateway import gateway_for
 
 
 def _log(ws, records, model="churn"):
-    with PredictionLog(ws, model) as log:
+    with PredictionLog(gateway_for(ws), model) as log:
         for r in records:
             log.append(r)
 
@@ -28,8 +29,8 @@ def _log(ws, records, model="churn"):
 @pytest.fixture
 def canary_ws(workspace):
     registered(workspace, "churn", ("good", "good"))
-    rollout.promote(workspace, "churn", 1, "champion")
-    rollout.promote(workspace, "churn", 2, "canary", weight=50)
+    rollout.promote(gateway_for(workspace), "churn", 1, "champion")
+    rollout.promote(gateway_for(workspace), "churn", 2, "canary", weight=50)
     return workspace
 
 
@@ -39,12 +40,12 @@ def test_bad_canary_is_rolled_back_with_the_reason_in_history(canary_ws):
     bad = stream(60, t0=now - 60, seed=2, version="2", alias="canary", status=500)
     bad += stream(40, t0=now - 30, seed=3, version="2", alias="canary")
     _log(canary_ws, bad)
-    verdict = guard_canary(canary_ws, "churn")
+    verdict = guard_canary(gateway_for(canary_ws), "churn")
     assert verdict.decision == "rollback" and verdict.acted
     assert "error rate 60.0%" in verdict.reasons[0]
     aliases = client_for(canary_ws).get_registered_model("churn").aliases
     assert "canary" not in aliases and str(aliases["champion"]) == "1"
-    event = history.events(canary_ws, "churn")[-1]
+    event = history.events(gateway_for(canary_ws), "churn")[-1]
     assert (event.action, event.version, event.actor) == ("rollback", "2", "canary-guard")
     assert "error rate" in event.reason
 
@@ -53,11 +54,11 @@ def test_good_canary_is_kept_and_a_slow_one_is_judged_on_latency(canary_ws):
     now = time.time()
     _log(canary_ws, stream(80, t0=now - 60, seed=1, version="1"))
     _log(canary_ws, stream(80, t0=now - 60, seed=2, version="2", alias="canary"))
-    verdict = guard_canary(canary_ws, "churn")
+    verdict = guard_canary(gateway_for(canary_ws), "churn")
     assert verdict.decision == "keep" and not verdict.acted, verdict.reasons
     assert str(client_for(canary_ws).get_registered_model("churn").aliases["canary"]) == "2"
     _log(canary_ws, stream(80, t0=now - 20, seed=4, version="2", alias="canary", latency_ms=50))
-    slow = evaluate_canary(canary_ws, "churn")
+    slow = evaluate_canary(gateway_for(canary_ws), "churn")
     assert slow.decision == "rollback" and "p95 latency" in slow.reasons[0]
 
 
@@ -65,7 +66,7 @@ def test_canary_with_too_few_requests_waits(canary_ws):
     now = time.time()
     _log(canary_ws, stream(80, t0=now - 60, seed=1, version="1"))
     _log(canary_ws, stream(5, t0=now - 60, seed=2, version="2", status=500))
-    verdict = guard_canary(canary_ws, "churn")
+    verdict = guard_canary(gateway_for(canary_ws), "churn")
     assert verdict.decision == "wait" and not verdict.acted
     assert "canary" in client_for(canary_ws).get_registered_model("churn").aliases
 
@@ -78,7 +79,7 @@ def test_report_detects_drift_records_a_monitoring_run_and_the_canary(canary_ws)
     ref = training_frame()
     preds = (ref["age"] > 45).astype(int).to_numpy()
     report = build_report(
-        canary_ws, "churn", window="15m", reference=ref, reference_predictions=preds
+        gateway_for(canary_ws), "churn", window="15m", reference=ref, reference_predictions=preds
     )
     assert "age" in report.drifted and "city" in report.drifted and "income" not in report.drifted
     assert report.health["1"].requests == 400 and report.health["2"].error_rate == 1.0
@@ -93,7 +94,7 @@ def test_report_detects_drift_records_a_monitoring_run_and_the_canary(canary_ws)
     assert run.data.tags["mlops.kind"] == "monitor"
     assert run.data.metrics["drift.psi.age"] > 0.2
     assert run.data.metrics["health.v2.error_rate"] == 1.0
-    assert drift_history(canary_ws, "churn")[-1]["run_id"] == report.run_id
+    assert client_for(canary_ws).get_experiment(run.info.experiment_id).name == "churn-monitoring"
     latest = json.loads((canary_ws.state_dir / "monitor" / "churn" / "latest.json").read_text())
     assert latest["drifted"] == report.drifted
     # the canary is only reported on, not rolled back, by a report
@@ -101,12 +102,12 @@ def test_report_detects_drift_records_a_monitoring_run_and_the_canary(canary_ws)
 
 
 def test_report_on_empty_window_and_model_without_training_data(canary_ws):
-    report = build_report(canary_ws, "churn", window="1h")
+    report = build_report(gateway_for(canary_ws), "churn", window="1h")
     text = report.to_text()
     assert "no predictions logged" in text
     assert any("no training dataset recorded" in p for p in report.problems)
     _log(canary_ws, stream(50, t0=time.time() - 10, seed=1, version="1"))
-    report = build_report(canary_ws, "churn", window="1h", record=False)
+    report = build_report(gateway_for(canary_ws), "churn", window="1h", record=False)
     assert report.health["1"].requests == 50 and report.drift == {}
     assert any("no training dataset recorded" in p for p in report.problems)
 
@@ -115,7 +116,7 @@ def test_unregistered_model_with_corrupted_log_still_reports(workspace):
     _log(workspace, stream(40, t0=time.time() - 5), model="ghost")
     folder = workspace.state_dir / "predictions" / "ghost"
     (folder / "1-99999999999999-9-9.arrow").write_bytes(b"\x00garbage")
-    report = build_report(workspace, "ghost", reference=training_frame(), record=False)
+    report = build_report(gateway_for(workspace), "ghost", reference=training_frame(), record=False)
     assert any("not a registered model" in p for p in report.problems)
     assert any("unreadable" in p for p in report.problems)
     assert report.health["all"].requests == 40 and not report.drifted

@@ -29,6 +29,7 @@ from jupyter_mlops.monitor.predlog import predictions_dir
 from jupyter_mlops.monitor.quality import current_quality
 from jupyter_mlops.monitor.report import build_report
 from jupyter_mlops.monitor.thresholds import CanaryThresholds
+from jupyter_mlops.store.gateway import gateway_for
 
 
 def classifier_log(ws, model: str, *, t0: float, n: int = 240, seed: int = 0) -> pd.DataFrame:
@@ -134,7 +135,7 @@ def test_late_labels_give_sklearns_figures_per_version(workspace, capsys):
     # the labels as they stand now: tuesday's override monday's
     final = pd.concat([early, later]).drop_duplicates(["request_id", "row"], keep="last")
     joined = expected(preds, final)
-    report = build_report(workspace, "churn", window="1h", record=False)
+    report = build_report(gateway_for(workspace), "churn", window="1h", record=False)
     assert report.quality is not None and report.quality.task == "classification"
     q = report.quality.by_version
     for version in ("1", "2"):
@@ -145,7 +146,7 @@ def test_late_labels_give_sklearns_figures_per_version(workspace, capsys):
     assert report.quality.labeled == len(joined) and report.quality.predictions == len(preds)
     assert "Quality (classification" in report.to_text()
     assert sum(b["labeled"] for b in report.quality.over_time) == len(joined)
-    served = current_quality(workspace, "churn", 3600)
+    served = current_quality(gateway_for(workspace), "churn", 3600)
     assert served == pytest.approx(sklearn_figures(joined), abs=1e-12)
 
 
@@ -170,7 +171,7 @@ def test_regressor_quality_over_a_window_and_an_empty_answer_without_labels(work
         )
         truth[f"p{i}"] = (pred, pred + float(rng.normal(0, 5)))
     (folder / "hand.jsonl").write_text("\n".join(json.dumps(r) for r in records))
-    assert current_quality(workspace, "price", 3600) == {}  # no labels yet
+    assert current_quality(gateway_for(workspace), "price", 3600) == {}  # no labels yet
 
     labels = pd.DataFrame({"rid": list(truth), "price": [t for _, t in truth.values()]})
     labels.to_csv(workspace.root / "prices.csv", index=False)
@@ -194,7 +195,7 @@ def test_regressor_quality_over_a_window_and_an_empty_answer_without_labels(work
     recent = range(100, 200)  # the window's edge falls in the gap between the two halves
     y = [truth[f"p{i}"][1] for i in recent]
     p = [truth[f"p{i}"][0] for i in recent]
-    got = current_quality(workspace, "price", 1800)
+    got = current_quality(gateway_for(workspace), "price", 1800)
     assert got == pytest.approx(
         {"mae": mean_absolute_error(y, p), "rmse": mean_squared_error(y, p) ** 0.5}, abs=1e-9
     )
@@ -280,9 +281,9 @@ def test_labels_given_in_one_folder_are_read_by_a_teammate_on_the_team_server(
     csv = str(alice.root / "labels.csv")
     assert main(["-C", str(alice.root), "monitor", "labels", "churn", csv]) == 0
     assert not (bob.state_dir / "labels").exists()
-    seen_by_bob = current_quality(bob, "churn", 3600)
+    seen_by_bob = current_quality(gateway_for(bob), "churn", 3600)
     assert seen_by_bob == pytest.approx(sklearn_figures(expected(preds, labels)), abs=1e-12)
-    assert seen_by_bob == current_quality(alice, "churn", 3600)
+    assert seen_by_bob == current_quality(gateway_for(alice), "churn", 3600)
 
 
 def test_the_guard_rolls_back_a_canary_whose_late_labels_show_it_worse(workspace):
@@ -293,15 +294,14 @@ def test_the_guard_rolls_back_a_canary_whose_late_labels_show_it_worse(workspace
     from jupyter_mlops.monitor.label_import import import_labels, labels_from_records
     from jupyter_mlops.monitor.predlog import PredictionLog
     from jupyter_mlops.release import history, rollout
-    from jupyter_mlops.store.gateway import gateway_for
 
     registered(workspace, "churn", ("good", "good"))
-    rollout.promote(workspace, "churn", 1, "champion")
-    rollout.promote(workspace, "churn", 2, "canary", weight=50)
+    rollout.promote(gateway_for(workspace), "churn", 1, "champion")
+    rollout.promote(gateway_for(workspace), "churn", 2, "canary", weight=50)
     now = time.time()
     champion = stream(80, t0=now - 60, seed=1, version="1")
     canary = stream(80, t0=now - 60, seed=2, version="2", alias="canary")
-    with PredictionLog(workspace, "churn") as log:
+    with PredictionLog(gateway_for(workspace), "churn") as log:
         for record in champion + canary:
             log.append(record)
     truth = [  # the champion was always right; the canary wrong on every other request
@@ -314,13 +314,13 @@ def test_the_guard_rolls_back_a_canary_whose_late_labels_show_it_worse(workspace
         for k, out in enumerate(r["outputs"])
     ]
     import_labels(gateway_for(workspace), "churn", labels_from_records(truth))
-    verdict = guard_canary(workspace, "churn")
+    verdict = guard_canary(gateway_for(workspace), "churn")
     assert verdict.decision == "rollback" and verdict.acted, verdict.reasons
     [reason] = verdict.reasons
     assert reason.startswith(
         "accuracy 0.5 vs 1 for the champion on labeled predictions (400 and 400"
     )
-    assert history.events(workspace, "churn")[-1].action == "rollback"
+    assert history.events(gateway_for(workspace), "churn")[-1].action == "rollback"
 
 
 def test_a_label_without_a_row_fits_every_row_of_its_request_and_one_with_a_row_its_row():

@@ -16,9 +16,10 @@ from jupyter_mlops.errors import ConfigError
 from jupyter_mlops.monitor.guard import CanaryGuard, start_guard
 from jupyter_mlops.monitor.report import build_report
 from jupyter_mlops.release import history, rollout
-from jupyter_mlops.release.registry import register
+from jupyter_mlops.release.registration import register
 from jupyter_mlops.serving.server import BackgroundServer
 from jupyter_mlops.store.client import client_for
+from jupyter_mlops.store.gateway import gateway_for
 
 
 def _trained(ws, df, kind):
@@ -35,12 +36,14 @@ def test_drift_found_against_the_training_data_through_lineage(workspace):
         " guard: true}\n"
     )
     df = make_data(400)
-    mv = register(workspace, _trained(workspace, df, "good"), "churn")
-    rollout.promote(workspace, "churn", mv.version, "champion", force=True, reason="test")
+    mv = register(gateway_for(workspace), _trained(workspace, df, "good"), "churn")
+    rollout.promote(
+        gateway_for(workspace), "churn", mv.version, "champion", force=True, reason="test"
+    )
     live = make_data(300, seed=7)[FEATURES]
     drifted = live.assign(age=live["age"] + 25)  # +2.5 sd
 
-    with BackgroundServer(workspace, "churn", poll_interval=0.1) as srv:
+    with BackgroundServer(gateway_for(workspace), "churn", poll_interval=0.1) as srv:
         assert isinstance(srv.app.state.canary_guard, CanaryGuard)  # from mlops.yaml alone
         t0 = time.time()
         assert send_rows(srv.url, live.to_dict(orient="records")) == {(200, "1"): 300}
@@ -49,8 +52,8 @@ def test_drift_found_against_the_training_data_through_lineage(workspace):
         t2 = time.time() + 1e-3
         srv.app.state.prediction_log.flush()
 
-        calm = build_report(workspace, "churn", since=t0, until=t1, record=False)
-        shifted = build_report(workspace, "churn", since=t1, until=t2, record=False)
+        calm = build_report(gateway_for(workspace), "churn", since=t0, until=t1, record=False)
+        shifted = build_report(gateway_for(workspace), "churn", since=t1, until=t2, record=False)
         for report in (calm, shifted):  # no reference given: found through lineage
             assert report.reference.startswith("training dataset churn-train"), report.problems
             assert set(report.drift) == set(FEATURES) and report.live_rows == 300
@@ -58,9 +61,15 @@ def test_drift_found_against_the_training_data_through_lineage(workspace):
         assert shifted.drift["age"].psi > 1 and shifted.drift["income"].psi < 0.2
 
         # the guard the server started rolls a bad canary back, no one calls it by hand
-        bad = register(workspace, _trained(workspace, df, "bad"), "churn")
+        bad = register(gateway_for(workspace), _trained(workspace, df, "bad"), "churn")
         rollout.promote(
-            workspace, "churn", bad.version, "canary", weight=50, force=True, reason="t"
+            gateway_for(workspace),
+            "churn",
+            bad.version,
+            "canary",
+            weight=50,
+            force=True,
+            reason="t",
         )
         assert srv.router.wait_for(lambda t: t.canary is not None, timeout=10)
         ok, seen = send_traffic(
@@ -71,20 +80,22 @@ def test_drift_found_against_the_training_data_through_lineage(workspace):
         )
         assert ok, srv.app.state.canary_guard.last
         assert seen[(200, "2")] >= 20
-    last = history.events(workspace, "churn")[-1]
+    last = history.events(gateway_for(workspace), "churn")[-1]
     assert (last.action, last.version, last.actor) == ("rollback", "2", "canary-guard")
     assert "canary" not in client_for(workspace).get_registered_model("churn").aliases
 
 
 def test_guard_is_off_unless_asked_and_a_broken_section_only_fails_when_asked(workspace):
-    assert start_guard(workspace, "churn") is None  # no mlops.yaml
-    guard = start_guard(workspace, "churn", True)
+    assert start_guard(gateway_for(workspace), "churn") is None  # no mlops.yaml
+    guard = start_guard(gateway_for(workspace), "churn", True)
     assert isinstance(guard, CanaryGuard)
     guard.stop()
     (workspace.root / "mlops.yaml").write_text("project: x\nmonitor:\n  canary: {guard: 1}\n")
-    assert start_guard(workspace, "churn") is None  # serving keeps running, with a warning
+    assert (
+        start_guard(gateway_for(workspace), "churn") is None
+    )  # serving keeps running, with a warning
     with pytest.raises(ConfigError, match="monitor.canary.guard"):
-        start_guard(workspace, "churn", True)
+        start_guard(gateway_for(workspace), "churn", True)
     parse = build_parser().parse_args
     assert parse(["serve", "churn", "--guard"]).guard is True
     assert parse(["serve", "churn", "--no-guard"]).guard is False
@@ -101,8 +112,8 @@ def test_a_tracked_cells_inputs_without_context_are_matched_by_the_signature(wor
         log_dataset(df, name="everything", run=run, workspace=workspace)
         run.log_model(fit_model(df), name="model", X=df[FEATURES].head(20))
     run_id = run.wait_synced()
-    mv = register(workspace, run_id, "churn")
-    ref = training_reference(workspace, "churn", mv.version)
+    mv = register(gateway_for(workspace), run_id, "churn")
+    ref = training_reference(gateway_for(workspace), "churn", mv.version)
     assert ref.description.startswith("training dataset X "), ref.notes
     assert list(ref.frame.columns) == FEATURES and ref.features == FEATURES
     assert len(ref.predictions) == 300

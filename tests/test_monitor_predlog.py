@@ -15,17 +15,18 @@ from jupyter_mlops.monitor.predlog import (
     read_predictions,
     scan_predictions,
 )
+from jupyter_mlops.store.gateway import gateway_for
 
 
 def test_append_flush_and_read_back(workspace):
     t0 = time.time() - 100
-    with PredictionLog(workspace, "churn", flush_interval=60) as log:
+    with PredictionLog(gateway_for(workspace), "churn", flush_interval=60) as log:
         for rec in stream(20, t0=t0, batch=3):
             log.append(rec)
         assert list(predictions_dir(workspace, "churn").glob("*.arrow")) == []  # still buffered
     files = list(predictions_dir(workspace, "churn").iterdir())
     assert len(files) == 1 and files[0].suffix == ".arrow"
-    table = read_predictions(workspace, "churn")
+    table = read_predictions(gateway_for(workspace), "churn")
     assert table.num_rows == 60  # one row per predicted row
     assert {"in.age", "in.income", "in.city", "out", "latency_ms", "status"} <= set(
         table.column_names
@@ -37,7 +38,7 @@ def test_append_flush_and_read_back(workspace):
 
 
 def test_background_thread_flushes_without_close(workspace):
-    log = PredictionLog(workspace, "churn", flush_interval=0.05)
+    log = PredictionLog(gateway_for(workspace), "churn", flush_interval=0.05)
     try:
         log.append(stream(1, t0=time.time())[0])
         wait_until(
@@ -53,7 +54,7 @@ def test_background_thread_flushes_without_close(workspace):
 
 def test_time_window_and_odd_records(workspace):
     t0 = 1_700_000_000.0
-    with PredictionLog(workspace, "churn", flush_interval=60) as log:
+    with PredictionLog(gateway_for(workspace), "churn", flush_interval=60) as log:
         for rec in stream(10, t0=t0, dt=1.0, batch=1):
             log.append(rec)
         log.flush()
@@ -64,16 +65,16 @@ def test_time_window_and_odd_records(workspace):
         log.append("garbage")
         log.append({"ts": t0 + 6, "status": 200, "inputs": [{"age": 1, "x": "y"}], "outputs": 3})
     assert log.stats["bad_records"] == 2
-    window = read_predictions(workspace, "churn", since=t0 + 100, until=t0 + 105)
+    window = read_predictions(gateway_for(workspace), "churn", since=t0 + 100, until=t0 + 105)
     assert window.num_rows == 5
-    early = read_predictions(workspace, "churn", until=t0 + 50)
+    early = read_predictions(gateway_for(workspace), "churn", until=t0 + 50)
     assert early.num_rows == 12
     assert "in.x" in early.column_names
 
 
 def test_corrupted_files_and_lines_are_skipped_and_counted(workspace):
     t0 = time.time()
-    with PredictionLog(workspace, "churn") as log:
+    with PredictionLog(gateway_for(workspace), "churn") as log:
         for rec in stream(5, t0=t0, batch=2):
             log.append(rec)
     folder = predictions_dir(workspace, "churn")
@@ -81,7 +82,7 @@ def test_corrupted_files_and_lines_are_skipped_and_counted(workspace):
     good = json.dumps({"ts": t0, "status": 200, "inputs": {"age": 30}})
     (folder / "x.jsonl").write_text(good + '\n{not json\n\n{"no_ts": 1}\n')
     (folder / ".tmp-12-13-1-1.arrow").write_bytes(b"half written")  # ignored: not committed
-    scan = scan_predictions(workspace, "churn")
+    scan = scan_predictions(gateway_for(workspace), "churn")
     assert scan.corrupted_files == ["1-99999999999999-1-1.arrow"]
     assert scan.corrupted_records == 2
     assert scan.table.num_rows == 11
@@ -90,11 +91,11 @@ def test_corrupted_files_and_lines_are_skipped_and_counted(workspace):
 
 def test_type_conflicts_across_files_become_text(workspace):
     t0 = time.time()
-    with PredictionLog(workspace, "m") as log:
+    with PredictionLog(gateway_for(workspace), "m") as log:
         log.append({"ts": t0, "status": 200, "inputs": {"a": [1, 2]}})
         log.flush()
         log.append({"ts": t0 + 1, "status": 200, "inputs": {"a": ["x"]}})
-    table = read_predictions(workspace, "m")
+    table = read_predictions(gateway_for(workspace), "m")
     assert table.num_rows == 3
     assert table["in.a"].to_pylist() == ["1", "2", "x"]
 
@@ -113,11 +114,11 @@ def test_a_large_batch_is_converted_in_slices_into_one_file(workspace, monkeypat
     records = stream(30, t0=t0, batch=2)
     records[10]["inputs"] = {"age": ["forty"], "extra": [1]}  # a type conflict mid-batch
     records.append("garbage")
-    with PredictionLog(workspace, "churn", flush_interval=60) as log:
+    with PredictionLog(gateway_for(workspace), "churn", flush_interval=60) as log:
         for rec in records:
             log.append(rec)
     assert log.stats["files"] == 1 and log.stats["bad_records"] == 1
-    table = read_predictions(workspace, "churn")
+    table = read_predictions(gateway_for(workspace), "churn")
     assert table.num_rows == 59  # record 10 has one row
     assert table["in.age"].num_chunks == 1 and table["in.age"].type == pa.string()
     assert table["in.extra"].null_count == 58

@@ -13,15 +13,16 @@ from jupyter_mlops.monitor.predlog import PredictionLog, scan_predictions
 from jupyter_mlops.monitor.predlog_writer import prune_segments
 from jupyter_mlops.release import rollout
 from jupyter_mlops.serving.server import BackgroundServer
+from jupyter_mlops.store.gateway import gateway_for
 
 
 def test_extra_request_keys_are_dropped_and_counted(workspace):
     df = registered(workspace, kinds=("good",))
-    rollout.promote(workspace, "churn", 1, "champion")
+    rollout.promote(gateway_for(workspace), "churn", 1, "champion")
     records = df[FEATURES].head(2).to_dict(orient="records")
     hostile = [{**r, **{f"junk{i}": "x" * 100 for i in range(50)}} for r in records]
     with (
-        BackgroundServer(workspace, "churn") as srv,
+        BackgroundServer(gateway_for(workspace), "churn") as srv,
         httpx.Client(base_url=srv.url) as http,
     ):
         for _ in range(5):
@@ -30,23 +31,23 @@ def test_extra_request_keys_are_dropped_and_counted(workspace):
         plog = srv.app.state.prediction_log
         plog.flush()
         assert plog.stats["dropped_keys"] == 5 * 50
-    table = scan_predictions(workspace, "churn").table
+    table = scan_predictions(gateway_for(workspace), "churn").table
     assert table.num_rows == 10
     inputs = sorted(c for c in table.column_names if c.startswith("in."))
     assert inputs == sorted(f"in.{c}" for c in FEATURES)
 
 
 def test_a_version_without_signature_logs_a_bounded_number_of_inputs(workspace):
-    log = PredictionLog(workspace, "nosig", ship=False)
+    log = PredictionLog(gateway_for(workspace), "nosig", ship=False)
     log.append({"ts": time.time(), "version": "1", "inputs": {f"k{i}": [i] for i in range(5000)}})
     log.close()
-    table = scan_predictions(workspace, "nosig").table
+    table = scan_predictions(gateway_for(workspace), "nosig").table
     assert len([c for c in table.column_names if c.startswith("in.")]) == 200
     assert log.stats["dropped_keys"] == 4800
 
 
 def test_retention_drops_old_segments_then_the_oldest_over_the_size(workspace):
-    log = PredictionLog(workspace, "churn", ship=False)
+    log = PredictionLog(gateway_for(workspace), "churn", ship=False)
     t0 = time.time()
     log.append({"ts": t0 - 1, "version": "1", "inputs": {"x": [1.0]}})
     written = log.flush()
@@ -68,4 +69,4 @@ def test_retention_drops_old_segments_then_the_oldest_over_the_size(workspace):
     assert len(left) == 3 and sum(p.stat().st_size for p in left) <= budget
     first_kept = min(int(p.name.split("-")[0]) for p in left) / 1000
     assert first_kept > t0 + 2.5  # the oldest went first
-    assert scan_predictions(workspace, "churn").table.num_rows == 3 * 500
+    assert scan_predictions(gateway_for(workspace), "churn").table.num_rows == 3 * 500

@@ -13,6 +13,7 @@ from jupyter_mlops.monitor.report import build_report
 from jupyter_mlops.release import history, rollout
 from jupyter_mlops.serving.server import BackgroundServer
 from jupyter_mlops.store.client import client_for
+from jupyter_mlops.store.gateway import gateway_for
 
 
 def _send(http, X, n, batch=4):
@@ -41,11 +42,11 @@ def test_real_traffic_metrics_and_the_canary_guard(workspace):
         "    min_latency_p95_increase_ms: 10000\n"
     )
     df = registered(workspace, "churn", ("good", "bad", "good"))  # v2 always says 0
-    rollout.promote(workspace, "churn", 1, "champion")
-    rollout.promote(workspace, "churn", 2, "canary", weight=50)
+    rollout.promote(gateway_for(workspace), "churn", 1, "champion")
+    rollout.promote(gateway_for(workspace), "churn", 2, "canary", weight=50)
     X = df[FEATURES]
     with (
-        BackgroundServer(workspace, "churn", poll_interval=0.1) as srv,
+        BackgroundServer(gateway_for(workspace), "churn", poll_interval=0.1) as srv,
         httpx.Client(base_url=srv.url) as http,
     ):
         plog = srv.app.state.prediction_log
@@ -57,26 +58,26 @@ def test_real_traffic_metrics_and_the_canary_guard(workspace):
         assert _canary_count(metrics) - before == 50  # the registry is process-wide
         assert "mlops_request_latency_seconds_bucket" in metrics
 
-        verdict = guard_canary(workspace, "churn")
+        verdict = guard_canary(gateway_for(workspace), "churn")
         assert verdict.decision == "rollback" and verdict.acted, verdict.reasons
         assert "predictions differ" in " ".join(verdict.reasons)
-        event = history.events(workspace, "churn")[-1]
+        event = history.events(gateway_for(workspace), "churn")[-1]
         assert (event.action, event.actor, event.version) == ("rollback", "canary-guard", "2")
         # the router stops routing to it (how fast is a figure of bench_monitor.py, not a test)
         assert srv.router.wait_for(lambda t: t.canary is None, timeout=30)
         assert set(_send(http, X, 20)) == {"1"}
 
-        rollout.promote(workspace, "churn", 3, "canary", weight=50)
+        rollout.promote(gateway_for(workspace), "churn", 3, "canary", weight=50)
         assert srv.router.wait_for(lambda t: t.canary is not None, timeout=30)
         assert _send(http, X, 100).count("3") == 50
         plog.flush()
-        verdict = guard_canary(workspace, "churn")
+        verdict = guard_canary(gateway_for(workspace), "churn")
         assert verdict.decision == "keep" and not verdict.acted, verdict.reasons
         assert str(client_for(workspace).get_registered_model("churn").aliases["canary"]) == "3"
 
-    scan = scan_predictions(workspace, "churn")
+    scan = scan_predictions(gateway_for(workspace), "churn")
     assert scan.table.num_rows == 220 * 4 and not scan.problems
-    report = build_report(workspace, "churn", window="10m", reference=df, record=False)
+    report = build_report(gateway_for(workspace), "churn", window="10m", reference=df, record=False)
     assert report.health["1"].requests == 120 and report.health["2"].requests == 50
     assert report.health["all"].error_rate == 0.0
     assert set(report.drift) == set(FEATURES) and not report.drifted

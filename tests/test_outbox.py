@@ -1,4 +1,4 @@
-"""The journal itself (``store/outbox.py``): what it keeps, in which order, and when it goes.
+"""The journal itself (``journal/outbox.py``): what it keeps, in which order, and when it goes.
 
 No MLflow here: these are the journal's own promises that the replayer builds on. A cell's
 records commit together or not at all; appends from many threads all land, each thread's in its

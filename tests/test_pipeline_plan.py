@@ -10,6 +10,7 @@ from notebook_support import make_notebook
 from jupyter_mlops.pipeline.cache import CacheIndex
 from jupyter_mlops.pipeline.plan import Planner, declared_parameters
 from jupyter_mlops.pipeline.spec import parse_spec
+from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.workspace import Workspace
 
 SPEC = """\
@@ -36,7 +37,9 @@ def project(tmp_path: Path):
 
 def plan(ws: Workspace, *, force: bool = False, env: str = "env-1") -> dict[str, tuple[str, str]]:
     spec = parse_spec(ws.config_path, ws)
-    plans = Planner(ws, spec, CacheIndex(ws), env, force=force).plan_all(["prepare", "train"])
+    plans = Planner(gateway_for(ws), spec, CacheIndex(ws), env, force=force).plan_all(
+        ["prepare", "train"]
+    )
     return {p.step.name: (p.action, p.reason) for p in plans}
 
 
@@ -44,7 +47,7 @@ def build(ws: Workspace, step: str, *, run_id: str, extra: dict | None = None) -
     """Record ``step`` as built from the current files, as a finished step run would."""
     spec = parse_spec(ws.config_path, ws)
     cache = CacheIndex(ws)
-    planner = Planner(ws, spec, cache, "env-1")
+    planner = Planner(gateway_for(ws), spec, cache, "env-1")
     upstream = {n: cache.lookup(planner._latest_entry(n)["key"]) for n in spec.steps[step].needs}
     key = planner.evaluate(spec.steps[step], upstream).key
     outputs, missing = cache.store_outputs(spec.steps[step].outputs)
@@ -73,7 +76,7 @@ def test_built_steps_are_cached_and_hand_down_their_run(project):
     assert plan(project) == {"prepare": ("cached", "unchanged"), "train": ("run", "never built")}
     spec = parse_spec(project.config_path, project)
     cache = CacheIndex(project)
-    planner = Planner(project, spec, cache, "env-1")
+    planner = Planner(gateway_for(project), spec, cache, "env-1")
     handed = planner.parameters_for(spec.steps["train"], {"prepare": {"run_id": "r-prepare"}})
     assert handed == {"prepare_run_id": "r-prepare"}  # declared by train's parameters cell
     best = {"prepare": {"run_id": "r", "best_run_id": "r-best", "best_params": {"C": 3, "q": 1}}}

@@ -18,7 +18,7 @@ from release_support import registered
 from jupyter_mlops.errors import InvalidInput, NotFound
 from jupyter_mlops.platforms.deploy import DeployRequest, deploy
 from jupyter_mlops.release import rollout
-from jupyter_mlops.release.registry import get_version
+from jupyter_mlops.release.registration import get_version
 from jupyter_mlops.store.gateway import gateway_for
 
 K8S_VERSION = "1.33.0"
@@ -35,13 +35,13 @@ def churn(workspace):
     """churn v1 champion and v2 canary at the release policy's weight (20%)."""
     (workspace.root / "mlops.yaml").write_text(POLICY)
     registered(workspace)
-    rollout.promote(workspace, "churn", 1, "champion")
-    rollout.promote(workspace, "churn", 2, "canary")
+    rollout.promote(gateway_for(workspace), "churn", 1, "champion")
+    rollout.promote(gateway_for(workspace), "churn", 2, "canary")
     return workspace
 
 
 def _relative_source(ws, version: int) -> str:
-    source = Path(get_version(ws, "churn", version).source.removeprefix("file://"))
+    source = Path(get_version(gateway_for(ws), "churn", version).source.removeprefix("file://"))
     return source.resolve().relative_to(ws.artifacts_dir.resolve()).as_posix()
 
 
@@ -109,7 +109,7 @@ def test_kserve_follows_promote_and_rollback_only_when_deployed_again(churn, tmp
     request = DeployRequest("churn", "kserve", out, artifact_root="pvc://models", image="c:1")
     with pytest.raises(InvalidInput, match="Serverless"):
         deploy(gw, DeployRequest("churn", "kserve", out, mode="raw", artifact_root="pvc://m"))
-    rollout.rollback(churn, "churn", reason="canary dropped")
+    rollout.rollback(gateway_for(churn), "churn", reason="canary dropped")
     deploy(gw, request)
     predictor = documents(out / "inferenceservice.yaml")[0]["spec"]["predictor"]
     assert predictor["model"]["storageUri"] == f"pvc://models/{_relative_source(churn, 1)}"
@@ -177,7 +177,7 @@ def test_the_router_answers_its_liveness_probe_before_a_champion(workspace):
     import urllib.error
     import urllib.request
 
-    with BackgroundServer(workspace, "churn") as srv:
+    with BackgroundServer(gateway_for(workspace), "churn") as srv:
         assert urllib.request.urlopen(f"{srv.url}/live", timeout=10).status == 200
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(f"{srv.url}/ping", timeout=10)
@@ -230,8 +230,8 @@ def test_storage_uris_of_a_team_server_map_onto_its_object_store(workspace):
 def test_kserve_on_a_team_server_reads_the_object_store_behind_it(workspace, tmp_path):
     (workspace.root / "mlops.yaml").write_text(POLICY)
     registered(workspace, kinds=("good",))
-    rollout.promote(workspace, "churn", 1, "champion")
-    source = get_version(workspace, "churn", 1).source
+    rollout.promote(gateway_for(workspace), "churn", 1, "champion")
+    source = get_version(gateway_for(workspace), "churn", 1).source
     assert source.startswith("mlflow-artifacts:")  # proxied by the server
     out = tmp_path / "team"
     deploy(gateway_for(workspace), DeployRequest("churn", "kserve", out, artifact_root="s3://b/ml"))
@@ -246,17 +246,20 @@ def test_a_served_version_whose_files_changed_is_never_deployed(workspace, tmp_p
     from test_model_signing import _keys
 
     from jupyter_mlops.errors import IntegrityError
-    from jupyter_mlops.release.registry import version_location
+    from jupyter_mlops.release.registration import version_location
     from jupyter_mlops.workspace import Workspace
 
     _keys(workspace.root / "keys")
     (workspace.root / "mlops.yaml").write_text(POLICY + "  signing: {key: keys/release.pem}\n")
     ws = Workspace.find(workspace.root)
     registered(ws, kinds=("good",))
-    rollout.promote(ws, "churn", 1, "champion")
+    rollout.promote(gateway_for(ws), "churn", 1, "champion")
     out = tmp_path / "signed"
     assert deploy(gateway_for(ws), DeployRequest("churn", "kubernetes", out)).files
-    pickle = version_location(ws, get_version(ws, "churn", 1)).local_path / "model.pkl"
+    pickle = (
+        version_location(gateway_for(ws), get_version(gateway_for(ws), "churn", 1)).local_path
+        / "model.pkl"
+    )
     pickle.write_bytes(pickle.read_bytes() + b"\0")
     with pytest.raises(IntegrityError, match="model.pkl"):
         deploy(gateway_for(ws), DeployRequest("churn", "kubernetes", tmp_path / "again"))

@@ -15,22 +15,24 @@ from jupyter_mlops.monitor.predlog_reader import scan_predictions
 from jupyter_mlops.monitor.report import build_report
 from jupyter_mlops.platforms.score import score
 from jupyter_mlops.release import rollout
-from jupyter_mlops.release.registry import model_dir, resolve
+from jupyter_mlops.release.registration import model_dir, resolve
 from jupyter_mlops.store.gateway import gateway_for
 
 
 @pytest.fixture
 def churn(workspace):
     registered(workspace)  # v1 good, v2 good
-    rollout.promote(workspace, "churn", 1, "champion")
-    rollout.promote(workspace, "churn", 2, "staging")
+    rollout.promote(gateway_for(workspace), "churn", 1, "champion")
+    rollout.promote(gateway_for(workspace), "churn", 2, "staging")
     return workspace
 
 
 def expected(ws, version: int, frame: pd.DataFrame):
     import mlflow.pyfunc
 
-    model = mlflow.pyfunc.load_model(str(model_dir(ws, resolve(ws, f"churn/{version}"))))
+    model = mlflow.pyfunc.load_model(
+        str(model_dir(gateway_for(ws), resolve(gateway_for(ws), f"churn/{version}")))
+    )
     return model.predict(frame[FEATURES])
 
 
@@ -45,13 +47,13 @@ def test_local_scoring_in_batches_is_logged_like_traffic(churn, tmp_path):
     out = pd.read_csv(tmp_path / "out.csv")
     assert list(out.columns) == [*FEATURES, "prediction"]
     assert out["prediction"].tolist() == expected(churn, 1, data).tolist()
-    log = scan_predictions(churn, "churn").table.to_pandas()
+    log = scan_predictions(gateway_for(churn), "churn").table.to_pandas()
     assert len(log) == 2500 and log["request_id"].nunique() == 3  # one segment per batch
     assert set(log["version"]) == {"1"} and set(log["alias"]) == {"champion"}
     assert log.sort_values(["request_id", "row"])["out"].tolist() == out["prediction"].tolist()
     assert log["in.income"].sum() == pytest.approx(data["income"].sum())
     # monitoring reads batch scoring as it reads a router's traffic
-    report = build_report(churn, "churn", window=3600, record=False)
+    report = build_report(gateway_for(churn), "churn", window=3600, record=False)
     assert (report.health["1"].requests, report.health["1"].rows) == (3, 2500)
     assert report.live_rows == 2500
 
@@ -68,7 +70,7 @@ def test_dask_maps_partitions_and_every_worker_logs_its_own(churn, tmp_path):
     assert parts  # written by the workers, one file a partition
     out = pd.read_parquet(tmp_path / "out.parquet")
     assert out["prediction"].tolist() == expected(churn, 2, data).tolist()
-    log = scan_predictions(churn, "churn").table.to_pandas()
+    log = scan_predictions(gateway_for(churn), "churn").table.to_pandas()
     assert len(log) == 3000 and set(log["version"]) == {"2"} and set(log["alias"]) == {"staging"}
     assert log["request_id"].nunique() == len(parts)  # each partition logged its segment
 

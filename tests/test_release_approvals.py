@@ -16,6 +16,7 @@ from jupyter_mlops.release import approvals, history
 from jupyter_mlops.release.approvals import ApprovalRequired
 from jupyter_mlops.release.policy import load_policy
 from jupyter_mlops.release.rollout import promote, state
+from jupyter_mlops.store.gateway import gateway_for
 
 __all__ = ["jp_root_dir", "jp_server_config"]
 
@@ -65,15 +66,15 @@ def test_mistakes_in_the_approvals_name_the_key_and_line(tmp_path, approvals_yam
 def test_a_protected_alias_is_refused_without_an_approval(protected, monkeypatch, capsys):
     ws = protected
     with pytest.raises(ApprovalRequired) as refused:
-        promote(ws, "churn", 1, "champion", reason="first release")
+        promote(gateway_for(ws), "churn", 1, "champion", reason="first release")
     assert "churn v1 needs an approval to become champion" in refused.value.message
     assert "`jupyter-mlops request-approval churn 1` (approvers: alice, bob)" in (
         refused.value.message
     )
     with pytest.raises(ApprovalRequired):  # --force overrides gates, never an approval
-        promote(ws, "churn", 1, "champion", force=True, reason="in a hurry")
-    assert "champion" not in state(ws, "churn").aliases
-    promote(ws, "churn", 1, "staging")  # an unprotected alias moves as before
+        promote(gateway_for(ws), "churn", 1, "champion", force=True, reason="in a hurry")
+    assert "champion" not in state(gateway_for(ws), "churn").aliases
+    promote(gateway_for(ws), "churn", 1, "staging")  # an unprotected alias moves as before
 
     # the command line: one line, exit code 4, nothing moved
     capsys.readouterr()
@@ -86,22 +87,24 @@ def test_a_protected_alias_is_refused_without_an_approval(protected, monkeypatch
     for who, words in (("alice", "registered churn v1"), ("mallory", "may not approve")):
         monkeypatch.setenv("MLOPS_ACTOR", who)
         with pytest.raises(PermissionDenied, match=words):
-            approvals.decide(ws, "churn", 1, "approve")
+            approvals.decide(gateway_for(ws), "churn", 1, "approve")
     monkeypatch.setenv("MLOPS_ACTOR", "bob")
     assert main(["approve", "churn", "1", "--comment", "numbers look right"]) == 0
-    promote(ws, "churn", 1, "champion", reason="approved")
-    assert state(ws, "churn").aliases["champion"] == "1"
+    promote(gateway_for(ws), "churn", 1, "champion", reason="approved")
+    assert state(gateway_for(ws), "churn").aliases["champion"] == "1"
 
-    trail = [(e.action, e.actor, e.version, e.reason) for e in history.events(ws, "churn")]
+    trail = [
+        (e.action, e.actor, e.version, e.reason) for e in history.events(gateway_for(ws), "churn")
+    ]
     assert ("request", "alice", "1", "ready") in trail
     assert ("approve", "bob", "1", "numbers look right") in trail
     assert trail[-1][:3] == ("promote", "bob", "1")
 
     # a rejection is named in the refusal
-    approvals.decide(ws, "churn", 2, "reject", comment="recall too low")
+    approvals.decide(gateway_for(ws), "churn", 2, "reject", comment="recall too low")
     with pytest.raises(ApprovalRequired, match="bob rejected it \\(recall too low\\)"):
-        promote(ws, "churn", 2, "champion")
-    listed = approvals.approvals(ws, "churn")
+        promote(gateway_for(ws), "churn", 2, "champion")
+    listed = approvals.approvals(gateway_for(ws), "churn")
     assert [(a.version, a.state, a.decided_by) for a in listed] == [
         ("2", "rejected", "bob"),
         ("1", "approved", "bob"),

@@ -61,6 +61,9 @@ def test_cli_release_round_trip(project, capsys, tmp_path, monkeypatch):
     assert aliases(ws) == before
     assert cli(ws, "promote", "churn", "2", "--to", "canary", "--weight", "20") == 0
     assert "canary=v2" in capsys.readouterr().out
+    assert cli(ws, "weight", "churn", "35", "--reason", "more traffic") == 0
+    assert "canary_weight=35%" in capsys.readouterr().out and aliases(ws)["canary"] == "2"
+    assert cli(ws, "weight", "churn", "101") == 2
     assert cli(ws, "promote", "churn", "2", "--to", "champion", "--reason", "canary healthy") == 0
     assert aliases(ws)["champion"] == "2" and aliases(ws)["previous"] == "1"
     assert cli(ws, "rollback", "churn", "--reason", "complaints") == 0
@@ -76,6 +79,7 @@ def test_cli_release_round_trip(project, capsys, tmp_path, monkeypatch):
         "ci-bot",
         "complaints",
         "canary healthy",
+        "more traffic",
     ):
         assert word in trail
     assert cli(ws, "card", "churn@champion", "--print") == 0
@@ -100,6 +104,8 @@ def test_magics_release_round_trip(ip, project, capsys):
     ip.run_line_magic("mlops", "promote churn 1 --to champion")
     ip.run_line_magic("mlops", "promote churn 2 --to canary --weight 10")
     assert aliases(ws)["canary"] == "2"
+    ip.run_line_magic("mlops", "weight churn 25")
+    assert "canary_weight=25%" in capsys.readouterr().out
     ip.run_line_magic("mlops", "rollback churn --reason 'latency spike'")
     assert "canary" not in aliases(ws)
     capsys.readouterr()

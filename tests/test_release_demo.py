@@ -7,6 +7,7 @@ from release_support import fit_model, log_model_run, make_data
 from jupyter_mlops.demo import release as demo
 from jupyter_mlops.release import history
 from jupyter_mlops.store.client import client_for
+from jupyter_mlops.store.gateway import gateway_for
 
 
 def test_release_demo_goes_to_champion_and_back(workspace):
@@ -23,9 +24,9 @@ def test_release_demo_goes_to_champion_and_back(workspace):
         run_id, _ = log_model_run(workspace, fit_model(df), df)
         client.log_metric(run_id, "cv_accuracy", score)
     lines = []
-    demo.run(workspace, say=lines.append, seconds=0.6)
+    demo.run(gateway_for(workspace), say=lines.append, seconds=0.6)
     text = "\n".join(lines)
     assert "canary v2 at 30%" in text and "rolled back to v1" in text
-    actions = [(e.action, e.version) for e in history.events(workspace, "churn")]
+    actions = [(e.action, e.version) for e in history.events(gateway_for(workspace), "churn")]
     assert ("promote", "2") in actions and actions[-1] == ("rollback", "1")
     assert client.get_registered_model("churn").aliases["champion"] in (1, "1")

@@ -9,10 +9,11 @@ import pytest
 from release_support import fit_model, log_model_run, make_data
 
 from jupyter_mlops.errors import ConfigError
-from jupyter_mlops.release import registry, validation
+from jupyter_mlops.release import registration, validation
 from jupyter_mlops.release.gates.registry import ENTRY_POINT_GROUP, ReleaseGates, release_gates
 from jupyter_mlops.release.gates.result import GateResult
 from jupyter_mlops.release.policy import load_policy
+from jupyter_mlops.store.gateway import gateway_for
 
 
 class RowCountGate:
@@ -66,8 +67,8 @@ def test_a_registered_gate_is_checked_run_and_recorded(workspace, rows_gate):
     write_policy(workspace, "    size: {max_mb: 50}\n    rows: {min: 250}\n")
     df = make_data(500, seed=0)
     run_id, _ = log_model_run(workspace, fit_model(df, "good"), df, name="good")
-    version = registry.register(workspace, run_id, "churn").version
-    report = validation.validate(workspace, "churn", version, write_card=False)
+    version = registration.register(gateway_for(workspace), run_id, "churn").version
+    report = validation.validate(gateway_for(workspace), "churn", version, write_card=False)
     assert [r.gate for r in report.results] == ["size", "rows"]  # registration order
     assert report.passed, report.text()
     assert "f1" in report.metrics  # the gate asked for it
@@ -96,8 +97,8 @@ def test_a_gate_that_raises_fails_alone(workspace, rows_gate, monkeypatch):
     write_policy(workspace, "    size: {max_mb: 50}\n    rows: {min: 1}\n")
     df = make_data(400, seed=0)
     run_id, _ = log_model_run(workspace, fit_model(df, "good"), df, name="good")
-    version = registry.register(workspace, run_id, "churn").version
-    report = validation.validate(workspace, "churn", version, write_card=False)
+    version = registration.register(gateway_for(workspace), run_id, "churn").version
+    report = validation.validate(gateway_for(workspace), "churn", version, write_card=False)
     verdicts = {r.gate: (r.passed, r.reason) for r in report.results}
     assert verdicts["size"][0] is True
     assert verdicts["rows"] == (False, "error: RuntimeError: disk on fire")

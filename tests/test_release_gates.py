@@ -9,9 +9,10 @@ import pytest
 from release_support import FEATURES, fit_model, log_model_run, make_data
 
 from jupyter_mlops.errors import ConfigError, GateFailed
-from jupyter_mlops.release import registry, rollout, validation
+from jupyter_mlops.release import registration, rollout, validation
 from jupyter_mlops.release.policy import load_policy
 from jupyter_mlops.store.client import client_for
+from jupyter_mlops.store.gateway import gateway_for
 
 EXAMPLE_GATE = Path(__file__).parent.parent / "example_notebooks" / "gate_business.ipynb"
 
@@ -48,13 +49,13 @@ def setup_project(ws, business: bool = False, min_net_value: float = 0.0):
 
 def new_version(ws, df, kind):
     run_id, _ = log_model_run(ws, fit_model(df, kind), df, name=kind)
-    return registry.register(ws, run_id, "churn").version
+    return registration.register(gateway_for(ws), run_id, "churn").version
 
 
 def test_good_model_passes_every_gate_and_is_recorded(workspace):
     df = setup_project(workspace, business=True)
     v = new_version(workspace, df, "good")
-    report = validation.validate(workspace, "churn", v, reason="first release")
+    report = validation.validate(gateway_for(workspace), "churn", v, reason="first release")
     assert report.passed, report.text()
     names = [r.gate for r in report.results]
     assert names == [
@@ -86,10 +87,10 @@ def test_good_model_passes_every_gate_and_is_recorded(workspace):
     } <= logged
     card = {a.path for a in client.list_artifacts(run.info.run_id, "card")}
     assert "card/model_card.md" in card and "card/model_card.html" in card
-    rollout.promote(workspace, "churn", v, "champion")
+    rollout.promote(gateway_for(workspace), "churn", v, "champion")
     from jupyter_mlops.release.card import write_card
 
-    card = write_card(workspace, "churn", v)  # rebuilt from what the store recorded
+    card = write_card(gateway_for(workspace), "churn", v)  # rebuilt from what the store recorded
     for section in (
         "## Intended use",
         "## Training data",
@@ -112,10 +113,10 @@ def run_id_of(mv):
 def test_a_worse_model_fails_against_the_champion_and_cannot_be_promoted(workspace):
     df = setup_project(workspace)
     good = new_version(workspace, df, "good")
-    assert validation.validate(workspace, "churn", good, write_card=False).passed
-    rollout.promote(workspace, "churn", good, "champion")
+    assert validation.validate(gateway_for(workspace), "churn", good, write_card=False).passed
+    rollout.promote(gateway_for(workspace), "churn", good, "champion")
     bad = new_version(workspace, df, "bad")
-    report = validation.validate(workspace, "churn", bad, write_card=False)
+    report = validation.validate(gateway_for(workspace), "churn", bad, write_card=False)
     failed = {r.gate for r in report.failed}
     assert {"metrics.accuracy", "champion"} <= failed, report.text()
     champion = next(r for r in report.results if r.gate == "champion")
@@ -123,27 +124,27 @@ def test_a_worse_model_fails_against_the_champion_and_cannot_be_promoted(workspa
     before = client_for(workspace).get_registered_model("churn").aliases
     for target in ("staging", "canary", "champion"):
         with pytest.raises(GateFailed, match="failed"):
-            rollout.promote(workspace, "churn", bad, target)
+            rollout.promote(gateway_for(workspace), "churn", bad, target)
     assert client_for(workspace).get_registered_model("churn").aliases == before
 
 
 def test_an_unfair_model_fails_the_fairness_gate(workspace):
     df = setup_project(workspace)
     v = new_version(workspace, df, "unfair")
-    report = validation.validate(workspace, "churn", v, write_card=False)
+    report = validation.validate(gateway_for(workspace), "churn", v, write_card=False)
     fairness = next(r for r in report.results if r.gate == "fairness")
     assert not fairness.passed, fairness.reason
     assert fairness.value > 0.15 and set(fairness.details["by_group"]) == {"0", "1"}
     importance = next(r for r in report.results if r.gate == "importance")
     assert set(importance.details["importance"]) == set(FEATURES)
     with pytest.raises(GateFailed):
-        rollout.promote(workspace, "churn", v, "staging")
+        rollout.promote(gateway_for(workspace), "churn", v, "staging")
 
 
 def test_the_business_notebook_can_say_no(workspace):
     df = setup_project(workspace, business=True, min_net_value=10_000)
     v = new_version(workspace, df, "good")
-    report = validation.validate(workspace, "churn", v, write_card=False)
+    report = validation.validate(gateway_for(workspace), "churn", v, write_card=False)
     business = next(r for r in report.results if r.gate == "business")
     assert not business.passed and "minimum 10000" in business.reason
     assert client_for(workspace).get_model_version("churn", v).tags["mlops.gates"] == "failed"
@@ -165,9 +166,9 @@ def test_policy_errors_name_file_key_and_line(workspace):
 def test_validate_without_declared_gates_is_refused(workspace):
     df = make_data()
     run_id, _ = log_model_run(workspace, fit_model(df), df)
-    registry.register(workspace, run_id, "churn")
+    registration.register(gateway_for(workspace), run_id, "churn")
     with pytest.raises(ConfigError, match="no release gates"):
-        validation.validate(workspace, "churn", 1)
+        validation.validate(gateway_for(workspace), "churn", 1)
     assert FEATURES  # the helper's feature list is what the model was trained on
 
 
@@ -181,7 +182,7 @@ def test_gates_run_on_a_named_dataset_version(workspace):
     record = prepare(make_data(300, seed=5), "churn-eval", workspace=workspace)
     df = make_data(500)
     v = new_version(workspace, df, "good")
-    report = validation.validate(workspace, "churn", v, write_card=False)
+    report = validation.validate(gateway_for(workspace), "churn", v, write_card=False)
     assert report.passed, report.text()
     assert report.evaluation["digest"] == record.version.digest
     assert report.evaluation["name"].startswith("churn-eval@")

@@ -13,11 +13,12 @@ from jupyter_mlops.release import history, rollout
 from jupyter_mlops.release.aliases.change import PlannedChange, apply_plan
 from jupyter_mlops.release.aliases.lease import Lease, LeaseLost, LeaseValue
 from jupyter_mlops.store.client import client_for
+from jupyter_mlops.store.gateway import gateway_for
 
 
 def _cas(ws, **kw) -> Lease:
     """A lease taking the server path (no file lock): write, settle, re-read."""
-    return Lease(ws, "churn", local_lock=False, settle=kw.pop("settle", 0.5), **kw)
+    return Lease(gateway_for(ws), "churn", local_lock=False, settle=kw.pop("settle", 0.5), **kw)
 
 
 def test_one_holder_at_a_time_and_the_counter_only_grows(workspace):
@@ -76,13 +77,13 @@ def test_an_attempt_slower_than_the_settle_never_claims_and_gives_back(workspace
 
 def test_an_intent_left_midway_is_completed_by_the_next_action(workspace):
     registered(workspace, kinds=("good", "good", "good"))
-    rollout.promote(workspace, "churn", 1, "champion")
+    rollout.promote(gateway_for(workspace), "churn", 1, "champion")
     client = client_for(workspace)
     # a holder recorded "v2 becomes champion", moved `previous`, then died before `champion`
     plan = [["alias", "previous", "1"], ["alias", "champion", "2"]]
     rm = client.get_registered_model("churn")
     event = history.record(
-        workspace,
+        gateway_for(workspace),
         "churn",
         "promote",
         version="2",
@@ -92,11 +93,11 @@ def test_an_intent_left_midway_is_completed_by_the_next_action(workspace):
         previous="1",
     )
     apply_plan(client, "churn", plan[:1], lambda: None)
-    text = history.format_history(history.events(workspace, "churn"))
+    text = history.format_history(history.events(gateway_for(workspace), "churn"))
     assert "incomplete" in text
-    st = rollout.promote(workspace, "churn", 3, "staging")
+    st = rollout.promote(gateway_for(workspace), "churn", 3, "staging")
     assert st.aliases["champion"] == "2" and st.aliases["previous"] == "1"
-    evts = history.events(workspace, "churn")
+    evts = history.events(gateway_for(workspace), "churn")
     done = next(e for e in evts if e.key == event.key)
     assert done.state == "done" and "completed_by" in done.details
     assert [(e.action, e.version) for e in evts[-2:]] == [("promote", "2"), ("promote", "3")]
@@ -105,36 +106,38 @@ def test_an_intent_left_midway_is_completed_by_the_next_action(workspace):
 
 def test_the_guard_never_demotes_a_canary_other_than_the_judged_one(workspace):
     registered(workspace, kinds=("good", "good", "good"))
-    rollout.promote(workspace, "churn", 1, "champion")
-    rollout.promote(workspace, "churn", 3, "canary", weight=10)
+    rollout.promote(gateway_for(workspace), "churn", 1, "champion")
+    rollout.promote(gateway_for(workspace), "churn", 3, "canary", weight=10)
     with pytest.raises(Conflict, match="now v3, not v2"):
-        rollout.demote_canary(workspace, "churn", only_version="2")
-    assert rollout.state(workspace, "churn").aliases["canary"] == "3"
+        rollout.demote_canary(gateway_for(workspace), "churn", only_version="2")
+    assert rollout.state(gateway_for(workspace), "churn").aliases["canary"] == "3"
     from jupyter_mlops.monitor.guard import roll_back_canary
 
-    assert not roll_back_canary(workspace, "churn", "2", "judged v2")
-    assert not roll_back_canary(workspace, "churn", "3", "judged against v2", champion="2")
-    assert roll_back_canary(workspace, "churn", "3", "judged v3")
-    assert "canary" not in rollout.state(workspace, "churn").aliases
+    assert not roll_back_canary(gateway_for(workspace), "churn", "2", "judged v2")
+    assert not roll_back_canary(
+        gateway_for(workspace), "churn", "3", "judged against v2", champion="2"
+    )
+    assert roll_back_canary(gateway_for(workspace), "churn", "3", "judged v3")
+    assert "canary" not in rollout.state(gateway_for(workspace), "churn").aliases
 
 
 def test_a_refused_change_writes_nothing(workspace):
     registered(workspace, kinds=("good",))
-    before = history.events(workspace, "churn")
+    before = history.events(gateway_for(workspace), "churn")
     with pytest.raises(Conflict):
-        rollout.promote(workspace, "churn", 1, "canary")  # no champion yet
-    assert history.events(workspace, "churn") == before
+        rollout.promote(gateway_for(workspace), "churn", 1, "canary")  # no champion yet
+    assert history.events(gateway_for(workspace), "churn") == before
     assert PlannedChange("x", None, []).plan == []
 
 
 def test_an_intent_that_can_no_longer_be_completed_is_marked_and_blocks_nothing(workspace):
     registered(workspace, kinds=("good", "good", "good"))
-    rollout.promote(workspace, "churn", 1, "champion")
+    rollout.promote(gateway_for(workspace), "churn", 1, "champion")
     client = client_for(workspace)
     plan = [["alias", "champion", "3"]]
     rm = client.get_registered_model("churn")
     event = history.record(
-        workspace,
+        gateway_for(workspace),
         "churn",
         "promote",
         version="3",
@@ -143,9 +146,9 @@ def test_an_intent_that_can_no_longer_be_completed_is_marked_and_blocks_nothing(
         after=history.newest_key(rm.tags),
     )
     client.delete_model_version("churn", "3")  # gone before anyone completed the change
-    st = rollout.promote(workspace, "churn", 2, "staging")
+    st = rollout.promote(gateway_for(workspace), "churn", 2, "staging")
     assert (st.aliases["champion"], st.aliases["staging"]) == ("1", "2")
-    failed = next(e for e in history.events(workspace, "churn") if e.key == event.key)
+    failed = next(e for e in history.events(gateway_for(workspace), "churn") if e.key == event.key)
     assert failed.state == "failed" and "could not be completed" in failed.line()
 
 
@@ -154,7 +157,10 @@ def test_one_guard_of_a_fleet_leads_and_a_stopped_leader_hands_over(workspace, m
 
     monkeypatch.setenv("MLOPS_LEASE_SETTLE", "0.5")
     registered(workspace, kinds=("good",))
-    first, second = CanaryGuard(workspace, "churn"), CanaryGuard(workspace, "churn")
+    first, second = (
+        CanaryGuard(gateway_for(workspace), "churn"),
+        CanaryGuard(gateway_for(workspace), "churn"),
+    )
     assert first.lead() and not second.lead()
     assert first.lead() and not second.lead()  # the leader renews; the other stands by
     first.stop()  # gives the lease back

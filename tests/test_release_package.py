@@ -10,13 +10,14 @@ import pytest
 from release_support import registered
 
 from jupyter_mlops.errors import Conflict, InvalidInput
-from jupyter_mlops.release import registry
+from jupyter_mlops.release import registration
 from jupyter_mlops.release.package import package, pin_requirements
+from jupyter_mlops.store.gateway import gateway_for
 
 
 def test_package_loads_in_a_fresh_process_and_predicts(workspace, tmp_path):
     registered(workspace, kinds=("good",))
-    out = package(workspace, "churn", 1, tmp_path / "pkg")
+    out = package(gateway_for(workspace), "churn", 1, tmp_path / "pkg")
     names = {p.name for p in out.iterdir()}
     assert {"model", "model_card.md", "model_card.html", "lineage.json", "Dockerfile"} <= names
     manifest = json.loads((out / "lineage.json").read_text())
@@ -48,17 +49,17 @@ def test_package_refuses_a_non_empty_folder_and_foreign_sources(workspace, tmp_p
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "x").write_text("keep me")
     with pytest.raises(Conflict):
-        package(workspace, "churn", 1, tmp_path / "busy")
+        package(gateway_for(workspace), "churn", 1, tmp_path / "busy")
     assert (tmp_path / "busy" / "x").read_text() == "keep me"
     for inside in (workspace.root, workspace.state_dir / "pkg"):
         with pytest.raises(InvalidInput, match="refusing"):
-            package(workspace, "churn", 1, inside, force=True)
+            package(gateway_for(workspace), "churn", 1, inside, force=True)
     from jupyter_mlops.store.client import client_for
 
     mv = client_for(workspace).create_model_version("churn", source=(tmp_path / "evil").as_uri())
     with pytest.raises(InvalidInput, match="outside this workspace"):
-        package(workspace, "churn", mv.version, tmp_path / "pkg2")
-    assert registry.get_version(workspace, "churn", 1)
+        package(gateway_for(workspace), "churn", mv.version, tmp_path / "pkg2")
+    assert registration.get_version(gateway_for(workspace), "churn", 1)
 
 
 def test_pin_requirements_uses_the_lock():
@@ -74,7 +75,7 @@ def _record_environment(ws, env: dict) -> None:
     """Replace the training run's environment lock with ``env`` (what a hostile run could hold)."""
     from jupyter_mlops.store.client import client_for
 
-    run_id = registry.get_version(ws, "churn", 1).run_id
+    run_id = registration.get_version(gateway_for(ws), "churn", 1).run_id
     client_for(ws).log_text(run_id, json.dumps(env), "mlops/environment.json")
 
 
@@ -95,7 +96,7 @@ def test_a_hostile_environment_lock_never_reaches_the_dockerfile(workspace, tmp_
     registered(workspace, kinds=("good",))
     _record_environment(workspace, env)
     with pytest.raises(InvalidInput, match=field):
-        package(workspace, "churn", 1, tmp_path / "pkg")
+        package(gateway_for(workspace), "churn", 1, tmp_path / "pkg")
     assert sorted(p.name for p in tmp_path.iterdir() if "pkg" in p.name) == []
 
 
@@ -103,7 +104,7 @@ def test_every_packaged_line_is_a_requirement_or_a_known_instruction(workspace, 
     from packaging.requirements import Requirement
 
     registered(workspace, kinds=("good",))
-    out = package(workspace, "churn", 1, tmp_path / "pkg")
+    out = package(gateway_for(workspace), "churn", 1, tmp_path / "pkg")
     for line in (out / "model" / "requirements.txt").read_text().splitlines():
         Requirement(line)
     instructions = {"FROM", "WORKDIR", "COPY", "RUN", "LABEL", "EXPOSE", "USER", "CMD", "ENV"}
@@ -119,10 +120,10 @@ def test_force_keeps_the_old_folder_until_the_new_one_is_complete(workspace, tmp
     (old / "keep.txt").write_text("the previous package")
     _record_environment(workspace, HOSTILE_ENVIRONMENTS[0][1])
     with pytest.raises(InvalidInput):
-        package(workspace, "churn", 1, old, force=True)
+        package(gateway_for(workspace), "churn", 1, old, force=True)
     assert (old / "keep.txt").read_text() == "the previous package"
     assert sorted(p.name for p in parent.iterdir()) == ["pkg"], "no staging folder left"
     _record_environment(workspace, {"python": "3.11.7", "distributions": {}})
-    out = package(workspace, "churn", 1, old, force=True)
+    out = package(gateway_for(workspace), "churn", 1, old, force=True)
     assert not (out / "keep.txt").exists() and (out / "Dockerfile").is_file()
     assert sorted(p.name for p in parent.iterdir()) == ["pkg"]

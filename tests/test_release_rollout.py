@@ -6,8 +6,9 @@ import pytest
 from release_support import fit_model, log_model_run, make_data, registered
 
 from jupyter_mlops.errors import GateFailed, InvalidInput, NotFound
-from jupyter_mlops.release import history, registry, rollout
+from jupyter_mlops.release import history, registration, rollout
 from jupyter_mlops.store.client import client_for
+from jupyter_mlops.store.gateway import gateway_for
 
 
 def aliases(ws, name="churn"):
@@ -18,14 +19,14 @@ def test_register_carries_lineage_candidate_alias_and_history(workspace, monkeyp
     monkeypatch.setenv("MLOPS_ACTOR", "alice")
     df = make_data()
     run_id, model_id = log_model_run(workspace, fit_model(df), df)
-    mv = registry.register(workspace, run_id, "churn", reason="first cut")
+    mv = registration.register(gateway_for(workspace), run_id, "churn", reason="first cut")
     assert mv.version == "1" or mv.version == 1
     assert mv.tags["mlops.run_id"] == run_id
     assert mv.tags["mlops.model_id"] == model_id
     assert mv.tags["mlops.gates"] == "pending"
     assert '"run_id"' in mv.tags["mlops.lineage"]
     assert aliases(workspace) == {"candidate": "1"}
-    (event,) = history.events(workspace, "churn")
+    (event,) = history.events(gateway_for(workspace), "churn")
     assert (event.action, event.version, event.actor, event.reason) == (
         "register",
         "1",
@@ -36,74 +37,76 @@ def test_register_carries_lineage_candidate_alias_and_history(workspace, monkeyp
 
 def test_register_refuses_unknown_run_and_run_without_model(workspace):
     with pytest.raises(NotFound):
-        registry.register(workspace, "nosuchrun123", "churn")
+        registration.register(gateway_for(workspace), "nosuchrun123", "churn")
     client = client_for(workspace)
     from jupyter_mlops.store.client import experiment_id
 
     run = client.create_run(experiment_id(workspace))
     with pytest.raises(NotFound, match="no logged model"):
-        registry.register(workspace, run.info.run_id, "churn")
+        registration.register(gateway_for(workspace), run.info.run_id, "churn")
     with pytest.raises(InvalidInput, match="not a valid model name"):
-        registry.register(workspace, run.info.run_id, "bad name!")
+        registration.register(gateway_for(workspace), run.info.run_id, "bad name!")
 
 
 def test_promotion_needs_passed_gates_and_leaves_aliases_alone(workspace):
     df = make_data()
     run_id, _ = log_model_run(workspace, fit_model(df), df)
-    registry.register(workspace, run_id, "churn")
+    registration.register(gateway_for(workspace), run_id, "churn")
     before = aliases(workspace)
     with pytest.raises(GateFailed, match="pending"):
-        rollout.promote(workspace, "churn", 1, "champion")
+        rollout.promote(gateway_for(workspace), "churn", 1, "champion")
     with pytest.raises(InvalidInput, match="--reason"):
-        rollout.promote(workspace, "churn", 1, "champion", force=True)
+        rollout.promote(gateway_for(workspace), "churn", 1, "champion", force=True)
     assert aliases(workspace) == before
-    st = rollout.promote(workspace, "churn", 1, "champion", force=True, reason="hotfix")
+    st = rollout.promote(
+        gateway_for(workspace), "churn", 1, "champion", force=True, reason="hotfix"
+    )
     assert st.aliases["champion"] == "1"
-    last = history.events(workspace, "churn")[-1]
+    last = history.events(gateway_for(workspace), "churn")[-1]
     assert last.details["forced"] is True and last.reason == "hotfix"
 
 
 def test_bad_requests_are_clear_errors_and_change_nothing(workspace):
     registered(workspace)
-    rollout.promote(workspace, "churn", 1, "champion")
+    rollout.promote(gateway_for(workspace), "churn", 1, "champion")
     before = aliases(workspace)
     with pytest.raises(NotFound, match="no registered model"):
-        rollout.promote(workspace, "nope", 1, "champion")
+        rollout.promote(gateway_for(workspace), "nope", 1, "champion")
     with pytest.raises(NotFound, match="no version 9"):
-        rollout.promote(workspace, "churn", 9, "champion")
+        rollout.promote(gateway_for(workspace), "churn", 9, "champion")
     with pytest.raises(InvalidInput, match="between 0 and 100"):
-        rollout.promote(workspace, "churn", 2, "canary", weight=150)
+        rollout.promote(gateway_for(workspace), "churn", 2, "canary", weight=150)
     with pytest.raises(InvalidInput, match="between 0 and 100"):
-        rollout.promote(workspace, "churn", 2, "canary", weight=-1)
+        rollout.promote(gateway_for(workspace), "churn", 2, "canary", weight=-1)
     with pytest.raises(InvalidInput, match="cannot promote to"):
-        rollout.promote(workspace, "churn", 2, "production")
+        rollout.promote(gateway_for(workspace), "churn", 2, "production")
     with pytest.raises(NotFound, match="no alias 'canary'"):
-        registry.resolve(workspace, "churn@canary")
+        registration.resolve(gateway_for(workspace), "churn@canary")
     assert aliases(workspace) == before
 
 
 def test_staged_rollout_and_rollbacks(workspace):
     registered(workspace, kinds=("good", "good", "good"))
-    rollout.promote(workspace, "churn", 1, "champion")
-    rollout.promote(workspace, "churn", 2, "staging")
-    st = rollout.promote(workspace, "churn", 2, "canary", weight=25)
+    rollout.promote(gateway_for(workspace), "churn", 1, "champion")
+    rollout.promote(gateway_for(workspace), "churn", 2, "staging")
+    st = rollout.promote(gateway_for(workspace), "churn", 2, "canary", weight=25)
     assert (st.aliases["canary"], st.canary_weight) == ("2", 25.0)
-    st = rollout.set_canary_weight(workspace, "churn", 50, reason="looks fine")
+    st = rollout.set_canary_weight(gateway_for(workspace), "churn", 50, reason="looks fine")
     assert st.canary_weight == 50.0
-    st = rollout.promote(workspace, "churn", 2, "champion")
+    st = rollout.promote(gateway_for(workspace), "churn", 2, "champion")
     assert st.aliases["champion"] == "2" and st.aliases["previous"] == "1"
     assert "canary" not in st.aliases and st.canary_weight == 0
     # a bad canary goes away, the champion stays
-    rollout.promote(workspace, "churn", 3, "canary", weight=10)
-    st = rollout.rollback(workspace, "churn", reason="error rate")
+    rollout.promote(gateway_for(workspace), "churn", 3, "canary", weight=10)
+    st = rollout.rollback(gateway_for(workspace), "churn", reason="error rate")
     assert "canary" not in st.aliases and st.aliases["champion"] == "2"
     # then the champion itself goes back to the previous one
-    st = rollout.rollback(workspace, "churn", reason="revenue down")
+    st = rollout.rollback(gateway_for(workspace), "churn", reason="revenue down")
     assert st.aliases["champion"] == "1" and "previous" not in st.aliases
     assert client_for(workspace).get_model_version("churn", "2").tags["mlops.rolled_back"] == "true"
     with pytest.raises(NotFound, match="no previous champion"):
-        rollout.rollback(workspace, "churn")
-    actions = [(e.action, e.version) for e in history.events(workspace, "churn")]
+        rollout.rollback(gateway_for(workspace), "churn")
+    actions = [(e.action, e.version) for e in history.events(gateway_for(workspace), "churn")]
     assert actions[-5:] == [
         ("weight", "2"),
         ("promote", "2"),
@@ -111,27 +114,29 @@ def test_staged_rollout_and_rollbacks(workspace):
         ("rollback", "3"),
         ("rollback", "1"),
     ]
-    text = history.format_history(history.events(workspace, "churn"))
+    text = history.format_history(history.events(gateway_for(workspace), "churn"))
     assert "revenue down" in text and "error rate" in text
 
 
 def test_sources_outside_the_store_are_refused(workspace, tmp_path):
     with pytest.raises(InvalidInput, match="outside this workspace"):
-        registry.check_source(workspace, (tmp_path / "evil").as_uri())
+        registration.check_source(workspace, (tmp_path / "evil").as_uri())
     with pytest.raises(InvalidInput, match="outside this workspace"):
-        registry.check_source(workspace, "http://example.com/model.pkl")
+        registration.check_source(workspace, "http://example.com/model.pkl")
     inside = workspace.artifacts_dir / "x" / "model"
-    assert registry.check_source(workspace, inside.as_uri()).local_path == inside.resolve()
+    assert registration.check_source(workspace, inside.as_uri()).local_path == inside.resolve()
 
 
 def test_sources_on_a_tracking_server_must_be_its_own(tmp_path):
     from jupyter_mlops.workspace import Workspace
 
     ws = Workspace(root=tmp_path, _tracking_uri="http://127.0.0.1:5999")
-    assert registry.check_source(ws, "mlflow-artifacts:/1/models/m-1/artifacts").local_path is None
-    assert registry.check_source(ws, "mlflow-artifacts://127.0.0.1:5999/1/m").uri
+    assert (
+        registration.check_source(ws, "mlflow-artifacts:/1/models/m-1/artifacts").local_path is None
+    )
+    assert registration.check_source(ws, "mlflow-artifacts://127.0.0.1:5999/1/m").uri
     root = "s3://bucket/mlflow/1"
-    assert registry.check_source(ws, f"{root}/models/m-1/artifacts", experiment_root=root)
+    assert registration.check_source(ws, f"{root}/models/m-1/artifacts", experiment_root=root)
     for bad in (
         "mlflow-artifacts://evil.example/1/m",
         "http://evil.example/model.pkl",
@@ -139,6 +144,6 @@ def test_sources_on_a_tracking_server_must_be_its_own(tmp_path):
         f"{root}/../../other/model",
     ):
         with pytest.raises(InvalidInput):
-            registry.check_source(ws, bad, experiment_root=root)
+            registration.check_source(ws, bad, experiment_root=root)
     with pytest.raises(InvalidInput):
-        registry.check_source(ws, f"{root}/models/m-1")  # root unknown: refused
+        registration.check_source(ws, f"{root}/models/m-1")  # root unknown: refused

@@ -9,10 +9,12 @@ import nbformat
 import pytest
 
 from jupyter_mlops.cli import main
+from jupyter_mlops.commands.texts import reproduction_text
 from jupyter_mlops.errors import NotFound
 from jupyter_mlops.journal.replay import recover
 from jupyter_mlops.reproduce.rerun import VERDICT_TAG, changed_input_files, reproduce
 from jupyter_mlops.store.client import client_for, experiment_id
+from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.store.run_details import read_json_artifact
 from jupyter_mlops.store.runs import recent_runs
 
@@ -52,7 +54,7 @@ def _run_notebook(ws, name: str, *sources: str, parameters: str | None = None) -
     finally:
         os.environ.pop("MLOPS_NOTEBOOK_PATH", None)
     recover(ws)
-    [run] = [r for r in recent_runs(ws, limit=50) if r["name"] == name]
+    [run] = [r for r in recent_runs(gateway_for(ws), limit=50) if r["name"] == name]
     return run
 
 
@@ -75,15 +77,15 @@ def test_a_deterministic_notebook_is_reproduced_and_linked(kernel_env):
         parameters="scale = 2.0",
     )
     assert original["metrics"]["score"] == pytest.approx(29.0)
-    result = reproduce(ws, original["run_id"])
-    assert result.verdict == "reproduced", result.to_text()
+    result = reproduce(gateway_for(ws), original["run_id"])
+    assert result.verdict == "reproduced", reproduction_text(result)
     assert result.metrics["score"] == (29.0, 29.0) and not result.notes
     client = client_for(ws)
     assert client.get_run(original["run_id"]).data.tags[VERDICT_TAG] == "reproduced"
     repro = client.get_run(result.run_id)
     assert repro.data.tags["mlops.kind"] == "reproduction"
     assert repro.data.tags["mlops.reproduces"] == original["run_id"]
-    report = read_json_artifact(ws, result.run_id, "mlops/reproduction.json")
+    report = read_json_artifact(gateway_for(ws), result.run_id, "mlops/reproduction.json")
     assert report["verdict"] == "reproduced" and report["matched_run_id"]
     # the reproduced cell read the same dataset version
     matched = client.get_run(report["matched_run_id"])
@@ -107,7 +109,7 @@ def test_a_nondeterministic_notebook_differs_and_says_which_metric(kernel_env):
         "score = float(np.random.default_rng().random())\n"
         "fixed = 1.0",
     )
-    result = reproduce(ws, original["run_id"])
+    result = reproduce(gateway_for(ws), original["run_id"])
     assert result.verdict == "differs"
     assert any(r.startswith("metric score") for r in result.reasons)
     assert not any("metric fixed" in r for r in result.reasons)
@@ -126,14 +128,14 @@ def test_a_failing_reproduction_and_a_run_without_code(kernel_env):
     client.log_text(run.info.run_id, json.dumps(history), "mlops/history.json")
     client.log_metric(run.info.run_id, "n", 3.0)
     client.set_terminated(run.info.run_id)
-    result = reproduce(ws, run.info.run_id)
+    result = reproduce(gateway_for(ws), run.info.run_id)
     assert result.verdict == "failed"
     assert "cell 2 raised FileNotFoundError" in result.reasons[0]
     assert client.get_run(result.run_id).info.status == "FAILED"
     assert client.get_run(run.info.run_id).data.tags[VERDICT_TAG] == "failed"
     bare = client.create_run(experiment_id(ws))
     with pytest.raises(NotFound, match="no notebook"):
-        reproduce(ws, bare.info.run_id)
+        reproduce(gateway_for(ws), bare.info.run_id)
     assert main(["-C", str(ws.root), "reproduce", bare.info.run_id]) == NotFound.exit_code
 
 
@@ -169,10 +171,10 @@ def test_the_users_own_mlflow_calls_land_in_the_workspace_and_reproduce_sandboxe
     )
     assert own.data.metrics["own_metric"] == 2.0
     assert [str(v.version) for v in client.search_model_versions("name = 'sandboxed'")] == ["1"]
-    result = reproduce(ws, original["run_id"])
-    assert result.verdict == "reproduced", result.to_text()
+    result = reproduce(gateway_for(ws), original["run_id"])
+    assert result.verdict == "reproduced", reproduction_text(result)
     assert result.registry_writes == ["register sandboxed version 1, alias champion"]
-    assert "not applied to the registry: register sandboxed version 1" in result.to_text()
+    assert "not applied to the registry: register sandboxed version 1" in reproduction_text(result)
     assert [str(v.version) for v in client.search_model_versions("name = 'sandboxed'")] == ["1"]
     aliases = client.get_registered_model("sandboxed").aliases
     assert {k: str(v) for k, v in aliases.items()} == {"champion": "1"}

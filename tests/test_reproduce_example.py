@@ -10,6 +10,7 @@ import nbformat
 import pytest
 
 from jupyter_mlops.store.client import client_for
+from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.store.runs import recent_runs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,7 +33,7 @@ def test_example_notebook_shows_versions_lineage_and_a_reproduced_verdict(worksp
     assert any("image/svg+xml" in o.get("data", {}) for o in outputs), "no lineage picture"
     texts = " ".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
     assert "cells ran out of order" in texts
-    runs = {r["name"]: r for r in recent_runs(workspace, limit=50)}
+    runs = {r["name"]: r for r in recent_runs(gateway_for(workspace), limit=50)}
     train = client_for(workspace).get_run(runs["train-wine"]["run_id"])
     assert train.data.tags["mlops.reproduction.verdict"] == "reproduced"
     assert {d.dataset.name for d in train.inputs.dataset_inputs} >= {

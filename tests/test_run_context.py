@@ -14,7 +14,7 @@ from jupyter_mlops.capture import tracker
 from jupyter_mlops.capture.context_providers import (
     GitContext,
     PapermillContext,
-    papermill_parameters,
+    injected_parameters,
     run_context_registry,
 )
 from jupyter_mlops.capture.run_context import (
@@ -25,6 +25,7 @@ from jupyter_mlops.capture.run_context import (
 )
 from jupyter_mlops.errors import ConfigError
 from jupyter_mlops.store.client import client_for
+from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.store.run_details import read_text_artifact
 
 
@@ -123,7 +124,7 @@ def test_a_tracked_run_carries_provider_tags_and_survives_a_broken_provider(work
     monkeypatch.setitem(
         run_context_registry._providers, "cluster", FixedContext("cluster", {"cluster": "gpu-a"})
     )
-    monkeypatch.setitem(papermill_parameters, "alpha", 0.25)
+    monkeypatch.setitem(injected_parameters, "alpha", 0.25)
     with jupyter_mlops.track(name="ctx", workspace=workspace, tags={"cluster": "mine"}) as run:
         jupyter_mlops.log_metrics(score=1.0)
     run_id = run.wait_run_id()
@@ -166,11 +167,11 @@ def test_git_state_is_read_off_the_cells_path_and_tags_the_run(workspace):
     tracker.shutdown_recorders()
     got = client_for(workspace).get_run(run_id)
     assert {k: got.data.tags.get(k) for k in expected} == expected
-    assert "+alpha = 2" in read_text_artifact(workspace, run_id, "mlops/git.diff")
+    assert "+alpha = 2" in read_text_artifact(gateway_for(workspace), run_id, "mlops/git.diff")
 
 
 def test_papermill_context_applies_only_to_a_kernel_papermill_ran(workspace, monkeypatch):
     start = RunStart(workspace, "cell")
     assert not PapermillContext().in_context(start)
-    monkeypatch.setitem(papermill_parameters, "alpha", [1, 2])
+    monkeypatch.setitem(injected_parameters, "alpha", [1, 2])
     assert PapermillContext().tags(start) == {"mlops.param.alpha": "[1, 2]"}

@@ -11,6 +11,7 @@ import math
 import pytest
 
 from jupyter_mlops.store.client import client_for, experiment_id
+from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.store.runs import search
 
 
@@ -43,7 +44,7 @@ def test_fast_path_pages_match_mlflow(scored, clause):
     ]
     got, token = [], None
     while True:
-        page, token = search(scored, order_by=[clause], limit=3, page_token=token)
+        page, token = search(gateway_for(scored), order_by=[clause], limit=3, page_token=token)
         got += [r.info.run_name for r in page]
         if not token:
             break
@@ -52,7 +53,7 @@ def test_fast_path_pages_match_mlflow(scored, clause):
 
 
 def test_fast_path_carries_full_runs(scored):
-    [best], token = search(scored, order_by=["metrics.acc DESC"], limit=1)
+    [best], token = search(gateway_for(scored), order_by=["metrics.acc DESC"], limit=1)
     assert best.info.run_name == "r10" and "other" in best.data.metrics  # acc: +inf
     assert isinstance(token, str)
 
@@ -65,5 +66,5 @@ def test_cli_list_sorted_by_a_metric_matches_mlflow(scored):
     expected = client.search_runs(
         [experiment_id(scored)], order_by=["metrics.acc DESC"], max_results=100
     )
-    listed = list_runs(scored, sort="acc", limit=100)
+    listed = list_runs(scored.state_dir / "mlflow.db", sort="acc", limit=100)
     assert [r["name"] for r in listed] == [r.info.run_name for r in expected]

@@ -22,10 +22,12 @@ import nbformat
 import pytest
 
 from jupyter_mlops.cli import main
+from jupyter_mlops.commands.texts import reproduction_text
 from jupyter_mlops.errors import InvalidInput
 from jupyter_mlops.redact import forget_all
 from jupyter_mlops.reproduce.rerun import reproduce
 from jupyter_mlops.store.client import client_for
+from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.tags import (
     ERROR_TAG,
     REDACTED_DIFF_TAG,
@@ -192,13 +194,13 @@ def test_planted_secrets_never_reach_the_store(workspace, store, request, tmp_pa
 
     # reproduce names what it needs, then takes it from the environment
     with pytest.raises(InvalidInput, match="GITHUB_TOKEN") as refused:
-        reproduce(ws, planted.info.run_id)
+        reproduce(gateway_for(ws), planted.info.run_id)
     assert "warehouse_password" in refused.value.message
     monkeypatch.setenv("GITHUB_TOKEN", GITHUB_TOKEN)
     monkeypatch.setenv("DB_URL", DB_URL)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
     monkeypatch.setenv("WAREHOUSE_PASSWORD", WAREHOUSE_PASSWORD)
-    result = reproduce(ws, planted.info.run_id)
-    assert result.verdict == "reproduced", result.to_text()
+    result = reproduce(gateway_for(ws), planted.info.run_id)
+    assert result.verdict == "reproduced", reproduction_text(result)
     assert main(["-C", str(ws.root), "sync"]) == 0
     assert _leaks(ws, store, request) == []  # nor does the reproduction leave them

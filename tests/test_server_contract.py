@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator
 from server_support import api, jp_root_dir, jp_server_config, release_project, wait_job
 
 from jupyter_mlops.server import contract
+from jupyter_mlops.store.gateway import gateway_for
 
 pytestmark = pytest.mark.filterwarnings("error::jupyter_server.utils.JupyterServerAuthWarning")
 __all__ = ["jp_root_dir", "jp_server_config"]
@@ -220,7 +221,7 @@ async def test_release_and_monitor_answers_match(jp_fetch, workspace):
         payload={"version": "2", "weight": 20, "reason": "contract test"},
     )
     assert code == 200
-    with PredictionLog(workspace, "churn") as log:
+    with PredictionLog(gateway_for(workspace), "churn") as log:
         for version, alias in (("1", "champion"), ("2", "canary")):
             for record in stream(120, t0=time.time() - 1800, dt=12.0, version=version, alias=alias):
                 log.append(record)

@@ -8,6 +8,7 @@ import math
 from server_support import api, jp_root_dir, jp_server_config, make_runs  # noqa: F401
 
 from jupyter_mlops.server import first_page, queries
+from jupyter_mlops.store.gateway import gateway_for
 
 
 def seed(ws) -> list[str]:
@@ -27,13 +28,13 @@ def seed(ws) -> list[str]:
 def mlflow_page(ws, **kwargs):
     args = {"experiment": None, "limit": 100, "page_token": None, "order_by": []}
     args.update(kwargs)
-    return queries.runs_page(ws, filter_string="", **args)
+    return queries.runs_page(gateway_for(ws), filter_string="", **args)
 
 
 def fast_page(ws, **kwargs):
     args = {"experiment": None, "limit": 100, "page_token_in": None, "order_by": []}
     args.update(kwargs)
-    return first_page.runs_page(ws, filter_string="", **args)
+    return first_page.runs_page(gateway_for(ws), filter_string="", **args)
 
 
 def same(a: dict, b: dict) -> bool:
@@ -59,7 +60,9 @@ def test_the_sqlite_page_is_mlflows_page(workspace):
     assert second["kind"] == "cell" and math.isnan(second["metrics"]["loss"])
     only = fast_page(workspace, experiment="other-experiment")
     assert same(only, mlflow_page(workspace, experiment="other-experiment"))
-    assert first_page.experiments(workspace) == queries.experiments(workspace)
+    assert first_page.experiments(gateway_for(workspace)) == queries.experiments(
+        gateway_for(workspace)
+    )
 
 
 def test_page_tokens_continue_through_either_path(workspace):
@@ -83,7 +86,12 @@ def test_filters_sorts_and_other_stores_take_mlflows_path(workspace):
     assert fast_page(workspace, order_by=["metrics.accuracy DESC"]) is None
     assert (
         first_page.runs_page(
-            workspace, experiment=None, limit=5, page_token_in=None, order_by=[], filter_string="x"
+            gateway_for(workspace),
+            experiment=None,
+            limit=5,
+            page_token_in=None,
+            order_by=[],
+            filter_string="x",
         )
         is None
     )

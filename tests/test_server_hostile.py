@@ -16,6 +16,7 @@ from tornado.httpclient import HTTPClientError
 from jupyter_mlops.errors import Busy, NotFound
 from jupyter_mlops.lineage.query import lineage
 from jupyter_mlops.server.jobs import JobRegistry
+from jupyter_mlops.store.gateway import gateway_for
 
 pytestmark = pytest.mark.filterwarnings("error::jupyter_server.utils.JupyterServerAuthWarning")
 __all__ = ["jp_root_dir", "jp_server_config"]
@@ -102,8 +103,8 @@ def test_lineage_resolves_bare_names_against_the_workspace(workspace, tmp_path, 
     (elsewhere / "secret.csv").write_text("x\n")
     monkeypatch.chdir(elsewhere)
     with pytest.raises(NotFound):
-        lineage(workspace, "secret.csv")
-    graph = lineage(workspace, "data.csv").to_dict()
+        lineage(gateway_for(workspace), "secret.csv")
+    graph = lineage(gateway_for(workspace), "data.csv").to_dict()
     assert any("data.csv" in str(n) for n in graph["nodes"]), graph
 
 

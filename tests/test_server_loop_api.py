@@ -10,7 +10,7 @@ from server_support import jp_root_dir, jp_server_config, release_project
 from jupyter_mlops.loop.cycle import CycleBook, CyclePlan
 from jupyter_mlops.loop.firing import Firing
 from jupyter_mlops.loop.service import LoopService
-from jupyter_mlops.release.registry import register
+from jupyter_mlops.release.registration import register
 from jupyter_mlops.release.validation import validate
 from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.tags import LOOP_REQUEST_PREFIX
@@ -31,8 +31,8 @@ async def test_loop_and_approval_answers_match(jp_fetch, workspace, monkeypatch)
     first, _ = release_project(workspace)
     with (workspace.root / "mlops.yaml").open("a") as fh:
         fh.write(LOOP)
-    mv = register(workspace, first, "churn")
-    assert validate(workspace, "churn", mv.version, write_card=False).passed
+    mv = register(gateway_for(workspace), first, "churn")
+    assert validate(gateway_for(workspace), "churn", mv.version, write_card=False).passed
 
     code, state = await check("GET /loop", "loop")
     assert code == 200 and state["leader"] is None and state["hosted"] is False

@@ -131,15 +131,16 @@ async def test_bad_promotions_change_nothing(jp_fetch, workspace, payload, statu
     from release_support import registered
 
     from jupyter_mlops.release.rollout import state
+    from jupyter_mlops.store.gateway import gateway_for
 
     registered(workspace, "churn", ("good",))
-    before = state(workspace, "churn").aliases
+    before = state(gateway_for(workspace), "churn").aliases
     code, answer = await api(
         jp_fetch, "models", "churn", "aliases", "canary", method="PUT", payload=payload
     )
     assert code == status, answer
     assert fragment in answer["error"]
-    assert state(workspace, "churn").aliases == before
+    assert state(gateway_for(workspace), "churn").aliases == before
 
 
 @pytest.mark.parametrize(

@@ -110,7 +110,7 @@ async def test_store_query_runs_off_the_event_loop(jp_fetch, workspace, monkeypa
 def test_missing_embedded_store_is_not_created(tmp_path, monkeypatch):
     """Opening JupyterLab in a folder never tracked must not drop .mlops/ there."""
     from jupyter_mlops.errors import NotFound
-    from jupyter_mlops.server.runs import recent_runs
+    from jupyter_mlops.server.runs import runs_page
     from jupyter_mlops.server.service import MlopsService
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
@@ -119,9 +119,9 @@ def test_missing_embedded_store_is_not_created(tmp_path, monkeypatch):
     root.mkdir()
     (root / "mlops.yaml").write_text("project: untracked\n")
     service = MlopsService(root)
-    assert recent_runs(service, 20, None) == []
+    assert runs_page(service, limit=20)["runs"] == []
     with pytest.raises(NotFound):
-        recent_runs(service, 20, "anything")
+        runs_page(service, experiment="anything", limit=20)
     assert not (root / ".mlops").exists()
 
 

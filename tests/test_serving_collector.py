@@ -22,6 +22,7 @@ from jupyter_mlops.serving.collector import (
     parse_versions,
 )
 from jupyter_mlops.serving.server import BackgroundServer, free_port
+from jupyter_mlops.store.gateway import gateway_for
 
 
 def post(url: str, kind: str, event_id: str, body: dict, at: datetime) -> int:
@@ -73,10 +74,12 @@ def v2_response(predictions, version: str) -> dict:
 
 def test_kserve_events_become_prediction_log_records(workspace):
     rows = make_data(6, seed=3)
-    plog = PredictionLog(workspace, "churn", ship=False)
+    plog = PredictionLog(gateway_for(workspace), "churn", ship=False)
     collector = KServeLogCollector("churn", plog, parse_versions("1=champion, 2=canary"))
     t0 = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
-    with BackgroundServer(workspace, "churn", app=create_collector_app(collector)) as srv:
+    with BackgroundServer(
+        gateway_for(workspace), "churn", app=create_collector_app(collector)
+    ) as srv:
         url = f"{srv.url}/"
         assert post(url, REQUEST_TYPE, "a", v2_request(rows[:4]), t0) == 200
         assert (
@@ -108,7 +111,7 @@ def test_kserve_events_become_prediction_log_records(workspace):
         stats = json.loads(urllib.request.urlopen(f"{srv.url}/stats", timeout=10).read())
     plog.close()
     assert stats == {"events": 5, "records": 3, "unanswered": 1, "rejected": 1}
-    table = scan_predictions(workspace, "churn").table.to_pandas()
+    table = scan_predictions(gateway_for(workspace), "churn").table.to_pandas()
     assert len(table) == 7  # one row per predicted row: 4 + 2 + 1
     by_request = table.groupby("request_id")
     a = by_request.get_group("a")
@@ -177,5 +180,5 @@ def test_the_collector_image_command_serves_and_flushes_on_sigterm(workspace, tm
         out, err = proc.communicate(timeout=60)
     assert proc.returncode in (0, -signal.SIGTERM), err  # uvicorn re-raises the signal
     assert "collecting KServe prediction logs of churn" in out
-    table = scan_predictions(workspace, "churn").table.to_pandas()
+    table = scan_predictions(gateway_for(workspace), "churn").table.to_pandas()
     assert table["version"].tolist() == ["3", "3"] and table["out"].tolist() == [1, 0]

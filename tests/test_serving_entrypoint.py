@@ -17,6 +17,7 @@ from waiting import wait_until
 from jupyter_mlops.release import rollout
 from jupyter_mlops.release.package import package
 from jupyter_mlops.serving.server import free_port
+from jupyter_mlops.store.gateway import gateway_for
 
 
 def _image_command(docker: str) -> tuple[list[str], dict[str, str]]:
@@ -62,8 +63,8 @@ def _score(url: str, df) -> httpx.Response:
 
 def test_the_image_entrypoint_serves_the_package_and_follows_aliases(workspace, tmp_path):
     df = registered(workspace, kinds=("good", "good"))
-    rollout.promote(workspace, "churn", 1, "champion")
-    out = package(workspace, "churn", 2, tmp_path / "pkg")
+    rollout.promote(gateway_for(workspace), "churn", 1, "champion")
+    out = package(gateway_for(workspace), "churn", 2, tmp_path / "pkg")
     cmd, env = _image_command((out / "Dockerfile").read_text())
     assert cmd == ["python", "-m", "jupyter_mlops.serving.entrypoint"]
     env.update(MLOPS_PACKAGE=str(out), MLOPS_WORKSPACE=str(tmp_path / "container"))
@@ -85,7 +86,7 @@ def test_the_image_entrypoint_serves_the_package_and_follows_aliases(workspace, 
     proc, url = _start(cmd, env, tmp_path)
     try:
         assert _score(url, df).headers["x-model-version"] == "1"
-        rollout.promote(workspace, "churn", 2, "champion")
+        rollout.promote(gateway_for(workspace), "churn", 2, "champion")
         wait_until(
             lambda: _score(url, df).headers["x-model-version"] == "2",
             30,

@@ -12,10 +12,11 @@ import pytest
 from release_support import FEATURES, log_model_run, make_data, registered
 
 from jupyter_mlops.release import rollout
-from jupyter_mlops.release.registry import register
+from jupyter_mlops.release.registration import register
 from jupyter_mlops.serving.payload import BadPayload, ColumnSpec, to_frame
 from jupyter_mlops.serving.server import BackgroundServer
 from jupyter_mlops.store.client import client_for
+from jupyter_mlops.store.gateway import gateway_for
 
 JSON = {"content-type": "application/json"}
 
@@ -32,7 +33,7 @@ def strict_json(text: str):
 @pytest.fixture
 def churn(workspace):
     df = registered(workspace, kinds=("good",))
-    rollout.promote(workspace, "churn", 1, "champion")
+    rollout.promote(gateway_for(workspace), "churn", 1, "champion")
     return df
 
 
@@ -79,7 +80,10 @@ HOSTILE = [
 
 @pytest.mark.parametrize(("case", "column", "raw"), HOSTILE, ids=[c[0] for c in HOSTILE])
 def test_each_hostile_value_is_a_400_naming_its_column(workspace, row, case, column, raw):
-    with BackgroundServer(workspace, "churn") as srv, httpx.Client(base_url=srv.url) as http:
+    with (
+        BackgroundServer(gateway_for(workspace), "churn") as srv,
+        httpx.Client(base_url=srv.url) as http,
+    ):
         assert_bad(post(http, records(row, **{column: raw})), column)
         assert http.get("/ping").status_code == 200
         assert post(http, records(row)).status_code == 200
@@ -94,7 +98,7 @@ def test_long_values_are_exact_and_in_range(workspace, row):
             seen.append(rec)
 
     with (
-        BackgroundServer(workspace, "churn", prediction_log=Collect()) as srv,
+        BackgroundServer(gateway_for(workspace), "churn", prediction_log=Collect()) as srv,
         httpx.Client(base_url=srv.url) as http,
     ):
         r = post(http, records(row, group=str(2**63 - 1)))
@@ -118,7 +122,10 @@ def test_deep_nesting_and_huge_numbers_anywhere_are_400s_and_the_router_stays_up
     deep_columns = (
         '{"dataframe_split": {"columns": [' + "[" * 900 + "]" * 900 + '], "data": [[1]]}}'
     )
-    with BackgroundServer(workspace, "churn") as srv, httpx.Client(base_url=srv.url) as http:
+    with (
+        BackgroundServer(gateway_for(workspace), "churn") as srv,
+        httpx.Client(base_url=srv.url) as http,
+    ):
         for text in (deep, deep_in_records, deep_columns):
             r = post(http, text)
             assert r.status_code == 400, r.text[:300]
@@ -133,7 +140,10 @@ def test_deep_nesting_and_huge_numbers_anywhere_are_400s_and_the_router_stays_up
 
 def test_csv_infinity_is_refused_and_an_empty_cell_is_a_missing_value(workspace, churn):
     header = ",".join(FEATURES)
-    with BackgroundServer(workspace, "churn") as srv, httpx.Client(base_url=srv.url) as http:
+    with (
+        BackgroundServer(gateway_for(workspace), "churn") as srv,
+        httpx.Client(base_url=srv.url) as http,
+    ):
         csv = {"content-type": "text/csv"}
         r = http.post("/invocations", content=f"{header}\n40,inf,3,1\n", headers=csv)
         assert_bad(r, "income")
@@ -171,9 +181,9 @@ class NaNModel:
 def _serve_model(ws, model, name):
     df = make_data(n=50)
     run_id, _ = log_model_run(ws, model.fit(df[FEATURES], df["label"]), df, name=name)
-    mv = register(ws, run_id, name)
+    mv = register(gateway_for(ws), run_id, name)
     client_for(ws).set_model_version_tag(name, mv.version, "mlops.gates", "passed")
-    rollout.promote(ws, name, int(mv.version), "champion")
+    rollout.promote(gateway_for(ws), name, int(mv.version), "champion")
     return df
 
 
@@ -181,7 +191,10 @@ def test_a_failing_model_answers_500_with_an_error_id_only(workspace, caplog):
     df = _serve_model(workspace, ExplodingModel(), "boom")
     row = df[FEATURES].head(1).to_dict(orient="records")[0]
     caplog.set_level(logging.ERROR, logger="jupyter_mlops")
-    with BackgroundServer(workspace, "boom") as srv, httpx.Client(base_url=srv.url) as http:
+    with (
+        BackgroundServer(gateway_for(workspace), "boom") as srv,
+        httpx.Client(base_url=srv.url) as http,
+    ):
         r = post(http, records(row, age="-1"))
         assert r.status_code == 500
         body = strict_json(r.text)
@@ -199,7 +212,10 @@ def test_a_failing_model_answers_500_with_an_error_id_only(workspace, caplog):
 def test_nan_and_infinity_in_predictions_become_null(workspace):
     df = _serve_model(workspace, NaNModel(), "nanny")
     body = {"dataframe_records": df[FEATURES].head(3).to_dict(orient="records")}
-    with BackgroundServer(workspace, "nanny") as srv, httpx.Client(base_url=srv.url) as http:
+    with (
+        BackgroundServer(gateway_for(workspace), "nanny") as srv,
+        httpx.Client(base_url=srv.url) as http,
+    ):
         r = http.post("/invocations", json=body)
         assert r.status_code == 200, r.text
         preds = strict_json(r.text)["predictions"]
@@ -215,7 +231,9 @@ def test_an_unexpected_error_in_any_route_is_a_json_500_with_an_error_id(workspa
 
     caplog.set_level(logging.ERROR, logger="jupyter_mlops")
     with (
-        BackgroundServer(workspace, "churn", routes=[Route("/explode", explode)]) as srv,
+        BackgroundServer(
+            gateway_for(workspace), "churn", routes=[Route("/explode", explode)]
+        ) as srv,
         httpx.Client(base_url=srv.url) as http,
     ):
         r = http.get("/explode")

@@ -13,12 +13,13 @@ from release_support import FEATURES, registered
 from jupyter_mlops.release import rollout
 from jupyter_mlops.serving.server import BackgroundServer
 from jupyter_mlops.store.client import client_for
+from jupyter_mlops.store.gateway import gateway_for
 
 
 @pytest.fixture
 def churn(workspace):
     df = registered(workspace, kinds=("good", "bad"))
-    rollout.promote(workspace, "churn", 1, "champion")
+    rollout.promote(gateway_for(workspace), "churn", 1, "champion")
     return df
 
 
@@ -40,7 +41,10 @@ def test_every_mlflow_payload_shape_scores_the_same(workspace, churn):
         {"inputs": X.to_dict(orient="list")},
         {"instances": X.values.tolist()},
     ]
-    with BackgroundServer(workspace, "churn") as srv, httpx.Client(base_url=srv.url) as http:
+    with (
+        BackgroundServer(gateway_for(workspace), "churn") as srv,
+        httpx.Client(base_url=srv.url) as http,
+    ):
         assert http.get("/ping").status_code == 200
         for body in shapes:
             r = http.post("/invocations", json=body)
@@ -61,7 +65,7 @@ def test_every_mlflow_payload_shape_scores_the_same(workspace, churn):
 def test_bad_payloads_get_400_naming_the_column_and_413_before_parsing(workspace, churn):
     row = churn[FEATURES].head(1).to_dict(orient="records")[0]
     with (
-        BackgroundServer(workspace, "churn", max_body=2000) as srv,
+        BackgroundServer(gateway_for(workspace), "churn", max_body=2000) as srv,
         httpx.Client(base_url=srv.url) as http,
     ):
         missing = {k: v for k, v in row.items() if k != "income"}
@@ -91,10 +95,13 @@ def test_bad_payloads_get_400_naming_the_column_and_413_before_parsing(workspace
 
 
 def test_traffic_split_is_within_one_point_and_sticky_keys_stick(workspace, churn):
-    rollout.promote(workspace, "churn", 2, "canary", weight=30)
+    rollout.promote(gateway_for(workspace), "churn", 2, "canary", weight=30)
     body = json.dumps({"dataframe_records": churn[FEATURES].head(1).to_dict(orient="records")})
     headers = {"content-type": "application/json"}
-    with BackgroundServer(workspace, "churn") as srv, httpx.Client(base_url=srv.url) as http:
+    with (
+        BackgroundServer(gateway_for(workspace), "churn") as srv,
+        httpx.Client(base_url=srv.url) as http,
+    ):
         assert srv.router.wait_for(lambda t: t.canary is not None)
         seen = [
             http.post("/invocations", content=body, headers=headers).headers["x-model-version"]
@@ -112,7 +119,7 @@ def test_traffic_split_is_within_one_point_and_sticky_keys_stick(workspace, chur
 
 
 def test_shadow_mode_scores_the_canary_but_answers_with_the_champion(workspace, churn):
-    rollout.promote(workspace, "churn", 2, "canary", weight=100, shadow=True)
+    rollout.promote(gateway_for(workspace), "churn", 2, "canary", weight=100, shadow=True)
     records = []
 
     class Collect:
@@ -121,7 +128,7 @@ def test_shadow_mode_scores_the_canary_but_answers_with_the_champion(workspace, 
 
     body = {"dataframe_records": churn[FEATURES].head(2).to_dict(orient="records")}
     with (
-        BackgroundServer(workspace, "churn", prediction_log=Collect()) as srv,
+        BackgroundServer(gateway_for(workspace), "churn", prediction_log=Collect()) as srv,
         httpx.Client(base_url=srv.url) as http,
     ):
         versions = {
@@ -135,13 +142,18 @@ def test_predictions_land_in_the_prediction_log(workspace, churn):
     from jupyter_mlops.monitor.predlog import read_predictions
 
     body = {"dataframe_records": churn[FEATURES].head(3).to_dict(orient="records")}
-    with BackgroundServer(workspace, "churn") as srv, httpx.Client(base_url=srv.url) as http:
+    with (
+        BackgroundServer(gateway_for(workspace), "churn") as srv,
+        httpx.Client(base_url=srv.url) as http,
+    ):
         for _ in range(4):
             assert http.post("/invocations", json=body).status_code == 200
         assert (
             http.post("/invocations", json={"dataframe_records": [{"age": 1}]}).status_code == 400
         )
-    table = read_predictions(workspace, "churn").to_pandas()  # the log is flushed on shutdown
+    table = read_predictions(
+        gateway_for(workspace), "churn"
+    ).to_pandas()  # the log is flushed on shutdown
     assert set(table["status"]) == {200, 400}
     ok = table[table["status"] == 200]
     assert len(ok) == 12 and set(ok["version"]) == {"1"}
@@ -153,7 +165,7 @@ def test_alias_changes_are_followed_without_failed_requests(workspace, churn):
     body = json.dumps({"dataframe_records": churn[FEATURES].head(1).to_dict(orient="records")})
     failures, answered = [], []
     stop = threading.Event()
-    with BackgroundServer(workspace, "churn") as srv:
+    with BackgroundServer(gateway_for(workspace), "churn") as srv:
 
         def load():
             with httpx.Client(base_url=srv.url) as http:
@@ -169,10 +181,10 @@ def test_alias_changes_are_followed_without_failed_requests(workspace, churn):
         worker.start()
         try:
             for _ in range(5):
-                rollout.promote(workspace, "churn", 2, "champion")
+                rollout.promote(gateway_for(workspace), "churn", 2, "champion")
                 assert srv.router.wait_for(lambda t: t.champion.version == "2", 5)
                 t0 = time.monotonic()
-                rollout.rollback(workspace, "churn", reason="drill")
+                rollout.rollback(gateway_for(workspace), "churn", reason="drill")
                 assert srv.router.wait_for(lambda t: t.champion.version == "1", 5)
                 assert time.monotonic() - t0 < 1.0
         finally:
@@ -190,15 +202,23 @@ def test_a_version_whose_source_is_outside_the_store_is_never_loaded(workspace, 
     outside = tmp_path / "elsewhere"
     shutil.copytree(good.removeprefix("file://"), outside)
     mv = client.create_model_version("churn", source=outside.as_uri())
-    with BackgroundServer(workspace, "churn") as srv, httpx.Client(base_url=srv.url) as http:
-        rollout.promote(workspace, "churn", mv.version, "champion", force=True, reason="test")
+    with (
+        BackgroundServer(gateway_for(workspace), "churn") as srv,
+        httpx.Client(base_url=srv.url) as http,
+    ):
+        rollout.promote(
+            gateway_for(workspace), "churn", mv.version, "champion", force=True, reason="test"
+        )
         assert srv.router.wait_for(lambda t: srv.router.last_error is not None, 5)
         info = http.get("/version").json()
         assert "outside this workspace" in info["last_error"]
         assert info["champion"] == "1"  # the loaded champion keeps serving
         assert http.get("/ping").status_code == 200
     # a fresh server never unpickles it either: no champion, 503
-    with BackgroundServer(workspace, "churn") as srv, httpx.Client(base_url=srv.url) as http:
+    with (
+        BackgroundServer(gateway_for(workspace), "churn") as srv,
+        httpx.Client(base_url=srv.url) as http,
+    ):
         assert http.get("/ping").status_code == 503
         r = http.post("/invocations", json={"dataframe_records": [{"age": 1.0}]})
         assert r.status_code == 503
@@ -206,7 +226,10 @@ def test_a_version_whose_source_is_outside_the_store_is_never_loaded(workspace, 
 
 def test_metrics_route_is_mounted(workspace, churn):
     body = {"dataframe_records": churn[FEATURES].head(1).to_dict(orient="records")}
-    with BackgroundServer(workspace, "churn") as srv, httpx.Client(base_url=srv.url) as http:
+    with (
+        BackgroundServer(gateway_for(workspace), "churn") as srv,
+        httpx.Client(base_url=srv.url) as http,
+    ):
         assert http.post("/invocations", json=body).status_code == 200
         r = http.get("/metrics")
         assert r.status_code == 200 and "# TYPE" in r.text

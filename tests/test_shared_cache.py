@@ -34,7 +34,7 @@ YAML += "    parameters: {n: 3}\n    outputs: [out/a.txt]\n"
 @pytest.fixture
 def team(team_tracking, monkeypatch):
     from jupyter_mlops.datasets.api import forget_described
-    from jupyter_mlops.datasets.registry import forget_known
+    from jupyter_mlops.datasets.versions import forget_known
     from jupyter_mlops.store.client import forget_cached_clients
 
     for var in ("MLOPS_WORKSPACE", "MLOPS_EXPERIMENT", "MLFLOW_TRACKING_USERNAME"):

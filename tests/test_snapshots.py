@@ -8,21 +8,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jupyter_mlops.datasets import registry
+from jupyter_mlops.datasets import versions as dataset_versions
 from jupyter_mlops.datasets.api import forget_described, load_dataset, log_dataset
 from jupyter_mlops.datasets.cell_inputs import describe, frames_read_by
 from jupyter_mlops.datasets.fingerprint import fingerprint
 from jupyter_mlops.errors import IntegrityError, InvalidInput, NotFound
 from jupyter_mlops.store.client import client_for, experiment_id
+from jupyter_mlops.store.gateway import gateway_for
 
 
 @pytest.fixture(autouse=True)
 def _fresh_memos():
     forget_described()
-    registry.forget_known()
+    dataset_versions.forget_known()
     yield
     forget_described()
-    registry.forget_known()
+    dataset_versions.forget_known()
 
 
 def _frame(n: int = 50, seed: int = 0) -> pd.DataFrame:
@@ -38,7 +39,7 @@ def _frame(n: int = 50, seed: int = 0) -> pd.DataFrame:
 
 
 def _dataset_runs(ws) -> list:
-    return registry._search(ws, "")
+    return dataset_versions._search(gateway_for(ws), "")
 
 
 def test_logging_twice_stores_once_and_loads_back_verified(workspace):
@@ -48,7 +49,7 @@ def test_logging_twice_stores_once_and_loads_back_verified(workspace):
     assert again.digest == v1.digest == fingerprint(df)
     assert len(_dataset_runs(workspace)) == 1
     forget_described()
-    registry.forget_known()
+    dataset_versions.forget_known()
     assert log_dataset(df, name="iris", workspace=workspace).run_id == v1.run_id
     assert len(_dataset_runs(workspace)) == 1
     for ref in (
@@ -69,15 +70,15 @@ def test_versions_are_numbered_per_name_and_listed(workspace):
     log_dataset(a, name="train", workspace=workspace)
     log_dataset(b, name="train", workspace=workspace)
     log_dataset(a, name="other", workspace=workspace)
-    versions = registry.list_versions(workspace, "train")
+    versions = dataset_versions.list_versions(gateway_for(workspace), "train")
     assert [v.version for v in versions] == [1, 2]
     assert fingerprint(load_dataset("train@1", workspace=workspace)) == fingerprint(a)
     assert fingerprint(load_dataset("train", workspace=workspace)) == fingerprint(b)
     # an earlier version by its digest (what a model's lineage records), a later one existing
-    first = registry.resolve(workspace, versions[0].digest[:12])
+    first = dataset_versions.resolve(gateway_for(workspace), versions[0].digest[:12])
     assert (first.name, first.version) == ("train", 1)
     # the same data under another name shares the first snapshot instead of storing it again
-    other = registry.resolve(workspace, "other")
+    other = dataset_versions.resolve(gateway_for(workspace), "other")
     assert other.snapshot_run == versions[0].run_id
     assert fingerprint(load_dataset("other@1", workspace=workspace)) == fingerprint(a)
 
@@ -85,7 +86,7 @@ def test_versions_are_numbered_per_name_and_listed(workspace):
 def test_a_teammate_without_the_local_cache_loads_from_the_store(workspace):
     df = _frame()
     v = log_dataset(df, name="shared", workspace=workspace)
-    cached = registry.cache_path(registry.cache_folder(workspace), v.digest)
+    cached = dataset_versions.cache_path(dataset_versions.cache_folder(workspace), v.digest)
     cached.unlink()
     back = load_dataset("shared@1", workspace=workspace)
     assert fingerprint(back) == v.digest
@@ -95,7 +96,7 @@ def test_a_teammate_without_the_local_cache_loads_from_the_store(workspace):
 def test_corrupted_or_truncated_snapshots_are_refused(workspace):
     df = _frame(200)
     v = log_dataset(df, name="fragile", workspace=workspace)
-    path = registry.cache_path(registry.cache_folder(workspace), v.digest)
+    path = dataset_versions.cache_path(dataset_versions.cache_folder(workspace), v.digest)
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.unlink()  # break the hard link so the store's copy stays intact

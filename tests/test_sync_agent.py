@@ -19,9 +19,11 @@ from waiting import wait_until
 
 import jupyter_mlops
 from jupyter_mlops.capture import tracker
-from jupyter_mlops.journal import agent, agent_control
+from jupyter_mlops.journal import agent_control
 from jupyter_mlops.journal.sync import outbox_counts
+from jupyter_mlops.settings import Settings
 from jupyter_mlops.store.client import client_for
+from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.store.runs import recent_runs
 
 
@@ -44,7 +46,7 @@ def test_a_tracked_kernel_fitting_a_model_never_imports_mlflow(workspace):
         str(nb), str(nb.with_suffix(".out.ipynb")), cwd=str(workspace.root), progress_bar=False
     )
     assert json.loads(report.read_text()) == []
-    [run] = [r for r in recent_runs(workspace) if r["name"] == "light"]
+    [run] = [r for r in recent_runs(gateway_for(workspace)) if r["name"] == "light"]
     assert run["status"] == "FINISHED"
     got = client_for(workspace).get_run(run["run_id"])
     [output] = got.outputs.model_outputs
@@ -118,7 +120,7 @@ def test_agent_status_and_stop_from_the_command_line(workspace):
 
 
 def test_an_idle_agent_stops_by_itself(workspace, monkeypatch):
-    monkeypatch.setenv(agent.IDLE_ENV, "0.5")
+    monkeypatch.setenv(Settings.agent_idle.env, "0.5")
     with jupyter_mlops.track(workspace=workspace) as run:
         jupyter_mlops.log_metrics(x=1.0)
     run.wait_synced()

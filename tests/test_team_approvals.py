@@ -12,8 +12,9 @@ from test_team_identity import as_user  # noqa: F401 - the fixture
 from jupyter_mlops.errors import PermissionDenied
 from jupyter_mlops.release import history, rollout
 from jupyter_mlops.release.approvals import ApprovalRequired, approvals, decide
-from jupyter_mlops.release.registry import register
+from jupyter_mlops.release.registration import register
 from jupyter_mlops.store.client import client_for
+from jupyter_mlops.store.gateway import gateway_for
 
 POLICY = """\
 project: identity
@@ -29,29 +30,29 @@ def test_the_approver_is_the_authenticated_user(as_user, auth_server, monkeypatc
     alice = as_user("alice")  # creates the model: its MANAGE holder
     (alice.root / "mlops.yaml").write_text(POLICY)
     run_id, _ = log_model_run(alice, fit_model(df), df, name="by-alice")
-    register(alice, run_id, "appr-model")
+    register(gateway_for(alice), run_id, "appr-model")
     client_for(alice).set_model_version_tag("appr-model", "1", "mlops.gates", "passed")
     with pytest.raises(ApprovalRequired, match="request-approval appr-model 1"):
-        rollout.promote(alice, "appr-model", 1, "champion")
+        rollout.promote(gateway_for(alice), "appr-model", 1, "champion")
 
     # alice registered it; a label saying bob does not change who the server says she is
     monkeypatch.setenv("MLOPS_ACTOR", "bob")
     with pytest.raises(PermissionDenied, match="alice registered appr-model v1"):
-        decide(alice, "appr-model", 1, "approve")
+        decide(gateway_for(alice), "appr-model", 1, "approve")
     monkeypatch.delenv("MLOPS_ACTOR")
 
     bob = as_user("bob")  # an approver by the policy, but READ on the model
     with pytest.raises(PermissionDenied, match="needs MANAGE permission"):
-        decide(bob, "appr-model", 1, "approve", comment="looks right")
+        decide(gateway_for(bob), "appr-model", 1, "approve", comment="looks right")
     team_server.auth_request(
         auth_server.url,
         "/api/3.0/mlflow/users/permissions/grant",
         {"username": "bob", "resource_type": "registered_model", "resource_id": "appr-model"}
         | {"permission": "MANAGE"},
     )
-    approved = decide(bob, "appr-model", 1, "approve", comment="looks right")
+    approved = decide(gateway_for(bob), "appr-model", 1, "approve", comment="looks right")
     assert (approved.state, approved.decided_by) == ("approved", "bob")
-    event = history.events(bob, "appr-model")[-1]
+    event = history.events(gateway_for(bob), "appr-model")[-1]
     assert (event.action, event.actor, event.reason) == ("approve", "bob", "looks right")
-    assert rollout.promote(bob, "appr-model", 1, "champion").aliases["champion"] == "1"
-    assert [a.decided_by for a in approvals(bob, "appr-model")] == ["bob"]
+    assert rollout.promote(gateway_for(bob), "appr-model", 1, "champion").aliases["champion"] == "1"
+    assert [a.decided_by for a in approvals(gateway_for(bob), "appr-model")] == ["bob"]

@@ -28,6 +28,7 @@ from jupyter_mlops.monitor.predlog_shipping import SegmentShipper
 from jupyter_mlops.monitor.report import build_report
 from jupyter_mlops.release import history, rollout
 from jupyter_mlops.store.client import forget_cached_clients
+from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.workspace import Workspace
 
 MONITOR = """monitor:
@@ -108,7 +109,7 @@ def fleet(team_server, tmp_path_factory):
     forget_cached_clients()
     ws = Workspace.find(project(base / "alice", team_server.url))
     df = registered(ws, "churn", ("good", "bad", "good"))  # v2 always says 0
-    rollout.promote(ws, "churn", 1, "champion")
+    rollout.promote(gateway_for(ws), "churn", 1, "champion")
     procs, urls = [], []
     for i in range(3):
         folder = project(base / f"replica{i}", team_server.url, extra=MONITOR)
@@ -129,7 +130,7 @@ def _applied(ws: Workspace, action: str, version: str) -> float:
     """When the change's last registry write was made (recorded in its audit entry once done)."""
 
     def applied() -> float | None:
-        for e in reversed(history.events(ws, "churn")):
+        for e in reversed(history.events(gateway_for(ws), "churn")):
             if (e.action, e.version) == (action, version) and e.applied is not None:
                 return e.applied
         return None
@@ -140,7 +141,7 @@ def _applied(ws: Workspace, action: str, version: str) -> float:
 
 
 def test_every_replica_follows_a_promotion_and_a_rollback_within_a_second(fleet):
-    rollout.promote(fleet.ws, "churn", 3, "staging")
+    rollout.promote(gateway_for(fleet.ws), "churn", 3, "staging")
     for url in fleet.urls:  # the staged version is loaded ahead, on every replica
         wait_until(
             lambda u=url: "3" in httpx.get(u + "/version").json()["loaded"],
@@ -150,17 +151,17 @@ def test_every_replica_follows_a_promotion_and_a_rollback_within_a_second(fleet)
     delays = []
     steps = [
         (
-            lambda: rollout.promote(fleet.ws, "churn", 3, "canary", weight=50),
+            lambda: rollout.promote(gateway_for(fleet.ws), "churn", 3, "canary", weight=50),
             ("1", "3", 50.0),
             ("promote", "3"),
         ),
         (
-            lambda: rollout.rollback(fleet.ws, "churn", target="canary"),
+            lambda: rollout.rollback(gateway_for(fleet.ws), "churn", target="canary"),
             ("1", None, 0.0),
             ("rollback", "3"),
         ),
         (
-            lambda: rollout.promote(fleet.ws, "churn", 3, "canary", weight=30),
+            lambda: rollout.promote(gateway_for(fleet.ws), "churn", 3, "canary", weight=30),
             ("1", "3", 30.0),
             ("promote", "3"),
         ),
@@ -176,7 +177,7 @@ def test_every_replica_follows_a_promotion_and_a_rollback_within_a_second(fleet)
 
 
 def _counted(ws: Workspace) -> tuple[int, int, Counter]:
-    table = scan_predictions(ws, "churn").table
+    table = scan_predictions(gateway_for(ws), "churn").table
     ids = table["request_id"].to_pylist()
     return len(ids), len(set(ids)), Counter(table["version"].to_pylist())
 
@@ -202,11 +203,11 @@ def test_a_monitor_in_a_fourth_folder_counts_every_request_once(fleet, team_serv
 
 
 def test_the_one_guard_rolls_back_a_bad_canary_on_every_replica(fleet):
-    rollout.promote(fleet.ws, "churn", 2, "canary", weight=50)
+    rollout.promote(gateway_for(fleet.ws), "churn", 2, "canary", weight=50)
     fleet.propagation(("1", "2", 50.0), since=time.time())
     fleet.send(90)
     wait_until(
-        lambda: "canary" not in rollout.state(fleet.ws, "churn").aliases,
+        lambda: "canary" not in rollout.state(gateway_for(fleet.ws), "churn").aliases,
         90,
         interval=0.05,
         message="the guard did not roll back the bad canary",
@@ -215,7 +216,9 @@ def test_the_one_guard_rolls_back_a_bad_canary_on_every_replica(fleet):
     print(f"\nguard rollback -> every replica: max {max(delays) * 1000:.0f} ms")
     assert max(delays) < 1.0, delays
     time.sleep(5)  # the other replicas' guards had two rounds to act too
-    by_guard = [e for e in history.events(fleet.ws, "churn") if e.actor == "canary-guard"]
+    by_guard = [
+        e for e in history.events(gateway_for(fleet.ws), "churn") if e.actor == "canary-guard"
+    ]
     assert [(e.action, e.version) for e in by_guard] == [("rollback", "2")]
     assert "predictions differ" in by_guard[0].reason
 
@@ -228,7 +231,7 @@ def test_a_graceful_stop_ships_what_each_replica_holds(fleet, team_server):
     rows, distinct, by_version = _counted(reader)
     assert rows == distinct == len(fleet.sent)
     assert by_version == Counter(v for _, v in fleet.sent)
-    report = build_report(reader, "churn", window="1h", record=False)
+    report = build_report(gateway_for(reader), "churn", window="1h", record=False)
     assert report.health["all"].requests == len(fleet.sent)
     for folder in (fleet.base / f"replica{i}" for i in range(3)):
         pending = list((folder / ".mlops" / "predictions" / "churn").glob("*.arrow"))
@@ -237,10 +240,10 @@ def test_a_graceful_stop_ships_what_each_replica_holds(fleet, team_server):
 
 def test_shipped_hours_older_than_max_age_are_deleted_from_the_server(fleet, team_server):
     reader = Workspace.find(project(fleet.base / "frank", team_server.url))
-    assert scan_predictions(reader, "churn").table.num_rows == len(fleet.sent)
-    shipper = SegmentShipper(reader, "churn")
+    assert scan_predictions(gateway_for(reader), "churn").table.num_rows == len(fleet.sent)
+    shipper = SegmentShipper(gateway_for(reader), "churn")
     assert shipper.prune_shipped(max_age=7 * 86400) == 0  # nothing that old
     removed = shipper.prune_shipped(max_age=60, now=time.time() + 7200)
     assert removed >= 3  # every replica's hour(s)
     fresh = Workspace.find(project(fleet.base / "gina", team_server.url))
-    assert scan_predictions(fresh, "churn").table.num_rows == 0
+    assert scan_predictions(gateway_for(fresh), "churn").table.num_rows == 0

@@ -14,6 +14,7 @@ import team_server
 import jupyter_mlops
 from jupyter_mlops.release import history
 from jupyter_mlops.store.client import client_for, forget_cached_clients
+from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,14 +60,17 @@ def test_runs_and_release_history_name_the_authenticated_user(as_user):
     assert found.data.tags["mlflow.user"] == "alice", run
 
     client.create_registered_model("identity-model")
-    event = history.record(ws, "identity-model", "note", reason="who am I")
+    event = history.record(gateway_for(ws), "identity-model", "note", reason="who am I")
     assert event.actor == "alice"
     os.environ["MLOPS_ACTOR"] = "mallory"  # a label cannot override the authenticated user
     try:
-        assert history.record(ws, "identity-model", "note").actor == "alice"
+        assert history.record(gateway_for(ws), "identity-model", "note").actor == "alice"
     finally:
         del os.environ["MLOPS_ACTOR"]
-    assert [e.actor for e in history.events(ws, "identity-model")] == ["alice", "alice"]
+    assert [e.actor for e in history.events(gateway_for(ws), "identity-model")] == [
+        "alice",
+        "alice",
+    ]
 
 
 def test_a_refusal_by_the_server_is_one_line_naming_user_and_server(as_user, auth_server):

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_mlops.store.client import client_for, experiment_id
+from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -124,11 +125,13 @@ def test_32_processes_logging_at_once_lose_and_duplicate_nothing(project):
 
 @pytest.mark.slow
 def test_16_processes_registering_one_frame_make_one_version(project):
-    from jupyter_mlops.datasets.registry import _search, list_versions
+    from jupyter_mlops.datasets.versions import _search, list_versions
 
     _run_at_once(project.root, REGISTRAR, REGISTRARS, timeout=300)
-    versions = list_versions(project, "shared-frame")
+    versions = list_versions(gateway_for(project), "shared-frame")
     assert len(versions) == 1, [(v.version, v.run_id) for v in versions]
-    runs = _search(project, "")  # not only listed once: one run, no duplicate left behind
+    runs = _search(
+        gateway_for(project), ""
+    )  # not only listed once: one run, no duplicate left behind
     assert [r.info.run_id for r in runs] == [versions[0].run_id]
     assert runs[0].info.status == "FINISHED"

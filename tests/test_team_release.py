@@ -13,8 +13,9 @@ import pytest
 from release_support import fit_model, log_model_run, make_data
 from team_server_support import project
 
-from jupyter_mlops.release import history, registry, rollout
+from jupyter_mlops.release import history, registration, rollout
 from jupyter_mlops.store.client import client_for, forget_cached_clients
+from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.workspace import Workspace
 
 WORKER = Path(__file__).with_name("release_worker.py")
@@ -35,7 +36,7 @@ def _versions(ws: Workspace, name: str, count: int) -> None:
     """``count`` versions with passed gates: one registered the usual way, the rest from its run."""
     df = make_data(120)
     run_id, model_id = log_model_run(ws, fit_model(df), df)
-    first = registry.register(ws, run_id, name)
+    first = registration.register(gateway_for(ws), run_id, name)
     client = client_for(ws)
     for _ in range(count - 1):
         client.create_model_version(name, first.source, run_id=run_id, model_id=model_id)
@@ -65,7 +66,7 @@ def test_two_folders_promoting_at_once_keep_the_chain_and_the_trail(
 ):
     name = "race"
     _versions(team_ws, name, 2 * ROUNDS + 1)
-    rollout.promote(team_ws, name, 1, "champion")
+    rollout.promote(gateway_for(team_ws), name, 1, "champion")
     workers = [
         _worker(project(tmp_path / folder, team_tracking.url)) for folder in ("bob", "carol")
     ]
@@ -78,8 +79,8 @@ def test_two_folders_promoting_at_once_keep_the_chain_and_the_trail(
                 _ask(proc, f"promote {name} {v} champion {start}")
             answers = [json.loads(proc.stdout.readline()) for proc in workers]
             assert all(a["ok"] for a in answers), answers
-            st = rollout.state(team_ws, name)
-            evts = history.events(team_ws, name)
+            st = rollout.state(gateway_for(team_ws), name)
+            evts = history.events(gateway_for(team_ws), name)
             last_two = evts[-2:]
             assert {e.version for e in last_two} == set(mine), r
             first, second = last_two
@@ -94,7 +95,7 @@ def test_two_folders_promoting_at_once_keep_the_chain_and_the_trail(
         for proc in workers:
             proc.stdin.close()
             proc.wait(30)
-    evts = history.events(team_ws, name)
+    evts = history.events(gateway_for(team_ws), name)
     promotes = [e for e in evts if e.action == "promote"]
     assert len(promotes) == 1 + 2 * ROUNDS
     assert [e.details["previous"] for e in promotes[1:]] == [e.version for e in promotes[:-1]]

@@ -11,6 +11,7 @@ import jupyter_mlops
 from jupyter_mlops.capture import tracker
 from jupyter_mlops.errors import InvalidInput
 from jupyter_mlops.store.client import client_for
+from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.store.run_details import read_json_artifact, run_detail
 from jupyter_mlops.store.runs import get_run
 
@@ -37,7 +38,7 @@ def test_track_records_params_metric_curves_and_environment(workspace):
         (1, 0.5),
         (2, 0.333),
     ]
-    env = read_json_artifact(workspace, got.info.run_id, "mlops/environment.json")
+    env = read_json_artifact(gateway_for(workspace), got.info.run_id, "mlops/environment.json")
     assert env["hash"] == got.data.tags["mlops.env_hash"]
     assert env["distributions"]["mlflow"]
 
@@ -125,7 +126,7 @@ def test_model_logged_with_signature_example_and_pinned_requirements(workspace, 
     assert "scikit-learn==" in requirements and "mlflow==" in requirements
     model = mlflow.pyfunc.load_model(uri)
     assert list(model.predict(X.iloc[:3])) == [0, 0, 0]
-    detail = run_detail(workspace, got.info.run_id)
+    detail = run_detail(gateway_for(workspace), got.info.run_id)
     assert detail["models"][0]["name"] == "clf"
 
 
@@ -172,7 +173,7 @@ def test_a_refused_op_does_not_block_later_ones(workspace):
     run._sink.flush_now()
     run.end()
     tracker.shutdown_recorders()
-    got = get_run(workspace, run.key)
+    got = get_run(gateway_for(workspace), run.key)
     assert got.data.metrics["after"] == 1.0
     journals = list((workspace.state_dir / "outbox").glob("*.db"))
     assert journals, "the refused record is kept for inspection"
@@ -206,7 +207,7 @@ def test_untracked_calls_start_one_run_when_mlops_yaml_asks(workspace):
     jupyter_mlops.log_params(lr=0.1)
     [run] = tracker._implicit
     tracker._end_implicit()  # as at the process's exit: the run ends FINISHED
-    landed = get_run(workspace, run.wait_synced())
+    landed = get_run(gateway_for(workspace), run.wait_synced())
     assert landed.info.run_name == "untracked-calls" and landed.info.status == "FINISHED"
     assert landed.data.params == {"lr": "0.1"} and landed.data.metrics["loss"] == 0.25
     (workspace.root / "mlops.yaml").write_text("untracked_calls: sometimes\n")

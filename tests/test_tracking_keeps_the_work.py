@@ -11,6 +11,7 @@ import pytest
 from notebook_support import make_notebook
 
 from jupyter_mlops.capture import tracker
+from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.store.runs import get_run, recent_runs
 
 
@@ -21,7 +22,7 @@ def ip(workspace, mlops_shell):
 
 def _runs(ws):
     tracker.shutdown_recorders()
-    return {r["name"]: r for r in recent_runs(ws, limit=50)}
+    return {r["name"]: r for r in recent_runs(gateway_for(ws), limit=50)}
 
 
 def test_a_metric_typo_keeps_the_run_with_what_exists_and_suggests_the_name(ip, workspace, capsys):
@@ -40,7 +41,7 @@ def test_a_metric_typo_keeps_the_run_with_what_exists_and_suggests_the_name(ip, 
     assert run["status"] == "FINISHED"
     assert run["metrics"]["loss"] == 0.5
     assert "acuracy" in run["tags"]["mlops.warnings"]
-    full = get_run(workspace, run["run_id"])
+    full = get_run(gateway_for(workspace), run["run_id"])
     assert len(full.outputs.model_outputs) == 1  # the fitted model is kept too
 
 

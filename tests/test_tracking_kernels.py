@@ -17,6 +17,7 @@ from waiting import wait_until
 from jupyter_mlops.capture import tracker
 from jupyter_mlops.journal.replay import recover
 from jupyter_mlops.store.client import client_for, forget_cached_clients
+from jupyter_mlops.store.gateway import gateway_for
 from jupyter_mlops.store.runs import recent_runs
 from jupyter_mlops.workspace import Workspace
 
@@ -41,7 +42,7 @@ def test_papermill_parameters_and_notebook_path_tag_the_runs(workspace):
         parameters="alpha = 0.1",
     )
     _execute(nb, workspace.root, parameters={"alpha": 0.25}, engine_name="mlops")
-    [run] = [r for r in recent_runs(workspace) if r["name"] == "trained"]
+    [run] = [r for r in recent_runs(gateway_for(workspace)) if r["name"] == "trained"]
     assert run["metrics"]["score"] == 0.5
     assert run["tags"]["mlops.param.alpha"] == "0.25"
     assert run["tags"]["mlops.notebook"].endswith("train.ipynb")
@@ -63,7 +64,7 @@ def test_a_killed_kernel_leaves_no_run_running_and_loses_no_metric(workspace):
         _execute(nb, workspace.root)
     result = recover(workspace)  # the next use of the workspace replays the dead kernel's journal
     assert result.error is None
-    [run] = [r for r in recent_runs(workspace) if r["name"] == "doomed"]
+    [run] = [r for r in recent_runs(gateway_for(workspace)) if r["name"] == "doomed"]
     assert run["status"] == "FAILED"
     assert run["tags"]["mlops.failure"].startswith("the process recording this run died")
     history = client_for(workspace).get_metric_history(run["run_id"], "step_metric")
@@ -175,7 +176,7 @@ def test_server_down_mid_notebook_every_metric_arrives_exactly_once(tmp_path, mo
             timeout=120,
         )
         assert out.returncode == 0, out.stderr + out.stdout
-        runs = {r["name"]: r for r in recent_runs(ws)}
+        runs = {r["name"]: r for r in recent_runs(gateway_for(ws))}
         assert runs["during"]["status"] == "FINISHED"
         values = []
         for name in ("before", "during"):

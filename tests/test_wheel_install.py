@@ -19,6 +19,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from ci_support import missing
 from notebook_support import make_notebook
 
 from jupyter_mlops import __version__
@@ -37,7 +38,7 @@ def _run(*argv: str | Path, **kw) -> subprocess.CompletedProcess:
 def _build(dist: Path) -> tuple[Path, Path]:
     """sdist from the checkout, then the wheel from the sdist (what `python -m build` does)."""
     if not (REPO / "jupyter_mlops" / "labextension" / "package.json").is_file():
-        pytest.skip("the labextension is not built (`make install` builds it)")
+        missing("the labextension is not built (`make install` builds it)")
     _run(sys.executable, "-m", "hatchling", "build", "-t", "sdist", "-d", dist, cwd=REPO)
     (sdist,) = dist.glob("jupyter_mlops-*.tar.gz")
     _run(

@@ -19,6 +19,8 @@ from typing import Any
 
 from ..datasets import cell_inputs
 from ..errors import InvalidInput
+from ..limits import LIST_TEXT
+from ..settings import environment_settings
 from ..tags import (
     CELL_DURATION_METRIC,
     CELL_HASH_TAG,
@@ -28,7 +30,7 @@ from ..tags import (
     WARNINGS_TAG,
 )
 from ..workspace import Workspace
-from . import estimators, validation
+from . import estimators, record_checks
 from .hidden_state import hidden_state_warnings
 from .params import literal_assignments, sources_text, values_read
 from .tracker import RunRecorder, active_run, pop_active, push_active, redaction_notice
@@ -53,7 +55,7 @@ _notebook_cache: dict[str, tuple[int, dict[str, Any] | None]] = {}
 def _notebook_cells() -> dict[str, Any] | None:
     """The saved notebook's code cells, re-read only when the file changed (it may hold MBs of
     outputs, and every tracked cell asks)."""
-    path = os.environ.get("MLOPS_NOTEBOOK_PATH") or os.environ.get("JPY_SESSION_NAME")
+    path = environment_settings().notebook_path or os.environ.get("JPY_SESSION_NAME")
     if not path or not path.endswith(".ipynb"):
         return None
     try:
@@ -177,7 +179,7 @@ class CellCapture:
                 self._warn(f"--metrics: {name!r} is not defined after the cell{self._near(name)}")
                 continue
             try:
-                metrics[name] = validation.metric_value(name, self.user_ns[name])
+                metrics[name] = record_checks.metric_value(name, self.user_ns[name])
             except InvalidInput as exc:
                 self._warn(f"--metrics: {exc}")
         run.log_metrics(metrics)
@@ -188,9 +190,9 @@ class CellCapture:
         if self.param_sources:
             self._guarded(run.set_tags, {PARAM_SOURCES_TAG: sources_text(self.param_sources)})
         if self.warnings:
-            self._guarded(run.set_tags, {WARNINGS_TAG: " | ".join(self.warnings)[:7000]})
+            self._guarded(run.set_tags, {WARNINGS_TAG: " | ".join(self.warnings)[:LIST_TEXT]})
         if self._hidden_state:
-            joined = " | ".join(self._hidden_state)[:7000]
+            joined = " | ".join(self._hidden_state)[:LIST_TEXT]
             self._guarded(run.set_tags, {HIDDEN_STATE_TAG: joined})
             self.warnings += self._hidden_state
 

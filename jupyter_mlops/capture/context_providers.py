@@ -12,14 +12,21 @@ from pathlib import Path
 from typing import Any
 
 from ..journal.flusher import git_tags
+from ..limits import LINE_TEXT
+from ..settings import environment_settings
 from ..tags import ENV_HASH_TAG, NOTEBOOK_TAG, param_tag
-from . import validation
+from . import record_checks
 from .environment import environment_snapshot
 from .gitinfo import git_state
 from .run_context import RunContextRegistry, RunStart
 
 # parameters papermill injected into this kernel (the notebook's cell hooks fill it)
-papermill_parameters: dict[str, Any] = {}
+injected_parameters: dict[str, Any] = {}
+
+
+def parameter_tags(params: dict[str, Any]) -> dict[str, str]:
+    """The ``mlops.param.NAME`` tags of injected parameters: one conversion for every run."""
+    return {param_tag(k): record_checks.param_text(v)[:LINE_TEXT] for k, v in params.items()}
 
 
 class EnvironmentContext:
@@ -38,7 +45,7 @@ class NotebookContext:
     name = "notebook"
 
     def _path(self) -> str | None:
-        return os.environ.get("MLOPS_NOTEBOOK_PATH") or os.environ.get("JPY_SESSION_NAME")
+        return environment_settings().notebook_path or os.environ.get("JPY_SESSION_NAME")
 
     def in_context(self, run: RunStart) -> bool:
         return bool(self._path())
@@ -54,12 +61,10 @@ class PapermillContext:
     name = "papermill"
 
     def in_context(self, run: RunStart) -> bool:
-        return bool(papermill_parameters)
+        return bool(injected_parameters)
 
     def tags(self, run: RunStart) -> dict[str, str]:
-        return {
-            param_tag(k): validation.param_text(v)[:500] for k, v in papermill_parameters.items()
-        }
+        return parameter_tags(injected_parameters)
 
 
 class GitContext:

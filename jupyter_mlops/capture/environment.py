@@ -16,6 +16,8 @@ import sys
 import threading
 from typing import Any, cast
 
+from ..settings import environment_settings
+
 _cache: dict[str, Any] = {"key": None, "snapshot": None}
 _guard = threading.Lock()
 
@@ -72,7 +74,7 @@ def _memory_bytes() -> int | None:
 def _kernel() -> dict[str, Any]:
     return {
         "executable": os.path.basename(sys.executable),
-        "kernel_name": os.environ.get("MLOPS_KERNEL_NAME", ""),
+        "kernel_name": environment_settings().kernel_name,
         "session": os.environ.get("JPY_SESSION_NAME", ""),
     }
 

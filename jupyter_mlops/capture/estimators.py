@@ -21,6 +21,7 @@ from typing import Any
 
 from ..flavors.protocol import ModelFlavor
 from ..flavors.registry import model_flavors
+from ..limits import LIST_TEXT
 from ..tags import FITTED_WITHOUT_PREDICT_TAG, NOT_LOGGED_TAG
 from . import model_params, training_input
 
@@ -154,10 +155,10 @@ def log_fitted_models(
     problems += [f"{o}: no model flavor knows it" for o in unlogged_models(before, user_ns)]
     if others:
         listed = ", ".join(others)
-        run.set_tags({FITTED_WITHOUT_PREDICT_TAG: listed[:5000]})
+        run.set_tags({FITTED_WITHOUT_PREDICT_TAG: listed[:LIST_TEXT]})
         log.debug("fitted, not logged as models (they do not predict): %s", listed)
     if problems:
-        run.set_tags({NOT_LOGGED_TAG: " | ".join(problems)[:5000]})
+        run.set_tags({NOT_LOGGED_TAG: " | ".join(problems)[:LIST_TEXT]})
         for problem in problems:
             line = f"model not logged: {problem}"
             if warnings is not None:

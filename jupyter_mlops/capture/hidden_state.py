@@ -17,7 +17,7 @@ import builtins
 import functools
 from dataclasses import dataclass
 
-from .params import papermill_parameters
+from .params import injected_cell_parameters
 
 MAX_WARNINGS = 8
 _BUILTINS = frozenset(dir(builtins)) | {"get_ipython", "In", "Out", "display", "exit", "quit"}
@@ -164,7 +164,7 @@ def hidden_state_warnings(
         if entry is None:
             continue  # not set by any cell: a builtin, a magic's doing, or an error anyway
         count, source = past[entry]
-        if papermill_parameters(source) is not None:
+        if injected_cell_parameters(source) is not None:
             continue  # papermill's injected cell: an input of this run, not hidden state
         cell_pos = positions.get(_key(source))
         expected = next(

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .validation import KEY_RE, MAX_KEY, MAX_PARAM_VALUE
+from ..limits import MAX_KEY, MAX_PARAM_VALUE
+from .record_checks import KEY_RE
 
 # MLflow's log_batch takes at most 100 params; a cell's params travel in one batch
 MAX_RUN_PARAMS = 100

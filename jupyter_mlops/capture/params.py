@@ -63,7 +63,7 @@ def literal_assignments(source: str) -> dict[str, Any]:
     return found
 
 
-def papermill_parameters(source: str) -> dict[str, Any] | None:
+def injected_cell_parameters(source: str) -> dict[str, Any] | None:
     """The parameters of papermill's injected cell, recognised by its header comment."""
     head = source.lstrip().splitlines()[:1]
     if not head or head[0].strip() not in ("# Parameters", "# parameters"):
@@ -134,7 +134,7 @@ def _assignments_of(src: str) -> tuple[frozenset[str], bool]:
             names = frozenset(_assigned(ast.parse(src)))
         except SyntaxError:
             names = frozenset()
-        found = (names, papermill_parameters(src) is not None)
+        found = (names, injected_cell_parameters(src) is not None)
         if len(_assigned_by_source) > 5000:
             _assigned_by_source.clear()
         _assigned_by_source[src] = found

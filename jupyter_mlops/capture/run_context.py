@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from ..errors import ConfigError
+from ..limits import ERROR_TEXT
 from ..tags import CONTEXT_ERRORS_TAG
 from ..workspace import Workspace
 
@@ -125,5 +126,5 @@ class RunContextRegistry:
                 log.debug("run-context provider %r failed", provider.name, exc_info=True)
                 errors.append(f"{provider.name}: {type(exc).__name__}: {exc}")
         if errors:
-            tags[ERRORS_TAG] = "; ".join(errors)[:1000]
+            tags[ERRORS_TAG] = "; ".join(errors)[:ERROR_TEXT]
         return ResolvedContext(tags, readers)

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..tags import SESSION_CELL_COUNT_METRIC, SESSION_CELL_DURATION_METRIC, SESSION_CELL_OK_METRIC
 from ..workspace import Workspace
-from . import estimators, validation
+from . import estimators, record_checks
 from .params import literal_assignments
 from .tracker import RunRecorder, pop_active, push_active
 
@@ -67,7 +67,7 @@ class SessionRecorder:
         fresh = {}
         logged = run.params
         for key, value in literal_assignments(source).items():
-            text = validation.param_text(value)
+            text = record_checks.param_text(value)
             old = logged.get(key)
             if old is None:
                 fresh[key] = value

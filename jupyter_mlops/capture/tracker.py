@@ -22,7 +22,9 @@ from ..datasets import api as dataset_api
 from ..errors import InvalidInput, MlopsError, NotFound, StoreUnavailable
 from ..flavors.registry import is_builtin
 from ..journal import flusher
+from ..limits import ERROR_TEXT
 from ..redact import RunRedaction, redactor_for
+from ..settings import environment_settings
 from ..store.identity import acting_user
 from ..store.logged_models import (
     SKLEARN_RUNTIME,
@@ -47,7 +49,7 @@ from ..tags import (
     SWEEP_KEY_TAG,
 )
 from ..workspace import Workspace
-from . import model_params, validation
+from . import model_params, record_checks
 from .context_providers import run_context_registry
 from .environment import environment_json, environment_snapshot
 from .model_check import check_servable, expected_prediction, own_params
@@ -159,11 +161,12 @@ class RunRecorder:
         self.experiment = experiment or ws.default_experiment
         self.kind = kind
         self.redaction = redaction_for(ws)
-        self._tags = validation.check_tags(self._redacted_tags(dict(tags or {})))
+        self._tags = record_checks.check_tags(self._redacted_tags(dict(tags or {})))
         if parent_run_id is None and parent_key is None:
-            parent_run_id = os.environ.get("MLOPS_PARENT_RUN_ID") or None
+            env = environment_settings()
+            parent_run_id = env.parent_run_id
             # a build step whose run is not in MLflow yet (server unreachable) names its key
-            parent_key = None if parent_run_id else os.environ.get("MLOPS_PARENT_KEY") or None
+            parent_key = None if parent_run_id else env.parent_key
         self.parent_run_id = parent_run_id
         self.parent_key = parent_key
         self._params: dict[str, str] = {}
@@ -217,7 +220,7 @@ class RunRecorder:
         tags = {}
         if error is not None:
             tags[ERROR_TYPE_TAG] = type(error).__name__
-            tags[ERROR_TAG] = self.redaction.text(str(error))[:1000]
+            tags[ERROR_TAG] = self.redaction.text(str(error))[:ERROR_TEXT]
         tags.update(self.redaction_tags())
         box = self._sink.box
         with box.batch():
@@ -243,7 +246,7 @@ class RunRecorder:
 
     # -- records ------------------------------------------------------------------------------
     def log_params(self, params: Mapping[str, Any]) -> None:
-        checked = self.redaction.mapping(validation.check_params(params))
+        checked = self.redaction.mapping(record_checks.check_params(params))
         fresh = {}
         for key, value in checked.items():
             old = self._params.get(key)
@@ -259,7 +262,7 @@ class RunRecorder:
             self._sink.box.append(self.key, "data", {"params": fresh})
 
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
-        checked = validation.check_metrics(metrics)
+        checked = record_checks.check_metrics(metrics)
         if step is not None and (isinstance(step, bool) or not isinstance(step, int)):
             raise InvalidInput(f"step must be an integer, not {step!r}")
         ts = _now_ms()
@@ -272,14 +275,14 @@ class RunRecorder:
             self._sink.box.append(self.key, "data", {"metrics": rows})
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
-        checked = self._redacted_tags(validation.check_tags(tags))
+        checked = self._redacted_tags(record_checks.check_tags(tags))
         if checked:
             self._sink.box.append(self.key, "data", {"tags": checked})
 
     def set_tags_by_run_key(self, tag_keys: Mapping[str, str]) -> None:
         """Tags whose value is another run's id, named by its journal key (it may not have
         landed yet): the replayer fills in the id once it has."""
-        checked = validation.check_tags(tag_keys)
+        checked = record_checks.check_tags(tag_keys)
         if checked:
             self._sink.box.append(self.key, "data", {"tag_keys": checked})
 
@@ -338,7 +341,7 @@ class RunRecorder:
 
         Its flavor (``flavors.registry``) is recorded with it, with its own params and its
         in-memory prediction on the example, which the replayer checks pyfunc against."""
-        validation.check_key(name, "model")
+        record_checks.check_key(name, "model")
         if "/" in name or " " in name:
             raise InvalidInput(f"model name {name!r} cannot contain '/' or spaces")
         flavor = check_servable(estimator, name)

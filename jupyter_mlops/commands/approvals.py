@@ -5,13 +5,19 @@ runs."""
 
 from __future__ import annotations
 
-from .declaration import Command, arg
+from types import ModuleType
 
-CALLS = "jupyter_mlops.commands.approvals_calls"
-VIEWS = "jupyter_mlops.notebook.approval_views"
+from .declaration import Command, Handler, arg
 
 
-def _decision(name: str, verb: str) -> Command:
+def calls() -> ModuleType:
+    """What these commands do and print (``approvals_calls.py``), imported when one runs."""
+    from . import approvals_calls  # noqa: PLC0415 -- --help and %load_ext import no handler
+
+    return approvals_calls
+
+
+def _decision(name: str, verb: str, call: Handler) -> Command:
     return Command(
         name,
         f"{verb} a version for a protected alias (recorded with your identity)",
@@ -21,14 +27,13 @@ def _decision(name: str, verb: str) -> Command:
             arg("--to", default="champion", choices=["staging", "canary", "champion"]),
             arg("--comment", help="recorded in the release history"),
         ),
-        call=f"{CALLS}:{name}",
-        show=f"{CALLS}:decided_text",
-        view=f"{VIEWS}:approval",
+        call=call,
+        show=lambda: calls().decided_text,
     )
 
 
-APPROVE = _decision("approve", "approve")
-REJECT = _decision("reject", "reject")
+APPROVE = _decision("approve", "approve", lambda: calls().approve)
+REJECT = _decision("reject", "reject", lambda: calls().reject)
 
 REQUEST = Command(
     "request-approval",
@@ -39,18 +44,16 @@ REQUEST = Command(
         arg("--to", default="champion", choices=["staging", "canary", "champion"]),
         arg("--comment", help="what the approvers should know"),
     ),
-    call=f"{CALLS}:request",
-    show=f"{CALLS}:requested_text",
-    view=f"{VIEWS}:approval",
+    call=lambda: calls().request,
+    show=lambda: calls().requested_text,
 )
 
 APPROVALS = Command(
     "approvals",
     "a model's approvals: those waiting for a decision (--all: every one)",
     (arg("model"), arg("--all", action="store_true", help="decided ones too")),
-    call=f"{CALLS}:listed",
-    show=f"{CALLS}:listed_text",
-    view=f"{VIEWS}:approvals",
+    call=lambda: calls().listed,
+    show=lambda: calls().listed_text,
 )
 
 COMMANDS = (APPROVE, REJECT, REQUEST, APPROVALS)

@@ -7,19 +7,19 @@ import argparse
 from typing import Any
 
 from ..release import approvals
-from ..workspace import Workspace
+from ..store.gateway import Gateway
 
 
-def approve(ws: Workspace, args: argparse.Namespace) -> approvals.Approval:
-    return approvals.decide(ws, args.model, args.version, "approve", args.to, comment=args.comment)
+def approve(gw: Gateway, args: argparse.Namespace) -> approvals.Approval:
+    return approvals.decide(gw, args.model, args.version, "approve", args.to, comment=args.comment)
 
 
-def reject(ws: Workspace, args: argparse.Namespace) -> approvals.Approval:
-    return approvals.decide(ws, args.model, args.version, "reject", args.to, comment=args.comment)
+def reject(gw: Gateway, args: argparse.Namespace) -> approvals.Approval:
+    return approvals.decide(gw, args.model, args.version, "reject", args.to, comment=args.comment)
 
 
-def request(ws: Workspace, args: argparse.Namespace) -> approvals.Approval:
-    return approvals.request_approval(ws, args.model, args.version, args.to, comment=args.comment)
+def request(gw: Gateway, args: argparse.Namespace) -> approvals.Approval:
+    return approvals.request_approval(gw, args.model, args.version, args.to, comment=args.comment)
 
 
 def decided_text(approval: approvals.Approval, args: argparse.Namespace) -> int:
@@ -42,8 +42,8 @@ def requested_text(approval: approvals.Approval, args: argparse.Namespace) -> in
     return 0
 
 
-def listed(ws: Workspace, args: argparse.Namespace) -> list[approvals.Approval]:
-    return approvals.approvals(ws, args.model, state=None if args.all else "requested")
+def listed(gw: Gateway, args: argparse.Namespace) -> list[approvals.Approval]:
+    return approvals.approvals(gw, args.model, state=None if args.all else "requested")
 
 
 def listed_text(found: list[Any], args: argparse.Namespace) -> int:

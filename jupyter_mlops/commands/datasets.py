@@ -6,10 +6,17 @@ What they do and print is in ``datasets_calls.py``, their notebook views in
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from .declaration import CLI, NOTEBOOK, Command, arg
 
-CALLS = "jupyter_mlops.commands.datasets_calls"
-VIEWS = "jupyter_mlops.notebook.dataset_views"
+
+def calls() -> ModuleType:
+    """What these commands do and print (``datasets_calls.py``), imported when one runs."""
+    from . import datasets_calls  # noqa: PLC0415 -- --help and %load_ext import no handler
+
+    return datasets_calls
+
 
 DATASETS = Command(
     "datasets",
@@ -18,9 +25,8 @@ DATASETS = Command(
         arg("name", nargs="?", help="only this dataset"),
         arg("--json", action="store_true", only=CLI, help="machine-readable output"),
     ),
-    call=f"{CALLS}:versions",
-    show=f"{CALLS}:versions_text",
-    view=f"{VIEWS}:datasets",
+    call=lambda: calls().versions,
+    show=lambda: calls().versions_text,
     flush_first=True,
 )
 
@@ -44,9 +50,8 @@ LINEAGE = Command(
             help="print the graph as text instead of drawing it",
         ),
     ),
-    call=f"{CALLS}:lineage",
-    show=f"{CALLS}:lineage_text",
-    view=f"{VIEWS}:lineage",
+    call=lambda: calls().lineage,
+    show=lambda: calls().lineage_text,
     flush_first=True,
 )
 
@@ -72,9 +77,8 @@ REPRODUCE = Command(
         ),
         arg("--json", action="store_true", only=CLI, help="machine-readable output"),
     ),
-    call=f"{CALLS}:reproduce",
-    show=f"{CALLS}:verdict_text",
-    view=f"{VIEWS}:reproduce",
+    call=lambda: calls().reproduce,
+    show=lambda: calls().verdict_text,
     flush_first=True,
     description="Re-execute a run's recorded code in a fresh kernel and compare its metrics, "
     "datasets and packages with the original; records a linked reproduction run with the "
@@ -92,7 +96,6 @@ DATASET = Command(
         ),
         arg("--context", "-c", help="how the run uses it: training, validation, test, ..."),
     ),
-    view=f"{VIEWS}:dataset",
     front_ends=(NOTEBOOK,),
 )
 
@@ -100,8 +103,7 @@ ENV = Command(
     "env",
     "`%mlops env diff RUN RUN`: interpreter, hardware and package versions of two runs compared",
     (arg("action", choices=["diff"]), arg("runs", nargs=2, metavar="RUN")),
-    call=f"{CALLS}:env_diff",
-    view=f"{VIEWS}:env",
+    call=lambda: calls().env_diff,
     flush_first=True,
     front_ends=(NOTEBOOK,),
 )

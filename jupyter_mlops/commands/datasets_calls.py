@@ -7,16 +7,17 @@ import argparse
 import json
 from typing import Any
 
-from ..datasets.registry import list_versions
+from ..datasets.versions import list_versions
 from ..errors import InvalidInput
 from ..lineage.query import lineage as lineage_of
 from ..reproduce.environment_diff import env_diff_runs
 from ..reproduce.rerun import reproduce as rerun
-from ..workspace import Workspace
+from ..store.gateway import Gateway
+from .texts import reproduction_text
 
 
-def versions(ws: Workspace, args: argparse.Namespace) -> list[Any]:
-    return list_versions(ws, args.name)
+def versions(gw: Gateway, args: argparse.Namespace) -> list[Any]:
+    return list_versions(gw, args.name)
 
 
 def versions_text(versions: list[Any], args: argparse.Namespace) -> int:
@@ -35,11 +36,11 @@ def versions_text(versions: list[Any], args: argparse.Namespace) -> int:
     return 0
 
 
-def lineage(ws: Workspace, args: argparse.Namespace) -> Any:
+def lineage(gw: Gateway, args: argparse.Namespace) -> Any:
     if args.up and args.down:
         raise InvalidInput("--up and --down exclude each other", hint="omit both for both ways")
     direction = "up" if args.up else "down" if args.down else "both"
-    return lineage_of(ws, args.ref, direction=direction)
+    return lineage_of(gw, args.ref, direction=direction)
 
 
 def lineage_text(graph: Any, args: argparse.Namespace) -> int:
@@ -50,9 +51,9 @@ def lineage_text(graph: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def reproduce(ws: Workspace, args: argparse.Namespace) -> Any:
+def reproduce(gw: Gateway, args: argparse.Namespace) -> Any:
     return rerun(
-        ws,
+        gw,
         args.run,
         rtol=args.tolerance,
         timeout=args.timeout,
@@ -64,9 +65,9 @@ def verdict_text(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.__dict__, indent=1, default=str))
     else:
-        print(result.to_text())
+        print(reproduction_text(result))
     return 0 if result.verdict == "reproduced" else 1
 
 
-def env_diff(ws: Workspace, args: argparse.Namespace) -> Any:
-    return env_diff_runs(ws, *args.runs)
+def env_diff(gw: Gateway, args: argparse.Namespace) -> Any:
+    return env_diff_runs(gw, *args.runs)

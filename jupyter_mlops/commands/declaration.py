@@ -1,24 +1,24 @@
 """One declaration per command, for both front ends: ``jupyter-mlops NAME`` and ``%mlops NAME``.
 
 A ``Command`` holds what the two front ends share: the name and help, the arguments (flags,
-type, choices, default, help), which front ends offer it, and by name the domain call, how a
-terminal shows the result and the notebook view. ``cli.py`` builds its subparsers from the
-declarations and ``notebook/subcommands.py`` the ``%mlops`` parsers, so no argument list is
-written twice (as IPython's ``magic_arguments`` declare a magic's arguments once and generate its
-help).
+type, choices, default, help), which front ends offer it, the domain call and how a terminal
+shows its result. ``cli.py`` builds its subparsers from the declarations and
+``notebook/subcommands.py`` the ``%mlops`` parsers, so no argument list is written twice (as
+IPython's ``magic_arguments`` declare a magic's arguments once and generate its help). The
+notebook's view of each command is the notebook front end's own (``notebook/views.py``):
+no declaration names a module above this package.
 
-Both front ends import every declaration to build their parsers and help, so a declaration names
-its functions (``"jupyter_mlops.commands.tracking_calls:summaries"``) and ``load`` imports them
-only when the command runs, as click's lazy groups and pytest's plugin entry points do: the
-handler modules (``commands/*_calls.py``, ``notebook/*_views.py``) import the domain at their
-top, and ``jupyter-mlops --help`` or ``%load_ext`` load none of it. Nothing here imports IPython,
-ipywidgets or Tornado.
+Both front ends import every declaration to build their parsers and help, so a declaration hands
+over its functions as ``Handler``s, ``lambda: calls().summaries``, where the topic module's
+``calls()`` imports its ``<topic>_calls.py`` inside the function: the import runs when the command
+does (``jupyter-mlops --help`` and ``%load_ext`` import none of the handler modules, which import
+the domain at their top), yet it is a real import statement, so import-linter, mypy and vulture
+see the edge and the function used. Nothing here imports IPython, ipywidgets or Tornado.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -29,11 +29,11 @@ CLI: FrontEnd = "cli"
 NOTEBOOK: FrontEnd = "notebook"
 BOTH: tuple[FrontEnd, ...] = (CLI, NOTEBOOK)
 
-# "package.module:function", imported when the command runs (see ``load``):
-DomainCall = str  # (workspace, args, **front-end keywords) -> result
-TerminalView = str  # (result, args) -> exit code
-TerminalFlow = str  # args -> exit code
-NotebookView = str  # (ctx, args, result) -> the cell's value
+# a function handed over by a loader that imports its module when called (see ``load``):
+Handler = Callable[[], Callable[..., Any]]
+DomainCall = Handler  # (gateway, args, **front-end keywords) -> result
+TerminalView = Handler  # (result, args) -> exit code
+TerminalFlow = Handler  # args -> exit code
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class Arg:
     @property
     def dest(self) -> str:
         if "dest" in self.options:
-            return self.options["dest"]
+            return str(self.options["dest"])
         long = [f for f in self.flags if f.startswith("--")]
         first = (long or list(self.flags))[0]
         return first.lstrip("-").replace("-", "_")
@@ -74,9 +74,10 @@ def arg(
 class Command:
     """``jupyter-mlops NAME`` and/or ``%mlops NAME``, declared once.
 
-    The terminal runs ``show(call(workspace, args), args)``, or ``terminal(args)`` for a flow of
-    its own (a watch loop, several calls); the notebook runs ``call`` and hands the result to
-    ``view``. Each of them is a name for ``load``. ``actions`` are sub-actions (``agent status``).
+    The terminal runs ``show(call(gateway, args), args)``, or ``terminal(args)`` for a flow of
+    its own (a watch loop, several calls); the notebook runs ``call`` and hands the result to its
+    view. Each of them is a ``Handler`` for ``load``. ``actions`` are sub-actions (``agent
+    status``).
     """
 
     name: str
@@ -85,7 +86,6 @@ class Command:
     call: DomainCall | None = None
     show: TerminalView | None = None
     terminal: TerminalFlow | None = None
-    view: NotebookView | None = None
     flush_first: bool = False  # the notebook sends this kernel's queued records before the call
     front_ends: tuple[FrontEnd, ...] = BOTH
     description: str | None = None  # `--help` text, when it says more than ``help``
@@ -119,12 +119,10 @@ class Command:
                 parser.set_defaults(**{a.dest: _default_of(a.options)})
 
 
-def load(name: str) -> Callable[..., Any]:
-    """The function a declaration names, ``"package.module:function"``, imported now; looked up
-    on each call, so one replaced in its module (a debugging hook, a test's monkeypatch) is the
-    one called."""
-    module, _, function = name.partition(":")
-    return getattr(importlib.import_module(module), function)
+def load(handler: Handler) -> Callable[..., Any]:
+    """The function a declaration hands over, its module imported now; looked up on each call,
+    so one replaced in its module (a debugging hook, a test's monkeypatch) is the one called."""
+    return handler()
 
 
 def _default_of(options: Mapping[str, Any]) -> Any:

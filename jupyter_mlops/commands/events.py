@@ -6,9 +6,17 @@ What it does and prints is in ``events_calls.py``, the notebook view in
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from .declaration import CLI, Command, arg
 
-CALLS = "jupyter_mlops.commands.events_calls"
+
+def calls() -> ModuleType:
+    """What this command does and prints (``events_calls.py``), imported when it runs."""
+    from . import events_calls  # noqa: PLC0415 -- --help and %load_ext import no handler
+
+    return events_calls
+
 
 EVENTS = Command(
     "events",
@@ -25,9 +33,8 @@ EVENTS = Command(
         arg("--retry-failed", action="store_true", help="put failed deliveries back in line"),
         arg("--json", action="store_true", only=CLI, help="machine-readable output"),
     ),
-    call=f"{CALLS}:status",
-    show=f"{CALLS}:status_text",
-    view="jupyter_mlops.notebook.event_views:events",
+    call=lambda: calls().status,
+    show=lambda: calls().status_text,
     description="The webhooks declared under events: in mlops.yaml and the newest deliveries, "
     "each pending, delivered or failed, with its attempts and last answer. Deliveries are made "
     "by the sync agent; this starts it when some wait and none runs.",

@@ -7,13 +7,13 @@ import json
 
 from ..errors import InvalidInput
 from ..journal.event_status import EventStatus, event_status
-from ..workspace import Workspace
+from ..store.gateway import Gateway
 
 
-def status(ws: Workspace, args: argparse.Namespace) -> EventStatus:
+def status(gw: Gateway, args: argparse.Namespace) -> EventStatus:
     if args.limit < 1:
         raise InvalidInput(f"--limit must be at least 1, got {args.limit}")
-    return event_status(ws, limit=args.limit, state=args.state, retry_failed=args.retry_failed)
+    return event_status(gw.ws, limit=args.limit, state=args.state, retry_failed=args.retry_failed)
 
 
 def status_text(found: EventStatus, args: argparse.Namespace) -> int:

@@ -4,9 +4,17 @@ runs."""
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from .declaration import CLI, Command, arg
 
-CALLS = "jupyter_mlops.commands.loop_calls"
+
+def calls() -> ModuleType:
+    """What these commands do and print (``loop_calls.py``), imported when one runs."""
+    from . import loop_calls  # noqa: PLC0415 -- --help and %load_ext import no handler
+
+    return loop_calls
+
 
 LOOP = Command(
     "loop",
@@ -23,7 +31,7 @@ LOOP = Command(
                     help="seconds between rounds (default: loop.poll in mlops.yaml, else 30)",
                 ),
             ),
-            terminal=f"{CALLS}:serve",
+            terminal=lambda: calls().serve,
             front_ends=(CLI,),
         ),
         Command(
@@ -38,14 +46,14 @@ LOOP = Command(
                     help="stop following after this long (the cycle goes on)",
                 ),
             ),
-            terminal=f"{CALLS}:run",
+            terminal=lambda: calls().run,
             front_ends=(CLI,),
         ),
         Command(
             "status",
             "the leader, the triggers, the cycles and the approvals waiting",
             (arg("--json", action="store_true", help="machine-readable output"),),
-            terminal=f"{CALLS}:status",
+            terminal=lambda: calls().status,
             front_ends=(CLI,),
         ),
     ),

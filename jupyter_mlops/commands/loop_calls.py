@@ -11,8 +11,7 @@ from types import FrameType
 
 from ..loop.service import LoopService, run_by_hand
 from ..loop.status import format_status, loop_status
-from ..store.gateway import gateway_for
-from .terminal import workspace_from
+from .terminal import gateway_from
 
 
 def say(text: str) -> None:
@@ -20,7 +19,7 @@ def say(text: str) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    service = LoopService(gateway_for(workspace_from(args)), say=say, poll=args.poll)
+    service = LoopService(gateway_from(args), say=say, poll=args.poll)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         service.stop()
@@ -35,9 +34,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    cycle = run_by_hand(
-        gateway_for(workspace_from(args)), trigger=args.trigger, say=say, timeout=args.timeout
-    )
+    cycle = run_by_hand(gateway_from(args), trigger=args.trigger, say=say, timeout=args.timeout)
     if cycle.active:
         print("the cycle goes on: jupyter-mlops loop status", file=sys.stderr)
         return 0
@@ -45,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def status(args: argparse.Namespace) -> int:
-    found = loop_status(gateway_for(workspace_from(args)))
+    found = loop_status(gateway_from(args))
     if args.json:
         print(json.dumps(found.to_dict(), indent=1, default=str))
     else:

@@ -5,9 +5,17 @@ when it runs."""
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from .declaration import CLI, NOTEBOOK, Command, arg
 
-CALLS = "jupyter_mlops.commands.monitor_calls"
+
+def calls() -> ModuleType:
+    """What these commands do and print (``monitor_calls.py``), imported when one runs."""
+    from . import monitor_calls  # noqa: PLC0415 -- --help and %load_ext import no handler
+
+    return monitor_calls
+
 
 MONITOR = Command(
     "monitor",
@@ -58,9 +66,8 @@ MONITOR = Command(
     description="Health, drift, quality and the canary verdict of a served model, from its "
     "prediction log (and the late labels joined to it). `monitor labels MODEL FILE` reads "
     "labels that arrived after the predictions and keeps them where every monitor reads them.",
-    call=f"{CALLS}:report",
-    terminal=f"{CALLS}:monitor",
-    view="jupyter_mlops.notebook.monitor_views:monitor",
+    call=lambda: calls().report,
+    terminal=lambda: calls().monitor,
 )
 
 COMMANDS = (MONITOR,)

@@ -15,9 +15,8 @@ from ..monitor.label_import import import_labels
 from ..monitor.labels import LabelImport
 from ..monitor.report import build_report
 from ..monitor.thresholds import parse_duration
-from ..store.gateway import gateway_for
-from ..workspace import Workspace
-from .terminal import workspace_from
+from ..store.gateway import Gateway
+from .terminal import gateway_from
 
 
 def _target(args: argparse.Namespace) -> tuple[str, Path | None]:
@@ -33,10 +32,10 @@ def _target(args: argparse.Namespace) -> tuple[str, Path | None]:
     )
 
 
-def labels(ws: Workspace, model: str, path: Path, args: argparse.Namespace) -> LabelImport:
+def labels(gw: Gateway, model: str, path: Path, args: argparse.Namespace) -> LabelImport:
     """Late labels in: kept (and shipped to a team server), joined to the prediction log."""
     return import_labels(
-        gateway_for(ws),
+        gw,
         model,
         path,
         id_column=args.id_column,
@@ -45,30 +44,30 @@ def labels(ws: Workspace, model: str, path: Path, args: argparse.Namespace) -> L
     )
 
 
-def report(ws: Workspace, args: argparse.Namespace) -> Any:
+def report(gw: Gateway, args: argparse.Namespace) -> Any:
     """One report over the window; with ``--guard``, a canary worse than the champion is rolled
     back and the report carries that verdict. ``labels MODEL FILE`` imports labels instead."""
     model, path = _target(args)
     if path is not None:
-        return labels(ws, model, path, args)
-    require_known_model(ws, args.model)
+        return labels(gw, model, path, args)
+    require_known_model(gw, args.model)
     window = parse_duration(args.window, "--window") if args.window else None
-    checked = build_report(ws, args.model, window=window, record=not args.no_record)
+    checked = build_report(gw, args.model, window=window, record=not args.no_record)
     if args.guard and checked.canary is not None and checked.canary.decision == "rollback":
-        checked.canary = guard_canary(ws, args.model)
+        checked.canary = guard_canary(gw, args.model)
     return checked
 
 
 def monitor(args: argparse.Namespace) -> int:
-    ws = workspace_from(args)
+    gw = gateway_from(args)
     model, path = _target(args)
     if path is not None:
-        done = labels(ws, model, path, args)
+        done = labels(gw, model, path, args)
         print(json.dumps(done.to_dict(), indent=1, default=str) if args.json else done.to_text())
         return 0
     interval = parse_duration(args.watch, "--watch") if args.watch else None
     while True:
-        found = report(ws, args)
+        found = report(gw, args)
         if args.json:
             print(json.dumps(found.to_dict(), indent=1, default=str))
         else:

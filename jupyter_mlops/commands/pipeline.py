@@ -5,9 +5,17 @@ runs: ``jupyter-mlops build`` loads nothing else before it looks at the cache.
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from .declaration import CLI, Command, arg
 
-CALLS = "jupyter_mlops.commands.pipeline_calls"
+
+def calls() -> ModuleType:
+    """What these commands do and print (``pipeline_calls.py``), imported when one runs."""
+    from . import pipeline_calls  # noqa: PLC0415 -- --help and %load_ext import no handler
+
+    return pipeline_calls
+
 
 BUILD = Command(
     "build",
@@ -37,9 +45,8 @@ BUILD = Command(
         ),
         arg("--quiet", "-q", action="store_true", only=CLI, help="no progress, only the summary"),
     ),
-    call=f"{CALLS}:build_call",
-    terminal=f"{CALLS}:build",
-    view="jupyter_mlops.notebook.pipeline_views:build",
+    call=lambda: calls().build_call,
+    terminal=lambda: calls().build,
     description="Run the notebooks of mlops.yaml in dependency order through papermill, "
     "skipping steps whose cache key is unchanged.",
 )
@@ -47,8 +54,8 @@ BUILD = Command(
 STEPS = Command(
     "steps",
     "list the steps of mlops.yaml in build order",
-    call=f"{CALLS}:steps_in_order",
-    show=f"{CALLS}:steps_text",
+    call=lambda: calls().steps_in_order,
+    show=lambda: calls().steps_text,
     front_ends=(CLI,),
 )
 

@@ -13,14 +13,14 @@ from typing import Any
 from ..pipeline.build import build as build_pipeline
 from ..pipeline.graph import topological_order
 from ..pipeline.spec import load_spec
-from ..workspace import Workspace
-from .terminal import workspace_from
+from ..store.gateway import Gateway
+from .terminal import gateway_from
 
 
-def build_call(ws: Workspace, args: argparse.Namespace, progress: bool = True) -> Any:
+def build_call(gw: Gateway, args: argparse.Namespace, progress: bool = True) -> Any:
     return build_pipeline(
         args.steps or None,
-        workspace=ws,
+        workspace=gw.ws,
         force=args.force,
         jobs=args.jobs,
         executor="dask" if args.scheduler and args.executor == "local" else args.executor,
@@ -33,13 +33,13 @@ def build_call(ws: Workspace, args: argparse.Namespace, progress: bool = True) -
 
 
 def build(args: argparse.Namespace) -> int:
-    report = build_call(workspace_from(args), args, progress=not args.quiet and sys.stderr.isatty())
+    report = build_call(gateway_from(args), args, progress=not args.quiet and sys.stderr.isatty())
     print(report.table())
     return 0 if report.ok else 1
 
 
-def steps_in_order(ws: Workspace, args: argparse.Namespace) -> list[Any]:
-    spec = load_spec(ws)
+def steps_in_order(gw: Gateway, args: argparse.Namespace) -> list[Any]:
+    spec = load_spec(gw.ws)
     needs = {n: list(s.needs) for n, s in spec.steps.items()}
     return [(name, spec.steps[name]) for name in topological_order(needs, needs)]
 

@@ -3,9 +3,17 @@ production runs on. What they do and print is in ``platforms_calls.py``, importe
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from .declaration import CLI, Command, arg
 
-CALLS = "jupyter_mlops.commands.platforms_calls"
+
+def calls() -> ModuleType:
+    """What these commands do and print (``platforms_calls.py``), imported when one runs."""
+    from . import platforms_calls  # noqa: PLC0415 -- --help and %load_ext import no handler
+
+    return platforms_calls
+
 
 DEPLOY = Command(
     "deploy",
@@ -34,8 +42,8 @@ DEPLOY = Command(
         arg("--cpu", default="500m", help="CPU request per replica"),
         arg("--memory", default="1Gi", help="memory request per replica"),
     ),
-    call=f"{CALLS}:deploy",
-    show=f"{CALLS}:deployed_text",
+    call=lambda: calls().deploy,
+    show=lambda: calls().deployed_text,
     front_ends=(CLI,),
     description="Write manifests a cluster applies as they are. The kubernetes target's router "
     "replicas follow the aliases (promote and rollback need no redeploy); KServe's "
@@ -60,8 +68,8 @@ EXPORT = Command(
         arg("--cpu", default="1", help="CPU request per step"),
         arg("--memory", default="2Gi", help="memory request per step"),
     ),
-    call=f"{CALLS}:export",
-    show=f"{CALLS}:exported_text",
+    call=lambda: calls().export,
+    show=lambda: calls().exported_text,
     front_ends=(CLI,),
     description="Each step runs `jupyter-mlops build --only STEP` against the team server, so "
     "the shared build cache skips unchanged steps; grid and random sweeps fan out one task per "
@@ -86,8 +94,8 @@ CI = Command(
         ),
         arg("--jobs", "-j", type=int, metavar="N", help="notebooks run at once"),
     ),
-    call=f"{CALLS}:ci",
-    show=f"{CALLS}:ci_text",
+    call=lambda: calls().ci,
+    show=lambda: calls().ci_text,
     front_ends=(CLI,),
     description="For a pull request: build with the shared cache, register the model as a "
     "candidate, run the release gates against the current champion, compare the training "
@@ -101,8 +109,8 @@ INIT = Command(
         arg("--ci", required=True, choices=["github", "gitlab"], help="the CI system"),
         arg("--force", action="store_true", help="replace an existing workflow file"),
     ),
-    call=f"{CALLS}:init",
-    show=f"{CALLS}:init_text",
+    call=lambda: calls().init,
+    show=lambda: calls().init_text,
     front_ends=(CLI,),
 )
 
@@ -120,8 +128,8 @@ SCORE = Command(
         arg("--scheduler", metavar="ADDR", help="dask: a running scheduler (tcp://host:port)"),
         arg("--workers", type=int, default=2, metavar="N", help="dask: local cluster workers"),
     ),
-    call=f"{CALLS}:score",
-    show=f"{CALLS}:scored_text",
+    call=lambda: calls().score,
+    show=lambda: calls().scored_text,
     front_ends=(CLI,),
     description="Every prediction lands in the model's prediction log with the version that "
     "made it, so `monitor` sees batch scoring as it sees online traffic. With dask (and spark), "

@@ -14,11 +14,10 @@ from ..platforms import score as batch_scoring
 from ..platforms.ci_report import write_report
 from ..platforms.ci_workflows import write_ci_workflow
 from ..platforms.workflow import ExportOptions
-from ..store.gateway import gateway_for
-from ..workspace import Workspace
+from ..store.gateway import Gateway
 
 
-def deploy(ws: Workspace, args: argparse.Namespace) -> Any:
+def deploy(gw: Gateway, args: argparse.Namespace) -> Any:
     request = deployment.DeployRequest(
         model=args.model,
         target=args.target,
@@ -35,7 +34,7 @@ def deploy(ws: Workspace, args: argparse.Namespace) -> Any:
         cpu=args.cpu,
         memory=args.memory,
     )
-    return deployment.deploy(gateway_for(ws), request)
+    return deployment.deploy(gw, request)
 
 
 def deployed_text(result: Any, args: argparse.Namespace) -> int:
@@ -43,7 +42,7 @@ def deployed_text(result: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def export(ws: Workspace, args: argparse.Namespace) -> Any:
+def export(gw: Gateway, args: argparse.Namespace) -> Any:
     options = ExportOptions(
         image=args.image,
         namespace=args.namespace,
@@ -53,7 +52,7 @@ def export(ws: Workspace, args: argparse.Namespace) -> Any:
         cpu=args.cpu,
         memory=args.memory,
     )
-    return exporting.export(ws, args.target, args.out, options)
+    return exporting.export(gw.ws, args.target, args.out, options)
 
 
 def exported_text(result: Any, args: argparse.Namespace) -> int:
@@ -61,9 +60,9 @@ def exported_text(result: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def ci(ws: Workspace, args: argparse.Namespace) -> Any:
-    path, _ = pr_checks.ci_outputs(ws, args.out)
-    outcome = pr_checks.run_ci(gateway_for(ws), model=args.model, step=args.step, jobs=args.jobs)
+def ci(gw: Gateway, args: argparse.Namespace) -> Any:
+    path, _ = pr_checks.ci_outputs(gw.ws, args.out)
+    outcome = pr_checks.run_ci(gw, model=args.model, step=args.step, jobs=args.jobs)
     return outcome, write_report(outcome, path)
 
 
@@ -77,8 +76,8 @@ def ci_text(result: Any, args: argparse.Namespace) -> int:
     return 0 if outcome.passed else GateFailed.exit_code
 
 
-def init(ws: Workspace, args: argparse.Namespace) -> Any:
-    return write_ci_workflow(ws, args.ci, force=args.force)
+def init(gw: Gateway, args: argparse.Namespace) -> Any:
+    return write_ci_workflow(gw.ws, args.ci, force=args.force)
 
 
 def init_text(written: Any, args: argparse.Namespace) -> int:
@@ -87,9 +86,9 @@ def init_text(written: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def score(ws: Workspace, args: argparse.Namespace) -> Any:
+def score(gw: Gateway, args: argparse.Namespace) -> Any:
     return batch_scoring.score(
-        gateway_for(ws),
+        gw,
         args.model,
         args.input,
         args.output,

@@ -1,15 +1,20 @@
-"""``register|validate|card|promote|rollback|history`` (both front ends), ``package|serve``
+"""``register|validate|card|promote|weight|rollback|history`` (both front ends), ``package|serve``
 (terminal): the release pipeline's commands. What they do and print is in ``release_calls.py``,
 their notebook views in ``notebook/release_views.py``, imported when one runs."""
 
 from __future__ import annotations
 
 import argparse
+from types import ModuleType
 
 from .declaration import CLI, Command, arg
 
-CALLS = "jupyter_mlops.commands.release_calls"
-VIEWS = "jupyter_mlops.notebook.release_views"
+
+def calls() -> ModuleType:
+    """What these commands do and print (``release_calls.py``), imported when one runs."""
+    from . import release_calls  # noqa: PLC0415 -- --help and %load_ext import no handler
+
+    return release_calls
 
 
 REGISTER = Command(
@@ -21,9 +26,8 @@ REGISTER = Command(
         arg("--model", help="which logged model of the run, when it has several"),
         arg("--reason", help="recorded in the release history"),
     ),
-    call=f"{CALLS}:register",
-    show=f"{CALLS}:registered_text",
-    view=f"{VIEWS}:registered",
+    call=lambda: calls().register,
+    show=lambda: calls().registered_text,
 )
 
 
@@ -31,9 +35,8 @@ VALIDATE = Command(
     "validate",
     "run the release gates of mlops.yaml on a version and record the results",
     (arg("model"), arg("version", help="version number or alias"), arg("--reason")),
-    call=f"{CALLS}:validate",
-    show=f"{CALLS}:validation_text",
-    view=f"{VIEWS}:validation",
+    call=lambda: calls().validate,
+    show=lambda: calls().validation_text,
 )
 
 
@@ -46,9 +49,8 @@ CARD = Command(
         arg("--out", only=CLI, help="also write the card files into this folder"),
         arg("--print", action="store_true", only=CLI, help="print the Markdown card"),
     ),
-    call=f"{CALLS}:card",
-    show=f"{CALLS}:card_text",
-    view=f"{VIEWS}:card",
+    call=lambda: calls().card,
+    show=lambda: calls().card_text,
 )
 
 
@@ -61,8 +63,8 @@ PACKAGE = Command(
         arg("--out", required=True, metavar="DIR"),
         arg("--force", action="store_true", help="overwrite a non-empty DIR"),
     ),
-    call=f"{CALLS}:package",
-    show=f"{CALLS}:packaged_text",
+    call=lambda: calls().package,
+    show=lambda: calls().packaged_text,
     front_ends=(CLI,),
 )
 
@@ -71,8 +73,8 @@ VERIFY = Command(
     "verify",
     "check a version's files against the signature made when it was registered",
     (arg("model"), arg("version", help="version number or alias")),
-    call=f"{CALLS}:verify",
-    show=f"{CALLS}:verified_text",
+    call=lambda: calls().verify,
+    show=lambda: calls().verified_text,
     front_ends=(CLI,),
 )
 
@@ -94,9 +96,17 @@ PROMOTE = Command(
         arg("--force", action="store_true", help="promote despite failed gates (needs --reason)"),
         arg("--reason"),
     ),
-    call=f"{CALLS}:promote",
-    show=f"{CALLS}:described",
-    view=f"{VIEWS}:rollout_state",
+    call=lambda: calls().promote,
+    show=lambda: calls().described,
+)
+
+
+WEIGHT = Command(
+    "weight",
+    "change the canary's share of traffic (it keeps its alias)",
+    (arg("model"), arg("percent", type=float, metavar="PCT", help="0-100"), arg("--reason")),
+    call=lambda: calls().weight,
+    show=lambda: calls().described,
 )
 
 
@@ -108,9 +118,8 @@ ROLLBACK = Command(
         arg("--reason"),
         arg("--target", choices=["auto", "canary", "champion"], default="auto"),
     ),
-    call=f"{CALLS}:rollback",
-    show=f"{CALLS}:described",
-    view=f"{VIEWS}:rollout_state",
+    call=lambda: calls().rollback,
+    show=lambda: calls().described,
 )
 
 
@@ -118,9 +127,8 @@ HISTORY = Command(
     "history",
     "the release audit trail of a model: who did what, when and why",
     (arg("model"), arg("--json", action="store_true", only=CLI, help="machine-readable output")),
-    call=f"{CALLS}:history",
-    show=f"{CALLS}:history_text",
-    view=f"{VIEWS}:history",
+    call=lambda: calls().history,
+    show=lambda: calls().history_text,
 )
 
 
@@ -147,8 +155,8 @@ SERVE = Command(
             help="requests carrying this header always reach the same version ('' turns it off)",
         ),
     ),
-    terminal=f"{CALLS}:serve",
+    terminal=lambda: calls().serve,
     front_ends=(CLI,),
 )
 
-COMMANDS = (REGISTER, VALIDATE, CARD, PACKAGE, VERIFY, PROMOTE, ROLLBACK, HISTORY, SERVE)
+COMMANDS = (REGISTER, VALIDATE, CARD, PACKAGE, VERIFY, PROMOTE, WEIGHT, ROLLBACK, HISTORY, SERVE)

@@ -11,14 +11,14 @@ from typing import Any
 from ..release import card as cards
 from ..release import history as release_history
 from ..release import package as packaging
-from ..release import registry, rollout, signing, validation
+from ..release import registration, rollout, signing, validation
 from ..serving import server
-from ..workspace import Workspace
-from .terminal import workspace_from
+from ..store.gateway import Gateway
+from .terminal import gateway_from
 
 
-def register(ws: Workspace, args: argparse.Namespace) -> Any:
-    return registry.register(ws, args.run, args.name, model_name=args.model, reason=args.reason)
+def register(gw: Gateway, args: argparse.Namespace) -> Any:
+    return registration.register(gw, args.run, args.name, model_name=args.model, reason=args.reason)
 
 
 def registered_text(mv: Any, args: argparse.Namespace) -> int:
@@ -27,8 +27,8 @@ def registered_text(mv: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def validate(ws: Workspace, args: argparse.Namespace) -> Any:
-    return validation.validate(ws, args.model, args.version, reason=args.reason)
+def validate(gw: Gateway, args: argparse.Namespace) -> Any:
+    return validation.validate(gw, args.model, args.version, reason=args.reason)
 
 
 def validation_text(report: Any, args: argparse.Namespace) -> int:
@@ -36,9 +36,9 @@ def validation_text(report: Any, args: argparse.Namespace) -> int:
     return 0 if report.passed else 5
 
 
-def card(ws: Workspace, args: argparse.Namespace) -> tuple[Any, Any]:
-    mv = registry.resolve(ws, args.model, args.version)
-    return mv, cards.write_card(ws, mv.name, mv.version, out_dir=args.out)
+def card(gw: Gateway, args: argparse.Namespace) -> tuple[Any, Any]:
+    mv = registration.resolve(gw, args.model, args.version)
+    return mv, cards.write_card(gw, mv.name, mv.version, out_dir=args.out)
 
 
 def card_text(written: tuple[Any, Any], args: argparse.Namespace) -> int:
@@ -47,8 +47,8 @@ def card_text(written: tuple[Any, Any], args: argparse.Namespace) -> int:
     return 0
 
 
-def package(ws: Workspace, args: argparse.Namespace) -> Any:
-    return packaging.package(ws, args.model, args.version, args.out, force=args.force)
+def package(gw: Gateway, args: argparse.Namespace) -> Any:
+    return packaging.package(gw, args.model, args.version, args.out, force=args.force)
 
 
 def packaged_text(out: Any, args: argparse.Namespace) -> int:
@@ -57,9 +57,9 @@ def packaged_text(out: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def verify(ws: Workspace, args: argparse.Namespace) -> Any:
-    mv = registry.resolve(ws, args.model, args.version)
-    return signing.verify_version(ws, mv.name, mv.version)
+def verify(gw: Gateway, args: argparse.Namespace) -> Any:
+    mv = registration.resolve(gw, args.model, args.version)
+    return signing.verify_version(gw, mv.name, mv.version)
 
 
 def verified_text(checked: Any, args: argparse.Namespace) -> int:
@@ -75,9 +75,9 @@ def verified_text(checked: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def promote(ws: Workspace, args: argparse.Namespace) -> Any:
+def promote(gw: Gateway, args: argparse.Namespace) -> Any:
     return rollout.promote(
-        ws,
+        gw,
         args.model,
         args.version,
         args.to,
@@ -93,14 +93,18 @@ def described(state: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def rollback(ws: Workspace, args: argparse.Namespace) -> Any:
-    return rollout.rollback(ws, args.model, reason=args.reason, target=args.target)
+def weight(gw: Gateway, args: argparse.Namespace) -> Any:
+    return rollout.set_canary_weight(gw, args.model, args.percent, reason=args.reason)
 
 
-def history(ws: Workspace, args: argparse.Namespace) -> tuple[Any, list[Any]]:
+def rollback(gw: Gateway, args: argparse.Namespace) -> Any:
+    return rollout.rollback(gw, args.model, reason=args.reason, target=args.target)
+
+
+def history(gw: Gateway, args: argparse.Namespace) -> tuple[Any, list[Any]]:
     """The model's rollout state and its release events, oldest first."""
-    evts = release_history.events(ws, args.model)
-    return (None if args.json else rollout.state(ws, args.model)), evts
+    evts = release_history.events(gw, args.model)
+    return (None if args.json else rollout.state(gw, args.model)), evts
 
 
 def history_text(trail: tuple[Any, list[Any]], args: argparse.Namespace) -> int:
@@ -114,13 +118,15 @@ def history_text(trail: tuple[Any, list[Any]], args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    ws = workspace_from(args)
-    registry.get_registered_model(ws, args.model)  # refuse an unknown model before saying "serving"
+    gw = gateway_from(args)
+    registration.get_registered_model(
+        gw, args.model
+    )  # refuse an unknown model before saying "serving"
     print(
         f"serving {args.model} on http://{args.host}:{args.port} (champion + canary; Ctrl-C stops)"
     )
     server.serve(
-        ws,
+        gw,
         args.model,
         host=args.host,
         port=args.port,

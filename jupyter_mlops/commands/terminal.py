@@ -1,5 +1,6 @@
-"""How the terminal runs a declared command: the workspace from the global options, then the
-domain call and its terminal view (or the command's own terminal flow)."""
+"""How the terminal runs a declared command: the workspace from the global options and its
+gateway to MLflow, then the domain call and its terminal view (or the command's own terminal
+flow)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 
 from .. import journal  # noqa: F401 -- registers the read barrier: queries see queued writes
 from ..errors import NotFound
+from ..store.gateway import Gateway, gateway_for
 from ..store.reachability import check_tracking_uri
 from ..workspace import Workspace
 from .declaration import Command, arg, load
@@ -40,10 +42,17 @@ def workspace_from(args: argparse.Namespace) -> Workspace:
     return Workspace.find(folder, tracking_uri=uri)
 
 
+def gateway_from(args: argparse.Namespace) -> Gateway:
+    """The gateway to MLflow of the workspace ``WORKSPACE_OPTIONS`` name: what domain calls get."""
+    return gateway_for(workspace_from(args))
+
+
 def run_in_terminal(command: Command, args: argparse.Namespace) -> int:
     """Run ``command`` for the CLI; its exit code."""
     if command.terminal is not None:
-        return load(command.terminal)(args)
+        code: int = load(command.terminal)(args)
+        return code
     assert command.call is not None and command.show is not None
-    result = load(command.call)(workspace_from(args), args)
-    return load(command.show)(result, args)
+    result = load(command.call)(gateway_from(args), args)
+    shown: int = load(command.show)(result, args)
+    return shown

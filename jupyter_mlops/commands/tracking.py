@@ -6,10 +6,17 @@ What they do and print is in ``tracking_calls.py``, their notebook views in
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from .declaration import CLI, NOTEBOOK, Command, arg
 
-CALLS = "jupyter_mlops.commands.tracking_calls"
-VIEWS = "jupyter_mlops.notebook.tracking_views"
+
+def calls() -> ModuleType:
+    """What these commands do and print (``tracking_calls.py``), imported when one runs."""
+    from . import tracking_calls  # noqa: PLC0415 -- --help and %load_ext import no handler
+
+    return tracking_calls
+
 
 JSON = arg("--json", action="store_true", only=CLI, help="machine-readable output")
 
@@ -29,18 +36,16 @@ RUNS = Command(
         arg("--sort", "-s", metavar="METRIC", help="sort by this metric, highest first"),
         JSON,
     ),
-    call=f"{CALLS}:summaries",
-    show=f"{CALLS}:runs_text",
-    view=f"{VIEWS}:runs",
+    call=lambda: calls().summaries,
+    show=lambda: calls().runs_text,
 )
 
 SHOW = Command(
     "show",
     "one run in full: params, metrics, models, datasets, environment",
     (arg("run", help="run id, id prefix or name"), JSON),
-    call=f"{CALLS}:detail",
-    show=f"{CALLS}:show_text",
-    view=f"{VIEWS}:show",
+    call=lambda: calls().detail,
+    show=lambda: calls().show_text,
 )
 
 SYNC = Command(
@@ -61,13 +66,12 @@ SYNC = Command(
             help="drop the records MLflow refused",
         ),
     ),
-    call=f"{CALLS}:sync_now",
-    terminal=f"{CALLS}:sync",
-    view=f"{VIEWS}:sync",
+    call=lambda: calls().sync_now,
+    terminal=lambda: calls().sync,
 )
 
 EXPERIMENTS = Command(
-    "experiments", "list experiments", terminal=f"{CALLS}:experiments", front_ends=(CLI,)
+    "experiments", "list experiments", terminal=lambda: calls().experiments, front_ends=(CLI,)
 )
 
 TRACK = Command(
@@ -82,7 +86,6 @@ TRACK = Command(
         arg("--metrics", "-m", help="comma-separated variables to log as metrics"),
         arg("--tags", "-t", nargs="+", metavar="KEY=VALUE", help="tags for the run"),
     ),
-    view="jupyter_mlops.notebook.cell_tracking:track",
     front_ends=(NOTEBOOK,),
     cell=True,
 )
@@ -91,8 +94,7 @@ COMPARE = Command(
     "compare",
     "runs side by side; differences highlighted, metrics charted",
     (arg("runs", nargs="+", help="two or more run ids"),),
-    call=f"{CALLS}:compare",
-    view=f"{VIEWS}:compare",
+    call=lambda: calls().compare,
     front_ends=(NOTEBOOK,),
 )
 

@@ -7,17 +7,17 @@ import argparse
 import json
 from typing import Any
 
+from ..errors import StoreUnavailable
 from ..journal import sync as outbox
 from ..pipeline.cache import CacheIndex
-from ..store.client import client_for
+from ..store.gateway import Gateway
 from ..store.reachability import ensure_reachable
 from ..store.run_compare import compare_runs
 from ..store.run_details import run_detail
 from ..store.runs import key_metrics
 from ..store.runs import summaries as run_summaries
 from ..tags import ERROR_TAG, ERROR_TYPE_TAG, WARNINGS_TAG
-from ..workspace import Workspace
-from .terminal import workspace_from
+from .terminal import gateway_from
 
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -33,8 +33,8 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
     return "\n".join([line, "-" * len(line), *body])
 
 
-def summaries(ws: Workspace, args: argparse.Namespace) -> list[dict[str, Any]]:
-    return run_summaries(ws, experiment=args.experiment, limit=args.limit, sort=args.sort)
+def summaries(gw: Gateway, args: argparse.Namespace) -> list[dict[str, Any]]:
+    return run_summaries(gw, experiment=args.experiment, limit=args.limit, sort=args.sort)
 
 
 def runs_text(runs: list[dict[str, Any]], args: argparse.Namespace) -> int:
@@ -50,8 +50,8 @@ def runs_text(runs: list[dict[str, Any]], args: argparse.Namespace) -> int:
     return 0
 
 
-def detail(ws: Workspace, args: argparse.Namespace) -> dict[str, Any]:
-    return run_detail(ws, args.run)
+def detail(gw: Gateway, args: argparse.Namespace) -> dict[str, Any]:
+    return run_detail(gw, args.run)
 
 
 def show_text(detail: dict[str, Any], args: argparse.Namespace) -> int:
@@ -83,18 +83,20 @@ def show_text(detail: dict[str, Any], args: argparse.Namespace) -> int:
     return 0
 
 
-def sync_now(ws: Workspace, args: argparse.Namespace) -> Any:
+def sync_now(gw: Gateway, args: argparse.Namespace) -> Any:
+    ws = gw.ws
     ensure_reachable(ws)
     return outbox.sync_workspace(ws, timeout=args.timeout)
 
 
 def sync(args: argparse.Namespace) -> int:
-    ws = workspace_from(args)
+    gw = gateway_from(args)
+    ws = gw.ws
     if args.retry_failed:
         print(f"mlops: {outbox.retry_failed(ws)} refused records put back in line")
     if args.discard_failed:
         print(f"mlops: {outbox.discard_failed(ws)} refused records discarded")
-    report = sync_now(ws, args)
+    report = sync_now(gw, args)
     print(report.describe())
     if not report.pending:  # build-cache entries recorded offline get their runs' ids now
         CacheIndex(ws).resolve_offline_entries()
@@ -113,13 +115,14 @@ def sync(args: argparse.Namespace) -> int:
         ]
         print(_table(["journal", "seq", "kind", "run", "reason"], rows))
         print("`jupyter-mlops sync --retry-failed` sends them again; --discard-failed drops them")
-    return 0 if not report.pending and not failed else 7
+    # records still queued or refused: the code of a store that did not take them all
+    return 0 if not report.pending and not failed else StoreUnavailable.exit_code
 
 
 def experiments(args: argparse.Namespace) -> int:
-    ws = workspace_from(args)
-    ensure_reachable(ws)
-    exps = client_for(ws).search_experiments()
+    gw = gateway_from(args)
+    ensure_reachable(gw.ws)
+    exps = gw.client.search_experiments()
     print(
         _table(
             ["id", "name", "artifact location"],
@@ -129,5 +132,5 @@ def experiments(args: argparse.Namespace) -> int:
     return 0
 
 
-def compare(ws: Workspace, args: argparse.Namespace) -> dict[str, Any]:
-    return compare_runs(ws, args.runs)
+def compare(gw: Gateway, args: argparse.Namespace) -> dict[str, Any]:
+    return compare_runs(gw, args.runs)

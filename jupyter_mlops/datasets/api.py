@@ -22,10 +22,11 @@ from typing import Any
 from ..errors import InvalidInput, StoreUnavailable
 from ..journal import flusher
 from ..store.dataset_versions import journal_key
+from ..store.gateway import gateway_for
 from ..store.reachability import ensure_reachable
 from ..store.runs import get_run
 from ..workspace import Workspace
-from .registry import REGISTER_WAIT_S, DatasetVersion, check_name, load, register, resolve
+from .versions import REGISTER_WAIT_S, DatasetVersion, check_name, load, register, resolve
 
 _CONTEXT = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
@@ -175,7 +176,9 @@ def _log_to_run_id(ws: Workspace, run_id: str, item: dict[str, Any]) -> None:
     except StoreUnavailable:
         pass  # journaled all the same: it lands with the version
     else:
-        run_id = get_run(ws, run_id).info.run_id  # NotFound for a run that does not exist
+        run_id = get_run(
+            gateway_for(ws), run_id
+        ).info.run_id  # NotFound for a run that does not exist
     sink = flusher.sink_for(ws)
     sink.box.append(f"run-{run_id}", "inputs", {"datasets": [item], "run_id": run_id})
     sink.flush_now(time.monotonic() + REGISTER_WAIT_S)
@@ -185,8 +188,8 @@ def load_dataset(ref: str, workspace: Workspace | None = None) -> Any:
     """The DataFrame of ``"name"``, ``"name@3"``, ``"name@<digest prefix>"`` or a digest,
     verified against its digest (a corrupted snapshot raises ``IntegrityError``)."""
 
-    ws = workspace or Workspace.find()
-    return load(ws, resolve(ws, ref))
+    gw = gateway_for(workspace or Workspace.find())
+    return load(gw, resolve(gw, ref))
 
 
 def forget_described() -> None:

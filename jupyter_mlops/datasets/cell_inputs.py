@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ast
 import functools
-import os
 import sys
 import threading
 import weakref
@@ -26,6 +25,7 @@ from typing import Any
 import xxhash
 
 from ..errors import InvalidInput
+from ..settings import environment_settings
 from ..workspace import Workspace
 from .api import prepare
 
@@ -201,9 +201,9 @@ def file_source(path: str) -> dict[str, str] | None:
         with _guard:
             _file_hashes[key] = digest
     shown = str(resolved)
-    root = os.environ.get("MLOPS_WORKSPACE")
+    root = environment_settings().workspace
     try:
-        base = Path(root).resolve() if root else Workspace.find().root
+        base = root.resolve() if root else Workspace.find().root
         shown = str(resolved.relative_to(base))
     except ValueError:
         pass

@@ -6,14 +6,14 @@ MLflow input), so neither snapshot is loaded; a DataFrame in memory can stand in
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..store.client import client_for
-from ..workspace import Workspace
-from .registry import resolve
+from .versions import resolve
+
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
 
 STATS = ("nulls", "min", "max", "mean", "std", "unique")
 
@@ -46,64 +46,6 @@ class DatasetDiff:
     def identical(self) -> bool:
         return self.a.digest == self.b.digest
 
-    def to_text(self) -> str:
-        if self.identical:
-            return f"{self.a.label} and {self.b.label} hold the same data ({self.a.digest[:8]})"
-        out = [f"dataset {self.a.label} -> {self.b.label}"]
-        out.append(f"  rows: {self.rows[0]} -> {self.rows[1]}")
-        if self.added:
-            out.append(f"  columns added: {', '.join(self.added)}")
-        if self.removed:
-            out.append(f"  columns removed: {', '.join(self.removed)}")
-        for col, (x, y) in self.retyped.items():
-            out.append(f"  {col}: dtype {x} -> {y}")
-        for col, (was_required, is_required) in self.nullability.items():
-            out.append(
-                f"  {col}: {'no missing' if was_required else 'has missing'} -> "
-                f"{'no missing' if is_required else 'has missing'}"
-            )
-        if self.changed_data:
-            out.append(f"  values changed in: {', '.join(self.changed_data)}")
-        for col, stats in self.stats.items():
-            for key, (x, y) in stats.items():
-                out.append(f"    {col}.{key:<6} {_fmt(x):>14} -> {_fmt(y)}")
-        return "\n".join(out)
-
-    def __str__(self) -> str:
-        return self.to_text()
-
-    def __repr__(self) -> str:
-        return self.to_text()
-
-    def _repr_html_(self) -> str:
-        if self.identical:
-            return f"<div>{html.escape(self.to_text())}</div>"
-        rows = [f"<tr><td>rows</td><td>{self.rows[0]}</td><td>{self.rows[1]}</td></tr>"]
-        a_cols, b_cols = self.a.columns, self.b.columns
-        for col in list(dict.fromkeys([*a_cols, *b_cols])):
-            left = a_cols.get(col, {}).get("pandas_dtype", "—")
-            right = b_cols.get(col, {}).get("pandas_dtype", "—")
-            changed = col in self.changed_data or col in self.added or col in self.removed
-            style = " style='background:#fff3e0'" if changed else ""
-            detail = "".join(
-                f"<div>{html.escape(k)}: {_fmt(x)} → {_fmt(y)}</div>"
-                for k, (x, y) in self.stats.get(col, {}).items()
-            )
-            rows.append(
-                f"<tr{style}><td><b>{html.escape(col)}</b></td><td>{html.escape(left)}</td>"
-                f"<td>{html.escape(right)}{detail}</td></tr>"
-            )
-        return (
-            f"<table><tr><th></th><th>{html.escape(self.a.label)}</th>"
-            f"<th>{html.escape(self.b.label)}</th></tr>{''.join(rows)}</table>"
-        )
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    return "—" if v is None else str(v)
-
 
 def side_from_frame(obj: Any, label: str) -> DatasetSide:
     from .fingerprint import fingerprint_frame
@@ -114,12 +56,12 @@ def side_from_frame(obj: Any, label: str) -> DatasetSide:
     return DatasetSide(label, digest, schema_of(df), profile_of(df, columns))
 
 
-def side_from_store(ws: Workspace, ref: str) -> DatasetSide:
-    v = resolve(ws, ref)
+def side_from_store(gw: Gateway, ref: str) -> DatasetSide:
+    v = resolve(gw, ref)
     schema: dict[str, Any] = {}
     profile: dict[str, Any] = {}
     if v.run_id:
-        run = client_for(ws).get_run(v.run_id)
+        run = gw.client.get_run(v.run_id)
         for di in run.inputs.dataset_inputs if run.inputs else []:
             if di.dataset.digest == v.digest:
                 schema = json.loads(di.dataset.schema or "{}")
@@ -155,10 +97,10 @@ def _top(top: Any) -> str | None:
     return ", ".join(f"{k} ({n})" for k, n in top[:3])
 
 
-def diff_datasets(ws: Workspace, a: Any, b: Any) -> DatasetDiff:
+def diff_datasets(gw: Gateway, a: Any, b: Any) -> DatasetDiff:
     """Diff two versions: each a dataset reference (str) or an in-memory DataFrame."""
     sides = [
-        side_from_store(ws, x) if isinstance(x, str) else side_from_frame(x, label)
+        side_from_store(gw, x) if isinstance(x, str) else side_from_frame(x, label)
         for x, label in ((a, "a"), (b, "b"))
     ]
     return diff_sides(*sides)

@@ -32,7 +32,8 @@ from ..release.gates.evaluation import load_evaluation
 from ..release.policy import load_policy
 from ..release.rollout import demote_canary, state
 from ..serving.server import BackgroundServer
-from ..store.gateway import gateway_for
+from ..settings import Settings, child_environment
+from ..store.gateway import Gateway, gateway_for
 from ..workspace import Workspace
 from .traffic import send_rows, send_traffic, versions_text
 
@@ -58,7 +59,7 @@ class LoopProcess:
     """``jupyter-mlops loop serve`` in its own process, its lines shown with a prefix."""
 
     def __init__(self, root: Path, say: Callable[[str], None]) -> None:
-        env = {**os.environ, "MLOPS_ACTOR": LOOP_ACTOR}
+        env = {**os.environ, **child_environment(actor=LOOP_ACTOR)}
         self.proc = subprocess.Popen(
             [str(BIN / "jupyter-mlops"), "loop", "serve"],
             cwd=root,
@@ -104,7 +105,8 @@ def _cli(root: Path, *argv: str, env: dict[str, str] | None = None) -> str:
     return out
 
 
-def run(ws: Workspace, *, say: Callable[[str], None] = print, timeout: float = 240.0) -> Cycle:
+def run(gw: Gateway, *, say: Callable[[str], None] = print, timeout: float = 240.0) -> Cycle:
+    ws = gw.ws
     policy = load_policy(ws)
     spec = load_loop_spec(ws)
     name = loop_model(spec)
@@ -113,12 +115,12 @@ def run(ws: Workspace, *, say: Callable[[str], None] = print, timeout: float = 2
         raise NotFound(
             "the example needs release.evaluation and release.approvals.champion in mlops.yaml"
         )
-    if "champion" not in state(ws, name).aliases:
+    if "champion" not in state(gw, name).aliases:
         raise NotFound(f"{name} has no champion yet", hint="run the release stage first")
-    if "canary" in state(ws, name).aliases:
-        demote_canary(ws, name, reason="loop demo: start without a canary")
-    champion = state(ws, name).aliases["champion"]
-    X = load_evaluation(ws, policy.evaluation, None).X
+    if "canary" in state(gw, name).aliases:
+        demote_canary(gw, name, reason="loop demo: start without a canary")
+    champion = state(gw, name).aliases["champion"]
+    X = load_evaluation(gw, policy.evaluation, None).X
     shift = [str(c) for c in X.columns[:2]]
     cases = incoming_cases([*X.columns, policy.evaluation["target"]], shift)
     incoming = ws.root / "data" / "incoming"
@@ -132,21 +134,23 @@ def run(ws: Workspace, *, say: Callable[[str], None] = print, timeout: float = 2
     for c in shift:
         drifted[c] = drifted[c] + SHIFT_SD * float(X[c].std())
     rows = drifted.to_dict(orient="records")
-    book = CycleBook(gateway_for(ws), name)
+    book = CycleBook(gw, name)
     before = {c.run_id for c in book.recent(50)}
     loop = LoopProcess(ws.root, say)
     try:
-        with BackgroundServer(ws, name, poll_interval=0.2) as srv:
+        with BackgroundServer(gw, name, poll_interval=0.2) as srv:
             say(f"serving {name} on {srv.url}; live traffic now looks like the new cases")
             cycle = _until_approval(book, before, srv.url, rows, loop, timeout, say)
             version = str(cycle.version)
             who = rule.approvers[0] if rule.approvers else "reviewer"
-            say(f"\n$ MLOPS_ACTOR={who} jupyter-mlops approve {name} {version} --comment ...")
+            say(
+                f"\n$ {Settings.actor.env}={who} jupyter-mlops approve {name} {version} --comment ..."
+            )
             say(
                 _cli(
                     ws.root,
                     *("approve", name, version, "--comment", "retrained on the new cases"),
-                    env={"MLOPS_ACTOR": who},
+                    env=child_environment(actor=who),
                 )
             )
             cycle = _until(lambda: _ended(book, cycle.run_id), timeout, "the cycle to end", loop)
@@ -183,7 +187,7 @@ def _until_approval(
     book: CycleBook,
     before: set[str],
     url: str,
-    rows: list[dict],
+    rows: list[dict[str, Any]],
     loop: LoopProcess,
     timeout: float,
     say: Callable[[str], None],
@@ -227,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("project", nargs="?", help="project folder (default: found from here)")
     args = ap.parse_args(argv)
     try:
-        run(Workspace.find(args.project), say=lambda text: print(text, flush=True))
+        run(gateway_for(Workspace.find(args.project)), say=lambda text: print(text, flush=True))
     except MlopsError as exc:
         print(f"loop demo: {exc}", file=sys.stderr)
         return exc.exit_code

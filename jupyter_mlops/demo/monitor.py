@@ -35,14 +35,14 @@ from ..monitor.thresholds import load_monitor_config
 from ..release.gates.evaluation import load_evaluation
 from ..release.history import events
 from ..release.policy import load_policy
-from ..release.registry import register
+from ..release.registration import register
 from ..release.rollout import demote_canary, promote, state
 from ..serving.server import BackgroundServer
-from ..store.client import client_for
+from ..store.gateway import Gateway, gateway_for
 from ..tags import DEMO_TAG
 from ..workspace import Workspace
 from .release import candidate_runs
-from .traffic import send_rows, send_traffic, versions_text
+from .traffic import Seen, send_rows, send_traffic, versions_text
 
 DEFAULT_SHIFT_SD = 2.0
 BAD_CANARY_WEIGHT = 50.0
@@ -60,8 +60,8 @@ class MonitorDemoResult:
     canary: str | None = None
     rollback_reason: str | None = None
     rollback_seconds: float | None = None
-    canary_traffic: Counter = field(default_factory=Counter)
-    after_rollback: Counter = field(default_factory=Counter)
+    canary_traffic: Seen = field(default_factory=Counter)
+    after_rollback: Seen = field(default_factory=Counter)
 
 
 def shifted_rows(frame: Any, columns: list[str], sd: float) -> Any:
@@ -72,26 +72,24 @@ def shifted_rows(frame: Any, columns: list[str], sd: float) -> Any:
     return out
 
 
-def ensure_champion(ws: Workspace, name: str, metric: str, say: Callable[[str], None]) -> str:
+def ensure_champion(gw: Gateway, name: str, metric: str, say: Callable[[str], None]) -> str:
     """The current champion; without one (no release stage ran), the best run becomes it."""
-    st = state(ws, name) if _is_registered(ws, name) else None
+    st = state(gw, name) if _is_registered(gw, name) else None
     if st is not None and st.aliases.get("canary"):
-        demote_canary(ws, name, reason="monitor demo: start without a canary")
+        demote_canary(gw, name, reason="monitor demo: start without a canary")
     if st is not None and st.aliases.get("champion"):
         return str(st.aliases["champion"])
-    best = candidate_runs(ws, metric)[0]
-    mv = register(ws, best.info.run_id, name, reason="monitor demo: first release")
-    promote(ws, name, mv.version, "champion", force=True, reason="monitor demo: bootstrap champion")
+    best = candidate_runs(gw, metric)[0]
+    mv = register(gw, best.info.run_id, name, reason="monitor demo: first release")
+    promote(gw, name, mv.version, "champion", force=True, reason="monitor demo: bootstrap champion")
     say(f"no champion yet: registered run {best.info.run_id[:8]} as v{mv.version}, the champion")
     return str(mv.version)
 
 
-def _is_registered(ws: Workspace, name: str) -> bool:
-    from mlflow.exceptions import MlflowException
-
+def _is_registered(gw: Gateway, name: str) -> bool:
     try:
-        client_for(ws).get_registered_model(name)
-    except MlflowException:
+        gw.registered_model(name)
+    except NotFound:
         return False
     return True
 
@@ -129,7 +127,7 @@ def _history_text(ws: Workspace, name: str) -> str:
 
 
 def run(
-    ws: Workspace,
+    gw: Gateway,
     *,
     metric: str = "cv_accuracy",
     shift: list[str] | None = None,
@@ -140,6 +138,7 @@ def run(
 ) -> MonitorDemoResult:
     import pandas as pd
 
+    ws = gw.ws
     policy = load_policy(ws)
     name = policy.model_name or ws.name
     if not policy.evaluation:
@@ -147,8 +146,8 @@ def run(
             "the release section names no evaluation data to send as traffic",
             hint="add `evaluation: {path: ..., target: ...}` under release: in mlops.yaml",
         )
-    champion = ensure_champion(ws, name, metric, say)
-    evaluation = load_evaluation(ws, policy.evaluation, None)
+    champion = ensure_champion(gw, name, metric, say)
+    evaluation = load_evaluation(gw, policy.evaluation, None)
     X = evaluation.X
     numeric = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c])]
     shift = shift or numeric[:2]
@@ -157,12 +156,12 @@ def run(
         raise NotFound(f"no numeric column {unknown[0]!r} in the evaluation data to shift")
     result = MonitorDemoResult(name, champion, None, None, shifted=list(shift))
 
-    with BackgroundServer(ws, name, poll_interval=0.2, guard=True) as srv:
+    with BackgroundServer(gw, name, poll_interval=0.2, guard=True) as srv:
         say(f"serving {name} (champion v{champion}) on {srv.url}, canary guard on")
-        _drift_windows(ws, srv, X, shift_sd, result, say, out_dir or ws.root / "output")
+        _drift_windows(gw, srv, X, shift_sd, result, say, out_dir or ws.root / "output")
         say("\n-- a bad canary: a model that always answers the same class")
-        _bad_canary(ws, srv, evaluation, result, say, timeout)
-    trail = [e for e in events(ws, name) if e.action == "rollback" and e.version == result.canary]
+        _bad_canary(gw, srv, evaluation, result, say, timeout)
+    trail = [e for e in events(gw, name) if e.action == "rollback" and e.version == result.canary]
     result.rollback_reason = trail[-1].reason if trail else None
     say(
         f"canary traffic {versions_text(result.canary_traffic)}; rolled back by "
@@ -174,7 +173,7 @@ def run(
 
 
 def _drift_windows(
-    ws: Workspace,
+    gw: Gateway,
     srv: BackgroundServer,
     X: Any,
     shift_sd: float,
@@ -194,8 +193,8 @@ def _drift_windows(
         f"sent {sum(normal.values())} requests of evaluation rows, then "
         f"{sum(drifted.values())} with {', '.join(shift)} shifted by +{shift_sd:g} sd"
     )
-    result.baseline = build_report(ws, name, since=t0, until=t1)
-    result.drifted = build_report(ws, name, since=t1, until=t2 + 1e-3)
+    result.baseline = build_report(gw, name, since=t0, until=t1)
+    result.drifted = build_report(gw, name, since=t1, until=t2 + 1e-3)
     base = result.baseline
     say(
         f"\n-- window 1 (evaluation rows as they are): {len(base.drifted)} of "
@@ -208,7 +207,7 @@ def _drift_windows(
 
 
 def _bad_canary(
-    ws: Workspace,
+    gw: Gateway,
     srv: BackgroundServer,
     evaluation: Any,
     result: MonitorDemoResult,
@@ -217,12 +216,12 @@ def _bad_canary(
 ) -> None:
     """A deliberately bad canary, forced in; traffic flows until the guard rolls it back."""
     name, X = result.model, evaluation.X
-    cfg = load_monitor_config(ws)
-    run_id = train_bad_model(ws, X, evaluation.y)
-    mv = register(ws, run_id, name, reason="monitor demo: a deliberately bad model")
+    cfg = load_monitor_config(gw.ws)
+    run_id = train_bad_model(gw.ws, X, evaluation.y)
+    mv = register(gw, run_id, name, reason="monitor demo: a deliberately bad model")
     canary = result.canary = str(mv.version)
     promote(
-        ws,
+        gw,
         name,
         canary,
         "canary",
@@ -267,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         run(
-            Workspace.find(args.project),
+            gateway_for(Workspace.find(args.project)),
             metric=args.metric,
             shift=args.shift,
             shift_sd=args.shift_sd,

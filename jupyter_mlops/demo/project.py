@@ -23,7 +23,7 @@ def _say(text: str) -> None:
     print(f"\n\033[1m== {text}\033[0m", flush=True)
 
 
-def _run(*argv: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+def _run(*argv: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[bytes]:
     print("$ " + " ".join(argv), flush=True)
     exe = BIN / argv[0] if (BIN / argv[0]).exists() else argv[0]
     return subprocess.run([str(exe), *argv[1:]], cwd=cwd, check=check)

@@ -19,19 +19,20 @@ from ..release.approvals import decide
 from ..release.card import write_card
 from ..release.history import events, format_history
 from ..release.policy import load_policy
-from ..release.registry import register
+from ..release.registration import register
 from ..release.rollout import promote, rollback
 from ..release.validation import validate
 from ..serving.server import BackgroundServer
+from ..store.gateway import Gateway, gateway_for
 from ..store.runs import search
 from ..workspace import Workspace
 from .traffic import send_traffic, versions_text
 
 
-def candidate_runs(ws: Workspace, metric: str) -> list[Any]:
+def candidate_runs(gw: Gateway, metric: str) -> list[Any]:
     """Finished runs that logged a model and the metric, best first."""
     runs, _ = search(
-        ws,
+        gw,
         filter_string=f"metrics.`{metric}` > -1e300",
         order_by=[f"metrics.`{metric}` DESC"],
         limit=200,
@@ -48,7 +49,7 @@ def candidate_runs(ws: Workspace, metric: str) -> list[Any]:
 
 
 def run(
-    ws: Workspace,
+    gw: Gateway,
     *,
     metric: str = "cv_accuracy",
     say: Callable[[str], None] = print,
@@ -56,35 +57,36 @@ def run(
 ) -> None:
     import pandas as pd
 
+    ws = gw.ws
     policy = load_policy(ws)
     name = policy.model_name or ws.name
-    best, runner_up = candidate_runs(ws, metric)[:2]
+    best, runner_up = candidate_runs(gw, metric)[:2]
     say(
         f"== release demo for {name!r}: best run {best.info.run_id[:8]} ({metric}={best.data.metrics[metric]:.4f}), runner-up {runner_up.info.run_id[:8]} ({runner_up.data.metrics[metric]:.4f})"
     )
-    first = register(ws, runner_up.info.run_id, name, reason="demo: first release")
-    report = validate(ws, name, first.version, reason="demo")
+    first = register(gw, runner_up.info.run_id, name, reason="demo: first release")
+    report = validate(gw, name, first.version, reason="demo")
     say(report.text())
-    approve(ws, policy, name, first.version, say)
+    approve(gw, policy, name, first.version, say)
     promote(
-        ws,
+        gw,
         name,
         first.version,
         "champion",
         force=not report.passed,
         reason=None if report.passed else "demo: bootstrap champion",
     )
-    mv = register(ws, best.info.run_id, name, reason="demo: better model")
-    report = validate(ws, name, mv.version, reason="demo")
+    mv = register(gw, best.info.run_id, name, reason="demo: better model")
+    report = validate(gw, name, mv.version, reason="demo")
     say(report.text())
-    card = write_card(ws, name, mv.version)
+    card = write_card(gw, name, mv.version)
     say(f"model card: {card.md_path}")
     if not report.passed:
         say(
             f"v{mv.version} failed its gates, so it stays a candidate; the demo stops here (as a release would)."
         )
         return
-    promote(ws, name, mv.version, "staging", reason="demo")
+    promote(gw, name, mv.version, "staging", reason="demo")
     eval_rows = (
         pd.read_csv(ws.root / policy.evaluation["path"])
         .drop(columns=[policy.evaluation["target"]])
@@ -94,28 +96,26 @@ def run(
     def traffic(seconds: float) -> str:
         return versions_text(send_traffic(srv.url, eval_rows, seconds=seconds)[1])
 
-    with BackgroundServer(ws, name) as srv:
+    with BackgroundServer(gw, name) as srv:
         say(f"serving {name} on {srv.url}")
-        promote(ws, name, mv.version, "canary", weight=policy.canary_weight, reason="demo: canary")
+        promote(gw, name, mv.version, "canary", weight=policy.canary_weight, reason="demo: canary")
         srv.router.wait_for(lambda t: t.canary is not None, 5)
         say(f"canary v{mv.version} at {policy.canary_weight:g}%: {traffic(seconds)}")
-        approve(ws, policy, name, mv.version, say)
-        promote(ws, name, mv.version, "champion", reason="demo: canary healthy")
+        approve(gw, policy, name, mv.version, say)
+        promote(gw, name, mv.version, "champion", reason="demo: canary healthy")
         srv.router.wait_for(lambda t: t.champion.version == str(mv.version), 5)
         say(f"champion v{mv.version}: {traffic(seconds / 2)}")
         t0 = time.monotonic()
-        rollback(ws, name, reason="demo: rollback drill")
+        rollback(gw, name, reason="demo: rollback drill")
         srv.router.wait_for(lambda t: t.champion.version == str(first.version), 5)
         say(
             f"rolled back to v{first.version}, serving it after {time.monotonic() - t0:.2f} s: {traffic(seconds / 2)}"
         )
     say("== release history")
-    say(format_history(events(ws, name)))
+    say(format_history(events(gw, name)))
 
 
-def approve(
-    ws: Workspace, policy: Any, name: str, version: Any, say: Callable[[str], None]
-) -> None:
+def approve(gw: Gateway, policy: Any, name: str, version: Any, say: Callable[[str], None]) -> None:
     """When the policy protects champion, one of its approvers approves first (as a reviewer
     would, from the sidebar or `jupyter-mlops approve`)."""
     rule = policy.approval_rule("champion")
@@ -123,7 +123,7 @@ def approve(
         return
     who = rule.approvers[0] if rule.approvers else "reviewer"
     approval = decide(
-        ws, name, version, "approve", actor=who, comment="demo: gates and canary fine"
+        gw, name, version, "approve", actor=who, comment="demo: gates and canary fine"
     )
     say(approval.summary())
 
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=3.0)
     args = ap.parse_args(argv)
     try:
-        run(Workspace.find(args.project), metric=args.metric, seconds=args.seconds)
+        run(gateway_for(Workspace.find(args.project)), metric=args.metric, seconds=args.seconds)
     except MlopsError as exc:
         print(f"release demo: {exc}", file=sys.stderr)
         return exc.exit_code

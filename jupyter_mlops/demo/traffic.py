@@ -12,20 +12,22 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 POLL = 0.05  # how often a condition is checked
+Seen = Counter[tuple[int, "str | None"]]  # (HTTP status, answering version) -> requests
 
 
 def send_traffic(
     url: str,
-    rows: list[dict],
+    rows: list[dict[str, Any]],
     *,
     clients: int = 2,
     once: bool = False,
     seconds: float | None = None,
     until: Callable[[], bool] | None = None,
     pause: float = 0.0,
-) -> tuple[bool, Counter]:
+) -> tuple[bool, Seen]:
     """Send ``rows`` to ``url``/invocations until the stop rule holds.
 
     ``once``: every row exactly once. Otherwise the rows cycle until ``until()`` holds (then the
@@ -38,12 +40,12 @@ def send_traffic(
         raise ValueError("no rows to send")
     if not once and seconds is None and until is None:
         raise ValueError("give once=True, seconds or until: traffic has to stop somehow")
-    seen: Counter = Counter()
+    seen: Seen = Counter()
     stop = threading.Event()
     lock = threading.Lock()
     counter = itertools.count()
 
-    def next_row() -> dict | None:
+    def next_row() -> dict[str, Any] | None:
         with lock:
             i = next(counter)
         if once and i >= len(rows):
@@ -79,14 +81,14 @@ def send_traffic(
     return held, seen
 
 
-def send_rows(url: str, rows: list[dict], *, clients: int = 2) -> Counter:
+def send_rows(url: str, rows: list[dict[str, Any]], *, clients: int = 2) -> Seen:
     """Every row once: (status, version) counts."""
     return send_traffic(url, rows, clients=clients, once=True)[1]
 
 
-def versions_text(seen: Counter) -> str:
+def versions_text(seen: Seen) -> str:
     """``v3: 180, v4: 20, HTTP 400: 1``: who answered how often."""
-    by: Counter = Counter()
+    by: Counter[str] = Counter()
     for (status, version), n in seen.items():
         by[f"v{version}" if status == 200 else f"HTTP {status}"] += n
     return ", ".join(f"{k}: {n}" for k, n in sorted(by.items()))

@@ -37,7 +37,7 @@ def _unnamed(names: list[str] | None, prefix: str) -> bool:
 class XGBoostFlavor:
     name = "xgboost"
     library = "xgboost"
-    requirements = ("xgboost", "numpy", "pandas", "scipy")
+    requirements: tuple[str, ...] = ("xgboost", "numpy", "pandas", "scipy")
 
     def recognises(self, obj: Any) -> bool:
         import xgboost as xgb
@@ -113,7 +113,14 @@ class XGBoostFlavor:
 class LightGBMFlavor:
     name = "lightgbm"
     library = "lightgbm"
-    requirements = ("lightgbm", "cloudpickle", "numpy", "pandas", "scipy", "scikit-learn")
+    requirements: tuple[str, ...] = (
+        "lightgbm",
+        "cloudpickle",
+        "numpy",
+        "pandas",
+        "scipy",
+        "scikit-learn",
+    )
 
     def recognises(self, obj: Any) -> bool:
         import lightgbm as lgb

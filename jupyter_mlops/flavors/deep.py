@@ -19,7 +19,7 @@ from .protocol import FeatureHint
 class TorchFlavor:
     name = "pytorch"
     library = "torch"
-    requirements = ("torch", "numpy", "pandas", "cloudpickle")
+    requirements: tuple[str, ...] = ("torch", "numpy", "pandas", "cloudpickle")
 
     def recognises(self, obj: Any) -> bool:
         import torch
@@ -79,7 +79,7 @@ class TorchFlavor:
 class KerasFlavor:
     name = "keras"
     library = "keras"
-    requirements = ("keras", "numpy", "pandas")
+    requirements: tuple[str, ...] = ("keras", "numpy", "pandas")
 
     def recognises(self, obj: Any) -> bool:
         import keras

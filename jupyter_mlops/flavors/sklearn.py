@@ -49,7 +49,7 @@ def first_step(est: Any) -> Any:
 class SklearnFlavor:
     name = "sklearn"
     library = "sklearn"
-    requirements = ("scikit-learn", "cloudpickle", "numpy", "pandas", "scipy")
+    requirements: tuple[str, ...] = ("scikit-learn", "cloudpickle", "numpy", "pandas", "scipy")
 
     def recognises(self, obj: Any) -> bool:
         from sklearn.base import BaseEstimator
@@ -75,7 +75,7 @@ class SklearnFlavor:
             n_features=getattr(obj, "n_features_in_", None),
             names=[str(n) for n in names] if names is not None else None,
             text=text,
-            dtype=str(coef.dtype) if hasattr(coef, "dtype") else None,
+            dtype=str(getattr(coef, "dtype", None)) if hasattr(coef, "dtype") else None,
         )
 
     def predict(self, obj: Any, data: Any) -> Any:

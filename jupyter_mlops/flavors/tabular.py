@@ -18,7 +18,7 @@ from .protocol import FeatureHint
 class CatBoostFlavor:
     name = "catboost"
     library = "catboost"
-    requirements = ("catboost", "numpy", "pandas", "scipy")
+    requirements: tuple[str, ...] = ("catboost", "numpy", "pandas", "scipy")
 
     def recognises(self, obj: Any) -> bool:
         import catboost
@@ -63,7 +63,7 @@ class CatBoostFlavor:
 class StatsmodelsFlavor:
     name = "statsmodels"
     library = "statsmodels"
-    requirements = ("statsmodels", "numpy", "pandas", "scipy", "patsy")
+    requirements: tuple[str, ...] = ("statsmodels", "numpy", "pandas", "scipy", "patsy")
 
     def recognises(self, obj: Any) -> bool:
         from statsmodels.base.model import Model, Results

@@ -49,8 +49,6 @@ from .replay import FlushResult, Replayer, recover
 from .webhooks import WebhookDispatcher
 
 POLL_S = 0.02
-IDLE_ENV = "MLOPS_AGENT_IDLE"
-DEFAULT_IDLE_S = 30.0
 BACKOFF_MAX_S = 5.0
 
 
@@ -60,7 +58,7 @@ class Agent:
     def __init__(self, ws: Workspace, client: Any = None, idle: float | None = None) -> None:
         self.ws = ws
         self.client = client
-        self.idle = idle if idle is not None else float(os.environ.get(IDLE_ENV) or DEFAULT_IDLE_S)
+        self.idle = idle if idle is not None else ws.settings.agent_idle
         self.lock = agent_lock(ws)
         self._replayers: dict[Path, Replayer] = {}
         self._stopping = False

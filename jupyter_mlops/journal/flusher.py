@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 import queue
 import threading
 import time
@@ -36,7 +35,6 @@ log = logging.getLogger("jupyter_mlops")
 
 IDLE_INTERVAL = 0.5
 MAX_BACKOFF = 30.0
-MODE_ENV = "MLOPS_SYNC"  # "agent" (default) or "inprocess"
 AGENT_CHECK_S = 1.0
 
 # reads a repository's state (sha, branch, dirty, diff, remote), or None outside git; passed in
@@ -114,7 +112,7 @@ class Sink:
     @classmethod
     def start(cls, ws: Workspace, in_process: bool | None = None) -> Sink:
         if in_process is None:
-            in_process = os.environ.get(MODE_ENV, "agent") == "inprocess"
+            in_process = ws.settings.sync == "inprocess"
         if in_process:
             _import_on_this_thread(ws)
         sink = cls(ws, Outbox.create(ws, self_replayed=in_process), in_process=in_process)

@@ -6,7 +6,7 @@ Example::
       webhooks:
         - name: ops                             # how deliveries name it (default: the URL's host)
           url: https://hooks.example.org/mlops  # or url_env: a variable holding the URL
-          secret_env: MLOPS_WEBHOOK_SECRET      # the HMAC-SHA256 key, read from this variable
+          secret_env: WEBHOOK_SECRET            # the HMAC-SHA256 key, read from this variable
           events: [alias_moved, rollback, drift_alert, quality_alert]   # default: every kind
           models: [churn]                       # default: every model
           format: json                          # or slack: {"text": "..."} for an incoming webhook
@@ -178,7 +178,7 @@ def _webhook(site: _Site, keys: list[str | int], hook: Any) -> WebhookSpec:
         raise site.error(
             keys,
             "needs `secret_env`: the variable holding the key every delivery is signed with",
-            hint="e.g. secret_env: MLOPS_WEBHOOK_SECRET (format: slack may go unsigned)",
+            hint="e.g. secret_env: WEBHOOK_SECRET (format: slack may go unsigned)",
         )
     events = site.words([*keys, "events"], hook.get("events"))
     for kind in events:

@@ -74,9 +74,6 @@ class LineageGraph:
         """Everything ``node_id`` (default: the focus) fed, transitively."""
         return self._walk(node_id or self.focus, forward=True)
 
-    def of_kind(self, kind: str) -> list[Node]:
-        return [n for n in self.nodes.values() if n.kind == kind]
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "focus": self.focus,

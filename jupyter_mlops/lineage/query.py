@@ -16,16 +16,17 @@ import json
 import re
 from collections import deque
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ..datasets.cell_inputs import file_source
-from ..datasets.registry import T_SOURCE, _search, find_by_digest, resolve
+from ..datasets.versions import T_SOURCE, _search, find_by_digest, resolve
 from ..errors import InvalidInput, NotFound
-from ..store.client import client_for
 from ..store.runs import get_run
 from ..tags import DATASET_DIGEST_TAG, DATASET_NAME_TAG, KIND_TAG, MODEL_ID_TAG
-from ..workspace import Workspace
 from .graph import LineageGraph, Node
+
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
 
 MAX_NODES = 200
 _MODEL_ID = re.compile(r"(?:^|[:/])(m-[0-9a-f]{32})(?:/|$)")
@@ -42,9 +43,9 @@ def _model_id_of(mv: Any) -> str | None:
 
 
 class _Builder:
-    def __init__(self, ws: Workspace) -> None:
-        self.ws = ws
-        self.client = client_for(ws)
+    def __init__(self, gw: Gateway) -> None:
+        self.gw, self.ws = gw, gw.ws
+        self.client = gw.client
         self.graph: LineageGraph | None = None
         self.dataset_sources: dict[str, dict[str, Any]] = {}
         self._exp_ids: list[str] | None = None
@@ -126,7 +127,7 @@ class _Builder:
         elif kind == "dataset":
             src = self.dataset_sources.get(ident)
             if src is None:
-                for v in find_by_digest(self.ws, ident):
+                for v in find_by_digest(self.gw, ident):
                     self.remember_source(ident, v.source)
                 src = self.dataset_sources.get(ident)
             if src:
@@ -139,7 +140,7 @@ class _Builder:
         out: list[tuple[Node, str]] = []
         if kind == "file":
             path = ident.rsplit("#", 1)[0]
-            for run in _search(self.ws, f"tags.`{T_SOURCE}` LIKE '%{json.dumps(path)[1:-1]}%'"):
+            for run in _search(self.gw, f"tags.`{T_SOURCE}` LIKE '%{json.dumps(path)[1:-1]}%'"):
                 tags = run.data.tags
                 src = json.loads(tags.get(T_SOURCE) or "{}")
                 if src.get("file") == path and src.get("file_hash", "").startswith(
@@ -239,10 +240,10 @@ class _Builder:
         return candidate if self.ws.contains(candidate) and candidate.is_file() else None
 
     def _run(self, ref: str) -> Node:
-        return self.run_node(get_run(self.ws, ref))
+        return self.run_node(get_run(self.gw, ref))
 
     def _dataset(self, ref: str) -> Node:
-        v = resolve(self.ws, ref)
+        v = resolve(self.gw, ref)
         if not v.run_id:
             raise NotFound(f"no dataset version {ref!r}", hint=_HINT)
         self.remember_source(v.digest, v.source)
@@ -277,11 +278,11 @@ _HINT = (
 )
 
 
-def lineage(ws: Workspace, ref: str, *, direction: str = "both") -> LineageGraph:
+def lineage(gw: Gateway, ref: str, *, direction: str = "both") -> LineageGraph:
     """The lineage graph around ``ref``: upstream, downstream or both."""
     if direction not in ("both", "up", "down"):
         raise InvalidInput(f"direction {direction!r}", hint="use both, up or down")
-    builder = _Builder(ws)
+    builder = _Builder(gw)
     focus = builder.focus(ref)
     graph = LineageGraph(focus=focus.id)
     graph.add(focus)

@@ -60,7 +60,7 @@ def current_quality(check: TriggerCheck, window: float) -> dict[str, float]:
         quality = importlib.import_module(QUALITY_MODULE)
     except ImportError:
         return {}
-    figures: dict[str, float] = quality.current_quality(check.ws, check.model, window)
+    figures: dict[str, float] = quality.current_quality(check.gw, check.model, window)
     return figures
 
 

@@ -42,7 +42,7 @@ class TriggerCheck:
         run: a check every few seconds would bury the real ones)."""
         if window not in self._reports:
             self._reports[window] = build_report(
-                self.ws, self.model, window=window, until=self.now, record=False, workers=1
+                self.gw, self.model, window=window, until=self.now, record=False, workers=1
             )
         return self._reports[window]
 

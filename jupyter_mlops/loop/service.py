@@ -22,7 +22,6 @@ from contextlib import contextmanager
 
 from ..errors import ConfigError, InvalidInput, MlopsError
 from ..release.aliases.lease import Lease, LeaseLost
-from ..release.history import current_actor
 from ..store.gateway import Gateway
 from ..tags import LOOP_LEADER_TAG
 from .cycle import Cycle, CycleBook, CyclePlan
@@ -64,12 +63,12 @@ class LoopService:
         self.spec = spec if spec is not None else load_loop_spec(gw.ws)
         self.model = loop_model(self.spec)
         self.poll = poll if poll is not None else self.spec.poll
-        self.actor = current_actor(actor, gw.ws.tracking_uri)
+        self.actor = gw.actor(actor)
         self.book = CycleBook(gw, self.model)
         self.ctx = CycleContext(gw, self.model, self.actor, say)
         self.say = say
         self.lease = Lease(
-            gw.ws,
+            gw,
             self.model,
             tag=LOOP_LEADER_TAG,
             purpose="loop",

@@ -1,6 +1,6 @@
 """The stages of a cycle, in order: build, register, validate, staging, canary, watch, champion.
 
-Each stage calls the function a person calls (``pipeline.build.build``, ``release.registry.register``,
+Each stage calls the function a person calls (``pipeline.build.build``, ``release.registration.register``,
 ``release.validation.validate``, ``release.rollout.promote``, the canary guard's ``judge`` and
 ``roll_back_canary``, ``release.approvals``): there is no second release path. A stage answers ``done``, ``skipped``
 or ``wait`` (come back next round: an approval not given yet, a canary still under watch, another
@@ -27,7 +27,7 @@ from ..pipeline.progress import OK_STATES
 from ..release import history
 from ..release.approvals import approval_of, request_approval
 from ..release.policy import ReleasePolicy, load_policy
-from ..release.registry import get_version, register
+from ..release.registration import get_version, register
 from ..release.rollout import demote_canary, promote, state
 from ..release.validation import validate
 from ..store.gateway import Gateway
@@ -132,13 +132,13 @@ def register_stage(ctx: CycleContext, cycle: Cycle, record: StageRecord) -> Stag
     run_id = model_run(ctx.gw, detail.get("runs", {}), detail.get("order", []), cycle.plan.register)
     version = _version_of_run(ctx.gw, ctx.model, run_id)
     if version is None:
-        mv = register(ctx.gw.ws, run_id, ctx.model, actor=ctx.actor, reason=ctx.reason(cycle))
+        mv = register(ctx.gw, run_id, ctx.model, actor=ctx.actor, reason=ctx.reason(cycle))
         version = str(mv.version)
         record.note = f"v{version} from run {run_id[:8]}"
     else:
         record.note = f"run {run_id[:8]} is already v{version}"
     cycle.version = version
-    champion = state(ctx.gw.ws, ctx.model).aliases.get("champion")
+    champion = state(ctx.gw, ctx.model).aliases.get("champion")
     if champion == version:
         raise CycleStop(
             "unchanged", f"v{version} (run {run_id[:8]}) is already the champion: nothing new"
@@ -148,9 +148,7 @@ def register_stage(ctx: CycleContext, cycle: Cycle, record: StageRecord) -> Stag
 
 def validate_stage(ctx: CycleContext, cycle: Cycle, record: StageRecord) -> StageResult:
     assert cycle.version is not None
-    report = validate(
-        ctx.gw.ws, ctx.model, cycle.version, reason=ctx.reason(cycle), actor=ctx.actor
-    )
+    report = validate(ctx.gw, ctx.model, cycle.version, reason=ctx.reason(cycle), actor=ctx.actor)
     record.detail = {"gate_run": report.run_id, "failed": [r.gate for r in report.failed]}
     if not report.passed:
         why = "; ".join(f"{r.gate}: {r.reason}" for r in report.failed)
@@ -167,7 +165,7 @@ def _approved(ctx: CycleContext, cycle: Cycle, record: StageRecord, alias: str) 
     if rule is None:
         return True
     assert cycle.version is not None
-    approval = approval_of(get_version(ctx.gw.ws, ctx.model, cycle.version), alias)
+    approval = approval_of(get_version(ctx.gw, ctx.model, cycle.version), alias)
     if approval is not None and approval.state == "approved":
         record.detail["approved_by"] = approval.decided_by
         return True
@@ -175,14 +173,14 @@ def _approved(ctx: CycleContext, cycle: Cycle, record: StageRecord, alias: str) 
         why = f"{alias} rejected by {approval.decided_by}" + (
             f": {approval.comment}" if approval.comment else ""
         )
-        if state(ctx.gw.ws, ctx.model).aliases.get("canary") == cycle.version:
+        if state(ctx.gw, ctx.model).aliases.get("canary") == cycle.version:
             demote_canary(
-                ctx.gw.ws, ctx.model, reason=why, actor=ctx.actor, only_version=cycle.version
+                ctx.gw, ctx.model, reason=why, actor=ctx.actor, only_version=cycle.version
             )
         raise CycleStop("stopped", why)
     if approval is None or approval.cycle != cycle.run_id:
         request_approval(
-            ctx.gw.ws,
+            ctx.gw,
             ctx.model,
             cycle.version,
             alias,
@@ -207,7 +205,7 @@ def _promotion(alias: str) -> Stage:
             record.note = "not in loop.cycle.promote"
             return "skipped"
         v = cycle.version
-        aliases = state(ctx.gw.ws, ctx.model).aliases
+        aliases = state(ctx.gw, ctx.model).aliases
         if alias == "canary" and aliases.get("champion") is None:
             record.note = "no champion yet: no canary to compare with"
             return "skipped"
@@ -216,12 +214,12 @@ def _promotion(alias: str) -> Stage:
         if aliases.get(alias) != v:
             weight = cycle.plan.canary_weight if alias == "canary" else None
             promote(
-                ctx.gw.ws, ctx.model, v, alias, weight=weight, reason=ctx.reason(cycle),
+                ctx.gw, ctx.model, v, alias, weight=weight, reason=ctx.reason(cycle),
                 actor=ctx.actor,
             )  # fmt: skip
         record.note = f"v{v} is {alias}"
         if alias == "canary":
-            weight = state(ctx.gw.ws, ctx.model).canary_weight
+            weight = state(ctx.gw, ctx.model).canary_weight
             record.detail["weight"] = weight
             record.note += f" at {weight:g}% of traffic"
         return "done"
@@ -232,14 +230,14 @@ def _promotion(alias: str) -> Stage:
 def _canary_verdict(ctx: CycleContext, since: float, canary: str) -> CanaryVerdict:
     """The guard's verdict on the canary's traffic since it went in (not on traffic an earlier
     rollout of the same version had), and its rollback when the verdict says so."""
-    aliases = state(ctx.gw.ws, ctx.model).aliases
+    aliases = state(ctx.gw, ctx.model).aliases
     thresholds = load_monitor_config(ctx.gw.ws).canary
     now = ctx.now()
-    table = scan_predictions(ctx.gw.ws, ctx.model, since=since, until=now + 1).table
+    table = scan_predictions(ctx.gw, ctx.model, since=since, until=now + 1).table
     verdict = judge(ctx.model, table, canary, aliases.get("champion"), thresholds)
     if verdict.decision == "rollback":
         reason = "canary guard: " + "; ".join(verdict.reasons)
-        verdict.acted = roll_back_canary(ctx.gw.ws, ctx.model, canary, reason, verdict.champion)
+        verdict.acted = roll_back_canary(ctx.gw, ctx.model, canary, reason, verdict.champion)
     return verdict
 
 
@@ -254,8 +252,8 @@ def watch_stage(ctx: CycleContext, cycle: Cycle, record: StageRecord) -> StageRe
         return "skipped"
     v = cycle.version
     assert v is not None and canary.ended is not None
-    if state(ctx.gw.ws, ctx.model).aliases.get("canary") != v:
-        trail = [e for e in history.events(ctx.gw.ws, ctx.model) if e.version == v]
+    if state(ctx.gw, ctx.model).aliases.get("canary") != v:
+        trail = [e for e in history.events(ctx.gw, ctx.model) if e.version == v]
         last = next((e for e in reversed(trail) if e.action == "rollback"), None)
         why = f" by {last.actor}: {last.reason}" if last is not None else ""
         raise CycleStop("stopped", f"canary v{v} was taken out of traffic{why}")

@@ -102,7 +102,7 @@ def loop_status(gw: Gateway, spec: LoopSpec | None = None, *, limit: int = 20) -
     status.cycles = [] if fresh else CycleBook(gw, model).recent(limit)
     status.active = next((c for c in status.cycles if c.active), None)
     if tags:
-        status.pending = approvals(gw.ws, model, state="requested")
+        status.pending = approvals(gw, model, state="requested")
     return status
 
 

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..datasets.registry import list_versions
+from ..datasets.versions import list_versions
 from ..errors import MlopsError
 from .alerts import check_alert
 from .firing import Firing, Probe, TriggerCheck
@@ -94,7 +94,7 @@ def check_watch(check: TriggerCheck, trigger: Trigger, memory: dict[str, Any]) -
 def check_dataset(check: TriggerCheck, trigger: Trigger, memory: dict[str, Any]) -> Firing | None:
     assert trigger.dataset is not None
     try:
-        versions = list_versions(check.ws, trigger.dataset)
+        versions = list_versions(check.gw, trigger.dataset)
     except MlopsError:
         versions = []
     latest = versions[-1] if versions else None

@@ -22,9 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigError, Conflict, NotFound
 from ..release.aliases.lease import Lease, LeaseLost
 from ..release.rollout import demote_canary, state
-from ..store.gateway import Gateway, gateway_for
 from ..tags import GUARD_LEADER_TAG
-from ..workspace import Workspace
 from .drift import ReferenceProfile
 from .health import Health, health_by_version, request_arrays
 from .labels import load_labels
@@ -34,6 +32,8 @@ from .thresholds import CanaryThresholds, load_monitor_config
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from ..store.gateway import Gateway
 
 log = logging.getLogger(__name__)
 GUARD_ACTOR = "canary-guard"
@@ -64,8 +64,8 @@ class CanaryVerdict:
         return head + (": " + "; ".join(self.reasons) if self.reasons else "")
 
 
-def _aliases(ws: Workspace, model: str) -> dict[str, str]:
-    return dict(state(ws, model).aliases)
+def _aliases(gw: Gateway, model: str) -> dict[str, str]:
+    return dict(state(gw, model).aliases)
 
 
 def _output_psi(table: pa.Table, canary: str, champion: str) -> float | None:
@@ -171,7 +171,7 @@ def quality_drop(
 
 
 def roll_back_canary(
-    ws: Workspace, model: str, version: str, reason: str, champion: str | None = None
+    gw: Gateway, model: str, version: str, reason: str, champion: str | None = None
 ) -> bool:
     """Take ``version`` out of traffic if it is still the canary (and ``champion`` still the
     champion it was judged against); True when it was rolled back.
@@ -180,7 +180,7 @@ def roll_back_canary(
 
     try:  # checked again under the release lease: never a canary other than the one judged
         demote_canary(
-            ws,
+            gw,
             model,
             reason=reason,
             actor=GUARD_ACTOR,
@@ -193,7 +193,7 @@ def roll_back_canary(
 
 
 def evaluate_canary(
-    ws: Workspace,
+    gw: Gateway,
     model: str,
     *,
     table: pa.Table | None = None,
@@ -202,20 +202,20 @@ def evaluate_canary(
 ) -> CanaryVerdict:
     """Judge the current canary on the last ``monitor.canary.window`` of traffic."""
 
-    th = thresholds or load_monitor_config(ws).canary
-    aliases = _aliases(ws, model)
+    th = thresholds or load_monitor_config(gw.ws).canary
+    aliases = _aliases(gw, model)
     canary, champion = aliases.get("canary"), aliases.get("champion")
     if canary is None:
         return CanaryVerdict(model, "none", None, champion)
     until = now if now is not None else time.time()
     if table is None:
-        table = scan_predictions(ws, model, since=until - th.window, until=until + 1).table
+        table = scan_predictions(gw, model, since=until - th.window, until=until + 1).table
     try:
-        quality = canary_quality(gateway_for(ws), model, canary, until, th)
+        quality = canary_quality(gw, model, canary, until, th)
     except Exception as exc:  # labels that cannot be scored leave the other checks standing
         log.warning("canary guard for %s: quality not computed: %s", model, exc)
         quality = None
-    min_labels = load_monitor_config(ws).quality.min_labels
+    min_labels = load_monitor_config(gw.ws).quality.min_labels
     return judge(model, table, canary, champion, th, quality, min_labels)
 
 
@@ -230,7 +230,7 @@ def canary_quality(
     if labels.empty:
         return None
     cfg = load_monitor_config(gw.ws).quality
-    table = scan_predictions(gw.ws, model, since=until - th.quality_window, until=until + 1).table
+    table = scan_predictions(gw, model, since=until - th.quality_window, until=until + 1).table
     if table.num_rows == 0:
         return None
     mine = table.filter(pc.equal(table["version"], canary))
@@ -241,7 +241,7 @@ def canary_quality(
 
 
 def guard_canary(
-    ws: Workspace,
+    gw: Gateway,
     model: str,
     *,
     thresholds: CanaryThresholds | None = None,
@@ -249,10 +249,10 @@ def guard_canary(
     act: bool = True,
 ) -> CanaryVerdict:
     """Evaluate, and when the verdict is ``rollback`` (and ``act``), roll the canary back."""
-    verdict = evaluate_canary(ws, model, thresholds=thresholds, now=now)
+    verdict = evaluate_canary(gw, model, thresholds=thresholds, now=now)
     if act and verdict.decision == "rollback" and verdict.canary is not None:
         reason = "canary guard: " + "; ".join(verdict.reasons)
-        verdict.acted = roll_back_canary(ws, model, verdict.canary, reason, verdict.champion)
+        verdict.acted = roll_back_canary(gw, model, verdict.canary, reason, verdict.champion)
         if verdict.acted:
             log.warning("%s v%s rolled back: %s", model, verdict.canary, reason)
     return verdict
@@ -268,14 +268,14 @@ class CanaryGuard:
 
     def __init__(
         self,
-        ws: Workspace,
+        gw: Gateway,
         model: str,
         *,
         interval: float | None = None,
         thresholds: CanaryThresholds | None = None,
     ) -> None:
-        self.ws, self.model = ws, model
-        self.thresholds = thresholds or load_monitor_config(ws).canary
+        self.gw, self.model = gw, model
+        self.thresholds = thresholds or load_monitor_config(gw.ws).canary
         self.interval = interval if interval is not None else self.thresholds.interval
         self.last: CanaryVerdict | None = None
         self.last_error: str | None = None
@@ -289,14 +289,14 @@ class CanaryGuard:
         return self
 
     def check(self) -> CanaryVerdict:
-        self.last = guard_canary(self.ws, self.model, thresholds=self.thresholds)
+        self.last = guard_canary(self.gw, self.model, thresholds=self.thresholds)
         return self.last
 
     def lead(self) -> bool:
         """True while this guard is the fleet's one leader (renewed every round)."""
         if self._leader is None:
             self._leader = Lease(
-                self.ws,
+                self.gw,
                 self.model,
                 tag=LEADER_TAG,
                 purpose="canary guard",
@@ -334,11 +334,11 @@ class CanaryGuard:
                 log.warning("canary guard for %s kept its lease: %s", self.model, exc)
 
 
-def start_guard(ws: Workspace, model: str, enabled: bool | None = None) -> CanaryGuard | None:
+def start_guard(gw: Gateway, model: str, enabled: bool | None = None) -> CanaryGuard | None:
     """The guard a model server runs beside its router: started when ``enabled`` (``serve
     --guard``), or when ``enabled`` is None and ``monitor.canary.guard`` is true in mlops.yaml."""
     try:
-        thresholds = load_monitor_config(ws).canary
+        thresholds = load_monitor_config(gw.ws).canary
     except ConfigError as exc:
         if enabled:
             raise
@@ -346,4 +346,4 @@ def start_guard(ws: Workspace, model: str, enabled: bool | None = None) -> Canar
         return None
     if not (thresholds.guard if enabled is None else enabled):
         return None
-    return CanaryGuard(ws, model, thresholds=thresholds).start()
+    return CanaryGuard(gw, model, thresholds=thresholds).start()

@@ -7,22 +7,23 @@ gets its report.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import NotFound
-from ..store.client import client_for
-from ..workspace import Workspace
 from .predlog_format import predictions_dir
 
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
 
-def require_known_model(ws: Workspace, model: str) -> None:
+
+def require_known_model(gw: Gateway, model: str) -> None:
     """Raise NotFound unless ``model`` is a registered model or has logged predictions."""
-    folder = predictions_dir(ws, model)
+    folder = predictions_dir(gw.ws, model)
     if folder.is_dir() and any(folder.iterdir()):
         return
-    from mlflow.exceptions import MlflowException
-
     try:
-        client_for(ws).get_registered_model(model)
-    except MlflowException:
+        gw.registered_model(model)
+    except NotFound:
         raise NotFound(
             f"no registered model {model!r}, and no predictions logged for it",
             hint="register one with `jupyter-mlops register RUN --name NAME`",

@@ -127,7 +127,7 @@ def _match(gw: Gateway, model: str, table: Any, done: LabelImport) -> None:
     """How many of these labels meet a logged prediction, and their quality per version."""
     cfg = load_monitor_config(gw.ws)
     until = time.time()
-    scan = scan_predictions(gw.ws, model, since=until - cfg.log.max_age, until=until + 1)
+    scan = scan_predictions(gw, model, since=until - cfg.log.max_age, until=until + 1)
     done.problems.extend(scan.problems)
     labels = table.to_pandas()
     labels[ROW_COLUMN] = labels[ROW_COLUMN].astype("Int64")

@@ -191,7 +191,7 @@ def ship_labels(gw: Gateway, model: str) -> int:
     waiting = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix == ".arrow")
     if not waiting:
         return 0
-    run_id = bookkeeping_runs(gw.ws, model, create=True)[0]
+    run_id = bookkeeping_runs(gw, model, create=True)[0]
     dest = f"{ARTIFACT_ROOT}/{model_folder_name(model)}"
     for path in waiting:
         gw.client.log_artifact(run_id, str(path), dest)
@@ -237,7 +237,7 @@ def fetch_remote_labels(gw: Gateway, model: str, *, force: bool = False) -> list
     own = {p.name for p in _label_files(labels_dir(gw, model))}
     base = f"{ARTIFACT_ROOT}/{model_folder_name(model)}"
     client = gw.client
-    for run_id in bookkeeping_runs(gw.ws, model):
+    for run_id in bookkeeping_runs(gw, model):
         for item in client.list_artifacts(run_id, base):
             name = item.path.rsplit("/", 1)[-1]
             if item.is_dir or not name.endswith(".arrow") or name in own:

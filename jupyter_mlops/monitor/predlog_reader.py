@@ -18,12 +18,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..workspace import Workspace
+from ..limits import LINE_TEXT
 from .predlog_format import FILE_NAME, _as_epoch, predictions_dir, records_to_table, unify_tables
 from .predlog_shipping import SHIPPED_DIR, fetch_shipped
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from ..store.gateway import Gateway
 
 
 @dataclass
@@ -102,7 +104,7 @@ def _window(table: pa.Table, lo: float | None, hi: float | None) -> tuple[pa.Tab
 
 
 def scan_predictions(
-    ws: Workspace,
+    gw: Gateway,
     model: str,
     since: float | datetime | None = None,
     until: float | datetime | None = None,
@@ -112,14 +114,14 @@ def scan_predictions(
 
     lo = _as_epoch(since) if since is not None else None
     hi = _as_epoch(until) if until is not None else None
-    folder = predictions_dir(ws, model)
+    folder = predictions_dir(gw.ws, model)
     scan = PredictionScan(table=_empty_table())
     paths = _local_files(folder)
-    if not ws.is_embedded:  # the team server holds every replica's shipped segments
+    if not gw.ws.is_embedded:  # the team server holds every replica's shipped segments
         try:
-            paths += fetch_shipped(ws, model, lo, hi, {p.name for p in paths})
+            paths += fetch_shipped(gw, model, lo, hi, {p.name for p in paths})
         except Exception as exc:  # the log still reads: say what is missing
-            scan.remote_error = f"{type(exc).__name__}: {exc}"[:500]
+            scan.remote_error = f"{type(exc).__name__}: {exc}"[:LINE_TEXT]
     tables = []
     for path in paths:
         table = _read_file(path, lo, hi, scan)
@@ -179,14 +181,14 @@ def _read_file(
 
 
 def read_predictions(
-    ws: Workspace,
+    gw: Gateway,
     model: str,
     since: float | datetime | None = None,
     until: float | datetime | None = None,
 ) -> pa.Table:
     """The log window as an Arrow table (``.to_pandas()`` for a DataFrame); skip counts are in the
     schema metadata (``corrupted_files``, ``corrupted_records``). ``scan_predictions`` gives more."""
-    scan = scan_predictions(ws, model, since, until)
+    scan = scan_predictions(gw, model, since, until)
     meta = {
         b"corrupted_files": str(len(scan.corrupted_files)).encode(),
         b"corrupted_records": str(scan.corrupted_records).encode(),

@@ -25,12 +25,14 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, TypedDict, cast
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
-from ..store.client import client_for
+from ..settings import Settings
 from ..tags import KIND_TAG, PREDICTION_LOG_TAG
-from ..workspace import Workspace
 from .predlog_format import FILE_NAME, model_folder_name, predictions_dir
+
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
 
 
 class ShipStats(TypedDict):
@@ -48,9 +50,9 @@ DEFAULT_SHIP_INTERVAL = 60.0
 PRUNE_SHIPPED_EVERY = 3600.0
 
 
-def replica_name() -> str:
-    """``MLOPS_REPLICA``, else host and pid (unique per running router)."""
-    name = os.environ.get("MLOPS_REPLICA") or f"{socket.gethostname()}-{os.getpid()}"
+def replica_name(settings: Settings) -> str:
+    """The ``replica`` setting, else host and pid (unique per running router)."""
+    name = settings.replica or f"{socket.gethostname()}-{os.getpid()}"
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:100] or "replica"
 
 
@@ -77,10 +79,10 @@ def _experiment_id(client: Any, create: bool) -> str | None:
         return cast("str", exp.experiment_id)
 
 
-def bookkeeping_runs(ws: Workspace, model: str, *, create: bool = False) -> list[str]:
+def bookkeeping_runs(gw: Gateway, model: str, *, create: bool = False) -> list[str]:
     """Run ids holding ``model``'s shipped segments, oldest first (one created if asked)."""
 
-    client = client_for(ws)
+    client = gw.client
     exp = _experiment_id(client, create)
     if exp is None:
         return []
@@ -108,18 +110,18 @@ class SegmentShipper:
 
     def __init__(
         self,
-        ws: Workspace,
+        gw: Gateway,
         model: str,
         *,
         interval: float = DEFAULT_SHIP_INTERVAL,
         replica: str | None = None,
         max_age: float | None = None,
     ) -> None:
-        self.ws, self.model, self.interval = ws, model, interval
+        self.gw, self.model, self.interval = gw, model, interval
         self.max_age = max_age  # shipped hours older than this are deleted from the server
         self._pruned_at = 0.0
-        self.replica = replica or replica_name()
-        self.folder = predictions_dir(ws, model, create=True)
+        self.replica = replica or replica_name(gw.ws.settings)
+        self.folder = predictions_dir(gw.ws, model, create=True)
         self.shipped_dir = self.folder / SHIPPED_DIR
         self.stats: ShipStats = {"shipped": 0, "ship_errors": 0, "last_lag_s": None}
         self.last_error: str | None = None
@@ -150,13 +152,13 @@ class SegmentShipper:
         (any replica may do it: deleting twice is harmless); returns how many hours went."""
         from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
-        client = client_for(self.ws)
+        client = self.gw.client
         limit = (now if now is not None else time.time()) - max_age
         base = f"{ARTIFACT_ROOT}/{model_folder_name(self.model)}"
         removed = 0
-        for run_id in bookkeeping_runs(self.ws, self.model):
+        for run_id in bookkeeping_runs(self.gw, self.model):
             artifact_uri = client.get_run(run_id).info.artifact_uri
-            repo = get_artifact_repository(artifact_uri, tracking_uri=self.ws.tracking_uri)
+            repo = get_artifact_repository(artifact_uri, tracking_uri=self.gw.tracking_uri)
             for replica in client.list_artifacts(run_id, base):
                 for hour in client.list_artifacts(run_id, replica.path) if replica.is_dir else []:
                     try:
@@ -185,11 +187,11 @@ class SegmentShipper:
 
     def _upload(self, path: Path) -> None:
         if self._run_id is None:
-            self._run_id = bookkeeping_runs(self.ws, self.model, create=True)[0]
+            self._run_id = bookkeeping_runs(self.gw, self.model, create=True)[0]
         dest = "/".join(
             (ARTIFACT_ROOT, model_folder_name(self.model), self.replica, segment_hour(path.name))
         )
-        client_for(self.ws).log_artifact(self._run_id, str(path), dest)
+        self.gw.client.log_artifact(self._run_id, str(path), dest)
         self.shipped_dir.mkdir(exist_ok=True)
         os.replace(path, self.shipped_dir / path.name)
         match = FILE_NAME.match(path.name)
@@ -215,7 +217,7 @@ def _hours_in(lo: float | None, hi: float | None, hour: str) -> bool:
 
 
 def fetch_shipped(
-    ws: Workspace,
+    gw: Gateway,
     model: str,
     since: float | None,
     until: float | None,
@@ -224,13 +226,13 @@ def fetch_shipped(
     """Local copies of the shipped segments of ``model`` in the window whose names are not in
     ``known`` (downloaded once into ``.mlops/predictions-cache``: segments never change)."""
 
-    client = client_for(ws)
-    cache = ws.subdir("predictions-cache") / model_folder_name(model)
+    client = gw.client
+    cache = gw.ws.subdir("predictions-cache") / model_folder_name(model)
     cache.mkdir(exist_ok=True)
     base = f"{ARTIFACT_ROOT}/{model_folder_name(model)}"
     out: list[Path] = []
     seen = set(known)
-    for run_id in bookkeeping_runs(ws, model):
+    for run_id in bookkeeping_runs(gw, model):
         for replica in client.list_artifacts(run_id, base):
             if not replica.is_dir:
                 continue

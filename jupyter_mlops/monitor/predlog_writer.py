@@ -38,6 +38,8 @@ from .thresholds import LogSettings, load_monitor_config
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from ..store.gateway import Gateway
+
 CONVERT_SLICE = 256
 MAX_UNSIGNED_COLUMNS = 200
 PRUNE_EVERY = 30.0
@@ -96,7 +98,7 @@ class PredictionLog:
 
     def __init__(
         self,
-        ws: Workspace,
+        gw: Gateway,
         model_name: str,
         *,
         flush_interval: float = 1.0,
@@ -107,7 +109,7 @@ class PredictionLog:
         ship_interval: float | None = None,
         columns: Callable[[str | None], Collection[str] | None] | None = None,
     ) -> None:
-        self.ws = ws
+        ws = self.ws = gw.ws
         self.model = model_name
         self.folder = predictions_dir(ws, model_name, create=True)
         self.flush_interval = flush_interval
@@ -144,7 +146,7 @@ class PredictionLog:
         if ship if ship is not None else not ws.is_embedded:
             interval = ship_interval if ship_interval is not None else settings.ship_interval
             self.shipper = SegmentShipper(
-                ws, model_name, interval=interval, max_age=settings.max_age
+                gw, model_name, interval=interval, max_age=settings.max_age
             ).start()
         _open_logs.add(self)
 

@@ -12,7 +12,7 @@ classes; on the logged score named by ``monitor.quality.score``, else on the pre
 Regressors: MAE and RMSE. The task is ``monitor.quality.task``, else guessed: labels that are
 text, booleans or a few whole numbers (at most 20 values) make a classifier.
 
-``current_quality(ws, model, window_s)`` is the figure the loop's quality trigger watches.
+``current_quality(gw, model, window_s)`` is the figure the loop's quality trigger watches.
 """
 
 from __future__ import annotations
@@ -22,9 +22,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..store.gateway import Gateway, gateway_for
+from ..store.gateway import Gateway
 from ..tags import METRIC_PREFIX
-from ..workspace import Workspace
 from .labels import ID_COLUMN, LABEL_COLUMN, ROW_COLUMN, load_labels
 from .predlog import OUTPUT_COLUMN, scan_predictions
 from .thresholds import QualityThresholds, load_monitor_config
@@ -355,17 +354,16 @@ def validation_figures(gw: Gateway, model: str, table: pa.Table) -> dict[str, di
     return out
 
 
-def current_quality(ws: Workspace, model: str, window_s: float) -> dict[str, float]:
+def current_quality(gw: Gateway, model: str, window_s: float) -> dict[str, float]:
     """Quality of the predictions served in the last ``window_s`` seconds that have labels,
     across every version that served (shadow excluded): metric name -> value; empty when no
     prediction of the window has a label yet. The loop's quality trigger watches it."""
-    gw = gateway_for(ws)
-    th = load_monitor_config(ws).quality
+    th = load_monitor_config(gw.ws).quality
     labels, _ = load_labels(gw, model)
     if labels.empty:
         return {}
     until = time.time()
-    table = scan_predictions(ws, model, since=until - window_s, until=until + 1).table
+    table = scan_predictions(gw, model, since=until - window_s, until=until + 1).table
     frame = joined_frame(table, labels, th)
     served = frame[frame["alias"] != "shadow"]
     return figures(served, task_of(served, th), th) if not served.empty else {}

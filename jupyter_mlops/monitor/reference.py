@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..datasets.api import load_dataset
-from ..release.registry import get_version, model_dir
-from ..store.client import client_for
-from ..workspace import Workspace
+from ..datasets.versions import load, resolve
+from ..release.registration import get_version, model_dir
+
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
 
 TRAINING_CONTEXTS = ("training", "train")
 MAX_PREDICTION_ROWS = 20_000
@@ -40,12 +41,12 @@ def _dataset_inputs(run: Any) -> list[tuple[Any, str | None]]:
     return out
 
 
-def _load_snapshot(ws: Workspace, dataset: Any) -> Any:
-    return load_dataset(dataset.digest, workspace=ws)
+def _load_snapshot(gw: Gateway, dataset: Any) -> Any:
+    return load(gw, resolve(gw, dataset.digest))
 
 
 def training_reference(
-    ws: Workspace, model: str, version: str | None, *, with_predictions: bool = True
+    gw: Gateway, model: str, version: str | None, *, with_predictions: bool = True
 ) -> TrainingReference:
     """The training data (and the model's predictions on it) of ``model`` version ``version``."""
     from mlflow.exceptions import MlflowException
@@ -54,7 +55,7 @@ def training_reference(
     if version is None:
         ref.notes.append(f"{model} has no champion or logged version to compare with")
         return ref
-    client = client_for(ws)
+    client = gw.client
     try:
         mv = client.get_model_version(model, str(version))
     except MlflowException:
@@ -74,7 +75,7 @@ def training_reference(
     if not training and inputs:
         # a tracked cell records what it read (X, y...) without a context: the input holding
         # every column of the model's signature is what the model was fitted on
-        loaded = _load_version(ws, model, str(version), ref.notes)
+        loaded = _load_version(gw, model, str(version), ref.notes)
         features = _signature_inputs(loaded) if loaded is not None else None
         training = _covering_inputs([d for d, _ in inputs], features)
         if not training and len(inputs) == 1:
@@ -88,13 +89,13 @@ def training_reference(
     ds = training[0]
     ref.description = f"training dataset {ds.name} ({ds.digest[:12]}) of run {mv.run_id[:8]}"
     try:
-        ref.frame = _load_snapshot(ws, ds)
+        ref.frame = _load_snapshot(gw, ds)
     except Exception as exc:  # ImportError, NotFound, IntegrityError...
         ref.notes.append(f"{ref.description} cannot be loaded: {exc}")
         ref.frame = None
         return ref
     if loaded is None:
-        loaded = _load_version(ws, model, str(version), ref.notes)
+        loaded = _load_version(gw, model, str(version), ref.notes)
     if loaded is not None:
         ref.features = _signature_inputs(loaded)
         if with_predictions:
@@ -119,12 +120,12 @@ def _covering_inputs(datasets: list[Any], features: list[str] | None) -> list[An
     return [d for _, d in sorted(found, key=lambda pair: pair[0])]
 
 
-def _load_version(ws: Workspace, model: str, version: str, notes: list[str]) -> Any:
+def _load_version(gw: Gateway, model: str, version: str, notes: list[str]) -> Any:
     """The version's MLflow pyfunc model, loaded from the workspace's own store (or None)."""
     try:
         import mlflow.pyfunc
 
-        return mlflow.pyfunc.load_model(str(model_dir(ws, get_version(ws, model, version))))
+        return mlflow.pyfunc.load_model(str(model_dir(gw, get_version(gw, model, version))))
     except Exception as exc:
         notes.append(f"cannot load {model} v{version} ({exc}); prediction drift not computed")
         return None

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np  # noqa: TID253 -- needed at import here
 
-from ..store.client import client_for, experiment_id
-from ..store.gateway import gateway_for
+from ..errors import NotFound
+from ..limits import LINE_TEXT, LIST_TEXT, MAX_KEY
 from ..tags import (
     KIND_TAG,
     MODEL_TAG,
@@ -39,6 +39,8 @@ from .thresholds import MonitorConfig, load_monitor_config, parse_duration
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from ..store.gateway import Gateway
 
 MONITOR_KIND = "monitor"
 
@@ -96,12 +98,10 @@ class MonitorReport:
 # --------------------------------------------------------------------------- building
 
 
-def _registry_aliases(ws: Workspace, model: str, problems: list[str]) -> dict[str, str]:
-    from mlflow.exceptions import MlflowException
-
+def _registry_aliases(gw: Gateway, model: str, problems: list[str]) -> dict[str, str]:
     try:
-        rm = client_for(ws).get_registered_model(model)
-    except MlflowException:
+        rm = gw.registered_model(model)
+    except NotFound:
         problems.append(f"{model} is not a registered model; only the prediction log is used")
         return {}
     return {k: str(v) for k, v in rm.aliases.items()}
@@ -122,7 +122,7 @@ def _served(table: pa.Table) -> pa.Table:
 
 
 def build_report(
-    ws: Workspace,
+    gw: Gateway,
     model: str,
     *,
     window: float | str | None = None,
@@ -143,14 +143,15 @@ def build_report(
     ``announce`` (default: ``record``; a sidebar's look at the report announces nothing)."""
     import pyarrow.compute as pc
 
+    ws = gw.ws
     cfg = config or load_monitor_config(ws)
     until = float(until) if until is not None else time.time()
     span = parse_duration(window, "window") if window is not None else cfg.window
     since = float(since) if since is not None else until - span
     report = MonitorReport(model, since, until)
-    report.aliases = _registry_aliases(ws, model, report.problems)
+    report.aliases = _registry_aliases(gw, model, report.problems)
 
-    scan = scan_predictions(ws, model, since=since, until=until)
+    scan = scan_predictions(gw, model, since=since, until=until)
     report.problems.extend(scan.problems)
     table = scan.table
     if table.num_rows == 0:
@@ -165,7 +166,7 @@ def build_report(
     served = _served(table)
     report.live_rows = served.num_rows
     report.reference_version = version or report.aliases.get("champion") or _latest_version(req)
-    frame, features, ref_preds = _reference(ws, report, reference, reference_predictions)
+    frame, features, ref_preds = _reference(gw, report, reference, reference_predictions)
     if frame is not None:
         _input_drift(report, cfg, table, served, frame, features, workers)
     if ref_preds is not None and served.num_rows and report.reference_version is not None:
@@ -177,14 +178,14 @@ def build_report(
         report.alerts.append(f"input drift in {name}: {'; '.join(report.drift[name].reasons)}")
     if report.prediction_drift is not None and report.prediction_drift.drifted:
         report.alerts.append("prediction drift: " + "; ".join(report.prediction_drift.reasons))
-    _quality(ws, report, cfg, table)
+    _quality(gw, report, cfg, table)
     if "canary" in report.aliases:
         _canary_verdict(report, cfg, table)
 
     write_latest(ws, report)
     if record:
         try:
-            report.run_id = record_report(ws, report)
+            report.run_id = record_report(gw, report)
         except Exception as exc:  # a store problem must not hide the report itself
             report.problems.append(f"monitoring run not recorded: {exc}")
     if record if announce is None else announce:
@@ -193,7 +194,7 @@ def build_report(
 
 
 def _reference(
-    ws: Workspace, report: MonitorReport, frame: Any, predictions: Any
+    gw: Gateway, report: MonitorReport, frame: Any, predictions: Any
 ) -> tuple[Any, list[str] | None, Any]:
     """The data to compare live traffic with: the caller's, else the training data of the
     reference version found through lineage (with that model's predictions on it)."""
@@ -201,7 +202,7 @@ def _reference(
         report.reference = "reference data given by the caller"
         return frame, None, predictions
     ref = training_reference(
-        ws, report.model, report.reference_version, with_predictions=predictions is None
+        gw, report.model, report.reference_version, with_predictions=predictions is None
     )
     report.problems.extend(ref.notes)
     report.reference = ref.description
@@ -261,10 +262,9 @@ def _canary_verdict(report: MonitorReport, cfg: MonitorConfig, table: Any) -> No
         report.alerts.append("canary: " + "; ".join(report.canary.reasons))
 
 
-def _quality(ws: Workspace, report: MonitorReport, cfg: MonitorConfig, table: Any) -> None:
+def _quality(gw: Gateway, report: MonitorReport, cfg: MonitorConfig, table: Any) -> None:
     """Quality from late labels, when the model has any (versions judged against the figures
     recorded at their validation)."""
-    gw = gateway_for(ws)
     try:
         found = quality_report(
             gw,
@@ -338,7 +338,7 @@ _METRIC_KEY = re.compile(r"[^A-Za-z0-9_\-. /]+")
 
 
 def _key(*parts: str) -> str:
-    return ".".join(_METRIC_KEY.sub("_", p) for p in parts)[:250]
+    return ".".join(_METRIC_KEY.sub("_", p) for p in parts)[:MAX_KEY]
 
 
 def report_metrics(report: MonitorReport) -> dict[str, float]:
@@ -378,16 +378,16 @@ def report_metrics(report: MonitorReport) -> dict[str, float]:
     return m
 
 
-def record_report(ws: Workspace, report: MonitorReport) -> str:
+def record_report(gw: Gateway, report: MonitorReport) -> str:
     """One finished MLflow run (mlops.kind=monitor) in experiment ``<model>-monitoring``."""
     from mlflow.entities import Metric, Param, RunTag
 
-    client = client_for(ws)
-    exp = experiment_id(ws, f"{report.model}-monitoring")
+    client = gw.client
+    exp = gw.experiment_id(f"{report.model}-monitoring")
     tags = {
         KIND_TAG: MONITOR_KIND,
         MODEL_TAG: report.model,
-        MONITOR_DRIFTED_TAG: ",".join(report.drifted)[:5000],
+        MONITOR_DRIFTED_TAG: ",".join(report.drifted)[:LIST_TEXT],
         MONITOR_ALERTS_TAG: str(len(report.alerts)),
     }
     if report.reference_version:
@@ -400,7 +400,7 @@ def record_report(ws: Workspace, report: MonitorReport) -> str:
     metrics = [Metric(k, v, ts, 0) for k, v in report_metrics(report).items()]
     params = [
         Param("window_s", f"{report.until - report.since:g}"),
-        Param("reference", (report.reference or "none")[:500]),
+        Param("reference", (report.reference or "none")[:LINE_TEXT]),
     ]
     for i in range(0, len(metrics), 900):
         client.log_batch(
@@ -429,24 +429,6 @@ def write_latest(ws: Workspace, report: MonitorReport) -> None:
     tmp = folder / f".latest-{os.getpid()}.json"
     tmp.write_text(json.dumps(data))
     os.replace(tmp, folder / "latest.json")
-
-
-def drift_history(ws: Workspace, model: str, limit: int = 100) -> list[dict[str, Any]]:
-    """Earlier monitoring runs of ``model``, oldest first: the drift history."""
-
-    exp = experiment_id(ws, f"{model}-monitoring", create=False)
-    if exp is None:
-        return []
-    runs = client_for(ws).search_runs(
-        [exp],
-        filter_string=f"tags.`{KIND_TAG}` = 'monitor'",
-        max_results=limit,
-        order_by=["attributes.start_time DESC"],
-    )
-    return [
-        {"run_id": r.info.run_id, "start_time": r.info.start_time, "metrics": dict(r.data.metrics)}
-        for r in reversed(runs)
-    ]
 
 
 # --------------------------------------------------------------------------- text

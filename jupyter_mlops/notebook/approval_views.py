@@ -1,5 +1,5 @@
 """``%mlops approve|reject|request-approval|approvals`` in a notebook: one line per approval.
-Each declaration in ``commands/approvals.py`` names its view here."""
+``notebook/views.py`` binds each command to its view here."""
 
 from __future__ import annotations
 

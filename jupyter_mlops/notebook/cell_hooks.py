@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..capture.context_providers import papermill_parameters as injected_parameters
-from ..capture.params import papermill_parameters
-from ..tags import param_tag
+from ..capture.context_providers import injected_parameters, parameter_tags
+from ..capture.params import injected_cell_parameters
 
 
 @dataclass
@@ -18,11 +17,11 @@ class Hooks:
 
     def pre_run_cell(self, info: Any) -> None:
         source = getattr(info, "raw_cell", "") or ""
-        params = papermill_parameters(source)
+        params = injected_cell_parameters(source)
         if params is not None:
             injected_parameters.update(params)
             if self.session is not None:
-                self.session.run.set_tags({param_tag(k): str(v)[:500] for k, v in params.items()})
+                self.session.run.set_tags(parameter_tags(params))
         if self.session is not None:
             self.session.before_cell(self.shell.user_ns)
 
@@ -69,7 +68,7 @@ def install_hooks(shell: Any) -> Hooks:
     hooks = Hooks(shell)
     # papermill's injected cell may have run before `%load_ext`: find it in the history
     for source in getattr(shell.history_manager, "input_hist_raw", []):
-        params = papermill_parameters(source or "")
+        params = injected_cell_parameters(source or "")
         if params is not None:
             injected_parameters.update(params)
     shell.events.register("pre_run_cell", hooks.pre_run_cell)

@@ -10,7 +10,7 @@ import ast
 import sys
 from typing import Any
 
-from ..capture import validation
+from ..capture import record_checks
 from ..capture.cell import CellCapture
 from ..capture.session import SessionRecorder
 from ..capture.tracker import redaction_notice
@@ -40,7 +40,9 @@ def _show_next_syntax_error_plainly(shell: Any) -> None:
     if shell.custom_exceptions:  # someone else's handler: leave it alone
         return
 
-    def handler(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None):
+    def handler(
+        shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None
+    ) -> None:
         shell.set_custom_exc((), None)
         shell._showtraceback(etype, value, shell.SyntaxTB.structured_traceback(etype, value, []))
 
@@ -69,9 +71,9 @@ def track(ctx: Any, args: Any, result: None) -> Any:
     __tracebackhide__ = True
     cell = ctx.cell
 
-    tags = validation.parse_tag_options(args.tags)
-    params = validation.split_names(args.params)
-    metrics = validation.split_names(args.metrics)
+    tags = record_checks.parse_tag_options(args.tags)
+    params = record_checks.split_names(args.params)
+    metrics = record_checks.split_names(args.metrics)
     if cell is None:
         return _session(ctx, args, tags)
     if args.mode:
@@ -130,7 +132,7 @@ def _finish_quietly(capture: Any, error: BaseException | None) -> None:
         print(f"mlops: {notice}", file=sys.stderr)
 
 
-def _session(ctx: Any, args: Any, tags: dict) -> None:
+def _session(ctx: Any, args: Any, tags: dict[str, str]) -> None:
     hooks = hooks_for(ctx.shell)
     if args.mode == "on":
         if hooks.session is not None:

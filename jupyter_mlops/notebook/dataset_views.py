@@ -1,6 +1,6 @@
 """``%mlops dataset|datasets|lineage|env|reproduce`` in a notebook: each returns an object that
-renders itself (a DataFrame, a lineage graph drawn as SVG, a diff or verdict with an HTML view),
-so the result is both shown and kept in ``_``. Each declaration in ``commands/datasets.py`` names
+renders itself (a DataFrame, a lineage graph drawn as SVG, a diff or verdict wrapped with its
+HTML view, ``result_views.Rendered``), so the result is both shown and kept in ``_``. Each declaration in ``commands/datasets.py`` names
 its view here.
 """
 
@@ -10,10 +10,12 @@ import argparse
 from typing import Any
 
 from ..capture.tracker import active_run
+from ..commands.texts import dataset_diff_text, env_diff_text, reproduction_text
 from ..datasets.api import log_dataset
 from ..datasets.diff import diff_datasets
 from ..errors import InvalidInput
 from ..journal.own_writes import flush_own
+from .result_views import Rendered, dataset_diff_html, env_diff_html, reproduction_html
 
 
 def _flush(ctx: Any) -> None:
@@ -42,7 +44,9 @@ def dataset(ctx: Any, args: argparse.Namespace, result: None) -> Any:
         a, b = (
             ctx.user_ns[w] if w.isidentifier() and w in ctx.user_ns else w for w in args.words[1:]
         )
-        return diff_datasets(ctx.workspace, a, b)
+        diff = diff_datasets(ctx.gateway, a, b)
+        text = dataset_diff_text(diff)
+        return Rendered(diff, text, dataset_diff_html(diff, text))
     expr = " ".join(args.words)
     obj = _evaluate(ctx, expr)
     name = args.name or (expr if expr.isidentifier() else None)
@@ -90,8 +94,8 @@ def lineage(ctx: Any, args: argparse.Namespace, graph: Any) -> Any:
 
 
 def env(ctx: Any, args: argparse.Namespace, diff: Any) -> Any:
-    return diff
+    return Rendered(diff, env_diff_text(diff), env_diff_html(diff))
 
 
 def reproduce(ctx: Any, args: argparse.Namespace, verdict: Any) -> Any:
-    return verdict
+    return Rendered(verdict, reproduction_text(verdict), reproduction_html(verdict))

@@ -1,6 +1,6 @@
 """``%mlops events``: the webhooks and their recent deliveries, as text.
 
-``commands/events.py`` names this view."""
+``notebook/views.py`` names this view."""
 
 from __future__ import annotations
 

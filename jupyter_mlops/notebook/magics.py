@@ -11,12 +11,15 @@ import os
 import shlex
 import sys
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from ..errors import MlopsError
+from ..settings import Settings
+from ..store.gateway import Gateway, gateway_for
 from ..workspace import Workspace
 from .cell_hooks import install_hooks
 from .subcommands import SUBCOMMANDS, help_for, help_text, unknown_subcommand
@@ -28,25 +31,31 @@ class MagicContext:
     cell: str | None = None  # the body of a %%mlops cell
 
     @property
-    def user_ns(self) -> dict:
-        return self.shell.user_ns
+    def user_ns(self) -> dict[str, Any]:
+        namespace: dict[str, Any] = self.shell.user_ns
+        return namespace
 
     @property
-    def workspace(self):
+    def workspace(self) -> Workspace:
         return current_workspace()
 
+    @property
+    def gateway(self) -> Gateway:
+        """The gateway to MLflow of the kernel's workspace: what domain calls get."""
+        return gateway_for(current_workspace())
 
-_workspace_cache: dict[tuple, Any] = {}
+
+_workspace_cache: dict[tuple[str | None, ...], tuple[Workspace, int | None]] = {}
 
 
-def current_workspace():
+def current_workspace() -> Workspace:
     """The workspace of the kernel's current folder, re-read only when mlops.yaml changes."""
 
     key = (
         os.getcwd(),
-        os.environ.get("MLOPS_WORKSPACE"),
+        os.environ.get(Settings.workspace.env),
         os.environ.get("MLFLOW_TRACKING_URI"),
-        os.environ.get("MLOPS_EXPERIMENT"),
+        os.environ.get(Settings.experiment.env),
     )
     cached = _workspace_cache.get(key)
     if cached is not None:
@@ -146,7 +155,7 @@ def unregister(ipython: Any) -> None:
 
 def _reloading() -> bool:
     """True inside ``%reload_ext`` (an unload followed at once by a load)."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         if frame.f_code.co_name == "reload_extension":
             return True

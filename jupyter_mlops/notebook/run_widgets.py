@@ -14,6 +14,7 @@ from IPython.display import display
 
 from ..store.runs import key_metrics
 from ..tags import ERROR_TAG, ERROR_TYPE_TAG, TAG_PREFIX, WARNINGS_TAG
+from .result_views import code_diff_html
 
 STYLE = """<style>
 .jp-mlops-scroll{overflow:auto;max-height:460px;max-width:100%}
@@ -94,7 +95,7 @@ def runs_widget(runs: list[dict[str, Any]], detail: Callable[[str], Any]) -> Any
 
     def render(*_: Any) -> None:
         col = headers.index(sort.value)
-        _, rows = runs_rows(runs, metric_keys)
+        rows = runs_rows(runs, metric_keys)[1]
         rows.sort(
             key=lambda row: (row[col] is None, row[col] if row[col] is not None else 0),
             reverse=descending.value,
@@ -237,7 +238,7 @@ def compare_widget(table: dict[str, Any]) -> Any:
         )
         parts.append(w.HTML(f"<h4>cell code</h4><pre style='line-height:1.35'>{lines}</pre>"))
     if table.get("code_diff") is not None:
-        parts.append(w.HTML("<h4>code</h4>" + table["code_diff"]._repr_html_()))
+        parts.append(w.HTML("<h4>code</h4>" + code_diff_html(table["code_diff"])))
     return box_with_fallback(parts)
 
 

@@ -3,8 +3,8 @@ notebook view the declaration names, and the help generated from them.
 
 A view is ``view(ctx, args, result)``: ``result`` is what the declaration's domain call returned
 (None for a command without one); the view shows it (HTML, a widget, a plot, or text) and returns
-the cell's value. The call and the view (``notebook/*_views.py``) are imported when the command
-first runs, so ``%load_ext`` loads neither. Parsing errors and ``MlopsError`` become IPython ``UsageError``s in
+the cell's value. Each command's view is in ``views.VIEWS``; the call and the view are
+imported when the command first runs, so ``%load_ext`` loads neither. Parsing errors and ``MlopsError`` become IPython ``UsageError``s in
 ``magics.py``, which only dispatches.
 """
 
@@ -13,17 +13,18 @@ from __future__ import annotations
 import argparse
 import difflib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
+from ..commands.catalog import COMMANDS, commands_for
 from ..commands.declaration import NOTEBOOK, Command, load
-from ..commands.registry import COMMANDS, commands_for
 from ..errors import InvalidInput
 from ..journal.own_writes import flush_own
 from ..strict_parser import StrictParser
+from .views import VIEWS
 
 
 class _Parser(StrictParser):
-    def error(self, message: str) -> None:  # never sys.exit inside a kernel
+    def error(self, message: str) -> NoReturn:  # never sys.exit inside a kernel
         raise InvalidInput(
             f"{self.prog}: {message}", hint=f"usage: {self.format_usage().strip()[7:]}"
         )
@@ -67,9 +68,8 @@ class Subcommand:
         command = self.command
         if command.flush_first:
             flush_own(ctx.workspace)
-        result = load(command.call)(ctx.workspace, args) if command.call is not None else None
-        assert command.view is not None  # without_view() is empty: the declarations test says so
-        return load(command.view)(ctx, args, result)
+        result = load(command.call)(ctx.gateway, args) if command.call is not None else None
+        return VIEWS[command.name]()(ctx, args, result)  # without_view() is empty: a test says so
 
 
 SUBCOMMANDS: dict[str, Subcommand] = {c.name: Subcommand(c) for c in commands_for(NOTEBOOK)}
@@ -77,7 +77,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {c.name: Subcommand(c) for c in commands_fo
 
 def without_view() -> list[str]:
     """Commands declared for the notebook that name no view (a mistake)."""
-    return [c.name for c in commands_for(NOTEBOOK) if c.view is None]
+    return [c.name for c in commands_for(NOTEBOOK) if c.name not in VIEWS]
 
 
 def help_text() -> str:

@@ -15,8 +15,8 @@ def runs(ctx: Any, args: argparse.Namespace, found: list[dict[str, Any]]) -> Any
     if not found:
         print("mlops: no runs yet; record one with %%mlops track")
         return None
-    ws = ctx.workspace
-    return runs_widget(found, lambda run_id: run_widget(run_detail(ws, run_id)))
+    gw = ctx.gateway
+    return runs_widget(found, lambda run_id: run_widget(run_detail(gw, run_id)))
 
 
 def show(ctx: Any, args: argparse.Namespace, detail: dict[str, Any]) -> Any:

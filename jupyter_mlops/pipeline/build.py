@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, InvalidInput
 from ..locks import exclusive
+from ..store.gateway import Gateway, gateway_for
 from ..workspace import Workspace
 from .cache import CacheIndex, environment_hash
 from .executor_dask import DaskExecutor
@@ -105,7 +106,8 @@ def build(
         raise InvalidInput(f"jobs must be at least 1, got {jobs}")
     if executor not in EXECUTORS:
         raise InvalidInput(f"unknown executor {executor!r}", hint=f"one of: {', '.join(EXECUTORS)}")
-    ws = workspace or Workspace.find()
+    gw = gateway_for(workspace or Workspace.find())
+    ws = gw.ws
     if trial is not None and only is None:
         raise InvalidInput("--trial needs --only STEP", hint="e.g. build --only train --trial 0")
     if only is not None:
@@ -123,7 +125,7 @@ def build(
     needs = {n: list(s.needs) for n, s in spec.steps.items()}
     order = topological_order(needs, closure(needs, list(steps or [])))
     cache = CacheIndex(ws)
-    planner = Planner(ws, spec, cache, environment_hash(cache.dir), force)
+    planner = Planner(gw, spec, cache, environment_hash(cache.dir), force)
     if dry_run:
         plans = planner.plan_all(order)
         cache.save()
@@ -147,7 +149,7 @@ def build(
             if plan.action != "cached":
                 planner.check_kernel(plan.step)
         report = _run(
-            ws,
+            gw,
             spec,
             planner,
             cache,
@@ -165,7 +167,7 @@ def build(
 
 
 def _run(
-    ws: Workspace,
+    gw: Gateway,
     spec: PipelineSpec,
     planner: Planner,
     cache: CacheIndex,
@@ -183,7 +185,7 @@ def _run(
     if single_trial is not None:
         total = 1
     bar = BuildProgress(total, enabled=progress)
-    sched = Scheduler(ws, spec, planner, cache, runner, bar)
+    sched = Scheduler(gw, spec, planner, cache, runner, bar)
     sched.counted = {p.step.name for p in plans if p.action != "cached"}
     sched.single_trial = single_trial
     sched.reuse_trials = planner.shared is not None
@@ -195,7 +197,7 @@ def _run(
             reports.setdefault(name, StepReport(name, "killed", "interrupted"))
         raise
     finally:
-        _forget_stale_tmp(ws)
+        _forget_stale_tmp(gw.ws)
     return BuildReport(
         [reports[n] for n in order], sched.pipeline_run_id, time.perf_counter() - started
     )

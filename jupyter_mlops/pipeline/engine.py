@@ -17,10 +17,12 @@ imports nothing heavy at module level.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import Any
 
+from ..errors import ConfigError
+from ..settings import environment_settings
+from ..workspace import Workspace
 from .engine_tracking import TrackedExecution
 
 log = logging.getLogger("jupyter_mlops.engine")
@@ -52,7 +54,7 @@ class MlopsEngine:
         from .notebook_client import ManagedEngine
 
         track = kwargs.pop("mlops_track", True)
-        if not track or os.environ.get("MLOPS_ENGINE_TRACKING", "1") == "0":
+        if not track or not _tracks():
             return ManagedEngine.execute_notebook(nb, kernel_name, **kwargs)
         tracked = TrackedExecution.start(nb, kwargs.get("input_path"), kwargs.get("output_path"))
         env = dict(kwargs.pop("kernel_env", None) or {})
@@ -74,8 +76,19 @@ class MlopsEngine:
 
 
 def register_engine() -> None:
-    """Make ``engine_name="mlops"`` work even when the package is not installed (tests, dev)."""
+    """Make ``engine_name="mlops"`` work even when the package is not installed (tests, dev).
+
+    papermill's public ``register`` (registering the same class again changes nothing); an
+    installed package is found through the ``papermill.engine`` entry point as well."""
     from papermill.engines import papermill_engines
 
-    if papermill_engines._engines.get("mlops") is not MlopsEngine:
-        papermill_engines.register("mlops", MlopsEngine)
+    papermill_engines.register("mlops", MlopsEngine)
+
+
+def _tracks() -> bool:
+    """The ``engine_tracking`` setting of the project the notebook runs in (of the environment
+    alone when that project's mlops.yaml cannot be read: tracking is best effort)."""
+    try:
+        return Workspace.find().settings.engine_tracking
+    except ConfigError:
+        return environment_settings().engine_tracking

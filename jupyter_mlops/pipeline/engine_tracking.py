@@ -23,7 +23,9 @@ from ..capture.tracker import (
     redaction_tags,
     tag_name,
 )
+from ..limits import ERROR_TEXT
 from ..redact import RunRedaction, default_redactor
+from ..store.gateway import gateway_for
 from ..tags import (
     EXECUTED_CELLS_TAG,
     NOTEBOOK_TAG,
@@ -62,10 +64,10 @@ class TrackedExecution:
             if output_path:
                 tags[OUTPUT_NOTEBOOK_TAG] = str(output_path)
             run_id = records.direct_start_run(
-                ws,
+                gateway_for(ws),
                 name=name,
                 kind="step",
-                parent_run_id=os.environ.get("MLOPS_PARENT_RUN_ID") or None,
+                parent_run_id=ws.settings.parent_run_id,
                 tags=redaction.mapping(tags, name_of=tag_name, keep=OWN_VALUE_TAGS),
                 params=params,
             )
@@ -111,7 +113,7 @@ class TrackedExecution:
             status = "KILLED"
         elif crash is not None:
             status = "FAILED"
-            error = error or {"ename": type(crash).__name__, "evalue": str(crash)[:1000]}
+            error = error or {"ename": type(crash).__name__, "evalue": str(crash)[:ERROR_TEXT]}
         tags: dict[str, Any] = {EXECUTED_CELLS_TAG: outcome.executed_cells}
         if error:
             tags.update({error_tag(k): v for k, v in error.items() if v is not None})
@@ -126,7 +128,7 @@ class TrackedExecution:
             out = Path(tmp) / name
             out.write_text(notebook, encoding="utf-8")
             records.direct_finish_run(
-                self.ws,
+                gateway_for(self.ws),
                 self.run_id,
                 status=status,
                 metrics={"duration_s": time.time() - started},

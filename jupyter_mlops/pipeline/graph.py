@@ -75,16 +75,3 @@ def topological_order(needs: Mapping[str, Sequence[str]], selected: Iterable[str
         if not progressed:
             raise InvalidInput(f"steps form a cycle among {', '.join(pending)}")
     return order
-
-
-def dependents(needs: Mapping[str, Sequence[str]], step: str) -> set[str]:
-    """Every step that needs ``step``, directly or not."""
-    out: set[str] = set()
-    changed = True
-    while changed:
-        changed = False
-        for node, deps in needs.items():
-            if node not in out and (step in deps or out.intersection(deps)):
-                out.add(node)
-                changed = True
-    return out

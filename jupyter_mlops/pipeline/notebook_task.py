@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..limits import ERROR_TEXT
+from ..settings import child_environment
 from ..workspace import Workspace
 from .engine import register_engine
 from .outcome import notebook_outcome
@@ -95,7 +97,7 @@ def _kernel_env(task: NotebookTask, metrics_file: Path) -> dict[str, str]:
     if task.pin_threads:
         for name, value in BLAS_PINS.items():
             env.setdefault(name, os.environ.get(name, value))
-    env["MLOPS_STEP_METRICS_FILE"] = str(metrics_file)
+    env.update(child_environment(step_metrics_file=metrics_file))
     return env
 
 
@@ -144,10 +146,10 @@ def _run_papermill(task: NotebookTask, env: dict[str, str]) -> dict[str, Any] | 
             "cell_index": exc.cell_index,
             "exec_count": exc.exec_count,
             "ename": exc.ename,
-            "evalue": str(exc.evalue)[:1000],
+            "evalue": str(exc.evalue)[:ERROR_TEXT],
         }
     except Exception as exc:  # dead kernel, timeout, missing kernel
-        return {"ename": type(exc).__name__, "evalue": str(exc)[:1000]}
+        return {"ename": type(exc).__name__, "evalue": str(exc)[:ERROR_TEXT]}
     return None
 
 

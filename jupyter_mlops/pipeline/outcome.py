@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..limits import ERROR_TEXT
+
 
 @dataclass
 class NotebookOutcome:
@@ -48,7 +50,7 @@ def notebook_outcome(nb: Any) -> NotebookOutcome:
                 "cell_index": index,
                 "exec_count": _get(cell, "execution_count"),
                 "ename": ename,
-                "evalue": str(evalue)[:1000],
+                "evalue": str(evalue)[:ERROR_TEXT],
             }
             break
         if error is None and not has_sys_exit and _get(pm, "exception") is True:
@@ -57,7 +59,7 @@ def notebook_outcome(nb: Any) -> NotebookOutcome:
                 "cell_index": index,
                 "exec_count": _get(cell, "execution_count"),
                 "ename": ename,
-                "evalue": evalue[:1000],
+                "evalue": evalue[:ERROR_TEXT],
             }
     return NotebookOutcome("FAILED" if error else "FINISHED", error, seconds, executed)
 

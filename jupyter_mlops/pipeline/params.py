@@ -10,8 +10,6 @@ import keyword
 import math
 from typing import Any
 
-from ..errors import InvalidInput
-
 MAX_DEPTH = 20
 
 
@@ -42,19 +40,3 @@ def literal_problem(value: Any, depth: int = 0) -> str | None:
                 return problem
         return None
     return f"a {type(value).__name__} is not a literal (use numbers, strings, booleans, None, lists, dicts)"
-
-
-def check_parameters(params: dict[str, Any], where: str = "parameters") -> dict[str, Any]:
-    """Return ``params`` unchanged, or raise InvalidInput naming the bad name or value."""
-    if not isinstance(params, dict):
-        raise InvalidInput(f"{where} must be a mapping of name to value")
-    for name, value in params.items():
-        if not is_identifier(name):
-            raise InvalidInput(
-                f"{where}: {name!r} is not a valid parameter name",
-                hint="parameter names are Python identifiers (letters, digits, _), not keywords",
-            )
-        problem = literal_problem(value)
-        if problem:
-            raise InvalidInput(f"{where}: {name}: {problem}")
-    return params

@@ -13,13 +13,15 @@ import ast
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
-from ..workspace import Workspace
 from .cache import CacheIndex, StepKey, compute_key, explain_change
 from .shared_cache import SharedCache, is_shared
 from .spec import PipelineSpec, StepSpec
+
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
 
 
 @dataclass
@@ -68,15 +70,21 @@ def _handed_run_ids(step: StepSpec) -> set[str]:
 class Planner:
     def __init__(
         self,
-        ws: Workspace,
+        gw: Gateway,
         spec: PipelineSpec,
         cache: CacheIndex,
         env_hash: str,
         force: bool = False,
     ) -> None:
-        self.ws, self.spec, self.cache, self.env_hash, self.force = ws, spec, cache, env_hash, force
+        self.ws, self.spec, self.cache, self.env_hash, self.force = (
+            gw.ws,
+            spec,
+            cache,
+            env_hash,
+            force,
+        )
         self._declared: dict[str, set[str]] = {}
-        self.shared = SharedCache(ws, cache, spec.experiment) if is_shared(ws) else None
+        self.shared = SharedCache(gw, cache, spec.experiment) if is_shared(gw.ws) else None
         self._entries: dict[str, dict[str, Any]] = {}  # cache entries of steps seen so far
 
     def check_step(self, step: StepSpec) -> None:

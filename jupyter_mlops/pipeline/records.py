@@ -29,20 +29,20 @@ from typing import TYPE_CHECKING, Any
 from ..capture.tracker import RunRecorder, sink_for
 from ..errors import StoreUnavailable
 from ..journal.run_leases import RunLease
-from ..store.client import client_for, experiment_id
+from ..limits import MAX_KEY
 from ..store.identity import acting_user
 from ..tags import KIND_TAG, SWEEP_KEY_TAG, TRIAL_TAG
 from ..workspace import Workspace
 
 if TYPE_CHECKING:
-    from mlflow import MlflowClient
+    from ..store.gateway import Gateway
 
 
 MAX_PARAM = 6000
 MAX_TAG = 8000
 RUN_ID_POLL = 0.005
 RUN_ID_WAIT = 60.0  # normally tens of ms; a first build also waits for the agent to start
-_leases: dict[str, RunLease] = {}  # direct runs this process has open (see store/run_leases.py)
+_leases: dict[str, RunLease] = {}  # direct runs this process has open (see journal/run_leases.py)
 
 # code that may create tracked runs in the kernel (children of the step run)
 _TRACKING_CODE = re.compile(
@@ -111,17 +111,21 @@ class RunHandle:
 
     def log_params(self, params: dict[str, Any]) -> None:
         if params:
-            self._rec.log_params({str(k)[:250]: _param_value(v) for k, v in params.items()})
+            self._rec.log_params({str(k)[:MAX_KEY]: _param_value(v) for k, v in params.items()})
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         if metrics:
-            self._rec.log_metrics({str(k)[:250]: float(v) for k, v in metrics.items()}, step=step)
+            self._rec.log_metrics(
+                {str(k)[:MAX_KEY]: float(v) for k, v in metrics.items()}, step=step
+            )
 
     def log_history(self, history: list[dict[str, Any]]) -> None:
         """Stepped metric values as the notebook reported them (curves), one record per step."""
         by_step: dict[int, dict[str, float]] = {}
         for h in history:
-            by_step.setdefault(int(h.get("step") or 0), {})[str(h["key"])[:250]] = float(h["value"])
+            by_step.setdefault(int(h.get("step") or 0), {})[str(h["key"])[:MAX_KEY]] = float(
+                h["value"]
+            )
         for step, values in sorted(by_step.items()):
             self._rec.log_metrics(values, step=step)
 
@@ -203,8 +207,8 @@ class LandedRun:
     """A run already in MLflow (a sweep trial run by another build), used where a ``RunHandle``
     is: its id, and tags written straight to MLflow."""
 
-    def __init__(self, ws: Workspace, run_id: str) -> None:
-        self.ws, self._run_id = ws, run_id
+    def __init__(self, gw: Gateway, run_id: str) -> None:
+        self.gw, self._run_id = gw, run_id
 
     @property
     def known_run_id(self) -> str:
@@ -214,21 +218,21 @@ class LandedRun:
         return self._run_id, ""
 
     def set_tags(self, tags: dict[str, Any]) -> None:
-        client = _client(self.ws)
+        client = self.gw.client
         for key, value in _tag_values(tags).items():
             client.set_tag(self._run_id, key, value)
 
 
 def finished_trials(
-    ws: Workspace, experiment: str, sweep_key: str
+    gw: Gateway, experiment: str, sweep_key: str
 ) -> dict[int, tuple[str, dict[str, float]]]:
     """Trials of the sweep whose step has cache key ``sweep_key`` that finished anywhere:
     trial number -> (run id, metrics). Empty when MLflow cannot say (a miss is always safe)."""
     try:
-        exp_id = experiment_id(ws, experiment, create=False)
+        exp_id = gw.experiment_id(experiment, create=False)
         if exp_id is None:
             return {}
-        runs = _client(ws).search_runs(
+        runs = gw.client.search_runs(
             [exp_id],
             filter_string=f"tags.`{SWEEP_KEY_TAG}` = '{sweep_key}' "
             "AND attributes.status = 'FINISHED'",
@@ -261,11 +265,11 @@ def may_track(notebook: Path) -> bool:
     return False
 
 
-def child_metrics(ws: Workspace, run_id: str, experiment: str | None = None) -> dict[str, float]:
+def child_metrics(gw: Gateway, run_id: str, experiment: str | None = None) -> dict[str, float]:
     """Latest metrics of the runs whose parent is ``run_id`` (the notebook's tracked cells)."""
 
-    client = client_for(ws)
-    exp_id = experiment_id(ws, experiment)
+    client = gw.client
+    exp_id = gw.experiment_id(experiment)
     children = client.search_runs(
         [exp_id],
         filter_string=f"tags.`mlflow.parentRunId` = '{run_id}'",
@@ -279,12 +283,8 @@ def child_metrics(ws: Workspace, run_id: str, experiment: str | None = None) -> 
 
 
 # -- direct, synchronous calls (standalone papermill runs) ---------------------------------------
-def _client(ws: Workspace) -> MlflowClient:
-    return client_for(ws)
-
-
 def direct_start_run(
-    ws: Workspace,
+    gw: Gateway,
     *,
     name: str,
     kind: str,
@@ -297,20 +297,20 @@ def direct_start_run(
     all_tags = {KIND_TAG: kind, **_tag_values(tags or {})}
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
-    user = acting_user(ws.tracking_uri)
+    user = acting_user(gw.tracking_uri)
     if user:
         all_tags.setdefault("mlflow.user", user)
-    client = _client(ws)
-    run_id: str = client.create_run(experiment_id(ws), run_name=name, tags=all_tags).info.run_id
-    _leases[run_id] = RunLease(ws, run_id)  # if this process dies, recovery ends the run
-    items = [Param(str(k)[:250], _param_value(v)) for k, v in (params or {}).items()]
+    client = gw.client
+    run_id: str = client.create_run(gw.experiment_id(), run_name=name, tags=all_tags).info.run_id
+    _leases[run_id] = RunLease(gw.ws, run_id)  # if this process dies, recovery ends the run
+    items = [Param(str(k)[:MAX_KEY], _param_value(v)) for k, v in (params or {}).items()]
     for i in range(0, len(items), 100):
         client.log_batch(run_id, params=items[i : i + 100])
     return run_id
 
 
 def direct_finish_run(
-    ws: Workspace,
+    gw: Gateway,
     run_id: str,
     *,
     status: str,
@@ -321,7 +321,7 @@ def direct_finish_run(
 ) -> None:
     from mlflow.entities import Metric, RunTag
 
-    client = _client(ws)
+    client = gw.client
     now = int(time.time() * 1000)
     client.log_batch(
         run_id,

@@ -9,6 +9,8 @@ import signal
 import threading
 from typing import Any
 
+from ..settings import child_environment
+
 _ACTIVE: dict[str, Any] = {}
 _active_guard = threading.Lock()
 
@@ -32,9 +34,9 @@ def forget_task(task_id: str) -> None:
         _ACTIVE.pop(task_id, None)
 
 
-def kernel_environment(**mlops: str | None) -> dict[str, str]:
-    """MLOPS_* variables for the kernel (None values are left out)."""
-    return {f"MLOPS_{k.upper()}": str(v) for k, v in mlops.items() if v is not None}
+def kernel_environment(**settings: str | None) -> dict[str, str]:
+    """The settings a task's kernel is started with, as variables (None values are left out)."""
+    return child_environment(**settings)
 
 
 def register_active(task_id: str, client: Any) -> None:

@@ -14,9 +14,10 @@ import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
+from ..limits import ERROR_TEXT
 from ..tags import (
     ATTEMPTS_TAG,
     BEST_RUN_ID_TAG,
@@ -37,7 +38,6 @@ from ..tags import (
     error_tag,
     upstream_tag,
 )
-from ..workspace import Workspace
 from . import records, shared_cache
 from .cache import CacheIndex
 from .files import write_atomic
@@ -48,6 +48,9 @@ from .records import LandedRun, RunHandle
 from .running_kernels import kernel_environment
 from .spec import PipelineSpec, StepSpec
 from .sweep import Sweep, Trial, planned_executions
+
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
 
 FAILED_STATES = ("failed", "skipped", "killed")
 
@@ -91,14 +94,14 @@ def _producing_run(entry: dict[str, Any]) -> tuple[str | None, str | None]:
 class Scheduler:
     def __init__(
         self,
-        ws: Workspace,
+        gw: Gateway,
         spec: PipelineSpec,
         planner: Planner,
         cache: CacheIndex,
         executor: Any,
         progress: BuildProgress,
     ) -> None:
-        self.ws, self.spec, self.planner, self.cache = ws, spec, planner, cache
+        self.gw, self.ws, self.spec, self.planner, self.cache = gw, gw.ws, spec, planner, cache
         self.executor, self.progress = executor, progress
         self._said_offline = False
         self.reports: dict[str, StepReport] = {}
@@ -315,7 +318,7 @@ class Scheduler:
         assert act.sweep is not None and act.plan.key is not None
         if act.prior_trials is None:
             act.prior_trials = (
-                records.finished_trials(self.ws, self.spec.experiment, act.plan.key.key)
+                records.finished_trials(self.gw, self.spec.experiment, act.plan.key.key)
                 if self.reuse_trials
                 else {}
             )
@@ -323,7 +326,7 @@ class Scheduler:
         if found is None:
             return False
         run_id, metrics = found
-        trial.record = LandedRun(self.ws, run_id)
+        trial.record = LandedRun(self.gw, run_id)
         step_run_id, _ = self._run_ref(act.run)  # waits the moment the flusher needs for it
         if step_run_id:  # the trial becomes a child of the step run that uses it
             trial.record.set_tags({"mlflow.parentRunId": step_run_id})
@@ -371,7 +374,7 @@ class Scheduler:
                 item.task.task_id,
                 "FAILED",
                 0.0,
-                {"ename": type(exc).__name__, "evalue": str(exc)[:1000]},
+                {"ename": type(exc).__name__, "evalue": str(exc)[:ERROR_TEXT]},
             )
         metrics = self._record_execution(item, result)
         self.progress.advance()
@@ -412,7 +415,7 @@ class Scheduler:
         metrics: dict[str, float] = {}
         run_id = run.known_run_id
         if run_id and self._notebook_may_track(item.active.step):
-            metrics = records.child_metrics(ws, run_id, self.spec.experiment)
+            metrics = records.child_metrics(self.gw, run_id, self.spec.experiment)
         metrics.update(result.metrics)
         stepped = [h for h in result.history if h.get("step") is not None]
         if stepped:

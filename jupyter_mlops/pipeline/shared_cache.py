@@ -21,14 +21,16 @@ import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..store import server_rest
-from ..store.client import client_for, experiment_id
 from ..tags import CACHE_KEY_TAG, RUN_KEY_TAG
 from ..workspace import Workspace
 from .cache import CacheIndex, canonical_json
 from .files import DigestMismatch
+
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
 
 ENTRY_ARTIFACT = "mlops-cache/entry.json"
 OUTPUTS_DIR = "mlops-cache/outputs"
@@ -67,9 +69,9 @@ def _reachable(uri: str) -> bool:
 class SharedCache:
     """Cache entries that anyone on the same server has built, adopted into the local index."""
 
-    def __init__(self, ws: Workspace, cache: CacheIndex, experiment: str | None) -> None:
-        self.ws, self.cache = ws, cache
-        self.experiment = experiment or ws.default_experiment
+    def __init__(self, gw: Gateway, cache: CacheIndex, experiment: str | None) -> None:
+        self.gw, self.ws, self.cache = gw, gw.ws, cache
+        self.experiment = experiment or gw.ws.default_experiment
         self.available: bool | None = None
         self.note: str | None = None
 
@@ -92,8 +94,8 @@ class SharedCache:
     def _fetch(self, key: str) -> dict[str, Any] | None:
         flt = f"tags.`{CACHE_KEY_TAG}` = '{key}' AND attributes.status = 'FINISHED'"
         order = ["attributes.end_time DESC"]
-        uri = self.ws.tracking_uri
-        if server_rest.serves_rest(uri):  # no MLflow import for a fully cached build
+        uri = self.gw.rest_base()
+        if uri is not None:  # no MLflow import for a fully cached build
             exp_id = server_rest.experiment_id(uri, self.experiment)
             if exp_id is None:
                 return None
@@ -107,10 +109,10 @@ class SharedCache:
                 for r in found
             ]
         else:
-            exp_id = experiment_id(self.ws, self.experiment, create=False)
+            exp_id = self.gw.experiment_id(self.experiment, create=False)
             if exp_id is None:
                 return None
-            found_runs = client_for(self.ws).search_runs(
+            found_runs = self.gw.client.search_runs(
                 [exp_id], flt, order_by=order, max_results=CANDIDATES
             )
             runs = [(r.info.run_id, r.info.artifact_uri, r.data.tags) for r in found_runs]
@@ -121,11 +123,11 @@ class SharedCache:
         return None
 
     def _download(self, run_id: str, artifact_uri: str, path: str, folder: Path) -> Path:
-        uri = self.ws.tracking_uri
-        if server_rest.serves_rest(uri) and artifact_uri.startswith(server_rest.PROXIED):
+        uri = self.gw.rest_base()
+        if uri is not None and artifact_uri.startswith(server_rest.PROXIED):
             return server_rest.download(uri, artifact_uri, path, folder / path)
 
-        return Path(client_for(self.ws).download_artifacts(run_id, path, str(folder)))
+        return Path(self.gw.client.download_artifacts(run_id, path, str(folder)))
 
     def _adopt(
         self, run_id: str, artifact_uri: str, key: str, run_key: str | None

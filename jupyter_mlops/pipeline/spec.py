@@ -18,6 +18,7 @@ import xxhash
 
 from ..config import check_top_level_keys, compose_yaml, config_schema, did_you_mean, key_line
 from ..errors import ConfigError
+from ..settings import Settings, environment_settings
 from ..workspace import Workspace
 from .files import write_atomic
 from .graph import find_cycle
@@ -219,7 +220,7 @@ def _build_spec(data: dict[str, Any], node: Any, path: Path, ws: Workspace) -> P
             line=key_line(node, ["steps", name]),
         )
     project = str(data.get("project") or ws.root.name or "project")
-    experiment = str(os.environ.get("MLOPS_EXPERIMENT") or data.get("experiment") or project)
+    experiment = Settings(data, path).experiment or project
     return PipelineSpec(str(path), project, experiment, steps)
 
 
@@ -248,7 +249,7 @@ def load_spec(ws: Workspace) -> PipelineSpec:
 
     raw = path.read_bytes()
     digest = xxhash.xxh3_128_hexdigest(raw + SPEC_CACHE_VERSION.encode())
-    experiment_override = os.environ.get("MLOPS_EXPERIMENT") or ""
+    experiment_override = environment_settings().experiment or ""
     cache = ws.state_dir / "cache" / "spec.json"
     try:
         cached = json.loads(cache.read_text())

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from typing import Any
+
+from ..settings import environment_settings
 
 
 def log_step_metrics(
     metrics: dict[str, Any] | None = None, step: int | None = None, **kwargs: Any
 ) -> None:
-    target = os.environ.get("MLOPS_STEP_METRICS_FILE")
+    target = environment_settings().step_metrics_file
     if not target:
         return
     values = {**(metrics or {}), **kwargs}

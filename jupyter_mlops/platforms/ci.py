@@ -26,7 +26,7 @@ from ..pipeline.progress import BuildReport
 from ..pipeline.spec import load_spec
 from ..release.gates.result import GateReport
 from ..release.policy import load_policy
-from ..release.registry import register
+from ..release.registration import register
 from ..release.rollout import state
 from ..release.validation import validate
 from ..store.gateway import Gateway
@@ -99,7 +99,7 @@ def _candidate_version(gw: Gateway, model: str, run_id: str) -> str:
     found = gw.client.search_model_versions(f"name = '{model}' AND run_id = '{run_id}'")
     if found:
         return str(max(int(mv.version) for mv in found))
-    return str(register(gw.ws, run_id, model, reason=_ci_reason()).version)
+    return str(register(gw, run_id, model, reason=_ci_reason()).version)
 
 
 def _ci_reason() -> str:
@@ -116,8 +116,8 @@ def training_drift(
     if champion is None or champion == candidate:
         return {}, "no champion to compare the training data with"
     ws = gw.ws
-    new = training_reference(ws, model, candidate, with_predictions=False)
-    old = training_reference(ws, model, champion, with_predictions=False)
+    new = training_reference(gw, model, candidate, with_predictions=False)
+    old = training_reference(gw, model, champion, with_predictions=False)
     if new.frame is None or old.frame is None:
         return {}, "; ".join(new.notes + old.notes) or "training data not found"
     profile = ReferenceProfile.from_frame(old.frame, old.features or new.features)
@@ -144,8 +144,8 @@ def run_ci(
     outcome.step, outcome.run_id = candidate_run(gw, report, step)
     version = _candidate_version(gw, name, outcome.run_id)
     outcome.version = version
-    outcome.champion = state(ws, name).aliases.get("champion")
-    outcome.gates = validate(ws, name, version, reason=_ci_reason())
+    outcome.champion = state(gw, name).aliases.get("champion")
+    outcome.gates = validate(gw, name, version, reason=_ci_reason())
     outcome.drift, outcome.drift_note = training_drift(gw, name, version, outcome.champion)
     return outcome
 

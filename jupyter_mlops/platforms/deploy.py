@@ -77,7 +77,7 @@ def verify_signatures(gw: Gateway, served: ServedModel) -> None:
     """The served versions' files are the ones that were signed (``release.signing``: raises an
     IntegrityError naming a changed file), before a manifest names them."""
     for version in filter(None, (served.champion, served.canary)):
-        verify_version(gw.ws, served.model, version.version)
+        verify_version(gw, served.model, version.version)
 
 
 def _check(request: DeployRequest) -> None:
@@ -94,7 +94,7 @@ def deploy(gw: Gateway, request: DeployRequest) -> DeployResult:
     _check(request)
     ws = gw.ws
     resources = Resources(cpu=request.cpu, memory=request.memory)
-    require(ws, request.model, "READ", f"deploy {request.model}")
+    require(gw, request.model, "READ", f"deploy {request.model}")
     kserve = request.target == "kserve"
     served = served_model(gw, request.model, request.artifact_root, cluster_uris=kserve)
     verify_signatures(gw, served)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidInput
+from ..settings import Settings
 from .cluster import Resources, k8s_name, labels, secret_env_from
 from .served import ServedModel, ServedVersion
 
@@ -138,9 +139,9 @@ def collector_manifests(served: ServedModel, opts: KServeOptions) -> list[dict[s
         "command": ["python", "-m", "jupyter_mlops.serving.collector"],
         "ports": [{"name": "http", "containerPort": COLLECTOR_PORT}],
         "env": [
-            {"name": "MLOPS_MODEL", "value": served.model},
-            {"name": "MLOPS_VERSIONS", "value": versions},
-            {"name": "MLOPS_WORKSPACE", "value": "/var/lib/mlops"},
+            {"name": Settings.model.env, "value": served.model},
+            {"name": Settings.versions.env, "value": versions},
+            {"name": Settings.workspace.env, "value": "/var/lib/mlops"},
             {"name": "PORT", "value": str(COLLECTOR_PORT)},
         ],
         "envFrom": secret_env_from(opts.secret),

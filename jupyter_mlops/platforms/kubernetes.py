@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..settings import Settings
 from .cluster import Resources, k8s_name, labels, secret_env_from
 
 PORT = 8080
@@ -47,11 +48,14 @@ def _container(model: str, opts: RouterOptions) -> dict[str, Any]:
         "image": opts.image,
         "ports": [{"name": "http", "containerPort": PORT}],
         "env": [
-            {"name": "MLOPS_MODEL", "value": model},
-            {"name": "MLOPS_GUARD", "value": "true" if opts.guard else "false"},
-            {"name": "MLOPS_WORKSPACE", "value": "/var/lib/mlops"},
+            {"name": Settings.model.env, "value": model},
+            {"name": Settings.guard.env, "value": "true" if opts.guard else "false"},
+            {"name": Settings.workspace.env, "value": "/var/lib/mlops"},
             # the replica's name in shipped prediction logs
-            {"name": "MLOPS_REPLICA", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+            {
+                "name": Settings.replica.env,
+                "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
+            },
             {"name": "PORT", "value": str(PORT)},
         ],
         "envFrom": secret_env_from(opts.secret),

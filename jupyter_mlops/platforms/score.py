@@ -31,7 +31,7 @@ from ..monitor.predlog_shipping import SegmentShipper
 from ..monitor.predlog_writer import write_segment
 from ..monitor.thresholds import load_monitor_config
 from ..release.permissions import require
-from ..release.registry import model_dir, resolve
+from ..release.registration import model_dir, resolve
 from ..release.signing import verify_version
 from ..store.gateway import Gateway
 
@@ -336,15 +336,15 @@ def score(
     file_format(output, "OUTPUT")
     if batch_rows < 1:
         raise InvalidInput(f"--batch-rows must be at least 1, got {batch_rows}")
-    mv = resolve(ws, ref)
-    require(ws, mv.name, "READ", f"score with {mv.name}")
-    verify_version(ws, mv.name, mv.version)  # a signed version is checked before it loads
+    mv = resolve(gw, ref)
+    require(gw, mv.name, "READ", f"score with {mv.name}")
+    verify_version(gw, mv.name, mv.version)  # a signed version is checked before it loads
     alias = ref.split("@", 1)[1] if "@" in ref else ""
     target = ScoreTarget(
         mv.name,
         str(mv.version),
         alias,
-        str(model_dir(ws, mv)),  # only from the workspace's own store
+        str(model_dir(gw, mv)),  # only from the workspace's own store
         str(predictions_dir(ws, mv.name, create=True)),
         uuid.uuid4().hex[:12],
     )
@@ -359,5 +359,5 @@ def score(
     result = ScoreResult(target, engine, rows, time.perf_counter() - started, output)
     if not ws.is_embedded:  # the team's monitor reads shipped segments
         settings = load_monitor_config(ws).log
-        result.shipped = SegmentShipper(ws, mv.name, max_age=settings.max_age).ship()
+        result.shipped = SegmentShipper(gw, mv.name, max_age=settings.max_age).ship()
     return result

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from ..errors import InvalidInput, NotFound
-from ..release.registry import resolve
+from ..release.registration import resolve
 from ..release.rollout import state
 from ..store.gateway import Gateway
 
@@ -93,8 +93,7 @@ def served_model(
 ) -> ServedModel:
     """The champion, canary and weight of ``model``, with the URIs a cluster reads them from
     (``cluster_uris=False``: the store's own, for a target that reads through the server)."""
-    ws = gw.ws
-    rollout = state(ws, model)
+    rollout = state(gw, model)
     if "champion" not in rollout.aliases:
         raise NotFound(
             f"model {model!r} has no champion to deploy",
@@ -103,7 +102,7 @@ def served_model(
     versions = {}
     for alias in ("champion", "canary"):
         if alias in rollout.aliases:
-            mv = resolve(ws, f"{model}@{alias}")
+            mv = resolve(gw, f"{model}@{alias}")
             source = mv.source or ""
             uri = storage_uri(gw, source, artifact_root) if cluster_uris else source
             versions[alias] = ServedVersion(str(mv.version), alias, uri, mv.run_id)

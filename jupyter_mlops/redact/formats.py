@@ -26,6 +26,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ..settings import environment_settings
+
 # the parser of the re module (sre_parse before Python 3.11)
 _NEW_RE = sys.version_info >= (3, 11)
 _parser: Any = importlib.import_module("re._parser" if _NEW_RE else "sre_parse")
@@ -35,7 +37,6 @@ _constants: Any = importlib.import_module("re._constants" if _NEW_RE else "sre_c
 SKIPPED_PLUGINS = frozenset(
     {"KeywordDetector", "BasicAuthDetector", "IPPublicDetector", "HexHighEntropyString"}
 )
-CACHE_ENV = "MLOPS_CACHE_DIR"
 CACHE_LAYOUT = "1"  # bump when the cached entries change shape
 
 
@@ -84,7 +85,7 @@ def _cache_file(folder: Path) -> Path:
     plugins = folder / "plugins"
     stamp += sorted(f"{p.name}:{p.stat().st_mtime_ns}" for p in plugins.glob("*.py"))
     key = hashlib.sha256("\n".join([*stamp, str(folder)]).encode()).hexdigest()[:16]
-    base = os.environ.get(CACHE_ENV) or os.environ.get("XDG_CACHE_HOME") or "~/.cache"
+    base = environment_settings().cache_dir or os.environ.get("XDG_CACHE_HOME") or "~/.cache"
     return Path(base).expanduser() / "jupyter-mlops" / f"detect-secrets-{key}.json"
 
 

@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..settings import Settings, environment_settings
 
-SWITCH_ENV = "MLOPS_REDACTION"
+SWITCH_ENV = Settings.redaction.env
 DEFAULT_ENTROPY = 4.5
 SECTION_KEYS = ("enabled", "allow", "entropy")
 ALLOW_KEYS = ("names", "patterns")
@@ -52,7 +53,7 @@ class RedactionSettings:
 
 
 def switched_off_by_env() -> bool:
-    return os.environ.get(SWITCH_ENV, "").strip().lower() in ("0", "off", "false", "no")
+    return environment_settings().redaction is False
 
 
 def parse_section(section: Any, path: Path | None = None) -> RedactionSettings:

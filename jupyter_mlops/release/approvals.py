@@ -20,19 +20,20 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import Conflict, InvalidInput, PermissionDenied
 from ..journal.events import APPROVAL_DECIDED, APPROVAL_REQUESTED, emit
-from ..store.client import client_for
 from ..store.identity import authenticated_user
 from ..tags import APPROVAL_PREFIX, REGISTERED_BY_TAG, approval_tag
-from ..workspace import Workspace
 from . import history
 from .permissions import require
 from .policy import ApprovalRule, ReleasePolicy, load_policy
 from .registered_model import check_name
-from .registry import get_version
+from .registration import get_version
+
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
 
 State = Literal["requested", "approved", "rejected"]
 Decision = Literal["approve", "reject"]
@@ -91,10 +92,10 @@ def _parse(model: str, version: str, alias: str, raw: str | None) -> Approval | 
     return Approval(**fields)
 
 
-def _write(ws: Workspace, approval: Approval) -> None:
+def _write(gw: Gateway, approval: Approval) -> None:
     payload = {k: v for k, v in approval.to_dict().items() if k not in ("model", "version")}
     payload.pop("alias")
-    client_for(ws).set_model_version_tag(
+    gw.client.set_model_version_tag(
         approval.model,
         approval.version,
         approval_tag(approval.alias),
@@ -119,7 +120,7 @@ def _comment(text: str | None) -> str | None:
 
 
 def request_approval(
-    ws: Workspace,
+    gw: Gateway,
     model: str,
     version: str | int,
     alias: str = "champion",
@@ -131,14 +132,14 @@ def request_approval(
 ) -> Approval:
     """Ask for an approval of ``version`` for ``alias`` (an approved one is left as it is)."""
     check_name(model)
-    rule = _rule(policy or load_policy(ws), model, alias)
-    mv = get_version(ws, model, version)
+    rule = _rule(policy or load_policy(gw.ws), model, alias)
+    mv = get_version(gw, model, version)
     current = approval_of(mv, alias)
     if current is not None and current.state == "approved":
         return current
     if current is not None and current.state == "requested" and cycle in (None, current.cycle):
         return current  # asked already: the request stands, nothing is written twice
-    who = history.current_actor(actor, ws.tracking_uri)
+    who = gw.actor(actor)
     approval = Approval(
         model,
         str(mv.version),
@@ -149,9 +150,9 @@ def request_approval(
         request_comment=_comment(comment),
         cycle=cycle,
     )
-    _write(ws, approval)
+    _write(gw, approval)
     history.record(
-        ws,
+        gw,
         model,
         "request",
         version=approval.version,
@@ -161,25 +162,25 @@ def request_approval(
         approvers=", ".join(rule.approvers) or None,
         cycle=cycle,
     )
-    announce_requested(ws, approval, rule)
+    announce_requested(gw, approval, rule)
     return approval
 
 
-def approver_identity(ws: Workspace, actor: str | None) -> str:
+def approver_identity(gw: Gateway, actor: str | None) -> str:
     """Who decides: the user the tracking server authenticates (a label cannot override it),
     else the signed-in Jupyter user, else ``MLOPS_ACTOR`` or the login name."""
-    return authenticated_user(ws.tracking_uri) or history.current_actor(actor, ws.tracking_uri)
+    return authenticated_user(gw.tracking_uri) or gw.actor(actor)
 
 
-def check_permission(ws: Workspace, model: str, approver: str, decision: Decision) -> None:
+def check_permission(gw: Gateway, model: str, approver: str, decision: Decision) -> None:
     """Deciding needs MANAGE on the registered model on a team server with MLflow's auth app
     (``permissions.require``; every action is allowed on the embedded store), on top of the
     policy's ``approvers``."""
-    require(ws, model, "MANAGE", f"{decision} a version of {model}")
+    require(gw, model, "MANAGE", f"{decision} a version of {model}")
 
 
 def decide(
-    ws: Workspace,
+    gw: Gateway,
     model: str,
     version: str | int,
     decision: Decision,
@@ -193,9 +194,9 @@ def decide(
     if decision not in DECIDED:
         raise InvalidInput(f"unknown decision {decision!r}", hint="approve or reject")
     check_name(model)
-    rule = _rule(policy or load_policy(ws), model, alias)
-    mv = get_version(ws, model, version)
-    approver = approver_identity(ws, actor)
+    rule = _rule(policy or load_policy(gw.ws), model, alias)
+    mv = get_version(gw, model, version)
+    approver = approver_identity(gw, actor)
     if rule.approvers and approver not in rule.approvers:
         raise PermissionDenied(
             f"{approver} may not {decision} {model} v{mv.version} for {alias}",
@@ -207,7 +208,7 @@ def decide(
             f"{approver} registered {model} v{mv.version} and may not {decision} it",
             hint=f"release.approvals.{alias}.not_self is true: another approver must decide",
         )
-    check_permission(ws, model, approver, decision)
+    check_permission(gw, model, approver, decision)
     current = approval_of(mv, alias)
     approval = Approval(
         model,
@@ -222,10 +223,10 @@ def decide(
         comment=_comment(comment),
         cycle=current.cycle if current else None,
     )
-    _write(ws, approval)
+    _write(gw, approval)
     jupyter_user = actor if actor and actor != approver else None
     history.record(
-        ws,
+        gw,
         model,
         decision,
         version=approval.version,
@@ -235,7 +236,7 @@ def decide(
         jupyter_user=jupyter_user,
         cycle=approval.cycle,
     )
-    announce_decided(ws, approval)
+    announce_decided(gw, approval)
     return approval
 
 
@@ -262,11 +263,11 @@ def require_approval(policy: ReleasePolicy, model: str, mv: Any, alias: str) -> 
     )
 
 
-def approvals(ws: Workspace, model: str, *, state: State | None = None) -> list[Approval]:
+def approvals(gw: Gateway, model: str, *, state: State | None = None) -> list[Approval]:
     """Every approval recorded on ``model``'s versions (newest version first), or those in
     ``state``."""
     check_name(model)
-    found = client_for(ws).search_model_versions(f"name = '{model}'", max_results=1000)
+    found = gw.client.search_model_versions(f"name = '{model}'", max_results=1000)
     out = []
     for mv in found:
         for key, raw in (mv.tags or {}).items():
@@ -277,12 +278,12 @@ def approvals(ws: Workspace, model: str, *, state: State | None = None) -> list[
     return sorted(out, key=lambda a: (-int(a.version), a.alias))
 
 
-def announce_requested(ws: Workspace, approval: Approval, rule: ApprovalRule) -> None:
+def announce_requested(gw: Gateway, approval: Approval, rule: ApprovalRule) -> None:
     """The moment an approval is asked for: the ``approval_requested`` event goes out."""
     payload = {**approval.to_dict(), "reason": approval.request_comment}
     key = (approval.version, approval.alias, approval.requested_at)
     emit(
-        ws,
+        gw.ws,
         APPROVAL_REQUESTED,
         model=approval.model,
         payload=payload,
@@ -291,13 +292,13 @@ def announce_requested(ws: Workspace, approval: Approval, rule: ApprovalRule) ->
     )
 
 
-def announce_decided(ws: Workspace, approval: Approval) -> None:
+def announce_decided(gw: Gateway, approval: Approval) -> None:
     """The moment an approval is decided: the ``approval_decided`` event goes out (``decision``:
     approved or rejected)."""
     payload = {**approval.to_dict(), "decision": approval.state, "reason": approval.comment}
     key = (approval.version, approval.alias, approval.decided_at)
     emit(
-        ws,
+        gw.ws,
         APPROVAL_DECIDED,
         model=approval.model,
         payload=payload,

@@ -14,14 +14,15 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..store.client import client_for
 from ..tags import CARD_RUN_ID_TAG, GATES_TAG, LINEAGE_TAG, MODEL_ID_TAG, REGISTERED_BY_TAG
-from ..workspace import Workspace
 from .gates.result import GateReport, recorded_report
 from .policy import load_policy
-from .registry import get_version, model_dir
+from .registration import get_version, model_dir
+
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
 
 
 @dataclass
@@ -32,18 +33,18 @@ class ModelCard:
     html_path: Path
 
 
-def _report_from_store(ws: Workspace, mv: Any) -> GateReport | None:
+def _report_from_store(gw: Gateway, mv: Any) -> GateReport | None:
     """The version's recorded gate report, with its charts fetched for the card."""
 
-    report = recorded_report(ws, mv)
+    report = recorded_report(gw, mv)
     if report is None or not report.run_id:
         return report
-    dst = ws.subdir("cards") / ".downloads" / report.run_id
+    dst = gw.ws.subdir("cards") / ".downloads" / report.run_id
     shutil.rmtree(dst, ignore_errors=True)
     dst.mkdir(parents=True)
     for name in ("fairness", "importance"):
         try:
-            path = client_for(ws).download_artifacts(report.run_id, f"gates/{name}.png", str(dst))
+            path = gw.client.download_artifacts(report.run_id, f"gates/{name}.png", str(dst))
         except Exception:
             continue
         report.artifacts[name] = path
@@ -60,15 +61,15 @@ def _table(head: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-def build_markdown(ws: Workspace, mv: Any, report: GateReport | None) -> str:
+def build_markdown(gw: Gateway, mv: Any, report: GateReport | None) -> str:
     """The card as Markdown: one section after another, each built from what was recorded."""
     lineage = json.loads(mv.tags.get(LINEAGE_TAG) or "{}")
     sections = [
         _header(mv),
-        _intended_use(load_policy(ws)),
-        _training_data(ws, lineage),
+        _intended_use(load_policy(gw.ws)),
+        _training_data(gw, lineage),
         *(_evaluation_sections(report) if report is not None else [_not_validated(mv)]),
-        _environment(ws, mv, lineage),
+        _environment(gw, mv, lineage),
         _lineage(mv, lineage, report),
     ]
     return "\n".join(line for section in sections for line in section)
@@ -97,7 +98,7 @@ def _intended_use(policy: Any) -> list[str]:
     return out
 
 
-def _training_data(ws: Workspace, lineage: dict[str, Any]) -> list[str]:
+def _training_data(gw: Gateway, lineage: dict[str, Any]) -> list[str]:
     datasets = lineage.get("datasets") or []
     if not datasets:
         return [
@@ -108,7 +109,7 @@ def _training_data(ws: Workspace, lineage: dict[str, Any]) -> list[str]:
         ]
     rows = [[d.get("name"), d.get("digest"), d.get("context"), d.get("source")] for d in datasets]
     out = ["## Training data", "", _table(["dataset", "digest", "context", "source"], rows)]
-    for name, prof in _profiles(ws, lineage.get("run_id")).items():
+    for name, prof in _profiles(gw, lineage.get("run_id")).items():
         out += ["", f"Profile of `{name}`: `{prof}`"]
     return out + [""]
 
@@ -181,12 +182,12 @@ def _not_validated(mv: Any) -> list[str]:
     return ["## Gate results", "", hint, ""]
 
 
-def _environment(ws: Workspace, mv: Any, lineage: dict[str, Any]) -> list[str]:
+def _environment(gw: Gateway, mv: Any, lineage: dict[str, Any]) -> list[str]:
     return [
         "## Environment",
         "",
         f"- environment hash: {lineage.get('env_hash') or '-'}",
-        f"- requirements: {', '.join(_requirements(ws, mv)) or '-'}",
+        f"- requirements: {', '.join(_requirements(gw, mv)) or '-'}",
         "",
     ]
 
@@ -205,11 +206,11 @@ def _lineage(mv: Any, lineage: dict[str, Any], report: GateReport | None) -> lis
     ]
 
 
-def _profiles(ws: Workspace, run_id: str | None) -> dict[str, str]:
+def _profiles(gw: Gateway, run_id: str | None) -> dict[str, str]:
     if not run_id:
         return {}
 
-    run = client_for(ws).get_run(run_id)
+    run = gw.client.get_run(run_id)
     return {
         di.dataset.name: (di.dataset.profile or "")[:400]
         for di in (run.inputs.dataset_inputs if run.inputs else [])
@@ -217,9 +218,9 @@ def _profiles(ws: Workspace, run_id: str | None) -> dict[str, str]:
     }
 
 
-def _requirements(ws: Workspace, mv: Any) -> list[str]:
+def _requirements(gw: Gateway, mv: Any) -> list[str]:
     try:
-        req = model_dir(ws, mv) / "requirements.txt"
+        req = model_dir(gw, mv) / "requirements.txt"
         return [
             line.strip()
             for line in req.read_text().splitlines()
@@ -289,7 +290,7 @@ def markdown_to_html(md: str, images: dict[str, Path]) -> str:
 
 
 def write_card(
-    ws: Workspace,
+    gw: Gateway,
     model: str,
     version: str | int,
     *,
@@ -298,11 +299,11 @@ def write_card(
 ) -> ModelCard:
     """Write the card of ``model`` v``version`` and attach it to the version's gate run."""
 
-    mv = get_version(ws, model, version)
+    mv = get_version(gw, model, version)
     if report is None:
-        report = _report_from_store(ws, mv)
-    md = build_markdown(ws, mv, report)
-    folder = ws.subdir("cards") / model / f"v{mv.version}"
+        report = _report_from_store(gw, mv)
+    md = build_markdown(gw, mv, report)
+    folder = gw.ws.subdir("cards") / model / f"v{mv.version}"
     folder.mkdir(parents=True, exist_ok=True)
     images = {}
     for name in ("fairness", "importance"):
@@ -316,7 +317,7 @@ def write_card(
     md_path.write_text(md)
     html_path.write_text(html)
     if report is not None and report.run_id:
-        client = client_for(ws)
+        client = gw.client
         for f in (md_path, html_path, *images.values()):
             client.log_artifact(report.run_id, str(f), "card")
         client.set_model_version_tag(model, str(mv.version), CARD_RUN_ID_TAG, report.run_id)

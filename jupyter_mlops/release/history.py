@@ -17,34 +17,18 @@ order even when the machines' clocks disagree.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..store.client import client_for
-from ..store.identity import authenticated_user, login_name
 from ..tags import HISTORY_PREFIX
-from ..workspace import Workspace
 from .registered_model import get_registered_model
 
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
+
 MAX_REASON = 2000
-
-
-def current_actor(actor: str | None = None, tracking_uri: str = "") -> str:
-    """Who acts: explicit (the signed-in Jupyter user), else the user the tracking server
-    authenticates (a label cannot override it), else ``MLOPS_ACTOR`` (services, CI), else the
-    login name."""
-    if actor:
-        return actor
-    authenticated = authenticated_user(tracking_uri)
-    if authenticated:
-        return authenticated
-    env = os.environ.get("MLOPS_ACTOR")
-    if env:
-        return env
-    return login_name() or "unknown"
 
 
 @dataclass
@@ -73,7 +57,7 @@ class ReleaseEvent:
 
 
 def record(
-    ws: Workspace,
+    gw: Gateway,
     model: str,
     action: str,
     *,
@@ -94,7 +78,7 @@ def record(
         action=action,
         model=model,
         version=str(version) if version is not None else None,
-        actor=current_actor(actor, ws.tracking_uri),
+        actor=gw.actor(actor),
         reason=(reason or None) and str(reason)[:MAX_REASON],
         ts=time.time(),
         details={k: v for k, v in details.items() if v is not None},
@@ -104,11 +88,11 @@ def record(
         ms = max(ms, key_millis(after) + 1)
     event.state = state
     event.key = f"{HISTORY_PREFIX}{ms:013d}.{secrets.token_hex(3)}"
-    write(ws, event, plan)
+    write(gw, event, plan)
     return event
 
 
-def write(ws: Workspace, event: ReleaseEvent, plan: list[list[str]] | None = None) -> None:
+def write(gw: Gateway, event: ReleaseEvent, plan: list[list[str]] | None = None) -> None:
     """(Re)write ``event`` under its key: an intent becomes done in place."""
 
     payload = asdict(event)
@@ -120,9 +104,7 @@ def write(ws: Workspace, event: ReleaseEvent, plan: list[list[str]] | None = Non
         payload.pop("applied")
     if plan is not None and event.state == "intent":
         payload["plan"] = plan
-    client_for(ws).set_registered_model_tag(
-        event.model, event.key, json.dumps(payload, sort_keys=True)
-    )
+    gw.client.set_registered_model_tag(event.model, event.key, json.dumps(payload, sort_keys=True))
 
 
 def key_millis(key: str) -> int:
@@ -147,9 +129,9 @@ def pending(model: str, tags: dict[str, str]) -> list[tuple[ReleaseEvent, list[l
     return out
 
 
-def events(ws: Workspace, model: str) -> list[ReleaseEvent]:
+def events(gw: Gateway, model: str) -> list[ReleaseEvent]:
     """Every recorded event of ``model``, oldest first."""
-    return parse_events(model, get_registered_model(ws, model).tags)
+    return parse_events(model, get_registered_model(gw, model).tags)
 
 
 def parse_events(model: str, tags: dict[str, str]) -> list[ReleaseEvent]:

@@ -17,7 +17,7 @@ import re
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
@@ -26,23 +26,26 @@ from .._version import __version__
 from ..capture.environment import environment_snapshot
 from ..capture.environment import normalize_name as _norm
 from ..errors import Conflict, InvalidInput
+from ..settings import Settings
 from ..store.run_details import read_json_artifact
 from ..tags import GATE_RUN_ID_TAG, GATES_TAG, LINEAGE_TAG, MODEL_ID_TAG
-from ..workspace import Workspace
 from .card import write_card
-from .registry import get_version
+from .registration import get_version
 from .signing import verify_version
+
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
 
 _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
-def _training_environment(ws: Workspace, run_id: str | None) -> dict[str, Any] | None:
+def _training_environment(gw: Gateway, run_id: str | None) -> dict[str, Any] | None:
     """The environment snapshot the training run recorded (``mlops/environment.json``), if any."""
     if not run_id:
         return None
 
     try:
-        env = read_json_artifact(ws, run_id, "mlops/environment.json")
+        env = read_json_artifact(gw, run_id, "mlops/environment.json")
     except Exception:
         return None
     return env if isinstance(env, dict) and isinstance(env.get("distributions"), dict) else None
@@ -126,7 +129,7 @@ COPY model_card.md model_card.html lineage.json /opt/model/
 LABEL org.opencontainers.image.title="{model}" org.opencontainers.image.version="{version}"
 # the router of `jupyter-mlops serve`: this package as champion, or with -e MLFLOW_TRACKING_URI=...
 # a fleet replica following the registry's aliases (see jupyter_mlops/serving/entrypoint.py)
-ENV MLOPS_PACKAGE=/opt/model MLOPS_WORKSPACE=/var/lib/mlops HOST=0.0.0.0 PORT=8080
+ENV {Settings.package.env}=/opt/model {Settings.workspace.env}=/var/lib/mlops HOST=0.0.0.0 PORT=8080
 RUN mkdir -p /var/lib/mlops && chown nobody /var/lib/mlops
 EXPOSE 8080
 USER nobody
@@ -143,12 +146,13 @@ def _sha256(path: Path) -> str:
 
 
 def package(
-    ws: Workspace, model: str, version: str | int, out: str | Path, *, force: bool = False
+    gw: Gateway, model: str, version: str | int, out: str | Path, *, force: bool = False
 ) -> Path:
     """Write the package of ``model`` v``version`` into ``out`` (which must be empty, unless
     ``force``: then it is replaced, but only once the new package is complete)."""
 
-    mv = get_version(ws, model, version)
+    ws = gw.ws
+    mv = get_version(gw, model, version)
     v = str(mv.version)
     out = Path(out).resolve()
     if ws.contains(out) and (
@@ -163,10 +167,10 @@ def package(
         if out == ws.root.resolve() or ws.root.resolve().is_relative_to(out):
             raise InvalidInput(f"refusing to overwrite {out}: it holds the project")
     # checked: only from the workspace's store, and against its signature
-    src = verify_version(ws, model, mv.version).folder
+    src = verify_version(gw, model, mv.version).folder
     staging = out.with_name(f".{out.name}.tmp-{int(time.time() * 1000)}")
     try:
-        _write_package(ws, mv, model, v, src, staging)
+        _write_package(gw, mv, model, v, src, staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -195,7 +199,7 @@ def _swap_into(staging: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _write_package(ws: Workspace, mv: Any, model: str, v: str, src: Path, staging: Path) -> None:
+def _write_package(gw: Gateway, mv: Any, model: str, v: str, src: Path, staging: Path) -> None:
     """Everything that can fail, written into ``staging``."""
     import mlflow
 
@@ -206,7 +210,7 @@ def _write_package(ws: Workspace, mv: Any, model: str, v: str, src: Path, stagin
         if req_path.exists()
         else ["mlflow", "scikit-learn", "cloudpickle"]
     )
-    env = _training_environment(ws, mv.run_id)
+    env = _training_environment(gw, mv.run_id)
     lock = {_norm(k): v for k, v in env["distributions"].items()} if env else None
     pinned_from = (
         "training run environment lock"
@@ -215,7 +219,7 @@ def _write_package(ws: Workspace, mv: Any, model: str, v: str, src: Path, stagin
     )
     pinned = pin_requirements(declared, lock or environment_snapshot()["distributions"])
     req_path.write_text("\n".join(pinned) + "\n")
-    card = write_card(ws, model, v)
+    card = write_card(gw, model, v)
     shutil.copy(card.md_path, staging / "model_card.md")
     shutil.copy(card.html_path, staging / "model_card.html")
     env_python = (env or {}).get("python") or platform.python_version()

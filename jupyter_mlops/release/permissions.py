@@ -15,12 +15,15 @@ action is allowed (there is nobody to tell apart).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import PermissionDenied
 from ..store.identity import authenticated_user, is_server
 from ..workspace import Workspace
 from .policy import load_policy
+
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
 
 LEVELS = {"DENY": -1, "NO_PERMISSIONS": 0, "READ": 1, "USE": 2, "EDIT": 3, "MANAGE": 4}
 DEFAULT_PROTECTED = ("canary", "champion")
@@ -60,9 +63,10 @@ def alias_permission(ws: Workspace, alias: str) -> str:
     return "MANAGE" if alias in protected_aliases(ws) else "EDIT"
 
 
-def effective_permission(ws: Workspace, model: str) -> str | None:
+def effective_permission(gw: Gateway, model: str) -> str | None:
     """The user's permission on ``model`` as the server resolves it (``MANAGE`` for admins);
     None when the store does not check permissions."""
+    ws = gw.ws
     uri = ws.tracking_uri
     if not is_server(uri) or uri in _auth_off:
         return None
@@ -80,16 +84,16 @@ def effective_permission(ws: Workspace, model: str) -> str | None:
     return str(answer.get("permission") or "NO_PERMISSIONS")
 
 
-def require(ws: Workspace, model: str, permission: str, action: str) -> None:
+def require(gw: Gateway, model: str, permission: str, action: str) -> None:
     """Refuse ``action`` (``promote churn v3 to champion``) unless the authenticated user holds
     ``permission`` (EDIT or MANAGE) on registered model ``model``: one line naming what is
     missing, raised before anything changes."""
     if permission not in LEVELS:
         raise ValueError(f"unknown permission {permission!r}")
-    held = effective_permission(ws, model)
+    held = effective_permission(gw, model)
     if held is None or LEVELS.get(held, 0) >= LEVELS[permission]:
         return
-    user = authenticated_user(ws.tracking_uri) or "this user"
+    user = authenticated_user(gw.tracking_uri) or "this user"
     raise PermissionDenied(
         f"{user} may not {action}: it needs {permission} permission on registered model "
         f"{model!r}, and {user} has {held}",

@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from ..errors import InvalidInput, NotFound
-from ..store.client import client_for
+from ..errors import InvalidInput
 from ..tags import GATE_RUN_ID_TAG, GATES_TAG, MODEL_ID_TAG, RUN_ID_TAG
-from ..workspace import Workspace
 
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import RegisteredModel
+
+    from ..store.gateway import Gateway
 
 T_RUN, T_MODEL_ID, T_GATES, T_GATE_RUN = (
     RUN_ID_TAG,
@@ -37,14 +37,6 @@ def check_name(name: str) -> str:
     return name
 
 
-def get_registered_model(ws: Workspace, name: str) -> RegisteredModel:
-    from mlflow.exceptions import MlflowException
-
-    check_name(name)
-    try:
-        return client_for(ws).get_registered_model(name)
-    except MlflowException:
-        raise NotFound(
-            f"no registered model {name!r}",
-            hint="register one with `jupyter-mlops register RUN --name NAME`",
-        ) from None
+def get_registered_model(gw: Gateway, name: str) -> RegisteredModel:
+    """The registered model ``name``, its name checked first (NotFound when there is none)."""
+    return gw.registered_model(check_name(name))

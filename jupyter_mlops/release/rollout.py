@@ -12,18 +12,19 @@ Alias writes are ordered so that a router polling in between never sees a missin
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import Conflict, GateFailed, InvalidInput, NotFound
 from ..tags import CANARY_SHADOW_TAG, CANARY_WEIGHT_TAG, ROLLED_BACK_TAG
-from ..workspace import Workspace
 from .aliases.change import PlannedChange, change
 from .approvals import require_approval
 from .permissions import alias_permission, require
 from .policy import load_policy
-from .registered_model import T_GATES, check_name, get_registered_model
-from .registry import get_version
+from .registered_model import T_GATES, check_name
 from .signing import verify_version
+
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
 
 WEIGHT_TAG = CANARY_WEIGHT_TAG
 SHADOW_TAG = CANARY_SHADOW_TAG
@@ -50,9 +51,9 @@ class RolloutState:
         return f"{self.model}: " + (", ".join(parts) or "no aliases")
 
 
-def state(ws: Workspace, model: str) -> RolloutState:
-    rm = get_registered_model(ws, model)
-    return _state_of(model, rm)
+def state(gw: Gateway, model: str) -> RolloutState:
+    """The model's aliases and canary settings, as the registry holds them now."""
+    return _state_of(model, gw.registered_model(check_name(model)))
 
 
 def _state_of(model: str, rm: Any) -> RolloutState:
@@ -81,7 +82,7 @@ def _check_weight(weight: Any) -> float:
 
 
 def promote(
-    ws: Workspace,
+    gw: Gateway,
     model: str,
     version: str | int,
     to: str,
@@ -106,13 +107,13 @@ def promote(
         raise InvalidInput(
             "--force needs --reason TEXT", hint="say why the gates are overridden; it is recorded"
         )
-    require(ws, model, alias_permission(ws, to), f"move {model}@{to} to version {version}")
-    verify_version(ws, model, version)  # NotFound, or a changed file, before taking the lease
-    policy = load_policy(ws)
+    require(gw, model, alias_permission(gw.ws, to), f"move {model}@{to} to version {version}")
+    verify_version(gw, model, version)  # NotFound, or a changed file, before taking the lease
+    policy = load_policy(gw.ws)
     default_weight = policy.canary_weight if to == "canary" and w is None else None
 
     def build(rm: Any) -> PlannedChange:
-        mv = get_version(ws, model, version)
+        mv = gw.model_version(model, version)
         verdict = mv.tags.get(T_GATES, "pending")
         if verdict != "passed" and not force:
             raise GateFailed(
@@ -126,8 +127,8 @@ def promote(
             model, _state_of(model, rm), str(mv.version), to, details, w, default_weight, shadow
         )
 
-    change(ws, model, build, actor=actor, reason=reason)
-    return state(ws, model)
+    change(gw, model, build, actor=actor, reason=reason)
+    return state(gw, model)
 
 
 def _plan_promotion(
@@ -177,7 +178,7 @@ def _plan_promotion(
 
 
 def set_canary_weight(
-    ws: Workspace, model: str, weight: float, *, reason: str | None = None, actor: str | None = None
+    gw: Gateway, model: str, weight: float, *, reason: str | None = None, actor: str | None = None
 ) -> RolloutState:
     """Change the canary's share of traffic (the version keeps its alias)."""
     w = _check_weight(weight)
@@ -193,14 +194,14 @@ def set_canary_weight(
             "weight", st.aliases["canary"], [["tag", WEIGHT_TAG, f"{w:g}"]], details
         )
 
-    get_registered_model(ws, model)
-    require(ws, model, "MANAGE", f"change the canary weight of {model}")
-    change(ws, model, build, actor=actor, reason=reason)
-    return state(ws, model)
+    gw.registered_model(check_name(model))
+    require(gw, model, "MANAGE", f"change the canary weight of {model}")
+    change(gw, model, build, actor=actor, reason=reason)
+    return state(gw, model)
 
 
 def demote_canary(
-    ws: Workspace,
+    gw: Gateway,
     model: str,
     reason: str | None = None,
     actor: str | None = None,
@@ -213,8 +214,8 @@ def demote_canary(
     With ``only_version`` (and ``only_against``, the champion it was compared with) the canary is
     demoted only if both are unchanged, checked under the lease: the guard never demotes a canary
     other than the one it judged, nor on a comparison with a champion that has since changed."""
-    get_registered_model(ws, model)
-    require(ws, model, "MANAGE", f"roll back the canary of {model}")
+    gw.registered_model(check_name(model))
+    require(gw, model, "MANAGE", f"roll back the canary of {model}")
 
     def build(rm: Any) -> PlannedChange:
         st = _state_of(model, rm)
@@ -239,12 +240,12 @@ def demote_canary(
         ]
         return PlannedChange("rollback", v, plan, {"alias": "canary", "weight": st.canary_weight})
 
-    change(ws, model, build, actor=actor, reason=reason)
-    return state(ws, model)
+    change(gw, model, build, actor=actor, reason=reason)
+    return state(gw, model)
 
 
 def rollback(
-    ws: Workspace,
+    gw: Gateway,
     model: str,
     reason: str | None = None,
     actor: str | None = None,
@@ -253,10 +254,10 @@ def rollback(
     """Undo the last step: drop the canary if there is one, else restore ``previous`` as champion."""
     if target not in ("auto", "canary", "champion"):
         raise InvalidInput(f"cannot roll back {target!r}", hint="auto, canary or champion")
-    require(ws, model, "MANAGE", f"roll back {model}")
-    st = state(ws, model)
+    require(gw, model, "MANAGE", f"roll back {model}")
+    st = state(gw, model)
     if target == "canary" or (target == "auto" and "canary" in st.aliases):
-        return demote_canary(ws, model, reason=reason, actor=actor)
+        return demote_canary(gw, model, reason=reason, actor=actor)
 
     def build(rm: Any) -> PlannedChange:
         now = _state_of(model, rm)
@@ -272,5 +273,5 @@ def rollback(
             plan.append(["vtag", bad, ROLLED_BACK_TAG, "true"])
         return PlannedChange("rollback", prev, plan, {"alias": "champion", "from_version": bad})
 
-    change(ws, model, build, actor=actor, reason=reason)
-    return state(ws, model)
+    change(gw, model, build, actor=actor, reason=reason)
+    return state(gw, model)

@@ -31,12 +31,15 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import IntegrityError
 from ..tags import SIGNATURE_TAG
-from ..workspace import Workspace
-from .registry import get_version, model_dir, version_location
+from .registration import get_version, model_dir, version_location
 from .signing_keys import SIGNATURE_FILE, download, signing_config, verify_folder
+
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
 
 __all__ = ["SIGNATURE_FILE", "VerifiedVersion", "verify_version"]
 
@@ -49,26 +52,26 @@ class VerifiedVersion:
     key_id: str | None  # None: signing is not configured (or the version may stay unsigned)
 
 
-def verify_version(ws: Workspace, name: str, version: str | int) -> VerifiedVersion:
+def verify_version(gw: Gateway, name: str, version: str | int) -> VerifiedVersion:
     """Check a registered version's files against their signature before anything loads them.
 
     Raises IntegrityError naming the file that changed (or that the version is unsigned while
     signing is configured). With no key configured, nothing is checked."""
-    mv = get_version(ws, name, version)
+    mv = get_version(gw, name, version)
     what = f"model {name} version {mv.version}"
-    cfg = signing_config(ws)
+    cfg = signing_config(gw.ws)
     if cfg is None or not cfg.verifies:
-        return VerifiedVersion(name, str(mv.version), model_dir(ws, mv), None)
+        return VerifiedVersion(name, str(mv.version), model_dir(gw, mv), None)
     if not mv.tags.get(SIGNATURE_TAG):
         if cfg.allow_unsigned:
-            return VerifiedVersion(name, str(mv.version), model_dir(ws, mv), None)
+            return VerifiedVersion(name, str(mv.version), model_dir(gw, mv), None)
         raise IntegrityError(
             f"{what} is not signed (registered before signing was configured)",
             hint="register it again from its run, or set release.signing.allow_unsigned: true",
         )
-    loc = version_location(ws, mv)
+    loc = version_location(gw, mv)
     folder = loc.local_path
     if folder is None:  # a fresh download: no stale file of an earlier one is checked
-        folder = download(ws, loc.uri, Path(tempfile.mkdtemp(dir=ws.subdir("serving"))))
+        folder = download(gw.ws, loc.uri, Path(tempfile.mkdtemp(dir=gw.ws.subdir("serving"))))
     kid = verify_folder(cfg, folder, what)
     return VerifiedVersion(name, str(mv.version), folder, kid)

@@ -16,16 +16,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, IntegrityError, InvalidInput
-from ..store.client import client_for
+from ..settings import Settings
 from ..tags import SIGNATURE_TAG, SIGNED_BY_TAG
 from ..workspace import Workspace
 
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
+
 SIGNATURE_FILE = "mlops-model.sig"
-KEY_ENV = "MLOPS_SIGNING_KEY"
-PUBLIC_KEY_ENV = "MLOPS_SIGNING_PUBLIC_KEY"
+KEY_ENV = Settings.signing_key.env
 SECTION_KEYS = ("key", "public_key", "password", "allow_unsigned")
 
 
@@ -100,9 +102,9 @@ def signing_config(ws: Workspace) -> SigningConfig | None:
         raise ConfigError(
             "must be true or false", path=str(ws.config_path), key="release.signing.allow_unsigned"
         )
-    key = _material(section.get("key") or os.environ.get(KEY_ENV), f"{where}.key", ws)
+    key = _material(section.get("key") or ws.settings.signing_key, f"{where}.key", ws)
     public = _material(
-        section.get("public_key") or os.environ.get(PUBLIC_KEY_ENV), f"{where}.public_key", ws
+        section.get("public_key") or ws.settings.signing_public_key, f"{where}.public_key", ws
     )
     password = _material_text(section.get("password"), f"{where}.password")
     if key is None and public is None:
@@ -185,10 +187,11 @@ def sign_folder(cfg: SigningConfig, folder: Path, signature_path: Path) -> str:
 
 
 def sign_logged_model(
-    ws: Workspace, model_id: str, uri: str, local_path: Path | None, signer: str
+    gw: Gateway, model_id: str, uri: str, local_path: Path | None, signer: str
 ) -> Signature | None:
     """Sign a logged model's files (at ``local_path``, or downloaded from ``uri``) and keep the
     signature beside them in the artifact store; None when no signing key is configured."""
+    ws = gw.ws
     cfg = signing_config(ws)
     if cfg is None:
         return None
@@ -196,7 +199,7 @@ def sign_logged_model(
         folder = local_path or download(ws, uri, Path(tmp) / "model")
         signature = Path(tmp) / SIGNATURE_FILE
         kid = sign_folder(cfg, folder, signature)
-        client_for(ws).log_model_artifact(model_id, str(signature))
+        gw.client.log_model_artifact(model_id, str(signature))
     return Signature(signer, kid)
 
 

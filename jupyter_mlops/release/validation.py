@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, MlopsError
 from ..journal.events import GATE_VERDICT, emit
-from ..store.client import client_for, experiment_id
+from ..limits import LINE_TEXT, LIST_TEXT
 from ..tags import (
     ACTOR_TAG,
     EVAL_DIGEST_TAG,
@@ -25,7 +25,6 @@ from ..tags import (
     gate_tag,
     metric_tag,
 )
-from ..workspace import Workspace
 from . import card, history
 from .gates import technical
 from .gates.evaluation import load_evaluation
@@ -35,8 +34,11 @@ from .gates.result import GateReport, GateResult
 from .permissions import require
 from .policy import ReleasePolicy, load_policy
 from .registered_model import T_GATE_RUN, T_GATES, get_registered_model
-from .registry import resolve
+from .registration import resolve
 from .signing import verify_version
+
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
 
 # always scored when there is evaluation data, so the card and a later champion can compare
 DEFAULT_METRICS = ("accuracy", "f1", "r2", "rmse")
@@ -54,7 +56,7 @@ def _run_guarded(gate: Gate, ctx: GateContext, spec: Any) -> list[GateResult]:
 
 
 def validate(
-    ws: Workspace,
+    gw: Gateway,
     model: str,
     version: str | int,
     *,
@@ -63,16 +65,16 @@ def validate(
     policy: ReleasePolicy | None = None,
     write_card: bool = True,
 ) -> GateReport:
-    require(ws, model.split("@")[0], "EDIT", f"validate {model} {version}")
-    policy = policy or load_policy(ws)
+    require(gw, model.split("@")[0], "EDIT", f"validate {model} {version}")
+    policy = policy or load_policy(gw.ws)
     if not policy.gates:
         raise ConfigError(
             "no release gates declared",
-            path=str(ws.config_path),
+            path=str(gw.ws.config_path),
             key="release.gates",
             hint="declare at least one gate (metrics, champion, latency, ...) under release.gates",
         )
-    ctx = _context(ws, policy, resolve(ws, model, version))
+    ctx = _context(gw, policy, resolve(gw, model, version))
     results: list[GateResult] = []
     for gate in release_gates.in_order(policy.gates):
         results += _run_guarded(gate, ctx, policy.gates[gate.name])
@@ -89,36 +91,37 @@ def validate(
         metrics=ctx.metrics,
         champion={"version": ctx.champion_version, "metrics": ctx.champion_metrics},
     )
-    _record(ws, report, ctx.work, reason=reason, actor=actor)
+    _record(gw, report, ctx.work, reason=reason, actor=actor)
     if write_card:
-        card.write_card(ws, model, ctx.version, report=report)
+        card.write_card(gw, model, ctx.version, report=report)
     return report
 
 
-def _context(ws: Workspace, policy: ReleasePolicy, mv: Any) -> GateContext:
+def _context(gw: Gateway, policy: ReleasePolicy, mv: Any) -> GateContext:
     """Load the candidate, the evaluation data and the champion once, for every gate to read."""
     import mlflow.pyfunc
 
     model, version = mv.name, str(mv.version)
-    folder = verify_version(ws, model, version).folder  # a changed file is refused here
+    folder = verify_version(gw, model, version).folder  # a changed file is refused here
     candidate = mlflow.pyfunc.load_model(str(folder))
     schema = candidate.metadata.get_input_schema()
     features = schema.input_names() if schema is not None and schema.has_input_names() else None
+    ws = gw.ws
     work = ws.subdir("gates") / f"{model}-v{version}-{int(time.time() * 1000)}"
     work.mkdir(parents=True, exist_ok=True)
-    ctx = GateContext(ws, model, version, policy, candidate, folder, work)
-    ctx.data = load_evaluation(ws, policy.evaluation, features) if policy.evaluation else None
+    ctx = GateContext(gw, model, version, policy, candidate, folder, work)
+    ctx.data = load_evaluation(gw, policy.evaluation, features) if policy.evaluation else None
     metric_names = set(DEFAULT_METRICS)
     for gate in release_gates.in_order(policy.gates):
         metric_names |= gate.metrics_needed(policy.gates[gate.name])
     if ctx.data is not None:
         ctx.y_pred = candidate.predict(ctx.data.X)
         ctx.metrics = technical.evaluate_metrics(sorted(metric_names), ctx.data.y, ctx.y_pred)
-    champion = dict(get_registered_model(ws, model).aliases).get("champion")
+    champion = dict(get_registered_model(gw, model).aliases).get("champion")
     if champion is not None and str(champion) != version:
-        champ_mv = resolve(ws, f"{model}@champion")
+        champ_mv = resolve(gw, f"{model}@champion")
         ctx.champion_version = str(champ_mv.version)
-        champ_folder = verify_version(ws, model, champ_mv.version).folder
+        champ_folder = verify_version(gw, model, champ_mv.version).folder
         ctx.champion_model = mlflow.pyfunc.load_model(str(champ_folder))
         if ctx.data is not None:
             predicted = ctx.champion_model.predict(ctx.data.X)
@@ -129,21 +132,21 @@ def _context(ws: Workspace, policy: ReleasePolicy, mv: Any) -> GateContext:
 
 
 def _record(
-    ws: Workspace, report: GateReport, work: Path, *, reason: str | None, actor: str | None
+    gw: Gateway, report: GateReport, work: Path, *, reason: str | None, actor: str | None
 ) -> None:
     from mlflow.entities import Metric, Param
 
-    client = client_for(ws)
+    client = gw.client
     verdict = "passed" if report.passed else "failed"
     run = client.create_run(
-        experiment_id(ws),
+        gw.experiment_id(),
         run_name=f"gate-{report.model}-v{report.version}",
         tags={
             KIND_TAG: "gate",
             MODEL_TAG: report.model,
             MODEL_VERSION_TAG: report.version,
             T_GATES: verdict,
-            ACTOR_TAG: history.current_actor(actor, ws.tracking_uri),
+            ACTOR_TAG: gw.actor(actor),
             **({EVAL_DIGEST_TAG: report.evaluation["digest"]} if report.evaluation else {}),
         },
     )
@@ -158,7 +161,7 @@ def _record(
         for k, v in (r.details.get("kpis") or {}).items():
             metrics.append(Metric(f"kpi.{k}", float(v), now, 0))
     params = [
-        Param(f"threshold.{r.gate}", str(r.threshold)[:500])
+        Param(f"threshold.{r.gate}", str(r.threshold)[:LINE_TEXT])
         for r in report.results
         if r.threshold is not None
     ]
@@ -184,13 +187,15 @@ def _record(
     client.set_terminated(run_id, "FINISHED")
     name, v = report.model, report.version
     for r in report.results:
-        client.set_model_version_tag(name, v, gate_tag(r.gate), f"{r.verdict}: {r.reason}"[:4900])
+        client.set_model_version_tag(
+            name, v, gate_tag(r.gate), f"{r.verdict}: {r.reason}"[:LIST_TEXT]
+        )
     for k, val in report.metrics.items():
         client.set_model_version_tag(name, v, metric_tag(k), f"{val:.6g}")
     client.set_model_version_tag(name, v, T_GATE_RUN, run_id)
     client.set_model_version_tag(name, v, T_GATES, verdict)  # last: promotion reads this one
     entry = history.record(
-        ws,
+        gw,
         name,
         "gate",
         version=v,
@@ -209,4 +214,4 @@ def _record(
         "metrics": report.metrics,
         "reason": reason,
     }
-    emit(ws, GATE_VERDICT, model=name, payload=payload, actor=entry.actor, key=(run_id,))
+    emit(gw.ws, GATE_VERDICT, model=name, payload=payload, actor=entry.actor, key=(run_id,))

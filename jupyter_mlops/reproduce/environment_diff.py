@@ -6,14 +6,15 @@ distribution with its exact version, kernel spec and hardware, plus a hash).
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import NotFound
 from ..store.run_details import read_json_artifact
 from ..store.runs import get_run
-from ..workspace import Workspace
+
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
 
 SYSTEM_KEYS = ("python", "implementation", "platform", "machine", "cpu_count", "memory_bytes")
 
@@ -45,36 +46,6 @@ class EnvDiff:
         more = f" (+{len(items) - limit} more)" if len(items) > limit else ""
         return ", ".join(items[:limit]) + more
 
-    def to_text(self) -> str:
-        if self.same_hash and not self.system and not self.packages_differ:
-            return f"environments of {self.a} and {self.b} are identical"
-        lines = [f"environment {self.a} -> {self.b}"]
-        for key, (x, y) in self.system.items():
-            lines.append(f"  {key:<15} {x} -> {y}")
-        for key, (x, y) in self.kernel.items():
-            lines.append(f"  kernel.{key:<8} {x} -> {y}")
-        if self.changed:
-            lines.append(f"  changed packages ({len(self.changed)}):")
-            lines += [f"    {n:<30} {x} -> {y}" for n, (x, y) in sorted(self.changed.items())]
-        if self.added:
-            lines.append(f"  only in {self.b} ({len(self.added)}):")
-            lines += [f"    {n:<30} {v}" for n, v in sorted(self.added.items())]
-        if self.removed:
-            lines.append(f"  only in {self.a} ({len(self.removed)}):")
-            lines += [f"    {n:<30} {v}" for n, v in sorted(self.removed.items())]
-        if len(lines) == 1:
-            lines.append("  same interpreter and packages (only labels differ)")
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.to_text()
-
-    def __repr__(self) -> str:
-        return self.to_text()
-
-    def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(self.to_text())}</pre>"
-
 
 def diff_environments(a: dict[str, Any], b: dict[str, Any], names: tuple[str, str]) -> EnvDiff:
     da, db = a.get("distributions") or {}, b.get("distributions") or {}
@@ -96,18 +67,18 @@ def diff_environments(a: dict[str, Any], b: dict[str, Any], names: tuple[str, st
     return diff
 
 
-def environment_of(ws: Workspace, run_id: str) -> dict[str, Any] | None:
-    env = read_json_artifact(ws, run_id, "mlops/environment.json")
+def environment_of(gw: Gateway, run_id: str) -> dict[str, Any] | None:
+    env = read_json_artifact(gw, run_id, "mlops/environment.json")
     return env if isinstance(env, dict) else None
 
 
-def env_diff_runs(ws: Workspace, run_a: str, run_b: str) -> EnvDiff:
+def env_diff_runs(gw: Gateway, run_a: str, run_b: str) -> EnvDiff:
     """``%mlops env diff A B``: the two runs' recorded environments, compared."""
 
     envs, names = [], []
     for ref in (run_a, run_b):
-        run = get_run(ws, ref)
-        env = environment_of(ws, run.info.run_id)
+        run = get_run(gw, ref)
+        env = environment_of(gw, run.info.run_id)
         if env is None:
             raise NotFound(
                 f"run {ref} recorded no environment",

@@ -14,7 +14,6 @@ JSON artifact on the reproduction run. Registry writes of the re-executed code g
 from __future__ import annotations
 
 import ast
-import html
 import json
 import math
 import os
@@ -24,14 +23,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..capture.hidden_state import _names
 from ..datasets.cell_inputs import file_source
 from ..errors import InvalidInput, NotFound
 from ..journal.replay import recover
+from ..limits import LINE_TEXT, LIST_TEXT
 from ..redact import MASK, RunRedaction, masked_names, redactor_for, remember, restore
-from ..store.client import client_for
+from ..settings import child_environment
 from ..store.run_details import recorded_code as stored_code
 from ..store.runs import get_run
 from ..tags import (
@@ -49,6 +49,9 @@ from ..tags import (
 from ..workspace import Workspace
 from .environment_diff import diff_environments, environment_of
 from .registry_sandbox import RegistrySandbox
+
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
 
 EMPTY_GRACE_S = 2.0  # the kernel has exited; its records are in MLflow or its replayed journal
 VERDICT_TAG = REPRODUCTION_VERDICT_TAG
@@ -78,46 +81,16 @@ class Reproduction:
     # what the re-executed code tried to write to the model registry (kept in a sandbox)
     registry_writes: list[str] = field(default_factory=list)
 
-    def to_text(self) -> str:
-        head = f"reproduction of {self.original_run_id[:8]}: {self.verdict.upper()}"
-        lines = [head, f"  reproduction run {self.run_id} ({self.seconds:.1f} s)"]
-        for name, (a, b) in sorted(self.metrics.items()):
-            lines.append(f"  {name:<28} {_fmt(a):>14} -> {_fmt(b):<14}")
-        lines += [f"  - {r}" for r in self.reasons]
-        lines += [f"  note: {n}" for n in self.notes]
-        lines += [f"  not applied to the registry: {w}" for w in self.registry_writes]
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.to_text()
-
-    def __repr__(self) -> str:
-        return self.to_text()
-
-    def _repr_html_(self) -> str:
-        color = {"reproduced": "#2e7d32", "differs": "#ef6c00"}.get(self.verdict, "#c62828")
-        rows = "".join(
-            f"<tr><td>{html.escape(k)}</td><td>{_fmt(a)}</td><td>{_fmt(b)}</td></tr>"
-            for k, (a, b) in sorted(self.metrics.items())
-        )
-        reasons = "".join(f"<li>{html.escape(r)}</li>" for r in self.reasons)
-        return (
-            f"<div><b style='color:{color}'>{self.verdict.upper()}</b> "
-            f"reproduction of {self.original_run_id[:8]} (run {self.run_id[:8]})</div>"
-            f"<table><tr><th>metric</th><th>original</th><th>reproduced</th></tr>{rows}</table>"
-            f"<ul>{reasons}</ul>"
-        )
-
 
 def _fmt(v: float | None) -> str:
     return "-" if v is None else f"{v:.6g}"
 
 
-def recorded_code(ws: Workspace, run: Any) -> tuple[list[str], str]:
+def recorded_code(gw: Gateway, run: Any) -> tuple[list[str], str]:
     """The cells to re-execute and where they came from; NotFound if the run kept no code."""
 
     run_id = run.info.run_id
-    code = stored_code(ws, run_id)
+    code = stored_code(gw, run_id)
     kind = run.data.tags.get(KIND_TAG, "")
     cells: list[str] | None = None
     origin = ""
@@ -234,11 +207,11 @@ def _working_dir(ws: Workspace, run: Any) -> Path:
     return ws.root
 
 
-def _children(ws: Workspace, run_id: str, experiment_id: str, timeout: float) -> list[Any]:
+def _children(gw: Gateway, run_id: str, experiment_id: str, timeout: float) -> list[Any]:
     """Runs recorded under ``run_id``, waiting for the kernel's outbox to flush them."""
 
-    recover(ws)  # the kernel has exited: replay whatever its journal did not send yet
-    client = client_for(ws)
+    recover(gw.ws)  # the kernel has exited: replay whatever its journal did not send yet
+    client = gw.client
     exp_ids = [e.experiment_id for e in client.search_experiments()] or [experiment_id]
     start = time.monotonic()
     while True:
@@ -317,7 +290,7 @@ def changed_input_files(ws: Workspace, run: Any) -> list[str]:
 
 
 def reproduce(
-    ws: Workspace,
+    gw: Gateway,
     run_ref: str,
     *,
     rtol: float = 1e-6,
@@ -330,13 +303,14 @@ def reproduce(
 
     if rtol < 0 or atol < 0:
         raise InvalidInput("tolerances must be >= 0", hint="e.g. --tolerance 1e-6")
-    original = get_run(ws, run_ref)
-    cells, origin = recorded_code(ws, original)
+    ws = gw.ws
+    original = get_run(gw, run_ref)
+    cells, origin = recorded_code(gw, original)
     params = recorded_parameters(original)
     needed = secrets_needed(cells, params)
     secrets = secrets_from_environment(original.info.run_id, needed)
     run_cells, run_params = _with_secrets(cells, params, secrets)
-    client = client_for(ws)
+    client = gw.client
     exp_id = original.info.experiment_id
     started = time.monotonic()
     repro = client.create_run(
@@ -357,14 +331,14 @@ def reproduce(
 
         nbformat.write(_notebook(run_cells, run_params), src)
         sandbox = RegistrySandbox(Path(tmp))
-        error = _execute(ws, original, src, out, run_params, rid, timeout, kernel_name, sandbox.uri)
+        error = _execute(gw, original, src, out, run_params, rid, timeout, kernel_name, sandbox.uri)
         if error is not None:
             error = redaction.text(error)
         if out.exists():
             out.write_text(redaction.json_text(out.read_text(encoding="utf-8")), "utf-8")
             client.log_artifact(rid, str(out), "mlops")
         result.registry_writes = sandbox.attempted(ws.tracking_uri)
-    children = _children(ws, rid, exp_id, timeout=20.0)
+    children = _children(gw, rid, exp_id, timeout=20.0)
     match = _matching_child(original, children)
     reasons: list[str] = []
     if error is not None:
@@ -381,8 +355,8 @@ def reproduce(
         for name, digest in sorted(before.items()):
             if name in after and after[name] != digest:
                 reasons.append(f"dataset {name}: {digest[:8]} -> {after[name][:8]}")
-        env_a = environment_of(ws, original.info.run_id)
-        env_b = environment_of(ws, match.info.run_id)
+        env_a = environment_of(gw, original.info.run_id)
+        env_b = environment_of(gw, match.info.run_id)
         if env_a and env_b:
             diff = diff_environments(env_a, env_b, ("original", "reproduction"))
             if diff.results_may_differ:
@@ -403,7 +377,7 @@ def reproduce(
 
 
 def _execute(
-    ws: Workspace,
+    gw: Gateway,
     original: Any,
     src: Path,
     out: Path,
@@ -418,17 +392,16 @@ def _execute(
 
     from ..kernels import ENCRYPTED_KERNEL_MANAGER  # loads jupyter_client, as papermill does
 
-    experiment = client_for(ws).get_experiment(original.info.experiment_id).name
-    env = {
-        "MLOPS_PARENT_RUN_ID": rid,
-        "MLOPS_WORKSPACE": str(ws.root),
-        "MLOPS_EXPERIMENT": experiment,
-        "MLFLOW_TRACKING_URI": ws.tracking_uri,
-        "MLFLOW_REGISTRY_URI": registry_uri,  # registry writes go to the sandbox
-    }
-    notebook = original.data.tags.get(NOTEBOOK_TAG)
-    if notebook:
-        env["MLOPS_NOTEBOOK_PATH"] = notebook
+    ws = gw.ws
+    experiment = gw.client.get_experiment(original.info.experiment_id).name
+    env = child_environment(
+        parent_run_id=rid,
+        workspace=ws.root,
+        experiment=experiment,
+        notebook_path=original.data.tags.get(NOTEBOOK_TAG) or None,
+    )
+    env["MLFLOW_TRACKING_URI"] = ws.tracking_uri
+    env["MLFLOW_REGISTRY_URI"] = registry_uri  # registry writes go to the sandbox
     try:
         with _environ(env):
             papermill.execute_notebook(
@@ -443,9 +416,9 @@ def _execute(
                 kernel_manager_class=ENCRYPTED_KERNEL_MANAGER,
             )
     except PapermillExecutionError as exc:
-        return f"cell {exc.cell_index + 1} raised {exc.ename}: {exc.evalue}"[:500]
+        return f"cell {exc.cell_index + 1} raised {exc.ename}: {exc.evalue}"[:LINE_TEXT]
     except Exception as exc:  # kernel died, timeout, missing kernel spec
-        return f"execution failed: {type(exc).__name__}: {exc}"[:500]
+        return f"execution failed: {type(exc).__name__}: {exc}"[:LINE_TEXT]
     return None
 
 
@@ -464,7 +437,7 @@ def _record(
     metrics = [Metric(k, b, now, 0) for k, (_, b) in result.metrics.items() if b is not None]
     tags = {
         VERDICT_TAG: result.verdict,
-        REPRODUCTION_REASONS_TAG: " | ".join(result.reasons)[:4900],
+        REPRODUCTION_REASONS_TAG: " | ".join(result.reasons)[:LIST_TEXT],
     }
     if result.registry_writes:
         tags[REPRODUCTION_REGISTRY_TAG] = " | ".join(result.registry_writes)[:4900]

@@ -80,7 +80,7 @@ def setup_handlers(server_app: Any) -> None:
     web_app = server_app.web_app
     service = MlopsService(server_app.root_dir)
     web_app.settings[SERVICE_KEY] = service
-    warm_up_when_serving(service.workspace)
+    warm_up_when_serving(service.gateway)
     base_url = web_app.settings["base_url"]
     routes = [*ROUTES, (r"(.*)", UnknownRouteHandler)]
     handlers = [(url_path_join(base_url, API_PREFIX, path) + "$", cls) for path, cls in routes]

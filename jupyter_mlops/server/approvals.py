@@ -15,7 +15,7 @@ from jupyter_server.auth.decorator import authorized
 
 from ..errors import InvalidInput
 from ..release.approvals import Approval, approvals, decide, request_approval
-from ..workspace import Workspace
+from ..store.gateway import Gateway
 from . import contract
 from .base import MlopsHandler
 
@@ -27,18 +27,18 @@ def approval_answer(approval: Approval) -> contract.Approval:
 
 
 def _decide(
-    ws: Workspace, name: str, version: str, alias: str, body: dict[str, Any], actor: str | None
+    gw: Gateway, name: str, version: str, alias: str, body: dict[str, Any], actor: str | None
 ) -> contract.Approval:
     decision, comment = body["decision"], body["comment"]
     if decision == "request":
         return approval_answer(
-            request_approval(ws, name, version, alias, actor=actor, comment=comment)
+            request_approval(gw, name, version, alias, actor=actor, comment=comment)
         )
-    return approval_answer(decide(ws, name, version, decision, alias, actor=actor, comment=comment))
+    return approval_answer(decide(gw, name, version, decision, alias, actor=actor, comment=comment))
 
 
-def _listed(ws: Workspace, name: str) -> contract.ApprovalList:
-    return {"model": name, "approvals": [approval_answer(a) for a in approvals(ws, name)]}
+def _listed(gw: Gateway, name: str) -> contract.ApprovalList:
+    return {"model": name, "approvals": [approval_answer(a) for a in approvals(gw, name)]}
 
 
 class ApprovalsHandler(MlopsHandler):
@@ -47,7 +47,7 @@ class ApprovalsHandler(MlopsHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self, name: str) -> None:
-        self.reply(await self.read(_listed, self.service.workspace, name))
+        self.reply(await self.read(_listed, self.service.gateway, name))
 
 
 class ApprovalHandler(MlopsHandler):
@@ -64,5 +64,5 @@ class ApprovalHandler(MlopsHandler):
                 hint='send {"decision": "approve", "comment": "..."}',
             )
         clean = {"decision": decision, "comment": self.text_field(body, "comment")}
-        ws = self.service.workspace
-        self.reply(await self.read(_decide, ws, name, version, alias, clean, self.actor))
+        gw = self.service.gateway
+        self.reply(await self.read(_decide, gw, name, version, alias, clean, self.actor))

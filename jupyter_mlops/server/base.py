@@ -7,7 +7,7 @@ import math
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from jupyter_server.base.handlers import APIHandler
 from tornado.web import HTTPError
@@ -56,7 +56,8 @@ class MlopsHandler(APIHandler):
 
     @property
     def service(self) -> MlopsService:
-        return self.settings[SERVICE_KEY]
+        service: MlopsService = self.settings[SERVICE_KEY]
+        return service
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run blocking domain code off the event loop (a tracking server's 403 becomes one
@@ -80,7 +81,7 @@ class MlopsHandler(APIHandler):
                     "nothing has been tracked in this workspace yet",
                     hint="track a cell with %%mlops track, or build the pipeline",
                 )
-            return empty
+            return cast(T, empty)
         return await self.call(fn, *args, **kwargs)
 
     def int_argument(self, name: str, default: int, *, low: int, high: int) -> int:

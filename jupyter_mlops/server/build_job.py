@@ -24,6 +24,7 @@ from typing import Any
 
 from ..errors import MlopsError
 from ..pipeline.build import build
+from ..settings import Settings
 from ..workspace import Workspace
 from . import contract
 from .jobs import Job
@@ -48,7 +49,7 @@ def build_in_child(
         args.append("--force")
     args += ["--", *steps]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    env.pop("MLOPS_WORKSPACE", None)
+    env.pop(Settings.workspace.env, None)  # the child finds the project from its folder
     proc = subprocess.Popen(
         args,
         cwd=root,
@@ -65,7 +66,9 @@ def build_in_child(
 
     job.on_cancel = cancel
     out: list[str] = []
-    reader = threading.Thread(target=lambda: out.extend(proc.stdout.read().decode().splitlines()))
+    stdout = proc.stdout
+    assert stdout is not None  # started with stdout=PIPE
+    reader = threading.Thread(target=lambda: out.extend(stdout.read().decode().splitlines()))
     reader.start()
     _follow(job, proc.stderr)
     reader.join()
@@ -98,7 +101,7 @@ def build_in_child(
     return report
 
 
-def _interrupt(proc: subprocess.Popen) -> None:
+def _interrupt(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is not None:
         return
     try:

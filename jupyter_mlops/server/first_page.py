@@ -21,17 +21,17 @@ from typing import Any, TypeVar, cast
 from tornado.ioloop import IOLoop
 
 from ..store import embedded_read
-from ..store.client import client_for
 from ..store.embedded_read import INTERNAL_PREFIX
-from ..workspace import Workspace
+from ..store.gateway import Gateway
 from . import contract
 
 T = TypeVar("T")
 
 
-def experiments(ws: Workspace) -> list[contract.Experiment] | None:
+def experiments(gw: Gateway) -> list[contract.Experiment] | None:
     """The active experiments, as ``queries.experiments`` lists them; None: ask MLflow."""
-    rows = embedded_read.experiments(ws)
+    db = gw.embedded_db()
+    rows = embedded_read.experiments(db) if db is not None else None
     if rows is None:
         return None
     out: list[contract.Experiment] = [
@@ -39,7 +39,7 @@ def experiments(ws: Workspace) -> list[contract.Experiment] | None:
             "experiment_id": exp_id,
             "name": name,
             "internal": name.startswith(INTERNAL_PREFIX),
-            "default": name == ws.default_experiment,
+            "default": name == gw.ws.default_experiment,
         }
         for exp_id, name in rows
     ]
@@ -47,7 +47,7 @@ def experiments(ws: Workspace) -> list[contract.Experiment] | None:
 
 
 def runs_page(
-    ws: Workspace,
+    gw: Gateway,
     *,
     experiment: str | None,
     limit: int,
@@ -57,9 +57,10 @@ def runs_page(
 ) -> contract.RunsPage | None:
     """One newest-first page of runs, or None when MLflow must answer (filter, sort, store)."""
     offset = embedded_read.page_offset(page_token_in)
-    if filter_string.strip() or order_by or offset is None:
+    db = gw.embedded_db()
+    if filter_string.strip() or order_by or offset is None or db is None:
         return None
-    page = embedded_read.runs_page(ws, experiment=experiment, limit=limit, offset=offset)
+    page = embedded_read.runs_page(db, experiment=experiment, limit=limit, offset=offset)
     return cast("contract.RunsPage | None", page)
 
 
@@ -86,13 +87,13 @@ def is_light(fn: Callable[..., Any]) -> bool:
     return bool(getattr(fn, "reads_without_mlflow", False))
 
 
-def warm_up(ws: Workspace) -> threading.Thread:
+def warm_up(gw: Gateway) -> threading.Thread:
     """Import MLflow and open the store's client in a daemon thread, off the request path."""
 
     def work() -> None:
         try:
-            if not ws.is_embedded or (ws.state_dir / "mlflow.db").is_file():
-                client_for(ws)
+            if not gw.ws.is_embedded or (gw.ws.state_dir / "mlflow.db").is_file():
+                gw.client  # noqa: B018 -- opening the client is the point
             else:
                 import mlflow  # noqa: F401  (the store is made by the first write, not here)
         except Exception:  # a warm-up is a courtesy: the first real query reports any problem
@@ -106,8 +107,8 @@ def warm_up(ws: Workspace) -> threading.Thread:
     return thread
 
 
-def warm_up_when_serving(ws: Workspace) -> None:
+def warm_up_when_serving(gw: Gateway) -> None:
     """Start ``warm_up`` once the server's event loop runs (never in a process that only loads
     the extension, such as a test or a benchmark importing it)."""
 
-    IOLoop.current().add_callback(warm_up, ws)
+    IOLoop.current().add_callback(warm_up, gw)

@@ -177,7 +177,8 @@ class JobRegistry:
         else:
             outcome, error = "succeeded", None
         with job._lock:
-            if job.status == "cancelling" or isinstance(result, dict) and result.get("cancelled"):
+            now: contract.JobStatus = job.status  # a cancel may have come in while it ran
+            if now == "cancelling" or isinstance(result, dict) and result.get("cancelled"):
                 outcome = "cancelled"
             job.status, job.result, job.error, job.finished = outcome, result, error, time.time()
 

@@ -14,22 +14,21 @@ from jupyter_server.auth.decorator import authorized
 
 from ..errors import InvalidInput
 from ..release.registered_model import check_name
-from ..store.gateway import gateway_for
-from ..workspace import Workspace
+from ..store.gateway import Gateway
 from . import contract
 from .base import MlopsHandler
 
 MAX_LABELS_BODY = 32 * 1024 * 1024
 
 
-def import_posted_labels(ws: Workspace, model: str, records: Any) -> contract.LabelImport:
+def import_posted_labels(gw: Gateway, model: str, records: Any) -> contract.LabelImport:
     from ..monitor.label_import import (  # noqa: PLC0415 -- monitor loads numpy; the server starts without it
         import_labels,
         labels_from_records,
     )
 
     check_name(model)
-    done = import_labels(gateway_for(ws), model, labels_from_records(records))
+    done = import_labels(gw, model, labels_from_records(records))
     return cast(contract.LabelImport, done.to_dict())
 
 
@@ -44,6 +43,6 @@ class LabelsHandler(MlopsHandler):
         if unknown:
             raise InvalidInput(f"unknown field {unknown[0]!r}", hint='send {"labels": [...]}')
         done = await self.call(
-            import_posted_labels, self.service.workspace, model, body.get("labels")
+            import_posted_labels, self.service.gateway, model, body.get("labels")
         )
         self.reply(done, status=201)

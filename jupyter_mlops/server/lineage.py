@@ -21,7 +21,7 @@ class DatasetsHandler(MlopsHandler):
     @authorized
     async def get(self) -> None:
         name = self.get_query_argument("name", None) or None
-        found = await self.read(queries.datasets, self.service.workspace, name, empty=[])
+        found = await self.read(queries.datasets, self.service.gateway, name, empty=[])
         answer: contract.DatasetList = {"datasets": found}
         self.reply(answer)
 
@@ -34,7 +34,7 @@ class LineageHandler(MlopsHandler):
     async def get(self) -> None:
         node = self.get_query_argument("node", "")
         direction = self.get_query_argument("direction", "both")
-        self.reply(await self.read(queries.lineage, self.service.workspace, node, direction))
+        self.reply(await self.read(queries.lineage, self.service.gateway, node, direction))
 
 
 class MonitorHandler(MlopsHandler):
@@ -44,4 +44,4 @@ class MonitorHandler(MlopsHandler):
     @authorized
     async def get(self, model: str) -> None:
         window = self.get_query_argument("window", None) or None
-        self.reply(await self.read(queries.monitor, self.service.workspace, model, window))
+        self.reply(await self.read(queries.monitor, self.service.gateway, model, window))

@@ -22,11 +22,9 @@ from ..loop.spec import load_loop_spec
 from ..loop.status import loop_status
 from ..release.aliases.lease import LeaseValue
 from ..release.approvals import Approval
-from ..release.history import current_actor
 from ..release.policy import load_policy
-from ..store.gateway import gateway_for
+from ..store.gateway import Gateway
 from ..tags import LOOP_LEADER_TAG
-from ..workspace import Workspace
 from . import contract, queries
 from .approvals import approval_answer
 from .base import MlopsHandler
@@ -37,10 +35,10 @@ def _cycle(cycle: Cycle) -> contract.LoopCycle:
     return cast(contract.LoopCycle, cycle.to_dict())
 
 
-def _pending(ws: Workspace, approval: Approval) -> contract.PendingApproval:
+def _pending(gw: Gateway, approval: Approval) -> contract.PendingApproval:
     """What an approver decides on: the version's gates and metrics beside the champion's."""
-    detail = queries.version(ws, approval.model, approval.version)
-    rule = load_policy(ws).approval_rule(approval.alias)
+    detail = queries.version(gw, approval.model, approval.version)
+    rule = load_policy(gw.ws).approval_rule(approval.alias)
     report = detail["champion"] or {}
     metrics: dict[str, float] = {}
     for name, text in detail["metrics"].items():
@@ -59,8 +57,8 @@ def _pending(ws: Workspace, approval: Approval) -> contract.PendingApproval:
     }
 
 
-def loop_state(ws: Workspace) -> contract.LoopState:
-    status = loop_status(gateway_for(ws))
+def loop_state(gw: Gateway) -> contract.LoopState:
+    status = loop_status(gw)
     data = status.to_dict()
     return {
         "model": status.model,
@@ -71,16 +69,13 @@ def loop_state(ws: Workspace) -> contract.LoopState:
         "triggers": cast(list[contract.LoopTrigger], data["triggers"]),
         "active": _cycle(status.active) if status.active else None,
         "cycles": [_cycle(c) for c in status.cycles],
-        "pending": [_pending(ws, a) for a in status.pending],
+        "pending": [_pending(gw, a) for a in status.pending],
     }
 
 
-def ask_for_cycle(
-    ws: Workspace, trigger: str | None, actor: str | None
-) -> contract.FiringRequested:
-    gw = gateway_for(ws)
-    spec = load_loop_spec(ws)
-    who = current_actor(actor, ws.tracking_uri)
+def ask_for_cycle(gw: Gateway, trigger: str | None, actor: str | None) -> contract.FiringRequested:
+    spec = load_loop_spec(gw.ws)
+    who = gw.actor(actor)
     firing = manual_firing(spec, trigger, who)
     model = spec.model or ""
     tags = dict(gw.client.get_registered_model(model).tags) if model else {}
@@ -101,7 +96,7 @@ class LoopHandler(MlopsHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        self.reply(await self.read(loop_state, self.service.workspace))
+        self.reply(await self.read(loop_state, self.service.gateway))
 
 
 class LoopFiringsHandler(MlopsHandler):
@@ -113,8 +108,8 @@ class LoopFiringsHandler(MlopsHandler):
         self.require_execute()  # a cycle runs the pipeline's notebooks
         body = self.json_body()
         trigger = self.text_field(body, "trigger", limit=200)
-        ws = self.service.workspace
-        self.reply(await self.read(ask_for_cycle, ws, trigger, self.actor), status=202)
+        gw = self.service.gateway
+        self.reply(await self.read(ask_for_cycle, gw, trigger, self.actor), status=202)
 
 
 __all__ = ["LoopFiringsHandler", "LoopHandler"]

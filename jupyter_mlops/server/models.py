@@ -19,27 +19,27 @@ import tornado.web
 from jupyter_server.auth.decorator import authorized
 
 from ..errors import InvalidInput
-from ..release.registry import get_version, register
+from ..release.registration import get_version, register
 from ..release.rollout import promote, rollback
 from ..release.validation import validate
-from ..workspace import Workspace
+from ..store.gateway import Gateway
 from . import contract, queries
 from .base import MlopsHandler
 from .jobs import Job
 
 
 def _register(
-    ws: Workspace, run_id: str, name: str | None, reason: str | None, actor: str | None
+    gw: Gateway, run_id: str, name: str | None, reason: str | None, actor: str | None
 ) -> contract.VersionDetail:
-    mv = register(ws, run_id, name, actor=actor, reason=reason)
-    return queries.version(ws, mv.name, str(mv.version))
+    mv = register(gw, run_id, name, actor=actor, reason=reason)
+    return queries.version(gw, mv.name, str(mv.version))
 
 
 def _validate(
-    ws: Workspace, name: str, version: str, reason: str | None, actor: str | None, job: Job
+    gw: Gateway, name: str, version: str, reason: str | None, actor: str | None, job: Job
 ) -> contract.ValidationVerdict:
     job.add_line(f"validating {name} v{version}")
-    report = validate(ws, name, version, reason=reason, actor=actor)
+    report = validate(gw, name, version, reason=reason, actor=actor)
     for line in report.text().splitlines():
         job.add_line(line)
     return {
@@ -52,15 +52,15 @@ def _validate(
     }
 
 
-def _check_version(ws: Workspace, name: str, version: str) -> None:
-    get_version(ws, name, version)
+def _check_version(gw: Gateway, name: str, version: str) -> None:
+    get_version(gw, name, version)
 
 
 def _promote(
-    ws: Workspace, name: str, alias: str, body: dict[str, Any], actor: str | None
+    gw: Gateway, name: str, alias: str, body: dict[str, Any], actor: str | None
 ) -> contract.RolloutState:
     st = promote(
-        ws,
+        gw,
         name,
         body["version"],
         alias,
@@ -73,9 +73,9 @@ def _promote(
 
 
 def _rollback(
-    ws: Workspace, name: str, reason: str, target: str, actor: str | None
+    gw: Gateway, name: str, reason: str, target: str, actor: str | None
 ) -> contract.RolloutState:
-    st = rollback(ws, name, reason=reason, actor=actor, target=target)
+    st = rollback(gw, name, reason=reason, actor=actor, target=target)
     return {"model": name, "aliases": st.aliases, "canary_weight": st.canary_weight}
 
 
@@ -85,7 +85,7 @@ class ModelsHandler(MlopsHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        found = await self.read(queries.models, self.service.workspace, empty=[])
+        found = await self.read(queries.models, self.service.gateway, empty=[])
         body: contract.ModelList = {"models": found}
         self.reply(body)
 
@@ -96,8 +96,8 @@ class ModelsHandler(MlopsHandler):
         run_id = self.text_field(body, "run_id", required=True, limit=64)
         name = self.text_field(body, "name", limit=128)
         reason = self.text_field(body, "reason")
-        ws = self.service.workspace
-        created = await self.call(_register, ws, run_id, name, reason, self.actor)
+        gw = self.service.gateway
+        created = await self.call(_register, gw, run_id, name, reason, self.actor)
         self.set_header("Location", f"models/{created['name']}/versions/{created['version']}")
         self.reply(created, status=201)
 
@@ -108,7 +108,7 @@ class ModelVersionsHandler(MlopsHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self, name: str) -> None:
-        self.reply(await self.read(queries.versions, self.service.workspace, name))
+        self.reply(await self.read(queries.versions, self.service.gateway, name))
 
 
 class ModelVersionHandler(MlopsHandler):
@@ -117,7 +117,7 @@ class ModelVersionHandler(MlopsHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self, name: str, version: str) -> None:
-        self.reply(await self.read(queries.version, self.service.workspace, name, version))
+        self.reply(await self.read(queries.version, self.service.gateway, name, version))
 
 
 class ValidationsHandler(MlopsHandler):
@@ -129,13 +129,13 @@ class ValidationsHandler(MlopsHandler):
         self.require_execute()
         body = self.json_body()
         reason = self.text_field(body, "reason")
-        ws = self.service.workspace
-        await self.read(_check_version, ws, name, version)
+        gw = self.service.gateway
+        await self.read(_check_version, gw, name, version)
         actor = self.actor
         job = self.service.jobs.submit(
             "validation",
             f"validate {name} v{version}",
-            lambda job: _validate(ws, name, version, reason, actor, job),
+            lambda job: _validate(gw, name, version, reason, actor, job),
             owner=actor,
         )
         self.set_header("Location", f"models/{name}/versions/{version}/validations/{job.id}")
@@ -180,8 +180,8 @@ class AliasHandler(MlopsHandler):
             "force": force,
             "reason": self.text_field(body, "reason", required=True),
         }
-        ws = self.service.workspace
-        self.reply(await self.read(_promote, ws, name, alias, clean, self.actor))
+        gw = self.service.gateway
+        self.reply(await self.read(_promote, gw, name, alias, clean, self.actor))
 
 
 class RollbacksHandler(MlopsHandler):
@@ -193,8 +193,8 @@ class RollbacksHandler(MlopsHandler):
         body = self.json_body()
         reason = self.text_field(body, "reason", required=True)
         target = self.text_field(body, "target", limit=20) or "auto"
-        ws = self.service.workspace
-        self.reply(await self.read(_rollback, ws, name, reason, target, self.actor), status=201)
+        gw = self.service.gateway
+        self.reply(await self.read(_rollback, gw, name, reason, target, self.actor), status=201)
 
 
 class HistoryHandler(MlopsHandler):
@@ -203,6 +203,6 @@ class HistoryHandler(MlopsHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self, name: str) -> None:
-        events = await self.read(queries.history, self.service.workspace, name)
+        events = await self.read(queries.history, self.service.gateway, name)
         answer: contract.ReleaseHistory = {"model": name, "events": events}
         self.reply(answer)

@@ -25,7 +25,8 @@ DOCUMENT_PATH = Path(__file__).with_name("openapi.json")
 
 @cache
 def openapi_document() -> dict[str, Any]:
-    return json.loads(DOCUMENT_PATH.read_text(encoding="utf-8"))
+    document: dict[str, Any] = json.loads(DOCUMENT_PATH.read_text(encoding="utf-8"))
+    return document
 
 
 class OpenApiHandler(MlopsHandler):

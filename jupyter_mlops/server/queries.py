@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import unquote
 
-from ..datasets.registry import list_versions
+from ..commands.texts import code_diff_text
+from ..datasets.versions import list_versions
 from ..errors import InvalidInput, NotFound
 from ..lineage.query import lineage as query
 from ..pipeline.build import build
@@ -23,9 +24,9 @@ from ..pipeline.spec import load_spec
 from ..release.gates.result import recorded_report
 from ..release.history import events
 from ..release.registered_model import T_GATE_RUN
-from ..release.registry import check_name, get_version
+from ..release.registration import check_name, get_version
 from ..release.rollout import state
-from ..store.client import client_for
+from ..store.gateway import Gateway
 from ..store.run_compare import compare_runs
 from ..store.run_details import read_text_artifact, run_detail
 from ..store.runs import INTERNAL_PREFIX, run_summary, search
@@ -49,16 +50,16 @@ _STEP = re.compile(r"^[A-Za-z_][\w-]{0,63}$")
 # -- runs ------------------------------------------------------------------------------------
 
 
-def experiments(ws: Workspace) -> list[contract.Experiment]:
+def experiments(gw: Gateway) -> list[contract.Experiment]:
     """The workspace's experiments (bookkeeping ``mlops-*`` ones last)."""
 
-    found = client_for(ws).search_experiments()
+    found = gw.client.search_experiments()
     rows: list[contract.Experiment] = [
         {
             "experiment_id": e.experiment_id,
             "name": e.name,
             "internal": e.name.startswith(INTERNAL_PREFIX),
-            "default": e.name == ws.default_experiment,
+            "default": e.name == gw.ws.default_experiment,
         }
         for e in found
     ]
@@ -66,7 +67,7 @@ def experiments(ws: Workspace) -> list[contract.Experiment]:
 
 
 def runs_page(
-    ws: Workspace,
+    gw: Gateway,
     *,
     experiment: str | None,
     limit: int,
@@ -77,7 +78,7 @@ def runs_page(
     """One page of runs with everything the table shows, and the token of the next page."""
 
     found, token = search(
-        ws,
+        gw,
         experiment=experiment,
         filter_string=filter_string,
         order_by=order_by or None,
@@ -90,21 +91,21 @@ def runs_page(
     return {"runs": runs, "next_page_token": token or None}
 
 
-def run(ws: Workspace, run_id: str) -> contract.RunDetail:
-    detail = cast(contract.RunDetail, run_detail(ws, run_id))
+def run(gw: Gateway, run_id: str) -> contract.RunDetail:
+    detail = cast(contract.RunDetail, run_detail(gw, run_id))
     notebook = detail["tags"].get(NOTEBOOK_TAG)
-    detail["notebook_path"] = workspace_relative(ws, notebook) if notebook else None
+    detail["notebook_path"] = workspace_relative(gw.ws, notebook) if notebook else None
     return detail
 
 
-def comparison(ws: Workspace, run_ids: list[str]) -> contract.Comparison:
+def comparison(gw: Gateway, run_ids: list[str]) -> contract.Comparison:
     """Runs side by side; the code diff (a ``CodeDiff``) is sent as its text."""
 
     if len(run_ids) > 10:
         raise InvalidInput("compare at most 10 runs at once", hint="select fewer runs")
-    table = compare_runs(ws, run_ids)
+    table = compare_runs(gw, run_ids)
     code_diff = table["code_diff"]
-    table["code_diff"] = None if code_diff is None else str(code_diff)
+    table["code_diff"] = None if code_diff is None else code_diff_text(code_diff)
     return cast(contract.Comparison, table)
 
 
@@ -122,7 +123,7 @@ def workspace_relative(ws: Workspace, path: str) -> str | None:
 # -- datasets and lineage --------------------------------------------------------------------
 
 
-def datasets(ws: Workspace, name: str | None) -> list[contract.DatasetVersion]:
+def datasets(gw: Gateway, name: str | None) -> list[contract.DatasetVersion]:
     return [
         {
             "ref": v.ref,
@@ -135,7 +136,7 @@ def datasets(ws: Workspace, name: str | None) -> list[contract.DatasetVersion]:
             "run_id": v.run_id,
             "source": v.source,
         }
-        for v in list_versions(ws, name)
+        for v in list_versions(gw, name)
     ]
 
 
@@ -178,18 +179,18 @@ def safe_lineage_ref(ws: Workspace, ref: str) -> str:
     return f"file:{target}"
 
 
-def lineage(ws: Workspace, ref: str, direction: str) -> contract.LineageGraph:
-    graph = query(ws, safe_lineage_ref(ws, ref), direction=direction)
+def lineage(gw: Gateway, ref: str, direction: str) -> contract.LineageGraph:
+    graph = query(gw, safe_lineage_ref(gw.ws, ref), direction=direction)
     return cast(contract.LineageGraph, graph.to_dict())
 
 
 # -- models ----------------------------------------------------------------------------------
 
 
-def models(ws: Workspace) -> list[contract.ModelSummary]:
+def models(gw: Gateway) -> list[contract.ModelSummary]:
     out: list[contract.ModelSummary] = []
-    for rm in client_for(ws).search_registered_models(max_results=1000):
-        st = state(ws, rm.name)
+    for rm in gw.client.search_registered_models(max_results=1000):
+        st = state(gw, rm.name)
         out.append(
             {
                 "name": rm.name,
@@ -226,9 +227,9 @@ def _aliases_by_version(aliases: dict[str, str]) -> dict[str, list[str]]:
     return out
 
 
-def versions(ws: Workspace, name: str) -> contract.ModelVersions:
-    st = state(ws, name)  # validates the name; NotFound for an unknown model
-    found = client_for(ws).search_model_versions(f"name = '{name}'", max_results=1000)
+def versions(gw: Gateway, name: str) -> contract.ModelVersions:
+    st = state(gw, name)  # validates the name; NotFound for an unknown model
+    found = gw.client.search_model_versions(f"name = '{name}'", max_results=1000)
     by_version = _aliases_by_version(st.aliases)
     rows = [_version_row(mv, by_version) for mv in found]
     rows.sort(key=lambda r: int(r["version"]), reverse=True)
@@ -241,14 +242,14 @@ def versions(ws: Workspace, name: str) -> contract.ModelVersions:
     }
 
 
-def version(ws: Workspace, name: str, number: str) -> contract.VersionDetail:
+def version(gw: Gateway, name: str, number: str) -> contract.VersionDetail:
     """A version with its aliases, each gate's result and its model card (Markdown, as text)."""
 
-    mv = get_version(ws, name, number)
-    st = state(ws, name)
+    mv = get_version(gw, name, number)
+    st = state(gw, name)
     row = _version_row(mv, _aliases_by_version(st.aliases))
     tags = dict(mv.tags or {})
-    report = recorded_report(ws, mv)
+    report = recorded_report(gw, mv)
     gates: list[contract.GateResult] = [
         {
             "gate": r.gate,
@@ -261,7 +262,7 @@ def version(ws: Workspace, name: str, number: str) -> contract.VersionDetail:
         for r in (report.results if report else [])
     ]
     card_run = tags.get(CARD_RUN_ID_TAG)
-    card = read_text_artifact(ws, card_run, "card/model_card.md") if card_run else None
+    card = read_text_artifact(gw, card_run, "card/model_card.md") if card_run else None
     try:
         lineage_tag = json.loads(tags.get(LINEAGE_TAG) or "null")
     except ValueError:
@@ -279,8 +280,8 @@ def version(ws: Workspace, name: str, number: str) -> contract.VersionDetail:
     }
 
 
-def history(ws: Workspace, name: str) -> list[contract.ReleaseEvent]:
-    return [cast(contract.ReleaseEvent, asdict(e)) for e in events(ws, name)]
+def history(gw: Gateway, name: str) -> list[contract.ReleaseEvent]:
+    return [cast(contract.ReleaseEvent, asdict(e)) for e in events(gw, name)]
 
 
 # -- pipeline and monitoring -----------------------------------------------------------------
@@ -329,12 +330,12 @@ def check_steps(ws: Workspace, steps: Any) -> list[str]:
     return steps
 
 
-def monitor(ws: Workspace, name: str, window: str | None) -> contract.MonitorReport:
+def monitor(gw: Gateway, name: str, window: str | None) -> contract.MonitorReport:
     """The served model's health and drift over ``window``, computed now (not recorded)."""
     from ..monitor.report import build_report  # noqa: PLC0415 -- monitor loads numpy; the server starts without it
     from ..monitor.thresholds import parse_duration  # noqa: PLC0415 -- monitor loads numpy; the server starts without it
 
     check_name(name)
     span = parse_duration(window, "window") if window else None
-    report = build_report(ws, name, window=span, record=False)
+    report = build_report(gw, name, window=span, record=False)
     return cast(contract.MonitorReport, report.to_dict())

@@ -18,13 +18,6 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
 
-def recent_runs(
-    service: MlopsService, limit: int, experiment: str | None
-) -> list[contract.RunSummary]:
-    """Runs newest first; an embedded store that does not exist yet has none (and is not made)."""
-    return runs_page(service, experiment=experiment, limit=limit)["runs"]
-
-
 @first_page.light
 def runs_page(
     service: MlopsService,
@@ -43,7 +36,7 @@ def runs_page(
             )
         return {"runs": [], "next_page_token": None}
     fast = first_page.runs_page(
-        service.workspace,
+        service.gateway,
         experiment=experiment,
         limit=limit,
         page_token_in=page_token,
@@ -54,7 +47,7 @@ def runs_page(
         return fast
     first_page.wait_for_warm_up()
     return queries.runs_page(
-        service.workspace,
+        service.gateway,
         experiment=experiment,
         limit=limit,
         page_token=page_token,
@@ -67,11 +60,11 @@ def runs_page(
 def experiments(service: MlopsService) -> list[contract.Experiment]:
     if not service.store_exists():
         return []
-    fast = first_page.experiments(service.workspace)
+    fast = first_page.experiments(service.gateway)
     if fast is not None:
         return fast
     first_page.wait_for_warm_up()
-    return queries.experiments(service.workspace)
+    return queries.experiments(service.gateway)
 
 
 class ExperimentsHandler(MlopsHandler):
@@ -115,7 +108,7 @@ class RunHandler(MlopsHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
-        self.reply(await self.call(queries.run, self.service.workspace, run_id))
+        self.reply(await self.call(queries.run, self.service.gateway, run_id))
 
 
 class ComparisonsHandler(MlopsHandler):
@@ -125,4 +118,4 @@ class ComparisonsHandler(MlopsHandler):
     @authorized
     async def get(self) -> None:
         ids = [r for r in self.get_query_arguments("run") if r]
-        self.reply(await self.call(queries.comparison, self.service.workspace, ids))
+        self.reply(await self.call(queries.comparison, self.service.gateway, ids))

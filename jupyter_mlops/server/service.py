@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from ..errors import MlopsError, StoreUnavailable
+from ..store.gateway import Gateway, gateway_for
 from ..workspace import Workspace
 from .first_page import is_light, wait_for_warm_up
 from .jobs import JobRegistry
@@ -30,17 +31,17 @@ from .jobs import JobRegistry
 T = TypeVar("T")
 
 MAX_WORKERS = 4
-PROBE_TIMEOUT_ENV = "MLOPS_STORE_PROBE_TIMEOUT"
-PROBE_TIMEOUT_S = 3.0
 PROBE_OK_FOR_S = 10.0
 
 
 class MlopsService:
-    """The workspace at the server's root folder, the executor that queries it, and its jobs."""
+    """The workspace at the server's root folder, its gateway to MLflow (handed to every domain
+    call), the executor that queries it, and its jobs."""
 
     def __init__(self, root_dir: str | os.PathLike[str]) -> None:
         self.root_dir = os.fspath(root_dir)
         self.workspace = Workspace.find(self.root_dir)
+        self.gateway: Gateway = gateway_for(self.workspace)
         self.jobs = JobRegistry()
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
@@ -84,7 +85,7 @@ class MlopsService:
             return
         if time.monotonic() - self._probed_ok.get(uri, -1e9) < PROBE_OK_FOR_S:
             return
-        probe_store(uri, float(os.environ.get(PROBE_TIMEOUT_ENV) or PROBE_TIMEOUT_S))
+        probe_store(uri, self.workspace.settings.store_probe_timeout)
         self._probed_ok[uri] = time.monotonic()
 
     def store_exists(self) -> bool:
@@ -114,7 +115,7 @@ def probe_store(uri: str, timeout: float) -> None:
         ) from None
 
 
-def is_connection_error(exc: BaseException) -> bool:
+def is_connection_error(exc: BaseException | None) -> bool:
     """A failure to reach the tracking server, however MLflow or requests wrapped it."""
     seen = 0
     while exc is not None and seen < 10:

@@ -18,7 +18,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette  # noqa: TID253 -- needed at import here
 from starlette.middleware import Middleware  # noqa: TID253 -- needed at import here
@@ -28,9 +28,11 @@ from starlette.routing import BaseRoute, Route  # noqa: TID253 -- needed at impo
 
 from ..monitor.guard import start_guard
 from ..monitor.predlog import PredictionLog
-from ..workspace import Workspace
 from .payload import BadPayload, parse_body, parse_csv, predictions_json, to_frame
 from .router import LoadedVersion, ModelRouter
+
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 _JSON = "application/json"
@@ -83,18 +85,18 @@ class ErrorIds:
             await response(scope, receive, send)
 
 
-def open_prediction_log(ws: Workspace, model: str, router: ModelRouter) -> Any:
+def open_prediction_log(gw: Gateway, model: str, router: ModelRouter) -> Any:
     """The monitoring prediction log every answered request is appended to (inputs outside the
     answering version's signature are dropped and counted, off the request path)."""
 
-    return PredictionLog(ws, model, columns=router.signature_columns)
+    return PredictionLog(gw, model, columns=router.signature_columns)
 
 
-def start_canary_guard(ws: Workspace, model: str, enabled: bool | None) -> Any:
+def start_canary_guard(gw: Gateway, model: str, enabled: bool | None) -> Any:
     """The monitoring canary guard beside the router (``serve --guard``, or ``monitor.canary.guard``
     in mlops.yaml); None when it is off."""
 
-    return start_guard(ws, model, enabled)
+    return start_guard(gw, model, enabled)
 
 
 def extra_routes() -> list[BaseRoute]:
@@ -306,7 +308,7 @@ def status_routes(model: str, router: ModelRouter) -> list[BaseRoute]:
 
 
 def serving_lifespan(
-    ws: Workspace, model: str, router: ModelRouter, plog: Any, guard: bool | None
+    gw: Gateway, model: str, router: ModelRouter, plog: Any, guard: bool | None
 ) -> Any:
     """Start the router's polling and the canary guard with the app; stop both and close the
     prediction log when it stops."""
@@ -314,7 +316,7 @@ def serving_lifespan(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         router.start()
-        app.state.canary_guard = start_canary_guard(ws, model, guard)
+        app.state.canary_guard = start_canary_guard(gw, model, guard)
         try:
             yield
         finally:
@@ -329,7 +331,7 @@ def serving_lifespan(
 
 
 def create_app(
-    ws: Workspace,
+    gw: Gateway,
     model: str,
     *,
     router: ModelRouter | None = None,
@@ -341,9 +343,9 @@ def create_app(
     guard: bool | None = None,
 ) -> Starlette:
     router = router or ModelRouter(
-        ws, model, poll_interval=poll_interval, sticky_header=sticky_header
+        gw, model, poll_interval=poll_interval, sticky_header=sticky_header
     )
-    plog = prediction_log if prediction_log is not None else open_prediction_log(ws, model, router)
+    plog = prediction_log if prediction_log is not None else open_prediction_log(gw, model, router)
     invocations = Invocations(model, router, PredictionRecorder(plog, model), max_body)
     app = Starlette(
         routes=[
@@ -352,7 +354,7 @@ def create_app(
             *extra_routes(),
             *routes,
         ],
-        lifespan=serving_lifespan(ws, model, router, plog, guard),
+        lifespan=serving_lifespan(gw, model, router, plog, guard),
         middleware=[Middleware(ErrorIds)],
     )
     app.state.router = router

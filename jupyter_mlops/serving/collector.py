@@ -40,6 +40,8 @@ from starlette.routing import Route  # noqa: TID253 -- the collector is an ASGI 
 
 from ..errors import MlopsError
 from ..monitor.predlog import PredictionLog
+from ..settings import Settings, environment_settings
+from ..store.gateway import gateway_for
 from ..workspace import Workspace
 from .server import run_app
 
@@ -259,14 +261,18 @@ def create_collector_app(collector: KServeLogCollector) -> Starlette:
 
 def main() -> int:
     env = os.environ
-    model = env.get("MLOPS_MODEL")
-    if not model:
-        print("error: set MLOPS_MODEL to the registered model's name", file=sys.stderr)
-        return 2
+    settings = environment_settings()
     try:
+        model = settings.model
+        if not model:
+            print(
+                f"error: set {Settings.model.env} to the registered model's name", file=sys.stderr
+            )
+            return 2
         ws = Workspace.find()
-        log = PredictionLog(ws, model)
-        collector = KServeLogCollector(model, log, parse_versions(env.get("MLOPS_VERSIONS")))
+        gw = gateway_for(ws)
+        log = PredictionLog(gw, model)
+        collector = KServeLogCollector(model, log, parse_versions(settings.versions))
         print(f"collecting KServe prediction logs of {model} on {env.get('PORT', '8080')}")
         run_app(
             create_collector_app(collector),

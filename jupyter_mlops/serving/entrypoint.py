@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any, cast
 
 from ..errors import MlopsError
+from ..settings import Settings
+from ..store.gateway import gateway_for
 from ..workspace import Workspace
 from .app import create_app
 from .router import PackagedRouter
 from .server import run_app, serve
-
-DEFAULT_PACKAGE = "/opt/model"
 
 
 def _manifest(package: Path) -> dict[str, Any]:
@@ -35,40 +35,36 @@ def _manifest(package: Path) -> dict[str, Any]:
 
 
 def main() -> int:
-    env = os.environ
-    package = Path(env.get("MLOPS_PACKAGE", DEFAULT_PACKAGE))
-    manifest = _manifest(package)
-    model = env.get("MLOPS_MODEL") or manifest.get("model")
-    host, port = env.get("HOST", "0.0.0.0"), int(env.get("PORT", "8080"))
-    if not model:
-        print(
-            f"error: set MLOPS_MODEL, or MLOPS_PACKAGE to a package folder ({package} has no lineage.json)",
-            file=sys.stderr,
-        )
-        return 2
-    ws = Workspace.find()
     try:
-        if env.get("MLFLOW_TRACKING_URI"):
-            guard = {"true": True, "false": False}.get(env.get("MLOPS_GUARD", "").lower())
-            print(
-                f"serving {model} from {env['MLFLOW_TRACKING_URI']} on {host}:{port} (following aliases)"
-            )
-            serve(
-                ws,
-                model,
-                host=host,
-                port=port,
-                poll_interval=float(env.get("MLOPS_POLL", "0.25")),
-                guard=guard,
-            )
-        else:
-            version = str(manifest.get("version") or "1")
-            router = PackagedRouter(ws, model, str(package / "model"), version)
-            print(f"serving {model} v{version} from {package} on {host}:{port}")
-            run_app(create_app(ws, model, router=router, guard=False), host, port)
+        return _serve(Workspace.find())
     except MlopsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+
+
+def _serve(ws: Workspace) -> int:
+    settings = ws.settings
+    package = settings.package
+    manifest = _manifest(package)
+    model = settings.model or manifest.get("model")
+    host, port = os.environ.get("HOST", "0.0.0.0"), int(os.environ.get("PORT", "8080"))
+    if not model:
+        print(
+            f"error: set {Settings.model.env}, or {Settings.package.env} to a package folder "
+            f"({package} has no lineage.json)",
+            file=sys.stderr,
+        )
+        return 2
+    gw = gateway_for(ws)
+    tracking = os.environ.get("MLFLOW_TRACKING_URI")
+    if tracking:
+        print(f"serving {model} from {tracking} on {host}:{port} (following aliases)")
+        serve(gw, model, host=host, port=port, poll_interval=settings.poll, guard=settings.guard)
+    else:
+        version = str(manifest.get("version") or "1")
+        router = PackagedRouter(gw, model, str(package / "model"), version)
+        print(f"serving {model} v{version} from {package} on {host}:{port}")
+        run_app(create_app(gw, model, router=router, guard=False), host, port)
     return 0
 
 

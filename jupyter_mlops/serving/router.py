@@ -16,12 +16,14 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..release.rollout import state
 from ..release.signing import verify_version
-from ..workspace import Workspace
 from .payload import ColumnSpec, schema_columns
+
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
 
 log = logging.getLogger(__name__)
 KEPT_ALIASES = ("champion", "canary", "previous", "staging")
@@ -50,12 +52,12 @@ class RoutingTable:
     generation: int = 0
 
 
-def load_version(ws: Workspace, model: str, version: str) -> LoadedVersion:
+def load_version(gw: Gateway, model: str, version: str) -> LoadedVersion:
     """Load a registered version, only from the workspace's own store and only once its files
     match their signature (when signing is configured): a changed file raises IntegrityError
     naming it, and the router keeps serving what it had."""
     # sources outside the store raise before anything is unpickled
-    return load_path(str(verify_version(ws, model, version).folder), str(version))
+    return load_path(str(verify_version(gw, model, version).folder), str(version))
 
 
 def load_path(path: str, version: str) -> LoadedVersion:
@@ -80,13 +82,13 @@ class ModelRouter:
 
     def __init__(
         self,
-        ws: Workspace,
+        gw: Gateway,
         model: str,
         *,
         poll_interval: float = 0.5,
         sticky_header: str | None = "x-request-key",
     ) -> None:
-        self.ws, self.model = ws, model
+        self.gw, self.model = gw, model
         self.poll_interval = poll_interval
         self.sticky_header = sticky_header.lower() if sticky_header else None
         self.table = RoutingTable()
@@ -102,7 +104,7 @@ class ModelRouter:
         """Read aliases and weight, load what is new, publish a new table (one reference swap)."""
 
         with self._refresh_lock:
-            st = state(self.ws, self.model)
+            st = state(self.gw, self.model)
             old = self.table
             loaded = dict(old.loaded)
             errors = []
@@ -115,7 +117,7 @@ class ModelRouter:
                     errors.append(error)
                     continue
                 try:
-                    loaded[v] = load_version(self.ws, self.model, v)
+                    loaded[v] = load_version(self.gw, self.model, v)
                     self._failed.pop(v, None)
                 except Exception as exc:  # keep serving what we have; retry a little later
                     errors.append(f"cannot load {self.model} v{v}: {exc}")
@@ -214,8 +216,8 @@ class PackagedRouter(ModelRouter):
     """The same router over one packaged model folder and no registry (a container started
     without ``MLFLOW_TRACKING_URI``): its version is the champion, nothing is polled."""
 
-    def __init__(self, ws: Workspace, model: str, path: str, version: str) -> None:
-        super().__init__(ws, model, poll_interval=3600.0)
+    def __init__(self, gw: Gateway, model: str, path: str, version: str) -> None:
+        super().__init__(gw, model, poll_interval=3600.0)
         self.path, self.version = path, version
 
     def refresh(self) -> RoutingTable:

@@ -9,8 +9,8 @@ import time
 from typing import Any, cast
 
 from ..errors import InvalidInput, StoreUnavailable
-from ..release.registry import get_registered_model
-from ..workspace import Workspace
+from ..release.registration import get_registered_model
+from ..store.gateway import Gateway
 from .app import create_app
 
 
@@ -41,16 +41,16 @@ def _has(module: str) -> bool:
 
 
 def serve(
-    ws: Workspace, model: str, *, host: str = "127.0.0.1", port: int = 5001, **app_options: Any
+    gw: Gateway, model: str, *, host: str = "127.0.0.1", port: int = 5001, **app_options: Any
 ) -> None:
     """Serve ``model`` until interrupted."""
     import uvicorn
 
     if not 0 < port < 65536:
         raise InvalidInput(f"port must be 1-65535, got {port}")
-    get_registered_model(ws, model)  # a clear NotFound before the server starts
+    get_registered_model(gw, model)  # a clear NotFound before the server starts
     uvicorn.Server(
-        _config(create_app(ws, model, **app_options), host, port, own_process=True)
+        _config(create_app(gw, model, **app_options), host, port, own_process=True)
     ).run()
 
 
@@ -68,7 +68,7 @@ class BackgroundServer:
 
     def __init__(
         self,
-        ws: Workspace,
+        gw: Gateway,
         model: str,
         *,
         host: str = "127.0.0.1",
@@ -80,7 +80,7 @@ class BackgroundServer:
 
         self.host, self.port = host, port or free_port(host)
         # another ASGI app of the package (the prediction-log collector) runs the same way
-        self.app = app if app is not None else create_app(ws, model, **app_options)
+        self.app = app if app is not None else create_app(gw, model, **app_options)
         self.server = uvicorn.Server(_config(self.app, self.host, self.port))
         self.thread = threading.Thread(target=self.server.run, name=f"serve-{model}", daemon=True)
 

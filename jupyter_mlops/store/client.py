@@ -19,6 +19,7 @@ from ..errors import StoreUnavailable
 from ..locks import FileLock
 from ..quiet import quiet_mlflow
 from ..workspace import Workspace
+from .relocation import keep_in_place
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -54,6 +55,7 @@ def _init_embedded(ws: Workspace) -> None:
     db = ws.state_dir / "mlflow.db"
     if db.exists() and db.stat().st_size > 0:
         use_wal(db)  # stores made before WAL was the default switch on first use
+        keep_in_place(ws)  # a project folder moved, copied or unpacked elsewhere
         return
     ws.ensure_state_dir()
     ws.artifacts_dir.mkdir(parents=True, exist_ok=True)

@@ -9,14 +9,15 @@ does not shift every later cell into "changed"), and changed cells get a unified
 from __future__ import annotations
 
 import difflib
-import html
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import NotFound
-from ..workspace import Workspace
 from .run_details import recorded_code
 from .runs import get_run
+
+if TYPE_CHECKING:
+    from .gateway import Gateway
 
 SIMILAR = 0.5  # below this, an old and a new cell are a removal plus an addition, not an edit
 
@@ -58,58 +59,10 @@ class CodeDiff:
             return f"same code ({len(self.cells)} cells)"
         return ", ".join(f"{n} {s}" for s, n in counts.items() if n)
 
-    def to_text(self) -> str:
-        out = [
-            f"code of {self.a} ({self.a_origin}) vs {self.b} ({self.b_origin}): {self.summary()}"
-        ]
-        for c in self.cells:
-            if c.status == "same":
-                continue
-            label = f"cell {c.position + 1}"
-            out.append(f"\n== {label}: {c.status}")
-            if c.status == "changed":
-                out.extend(c.lines)
-            else:
-                sign = "+" if c.status == "added" else "-"
-                src = c.b_source if c.status == "added" else c.a_source
-                out.extend(f"{sign} {line}" for line in src.splitlines())
-        return "\n".join(out)
 
-    def __str__(self) -> str:
-        return self.to_text()
-
-    def __repr__(self) -> str:
-        return self.to_text()
-
-    def _repr_html_(self) -> str:
-        colors = {"+": "#e6ffed", "-": "#ffeef0", "@": "#f1f8ff"}
-        parts = [
-            f"<div><b>{html.escape(self.a)}</b> vs <b>{html.escape(self.b)}</b>: "
-            f"{html.escape(self.summary())}</div>"
-        ]
-        for c in self.cells:
-            if c.status == "same":
-                continue
-            idx = c.position + 1
-            parts.append(f"<div style='margin-top:6px'><b>cell {idx}</b>: {c.status}</div>")
-            if c.status == "changed":
-                lines = c.lines
-            else:
-                sign = "+" if c.status == "added" else "-"
-                src = c.b_source if c.status == "added" else c.a_source
-                lines = [f"{sign} {ln}" for ln in src.splitlines()]
-            rows = "".join(
-                f"<div style='background:{colors.get(ln[:1], 'transparent')}'>"
-                f"{html.escape(ln) or '&nbsp;'}</div>"
-                for ln in lines
-            )
-            parts.append(f"<pre style='margin:0;font-size:12px'>{rows}</pre>")
-        return "".join(parts)
-
-
-def run_code(ws: Workspace, run_id: str) -> tuple[list[str], str] | None:
+def run_code(gw: Gateway, run_id: str) -> tuple[list[str], str] | None:
     """(code cells, where they came from) of a run, or None when it recorded no code."""
-    code = recorded_code(ws, run_id)
+    code = recorded_code(gw, run_id)
     if code["notebook"] is not None:
         return code["notebook"], "notebook"
     if code["history"]:
@@ -163,12 +116,12 @@ def diff_cells(a: list[str], b: list[str]) -> list[CellChange]:
     return out
 
 
-def code_diff(ws: Workspace, run_a: str, run_b: str) -> CodeDiff:
+def code_diff(gw: Gateway, run_a: str, run_b: str) -> CodeDiff:
     """Cell-by-cell code diff between two runs (ids, keys or names)."""
-    runs: list[Any] = [get_run(ws, run_a), get_run(ws, run_b)]
+    runs: list[Any] = [get_run(gw, run_a), get_run(gw, run_b)]
     codes = []
     for ref, run in zip((run_a, run_b), runs, strict=True):
-        code = run_code(ws, run.info.run_id)
+        code = run_code(gw, run.info.run_id)
         if code is None:
             raise NotFound(
                 f"run {ref} recorded no code",

@@ -74,10 +74,6 @@ class LandedVersion:
     snapshot_run: str | None
     file_hash: str | None
 
-    @property
-    def snapshot_holder(self) -> str:
-        return self.snapshot_run or self.run_id
-
 
 def _search(client: Any, exp_id: str, name: str | None, digest: str) -> list[Any]:
     flt = f"tags.`{KIND_TAG}` = '{KIND}' AND tags.`{T_DIGEST}` = '{digest}'"

@@ -3,8 +3,9 @@
 ``import mlflow`` alone costs well over a second, and a CLI ``runs`` or ``show`` answered through
 it took about 4 s. These reads only list what is there, so they query MLflow's own tables (the
 schema ``store/metric_order.py`` reads too) read-only and answer in milliseconds. The result has
-the same shape as ``runs.run_summary`` / ``run_details.run_detail``. Any other store, or a schema
-these queries do not know, returns None and the caller takes MLflow's path.
+the same shape as ``runs.run_summary`` / ``run_details.run_detail``. The gateway says when there
+is such a file to read (``Gateway.embedded_db``); a schema these queries do not know returns None
+and the caller takes MLflow's path.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from urllib.parse import unquote, urlparse
 
 from ..errors import InvalidInput, NotFound
 from ..tags import KIND_TAG, MODEL_PREFIX, RUN_KEY_TAG, TAG_PREFIX
-from ..workspace import Workspace
 from .metric_order import order_clause
 from .run_names import choose_run
 
@@ -29,15 +29,7 @@ INTERNAL_PREFIX = "mlops-"
 _RUN_COLUMNS = "run_uuid, name, experiment_id, status, start_time, end_time, artifact_uri"
 
 
-def _connect(ws: Workspace) -> sqlite3.Connection | None:
-    if not ws.is_embedded:
-        return None
-    db = ws.state_dir / "mlflow.db"
-    try:
-        if db.stat().st_size == 0:
-            return None
-    except OSError:
-        return None
+def _connect(db: Path) -> sqlite3.Connection | None:
     try:
         return sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     except sqlite3.Error:
@@ -85,12 +77,12 @@ def _check_sort_metric(con: sqlite3.Connection, exp_ids: list[int], key: str) ->
 
 
 def list_runs(
-    ws: Workspace, *, experiment: str | None = None, limit: int = 20, sort: str | None = None
+    db: Path, *, experiment: str | None = None, limit: int = 20, sort: str | None = None
 ) -> list[dict[str, Any]] | None:
-    """Summaries of the newest runs (or the best by metric ``sort``); None if not embedded."""
+    """Summaries of the newest runs (or the best by metric ``sort``); None: ask MLflow."""
     if not 1 <= limit <= 1000:
         raise InvalidInput(f"limit must be between 1 and 1000, got {limit}")
-    con = _connect(ws)
+    con = _connect(db)
     if con is None:
         return None
     with closing(con):
@@ -147,10 +139,10 @@ def page_offset(token: str | None) -> int | None:
 
 
 def runs_page(
-    ws: Workspace, *, experiment: str | None, limit: int, offset: int
+    db: Path, *, experiment: str | None, limit: int, offset: int
 ) -> dict[str, Any] | None:
-    """One newest-first page of runs with MLflow's page token; None if not embedded."""
-    con = _connect(ws)
+    """One newest-first page of runs with MLflow's page token; None: ask MLflow."""
+    con = _connect(db)
     if con is None:
         return None
     with closing(con):
@@ -168,9 +160,9 @@ def runs_page(
     return {"runs": runs, "next_page_token": page_token(offset + limit) if more else None}
 
 
-def experiments(ws: Workspace) -> list[tuple[str, str]] | None:
-    """(id, name) of the active experiments; None if not embedded."""
-    con = _connect(ws)
+def experiments(db: Path) -> list[tuple[str, str]] | None:
+    """(id, name) of the active experiments; None: ask MLflow."""
+    con = _connect(db)
     if con is None:
         return None
     with closing(con):
@@ -244,9 +236,9 @@ def resolve_run_id(con: sqlite3.Connection, ref: str) -> str:
     )
 
 
-def run_detail(ws: Workspace, ref: str, *, with_history: bool = True) -> dict[str, Any] | None:
-    """A run in full (the shape of ``run_details.run_detail``); None if not embedded."""
-    con = _connect(ws)
+def run_detail(db: Path, ref: str, *, with_history: bool = True) -> dict[str, Any] | None:
+    """A run in full (the shape of ``run_details.run_detail``); None: ask MLflow."""
+    con = _connect(db)
     if con is None:
         return None
     with closing(con):

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from ..workspace import Workspace
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -71,7 +70,7 @@ def _page_query(n_experiments: int, descending: bool) -> str:
 
 
 def page_by_metric(
-    ws: Workspace,
+    db: Path,
     client: Any,
     experiment_ids: list[str],
     key: str,
@@ -79,16 +78,13 @@ def page_by_metric(
     limit: int,
     page_token: str | None,
 ) -> tuple[list[Run], str | None] | None:
-    """One page of the embedded store ordered by ``key`` (MLflow's order), or None when not
-    applicable."""
+    """One page of the embedded store ``db`` ordered by ``key`` (MLflow's order), or None when
+    not applicable."""
     offset = _offset(page_token)
     if offset is None or not experiment_ids:
         return None
     query = _page_query(len(experiment_ids), descending)
     params = [key, *experiment_ids, limit + 1, offset]
-    db = ws.state_dir / "mlflow.db"
-    if not (ws.is_embedded and db.exists()):
-        return None
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     try:
         ids: list[str] = [row[0] for row in con.execute(query, params)]

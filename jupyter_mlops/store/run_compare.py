@@ -6,25 +6,27 @@ from __future__ import annotations
 
 import difflib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, NotFound
-from ..workspace import Workspace
 from .code_diff import code_diff
 from .run_details import run_detail
+
+if TYPE_CHECKING:
+    from .gateway import Gateway
 
 
 def _differs(values: list[Any]) -> bool:
     return len({json.dumps(v, sort_keys=True, default=str) for v in values}) > 1
 
 
-def compare_runs(ws: Workspace, refs: list[str]) -> dict[str, Any]:
+def compare_runs(gw: Gateway, refs: list[str]) -> dict[str, Any]:
     """Params, metrics and distributions side by side, with the differing keys marked."""
     if len(refs) < 2:
         raise InvalidInput(
             "compare needs at least two runs", hint="%mlops compare RUN RUN [RUN ...]"
         )
-    details = [run_detail(ws, ref, with_history=False) for ref in refs]
+    details = [run_detail(gw, ref, with_history=False) for ref in refs]
     table: dict[str, Any] = {
         "runs": [{"run_id": d["run_id"], "name": d["name"], "status": d["status"]} for d in details]
     }
@@ -65,7 +67,7 @@ def compare_runs(ws: Workspace, refs: list[str]) -> dict[str, Any]:
             )
         )
     try:
-        table["code_diff"] = code_diff(ws, details[0]["run_id"], details[1]["run_id"])
+        table["code_diff"] = code_diff(gw, details[0]["run_id"], details[1]["run_id"])
     except NotFound:  # runs recorded from plain Python carry no code
         table["code_diff"] = None
     return table

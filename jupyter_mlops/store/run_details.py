@@ -6,20 +6,21 @@ Shared by ``%mlops show``, the CLI and the REST API, so each only renders.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from ..tags import MODEL_PREFIX
-from ..workspace import Workspace
-from .client import client_for, read_barrier
 from .embedded_read import local_artifact_text
 from .embedded_read import run_detail as embedded_run_detail
 from .runs import get_run, run_summary
 
+if TYPE_CHECKING:
+    from .gateway import Gateway
 
-def read_json_artifact(ws: Workspace, run_id: str, path: str) -> Any | None:
+
+def read_json_artifact(gw: Gateway, run_id: str, path: str) -> Any | None:
     """A small JSON artifact of a run, or None when the run has none."""
-    text = read_text_artifact(ws, run_id, path)
+    text = read_text_artifact(gw, run_id, path)
     if text is None:
         return None
     try:
@@ -28,10 +29,9 @@ def read_json_artifact(ws: Workspace, run_id: str, path: str) -> Any | None:
         return None
 
 
-def read_text_artifact(ws: Workspace, run_id: str, path: str) -> str | None:
+def read_text_artifact(gw: Gateway, run_id: str, path: str) -> str | None:
     """A run's text artifact; read in place for local stores (no download, no progress bar)."""
-    client = client_for(ws)
-    root = client.get_run(run_id).info.artifact_uri.rstrip("/")
+    root = gw.client.get_run(run_id).info.artifact_uri.rstrip("/")
     if urlparse(root).scheme in ("", "file"):
         return local_artifact_text(root, path)
     import mlflow.artifacts
@@ -43,18 +43,20 @@ def read_text_artifact(ws: Workspace, run_id: str, path: str) -> str | None:
         return None
 
 
-def run_detail(ws: Workspace, ref: str, *, with_history: bool = True) -> dict[str, Any]:
-    read_barrier(ws)
-    fast = embedded_run_detail(ws, ref, with_history=with_history)  # no MLflow import
-    if fast is not None:
-        return fast
-    return run_detail_from_mlflow(ws, ref, with_history=with_history)
+def run_detail(gw: Gateway, ref: str, *, with_history: bool = True) -> dict[str, Any]:
+    gw.before_read()
+    db = gw.embedded_db()
+    if db is not None:
+        fast = embedded_run_detail(db, ref, with_history=with_history)  # no MLflow import
+        if fast is not None:
+            return fast
+    return run_detail_from_mlflow(gw, ref, with_history=with_history)
 
 
-def run_detail_from_mlflow(ws: Workspace, ref: str, *, with_history: bool = True) -> dict[str, Any]:
+def run_detail_from_mlflow(gw: Gateway, ref: str, *, with_history: bool = True) -> dict[str, Any]:
     """``run_detail`` through MLflow's client (any store)."""
-    run = get_run(ws, ref)
-    client = client_for(ws)
+    run = get_run(gw, ref)
+    client = gw.client
     detail = run_summary(run)
     curves = {}
     if with_history:
@@ -83,17 +85,17 @@ def run_detail_from_mlflow(ws: Workspace, ref: str, *, with_history: bool = True
         }
         for d in (run.inputs.dataset_inputs if run.inputs else [])
     ]
-    detail["environment"] = read_json_artifact(ws, run.info.run_id, "mlops/environment.json")
-    detail["cell_source"] = read_text_artifact(ws, run.info.run_id, "mlops/cell.py")
+    detail["environment"] = read_json_artifact(gw, run.info.run_id, "mlops/environment.json")
+    detail["cell_source"] = read_text_artifact(gw, run.info.run_id, "mlops/cell.py")
     return detail
 
 
-def recorded_code(ws: Workspace, run_id: str) -> dict[str, Any]:
+def recorded_code(gw: Gateway, run_id: str) -> dict[str, Any]:
     """The code a run recorded, by origin (each None when absent): ``notebook`` (the saved
     notebook's code cells), ``history`` (the cells the kernel executed, in order) and ``cell``
     (a tracked cell's own source). Callers choose which origin serves them best."""
-    nb = read_json_artifact(ws, run_id, "mlops/notebook.json")
-    hist = read_json_artifact(ws, run_id, "mlops/history.json")
+    nb = read_json_artifact(gw, run_id, "mlops/notebook.json")
+    hist = read_json_artifact(gw, run_id, "mlops/history.json")
     notebook = (
         [str(c.get("source", "")) for c in nb["cells"] if isinstance(c, dict)]
         if isinstance(nb, dict) and isinstance(nb.get("cells"), list)
@@ -107,5 +109,5 @@ def recorded_code(ws: Workspace, run_id: str) -> dict[str, Any]:
     return {
         "notebook": notebook,
         "history": history,
-        "cell": read_text_artifact(ws, run_id, "mlops/cell.py"),
+        "cell": read_text_artifact(gw, run_id, "mlops/cell.py"),
     }

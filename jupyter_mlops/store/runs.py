@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, NotFound
 from ..tags import KIND_TAG, RUN_KEY_TAG, TAG_PREFIX
-from ..workspace import Workspace
-from .client import client_for, experiment_id, read_barrier
 from .embedded_read import list_runs
 from .metric_order import page_by_metric, parse_metric_order
 from .reachability import ensure_reachable
@@ -22,6 +20,8 @@ if TYPE_CHECKING:
 
     from mlflow.entities import Run
 
+    from .gateway import Gateway
+
 INTERNAL_PREFIX = "mlops-"
 _RUN_REF = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ORDER = re.compile(
@@ -29,10 +29,10 @@ _ORDER = re.compile(
 )
 
 
-def _experiment_ids(ws: Workspace, experiment: str | None, *, internal: bool = False) -> list[str]:
-    client = client_for(ws)
+def _experiment_ids(gw: Gateway, experiment: str | None, *, internal: bool = False) -> list[str]:
+    client = gw.client
     if experiment:
-        exp_id = experiment_id(ws, experiment, create=False)
+        exp_id = gw.experiment_id(experiment, create=False)
         if exp_id is None:
             raise NotFound(
                 f"no experiment named {experiment!r}",
@@ -48,7 +48,7 @@ def _experiment_ids(ws: Workspace, experiment: str | None, *, internal: bool = F
 
 
 def search(
-    ws: Workspace,
+    gw: Gateway,
     *,
     experiment: str | None = None,
     filter_string: str = "",
@@ -64,23 +64,25 @@ def search(
             raise InvalidInput(
                 f"cannot sort by {clause!r}", hint="use e.g. 'metrics.accuracy DESC'"
             )
-    ensure_reachable(ws)
+    ensure_reachable(gw.ws)
     from mlflow.exceptions import MlflowException
 
-    read_barrier(ws)
+    gw.before_read()
     by_metric = None if filter_string else parse_metric_order(order_by)
-    if not filter_string and (by_metric is not None or not order_by):
+    database = gw.tracking_db_uri()
+    if database and not filter_string and (by_metric is not None or not order_by):
         direct = tracking_db_page(
-            ws, experiment=experiment, metric=by_metric, limit=limit, page_token_in=page_token
+            database, experiment=experiment, metric=by_metric, limit=limit, page_token_in=page_token
         )
         if direct is not None:
             if by_metric is not None and not page_token:
                 _check_sort_metric(direct[0], by_metric[0])
             return direct
-    client = client_for(ws)
-    exp_ids = _experiment_ids(ws, experiment)
-    if by_metric is not None:
-        fast = page_by_metric(ws, client, exp_ids, *by_metric, limit, page_token)
+    client = gw.client
+    exp_ids = _experiment_ids(gw, experiment)
+    db = gw.embedded_db()
+    if by_metric is not None and db is not None:
+        fast = page_by_metric(db, client, exp_ids, *by_metric, limit, page_token)
         if fast is not None:
             if not page_token:
                 _check_sort_metric(fast[0], by_metric[0])
@@ -112,22 +114,22 @@ def _check_sort_metric(runs: list[Any], key: str) -> None:
         )
 
 
-def get_run(ws: Workspace, ref: str) -> Run:
+def get_run(gw: Gateway, ref: str) -> Run:
     """A run by MLflow id, by local run key, by a name only it has, or by unique id prefix (6+)."""
     if not isinstance(ref, str) or not _RUN_REF.match(ref):
         raise InvalidInput(
             f"{ref!r} is not a run id", hint="run ids are letters, digits, '-' and '_'"
         )
-    ensure_reachable(ws)
+    ensure_reachable(gw.ws)
     from mlflow.exceptions import MlflowException
 
-    read_barrier(ws)
-    client = client_for(ws)
+    gw.before_read()
+    client = gw.client
     try:
         return client.get_run(ref)
     except MlflowException:
         pass
-    exp_ids = _experiment_ids(ws, None, internal=True)
+    exp_ids = _experiment_ids(gw, None, internal=True)
     by_key = client.search_runs(
         exp_ids, filter_string=f"tags.`{RUN_KEY_TAG}` = '{ref}'", max_results=1
     )
@@ -177,23 +179,24 @@ def run_summary(run: Run) -> dict[str, Any]:
 
 
 def summaries(
-    ws: Workspace, *, experiment: str | None = None, limit: int = 20, sort: str | None = None
+    gw: Gateway, *, experiment: str | None = None, limit: int = 20, sort: str | None = None
 ) -> list[dict[str, Any]]:
     """Run summaries, newest first or best first by metric ``sort``: read straight from the
     embedded store's file when there is one (no MLflow import), else through MLflow."""
-    read_barrier(ws)
-    found = list_runs(ws, experiment=experiment, limit=limit, sort=sort)
+    gw.before_read()
+    db = gw.embedded_db()
+    found = list_runs(db, experiment=experiment, limit=limit, sort=sort) if db else None
     if found is not None:
         return found
     order = [f"metrics.`{sort}` DESC"] if sort else None
-    runs, _ = search(ws, experiment=experiment, limit=limit, order_by=order)
+    runs, _ = search(gw, experiment=experiment, limit=limit, order_by=order)
     return [run_summary(r) for r in runs]
 
 
 def recent_runs(
-    ws: Workspace, limit: int = 20, experiment: str | None = None
+    gw: Gateway, limit: int = 20, experiment: str | None = None
 ) -> list[dict[str, Any]]:
-    runs, _ = search(ws, experiment=experiment, limit=limit)
+    runs, _ = search(gw, experiment=experiment, limit=limit)
     return [run_summary(r) for r in runs]
 
 

@@ -10,7 +10,8 @@ objects MLflow's search returns (checked against it in tests/test_runs_order_pos
 page tokens are MLflow's, so a page read here continues through the server and back.
 
 Which database: a ``postgresql://`` tracking URI itself, or, for a tracking server
-(``http(s)://``), the database ``MLOPS_TRACKING_DB_URI`` names. A database that cannot be read,
+(``http(s)://``), the database ``MLOPS_TRACKING_DB_URI`` names (``Gateway.tracking_db_uri``
+decides). A database that cannot be read,
 or a schema these queries do not know, returns None: MLflow's path answers (and a database that
 refused a connection is not asked again for ``RETRY_AFTER_S``).
 """
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import os
 import threading
 import time
 from collections import defaultdict
@@ -27,7 +27,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from ..workspace import Workspace
 from .embedded_read import INTERNAL_PREFIX, page_offset, page_token
 from .metric_order import order_clause
 
@@ -46,19 +45,8 @@ _refused: dict[str, float] = {}
 _guard = threading.Lock()
 
 
-def database_uri(ws: Workspace) -> str | None:
-    """A libpq URI of the tracking database, when it is PostgreSQL and we may read it."""
-    uri = ws.tracking_uri
-    if not uri.startswith("postgresql"):
-        uri = os.environ.get("MLOPS_TRACKING_DB_URI", "")
-        if not uri.startswith("postgresql") or not ws.tracking_uri.startswith("http"):
-            return None
-    _scheme, sep, rest = uri.partition("://")  # postgresql+psycopg:// is libpq's postgresql://
-    return f"postgresql://{rest}" if sep else None
-
-
 def runs_page(
-    ws: Workspace,
+    uri: str,
     *,
     experiment: str | None,
     metric: tuple[str, bool] | None,
@@ -66,10 +54,9 @@ def runs_page(
     page_token_in: str | None,
 ) -> tuple[list[Run], str | None] | None:
     """One page of runs, newest first or by ``metric`` (key, descending), in MLflow's order and
-    with MLflow's page token; None when the database cannot be read this way."""
-    uri = database_uri(ws)
+    with MLflow's page token; None when the database ``uri`` cannot be read this way."""
     offset = page_offset(page_token_in)
-    if uri is None or offset is None or importlib.util.find_spec("psycopg") is None:
+    if offset is None or importlib.util.find_spec("psycopg") is None:
         return None
     try:
         with _connection(uri) as con:

@@ -62,7 +62,7 @@ export interface IBuildStepReport {
   duration: number;
   metric: [string, number] | null;
   trials: number;
-  error: Record<string, any> | null;
+  error: Record<string, unknown> | null;
   metrics: Record<string, number>;
 }
 
@@ -83,8 +83,8 @@ export interface ICanaryVerdict {
   canary: string | null;
   champion: string | null;
   reasons: string[];
-  canary_health: Record<string, any> | null;
-  champion_health: Record<string, any> | null;
+  canary_health: Record<string, unknown> | null;
+  champion_health: Record<string, unknown> | null;
   prediction_psi: number | null;
   acted: boolean;
 }
@@ -113,7 +113,7 @@ export interface IComparison {
  */
 export interface IComparisonRow {
   key: string;
-  values: any[];
+  values: unknown[];
   differs: boolean;
 }
 
@@ -126,7 +126,7 @@ export interface ICycleStage {
   started: number;
   ended: number | null;
   note: string;
-  detail: Record<string, any>;
+  detail: Record<string, unknown>;
 }
 
 /**
@@ -148,7 +148,7 @@ export interface IDatasetVersion {
   columns: number | null;
   created: number;
   run_id: string;
-  source: Record<string, any>;
+  source: Record<string, unknown>;
 }
 
 export interface IDeliveryCounts {
@@ -264,8 +264,8 @@ export interface IGateResult {
   gate: string;
   kind: string | null;
   passed: boolean;
-  value: any;
-  threshold: any;
+  value: unknown;
+  threshold: unknown;
   reason: string;
 }
 
@@ -276,10 +276,10 @@ export interface IGateResultDetail {
   gate: string;
   kind: string | null;
   passed: boolean;
-  value: any;
-  threshold: any;
+  value: unknown;
+  threshold: unknown;
   reason: string;
-  details: Record<string, any>;
+  details: Record<string, unknown>;
 }
 
 /**
@@ -298,7 +298,7 @@ export interface IJob {
   finished: number | null;
   progress: IJobProgress;
   steps: IJobStep[];
-  result: any;
+  result: unknown;
   error: IErrorResponse | null;
   log?: string[];
 }
@@ -325,7 +325,7 @@ export interface IJobStep {
   reason?: string;
   run_id?: string;
   duration?: number;
-  error?: Record<string, any>;
+  error?: Record<string, unknown>;
 }
 
 /**
@@ -394,8 +394,8 @@ export interface ILoopCycle {
   actor: string;
   build_run: string | null;
   stages: ICycleStage[];
-  coalesced: Array<Record<string, any>>;
-  plan: Record<string, any>;
+  coalesced: Array<Record<string, unknown>>;
+  plan: Record<string, unknown>;
 }
 
 /**
@@ -489,12 +489,12 @@ export interface IMonitorReport {
   reference_version: string | null;
   reference: string;
   live_rows: number;
-  health: Record<string, Record<string, any>>;
+  health: Record<string, Record<string, unknown>>;
   drift: Record<string, IFeatureDrift>;
   drifted: string[];
   prediction_drift: IFeatureDrift | null;
   drift_over_time: IDriftBucket[];
-  health_over_time: Array<Record<string, any>>;
+  health_over_time: Array<Record<string, unknown>>;
   canary: ICanaryVerdict | null;
   quality: IQualitySummary | null;
   problems: string[];
@@ -532,7 +532,7 @@ export interface IPendingApproval {
   registered_by: string | null;
   gate_results: IGateResult[];
   metrics: Record<string, number>;
-  champion: Record<string, any> | null;
+  champion: Record<string, unknown> | null;
   approvers: string[];
   not_self: boolean;
 }
@@ -609,7 +609,7 @@ export interface IReleaseEvent {
   actor: string;
   reason: string | null;
   ts: number;
-  details: Record<string, any>;
+  details: Record<string, unknown>;
   state: string;
   applied: number | null;
   key: string;
@@ -659,7 +659,7 @@ export interface IRunDetail {
   curves: Record<string, Array<[number, number]>>;
   models: IRunModel[];
   datasets: IRunDataset[];
-  environment: Record<string, any> | null;
+  environment: Record<string, unknown> | null;
   cell_source: string | null;
   notebook_path: string | null;
 }
@@ -742,10 +742,10 @@ export interface IVersionDetail {
   metrics: Record<string, string>;
   gate_run_id: string | null;
   gate_results: IGateResult[];
-  evaluation: Record<string, any> | null;
-  champion: Record<string, any> | null;
+  evaluation: Record<string, unknown> | null;
+  champion: Record<string, unknown> | null;
   card: string | null;
-  lineage: Record<string, any> | null;
+  lineage: Record<string, unknown> | null;
   source_model_id: string | null;
   canary_weight: number | null;
 }

@@ -53,7 +53,7 @@ export async function requestAPI<T>(
   }
 
   const text = await response.text();
-  let data: any = null;
+  let data: unknown = null;
   if (text.length > 0) {
     try {
       data = JSON.parse(text);

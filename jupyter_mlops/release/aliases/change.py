@@ -18,14 +18,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...errors import InvalidInput
 from ...journal.events import ALIAS_MOVED, ROLLBACK, emit
-from ...store.client import client_for
-from ...workspace import Workspace
+from ...limits import LINE_TEXT
 from .. import history
 from .lease import Lease
+
+if TYPE_CHECKING:
+    from ...store.gateway import Gateway
 
 Plan = list[list[str]]
 UNREPLAYABLE = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
@@ -61,17 +63,17 @@ def apply_plan(client: Any, model: str, plan: Plan, fence: Callable[[], None]) -
             raise InvalidInput(f"unknown step {op!r} in a recorded release plan")
 
 
-def complete_pending(ws: Workspace, model: str, lease: Lease, tags: dict[str, str]) -> int:
+def complete_pending(gw: Gateway, model: str, lease: Lease, tags: dict[str, str]) -> int:
     """Replay intents a previous holder left unfinished; returns how many."""
 
-    client = client_for(ws)
+    client = gw.client
     left = history.pending(model, tags)
     from mlflow.exceptions import MlflowException
 
     for event, plan in left:
         try:
             apply_plan(client, model, plan, lease.fence)
-            announce(ws, event, plan, {})
+            announce(gw, event, plan, {})
             event.state, event.applied = "done", time.time()
             event.details = {**event.details, "completed_by": lease.who}
         except MlflowException as exc:
@@ -79,14 +81,14 @@ def complete_pending(ws: Workspace, model: str, lease: Lease, tags: dict[str, st
                 raise  # the server is unwell: leave the intent for the next holder
             # e.g. its version was deleted meanwhile: say so, never block every later action
             event.state = "failed"
-            event.details = {**event.details, "failed": str(exc.message)[:500]}
+            event.details = {**event.details, "failed": str(exc.message)[:LINE_TEXT]}
         lease.fence()
-        history.write(ws, event)
+        history.write(gw, event)
     return len(left)
 
 
 def change(
-    ws: Workspace,
+    gw: Gateway,
     model: str,
     build: Callable[[Any], PlannedChange | None],
     *,
@@ -98,17 +100,17 @@ def change(
     ``build(registered_model)`` raises for a refused change and returns None for "nothing to do".
     """
 
-    client = client_for(ws)
-    with Lease(ws, model, actor=actor) as lease:
+    client = gw.client
+    with Lease(gw, model, actor=actor) as lease:
         rm = client.get_registered_model(model)
-        if complete_pending(ws, model, lease, rm.tags):
+        if complete_pending(gw, model, lease, rm.tags):
             rm = client.get_registered_model(model)
         planned = build(rm)
         if planned is None:
             return None
         lease.fence()
         event = history.record(
-            ws,
+            gw,
             model,
             planned.action,
             version=planned.version,
@@ -121,16 +123,14 @@ def change(
             **planned.details,
         )
         apply_plan(client, model, planned.plan, lease.fence)
-        announce(ws, event, planned.plan, {k: str(v) for k, v in rm.aliases.items()})
+        announce(gw, event, planned.plan, {k: str(v) for k, v in rm.aliases.items()})
         event.state, event.applied = "done", time.time()
         lease.fence()
-        history.write(ws, event)
+        history.write(gw, event)
         return planned
 
 
-def announce(
-    ws: Workspace, entry: history.ReleaseEvent, plan: Plan, before: dict[str, str]
-) -> None:
+def announce(gw: Gateway, entry: history.ReleaseEvent, plan: Plan, before: dict[str, str]) -> None:
     """The events of an applied change: an ``alias_moved`` for each alias it set or removed
     (``before``: the aliases as they were, when known) and a ``rollback`` for a rollback."""
     details, model, key = entry.details, entry.model, entry.key
@@ -146,7 +146,7 @@ def announce(
         if alias == "canary" and details.get("weight") is not None:
             payload["weight"] = details["weight"]
         emit(
-            ws,
+            gw.ws,
             ALIAS_MOVED,
             model=model,
             payload={**payload, **common},
@@ -159,4 +159,4 @@ def announce(
         else:  # the canary left the traffic
             moved = {"version": None, "from_version": entry.version}
         payload = {"alias": details.get("alias"), **moved, "reason": entry.reason}
-        emit(ws, ROLLBACK, model=model, payload=payload, actor=entry.actor, key=(key,))
+        emit(gw.ws, ROLLBACK, model=model, payload=payload, actor=entry.actor, key=(key,))

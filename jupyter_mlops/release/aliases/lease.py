@@ -37,34 +37,19 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
-from ...errors import Conflict, InvalidInput
+from ...errors import Conflict
 from ...locks import FileLock
-from ...store.client import client_for
 from ...tags import LEASE_TAG
-from ...workspace import Workspace
-from ..history import current_actor
 
-DEFAULT_TTL = 30.0
-DEFAULT_SETTLE = 1.0
+if TYPE_CHECKING:
+    from ...store.gateway import Gateway
 
 
 class LeaseLost(Conflict):
     """The lease ran out or another holder took it while an action was under way."""
-
-
-def _env_seconds(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidInput(f"{name} must be a number of seconds, got {raw!r}") from None
-    if not 0 <= value < 3600:
-        raise InvalidInput(f"{name} must be between 0 and 3600 seconds, got {raw!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -117,11 +102,11 @@ def sqlite_lock_path(tracking_uri: str, model: str, tag: str) -> Path | None:
 
 
 class Lease:
-    """``with Lease(ws, model).acquire():`` ... ``lease.fence()`` before each registry write."""
+    """``with Lease(gw, model).acquire():`` ... ``lease.fence()`` before each registry write."""
 
     def __init__(
         self,
-        ws: Workspace,
+        gw: Gateway,
         model: str,
         *,
         tag: str = LEASE_TAG,
@@ -131,16 +116,15 @@ class Lease:
         local_lock: bool = True,
         actor: str | None = None,
     ) -> None:
-        self.ws, self.model, self.tag, self.purpose = ws, model, tag, purpose
-        self.client = client_for(ws)
-        self.ttl = ttl if ttl is not None else _env_seconds("MLOPS_LEASE_TTL", DEFAULT_TTL)
-        self.settle = (
-            settle if settle is not None else _env_seconds("MLOPS_LEASE_SETTLE", DEFAULT_SETTLE)
-        )
+        self.model, self.tag, self.purpose = model, tag, purpose
+        self.client = gw.client
+        settings = gw.ws.settings
+        self.ttl = ttl if ttl is not None else settings.lease_ttl
+        self.settle = settle if settle is not None else settings.lease_settle
         self.margin = min(5.0, self.ttl / 4)
         self.token = secrets.token_hex(8)
-        self.who = f"{current_actor(actor, ws.tracking_uri)}@{socket.gethostname()}:{os.getpid()}"
-        lock_path = sqlite_lock_path(ws.tracking_uri, model, tag) if local_lock else None
+        self.who = f"{gw.actor(actor)}@{socket.gethostname()}:{os.getpid()}"
+        lock_path = sqlite_lock_path(gw.tracking_uri, model, tag) if local_lock else None
         self._file_lock = FileLock(lock_path) if lock_path else None
         self.counter = 0
         self._valid_until = 0.0  # time.monotonic() after which we stop trusting the lease

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ...datasets.api import load_dataset
-from ...datasets.registry import resolve
+from ...datasets.versions import load, resolve
 from ...errors import InvalidInput, NotFound
-from ...workspace import Workspace
+
+if TYPE_CHECKING:
+    from ...store.gateway import Gateway
 
 KNOWN_METRICS = ("accuracy", "f1", "precision", "recall", "roc_auc", "r2", "rmse", "mae")
 LOWER_IS_BETTER = ("rmse", "mae")
@@ -30,16 +31,17 @@ class EvaluationData:
 
 
 def load_evaluation(
-    ws: Workspace, spec: dict[str, Any], feature_names: list[str] | None
+    gw: Gateway, spec: dict[str, Any], feature_names: list[str] | None
 ) -> EvaluationData:
     import pandas as pd
 
+    ws = gw.ws
     target = spec["target"]
     known_digest = None
     if spec.get("dataset"):
         ref = str(spec["dataset"])
-        version = resolve(ws, ref)  # NotFound names the dataset and its versions
-        df = load_dataset(ref, workspace=ws)
+        version = resolve(gw, ref)  # NotFound names the dataset and its versions
+        df = load(gw, version)
         label, path, known_digest = f"{version.name}@{version.digest[:12]}", None, version.digest
     else:
         file = (ws.root / str(spec["path"])).resolve()

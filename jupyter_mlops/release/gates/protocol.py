@@ -9,19 +9,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from ...workspace import Workspace
 from .evaluation import EvaluationData
 from .result import GateResult
 from .spec_check import Keys, SpecSite
+
+if TYPE_CHECKING:
+    from ...store.gateway import Gateway
+    from ...workspace import Workspace
 
 
 @dataclass
 class GateContext:
     """Everything the gates of one validation share: loaded once, read by each gate."""
 
-    ws: Workspace
+    gw: Gateway
     model: str
     version: str
     policy: Any  # ReleasePolicy
@@ -35,6 +38,11 @@ class GateContext:
     champion_model: Any = None
     champion_metrics: dict[str, float] | None = None
     artifacts: dict[str, str] = field(default_factory=dict)  # name -> file, kept with the run
+
+    @property
+    def ws(self) -> Workspace:
+        """The project (its folder, its mlops.yaml) the validation runs in."""
+        return self.gw.ws
 
 
 @runtime_checkable

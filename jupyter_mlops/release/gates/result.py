@@ -5,11 +5,14 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...store.run_details import read_json_artifact
 from ...tags import GATE_PREFIX
 from ..registered_model import T_GATE_RUN
+
+if TYPE_CHECKING:
+    from ...store.gateway import Gateway
 
 
 @dataclass
@@ -103,7 +106,7 @@ def _fmt(v: Any) -> str:
 GATE_TAG = GATE_PREFIX
 
 
-def recorded_report(ws: Any, mv: Any) -> GateReport | None:
+def recorded_report(gw: Gateway, mv: Any) -> GateReport | None:
     """The version's last recorded gate report (``gates/gates.json`` of its gate run), or None.
 
     When the gate run's artifacts are out of reach the per-gate version tags still say what
@@ -113,7 +116,7 @@ def recorded_report(ws: Any, mv: Any) -> GateReport | None:
     run_id = tags.get(T_GATE_RUN)
     data = None
     if run_id:
-        data = read_json_artifact(ws, run_id, "gates/gates.json")
+        data = read_json_artifact(gw, run_id, "gates/gates.json")
     if isinstance(data, dict) and isinstance(data.get("results"), list):
         return GateReport(
             data.get("model", mv.name),

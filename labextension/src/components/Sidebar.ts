@@ -20,7 +20,13 @@ import { PipelineModel } from '../models/pipeline';
 import { LineageModel, MonitorModel } from '../models/insight';
 import { ReleaseModel } from '../models/release';
 import { RunsModel } from '../models/runs';
-import { CommandIDs, SIDEBAR_ID, TAB_NAMES, TabName } from '../tokens';
+import {
+  CommandIDs,
+  IPolledModel,
+  SIDEBAR_ID,
+  TAB_NAMES,
+  TabName
+} from '../tokens';
 import { IPanelContext, ModelView } from './common';
 import { LineageView } from './LineageView';
 import { LoopView } from './LoopView';
@@ -134,7 +140,7 @@ export class MlopsSidebar extends SidePanel {
       monitor: trans.__('Monitor'),
       loop: trans.__('Loop')
     };
-    const views: Record<TabName, ModelView<any>> = {
+    const views: Record<TabName, ModelView<IPolledModel>> = {
       runs: new RunsView(models.runs, context, options.runColumns),
       models: new ModelsView(models.release, context),
       pipeline: new PipelineView(models.pipeline, context),
@@ -180,7 +186,7 @@ export class MlopsSidebar extends SidePanel {
   }
 
   private _tabs: TabPanel;
-  private _views: Record<TabName, ModelView<any>>;
+  private _views: Record<TabName, ModelView<IPolledModel>>;
 }
 
 export namespace MlopsSidebar {

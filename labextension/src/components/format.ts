@@ -7,7 +7,7 @@ export function formatTime(ms: number | null | undefined): string {
   return new Date(ms).toLocaleString();
 }
 
-export function formatValue(value: any): string {
+export function formatValue(value: unknown): string {
   if (value === null || value === undefined) {
     return '-';
   }
@@ -71,7 +71,7 @@ function words(key: string): string {
  * A gate's value (or threshold) as lines a reviewer reads: a number rounded, a mapping of
  * figures (the business gate's KPIs) one `name value` line each, a list joined by commas.
  */
-export function gateValueLines(value: any): string[] {
+export function gateValueLines(value: unknown): string[] {
   if (value === null || value === undefined || value === '') {
     return ['-'];
   }

@@ -32,14 +32,12 @@ export function healthSeries(report: IMonitorReport, field: string): ISeries[] {
   const byVersion = new Map<string, Array<[number, number]>>();
   for (const row of report.health_over_time ?? []) {
     const value = row[field];
-    if (typeof value !== 'number') {
+    const start = row.bucket_start;
+    if (typeof value !== 'number' || typeof start !== 'number') {
       continue;
     }
     const key = versionLabel(String(row.version));
-    byVersion.set(key, [
-      ...(byVersion.get(key) ?? []),
-      [row.bucket_start, value]
-    ]);
+    byVersion.set(key, [...(byVersion.get(key) ?? []), [start, value]]);
   }
   return [...byVersion.entries()].map(([name, points]) => ({ name, points }));
 }

@@ -31,7 +31,7 @@ export function Aliases({ aliases }: { aliases: string[] }): JSX.Element {
 }
 
 /** A gate's value or threshold, one line a figure (a mapping of KPIs reads as KPIs). */
-export function GateValue({ value }: { value: any }): JSX.Element {
+export function GateValue({ value }: { value: unknown }): JSX.Element {
   const lines = gateValueLines(value);
   return (
     <>

@@ -13,6 +13,7 @@ import {
   IModelSummary,
   IReleaseEvent,
   IRolloutState,
+  IValidationVerdict,
   IVersionDetail,
   IVersionsResponse
 } from '../tokens';
@@ -114,11 +115,12 @@ export class ReleaseModel extends PolledModel {
       this._job = job;
       this.emitChanged();
     }
+    const verdict = job.result as IValidationVerdict | null; // a validation job's result
     this._message =
       job.status === 'succeeded'
         ? {
-            text: `${model} v${version}: gates ${job.result?.passed ? 'passed' : 'FAILED'}`,
-            error: !job.result?.passed
+            text: `${model} v${version}: gates ${verdict?.passed ? 'passed' : 'FAILED'}`,
+            error: !verdict?.passed
           }
         : { text: job.error?.error ?? `validation ${job.status}`, error: true };
     await this.refresh();

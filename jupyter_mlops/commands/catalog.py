@@ -12,11 +12,24 @@ from . import (
     pipeline,
     platforms,
     release,
+    settings,
     tracking,
 )
 from .declaration import Command, FrontEnd
 
-TOPICS = (tracking, pipeline, monitor, release, approvals, loop, platforms, datasets, events, agent)
+TOPICS = (
+    tracking,
+    pipeline,
+    monitor,
+    release,
+    approvals,
+    loop,
+    platforms,
+    datasets,
+    events,
+    agent,
+    settings,
+)
 
 
 def _by_name() -> dict[str, Command]:

@@ -88,12 +88,13 @@ def registered(
     ws: Any, name: str = "churn", kinds: tuple[str, ...] = ("good", "good")
 ) -> pd.DataFrame:
     """Register one version per ``kinds`` entry (gates marked passed); returns the data used."""
-    from jupyter_mlops.release.registry import register
+    from jupyter_mlops.release.registration import register
     from jupyter_mlops.store.client import client_for
+    from jupyter_mlops.store.gateway import gateway_for
 
     df = make_data()
     for kind in kinds:
         run_id, _ = log_model_run(ws, fit_model(df, kind), df, name=f"train-{kind}")
-        mv = register(ws, run_id, name)
+        mv = register(gateway_for(ws), run_id, name)
         client_for(ws).set_model_version_tag(name, mv.version, "mlops.gates", "passed")
     return df

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlparse
 
 from ..errors import InvalidInput, NotFound
 from ..journal.events import VERSION_REGISTERED, emit
-from ..store.client import client_for
+from ..limits import LIST_TEXT
 from ..store.runs import get_run
 from ..tags import (
     ENV_HASH_TAG,
@@ -27,7 +27,6 @@ from ..tags import (
     TAG_PREFIX,
 )
 from ..workspace import Workspace
-from . import history
 from .aliases.change import PlannedChange, change
 from .permissions import require
 from .policy import load_policy
@@ -39,25 +38,17 @@ from .signing_keys import sign_logged_model
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion
 
+    from ..store.gateway import Gateway
+
 ALIASES = ("candidate", "staging", "canary", "champion", "previous")
 
 
-def get_version(ws: Workspace, name: str, version: str | int) -> ModelVersion:
-    from mlflow.exceptions import MlflowException
-
-    get_registered_model(ws, name)
-    if not str(version).isdigit():
-        raise InvalidInput(f"version must be a number, got {version!r}")
-    try:
-        return client_for(ws).get_model_version(name, str(version))
-    except MlflowException:
-        raise NotFound(
-            f"model {name!r} has no version {version}",
-            hint=f"see `jupyter-mlops history {name}`",
-        ) from None
+def get_version(gw: Gateway, name: str, version: str | int) -> ModelVersion:
+    """Version ``version`` (a number) of model ``name``, the name checked first."""
+    return gw.model_version(check_name(name), version)
 
 
-def resolve(ws: Workspace, ref: str, version: str | int | None = None) -> ModelVersion:
+def resolve(gw: Gateway, ref: str, version: str | int | None = None) -> ModelVersion:
     """``MODEL@ALIAS``, ``MODEL/VERSION``, ``MODEL`` + version (number or alias)."""
     from mlflow.exceptions import MlflowException
 
@@ -71,15 +62,15 @@ def resolve(ws: Workspace, ref: str, version: str | int | None = None) -> ModelV
     if alias is None:
         if version is None:
             raise InvalidInput(f"{ref!r} names no version", hint="use MODEL@ALIAS or MODEL VERSION")
-        return get_version(ws, name, version)
-    model = get_registered_model(ws, name)
+        return get_version(gw, name, version)
+    model = get_registered_model(gw, name)
     if alias not in model.aliases:
         raise NotFound(
             f"model {name!r} has no alias {alias!r}",
             hint=f"its aliases: {', '.join(sorted(model.aliases)) or 'none yet'}",
         )
     try:
-        return client_for(ws).get_model_version_by_alias(name, alias)
+        return gw.client.get_model_version_by_alias(name, alias)
     except MlflowException as exc:  # deleted under us
         raise NotFound(str(exc.message)) from None
 
@@ -121,19 +112,19 @@ def check_source(ws: Workspace, uri: str, *, experiment_root: str | None = None)
     return StoreLocation(uri, None)
 
 
-def version_location(ws: Workspace, mv: ModelVersion) -> StoreLocation:
+def version_location(gw: Gateway, mv: ModelVersion) -> StoreLocation:
     """The checked location of a registered version's model files."""
     root = None
-    if not ws.is_embedded:
+    if not gw.ws.is_embedded:
         model_id = mv.tags.get(T_MODEL_ID)
         if model_id:
-            lm = client_for(ws).get_logged_model(model_id)
-            root = client_for(ws).get_experiment(lm.experiment_id).artifact_location
-    return check_source(ws, mv.source or "", experiment_root=root)
+            lm = gw.client.get_logged_model(model_id)
+            root = gw.client.get_experiment(lm.experiment_id).artifact_location
+    return check_source(gw.ws, mv.source or "", experiment_root=root)
 
 
-def _model_of_run(ws: Workspace, run: Any, model_name: str | None) -> Any:
-    client = client_for(ws)
+def _model_of_run(gw: Gateway, run: Any, model_name: str | None) -> Any:
+    client = gw.client
     ids = [o.model_id for o in (run.outputs.model_outputs if run.outputs else [])]
     if not ids:
         found = client.search_logged_models(
@@ -159,7 +150,7 @@ def _model_of_run(ws: Workspace, run: Any, model_name: str | None) -> Any:
     return models[0]
 
 
-def lineage_of(ws: Workspace, run: Any) -> dict[str, Any]:
+def lineage_of(run: Any) -> dict[str, Any]:
     """Run, notebook, datasets and environment of a run, as stored on its model version."""
     tags = run.data.tags
     datasets = []
@@ -179,7 +170,7 @@ def lineage_of(ws: Workspace, run: Any) -> dict[str, Any]:
 
 
 def register(
-    ws: Workspace,
+    gw: Gateway,
     run_ref: str,
     name: str | None = None,
     *,
@@ -190,33 +181,34 @@ def register(
     """Register the run's model as a new version of ``name`` with alias ``candidate``."""
     from mlflow.exceptions import MlflowException
 
+    ws = gw.ws
     name = check_name(name or load_policy(ws).model_name or ws.name)
-    client = client_for(ws)
+    client = gw.client
     try:
         client.get_registered_model(name)
     except MlflowException:
         pass  # a new model: whoever may create one becomes its MANAGE holder
     else:
-        require(ws, name, "EDIT", f"register a version of {name}")
-    run = get_run(ws, run_ref)
-    lm = _model_of_run(ws, run, model_name)
+        require(gw, name, "EDIT", f"register a version of {name}")
+    run = get_run(gw, run_ref)
+    lm = _model_of_run(gw, run, model_name)
     root = None if ws.is_embedded else client.get_experiment(lm.experiment_id).artifact_location
     loc = check_source(ws, lm.artifact_location, experiment_root=root)
-    lineage = lineage_of(ws, run)
-    who = history.current_actor(actor, ws.tracking_uri)
+    lineage = lineage_of(run)
+    who = gw.actor(actor)
     # signed before the version exists: a key that cannot sign leaves no unsigned version
-    signature = sign_logged_model(ws, lm.model_id, loc.uri, loc.local_path, who)
+    signature = sign_logged_model(gw, lm.model_id, loc.uri, loc.local_path, who)
     tags = {
         T_RUN: run.info.run_id,
         T_MODEL_ID: lm.model_id,
         T_GATES: "pending",
         REGISTERED_BY_TAG: who,
-        LINEAGE_TAG: json.dumps(lineage, sort_keys=True)[:4900],
+        LINEAGE_TAG: json.dumps(lineage, sort_keys=True)[:LIST_TEXT],
         **(signature.tags() if signature else {}),
     }
     for key in ("notebook", "git_sha", "env_hash"):
         if lineage.get(key):
-            tags[f"{TAG_PREFIX}{key}"] = str(lineage[key])[:4900]
+            tags[f"{TAG_PREFIX}{key}"] = str(lineage[key])[:LIST_TEXT]
     try:
         client.get_registered_model(name)
     except MlflowException:
@@ -248,7 +240,7 @@ def register(
     if signature:
         details.update({"signed_by": signature.signer, "key": signature.key_id})
     change(
-        ws,
+        gw,
         name,
         lambda rm: PlannedChange("register", v, [["alias", "candidate", v]], details),
         actor=actor,
@@ -257,9 +249,10 @@ def register(
     return client.get_model_version(name, mv.version)
 
 
-def model_dir(ws: Workspace, mv: Any) -> Path:
+def model_dir(gw: Gateway, mv: Any) -> Path:
     """A local folder with the version's files (in place for the embedded store)."""
-    loc = version_location(ws, mv)
+    ws = gw.ws
+    loc = version_location(gw, mv)
     if loc.local_path is not None:
         return loc.local_path
     from mlflow.artifacts import download_artifacts

@@ -21,12 +21,12 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..durable import replace_durably, sync_file
 from ..errors import InvalidInput, NotFound, StoreUnavailable
 from ..journal import flusher
-from ..store.client import client_for, experiment_id
+from ..limits import LIST_TEXT
 from ..store.dataset_versions import (
     EXPERIMENT,
     KIND,
@@ -46,6 +46,9 @@ from ..store.reachability import ensure_reachable
 from ..tags import KIND_TAG
 from ..workspace import Workspace
 from .snapshots import FORMAT, SnapshotFile, cache_path, read_snapshot, write_snapshot
+
+if TYPE_CHECKING:
+    from ..store.gateway import Gateway
 
 __all__ = ["EXPERIMENT", "KIND", "T_DIGEST", "T_NAME", "T_SOURCE", "DatasetVersion"]
 _HEX = re.compile(r"^[0-9a-f]{6,32}$")
@@ -121,11 +124,11 @@ def _from_run(run: Any) -> DatasetVersion:
     )
 
 
-def _search(ws: Workspace, filter_string: str, max_results: int = 1000) -> list[Any]:
-    exp = experiment_id(ws, EXPERIMENT, create=False)
+def _search(gw: Gateway, filter_string: str, max_results: int = 1000) -> list[Any]:
+    exp = gw.experiment_id(EXPERIMENT, create=False)
     if exp is None:
         return []
-    client = client_for(ws)
+    client = gw.client
     flt = f"tags.`{KIND_TAG}` = '{KIND}'" + (f" AND {filter_string}" if filter_string else "")
     return list(
         client.search_runs(
@@ -137,10 +140,10 @@ def _search(ws: Workspace, filter_string: str, max_results: int = 1000) -> list[
     )
 
 
-def list_versions(ws: Workspace, name: str | None = None) -> list[DatasetVersion]:
+def list_versions(gw: Gateway, name: str | None = None) -> list[DatasetVersion]:
     """Every registered version (of ``name``), oldest first, numbered per name."""
     flt = f"tags.`{T_NAME}` = '{check_name(name)}'" if name else ""
-    found = sorted(_search(ws, flt), key=lambda r: (r.info.start_time or 0, r.info.run_id))
+    found = sorted(_search(gw, flt), key=lambda r: (r.info.start_time or 0, r.info.run_id))
     versions, seen = [], set()
     for v in map(_from_run, found):  # a rival's duplicate run, still being deleted, is no version
         if (v.name, v.digest) not in seen:
@@ -153,15 +156,15 @@ def list_versions(ws: Workspace, name: str | None = None) -> list[DatasetVersion
     return versions
 
 
-def find_by_digest(ws: Workspace, digest: str) -> list[DatasetVersion]:
+def find_by_digest(gw: Gateway, digest: str) -> list[DatasetVersion]:
     if len(digest) == 32:
-        runs = _search(ws, f"tags.`{T_DIGEST}` = '{digest}'")
+        runs = _search(gw, f"tags.`{T_DIGEST}` = '{digest}'")
     else:
-        runs = _search(ws, f"tags.`{T_DIGEST}` LIKE '{digest}%'")
+        runs = _search(gw, f"tags.`{T_DIGEST}` LIKE '{digest}%'")
     return [_from_run(r) for r in runs]
 
 
-def resolve(ws: Workspace, ref: str) -> DatasetVersion:
+def resolve(gw: Gateway, ref: str) -> DatasetVersion:
     """``name``, ``name@N``, ``name@latest``, ``name@<digest prefix>`` or a digest (prefix)."""
     if not isinstance(ref, str) or not ref.strip():
         raise InvalidInput(
@@ -170,7 +173,7 @@ def resolve(ws: Workspace, ref: str) -> DatasetVersion:
     ref = ref.strip()
     name, _, version = ref.partition("@")
     if not version and _HEX.match(ref):
-        found = find_by_digest(ws, ref)
+        found = find_by_digest(gw, ref)
         digests = {v.digest for v in found}
         if len(digests) > 1:
             raise InvalidInput(
@@ -179,7 +182,7 @@ def resolve(ws: Workspace, ref: str) -> DatasetVersion:
             )
         if found:
             # the digest's numbered version among every version of its name (not only the last)
-            versions = list_versions(ws, found[0].name)
+            versions = list_versions(gw, found[0].name)
             match = next((v for v in versions if v.digest == found[0].digest), found[0])
             return _with_snapshot(match, found)
         if len(ref) != 32:
@@ -188,7 +191,7 @@ def resolve(ws: Workspace, ref: str) -> DatasetVersion:
                 hint="list versions with `%mlops datasets` or `jupyter-mlops datasets`",
             )
         return DatasetVersion(name=ref[:8], digest=ref, run_id="")  # maybe only in the local cache
-    versions = list_versions(ws, name)
+    versions = list_versions(gw, name)
     if not versions:
         raise NotFound(
             f"no dataset named {name!r}",
@@ -288,7 +291,7 @@ def _journal(
         T_ROWS: str(len(df)),
         T_COLS: str(len(df.columns)),
         T_FORMAT: FORMAT,
-        T_SOURCE: json.dumps(source)[:5000],
+        T_SOURCE: json.dumps(source)[:LIST_TEXT],
     }
     box.append(
         jkey,
@@ -318,9 +321,9 @@ def _journal(
     )
 
 
-def load(ws: Workspace, version: DatasetVersion) -> Any:
+def load(gw: Gateway, version: DatasetVersion) -> Any:
     """The verified DataFrame of ``version``, from the local cache or else the tracking server."""
-    local = cache_path(cache_folder(ws), version.digest)
+    local = cache_path(cache_folder(gw.ws), version.digest)
     if not local.exists():
         if not version.run_id:
             raise NotFound(
@@ -332,14 +335,14 @@ def load(ws: Workspace, version: DatasetVersion) -> Any:
                 f"dataset {version.ref} was recorded without a snapshot",
                 hint="log it again with `%mlops dataset EXPR` to keep a copy",
             )
-        _download(ws, version, local)
+        _download(gw, version, local)
     return read_snapshot(local, version.digest, version.file_hash)
 
 
-def _download(ws: Workspace, version: DatasetVersion, local: Path) -> None:
+def _download(gw: Gateway, version: DatasetVersion, local: Path) -> None:
     from mlflow.exceptions import MlflowException
 
-    client = client_for(ws)
+    client = gw.client
     run_id = version.snapshot_run or version.run_id
     local.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=local.parent, prefix=".download-") as tmp:
