@@ -44,6 +44,8 @@ ROUTES = [
     ("GET", "builds/abc", "pipeline"),
     ("DELETE", "builds/abc", "pipeline"),
     ("GET", "monitor/m", "monitor"),
+    ("POST", "monitor/m/labels", "monitor"),
+    ("GET", "events", "events"),
     ("GET", "status", "status"),
     ("GET", "outbox", "runs"),
     ("GET", "openapi.json", "api"),
