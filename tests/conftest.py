@@ -28,7 +28,6 @@ os.environ.setdefault("MLOPS_AGENT_IDLE", "2")
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 
-
 @pytest.fixture(autouse=True)
 def _no_tracking_settings_leak():
     """A test that loads the extension in this process (which points MLflow at its workspace in
