@@ -37,14 +37,25 @@ side-venvs: $(SIDE_VENVS:%=%/.installed)
 # The editable install runs the frontend build (hatch-jupyter-builder: jlpm install + build) and
 # installs the server config and the built labextension into the venv's share/ and etc/.
 # The build tools are installed first so the package builds without build isolation.
-$(VENV)/.installed: pyproject.toml $(LABEXT_SOURCES)
+# `make demo` needs only the extras the example project uses (DEMO_EXTRAS), which keeps a first
+# demo on a fresh machine quick; `make test` then adds the rest.
+DEMO_EXTRAS := release,lab,loop,trust
+define install_with
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet setuptools wheel editables hatchling hatch-jupyter-builder "jupyterlab>=4.4,<5"
 	rm -rf $(BUILT_LABEXT) $(VENV)/share/jupyter/labextensions/jupyter-mlops
-	$(PIP) install --quiet --no-build-isolation -e ".[$(EXTRAS)]"
+	$(PIP) install --quiet --no-build-isolation -e ".[$(1)]"
 	$(VENV)/bin/jupyter server extension list 2>&1 | grep -q "jupyter_mlops.*enabled"
 	$(VENV)/bin/jupyter labextension list 2>&1 | grep -q "jupyter-mlops.*enabled.*OK"
+endef
+
+$(VENV)/.installed: pyproject.toml $(LABEXT_SOURCES)
+	$(call install_with,$(EXTRAS))
+	touch $@ $(VENV)/.installed-demo
+
+$(VENV)/.installed-demo: pyproject.toml $(LABEXT_SOURCES)
+	$(call install_with,$(DEMO_EXTRAS))
 	touch $@
 
 lint: install
@@ -60,7 +71,9 @@ test: install side-venvs lint
 	cd labextension && jlpm test
 	$(PY) -m pytest
 
-demo: install
+# a full install serves the demo too
+DEMO_INSTALL := $(if $(wildcard $(VENV)/.installed),$(VENV)/.installed,$(VENV)/.installed-demo)
+demo: $(DEMO_INSTALL)
 	$(PY) -m jupyter_mlops.demo
 
 bench: install

@@ -27,6 +27,22 @@ os.environ.setdefault("MLOPS_AGENT_IDLE", "2")
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
+
+@pytest.fixture(autouse=True)
+def _no_tracking_settings_leak():
+    """A test that loads the extension in this process (which points MLflow at its workspace in
+    ``os.environ``) must not hand that workspace to the next test's subprocesses: each test starts
+    with the tracking variables the session started with."""
+    names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLOPS_WORKSPACE", "MLOPS_EXPERIMENT")
+    before = {k: os.environ.get(k) for k in names}
+    yield
+    for key, value in before.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 STORES = ("embedded", "team")
 # test modules whose `workspace` tests run against both stores
 BOTH_STORES = {

@@ -83,7 +83,18 @@ def example_copy(folder: Path, loop: bool = True) -> Path:
     import shutil
 
     shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("output", "data", "reports"))
-    if loop:
-        with (folder / "mlops.yaml").open("a") as f:
-            f.write(LOOP)
+    if loop:  # the example's own loop section gives way to one with a timezone and a watch
+        spec = folder / "mlops.yaml"
+        spec.write_text(_without_section(spec.read_text(), "loop") + LOOP)
     return folder
+
+
+def _without_section(text: str, key: str) -> str:
+    """``text`` without its top-level ``key:`` section (up to the next top-level key)."""
+    kept, skipping = [], False
+    for line in text.splitlines(keepends=True):
+        if line[:1].strip() and not line.startswith("#"):
+            skipping = line.startswith(f"{key}:")
+        if not skipping:
+            kept.append(line)
+    return "".join(kept)

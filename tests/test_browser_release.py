@@ -26,6 +26,7 @@ pytestmark = pytest.mark.browser
 
 def seed_release(ws) -> tuple[str, str]:
     """Two trained runs (accuracy logged over steps), the weaker one champion and serving."""
+    from jupyter_mlops.monitor.label_import import import_labels, labels_from_records
     from jupyter_mlops.monitor.predlog import PredictionLog
     from jupyter_mlops.release.registration import register
     from jupyter_mlops.release.rollout import promote
@@ -40,9 +41,17 @@ def seed_release(ws) -> tuple[str, str]:
     mv = register(gateway_for(ws), weaker, "churn")
     client.set_model_version_tag("churn", mv.version, "mlops.gates", "passed")
     promote(gateway_for(ws), "churn", mv.version, "champion", reason="initial release")
+    records = stream(300, t0=time.time() - 1800, dt=6.0, version=mv.version)
     with PredictionLog(gateway_for(ws), "churn") as log:
-        for record in stream(300, t0=time.time() - 1800, dt=6.0, version=mv.version):
+        for record in records:
             log.append(record)
+    # late labels for a third of the requests, one prediction in eight wrong
+    labels = [
+        {"request_id": r["request_id"], "row": k, "label": out if (i + k) % 8 else 1 - out}
+        for i, r in enumerate(records[::3])
+        for k, out in enumerate(r["outputs"])
+    ]
+    import_labels(gateway_for(ws), "churn", labels_from_records(labels))
     return weaker, best
 
 
@@ -188,6 +197,9 @@ def walk(page, lab, weaker: str, best: str) -> None:
     report.locator(".jp-mlops-line-chart").first.wait_for(timeout=60_000)
     requests = report.locator(".jp-mlops-chart", has_text="requests per bucket")
     assert requests.locator("polyline").count() >= 1
+    accuracy = report.locator(".jp-mlops-chart", has_text="accuracy (late labels)")
+    assert accuracy.locator("polyline").count() >= 1
+    assert "v1" in report.locator(".jp-mlops-quality-table").inner_text()
     fits(page)
     screenshot(page, "release-9-monitor")
 

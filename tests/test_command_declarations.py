@@ -36,6 +36,7 @@ ONE_SIDED = {
     "datasets": {CLI: {"json"}, NOTEBOOK: set()},
     "lineage": {CLI: {"json", "svg"}, NOTEBOOK: {"text"}},
     "reproduce": {CLI: {"json"}, NOTEBOOK: set()},
+    "events": {CLI: {"json"}, NOTEBOOK: set()},
     "config": {CLI: {"json"}, NOTEBOOK: set()},
 }
 # Declared defaults that differ by front end (a notebook table has room for more runs).

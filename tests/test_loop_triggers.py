@@ -3,14 +3,12 @@ output, a registered dataset's versions, and the monitor's drift over a real pre
 
 from __future__ import annotations
 
-import importlib.util
 import time
 
 import numpy as np
 import pytest
 from release_support import FEATURES, fit_model, log_model_run, make_data
 
-from jupyter_mlops.loop.alerts import QUALITY_MODULE
 from jupyter_mlops.loop.firing import TriggerCheck
 from jupyter_mlops.loop.spec import Trigger
 from jupyter_mlops.loop.triggers import PROBES
@@ -87,7 +85,7 @@ def served(ws, *, start: float, n: int, age_shift: float, seed: int = 1) -> None
     from jupyter_mlops.monitor.predlog import PredictionLog
 
     rng = np.random.default_rng(seed)
-    with PredictionLog(ws, "churn") as log:
+    with PredictionLog(gateway_for(ws), "churn") as log:
         for i in range(n):
             ages = rng.normal(40 + age_shift, 10, 4)
             log.append(
@@ -160,11 +158,6 @@ def test_calm_traffic_fires_no_drift_alert(champion):
     assert probe(ws, drift, memory, now=now) is None and "since" not in memory
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec(QUALITY_MODULE) is None,
-    reason=f"the quality alert reads {QUALITY_MODULE}.current_quality (late labels), "
-    "not in this branch yet",
-)
 def test_a_quality_alert_fires_when_labelled_accuracy_drops(champion, tmp_path):
     from jupyter_mlops.cli import main
 

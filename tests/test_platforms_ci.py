@@ -19,8 +19,10 @@ REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
-def cli(project: Path, *args: str) -> subprocess.CompletedProcess:
+def cli(project: Path, *args: str, actor: str | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MLOPS_"))}
+    if actor:
+        env["MLOPS_ACTOR"] = actor
     env["PYTHONPATH"] = str(REPO)  # the kernels import the package under test
     return subprocess.run(
         [sys.executable, "-m", "jupyter_mlops.cli", "-C", str(project), *args],
@@ -43,6 +45,11 @@ def project(tmp_path_factory, cached_db):
         )
     first = cli(folder, "ci", "--out", "reports/ci-report.md")
     assert first.returncode == 0, first.stdout + first.stderr
+    # champion is protected: alice approves, as the example's policy asks
+    asked = cli(folder, "request-approval", "breast-cancer", "1")
+    assert asked.returncode == 0, asked.stderr
+    approved = cli(folder, "approve", "breast-cancer", "1", actor="alice")
+    assert approved.returncode == 0, approved.stderr
     promoted = cli(folder, "promote", "breast-cancer", "1", "--to", "champion")
     assert promoted.returncode == 0, promoted.stderr
     return folder, first

@@ -146,6 +146,8 @@ async def test_runs_datasets_lineage_status_and_monitor_answers_match(jp_fetch, 
     assert code == 200
     code, _ = await check("GET /outbox", "outbox")
     assert code == 200
+    code, _ = await check("GET /events", "events", params={"state": "failed"})
+    assert code == 200
     code, report = await check("GET /monitor/{model}", "monitor", "churn", params={"window": "1h"})
     assert code == 200 and report["model"] == "churn"
     code, _ = await check("GET /runs/{run_id}", "runs", "f" * 32)
@@ -159,6 +161,7 @@ async def test_runs_datasets_lineage_status_and_monitor_answers_match(jp_fetch, 
         "GET /lineage",
         "GET /status",
         "GET /outbox",
+        "GET /events",
         "GET /monitor/{model}",
     }
 
@@ -222,8 +225,24 @@ async def test_release_and_monitor_answers_match(jp_fetch, workspace):
         for version, alias in (("1", "champion"), ("2", "canary")):
             for record in stream(120, t0=time.time() - 1800, dt=12.0, version=version, alias=alias):
                 log.append(record)
+    labels = [{"request_id": "r1-0", "label": 1, "row": 0}, {"request_id": "r1-1", "label": 0}]
+    code, _ = await check(
+        "POST /monitor/{model}/labels",
+        *("monitor", "churn", "labels"),
+        method="POST",
+        payload={"labels": [{"label": 1}]},
+    )
+    assert code == 400  # no request id: the error shape is checked
+    code, imported = await check(
+        "POST /monitor/{model}/labels",
+        *("monitor", "churn", "labels"),
+        method="POST",
+        payload={"labels": labels},
+    )
+    assert code == 201 and imported["matched"] == 2 and imported["rows"] == 2, imported
     code, report = await check("GET /monitor/{model}", "monitor", "churn", params={"window": "1h"})
     assert code == 200 and report["live_rows"] > 0 and report["drift"], report["problems"]
+    assert report["quality"]["labeled"] >= 1, report["problems"]
     assert report["canary"] and report["prediction_drift"], report["problems"]
     code, _ = await check(
         "POST /models/{name}/rollbacks",

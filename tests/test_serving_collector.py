@@ -74,7 +74,7 @@ def v2_response(predictions, version: str) -> dict:
 
 def test_kserve_events_become_prediction_log_records(workspace):
     rows = make_data(6, seed=3)
-    plog = PredictionLog(workspace, "churn", ship=False)
+    plog = PredictionLog(gateway_for(workspace), "churn", ship=False)
     collector = KServeLogCollector("churn", plog, parse_versions("1=champion, 2=canary"))
     t0 = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
     with BackgroundServer(

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from release_support import FEATURES, registered
 
+from jupyter_mlops.errors import InvalidInput
 from jupyter_mlops.release import rollout
 from jupyter_mlops.serving.server import BackgroundServer
 from jupyter_mlops.store.client import client_for
@@ -206,9 +207,11 @@ def test_a_version_whose_source_is_outside_the_store_is_never_loaded(workspace, 
         BackgroundServer(gateway_for(workspace), "churn") as srv,
         httpx.Client(base_url=srv.url) as http,
     ):
-        rollout.promote(
-            gateway_for(workspace), "churn", mv.version, "champion", force=True, reason="test"
-        )
+        with pytest.raises(InvalidInput, match="outside this workspace"):  # refused at promote
+            rollout.promote(
+                gateway_for(workspace), "churn", mv.version, "champion", force=True, reason="test"
+            )
+        client.set_registered_model_alias("churn", "champion", mv.version)  # moved behind our back
         assert srv.router.wait_for(lambda t: srv.router.last_error is not None, 5)
         info = http.get("/version").json()
         assert "outside this workspace" in info["last_error"]

@@ -6,6 +6,7 @@ from . import (
     agent,
     approvals,
     datasets,
+    events,
     loop,
     monitor,
     pipeline,
@@ -25,6 +26,7 @@ TOPICS = (
     loop,
     platforms,
     datasets,
+    events,
     agent,
     settings,
 )

@@ -28,6 +28,9 @@ requirements) from the staged estimators, uploads, and replays every record exac
   served at once.
 - MLflow is imported when the first records come, never while a tracked cell computes: a module
   at a time, stopping between two when a cell starts.
+- Events out: an ``event`` record is handed to the webhook delivery queue when its turn comes,
+  and ``webhooks.WebhookDispatcher`` delivers it on a thread per receiver, so a slow receiver
+  never holds the replay; the agent stays up while deliveries wait.
 - Stops after ``MLOPS_AGENT_IDLE`` seconds (default 300) with nothing to send, or on SIGTERM
   (``jupyter-mlops agent stop``). A kill -9 loses nothing: the journals are on disk and the next
   tracked record starts a new agent, whose replay resumes from the recorded steps.
@@ -60,6 +63,7 @@ from .agent_control import (
 from .outbox import Outbox
 from .recovery import recover
 from .replay import FlushResult, Replayer
+from .webhooks import WebhookDispatcher
 
 POLL_S = 0.02  # how often the journals are looked at while records come in
 RESTING_POLL_S = 0.1  # ... after LIVELY_S without any, or while cells compute
@@ -86,6 +90,7 @@ class Agent:
         self._warm_steps: list[Callable[[], Any]] = [] if client is not None else warm_up_steps(ws)
         self._quiet_began: float | None = None  # since when the agent has kept quiet for cells
         self._busy_seen = 0.0  # when a computing cell was last seen (time.time)
+        self.webhooks = WebhookDispatcher(ws)  # delivers events on threads of its own
 
     def run(self) -> int:
         if not self.lock.acquire(blocking=False):
@@ -94,6 +99,7 @@ class Agent:
         try:
             self._loop()
         finally:
+            self.webhooks.stop()
             for replayer in self._replayers.values():
                 replayer.box.close()
             self.lock.release()
@@ -148,13 +154,14 @@ class Agent:
                 if not self._warm_up(woken):
                     continue  # a cell began computing meanwhile: the rest of it waits
                 self.last = self.replay_pass(hold_large=partial(self._cell_computing, woken))
+                self.webhooks.poke()  # events the pass handed over go out now
                 seen = (self._fingerprint(self._journals()), self._yielding(journals, woken))
                 self._write_status()
                 if self.last.sent or self.last.pending:
                     last_work = time.monotonic()
                 backoff_until, backoff = self._next_pass(backoff)
                 continue
-            if now - last_work > self.idle and not self.last.pending:
+            if now - last_work > self.idle and not self.last.pending and not self.webhooks.busy():
                 return  # nothing to send for a while: the next tracked record restarts us
             time.sleep(POLL_S if now < lively_until else RESTING_POLL_S)
 

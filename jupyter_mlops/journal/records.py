@@ -203,8 +203,34 @@ class EndRun:
     end_time: int | None = None
 
 
+@record_kind
+@dataclass(frozen=True)
+class AnnounceEvent:
+    """An event for the webhook receivers (``events.emit``; its fields are
+    ``event_record.Event``'s): the replay hands it to the delivery queue when its turn comes, so
+    it goes out after what was journaled before it has landed."""
+
+    KIND: ClassVar[str] = "event"
+    VERSION: ClassVar[int] = 1
+    id: str
+    kind: str
+    project: str
+    ts: float
+    model: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    actor: str | None = None
+
+
 Record = (
-    CreateRun | LogData | LogText | LogArtifact | LogInputs | RegisterDataset | LogModel | EndRun
+    CreateRun
+    | LogData
+    | LogText
+    | LogArtifact
+    | LogInputs
+    | RegisterDataset
+    | LogModel
+    | EndRun
+    | AnnounceEvent
 )
 
 

@@ -26,6 +26,7 @@ refuses moves to ``failed_ops`` with the reason, so one bad record never blocks 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -46,9 +47,11 @@ from ..store.client import client_for, experiment_id
 from ..store.logged_models import build_model, upload_staged_model
 from ..tags import RUN_KEY_TAG
 from ..workspace import Workspace
+from .deliveries import announce_run_end, hand_over
 from .faults import classify, gives_up
 from .outbox import OpRow, Outbox
 from .records import (
+    AnnounceEvent,
     CreateRun,
     DatasetInput,
     EndRun,
@@ -272,6 +275,8 @@ class Replayer:
             return self._op_model(seq, key, record, attempts)
         elif isinstance(record, EndRun):
             self._op_end(key, record)
+        elif isinstance(record, AnnounceEvent):
+            self._op_event(record)
         elif isinstance(record, (LogData, LogText)):
             return self._send([entry])
         else:
@@ -491,6 +496,12 @@ class Replayer:
         client = self._client()
         run_id = self._run_id(run_key)
         client.set_terminated(run_id, record.status, end_time=record.end_time)
+        announce_run_end(self.ws, client, run_key, run_id)  # webhooks' run_finished, if wanted
+
+    def _op_event(self, record: AnnounceEvent) -> None:
+        """An event: handed to the webhook delivery queue (``deliveries``), never delivered
+        here, so a slow receiver holds no record behind it."""
+        hand_over(self.ws, dataclasses.asdict(record), self.box.run_id)
 
 
 @dataclass(frozen=True)

@@ -14,15 +14,14 @@ the condition clears, so a drift that stays does not start a cycle every round.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from ..errors import MlopsError
+from ..monitor.quality import current_quality as labelled_quality
 from .firing import Firing, TriggerCheck
 from .spec import Trigger
 
 ERROR_METRICS = ("mae", "rmse", "mse", "log_loss", "error_rate")
-QUALITY_MODULE = "jupyter_mlops.monitor.quality"
 
 
 def _input_drift(check: TriggerCheck, trigger: Trigger) -> tuple[bool, float | None, str]:
@@ -54,14 +53,8 @@ def _prediction_drift(check: TriggerCheck, trigger: Trigger) -> tuple[bool, floa
 
 
 def current_quality(check: TriggerCheck, window: float) -> dict[str, float]:
-    """The labelled traffic's metrics over ``window`` (empty before ``monitor.quality`` exists
-    or when no labels arrived)."""
-    try:
-        quality = importlib.import_module(QUALITY_MODULE)
-    except ImportError:
-        return {}
-    figures: dict[str, float] = quality.current_quality(check.ws, check.model, window)
-    return figures
+    """The labelled traffic's metrics over ``window`` (empty when no labels arrived)."""
+    return labelled_quality(check.gw, check.model, window)
 
 
 def _quality(check: TriggerCheck, trigger: Trigger) -> tuple[bool, float | None, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from ..errors import MlopsError
+from ..journal.events import CYCLE_FINISHED, emit
 from ..store.gateway import Gateway
 from .cycle import STAGES, Cycle, CycleBook, StageRecord
 from .stages import STAGE_RUNNERS, CycleContext, CycleStop
@@ -85,6 +86,14 @@ def _end(
 
 
 def announce_finished(gw: Gateway, cycle: Cycle) -> None:
-    """The moment a cycle ends: the ``cycle.finished`` event goes out here
-    (``journal.events.emit(gw.ws, "cycle.finished", model=cycle.model,
-    payload=cycle.to_dict())`` once the events module exists)."""
+    """The moment a cycle ends: the ``cycle_finished`` event goes out (its id derived from the
+    cycle's run and outcome, so a cycle resumed and ended again elsewhere is announced once)."""
+    payload = {**cycle.to_dict(), "cycle": cycle.run_id}
+    emit(
+        gw.ws,
+        CYCLE_FINISHED,
+        model=cycle.model,
+        payload=payload,
+        actor=cycle.actor or None,
+        key=(cycle.run_id, cycle.outcome),
+    )

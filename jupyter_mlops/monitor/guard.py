@@ -2,8 +2,10 @@
 canary back when it is worse beyond the thresholds of ``monitor.canary`` in mlops.yaml.
 
 Both versions see the same input distribution (the router splits traffic at random or by a sticky
-key), so the comparison is fair: error rate, p95 latency, and the canary's outputs against the
-champion's (PSI). Too few canary requests in the window means "wait", never a verdict. The
+key), so the comparison is fair: error rate, p95 latency, the canary's outputs against the
+champion's (PSI), and, once late labels have come in, their quality on the same stretch of
+traffic (``max_quality_drop``; labels are looked for over ``quality_window``, from the canary's
+first prediction on, and each version needs ``monitor.quality.min_labels`` of them). Too few canary requests in the window means "wait", never a verdict. The
 rollback itself is the release layer's (``demote_canary``): it runs under the release lease, demotes
 only the canary version that was judged, and is recorded in the release history with the reason
 and ``actor="canary-guard"``.
@@ -23,7 +25,9 @@ from ..release.rollout import demote_canary, state
 from ..tags import GUARD_LEADER_TAG
 from .drift import ReferenceProfile
 from .health import Health, health_by_version, request_arrays
+from .labels import load_labels
 from .predlog import OUTPUT_COLUMN, scan_predictions
+from .quality import by_version, joined_frame, task_of
 from .thresholds import CanaryThresholds, load_monitor_config
 
 if TYPE_CHECKING:
@@ -85,8 +89,11 @@ def judge(
     canary: str | None,
     champion: str | None,
     th: CanaryThresholds,
+    quality: dict[str, dict[str, Any]] | None = None,
+    min_labels: int = 30,
 ) -> CanaryVerdict:
-    """The verdict from a log window alone (no side effects): the guard's decision logic."""
+    """The verdict from a log window (and the versions' quality from late labels, ``{version:
+    {"labeled": n, "metrics": {...}}}``) alone, without side effects: the guard's decision."""
     if canary is None or champion is None:
         return CanaryVerdict(model, "none", canary, champion)
     health = health_by_version(request_arrays(table))
@@ -128,9 +135,39 @@ def judge(
             f"predictions differ from the champion's: PSI {verdict.prediction_psi:.3f} > "
             f"{th.max_prediction_psi:g}"
         )
+    worse = quality_drop(quality or {}, canary, champion, th, min_labels)
+    if worse:
+        reasons.append(worse)
     if reasons:
         verdict.decision = "rollback" if th.action == "rollback" else "alert"
     return verdict
+
+
+def quality_drop(
+    quality: dict[str, dict[str, Any]],
+    canary: str,
+    champion: str,
+    th: CanaryThresholds,
+    min_labels: int,
+) -> str:
+    """Why the canary's quality is worse than the champion's beyond ``max_quality_drop``, or ''.
+    Judged on the first figure both have of accuracy, auc (higher is better) or rmse, mae (an
+    error: the drop is relative), when each has ``min_labels`` labeled predictions."""
+    mine, theirs = quality.get(canary), quality.get(champion)
+    if not mine or not theirs or min(mine["labeled"], theirs["labeled"]) < min_labels:
+        return ""
+    for name in ("accuracy", "auc", "rmse", "mae"):
+        a, b = mine["metrics"].get(name), theirs["metrics"].get(name)
+        if a is None or b is None:
+            continue
+        worse = (b - a) if name in ("accuracy", "auc") else ((a - b) / b if b else 0.0)
+        if worse > th.max_quality_drop:
+            return (
+                f"{name} {a:.3g} vs {b:.3g} for the champion on labeled predictions "
+                f"({mine['labeled']} and {theirs['labeled']}; allowed {th.max_quality_drop:g})"
+            )
+        return ""
+    return ""
 
 
 def roll_back_canary(
@@ -170,10 +207,37 @@ def evaluate_canary(
     canary, champion = aliases.get("canary"), aliases.get("champion")
     if canary is None:
         return CanaryVerdict(model, "none", None, champion)
+    until = now if now is not None else time.time()
     if table is None:
-        until = now if now is not None else time.time()
         table = scan_predictions(gw, model, since=until - th.window, until=until + 1).table
-    return judge(model, table, canary, champion, th)
+    try:
+        quality = canary_quality(gw, model, canary, until, th)
+    except Exception as exc:  # labels that cannot be scored leave the other checks standing
+        log.warning("canary guard for %s: quality not computed: %s", model, exc)
+        quality = None
+    min_labels = load_monitor_config(gw.ws).quality.min_labels
+    return judge(model, table, canary, champion, th, quality, min_labels)
+
+
+def canary_quality(
+    gw: Gateway, model: str, canary: str, until: float, th: CanaryThresholds
+) -> dict[str, dict[str, Any]] | None:
+    """Quality per version of the labeled predictions since the canary's first one (within
+    ``quality_window``); None when the model has no labels."""
+    import pyarrow.compute as pc
+
+    labels, _ = load_labels(gw, model)
+    if labels.empty:
+        return None
+    cfg = load_monitor_config(gw.ws).quality
+    table = scan_predictions(gw, model, since=until - th.quality_window, until=until + 1).table
+    if table.num_rows == 0:
+        return None
+    mine = table.filter(pc.equal(table["version"], canary))
+    if mine.num_rows:
+        table = table.filter(pc.greater_equal(table["ts"], pc.min(mine["ts"])))
+    frame = joined_frame(table, labels, cfg)
+    return by_version(frame, task_of(frame, cfg), cfg) if not frame.empty else None
 
 
 def guard_canary(

@@ -28,10 +28,12 @@ from ..tags import (
     MONITOR_UNTIL_TAG,
 )
 from ..workspace import Workspace
+from .alerts import announce_alerts
 from .drift import FeatureDrift, ReferenceProfile, prediction_drift
 from .guard import CanaryVerdict, judge
 from .health import Health, health_by_version, health_over_time, request_arrays
 from .predlog import INPUT_PREFIX, model_folder_name, scan_predictions
+from .quality import QualityReport, quality_report, validation_figures
 from .reference import training_reference
 from .thresholds import MonitorConfig, load_monitor_config, parse_duration
 
@@ -57,6 +59,7 @@ class MonitorReport:
     prediction_drift: FeatureDrift | None = None
     drift_over_time: list[dict[str, Any]] = field(default_factory=list)
     canary: CanaryVerdict | None = None
+    quality: QualityReport | None = None  # None: no labels known for the model
     problems: list[str] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
     live_rows: int = 0
@@ -82,6 +85,7 @@ class MonitorReport:
             "drift_over_time": self.drift_over_time,
             "health_over_time": self.health_over_time,
             "canary": self.canary.to_dict() if self.canary else None,
+            "quality": self.quality.to_dict() if self.quality else None,
             "problems": self.problems,
             "alerts": self.alerts,
             "run_id": self.run_id,
@@ -129,11 +133,14 @@ def build_report(
     version: str | None = None,
     config: MonitorConfig | None = None,
     record: bool = True,
+    announce: bool | None = None,
     workers: int = 2,
 ) -> MonitorReport:
     """Evaluate ``model``'s traffic over ``window`` (default ``monitor.window``) ending ``until``.
 
-    ``reference`` (a DataFrame) overrides the training dataset found through lineage."""
+    ``reference`` (a DataFrame) overrides the training dataset found through lineage. Drift and
+    quality alerts that were not on at the last announced evaluation are sent as events when
+    ``announce`` (default: ``record``; a sidebar's look at the report announces nothing)."""
     import pyarrow.compute as pc
 
     ws = gw.ws
@@ -171,6 +178,7 @@ def build_report(
         report.alerts.append(f"input drift in {name}: {'; '.join(report.drift[name].reasons)}")
     if report.prediction_drift is not None and report.prediction_drift.drifted:
         report.alerts.append("prediction drift: " + "; ".join(report.prediction_drift.reasons))
+    _quality(gw, report, cfg, table)
     if "canary" in report.aliases:
         _canary_verdict(report, cfg, table)
 
@@ -180,6 +188,8 @@ def build_report(
             report.run_id = record_report(gw, report)
         except Exception as exc:  # a store problem must not hide the report itself
             report.problems.append(f"monitoring run not recorded: {exc}")
+    if record if announce is None else announce:
+        announce_alerts(ws, report)
     return report
 
 
@@ -238,11 +248,42 @@ def _canary_verdict(report: MonitorReport, cfg: MonitorConfig, table: Any) -> No
     if table.num_rows:
         table = table.filter(pc.greater_equal(table["ts"], canary_since))
     aliases = report.aliases
+    quality = report.quality.by_version if report.quality is not None else None
     report.canary = judge(
-        report.model, table, aliases.get("canary"), aliases.get("champion"), cfg.canary
+        report.model,
+        table,
+        aliases.get("canary"),
+        aliases.get("champion"),
+        cfg.canary,
+        quality,
+        cfg.quality.min_labels,
     )
     if report.canary.decision in ("rollback", "alert"):
         report.alerts.append("canary: " + "; ".join(report.canary.reasons))
+
+
+def _quality(gw: Gateway, report: MonitorReport, cfg: MonitorConfig, table: Any) -> None:
+    """Quality from late labels, when the model has any (versions judged against the figures
+    recorded at their validation)."""
+    try:
+        found = quality_report(
+            gw,
+            report.model,
+            table,
+            report.since,
+            report.until,
+            th=cfg.quality,
+            buckets=cfg.buckets,
+            validation=validation_figures(gw, report.model, table),
+        )
+    except Exception as exc:  # labels that cannot be scored must not hide the rest
+        report.problems.append(f"quality not computed: {type(exc).__name__}: {exc}")
+        return
+    report.problems.extend(found.problems)
+    if not found.labels:
+        return
+    report.quality = found
+    report.alerts.extend(f"quality: {a}" for a in found.alerts)
 
 
 def _latest_version(req: Any) -> str | None:
@@ -314,6 +355,12 @@ def report_metrics(report: MonitorReport) -> dict[str, float]:
         m["prediction.psi"] = float(report.prediction_drift.psi)
         if report.prediction_drift.ks is not None:
             m["prediction.ks"] = float(report.prediction_drift.ks)
+    if report.quality is not None:
+        m["quality.labeled"] = float(report.quality.labeled)
+        for version, q in report.quality.by_version.items():
+            label = "all" if version == "all" else f"v{version}"
+            for name, value in q["metrics"].items():
+                m[_key("quality", label, name)] = float(value)
     for version, h in report.health.items():
         label = "all" if version == "all" else f"v{version}"
         for stat in (
@@ -435,6 +482,8 @@ def format_report(r: MonitorReport) -> str:
             f"Prediction drift: PSI {_num(p.psi)}  KS {_num(p.ks)}  "
             + ("DRIFT: " + "; ".join(p.reasons) if p.drifted else (p.note or "ok"))
         )
+    if r.quality is not None:
+        lines += ["", *r.quality.lines()]
     if r.canary is not None:
         lines += ["", "Canary: " + r.canary.summary()]
     if r.alerts:

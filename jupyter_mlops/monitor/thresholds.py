@@ -19,36 +19,31 @@ reports mistakes with the file, the key path and the line, e.g.
         action: rollback         # or: report
         interval: 30s            # how often a running guard checks
         guard: false             # true: `jupyter-mlops serve` runs the guard (also: serve --guard)
+        max_quality_drop: 0.05   # canary vs champion on labeled predictions (labels arrive late)
+        quality_window: 1d       # how far back the guard looks for labeled predictions
+      quality:                   # from late labels (`jupyter-mlops monitor labels MODEL FILE`)
+        task: auto               # or classification, regression
+        positive: 1              # the positive class of a binary classifier
+        prediction: out          # the logged output holding the predicted value
+        score: out.proba         # a logged score for AUC (default: the prediction)
+        min_labels: 30           # labeled predictions a version needs before it is judged
+        min: {accuracy: 0.8}     # an alert below (accuracy, precision, recall, auc)
+        max: {rmse: 5.0}         # an alert above (mae, rmse)
+        max_drop: 0.05           # an alert this far below the version's figure at validation
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..config import compose_yaml, did_you_mean, line_of
+from ..durations import parse_duration as parse_duration  # where the monitor's callers find it
 from ..errors import ConfigError, InvalidInput
 from ..workspace import Workspace
 from .drift import DriftThresholds
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
-_UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
-
-
-def parse_duration(value: Any, what: str = "duration") -> float:
-    """Seconds from ``90``, ``"30s"``, ``"10m"``, ``"1.5h"``, ``"2d"``; InvalidInput otherwise."""
-    if isinstance(value, bool):
-        raise InvalidInput(f"{what} {value!r} is not a duration", hint="e.g. 30s, 10m, 1h, 2d")
-    if isinstance(value, (int, float)) and math.isfinite(value) and value > 0:
-        return float(value)
-    if isinstance(value, str):
-        m = _DURATION.match(value)
-        if m and float(m.group(1)) > 0:
-            return float(m.group(1)) * _UNIT[m.group(2)]
-    raise InvalidInput(f"{what} {value!r} is not a duration", hint="e.g. 30s, 10m, 1h, 2d")
 
 
 @dataclass
@@ -68,6 +63,25 @@ class CanaryThresholds:
     action: str = "rollback"
     interval: float = 30.0
     guard: bool = False
+    max_quality_drop: float = 0.05  # in a figure between 0 and 1; relative for mae and rmse
+    quality_window: float = 86400.0
+
+
+QUALITY_METRICS = ("accuracy", "precision", "recall", "auc", "mae", "rmse")
+
+
+@dataclass
+class QualityThresholds:
+    """``monitor.quality``: how late labels are scored and when their figures alert."""
+
+    task: str = "auto"
+    positive: Any = None
+    prediction: str | None = None  # None: the log's ``out`` column
+    score: str | None = None
+    min_labels: int = 30
+    min: dict[str, float] = field(default_factory=dict)
+    max: dict[str, float] = field(default_factory=dict)
+    max_drop: float | None = None
 
 
 @dataclass
@@ -87,6 +101,7 @@ class MonitorConfig:
     health: HealthThresholds = field(default_factory=HealthThresholds)
     canary: CanaryThresholds = field(default_factory=CanaryThresholds)
     log: LogSettings = field(default_factory=LogSettings)
+    quality: QualityThresholds = field(default_factory=QualityThresholds)
 
 
 def _rate(v: Any) -> bool:
@@ -124,6 +139,30 @@ _SECTIONS: dict[str, dict[str, tuple[Any, str]]] = {
         "action": (lambda v: v in ("rollback", "report"), "'rollback' or 'report'"),
         "interval": ("duration", ""),
         "guard": (lambda v: isinstance(v, bool), "true or false"),
+        "max_quality_drop": (_positive, "a number >= 0"),
+        "quality_window": ("duration", ""),
+    },
+    "quality": {
+        "task": (
+            lambda v: v in ("auto", "classification", "regression"),
+            "auto, classification or regression",
+        ),
+        "positive": (
+            lambda v: isinstance(v, (str, int, bool)),
+            "a class: text, a whole number or a boolean",
+        ),
+        "prediction": (
+            lambda v: isinstance(v, str) and v.startswith("out"),
+            "a logged output column: out or out.NAME",
+        ),
+        "score": (
+            lambda v: isinstance(v, str) and v.startswith("out"),
+            "a logged output column: out or out.NAME",
+        ),
+        "min_labels": (_count, "a whole number >= 0"),
+        "min": ("metrics", ""),
+        "max": ("metrics", ""),
+        "max_drop": (_rate, "a number between 0 and 1"),
     },
     "log": {
         "ship_interval": ("duration", ""),
@@ -156,6 +195,8 @@ def parse_monitor_section(
 
     def check(keys: list[str], value: Any, rule: tuple[Any, str]) -> Any:
         test, wanted = rule
+        if test == "metrics":
+            return _metric_bounds(keys, value, fail)
         if test == "duration":
             try:
                 return parse_duration(value, "value")
@@ -190,6 +231,26 @@ def parse_monitor_section(
                 f"known keys: {', '.join(sorted([*_TOP, *_SECTIONS]))}",
             )
     return cfg
+
+
+def _metric_bounds(keys: list[str], value: Any, fail: Any) -> dict[str, float]:
+    """``{accuracy: 0.8, rmse: 5}``: quality metric names (did-you-mean) to numbers."""
+    if not isinstance(value, dict):
+        raise fail(keys, f"must map quality metrics to numbers, not {value!r}")
+    for name, bound in value.items():
+        if name not in QUALITY_METRICS:
+            raise fail(
+                [*keys, str(name)],
+                f"unknown quality metric{did_you_mean(name, QUALITY_METRICS)}",
+                f"known: {', '.join(QUALITY_METRICS)}",
+            )
+        if (
+            isinstance(bound, bool)
+            or not isinstance(bound, (int, float))
+            or not math.isfinite(bound)
+        ):
+            raise fail([*keys, str(name)], f"must be a number, got {bound!r}")
+    return {str(k): float(v) for k, v in value.items()}
 
 
 def load_monitor_config(ws: Workspace) -> MonitorConfig:

@@ -14,6 +14,8 @@ from ..monitor.plots import report_figure
 
 def monitor(ctx: Any, args: argparse.Namespace, report: Any) -> Any:
     print(report.to_text())
+    if not hasattr(report, "drift"):  # `%mlops monitor labels MODEL FILE`: a label import
+        return report
     if not args.no_plot and (report.drift or report.health_over_time):
         import matplotlib.pyplot as plt
 

@@ -59,6 +59,12 @@ def _approval() -> ModuleType:
     return approval_views
 
 
+def _event() -> ModuleType:
+    from . import event_views  # noqa: PLC0415 -- imported when one of its commands runs
+
+    return event_views
+
+
 def _settings() -> ModuleType:
     from . import settings_views  # noqa: PLC0415 -- imported when one of its commands runs
 
@@ -90,5 +96,6 @@ VIEWS: dict[str, Callable[[], View]] = {
     "reject": lambda: _approval().approval,
     "request-approval": lambda: _approval().approval,
     "approvals": lambda: _approval().approvals,
+    "events": lambda: _event().events,
     "config": lambda: _settings().listing,
 }

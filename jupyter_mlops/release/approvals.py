@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import Conflict, InvalidInput, PermissionDenied
+from ..journal.events import APPROVAL_DECIDED, APPROVAL_REQUESTED, emit
 from ..store.identity import authenticated_user
 from ..tags import APPROVAL_PREFIX, REGISTERED_BY_TAG, approval_tag
 from . import history
@@ -278,10 +279,29 @@ def approvals(gw: Gateway, model: str, *, state: State | None = None) -> list[Ap
 
 
 def announce_requested(gw: Gateway, approval: Approval, rule: ApprovalRule) -> None:
-    """The moment an approval is asked for: the ``approval.requested`` event goes out here
-    (``journal.events.emit(gw, "approval.requested", model=..., payload=approval.to_dict())``
-    once the events module exists)."""
+    """The moment an approval is asked for: the ``approval_requested`` event goes out."""
+    payload = {**approval.to_dict(), "reason": approval.request_comment}
+    key = (approval.version, approval.alias, approval.requested_at)
+    emit(
+        gw.ws,
+        APPROVAL_REQUESTED,
+        model=approval.model,
+        payload=payload,
+        actor=approval.requested_by,
+        key=key,
+    )
 
 
 def announce_decided(gw: Gateway, approval: Approval) -> None:
-    """The moment an approval is decided: the ``approval.decided`` event goes out here."""
+    """The moment an approval is decided: the ``approval_decided`` event goes out (``decision``:
+    approved or rejected)."""
+    payload = {**approval.to_dict(), "decision": approval.state, "reason": approval.comment}
+    key = (approval.version, approval.alias, approval.decided_at)
+    emit(
+        gw.ws,
+        APPROVAL_DECIDED,
+        model=approval.model,
+        payload=payload,
+        actor=approval.decided_by,
+        key=key,
+    )

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 from ..errors import PermissionDenied
 from ..store.identity import authenticated_user, is_server
 from ..workspace import Workspace
-from .policy import load_policy
 
 if TYPE_CHECKING:
     from ..store.gateway import Gateway
+    from .policy import ReleasePolicy
 
 LEVELS = {"DENY": -1, "NO_PERMISSIONS": 0, "READ": 1, "USE": 2, "EDIT": 3, "MANAGE": 4}
 DEFAULT_PROTECTED = ("canary", "champion")
@@ -53,14 +53,14 @@ def _get(ws: Workspace, path: str, params: dict[str, str] | None = None) -> dict
     return result
 
 
-def protected_aliases(ws: Workspace) -> tuple[str, ...]:
+def protected_aliases(policy: ReleasePolicy) -> tuple[str, ...]:
     """Aliases whose move needs MANAGE: the release policy's, else canary and champion."""
-    named = getattr(load_policy(ws), "protected_aliases", None)
+    named = getattr(policy, "protected_aliases", None)
     return tuple(named) if named else DEFAULT_PROTECTED
 
 
-def alias_permission(ws: Workspace, alias: str) -> str:
-    return "MANAGE" if alias in protected_aliases(ws) else "EDIT"
+def alias_permission(policy: ReleasePolicy, alias: str) -> str:
+    return "MANAGE" if alias in protected_aliases(policy) else "EDIT"
 
 
 def effective_permission(gw: Gateway, model: str) -> str | None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from ..errors import InvalidInput, NotFound
+from ..journal.events import VERSION_REGISTERED, emit
 from ..limits import LIST_TEXT
 from ..store.runs import get_run
 from ..tags import (
@@ -222,6 +223,19 @@ def register(
         name, source=lm.artifact_location, run_id=run.info.run_id, tags=tags, model_id=lm.model_id
     )
     v = str(mv.version)
+    emit(
+        ws,
+        VERSION_REGISTERED,
+        model=name,
+        payload={
+            "version": v,
+            "run_id": run.info.run_id,
+            "model_id": lm.model_id,
+            "reason": reason,
+        },
+        actor=tags[REGISTERED_BY_TAG],
+        key=(v, run.info.run_id),
+    )
     details = {"run": run.info.run_id, "alias": "candidate"}
     if signature:
         details.update({"signed_by": signature.signer, "key": signature.key_id})

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, MlopsError
+from ..journal.events import GATE_VERDICT, emit
 from ..limits import LINE_TEXT, LIST_TEXT
 from ..tags import (
     ACTOR_TAG,
@@ -193,7 +194,7 @@ def _record(
         client.set_model_version_tag(name, v, metric_tag(k), f"{val:.6g}")
     client.set_model_version_tag(name, v, T_GATE_RUN, run_id)
     client.set_model_version_tag(name, v, T_GATES, verdict)  # last: promotion reads this one
-    history.record(
+    entry = history.record(
         gw,
         name,
         "gate",
@@ -204,3 +205,13 @@ def _record(
         failed=",".join(r.gate for r in report.failed) or None,
         run=run_id,
     )
+    payload = {
+        "version": v,
+        "verdict": verdict,
+        "failed": [r.gate for r in report.failed],
+        "reasons": {r.gate: r.reason for r in report.failed},
+        "gate_run_id": run_id,
+        "metrics": report.metrics,
+        "reason": reason,
+    }
+    emit(gw.ws, GATE_VERDICT, model=name, payload=payload, actor=entry.actor, key=(run_id,))

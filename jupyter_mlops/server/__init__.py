@@ -12,7 +12,9 @@ from jupyter_server.utils import url_path_join
 
 from .approvals import ApprovalHandler, ApprovalsHandler
 from .base import SERVICE_KEY
+from .events import EventsHandler
 from .first_page import warm_up_when_serving
+from .labels import LabelsHandler
 from .lineage import DatasetsHandler, LineageHandler, MonitorHandler
 from .loop import LoopFiringsHandler, LoopHandler
 from .loop_host import start_hosted_loop
@@ -65,6 +67,8 @@ ROUTES: list[tuple[str, type]] = [
     (r"builds", BuildsHandler),
     (rf"builds/{_SEG}", BuildHandler),
     (rf"monitor/{_SEG}", MonitorHandler),
+    (rf"monitor/{_SEG}/labels", LabelsHandler),
+    (r"events", EventsHandler),
     (r"status", StatusHandler),
     (r"outbox", OutboxHandler),
     (r"openapi\.json", OpenApiHandler),

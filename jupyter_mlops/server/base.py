@@ -99,11 +99,11 @@ class MlopsHandler(APIHandler):
             raise InvalidInput(f"{name} must be between {low} and {high}, got {value}")
         return value
 
-    def json_body(self) -> dict[str, Any]:
+    def json_body(self, limit: int = MAX_BODY) -> dict[str, Any]:
         """The request's JSON object body ({} when empty); anything else is a 400."""
         raw = self.request.body or b""
-        if len(raw) > MAX_BODY:
-            raise InvalidInput(f"request body over {MAX_BODY} bytes")
+        if len(raw) > limit:
+            raise InvalidInput(f"request body over {limit} bytes")
         if not raw.strip():
             return {}
         try:

@@ -551,6 +551,50 @@ class DriftBucket(TypedDict):
     psi: dict[str, float]
 
 
+class VersionQuality(TypedDict):
+    """One version's quality from late labels: how many of its predictions have a label, and
+    the figures (accuracy, precision, recall, auc; or mae, rmse) over them."""
+
+    labeled: int
+    metrics: dict[str, float]
+
+
+class QualityBucket(VersionQuality):
+    """One version's quality in one time bucket (by when the predictions were made)."""
+
+    bucket_start: float
+    version: str
+
+
+class QualitySummary(TypedDict):
+    """Quality of the window's predictions that have late labels: per version (``all``: every
+    version that served, shadow excluded) and over time; ``coverage`` is labeled / predictions."""
+
+    task: Literal["classification", "regression"] | None
+    labels: int
+    predictions: int
+    labeled: int
+    coverage: float | None
+    by_version: dict[str, VersionQuality]
+    over_time: list[QualityBucket]
+
+
+class LabelImport(TypedDict):
+    """``POST monitor/{model}/labels``: how many labels came, how many met a logged prediction,
+    the file they are kept in (None: the same labels came before) and their quality per version."""
+
+    model: str
+    source: str
+    rows: int
+    matched: int
+    unmatched: int
+    skipped: int
+    file: str | None
+    shipped: bool
+    quality: dict[str, VersionQuality]
+    problems: list[str]
+
+
 class MonitorReport(TypedDict):
     """``GET monitor/{model}``: health per version and drift per feature of the served model,
     over a window (``since`` / ``until`` in seconds since the epoch). ``health`` and
@@ -571,6 +615,7 @@ class MonitorReport(TypedDict):
     drift_over_time: list[DriftBucket]
     health_over_time: list[dict[str, Any]]
     canary: CanaryVerdict | None
+    quality: QualitySummary | None
     problems: list[str]
     alerts: list[str]
     run_id: str | None
@@ -620,6 +665,58 @@ class OutboxState(JournalCounts):
     refused: list[RefusedRecord]
 
 
+# -- events out (webhooks) ---------------------------------------------------------------------
+
+
+class WebhookReceiver(TypedDict):
+    """A receiver declared under ``events.webhooks``: where it posts (no path or token), the
+    kinds and models it takes (empty: all), and why it cannot be called from here, if so."""
+
+    name: str
+    target: str
+    format: Literal["json", "slack"]
+    events: list[str]
+    models: list[str]
+    signed: bool
+    problem: str | None
+
+
+class DeliveryCounts(TypedDict):
+    pending: int
+    delivered: int
+    failed: int
+
+
+class EventDelivery(TypedDict):
+    """One event on its way to one receiver: its state, attempts, the last answer (HTTP
+    status) and error, when the next attempt is due (pending) and when it was delivered."""
+
+    event_id: str
+    kind: str
+    model: str | None
+    text: str
+    ts: float
+    receiver: str
+    state: Literal["pending", "delivered", "failed"]
+    attempts: int
+    next_try: float | None
+    last_try: float | None
+    status: int | None
+    error: str | None
+    delivered: float | None
+
+
+class EventStatus(TypedDict):
+    """``GET events``: the declared receivers and the newest deliveries, newest first."""
+
+    receivers: list[WebhookReceiver]
+    counts: DeliveryCounts
+    deliveries: list[EventDelivery]
+    agent_running: bool
+    retried: int
+    problems: list[str]
+
+
 # What each route answers on success, by "METHOD /path" as openapi.json writes it: the generator
 # fills the document's success responses from this, and the contract test checks real answers.
 RESPONSES: dict[str, type] = {
@@ -648,6 +745,8 @@ RESPONSES: dict[str, type] = {
     "GET /builds/{job_id}": JobResponse,
     "DELETE /builds/{job_id}": JobResponse,
     "GET /monitor/{model}": MonitorReport,
+    "POST /monitor/{model}/labels": LabelImport,
+    "GET /events": EventStatus,
     "GET /status": Status,
     "GET /outbox": OutboxState,
 }

@@ -151,6 +151,12 @@ export interface IDatasetVersion {
   source: Record<string, unknown>;
 }
 
+export interface IDeliveryCounts {
+  pending: number;
+  delivered: number;
+  failed: number;
+}
+
 /**
  * One time bucket of the monitored inputs: the PSI of each feature.
  */
@@ -167,6 +173,38 @@ export interface IErrorResponse {
   error: string;
   hint: string | null;
   error_id?: string;
+}
+
+/**
+ * One event on its way to one receiver: its state, attempts, the last answer (HTTP
+ * status) and error, when the next attempt is due (pending) and when it was delivered.
+ */
+export interface IEventDelivery {
+  event_id: string;
+  kind: string;
+  model: string | null;
+  text: string;
+  ts: number;
+  receiver: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  next_try: number | null;
+  last_try: number | null;
+  status: number | null;
+  error: string | null;
+  delivered: number | null;
+}
+
+/**
+ * `GET events`: the declared receivers and the newest deliveries, newest first.
+ */
+export interface IEventStatus {
+  receivers: IWebhookReceiver[];
+  counts: IDeliveryCounts;
+  deliveries: IEventDelivery[];
+  agent_running: boolean;
+  retried: number;
+  problems: string[];
 }
 
 /**
@@ -299,6 +337,23 @@ export interface IJournalCounts {
   failed: number;
   journals: number;
   unreadable: number;
+}
+
+/**
+ * `POST monitor/{model}/labels`: how many labels came, how many met a logged prediction,
+ * the file they are kept in (None: the same labels came before) and their quality per version.
+ */
+export interface ILabelImport {
+  model: string;
+  source: string;
+  rows: number;
+  matched: number;
+  unmatched: number;
+  skipped: number;
+  file: string | null;
+  shipped: boolean;
+  quality: Record<string, IVersionQuality>;
+  problems: string[];
 }
 
 export interface ILineageEdge {
@@ -441,6 +496,7 @@ export interface IMonitorReport {
   drift_over_time: IDriftBucket[];
   health_over_time: Array<Record<string, unknown>>;
   canary: ICanaryVerdict | null;
+  quality: IQualitySummary | null;
   problems: string[];
   alerts: string[];
   run_id: string | null;
@@ -505,6 +561,30 @@ export interface IPipelineStep {
   reason: string;
   run_id: string | null;
   key_metric: [string, number] | null;
+}
+
+/**
+ * One version's quality in one time bucket (by when the predictions were made).
+ */
+export interface IQualityBucket {
+  labeled: number;
+  metrics: Record<string, number>;
+  bucket_start: number;
+  version: string;
+}
+
+/**
+ * Quality of the window's predictions that have late labels: per version (`all`: every
+ * version that served, shadow excluded) and over time; `coverage` is labeled / predictions.
+ */
+export interface IQualitySummary {
+  task: 'classification' | 'regression' | null;
+  labels: number;
+  predictions: number;
+  labeled: number;
+  coverage: number | null;
+  by_version: Record<string, IVersionQuality>;
+  over_time: IQualityBucket[];
 }
 
 /**
@@ -668,4 +748,27 @@ export interface IVersionDetail {
   lineage: Record<string, unknown> | null;
   source_model_id: string | null;
   canary_weight: number | null;
+}
+
+/**
+ * One version's quality from late labels: how many of its predictions have a label, and
+ * the figures (accuracy, precision, recall, auc; or mae, rmse) over them.
+ */
+export interface IVersionQuality {
+  labeled: number;
+  metrics: Record<string, number>;
+}
+
+/**
+ * A receiver declared under `events.webhooks`: where it posts (no path or token), the
+ * kinds and models it takes (empty: all), and why it cannot be called from here, if so.
+ */
+export interface IWebhookReceiver {
+  name: string;
+  target: string;
+  format: 'json' | 'slack';
+  events: string[];
+  models: string[];
+  signed: boolean;
+  problem: string | null;
 }

@@ -12,7 +12,8 @@ import { LineageGraph, refOf } from '../src/main/LineageGraph';
 import {
   driftSeries,
   healthSeries,
-  MonitorReportView
+  MonitorReportView,
+  qualitySeries
 } from '../src/main/MonitorReport';
 import { ComparisonView, RunDetailView } from '../src/main/RunDetail';
 import { VersionDetailView } from '../src/main/VersionDetail';
@@ -350,6 +351,30 @@ describe('MonitorReportView', () => {
     drifted: ['age'],
     prediction_drift: null,
     canary: null,
+    quality: {
+      task: 'classification',
+      labels: 25,
+      predictions: 30,
+      labeled: 20,
+      coverage: 20 / 30,
+      by_version: {
+        '1': { labeled: 20, metrics: { accuracy: 0.85, auc: 0.9 } }
+      },
+      over_time: [
+        {
+          bucket_start: 0,
+          version: '1',
+          labeled: 8,
+          metrics: { accuracy: 0.9 }
+        },
+        {
+          bucket_start: 600,
+          version: '1',
+          labeled: 12,
+          metrics: { accuracy: 0.8 }
+        }
+      ]
+    },
     health_over_time: [
       { version: '1', bucket_start: 0, requests: 10, latency_p95_ms: 2 },
       { version: '1', bucket_start: 600, requests: 20, latency_p95_ms: 3 },
@@ -381,8 +406,30 @@ describe('MonitorReportView', () => {
     ]);
     const { container } = render(<MonitorReportView report={report} />);
     expect(screen.getByRole('alert').textContent).toContain('age');
-    // requests, p95 and drift have data; the error rate has none in the buckets
-    expect(container.querySelectorAll('.jp-mlops-line-chart')).toHaveLength(3);
+    // requests, p95, drift and accuracy have data; the error rate has none in the buckets
+    expect(container.querySelectorAll('.jp-mlops-line-chart')).toHaveLength(4);
+  });
+
+  it('shows quality from late labels per version and over time', () => {
+    expect(qualitySeries(report.quality, 'accuracy')).toEqual([
+      {
+        name: 'v1',
+        points: [
+          [0, 0.9],
+          [600, 0.8]
+        ]
+      }
+    ]);
+    const { container } = render(<MonitorReportView report={report} />);
+    const table = container.querySelector('.jp-mlops-quality-table');
+    expect(table?.textContent).toContain('accuracy');
+    expect(table?.textContent).toContain('0.85');
+    expect(container.textContent).toContain(
+      '20 of 30 predictions labeled (66.7%)'
+    );
+    const noLabels = { ...report, quality: null };
+    const bare = render(<MonitorReportView report={noLabels} />).container;
+    expect(bare.querySelector('.jp-mlops-quality')).toBeNull();
   });
 });
 

@@ -7,6 +7,10 @@ writes (``["alias", "champion", "3"]``, ``["unalias", "canary"]``, ``["tag", KEY
 Every write is idempotent, so an intent left behind by a holder that died (or lost the lease)
 midway is simply replayed by the next holder before it plans its own change: the aliases never
 end half-moved, and no alias change is missing from the trail.
+
+Once the writes are made, and before the entry is marked done, the change is announced
+(``alias_moved`` per alias, ``rollback`` for a rollback) with ids derived from the history key,
+so a holder that completes a dead one's intent announces it again under the same ids.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ...errors import InvalidInput
+from ...journal.events import ALIAS_MOVED, ROLLBACK, emit
 from ...limits import LINE_TEXT
 from .. import history
 from .lease import Lease
@@ -68,6 +73,7 @@ def complete_pending(gw: Gateway, model: str, lease: Lease, tags: dict[str, str]
     for event, plan in left:
         try:
             apply_plan(client, model, plan, lease.fence)
+            announce(gw, event, plan, {})
             event.state, event.applied = "done", time.time()
             event.details = {**event.details, "completed_by": lease.who}
         except MlflowException as exc:
@@ -117,7 +123,40 @@ def change(
             **planned.details,
         )
         apply_plan(client, model, planned.plan, lease.fence)
+        announce(gw, event, planned.plan, {k: str(v) for k, v in rm.aliases.items()})
         event.state, event.applied = "done", time.time()
         lease.fence()
         history.write(gw, event)
         return planned
+
+
+def announce(gw: Gateway, entry: history.ReleaseEvent, plan: Plan, before: dict[str, str]) -> None:
+    """The events of an applied change: an ``alias_moved`` for each alias it set or removed
+    (``before``: the aliases as they were, when known) and a ``rollback`` for a rollback."""
+    details, model, key = entry.details, entry.model, entry.key
+    common = {"action": entry.action, "reason": entry.reason}
+    for op, *args in plan:
+        alias = args[0] if op in ("alias", "unalias") else None
+        if alias is None:
+            continue
+        version = args[1] if op == "alias" else None
+        if version is not None and before.get(alias) == version:
+            continue  # already there: nothing moved
+        payload = {"alias": alias, "version": version, "previous_version": before.get(alias)}
+        if alias == "canary" and details.get("weight") is not None:
+            payload["weight"] = details["weight"]
+        emit(
+            gw.ws,
+            ALIAS_MOVED,
+            model=model,
+            payload={**payload, **common},
+            actor=entry.actor,
+            key=(key, alias),
+        )
+    if entry.action == "rollback":
+        if "from_version" in details:  # the champion went back to ``previous``
+            moved = {"version": entry.version, "from_version": details.get("from_version")}
+        else:  # the canary left the traffic
+            moved = {"version": None, "from_version": entry.version}
+        payload = {"alias": details.get("alias"), **moved, "reason": entry.reason}
+        emit(gw.ws, ROLLBACK, model=model, payload=payload, actor=entry.actor, key=(key,))

@@ -1,12 +1,12 @@
 /**
- * A served model's monitoring report in the main area: health and drift over time as charts,
- * then the window's tables. Pure: no JupyterLab import.
+ * A served model's monitoring report in the main area: health, drift and quality (from late
+ * labels) over time as charts, then the window's tables. Pure: no JupyterLab import.
  */
 import * as React from 'react';
 
 import { ISeries, LineChart } from '../components/charts';
 import { formatTime, formatValue } from '../components/format';
-import { IMonitorReport } from '../tokens';
+import { IMonitorReport, IQualitySummary } from '../tokens';
 
 const HEALTH_FIELDS: Array<[string, string]> = [
   ['requests', 'requests'],
@@ -56,6 +56,78 @@ export function driftSeries(report: IMonitorReport): ISeries[] {
   return [...byFeature.entries()].map(([name, points]) => ({ name, points }));
 }
 
+/** The figure a quality chart follows: accuracy for a classifier, RMSE for a regressor. */
+export function qualityMetric(quality: IQualitySummary): string {
+  return quality.task === 'regression' ? 'rmse' : 'accuracy';
+}
+
+/** One series per version of a quality figure over the time buckets. */
+export function qualitySeries(
+  quality: IQualitySummary | null,
+  metric: string
+): ISeries[] {
+  const byVersion = new Map<string, Array<[number, number]>>();
+  for (const bucket of quality?.over_time ?? []) {
+    const value = bucket.metrics[metric];
+    if (typeof value !== 'number') {
+      continue;
+    }
+    const key = versionLabel(bucket.version);
+    byVersion.set(key, [
+      ...(byVersion.get(key) ?? []),
+      [bucket.bucket_start, value]
+    ]);
+  }
+  return [...byVersion.entries()].map(([name, points]) => ({ name, points }));
+}
+
+/** Quality per version: labeled predictions, then each figure. */
+export function QualityTable({
+  quality
+}: {
+  quality: IQualitySummary;
+}): JSX.Element {
+  const versions = Object.entries(quality.by_version);
+  const metrics = [
+    ...new Set(versions.flatMap(([, q]) => Object.keys(q.metrics)))
+  ];
+  const coverage =
+    quality.coverage === null ? '-' : `${(quality.coverage * 100).toFixed(1)}%`;
+  return (
+    <section className="jp-mlops-quality" aria-label="quality from late labels">
+      <div className="jp-mlops-detail-meta">
+        {`quality (${quality.task ?? 'no labeled predictions'}): ` +
+          `${quality.labeled} of ${quality.predictions} predictions labeled ` +
+          `(${coverage}), ${quality.labels} labels known`}
+      </div>
+      {versions.length > 0 && (
+        <table className="jp-mlops-table jp-mlops-quality-table">
+          <thead>
+            <tr>
+              <th>version</th>
+              <th>labeled</th>
+              {metrics.map(m => (
+                <th key={m}>{m}</th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {versions.map(([version, q]) => (
+              <tr key={version}>
+                <th scope="row">{versionLabel(version)}</th>
+                <td>{q.labeled}</td>
+                {metrics.map(m => (
+                  <td key={m}>{formatValue(q.metrics[m])}</td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
 export function MonitorReportView({
   report
 }: {
@@ -63,11 +135,14 @@ export function MonitorReportView({
 }): JSX.Element {
   const versions = Object.entries(report.health);
   const drift = Object.entries(report.drift);
+  const quality = report.quality;
+  const metric = quality ? qualityMetric(quality) : 'accuracy';
   const charts: Array<[string, ISeries[]]> = [
     ['requests per bucket', healthSeries(report, 'requests')],
     ['error rate', healthSeries(report, 'error_rate')],
     ['p95 latency (ms)', healthSeries(report, 'latency_p95_ms')],
-    ['input drift (PSI)', driftSeries(report)]
+    ['input drift (PSI)', driftSeries(report)],
+    [`${metric} (late labels)`, qualitySeries(quality, metric)]
   ];
   return (
     <div className="jp-mlops-main-body jp-mlops-monitor-report">
@@ -147,6 +222,7 @@ export function MonitorReportView({
           </tbody>
         </table>
       )}
+      {quality && <QualityTable quality={quality} />}
       {report.canary && (
         <div className="jp-mlops-detail-meta">
           {`canary: ${formatValue(report.canary.decision)} ${(report.canary.reasons ?? []).join('; ')}`}
