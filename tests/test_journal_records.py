@@ -16,6 +16,7 @@ import pytest
 from jupyter_mlops.journal import sync
 from jupyter_mlops.journal.outbox import Outbox
 from jupyter_mlops.journal.records import (
+    AnnounceEvent,
     CreateRun,
     DatasetInput,
     EndRun,
@@ -43,6 +44,7 @@ EXAMPLES: list[Record] = [
     RegisterDataset("d", "abc", "tok", {"x": "1"}, "{}", "{}", {"file": "a.csv"}, "/s", "h"),
     LogModel("/staged/model", "clf", "mk", estimator="/staged/e.pkl", requirements=["numpy==2"]),
     EndRun("FINISHED", end_time=5),
+    AnnounceEvent("id1", "alias_moved", "p", 1.5, model="m", data={"alias": "x"}, actor="a"),
 ]
 
 
