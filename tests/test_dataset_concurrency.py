@@ -27,12 +27,12 @@ def test_concurrent_registrations_of_one_frame_make_one_version(workspace):
         from jupyter_mlops.workspace import Workspace
         ws = Workspace.find({str(workspace.root)!r})
         client_for(ws)  # imports done before the start signal
-        search = registry.find_by_digest
+        search = versions.find_by_digest
         def slow_search(*args, **kwargs):  # a slow server: a wide gap between search and create
             found = search(*args, **kwargs)
             time.sleep(0.5)
             return found
-        registry.find_by_digest = slow_search
+        versions.find_by_digest = slow_search
         df = pd.DataFrame({{"a": range(100), "b": [x * 0.5 for x in range(100)]}})
         while not pathlib.Path({str(go)!r}).exists():
             time.sleep(0.01)
