@@ -46,7 +46,7 @@ def project(workspace):
         frame.assign(x=frame.x + 1), name="other", run=other.info.run_id, workspace=workspace
     )
     return {
-        "digest": item["digest"],
+        "digest": item.digest,
         "train": train.info.run_id,
         "eval": evaluate.info.run_id,
         "other": other.info.run_id,

@@ -166,8 +166,8 @@ def test_cells_reading_files_record_the_file_and_its_hash(workspace):
     found = frames_read_by("%%mlops track\n" + source, ns)
     assert [n for n, _ in found] == ["df"]  # y and out are results of the cell, not inputs
     item = describe(found[0][1], "df", "training")
-    src = json.loads(item["source"])
+    src = json.loads(item.source)
     assert src["file"] == "data/train.csv" and len(src["file_hash"]) == 32
-    assert item["digest"] == fingerprint(ns["df"]) and item["context"] == "training"
+    assert item.digest == fingerprint(ns["df"]) and item.context == "training"
     later = frames_read_by("model_input = df[['x']]\nprint(y.mean())", ns)
     assert [n for n, _ in later] == ["df", "y"]
