@@ -17,7 +17,7 @@ from jupyter_mlops.store.client import client_for
 from jupyter_mlops.store.gateway import gateway_for
 
 POLICY = """\
-project: identity
+project: approvals  # its own experiment: the identity test counts its runs by name
 release:
   model: appr-model
   approvals:
