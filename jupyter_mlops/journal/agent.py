@@ -18,8 +18,8 @@ requirements) from the staged estimators, uploads, and replays every record exac
   its open runs marked FAILED, and removed once drained.
 - Acknowledgement is the journal itself: a record leaves ``ops`` only after MLflow confirmed it,
   so a kernel waits for its own records (``Sink.flush_now``) by watching its journal drain.
-- Out of the way of the user's work: it runs at low CPU priority (``nice`` 10), and while
-  tracked cells compute (a process marks its journal ``.busy`` during each; cells of a "run all"
+- Out of the way of the user's work: it runs at the lowest CPU priority (Linux's
+  ``SCHED_IDLE``, else ``nice`` 10), and while tracked cells compute (a process marks its journal ``.busy`` during each; cells of a "run all"
   follow each other within ``GRACE_S``) it does nothing for the first ``QUIET_S`` seconds, then
   sends only small records (the run, its params and metrics: a long cell's progress shows in
   MLflow) and keeps the large ones (models, files, dataset snapshots) for when the cells have
@@ -57,6 +57,7 @@ from .agent_control import (
     GRACE_S,
     QUIET_S,
     agent_lock,
+    background_priority,
     status_path,
     wake_path,
 )
@@ -69,7 +70,6 @@ POLL_S = 0.02  # how often the journals are looked at while records come in
 RESTING_POLL_S = 0.1  # ... after LIVELY_S without any, or while cells compute
 LIVELY_S = 2.0
 BACKOFF_MAX_S = 5.0
-NICE = 10  # the agent's CPU priority below the user's processes
 DEFERRED_RECHECK_S = 1.0  # large records kept for later: look again this often
 
 # what a tracked cell computing somewhere asks of the agent: nothing at all, or small records only
@@ -285,10 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tracking-uri", required=True)
     args = parser.parse_args(argv)
     ws = Workspace(root=Path(args.root).resolve(), _tracking_uri=args.tracking_uri)
-    try:
-        os.nice(NICE)  # the user's kernels first: records are background work
-    except OSError:
-        pass
+    background_priority()
     return Agent(ws).run()
 
 
