@@ -55,6 +55,7 @@ from ..store.client import client_for
 from ..workspace import Workspace
 from .agent_control import (
     GRACE_S,
+    NICE,
     QUIET_S,
     agent_lock,
     background_priority,
@@ -285,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tracking-uri", required=True)
     args = parser.parse_args(argv)
     ws = Workspace(root=Path(args.root).resolve(), _tracking_uri=args.tracking_uri)
-    background_priority()
+    if os.getpriority(os.PRIO_PROCESS, 0) < NICE:
+        background_priority()  # started by hand, not by spawn(), which lowered it first
     return Agent(ws).run()
 
 
