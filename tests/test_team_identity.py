@@ -47,7 +47,7 @@ def as_user(auth_server, tmp_path, monkeypatch):
 def test_runs_and_release_history_name_the_authenticated_user(as_user):
     assert getpass.getuser() != "alice"
     ws = as_user("alice")
-    with jupyter_mlops.track(workspace=ws, name="by-alice") as run:
+    with jupyter_mlops.track(workspace=ws, name="tracked-by-alice") as run:
         jupyter_mlops.log_metrics(x=1.0)
     from jupyter_mlops.pipeline.records import flush
 
@@ -55,7 +55,7 @@ def test_runs_and_release_history_name_the_authenticated_user(as_user):
     client = client_for(ws)
     [found] = client.search_runs(
         [client.get_experiment_by_name("identity").experiment_id],
-        filter_string="attributes.run_name = 'by-alice'",
+        filter_string="attributes.run_name = 'tracked-by-alice'",  # other tests log by-alice
     )
     assert found.data.tags["mlflow.user"] == "alice", run
 
