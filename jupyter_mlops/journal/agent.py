@@ -55,14 +55,13 @@ from ..store.client import client_for
 from ..workspace import Workspace
 from .agent_control import (
     GRACE_S,
-    NICE,
     QUIET_S,
     agent_lock,
-    background_priority,
     status_path,
     wake_path,
 )
 from .outbox import Outbox
+from .priority import background_priority, lowered
 from .recovery import recover
 from .replay import FlushResult, Replayer
 from .webhooks import WebhookDispatcher
@@ -286,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tracking-uri", required=True)
     args = parser.parse_args(argv)
     ws = Workspace(root=Path(args.root).resolve(), _tracking_uri=args.tracking_uri)
-    if os.getpriority(os.PRIO_PROCESS, 0) < NICE:
+    if not lowered():
         background_priority()  # started by hand, not by spawn(), which lowered it first
     return Agent(ws).run()
 

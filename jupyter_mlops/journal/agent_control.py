@@ -54,39 +54,12 @@ def is_running(ws: Workspace) -> bool:
     return not agent_lock(ws).is_free()
 
 
-NICE = 10  # the agent's CPU priority below the user's processes, where there is no idle class
-
-
-def background_priority() -> None:
-    """The agent's CPU priority: Linux's idle scheduling class where there is one (it then runs
-    only on a core nobody else wants), else ``nice``. A multithreaded BLAS fit waits at each
-    barrier for its slowest thread: with the agent only niced, the share it still got while
-    building the previous cells' models made a 3 ms fit take 58 ms."""
-    try:
-        os.nice(NICE)
-    except OSError:
-        pass
-    idle = getattr(os, "SCHED_IDLE", None)
-    if idle is not None:
-        try:
-            os.sched_setscheduler(0, idle, os.sched_param(0))
-        except OSError:
-            pass
-
-
-# the agent's first lines: its priority is lowered before it imports anything (its imports cost
-# about 0.4 s of CPU, which would otherwise compete with the cell that follows), then it runs as
+# the agent's first lines: its priority is lowered (priority.py, run by path, imports nothing of
+# the package) before it imports anything, then it runs as
 # ``python -m jupyter_mlops.journal.agent ROOT --tracking-uri URI``
 _START = f"""\
-import os, runpy
-try:
-    os.nice({NICE})
-except OSError:
-    pass
-try:
-    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-except (AttributeError, OSError):
-    pass
+import runpy
+runpy.run_path({str(Path(__file__).with_name("priority.py"))!r}, run_name="__main__")
 runpy.run_module("jupyter_mlops.journal.agent", run_name="__main__", alter_sys=True)
 """
 
