@@ -233,7 +233,7 @@ def test_an_object_no_flavor_knows_is_named_and_a_registered_flavor_logs_it(
 
 
 def test_a_broken_flavor_entry_point_is_named_not_fatal(monkeypatch):
-    from jupyter_mlops.flavors import registry
+    from jupyter_mlops import plugins
 
     class BrokenEntryPoint:
         name, value = "broken", "nowhere:Flavor"
@@ -241,7 +241,7 @@ def test_a_broken_flavor_entry_point_is_named_not_fatal(monkeypatch):
         def load(self):
             raise ImportError("no module named nowhere")
 
-    monkeypatch.setattr(registry, "entry_points", lambda group: [BrokenEntryPoint()])
+    monkeypatch.setattr(plugins, "entry_points", lambda group: [BrokenEntryPoint()])
     flavors = ModelFlavors([])
     assert flavors.flavor_for(3.0) is None
     assert flavors.load_errors == ["broken: ImportError: no module named nowhere"]

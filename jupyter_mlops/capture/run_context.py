@@ -25,12 +25,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from ..errors import ConfigError
 from ..limits import ERROR_TEXT
+from ..plugins import load_entry_points
 from ..tags import CONTEXT_ERRORS_TAG
 from ..workspace import Workspace
 
@@ -94,15 +94,9 @@ class RunContextRegistry:
     def register_entry_points(self) -> None:
         """Load the providers other packages declare; a broken one is logged and named later."""
         self._entry_points_loaded = True
-        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name):
-            try:
-                loaded: Any = ep.load()
-                self.register(loaded() if isinstance(loaded, type) else loaded)
-            except Exception as exc:  # another package's bug must not break tracking
-                log.debug(
-                    "run-context provider %r (%s) not loaded", ep.name, ep.value, exc_info=True
-                )
-                self._load_errors.append(f"{ep.name}: {type(exc).__name__}: {exc}")
+        self._load_errors += load_entry_points(
+            ENTRY_POINT_GROUP, self.register, "run-context provider"
+        )
 
     def providers(self) -> list[RunContextProvider]:
         if not self._entry_points_loaded:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import logging
 import sys
-from importlib.metadata import entry_points
 from typing import Any
 
 from ..errors import ConfigError
+from ..plugins import load_entry_points
 from .builtin import BUILTIN_FLAVORS
 from .protocol import ModelFlavor
 
@@ -46,13 +46,7 @@ class ModelFlavors:
     def register_entry_points(self) -> None:
         """Load the flavors other packages declare; a broken one is logged and named."""
         self._entry_points_loaded = True
-        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name):
-            try:
-                loaded: Any = ep.load()
-                self.register(loaded() if isinstance(loaded, type) else loaded)
-            except Exception as exc:  # another package's bug must not break tracking
-                log.debug("model flavor %r (%s) not loaded", ep.name, ep.value, exc_info=True)
-                self.load_errors.append(f"{ep.name}: {type(exc).__name__}: {exc}")
+        self.load_errors += load_entry_points(ENTRY_POINT_GROUP, self.register, "model flavor")
 
     def flavors(self) -> list[ModelFlavor]:
         """Every flavor in the order they are asked."""

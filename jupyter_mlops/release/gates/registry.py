@@ -17,10 +17,10 @@ where ``DataQualityGate`` (a class, instantiated without arguments, or an instan
 from __future__ import annotations
 
 import logging
-from importlib.metadata import entry_points
 from typing import Any
 
 from ...errors import ConfigError
+from ...plugins import load_entry_points
 from .builtin import BUILTIN_GATES
 from .protocol import Gate
 
@@ -44,14 +44,8 @@ class ReleaseGates:
     def register_entry_points(self) -> None:
         """Load the gates other packages declare; a broken one is logged and left out."""
         self._entry_points_loaded = True
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            try:
-                loaded: Any = ep.load()
-                self.register(loaded() if isinstance(loaded, type) else loaded)
-            except Exception as exc:  # another package's bug must not break validation
-                log.warning(
-                    "release gate %r from %s could not be loaded: %s", ep.name, ep.value, exc
-                )
+        for error in load_entry_points(ENTRY_POINT_GROUP, self.register, "release gate"):
+            log.warning("release gate %s could not be loaded", error)
 
     def _ensure_loaded(self) -> None:
         if not self._entry_points_loaded:
