@@ -5,16 +5,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
 
 log = logging.getLogger("jupyter_mlops")
 
 
-def load_entry_points(group: str, register: Callable[[Any], None], what: str) -> list[str]:
+@dataclass(frozen=True)
+class LoadError:
+    """An entry point that could not be loaded or registered."""
+
+    name: str
+    value: str
+    error: Exception
+
+    def __str__(self) -> str:
+        return f"{self.name}: {type(self.error).__name__}: {self.error}"
+
+
+def load_entry_points(group: str, register: Callable[[Any], None], what: str) -> list[LoadError]:
     """Hand each entry point of ``group`` to ``register``, in name order (a class is instantiated
     without arguments). One that fails to load or register is logged and left out: another
-    package's bug never breaks ours. Returns those as ``"name: Type: message"``."""
+    package's bug never breaks ours. Returns those."""
     errors = []
     for ep in sorted(entry_points(group=group), key=lambda ep: ep.name):
         try:
@@ -22,5 +35,5 @@ def load_entry_points(group: str, register: Callable[[Any], None], what: str) ->
             register(loaded() if isinstance(loaded, type) else loaded)
         except Exception as exc:
             log.debug("%s %r (%s) not loaded", what, ep.name, ep.value, exc_info=True)
-            errors.append(f"{ep.name}: {type(exc).__name__}: {exc}")
+            errors.append(LoadError(ep.name, ep.value, exc))
     return errors

@@ -94,9 +94,8 @@ class RunContextRegistry:
     def register_entry_points(self) -> None:
         """Load the providers other packages declare; a broken one is logged and named later."""
         self._entry_points_loaded = True
-        self._load_errors += load_entry_points(
-            ENTRY_POINT_GROUP, self.register, "run-context provider"
-        )
+        failed = load_entry_points(ENTRY_POINT_GROUP, self.register, "run-context provider")
+        self._load_errors += map(str, failed)
 
     def providers(self) -> list[RunContextProvider]:
         if not self._entry_points_loaded:

@@ -46,7 +46,8 @@ class ModelFlavors:
     def register_entry_points(self) -> None:
         """Load the flavors other packages declare; a broken one is logged and named."""
         self._entry_points_loaded = True
-        self.load_errors += load_entry_points(ENTRY_POINT_GROUP, self.register, "model flavor")
+        failed = load_entry_points(ENTRY_POINT_GROUP, self.register, "model flavor")
+        self.load_errors += map(str, failed)
 
     def flavors(self) -> list[ModelFlavor]:
         """Every flavor in the order they are asked."""

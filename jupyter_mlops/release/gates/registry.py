@@ -44,8 +44,13 @@ class ReleaseGates:
     def register_entry_points(self) -> None:
         """Load the gates other packages declare; a broken one is logged and left out."""
         self._entry_points_loaded = True
-        for error in load_entry_points(ENTRY_POINT_GROUP, self.register, "release gate"):
-            log.warning("release gate %s could not be loaded", error)
+        for failed in load_entry_points(ENTRY_POINT_GROUP, self.register, "release gate"):
+            log.warning(
+                "release gate %r from %s could not be loaded: %s",
+                failed.name,
+                failed.value,
+                failed.error,
+            )
 
     def _ensure_loaded(self) -> None:
         if not self._entry_points_loaded:
