@@ -97,23 +97,11 @@ def file_format(path: Path, what: str) -> str:
 
 def predict_batch(target: ScoreTarget, frame: Any, batch: str) -> Any:
     """Predictions of one batch (a pandas DataFrame), logged as one segment; returns them."""
-    import pyarrow as pa
-
     model = _model(target.model_path)  # loaded once per process, outside the batch's latency
     started = time.perf_counter()
     predictions = model.predict(frame)
     latency_ms = (time.perf_counter() - started) * 1000.0
-    table = batch_table(
-        pa.Table.from_pandas(frame, preserve_index=False),
-        predictions,
-        ts=time.time(),
-        model=target.model,
-        version=target.version,
-        alias=target.alias,
-        request_id=f"{target.run}-{batch}",
-        latency_ms=latency_ms,
-    )
-    write_segment(Path(target.log_folder), table)
+    log_scored(target, frame, predictions, batch, latency_ms=latency_ms)
     return predictions
 
 
@@ -288,7 +276,10 @@ def score_spark(target: ScoreTarget, source: Path, output: Path, batch_rows: int
     return rows
 
 
-def log_scored(target: ScoreTarget, frame: Any, predictions: Any, batch: str) -> None:
+def log_scored(
+    target: ScoreTarget, frame: Any, predictions: Any, batch: str, latency_ms: float = 0.0
+) -> None:
+    """One batch's predictions as one segment of the prediction log."""
     import pyarrow as pa
 
     table = batch_table(
@@ -299,7 +290,7 @@ def log_scored(target: ScoreTarget, frame: Any, predictions: Any, batch: str) ->
         version=target.version,
         alias=target.alias,
         request_id=f"{target.run}-{batch}",
-        latency_ms=0.0,
+        latency_ms=latency_ms,
     )
     write_segment(Path(target.log_folder), table)
 
