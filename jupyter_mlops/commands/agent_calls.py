@@ -15,7 +15,8 @@ def status(args: argparse.Namespace) -> int:
     state = agent.read_status(ws)
     counts = outbox_counts(ws)
     if state["running"]:
-        print(f"sync agent running (pid {state.get('pid')}) for {ws.tracking_uri}")
+        paused = ", paused while a tracked cell computes" if state.get("paused") else ""
+        print(f"sync agent running (pid {state.get('pid')}{paused}) for {ws.tracking_uri}")
     else:
         print(f"sync agent not running for {ws.tracking_uri} (the next tracked record starts it)")
     print(f"{counts.pending} records queued, {counts.failed} refused, {counts.journals} journals")

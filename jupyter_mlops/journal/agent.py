@@ -19,13 +19,15 @@ requirements) from the staged estimators, uploads, and replays every record exac
 - Acknowledgement is the journal itself: a record leaves ``ops`` only after MLflow confirmed it,
   so a kernel waits for its own records (``Sink.flush_now``) by watching its journal drain.
 - Out of the way of the user's work: it runs at the lowest CPU priority (Linux's
-  ``SCHED_IDLE``, else ``nice`` 10), and while tracked cells compute (a process marks its journal ``.busy`` during each; cells of a "run all"
-  follow each other within ``GRACE_S``) it does nothing for the first ``QUIET_S`` seconds, then
-  sends only small records (the run, its params and metrics: a long cell's progress shows in
-  MLflow) and keeps the large ones (models, files, dataset snapshots) for when the cells have
-  ended. A multithreaded fit (BLAS, LightGBM) then has the cores to itself. Anyone waiting for
-  records (``%mlops sync``, a build's run id, a query, a cell run by papermill) wakes it and is
-  served at once.
+  ``SCHED_IDLE``, else ``nice`` 10), and while tracked cells compute (a process marks its
+  journal ``.busy`` during each; cells of a "run all" follow each other within ``GRACE_S``) it
+  does nothing for the first ``QUIET_S`` seconds, then sends only small records (the run, its
+  params and metrics: a long cell's progress shows in MLflow) and keeps the large ones (models,
+  files, dataset snapshots) for when the cells have ended; a cell that starts during a pass
+  holds the records after the one in hand. Where the agent holds nothing (its start and
+  imports, a model's build) a starting cell stops it outright (``pausing``). A multithreaded fit
+  (BLAS, LightGBM) then has the cores to itself. Anyone waiting for records (``%mlops sync``, a
+  build's run id, a query, a cell run by papermill) wakes it and is served at once.
 - MLflow is imported when the first records come, never while a tracked cell computes: a module
   at a time, stopping between two when a cell starts.
 - Events out: an ``event`` record is handed to the webhook delivery queue when its turn comes,
@@ -41,6 +43,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import logging
 import os
 import signal
 import sys
@@ -58,9 +61,11 @@ from .agent_control import (
     QUIET_S,
     agent_lock,
     status_path,
+    stop_mark_path,
     wake_path,
 )
 from .outbox import Outbox
+from .pausing import StopMark, computing_since
 from .priority import background_priority, lowered
 from .recovery import recover
 from .replay import FlushResult, Replayer
@@ -91,9 +96,14 @@ class Agent:
         self._quiet_began: float | None = None  # since when the agent has kept quiet for cells
         self._busy_seen = 0.0  # when a computing cell was last seen (time.time)
         self.webhooks = WebhookDispatcher(ws)  # delivers events on threads of its own
+        # set when this process is the agent (``main``): it may then be stopped by a cell that
+        # starts while it is in a stretch that holds nothing (see ``pausing``)
+        self.stop_mark: StopMark | None = None
 
     def run(self) -> int:
         if not self.lock.acquire(blocking=False):
+            if self.stop_mark:
+                self.stop_mark.leave()
             return 0  # another agent serves this workspace
         signal.signal(signal.SIGTERM, self._on_term)
         try:
@@ -141,7 +151,7 @@ class Agent:
                 woken = self._wake_mark()
                 backoff_until, seen = 0.0, None
             journals = self._journals()
-            yielding = self._yielding(journals, woken)
+            yielding = self._yielding(woken)
             if yielding == PAUSE:
                 last_work = time.monotonic()  # waiting for a cell is not being idle
                 time.sleep(RESTING_POLL_S)
@@ -153,9 +163,13 @@ class Agent:
             if (mark != seen or self.last.pending) and now >= backoff_until:
                 if not self._warm_up(woken):
                     continue  # a cell began computing meanwhile: the rest of it waits
-                self.last = self.replay_pass(hold_large=partial(self._cell_computing, woken))
+                self._leave_stoppable()
+                self.last = self.replay_pass(
+                    hold_large=partial(self._cell_computing, woken),
+                    hold_all=partial(self._cell_wants_quiet, woken),
+                )
                 self.webhooks.poke()  # events the pass handed over go out now
-                seen = (self._fingerprint(self._journals()), self._yielding(journals, woken))
+                seen = (self._fingerprint(self._journals()), self._yielding(woken))
                 self._write_status()
                 if self.last.sent or self.last.pending:
                     last_work = time.monotonic()
@@ -173,11 +187,23 @@ class Agent:
             if self._cell_computing(woken):
                 return False
             step = self._warm_steps.pop(0)
+            if isinstance(step, partial) and step.func is importlib.import_module:
+                self._enter_stoppable()  # an import holds nothing a cell's process waits for
+            else:
+                self._leave_stoppable()  # opening the store does
             try:
                 step()
             except Exception:  # a warm-up is a courtesy: the record that needs it will say
                 pass
         return True
+
+    def _enter_stoppable(self) -> None:
+        if self.stop_mark:
+            self.stop_mark.enter()
+
+    def _leave_stoppable(self) -> None:
+        if self.stop_mark:
+            self.stop_mark.leave()
 
     def _next_pass(self, backoff: float) -> tuple[float, float]:
         """When to pass again after ``self.last`` (and the backoff after that)."""
@@ -193,15 +219,20 @@ class Agent:
 
     def _cell_computing(self, woken: int) -> bool:
         """Whether a tracked cell computes now (asked before each large record of a pass)."""
-        return self._yielding(self._journals(), woken) is not None
+        return self._yielding(woken) is not None
 
-    def _yielding(self, journals: list[Path], woken: int) -> str | None:
+    def _cell_wants_quiet(self, woken: int) -> bool:
+        """Whether a tracked cell computing now wants nothing sent at all (asked before each
+        record of a pass: one that began during the pass gets the cores from the next record)."""
+        return self._yielding(woken) == PAUSE
+
+    def _yielding(self, woken: int) -> str | None:
         """What the user's work asks of the agent now: PAUSE while tracked cells have kept the
         cores busy (in a row, gaps under ``GRACE_S`` included: "run all") for less than
         ``QUIET_S``, SMALL_ONLY after that, None once they stopped, or when someone woke the
         agent since (a wait for records is served at once)."""
         now = time.time()
-        since = self._busy_since(journals)
+        since = computing_since(self.ws.state_dir / "outbox")
         if since is not None:
             self._busy_seen = now
             # a wait in the same clock tick as the cell's start is served too (file times are
@@ -216,25 +247,15 @@ class Agent:
             return None
         return PAUSE if now - self._quiet_began < QUIET_S else SMALL_ONLY
 
-    @staticmethod
-    def _busy_since(journals: list[Path]) -> float | None:
-        """When the earliest tracked cell computing now began (time.time), if one does."""
-        since = None
-        for db in journals:
-            try:
-                started = os.stat(db.with_suffix(".busy")).st_mtime_ns / 1e9  # as the wake mark
-            except OSError:
-                continue
-            if FileLock(db.with_suffix(".lock")).is_free():
-                continue  # its process died mid-cell: nothing computes there
-            since = started if since is None else min(since, started)
-        return since
-
     def replay_pass(
-        self, deadline: float | None = None, hold_large: Callable[[], bool] | None = None
+        self,
+        deadline: float | None = None,
+        hold_large: Callable[[], bool] | None = None,
+        hold_all: Callable[[], bool] | None = None,
     ) -> FlushResult:
         """One pass over every journal: dead processes' first (then removed), then live ones.
-        Large records (models, files, snapshots) wait for a later pass while ``hold_large()``."""
+        Large records (models, files, snapshots) wait for a later pass while ``hold_large()``,
+        live journals' records while ``hold_all()`` (a cell began computing during the pass)."""
         total = recover(
             self.ws, deadline=deadline, client=self.client, as_agent=True, hold_large=hold_large
         )
@@ -243,7 +264,7 @@ class Agent:
                 break
             if FileLock(db.with_suffix(".lock")).is_free():
                 continue  # its process died after recover looked: the next pass lands it
-            total.add(self._replayer(db).flush(deadline, hold_large=hold_large))
+            total.add(self._replayer(db).flush(deadline, hold_large=hold_large, hold_all=hold_all))
         for db in [db for db in self._replayers if not db.exists()]:
             self._replayers.pop(db).box.close()  # its process removed it, drained
         return total
@@ -252,7 +273,8 @@ class Agent:
         replayer = self._replayers.get(db)
         if replayer is None:
             box = Outbox(db, FileLock(db.with_suffix(".lock")))  # the owner keeps its lock
-            replayer = self._replayers[db] = Replayer(self.ws, box, self.client)
+            replayer = Replayer(self.ws, box, self.client, stoppable=self.stop_mark)
+            self._replayers[db] = replayer
         return replayer
 
     def _write_status(self) -> None:
@@ -275,7 +297,14 @@ class Agent:
 
 def warm_up_steps(ws: Workspace) -> list[Callable[[], Any]]:
     """What the first records need, a piece at a time (see ``Agent._warm_up``)."""
-    modules = ("mlflow", "mlflow.entities", "mlflow.tracking", "mlflow.models", "mlflow.pyfunc")
+    modules = ["mlflow", "mlflow.entities", "mlflow.tracking", "mlflow.models", "mlflow.pyfunc"]
+    if ws.tracking_uri.startswith("sqlite:"):  # the embedded store: its SQL layer is most of it
+        modules += [
+            "mlflow.store.tracking.sqlalchemy_store",
+            "mlflow.store.model_registry.sqlalchemy_store",
+        ]
+    else:
+        modules += ["mlflow.store.tracking.rest_store"]
     return [partial(importlib.import_module, m) for m in modules] + [partial(client_for, ws)]
 
 
@@ -283,12 +312,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jupyter_mlops.journal.agent")
     parser.add_argument("root", help="the workspace's root folder")
     parser.add_argument("--tracking-uri", required=True)
+    parser.add_argument("--stop-mark", help=argparse.SUPPRESS)  # written by spawn's first lines
     args = parser.parse_args(argv)
     ws = Workspace(root=Path(args.root).resolve(), _tracking_uri=args.tracking_uri)
     if not lowered():
         background_priority()  # started by hand, not by spawn(), which lowered it first
-    return Agent(ws).run()
+    agent = Agent(ws)
+    agent.stop_mark = StopMark(stop_mark_path(ws))
+    return agent.run()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # no interpreter teardown: with MLflow loaded it costs about half a second of CPU, which a
+    # cell that starts right after an idle stop would share the cores with; everything the agent
+    # opened is closed by now
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

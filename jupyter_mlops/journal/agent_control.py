@@ -18,6 +18,7 @@ from typing import Any
 
 from ..locks import FileLock
 from ..workspace import Workspace
+from . import pausing
 from .outbox import replay_lock
 
 # a tracked cell computing for less than this is left alone: no agent started, nothing sent
@@ -42,24 +43,50 @@ def wake_path(ws: Workspace) -> Path:
     return ws.state_dir / "locks" / f"agent-{_uri_tag(ws.tracking_uri)}.wake"
 
 
+def stop_mark_path(ws: Workspace) -> Path:
+    """Present while the agent may be stopped for a computing cell (see ``pausing``)."""
+    return ws.state_dir / "locks" / f"agent-{_uri_tag(ws.tracking_uri)}.stoppable"
+
+
 def wake(ws: Workspace) -> None:
-    """Ask the agent for a pass now, even while it backs off from an unreachable server."""
+    """Ask the agent for a pass now, even while it backs off from an unreachable server, or is
+    stopped for a computing cell: someone waits for records."""
     try:
         wake_path(ws).touch()
     except OSError:
         pass
+    pausing.resume(stop_mark_path(ws))
+
+
+def cell_starts(ws: Workspace) -> bool:
+    """A tracked cell of this process starts computing: stop the agent if it is in a stretch
+    that holds nothing (see ``pausing``). True when it is stopped."""
+    return pausing.pause(stop_mark_path(ws))
+
+
+def cell_ended(ws: Workspace) -> bool:
+    """A tracked cell of this process ended: let the agent go on unless another cell computes."""
+    return pausing.resume_unless_computing(stop_mark_path(ws), ws.state_dir / "outbox")
 
 
 def is_running(ws: Workspace) -> bool:
-    return not agent_lock(ws).is_free()
+    """An agent holds the workspace's lock, or one is starting (it takes the lock once its
+    imports are done; stopped by a cell meanwhile, it must not be taken for gone)."""
+    return not agent_lock(ws).is_free() or pausing.agent_pid(stop_mark_path(ws)) is not None
 
 
 # the agent's first lines: its priority is lowered (priority.py, run by path, imports nothing of
-# the package) before it imports anything, then it runs as
-# ``python -m jupyter_mlops.journal.agent ROOT --tracking-uri URI``
+# the package) before it imports anything, and it says it may be stopped for a computing cell
+# (its imports hold nothing: see ``pausing``); then it runs as
+# ``python -m jupyter_mlops.journal.agent ROOT --tracking-uri URI --stop-mark PATH``
 _START = f"""\
-import runpy
+import os, runpy, sys
 runpy.run_path({str(Path(__file__).with_name("priority.py"))!r}, run_name="__main__")
+try:
+    with open(sys.argv[sys.argv.index("--stop-mark") + 1], "w") as mark:
+        mark.write(str(os.getpid()))
+except (ValueError, IndexError, OSError):
+    pass
 runpy.run_module("jupyter_mlops.journal.agent", run_name="__main__", alter_sys=True)
 """
 
@@ -70,7 +97,8 @@ def spawn(ws: Workspace) -> subprocess.Popen[bytes]:
     log = open(ws.state_dir / "agent.log", "ab")  # noqa: SIM115 - handed to the child
     try:
         return subprocess.Popen(
-            [sys.executable, "-c", _START, str(ws.root), "--tracking-uri", ws.tracking_uri],
+            [sys.executable, "-c", _START, str(ws.root), "--tracking-uri", ws.tracking_uri]
+            + ["--stop-mark", str(stop_mark_path(ws))],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
@@ -82,7 +110,9 @@ def spawn(ws: Workspace) -> subprocess.Popen[bytes]:
 
 
 def ensure_running(ws: Workspace) -> bool:
-    """Start the workspace's agent unless one runs; True when this call started it."""
+    """Start the workspace's agent unless one runs; True when this call started it. A running
+    agent left stopped by a kernel killed mid-cell is resumed."""
+    pausing.resume_unless_computing(stop_mark_path(ws), ws.state_dir / "outbox")
     if is_running(ws):
         return False
     spawn(ws)
@@ -99,6 +129,8 @@ def read_status(ws: Workspace) -> dict[str, Any]:
     state["running"] = not lock.is_free()
     if state["running"]:
         state.update({k: v for k, v in lock.holder().items() if k in ("pid", "since")})
+    pid = state.get("pid")
+    state["paused"] = state["running"] and isinstance(pid, int) and pausing.stopped(pid)
     return state
 
 
@@ -113,18 +145,19 @@ def stalled(state: dict[str, Any], since: float) -> str | None:
 
 def stop(ws: Workspace, timeout: float = 10.0) -> bool:
     """Ask the agent to stop (SIGTERM; it finishes the record in hand); True once it is gone."""
-    lock = agent_lock(ws)
-    if lock.is_free():
+    if not is_running(ws):
         return True
-    pid = lock.holder().get("pid")
+    lock = agent_lock(ws)
+    pid = pausing.agent_pid(stop_mark_path(ws)) if lock.is_free() else lock.holder().get("pid")
     if isinstance(pid, int):
         try:
             os.kill(pid, signal.SIGTERM)
+            os.kill(pid, signal.SIGCONT)  # a stopped agent handles the TERM once resumed
         except ProcessLookupError:
             pass
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if lock.is_free():
+        if not is_running(ws):
             return True
         time.sleep(0.05)
     return False

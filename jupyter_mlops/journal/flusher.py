@@ -143,7 +143,8 @@ class Sink:
 
     def computing(self, busy: bool) -> None:
         """Say that a tracked cell of this process starts (or stopped) computing: meanwhile the
-        agent leaves the machine's cores to it (see ``journal.agent``)."""
+        agent leaves the machine's cores to it (see ``journal.agent``), and is stopped outright
+        if it is building a model or starting (see ``journal.pausing``)."""
         self._computing = busy
         self._computing_since = time.monotonic()
         try:
@@ -153,7 +154,10 @@ class Sink:
                 self.box.busy_path.unlink(missing_ok=True)
         except OSError:
             pass
-        if not busy:
+        if busy:
+            agent.cell_starts(self.ws)
+        else:
+            agent.cell_ended(self.ws)
             self._wake.set()  # the git state the cell's run asked for is read now
 
     def _ensure_agent(self, force: bool = False) -> None:

@@ -37,6 +37,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -50,6 +51,7 @@ from ..workspace import Workspace
 from .deliveries import announce_run_end, hand_over
 from .faults import classify, gives_up
 from .outbox import OpRow, Outbox
+from .pausing import StopMark
 from .records import (
     AnnounceEvent,
     CreateRun,
@@ -127,20 +129,29 @@ def _describe(exc: BaseException) -> str:
 
 
 class Replayer:
-    def __init__(self, ws: Workspace, box: Outbox, client: Any = None) -> None:
+    def __init__(
+        self, ws: Workspace, box: Outbox, client: Any = None, stoppable: StopMark | None = None
+    ) -> None:
         self.ws = ws
         self.box = box
         self.client = client  # None: the workspace's MlflowClient (tests pass a faulty one)
+        # the agent's mark: a model's build (local files only) may be stopped for a cell
+        self.stoppable = stoppable
         self._lock = threading.Lock()
         self._isolating = False  # after a refused batch, send records singly to find the bad one
         turn_off_mlflow_retries(ws)
 
     # -- public -------------------------------------------------------------------------------
     def flush(
-        self, deadline: float | None = None, *, hold_large: Callable[[], bool] | None = None
+        self,
+        deadline: float | None = None,
+        *,
+        hold_large: Callable[[], bool] | None = None,
+        hold_all: Callable[[], bool] | None = None,
     ) -> FlushResult:
         """Send everything pending (until ``deadline``, a time.monotonic() value); stop at a
-        large record (a model, a file, a dataset version) while ``hold_large()`` says so."""
+        large record (a model, a file, a dataset version) while ``hold_large()`` says so, and
+        at any record while ``hold_all()`` does."""
         result = FlushResult()
         with self._lock:
             steps_before = self.box.steps_recorded
@@ -154,7 +165,9 @@ class Replayer:
                 group = self._next_group(rows, result)
                 if not group:
                     continue  # the first record was unreadable: set aside, read on
-                if isinstance(group[0].record, LARGE) and hold_large and hold_large():
+                if (isinstance(group[0].record, LARGE) and hold_large and hold_large()) or (
+                    hold_all and hold_all()
+                ):
                     result.deferred = True  # in order: what follows it waits with it
                     break
                 if len(group) > 1 and self._isolating:
@@ -474,7 +487,8 @@ class Replayer:
     def _op_model(self, seq: int, run_key: str, record: LogModel, attempts: int) -> list[Path]:
         run_id = self._run_id(run_key)
         if record.estimator:  # staged as a pickle by the kernel: build the MLmodel here
-            build_model(Path(record.estimator), Path(record.path), record.requirements)
+            with self.stoppable.stoppable() if self.stoppable else nullcontext():
+                build_model(Path(record.estimator), Path(record.path), record.requirements)
         row = self.box.conn.execute(
             "SELECT experiment_id FROM runs WHERE run_key = ?", (run_key,)
         ).fetchone()
