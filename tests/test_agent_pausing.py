@@ -31,8 +31,11 @@ def _starting_agent(ws) -> int:
     """Spawn an agent and return its pid as soon as it says it may be stopped."""
     proc = agent_control.spawn(ws)
     mark = agent_control.stop_mark_path(ws)
-    wait_until(mark.exists, 60, interval=0.001, message="the agent never marked its start")
-    assert int(mark.read_text()) == proc.pid
+
+    def marked() -> bool:  # (a mark left by an agent killed in its start names a dead pid)
+        return mark.exists() and mark.read_text() == str(proc.pid)
+
+    wait_until(marked, 60, interval=0.001, message="the agent never marked its start")
     return proc.pid
 
 
@@ -63,12 +66,42 @@ def test_a_cell_stops_a_starting_agent_and_its_end_resumes_it(workspace):
 
 
 def test_a_stop_left_by_a_killed_kernel_is_undone_by_the_next_process(workspace):
-    pid = _starting_agent(workspace)
-    assert agent_control.cell_starts(workspace)
-    # the kernel dies mid-cell: its journal lock is free, so no cell computes any more
-    agent_control.ensure_running(workspace)  # what the next tracked record does
-    assert _state(pid) not in ("T", "t")
-    assert agent_control.stop(workspace, timeout=30), "a stopped agent did not stop on TERM"
+    try:
+        pid = _starting_agent(workspace)
+        assert agent_control.cell_starts(workspace)
+        # the kernel dies mid-cell: its journal lock is free, so no cell computes any more
+        agent_control.ensure_running(workspace)  # what the next tracked record does
+        assert _state(pid) not in ("T", "t")
+
+        pid = _restarted_agent(workspace)
+        assert agent_control.cell_starts(workspace)
+        state = agent_control.read_status(workspace)  # `agent status` looks, and resumes it
+        assert (state["running"], state["pid"]) == (True, pid)
+        assert _state(pid) not in ("T", "t")
+
+        pid = _restarted_agent(workspace)
+        assert agent_control.cell_starts(workspace)
+    finally:
+        assert agent_control.stop(workspace, timeout=30), "a stopped agent did not stop on TERM"
+
+
+def test_a_kernel_that_exits_mid_cell_resumes_the_agent_it_stopped(workspace):
+    from jupyter_mlops.journal.flusher import Sink
+
+    sink = Sink.start(workspace)
+    try:
+        pid = _starting_agent(workspace)
+        sink.computing(True)  # the cell starts: the starting agent is stopped
+        assert _state(pid) in ("T", "t")
+        sink.stop(timeout=5)  # the process leaves (sys.exit in the cell, a shutdown)
+        assert _state(pid) not in ("T", "t")
+    finally:
+        assert agent_control.stop(workspace, timeout=30)
+
+
+def _restarted_agent(ws) -> int:
+    assert agent_control.stop(ws, timeout=30)
+    return _starting_agent(ws)
 
 
 def test_only_an_agent_inside_its_stretch_is_ever_stopped(workspace):

@@ -120,15 +120,21 @@ def ensure_running(ws: Workspace) -> bool:
 
 
 def read_status(ws: Workspace) -> dict[str, Any]:
-    """What the agent last said about itself (pid, last pass, last error), plus whether it runs."""
+    """What the agent last said about itself (pid, last pass, last error), plus whether it runs
+    (a starting agent does) and is paused for a computing cell. One left paused by a kernel
+    killed mid-cell is resumed."""
     try:
         state: dict[str, Any] = json.loads(status_path(ws).read_text())
     except (OSError, ValueError):
         state = {}
+    mark = stop_mark_path(ws)
+    pausing.resume_unless_computing(mark, ws.state_dir / "outbox")
     lock = agent_lock(ws)
     state["running"] = not lock.is_free()
     if state["running"]:
         state.update({k: v for k, v in lock.holder().items() if k in ("pid", "since")})
+    elif (starting := pausing.agent_pid(mark)) is not None:
+        state.update(running=True, pid=starting)
     pid = state.get("pid")
     state["paused"] = state["running"] and isinstance(pid, int) and pausing.stopped(pid)
     return state

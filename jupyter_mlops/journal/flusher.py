@@ -239,6 +239,7 @@ class Sink:
             if not self.box.remove_if_drained():
                 self.box.close()
                 self.box.lock.release()  # the agent (or the next sync) takes it over
+            agent.cell_ended(self.ws)  # a process leaving mid-cell resumes the agent it stopped
         except Exception as exc:
             log.warning("jupyter-mlops: could not flush at exit: %s", exc)
 

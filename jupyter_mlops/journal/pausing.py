@@ -90,9 +90,10 @@ def resume(mark: Path) -> bool:
 def resume_unless_computing(mark: Path, journals: Path) -> bool:
     """Resume the agent unless a live process's tracked cell computes (a kernel that stopped
     it and was killed before its cell ended leaves it stopped)."""
-    if computing_since(journals) is not None:
+    pid = agent_pid(mark)
+    if pid is None or not stopped(pid) or computing_since(journals) is not None:
         return False
-    return resume(mark)
+    return _signal(pid, signal.SIGCONT)
 
 
 def computing_since(journals: Path, exclude: Path | None = None) -> float | None:
