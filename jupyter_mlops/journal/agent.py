@@ -92,18 +92,17 @@ class Agent:
         self._replayers: dict[Path, Replayer] = {}
         self._stopping = False
         self.last = FlushResult()
-        self._warm_steps: list[Callable[[], Any]] = [] if client is not None else warm_up_steps(ws)
+        self._warm_steps: list[WarmStep] = [] if client is not None else warm_up_steps(ws)
         self._quiet_began: float | None = None  # since when the agent has kept quiet for cells
         self._busy_seen = 0.0  # when a computing cell was last seen (time.time)
         self.webhooks = WebhookDispatcher(ws)  # delivers events on threads of its own
         # set when this process is the agent (``main``): it may then be stopped by a cell that
         # starts while it is in a stretch that holds nothing (see ``pausing``)
-        self.stop_mark: StopMark | None = None
+        self.stop_mark = StopMark()
 
     def run(self) -> int:
         if not self.lock.acquire(blocking=False):
-            if self.stop_mark:
-                self.stop_mark.leave()
+            self.stop_mark.leave()
             return 0  # another agent serves this workspace
         signal.signal(signal.SIGTERM, self._on_term)
         try:
@@ -163,7 +162,7 @@ class Agent:
             if (mark != seen or self.last.pending) and now >= backoff_until:
                 if not self._warm_up(woken):
                     continue  # a cell began computing meanwhile: the rest of it waits
-                self._leave_stoppable()
+                self.stop_mark.leave()
                 self.last = self.replay_pass(
                     hold_large=partial(self._cell_computing, woken),
                     hold_all=partial(self._cell_wants_quiet, woken),
@@ -186,24 +185,16 @@ class Agent:
         while self._warm_steps:
             if self._cell_computing(woken):
                 return False
-            step = self._warm_steps.pop(0)
-            if isinstance(step, partial) and step.func is importlib.import_module:
-                self._enter_stoppable()  # an import holds nothing a cell's process waits for
+            step, holds_nothing = self._warm_steps.pop(0)
+            if holds_nothing:
+                self.stop_mark.enter()  # an import holds nothing a cell's process waits for
             else:
-                self._leave_stoppable()  # opening the store does
+                self.stop_mark.leave()  # opening the store does
             try:
                 step()
             except Exception:  # a warm-up is a courtesy: the record that needs it will say
                 pass
         return True
-
-    def _enter_stoppable(self) -> None:
-        if self.stop_mark:
-            self.stop_mark.enter()
-
-    def _leave_stoppable(self) -> None:
-        if self.stop_mark:
-            self.stop_mark.leave()
 
     def _next_pass(self, backoff: float) -> tuple[float, float]:
         """When to pass again after ``self.last`` (and the backoff after that)."""
@@ -295,7 +286,11 @@ class Agent:
             pass
 
 
-def warm_up_steps(ws: Workspace) -> list[Callable[[], Any]]:
+# a warm-up step, and whether it holds nothing another process may wait for (an import)
+WarmStep = tuple[Callable[[], Any], bool]
+
+
+def warm_up_steps(ws: Workspace) -> list[WarmStep]:
     """What the first records need, a piece at a time (see ``Agent._warm_up``)."""
     modules = ["mlflow", "mlflow.entities", "mlflow.tracking", "mlflow.models", "mlflow.pyfunc"]
     if ws.tracking_uri.startswith("sqlite:"):  # the embedded store: its SQL layer is most of it
@@ -305,7 +300,8 @@ def warm_up_steps(ws: Workspace) -> list[Callable[[], Any]]:
         ]
     else:
         modules += ["mlflow.store.tracking.rest_store"]
-    return [partial(importlib.import_module, m) for m in modules] + [partial(client_for, ws)]
+    imports: list[WarmStep] = [(partial(importlib.import_module, m), True) for m in modules]
+    return [*imports, (partial(client_for, ws), False)]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -65,7 +65,8 @@ def cell_starts(ws: Workspace) -> bool:
 
 
 def cell_ended(ws: Workspace) -> bool:
-    """A tracked cell of this process ended: let the agent go on unless another cell computes."""
+    """A tracked cell of this process ended (or the process leaves, or someone looks for the
+    agent): let a stopped agent go on unless a live process's cell computes."""
     return pausing.resume_unless_computing(stop_mark_path(ws), ws.state_dir / "outbox")
 
 
@@ -112,7 +113,7 @@ def spawn(ws: Workspace) -> subprocess.Popen[bytes]:
 def ensure_running(ws: Workspace) -> bool:
     """Start the workspace's agent unless one runs; True when this call started it. A running
     agent left stopped by a kernel killed mid-cell is resumed."""
-    pausing.resume_unless_computing(stop_mark_path(ws), ws.state_dir / "outbox")
+    cell_ended(ws)
     if is_running(ws):
         return False
     spawn(ws)
@@ -127,8 +128,8 @@ def read_status(ws: Workspace) -> dict[str, Any]:
         state: dict[str, Any] = json.loads(status_path(ws).read_text())
     except (OSError, ValueError):
         state = {}
+    cell_ended(ws)
     mark = stop_mark_path(ws)
-    pausing.resume_unless_computing(mark, ws.state_dir / "outbox")
     lock = agent_lock(ws)
     state["running"] = not lock.is_free()
     if state["running"]:

@@ -37,7 +37,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -136,7 +135,7 @@ class Replayer:
         self.box = box
         self.client = client  # None: the workspace's MlflowClient (tests pass a faulty one)
         # the agent's mark: a model's build (local files only) may be stopped for a cell
-        self.stoppable = stoppable
+        self.stoppable = stoppable or StopMark()
         self._lock = threading.Lock()
         self._isolating = False  # after a refused batch, send records singly to find the bad one
         turn_off_mlflow_retries(ws)
@@ -487,7 +486,7 @@ class Replayer:
     def _op_model(self, seq: int, run_key: str, record: LogModel, attempts: int) -> list[Path]:
         run_id = self._run_id(run_key)
         if record.estimator:  # staged as a pickle by the kernel: build the MLmodel here
-            with self.stoppable.stoppable() if self.stoppable else nullcontext():
+            with self.stoppable.stoppable():
                 build_model(Path(record.estimator), Path(record.path), record.requirements)
         row = self.box.conn.execute(
             "SELECT experiment_id FROM runs WHERE run_key = ?", (run_key,)
