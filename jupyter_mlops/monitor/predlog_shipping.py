@@ -150,15 +150,11 @@ class SegmentShipper:
     def prune_shipped(self, max_age: float, now: float | None = None) -> int:
         """Delete every replica's shipped hours that ended more than ``max_age`` seconds ago
         (any replica may do it: deleting twice is harmless); returns how many hours went."""
-        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
-
         client = self.gw.client
         limit = (now if now is not None else time.time()) - max_age
         base = f"{ARTIFACT_ROOT}/{model_folder_name(self.model)}"
         removed = 0
         for run_id in bookkeeping_runs(self.gw, self.model):
-            artifact_uri = client.get_run(run_id).info.artifact_uri
-            repo = get_artifact_repository(artifact_uri, tracking_uri=self.gw.tracking_uri)
             for replica in client.list_artifacts(run_id, base):
                 for hour in client.list_artifacts(run_id, replica.path) if replica.is_dir else []:
                     try:
@@ -166,7 +162,7 @@ class SegmentShipper:
                     except ValueError:
                         continue  # not one of ours
                     if hour.is_dir and start + 3600 <= limit:
-                        repo.delete_artifacts(hour.path)
+                        self.gw.delete_artifacts(run_id, hour.path)
                         removed += 1
         return removed
 

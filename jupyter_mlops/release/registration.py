@@ -251,13 +251,7 @@ def register(
 
 def model_dir(gw: Gateway, mv: Any) -> Path:
     """A local folder with the version's files (in place for the embedded store)."""
-    ws = gw.ws
     loc = version_location(gw, mv)
     if loc.local_path is not None:
         return loc.local_path
-    from mlflow.artifacts import download_artifacts
-
-    dst = ws.subdir("serving") / mv.name / str(mv.version)
-    return Path(
-        download_artifacts(artifact_uri=loc.uri, dst_path=str(dst), tracking_uri=ws.tracking_uri)
-    )
+    return gw.download(loc.uri, gw.ws.subdir("serving") / mv.name / str(mv.version))

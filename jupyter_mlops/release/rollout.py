@@ -107,8 +107,8 @@ def promote(
         raise InvalidInput(
             "--force needs --reason TEXT", hint="say why the gates are overridden; it is recorded"
         )
-    policy = load_policy(gw.ws)  # read once: the permission, the approval and the weight
-    require(gw, model, alias_permission(policy, to), f"move {model}@{to} to version {version}")
+    policy = load_policy(gw.ws)  # read once: the approval and the canary's default weight
+    require(gw, model, alias_permission(to), f"move {model}@{to} to version {version}")
     verify_version(gw, model, version)  # NotFound, or a changed file, before taking the lease
     default_weight = policy.canary_weight if to == "canary" and w is None else None
 

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 from ..errors import IntegrityError
 from ..tags import SIGNATURE_TAG
 from .registration import get_version, model_dir, version_location
-from .signing_keys import SIGNATURE_FILE, download, signing_config, verify_folder
+from .signing_keys import SIGNATURE_FILE, signing_config, verify_folder
 
 if TYPE_CHECKING:
     from ..store.gateway import Gateway
@@ -72,6 +72,6 @@ def verify_version(gw: Gateway, name: str, version: str | int) -> VerifiedVersio
     loc = version_location(gw, mv)
     folder = loc.local_path
     if folder is None:  # a fresh download: no stale file of an earlier one is checked
-        folder = download(gw.ws, loc.uri, Path(tempfile.mkdtemp(dir=gw.ws.subdir("serving"))))
+        folder = gw.download(loc.uri, Path(tempfile.mkdtemp(dir=gw.ws.subdir("serving"))))
     kid = verify_folder(cfg, folder, what)
     return VerifiedVersion(name, str(mv.version), folder, kid)

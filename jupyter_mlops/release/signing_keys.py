@@ -10,7 +10,6 @@ import difflib
 import hashlib
 import os
 import re
-import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -191,26 +190,15 @@ def sign_logged_model(
 ) -> Signature | None:
     """Sign a logged model's files (at ``local_path``, or downloaded from ``uri``) and keep the
     signature beside them in the artifact store; None when no signing key is configured."""
-    ws = gw.ws
-    cfg = signing_config(ws)
+    cfg = signing_config(gw.ws)
     if cfg is None:
         return None
     with tempfile.TemporaryDirectory(prefix="mlops-sign-") as tmp:
-        folder = local_path or download(ws, uri, Path(tmp) / "model")
+        folder = local_path or gw.download(uri, Path(tmp) / "model")
         signature = Path(tmp) / SIGNATURE_FILE
         kid = sign_folder(cfg, folder, signature)
         gw.client.log_model_artifact(model_id, str(signature))
     return Signature(signer, kid)
-
-
-def download(ws: Workspace, uri: str, dst: Path) -> Path:
-    from mlflow.artifacts import download_artifacts
-
-    shutil.rmtree(dst, ignore_errors=True)
-    dst.mkdir(parents=True)
-    return Path(
-        download_artifacts(artifact_uri=uri, dst_path=str(dst), tracking_uri=ws.tracking_uri)
-    )
 
 
 # -- verification -------------------------------------------------------------------------------

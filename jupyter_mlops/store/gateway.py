@@ -4,7 +4,8 @@ A front end (the CLI, the REST handlers, the magics, the demo) opens one gateway
 workspace it works in and hands it to the domain call; the domain passes the same gateway to
 every helper instead of looking a client up again. The gateway holds the MLflow client, knows the
 workspace's experiments, runs the read barrier (this process's queued journal records land
-before a query reads), reads the model registry with clear errors, says who acts, and decides
+before a query reads), reads the model registry with clear errors, fetches a model's files, says
+who acts and what the tracking server lets them do, and decides
 when a read may skip the MLflow client (``direct_read``): the read models ask it for the file,
 database or server to read, and never look at the URI themselves.
 """
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Literal, overload
 
 from ..errors import InvalidInput, NotFound
 from ..workspace import Workspace
+from .auth_app import model_permission
 from .client import client_for, experiment_id, read_barrier
 from .identity import authenticated_user, login_name
 from .relocation import keep_in_place
@@ -136,6 +138,25 @@ class Gateway:
                 hint=f"see `jupyter-mlops history {name}`",
             ) from None
 
+    def download(self, uri: str, dst: Path) -> Path:
+        """The artifacts at ``uri`` fetched into folder ``dst`` (made if missing); returns their
+        local path. A caller that must not see an earlier download's files passes a new folder."""
+        from mlflow.artifacts import download_artifacts
+
+        dst.mkdir(parents=True, exist_ok=True)
+        got = download_artifacts(
+            artifact_uri=uri, dst_path=str(dst), tracking_uri=self.tracking_uri
+        )
+        return Path(got)
+
+    def delete_artifacts(self, run_id: str, path: str) -> None:
+        """Delete folder ``path`` of run ``run_id``'s artifacts (MLflow's client cannot)."""
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+        artifact_uri = self.client.get_run(run_id).info.artifact_uri
+        repo = get_artifact_repository(artifact_uri, tracking_uri=self.tracking_uri)
+        repo.delete_artifacts(path)
+
     # -- who acts ----------------------------------------------------------------------------
     def actor(self, explicit: str | None = None) -> str:
         """Who acts: ``explicit`` (the signed-in Jupyter user), else the user the tracking server
@@ -147,6 +168,15 @@ class Gateway:
         if authenticated:
             return authenticated
         return self.ws.settings.actor or login_name() or "unknown"
+
+    def authenticated_user(self) -> str | None:
+        """The user the tracking server knows us as; None on the embedded store or anonymous."""
+        return authenticated_user(self.ws.tracking_uri)
+
+    def permission(self, model: str) -> str | None:
+        """Our permission on registered model ``model`` (``READ`` ... ``MANAGE``) as the
+        tracking server's auth app resolves it; None where nothing checks permissions."""
+        return model_permission(self.ws.tracking_uri, model)
 
 
 def gateway_for(ws: Workspace) -> Gateway:
