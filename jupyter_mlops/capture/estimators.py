@@ -107,16 +107,6 @@ def predicts(est: Any, flavor: ModelFlavor | None = None) -> bool:
     return flavor is not None or callable(getattr(est, "predict", None))
 
 
-def find_training_example(
-    est: Any, user_ns: dict[str, Any], source: str = "", flavor: ModelFlavor | None = None
-) -> Any | None:
-    """A few rows of data shaped like what ``est`` was fitted on (None if none is found)."""
-    flavor = flavor or flavor_of(est)
-    if flavor is None:
-        return None
-    return training_input.find(est, flavor, user_ns, source)[0]
-
-
 def log_fitted_models(
     run: Any,
     before: Snapshot,

@@ -40,7 +40,6 @@ from .spec import CycleSpec
 CYCLE_KIND = "cycle"
 STAGES = ("build", "register", "validate", "staging", "canary", "watch", "champion")
 ACTIVE = ("running", "waiting")
-ENDED = ("promoted", "validated", "unchanged", "stopped", "failed")
 MAX_NOTE = 400
 
 

@@ -5,7 +5,7 @@ The counters are fed from the prediction log's writer thread (``PredictionLog`` 
 traffic by at most one flush interval (1 s), far below any scrape interval. Drift gauges come from
 the latest monitoring report (``.mlops/monitor/<model>/latest.json``), read at scrape time.
 
-The router mounts the endpoint with one line: ``Mount("/metrics", app=metrics_app())``.
+The router adds the endpoint with one route: ``metrics_route()`` (``serving/app.py``).
 """
 
 from __future__ import annotations
@@ -169,19 +169,12 @@ _default_lock = threading.Lock()
 
 
 def default_metrics() -> ServingMetrics:
-    """The process-wide metrics the prediction logs feed and ``metrics_app()`` exposes."""
+    """The process-wide metrics the prediction logs feed and ``metrics_route()`` exposes."""
     global _default
     with _default_lock:
         if _default is None:
             _default = ServingMetrics()
         return _default
-
-
-def metrics_app(metrics: ServingMetrics | None = None) -> Any:
-    """An ASGI app answering Prometheus scrapes (mount it at ``/metrics``)."""
-    from prometheus_client import make_asgi_app
-
-    return make_asgi_app((metrics or default_metrics()).registry)
 
 
 def metrics_text(metrics: ServingMetrics | None = None) -> str:

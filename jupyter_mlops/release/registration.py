@@ -40,8 +40,6 @@ if TYPE_CHECKING:
 
     from ..store.gateway import Gateway
 
-ALIASES = ("candidate", "staging", "canary", "champion", "previous")
-
 
 def get_version(gw: Gateway, name: str, version: str | int) -> ModelVersion:
     """Version ``version`` (a number) of model ``name``, the name checked first."""
