@@ -66,18 +66,6 @@ def seconds(low: float, high: float) -> Callable[[str], float]:
     return parse
 
 
-def one_of(*choices: str) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        value = raw.strip().lower()
-        if value not in choices:
-            raise Bad(
-                f"must be one of {', '.join(choices)}, got {raw!r}{did_you_mean(raw, choices)}"
-            )
-        return value
-
-    return parse
-
-
 class Setting(Generic[T]):
     """One ``MLOPS_*`` setting: read as ``settings.<name>`` (typed), listed by ``config``."""
 
