@@ -255,3 +255,71 @@ def line_of(node: Any, key_path: list[str | int]) -> int | None:
             break
         line = node.start_mark.line + 1
     return line
+
+
+class Site:
+    """Where a section of mlops.yaml came from (the file, and its composed YAML tree), so that
+    each check of a value names the file, the key path and its line:
+    ``mlops.yaml:14: release.gates.latency.p95_ms: must be a number``."""
+
+    def __init__(self, path: str | Path | None, node: Any = None) -> None:
+        self.path, self.node = str(path or "mlops.yaml"), node
+        self._file: Path | None = None
+
+    @classmethod
+    def of_file(cls, path: Path | None) -> Site:
+        """A site without the tree: the file at ``path`` is composed when an error needs a line."""
+        site = cls(path)
+        site._file = path
+        return site
+
+    def error(self, keys: list[Any], message: str, hint: str | None = None) -> ConfigError:
+        dotted = ".".join(str(k) for k in keys)
+        return ConfigError(message, path=self.path, key=dotted, line=self.line(keys), hint=hint)
+
+    def line(self, keys: list[Any]) -> int | None:
+        node = self.node
+        if node is None and self._file is not None:
+            try:
+                node = compose_yaml(self._file)[1]
+            except (OSError, ConfigError):
+                return None
+        return line_of(node, keys) if node is not None else None
+
+    def mapping(self, keys: list[Any], value: Any) -> dict[str, Any]:
+        """The value as a mapping (nothing given counts as empty)."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.error(keys, f"must be a mapping, not {type(value).__name__}")
+        return value
+
+    def known(self, keys: list[Any], value: dict[Any, Any], allowed: Any) -> None:
+        """Refuse a key of ``value`` that ``allowed`` does not list, with a did-you-mean."""
+        for key in value:
+            if key not in allowed:
+                raise self.error(
+                    [*keys, str(key)],
+                    f"unknown key{did_you_mean(str(key), allowed)}",
+                    hint=f"known: {', '.join(allowed)}",
+                )
+
+    def number(
+        self, keys: list[Any], value: Any, lo: float | None = None, hi: float | None = None
+    ) -> float:
+        """The value as a number within [lo, hi]; booleans are not numbers here."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.error(keys, f"must be a number, not {value!r}")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise self.error(keys, f"must be between {lo} and {hi}, got {value}")
+        return float(value)
+
+    def words(self, keys: list[Any], value: Any) -> tuple[str, ...]:
+        """A name or a list of names (nothing given: none)."""
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(keys, "must be a list of names")
+        return tuple(value)

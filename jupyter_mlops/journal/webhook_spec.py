@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from ..config import compose_yaml, did_you_mean, line_of
+from ..config import Site, compose_yaml, did_you_mean
 from ..durations import parse_duration
-from ..errors import ConfigError, InvalidInput
+from ..errors import InvalidInput
 from ..workspace import Workspace
 from .event_record import EVENT_KINDS
 
@@ -96,41 +96,11 @@ class WebhookSpec:
         return value
 
 
-class _Site:
-    """Where a value of the section came from, for errors that name file, key path and line."""
-
-    def __init__(self, path: str, node: Any) -> None:
-        self.path, self.node = path, node
-
-    def error(self, keys: list[str | int], message: str, hint: str | None = None) -> ConfigError:
-        line = line_of(self.node, keys) if self.node is not None else None
-        key = ".".join(str(k) for k in keys)
-        return ConfigError(message, path=self.path, key=key, line=line, hint=hint)
-
-    def known(self, keys: list[str | int], value: dict[str, Any], allowed: tuple[str, ...]) -> None:
-        for key in value:
-            if key not in allowed:
-                raise self.error(
-                    [*keys, str(key)],
-                    f"unknown key{did_you_mean(key, allowed)}",
-                    hint=f"known: {', '.join(allowed)}",
-                )
-
-    def words(self, keys: list[str | int], value: Any) -> tuple[str, ...]:
-        if value is None:
-            return ()
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.error(keys, "must be a list of names")
-        return tuple(value)
-
-
 def parse_events_section(
     section: Any, *, path: str = "mlops.yaml", node: Any = None
 ) -> list[WebhookSpec]:
     """The declared receivers of an ``events:`` mapping (ConfigError naming key and line)."""
-    site = _Site(path, node)
+    site = Site(path, node)
     if section is None:
         return []
     if not isinstance(section, dict):
@@ -154,7 +124,7 @@ def parse_events_section(
     return specs
 
 
-def _webhook(site: _Site, keys: list[str | int], hook: Any) -> WebhookSpec:
+def _webhook(site: Site, keys: list[str | int], hook: Any) -> WebhookSpec:
     if not isinstance(hook, dict):
         raise site.error(keys, f"must be a mapping with a url, not {type(hook).__name__}")
     site.known(keys, hook, WEBHOOK_KEYS)
@@ -206,7 +176,7 @@ def _webhook(site: _Site, keys: list[str | int], hook: Any) -> WebhookSpec:
     )
 
 
-def _check_url(site: _Site, keys: list[str | int], url: Any) -> None:
+def _check_url(site: Site, keys: list[str | int], url: Any) -> None:
     parsed = urlparse(url) if isinstance(url, str) else None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise site.error(keys, f"{url!r} is not an http(s) URL")
@@ -222,7 +192,7 @@ def _check_url(site: _Site, keys: list[str | int], url: Any) -> None:
         )
 
 
-def _duration(site: _Site, keys: list[str | int], value: Any, default: float) -> float:
+def _duration(site: Site, keys: list[str | int], value: Any, default: float) -> float:
     if value is None:
         return default
     try:

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import compose_yaml, did_you_mean, line_of
+from ..config import Site, compose_yaml, did_you_mean
 from ..durations import parse_duration as parse_duration  # where the monitor's callers find it
 from ..errors import ConfigError, InvalidInput
 from ..workspace import Workspace
@@ -181,11 +181,10 @@ def parse_monitor_section(
 ) -> MonitorConfig:
     """Validate a ``monitor:`` mapping into a MonitorConfig (ConfigError naming key and line)."""
 
+    site = Site(path, node)
+
     def fail(keys: list[str], message: str, hint: str | None = None) -> ConfigError:
-        line = line_of(node, ["monitor", *keys]) if node is not None else None
-        return ConfigError(
-            message, path=path, key=".".join(["monitor", *keys]), line=line, hint=hint
-        )
+        return site.error(["monitor", *keys], message, hint)
 
     cfg = MonitorConfig()
     if section is None:

@@ -16,7 +16,6 @@ given and finds the line of a bad key in the file's text itself.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ..config import Site
 from ..settings import Settings, environment_settings
 
 SWITCH_ENV = Settings.redaction.env
@@ -59,7 +58,7 @@ def switched_off_by_env() -> bool:
 def parse_section(section: Any, path: Path | None = None) -> RedactionSettings:
     """Settings from the ``redaction:`` mapping (None: the defaults); ConfigError naming the
     file, key path and line for anything else. The environment switch applies on top."""
-    site = _Site(path)
+    site = Site.of_file(path)
     settings = _parse(site, section)
     if switched_off_by_env():
         return RedactionSettings(
@@ -73,13 +72,13 @@ def parse_section(section: Any, path: Path | None = None) -> RedactionSettings:
     return settings
 
 
-def _parse(site: _Site, section: Any) -> RedactionSettings:
+def _parse(site: Site, section: Any) -> RedactionSettings:
     if section is None:
         return RedactionSettings()
     base = ["redaction"]
     if not isinstance(section, dict):
         raise site.error(base, f"must be a mapping, not {type(section).__name__}")
-    _known(site, base, section, SECTION_KEYS)
+    site.known(base, section, SECTION_KEYS)
     enabled = section.get("enabled", True)
     if not isinstance(enabled, bool):
         raise site.error([*base, "enabled"], f"must be true or false, not {enabled!r}")
@@ -94,7 +93,7 @@ def _parse(site: _Site, section: Any) -> RedactionSettings:
     allow = section.get("allow") or {}
     if not isinstance(allow, dict):
         raise site.error([*base, "allow"], f"must be a mapping, not {type(allow).__name__}")
-    _known(site, [*base, "allow"], allow, ALLOW_KEYS)
+    site.known([*base, "allow"], allow, ALLOW_KEYS)
     allow_names = _strings(site, [*base, "allow", "names"], allow.get("names"))
     patterns = []
     for i, text in enumerate(_strings(site, [*base, "allow", "patterns"], allow.get("patterns"))):
@@ -114,54 +113,9 @@ def _parse(site: _Site, section: Any) -> RedactionSettings:
     )
 
 
-def _known(site: _Site, keys: list[Any], mapping: dict[Any, Any], known: tuple[str, ...]) -> None:
-    for key in mapping:
-        if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
-            mean = f" (did you mean {close[0]!r}?)" if close else ""
-            raise site.error([*keys, key], f"unknown key{mean}", hint=f"known: {', '.join(known)}")
-
-
-def _strings(site: _Site, keys: list[Any], value: Any) -> list[str]:
+def _strings(site: Site, keys: list[Any], value: Any) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise site.error(keys, "must be a list of non-empty strings")
     return list(value)
-
-
-class _Site:
-    """Where a key is in mlops.yaml: found in the file's text (this module cannot use the YAML
-    loader's nodes, which live a layer above it)."""
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-
-    def error(self, keys: list[Any], message: str, hint: str | None = None) -> ConfigError:
-        dotted = ".".join(str(k) for k in keys)
-        return ConfigError(
-            message,
-            path=str(self.path or "mlops.yaml"),
-            key=dotted,
-            line=self.line(keys),
-            hint=hint,
-        )
-
-    def line(self, keys: list[Any]) -> int | None:
-        try:
-            lines = self.path.read_text(encoding="utf-8").splitlines() if self.path else []
-        except OSError:
-            return None
-        found, start, indent = None, 0, -1
-        for key in keys:
-            if isinstance(key, int):
-                continue
-            pattern = re.compile(rf"^(\s*)(?:-\s*)?['\"]?{re.escape(str(key))}['\"]?\s*:")
-            for i in range(start, len(lines)):
-                m = pattern.match(lines[i])
-                if m and len(m.group(1)) > indent:
-                    found, start, indent = i + 1, i + 1, len(m.group(1))
-                    break
-            else:
-                break
-        return found
