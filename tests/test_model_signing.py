@@ -61,6 +61,21 @@ def _model_file(ws: Workspace, store: str, request: pytest.FixtureRequest, versi
     return folder / "model.pkl"
 
 
+def _serving_files(ws: Workspace) -> list[Path]:
+    """What the workspace keeps of downloaded model files."""
+    folder = ws.state_dir / "serving"
+    return sorted(p.relative_to(folder) for p in folder.rglob("*")) if folder.exists() else []
+
+
+@pytest.mark.team_only
+def test_promote_fetches_no_model_files_where_no_signature_is_checked(workspace):
+    registered(workspace, kinds=("good",))
+    kept = _serving_files(workspace)
+    rollout.promote(gateway_for(workspace), "churn", 1, "champion")
+    assert main(["-C", str(workspace.root), "verify", "churn", "1"]) == 0
+    assert _serving_files(workspace) == kept
+
+
 def test_a_changed_file_is_refused_and_the_replica_keeps_serving(
     workspace, store, request, tmp_path, capsys
 ):
@@ -75,7 +90,10 @@ def test_a_changed_file_is_refused_and_the_replica_keeps_serving(
     assert register.details["signed_by"] == v2.tags[SIGNED_BY_TAG]
     assert verify_version(gateway_for(ws), "churn", 2).key_id in v2.tags[SIGNATURE_TAG]
 
+    kept = _serving_files(ws)
     rollout.promote(gateway_for(ws), "churn", 1, "champion")
+    assert main(["-C", str(ws.root), "verify", "churn", "2"]) == 0
+    assert _serving_files(ws) == kept  # checked, and no copy of the files left behind
     router = ModelRouter(gateway_for(ws), "churn")
     router.refresh()
     assert router.table.champion.version == "1"

@@ -59,7 +59,7 @@ def packaged_text(out: Any, args: argparse.Namespace) -> int:
 
 def verify(gw: Gateway, args: argparse.Namespace) -> Any:
     mv = registration.resolve(gw, args.model, args.version)
-    return signing.verify_version(gw, mv.name, mv.version)
+    return signing.check_version(gw, mv.name, mv.version)
 
 
 def verified_text(checked: Any, args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ from typing import Any
 from ..errors import InvalidInput
 from ..monitor.thresholds import load_monitor_config
 from ..release.permissions import require
-from ..release.signing import verify_version
+from ..release.signing import check_version
 from ..store.gateway import Gateway
 from .cluster import DEFAULT_SECRET, Resources, check_secret_name
 from .kserve import KServeOptions, collector_manifests, inference_service
@@ -77,7 +77,7 @@ def verify_signatures(gw: Gateway, served: ServedModel) -> None:
     """The served versions' files are the ones that were signed (``release.signing``: raises an
     IntegrityError naming a changed file), before a manifest names them."""
     for version in filter(None, (served.champion, served.canary)):
-        verify_version(gw, served.model, version.version)
+        check_version(gw, served.model, version.version)
 
 
 def _check(request: DeployRequest) -> None:

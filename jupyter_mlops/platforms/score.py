@@ -31,7 +31,7 @@ from ..monitor.predlog_shipping import SegmentShipper
 from ..monitor.predlog_writer import write_segment
 from ..monitor.thresholds import load_monitor_config
 from ..release.permissions import require
-from ..release.registration import model_dir, resolve
+from ..release.registration import resolve
 from ..release.signing import verify_version
 from ..store.gateway import Gateway
 
@@ -329,13 +329,13 @@ def score(
         raise InvalidInput(f"--batch-rows must be at least 1, got {batch_rows}")
     mv = resolve(gw, ref)
     require(gw, mv.name, "READ", f"score with {mv.name}")
-    verify_version(gw, mv.name, mv.version)  # a signed version is checked before it loads
+    checked = verify_version(gw, mv.name, mv.version)  # the files it loads are the checked ones
     alias = ref.split("@", 1)[1] if "@" in ref else ""
     target = ScoreTarget(
         mv.name,
         str(mv.version),
         alias,
-        str(model_dir(gw, mv)),  # only from the workspace's own store
+        str(checked.folder),  # only from the workspace's own store
         str(predictions_dir(ws, mv.name, create=True)),
         uuid.uuid4().hex[:12],
     )

@@ -21,7 +21,7 @@ from .approvals import require_approval
 from .permissions import alias_permission, require
 from .policy import load_policy
 from .registered_model import T_GATES, check_name
-from .signing import verify_version
+from .signing import check_version
 
 if TYPE_CHECKING:
     from ..store.gateway import Gateway
@@ -109,7 +109,7 @@ def promote(
         )
     policy = load_policy(gw.ws)  # read once: the approval and the canary's default weight
     require(gw, model, alias_permission(to), f"move {model}@{to} to version {version}")
-    verify_version(gw, model, version)  # NotFound, or a changed file, before taking the lease
+    check_version(gw, model, version)  # NotFound, or a changed file, before taking the lease
     default_weight = policy.canary_weight if to == "canary" and w is None else None
 
     def build(rm: Any) -> PlannedChange:

@@ -36,42 +36,79 @@ from typing import TYPE_CHECKING
 from ..errors import IntegrityError
 from ..tags import SIGNATURE_TAG
 from .registration import get_version, model_dir, version_location
-from .signing_keys import SIGNATURE_FILE, signing_config, verify_folder
+from .signing_keys import SIGNATURE_FILE, SigningConfig, signing_config, verify_folder
 
 if TYPE_CHECKING:
+    from mlflow.entities.model_registry import ModelVersion
+
     from ..store.gateway import Gateway
 
-__all__ = ["SIGNATURE_FILE", "VerifiedVersion", "verify_version"]
+__all__ = ["SIGNATURE_FILE", "CheckedVersion", "VerifiedVersion", "check_version", "verify_version"]
 
 
 @dataclass(frozen=True)
-class VerifiedVersion:
+class CheckedVersion:
     name: str
     version: str
-    folder: Path  # the checked files, ready to load
     key_id: str | None  # None: signing is not configured (or the version may stay unsigned)
 
 
+@dataclass(frozen=True)
+class VerifiedVersion(CheckedVersion):
+    folder: Path  # the checked files, ready to load
+
+
 def verify_version(gw: Gateway, name: str, version: str | int) -> VerifiedVersion:
-    """Check a registered version's files against their signature before anything loads them.
+    """Check a registered version's files against their signature before anything loads them,
+    and hand over the checked files.
 
     Raises IntegrityError naming the file that changed (or that the version is unsigned while
     signing is configured). With no key configured, nothing is checked."""
     mv = get_version(gw, name, version)
-    what = f"model {name} version {mv.version}"
-    cfg = signing_config(gw.ws)
-    if cfg is None or not cfg.verifies:
-        return VerifiedVersion(name, str(mv.version), model_dir(gw, mv), None)
-    if not mv.tags.get(SIGNATURE_TAG):
-        if cfg.allow_unsigned:
-            return VerifiedVersion(name, str(mv.version), model_dir(gw, mv), None)
-        raise IntegrityError(
-            f"{what} is not signed (registered before signing was configured)",
-            hint="register it again from its run, or set release.signing.allow_unsigned: true",
-        )
+    cfg = _config_for(gw, mv)
+    if cfg is None:
+        return VerifiedVersion(name, str(mv.version), None, model_dir(gw, mv))
     loc = version_location(gw, mv)
     folder = loc.local_path
     if folder is None:  # a fresh download: no stale file of an earlier one is checked
         folder = gw.download(loc.uri, Path(tempfile.mkdtemp(dir=gw.ws.subdir("serving"))))
-    kid = verify_folder(cfg, folder, what)
-    return VerifiedVersion(name, str(mv.version), folder, kid)
+    kid = verify_folder(cfg, folder, _what(mv))
+    return VerifiedVersion(name, str(mv.version), kid, folder)
+
+
+def check_version(gw: Gateway, name: str, version: str | int) -> CheckedVersion:
+    """The same checks for an action that loads nothing (promote, deploy, ``verify``): the files
+    are in this workspace's store, and match their signature. They are fetched only when there
+    is a signature to check, into a folder removed afterwards; an embedded store's are read in
+    place."""
+    mv = get_version(gw, name, version)
+    loc = version_location(gw, mv)  # InvalidInput for files outside the store
+    cfg = _config_for(gw, mv)
+    if cfg is None:
+        return CheckedVersion(name, str(mv.version), None)
+    if loc.local_path is not None:
+        kid = verify_folder(cfg, loc.local_path, _what(mv))
+    else:
+        with tempfile.TemporaryDirectory(dir=gw.ws.subdir("serving")) as tmp:
+            kid = verify_folder(cfg, gw.download(loc.uri, Path(tmp)), _what(mv))
+    return CheckedVersion(name, str(mv.version), kid)
+
+
+def _what(mv: ModelVersion) -> str:
+    return f"model {mv.name} version {mv.version}"
+
+
+def _config_for(gw: Gateway, mv: ModelVersion) -> SigningConfig | None:
+    """The signing configuration that applies to ``mv``: None when nothing is to be checked
+    (no key configured, or an unsigned version that ``allow_unsigned`` lets through)."""
+    cfg = signing_config(gw.ws)
+    if cfg is None or not cfg.verifies:
+        return None
+    if not mv.tags.get(SIGNATURE_TAG):
+        if cfg.allow_unsigned:
+            return None
+        raise IntegrityError(
+            f"{_what(mv)} is not signed (registered before signing was configured)",
+            hint="register it again from its run, or set release.signing.allow_unsigned: true",
+        )
+    return cfg
