@@ -93,6 +93,8 @@ def test_a_changed_file_is_refused_and_the_replica_keeps_serving(
     kept = _serving_files(ws)
     rollout.promote(gateway_for(ws), "churn", 1, "champion")
     assert main(["-C", str(ws.root), "verify", "churn", "2"]) == 0
+    package(gateway_for(ws), "churn", 1, tmp_path / "pkg-1")
+    assert (tmp_path / "pkg-1" / "model" / "model.pkl").is_file()
     assert _serving_files(ws) == kept  # checked, and no copy of the files left behind
     router = ModelRouter(gateway_for(ws), "churn")
     router.refresh()
@@ -104,11 +106,13 @@ def test_a_changed_file_is_refused_and_the_replica_keeps_serving(
     data[len(data) // 2] ^= 0xFF  # one byte changed in the artifact store
     model_file.write_bytes(bytes(data))
 
+    kept = _serving_files(ws)  # the replica's copy of v1 among them
     with pytest.raises(IntegrityError, match=r"model churn version 2: model\.pkl changed"):
         rollout.promote(gateway_for(ws), "churn", 2, "champion")
     assert rollout.state(gateway_for(ws), "churn").aliases.get("champion") == "1"
     with pytest.raises(IntegrityError, match=r"model\.pkl"):
         package(gateway_for(ws), "churn", 2, tmp_path / "pkg")
+    assert _serving_files(ws) == kept  # the refused files are not kept either
     capsys.readouterr()
     assert main(["-C", str(ws.root), "verify", "churn", "2"]) == IntegrityError.exit_code
     err = capsys.readouterr().err.strip().splitlines()

@@ -12,6 +12,7 @@ import html as html_lib
 import json
 import re
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..tags import CARD_RUN_ID_TAG, GATES_TAG, LINEAGE_TAG, MODEL_ID_TAG, REGISTERED_BY_TAG
 from .gates.result import GateReport, recorded_report
 from .policy import load_policy
-from .registration import get_version, model_dir
+from .registration import get_version, version_location
 
 if TYPE_CHECKING:
     from ..store.gateway import Gateway
@@ -219,15 +220,18 @@ def _profiles(gw: Gateway, run_id: str | None) -> dict[str, str]:
 
 
 def _requirements(gw: Gateway, mv: Any) -> list[str]:
+    """The model's requirements.txt, read in place or fetched alone (not the model's files)."""
     try:
-        req = model_dir(gw, mv) / "requirements.txt"
-        return [
-            line.strip()
-            for line in req.read_text().splitlines()
-            if line.strip() and not line.startswith("#")
-        ]
+        loc = version_location(gw, mv)
+        if loc.local_path is not None:
+            text = (loc.local_path / "requirements.txt").read_text()
+        else:
+            with tempfile.TemporaryDirectory(prefix="mlops-card-") as tmp:
+                uri = f"{loc.uri.rstrip('/')}/requirements.txt"
+                text = gw.download(uri, Path(tmp)).read_text()
     except Exception:
         return []
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
 def markdown_to_html(md: str, images: dict[str, Path]) -> str:

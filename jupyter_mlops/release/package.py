@@ -31,7 +31,7 @@ from ..store.run_details import read_json_artifact
 from ..tags import GATE_RUN_ID_TAG, GATES_TAG, LINEAGE_TAG, MODEL_ID_TAG
 from .card import write_card
 from .registration import get_version
-from .signing import verify_version
+from .signing import verified_files
 
 if TYPE_CHECKING:
     from ..store.gateway import Gateway
@@ -166,14 +166,14 @@ def package(
             )
         if out == ws.root.resolve() or ws.root.resolve().is_relative_to(out):
             raise InvalidInput(f"refusing to overwrite {out}: it holds the project")
-    # checked: only from the workspace's store, and against its signature
-    src = verify_version(gw, model, mv.version).folder
     staging = out.with_name(f".{out.name}.tmp-{int(time.time() * 1000)}")
-    try:
-        _write_package(gw, mv, model, v, src, staging)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    # checked: only from the workspace's store, and against its signature
+    with verified_files(gw, model, mv.version) as checked:
+        try:
+            _write_package(gw, mv, model, v, checked.folder, staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     _swap_into(staging, out)
     return out
 

@@ -28,7 +28,10 @@ version registered before signing was configured is refused as unsigned unless
 
 from __future__ import annotations
 
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,7 +46,14 @@ if TYPE_CHECKING:
 
     from ..store.gateway import Gateway
 
-__all__ = ["SIGNATURE_FILE", "CheckedVersion", "VerifiedVersion", "check_version", "verify_version"]
+__all__ = [
+    "SIGNATURE_FILE",
+    "CheckedVersion",
+    "VerifiedVersion",
+    "check_version",
+    "verified_files",
+    "verify_version",
+]
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,7 @@ class CheckedVersion:
 @dataclass(frozen=True)
 class VerifiedVersion(CheckedVersion):
     folder: Path  # the checked files, ready to load
+    fetched_into: Path | None = None  # the download's own folder, for the caller to remove
 
 
 def verify_version(gw: Gateway, name: str, version: str | int) -> VerifiedVersion:
@@ -69,11 +80,31 @@ def verify_version(gw: Gateway, name: str, version: str | int) -> VerifiedVersio
     if cfg is None:
         return VerifiedVersion(name, str(mv.version), None, model_dir(gw, mv))
     loc = version_location(gw, mv)
-    folder = loc.local_path
-    if folder is None:  # a fresh download: no stale file of an earlier one is checked
-        folder = gw.download(loc.uri, Path(tempfile.mkdtemp(dir=gw.ws.subdir("serving"))))
-    kid = verify_folder(cfg, folder, _what(mv))
-    return VerifiedVersion(name, str(mv.version), kid, folder)
+    if loc.local_path is not None:
+        return VerifiedVersion(
+            name, str(mv.version), verify_folder(cfg, loc.local_path, _what(mv)), loc.local_path
+        )
+    # a fresh download: no stale file of an earlier one is checked
+    into = Path(tempfile.mkdtemp(dir=gw.ws.subdir("serving")))
+    try:
+        folder = gw.download(loc.uri, into)
+        kid = verify_folder(cfg, folder, _what(mv))
+    except BaseException:  # refused or cut short: nothing unchecked stays behind
+        shutil.rmtree(into, ignore_errors=True)
+        raise
+    return VerifiedVersion(name, str(mv.version), kid, folder, into)
+
+
+@contextmanager
+def verified_files(gw: Gateway, name: str, version: str | int) -> Iterator[VerifiedVersion]:
+    """``verify_version`` for a caller done with the files when the block ends (``package``,
+    the release gates): a download made to check them is removed then."""
+    checked = verify_version(gw, name, version)
+    try:
+        yield checked
+    finally:
+        if checked.fetched_into is not None:
+            shutil.rmtree(checked.fetched_into, ignore_errors=True)
 
 
 def check_version(gw: Gateway, name: str, version: str | int) -> CheckedVersion:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,7 @@ from .permissions import require
 from .policy import ReleasePolicy, load_policy
 from .registered_model import T_GATE_RUN, T_GATES, get_registered_model
 from .registration import resolve
-from .signing import verify_version
+from .signing import verified_files
 
 if TYPE_CHECKING:
     from ..store.gateway import Gateway
@@ -74,10 +75,11 @@ def validate(
             key="release.gates",
             hint="declare at least one gate (metrics, champion, latency, ...) under release.gates",
         )
-    ctx = _context(gw, policy, resolve(gw, model, version))
     results: list[GateResult] = []
-    for gate in release_gates.in_order(policy.gates):
-        results += _run_guarded(gate, ctx, policy.gates[gate.name])
+    with ExitStack() as files:  # the models' files, kept while the gates run
+        ctx = _context(gw, policy, resolve(gw, model, version), files)
+        for gate in release_gates.in_order(policy.gates):
+            results += _run_guarded(gate, ctx, policy.gates[gate.name])
     data = ctx.data
     evaluation = (
         {"name": data.name, "digest": data.digest, "rows": len(data.X)} if data is not None else {}
@@ -97,12 +99,14 @@ def validate(
     return report
 
 
-def _context(gw: Gateway, policy: ReleasePolicy, mv: Any) -> GateContext:
+def _context(gw: Gateway, policy: ReleasePolicy, mv: Any, files: ExitStack) -> GateContext:
     """Load the candidate, the evaluation data and the champion once, for every gate to read."""
     import mlflow.pyfunc
 
     model, version = mv.name, str(mv.version)
-    folder = verify_version(gw, model, version).folder  # a changed file is refused here
+    folder = files.enter_context(
+        verified_files(gw, model, version)
+    ).folder  # a changed file is refused here
     candidate = mlflow.pyfunc.load_model(str(folder))
     schema = candidate.metadata.get_input_schema()
     features = schema.input_names() if schema is not None and schema.has_input_names() else None
@@ -121,7 +125,7 @@ def _context(gw: Gateway, policy: ReleasePolicy, mv: Any) -> GateContext:
     if champion is not None and str(champion) != version:
         champ_mv = resolve(gw, f"{model}@champion")
         ctx.champion_version = str(champ_mv.version)
-        champ_folder = verify_version(gw, model, champ_mv.version).folder
+        champ_folder = files.enter_context(verified_files(gw, model, champ_mv.version)).folder
         ctx.champion_model = mlflow.pyfunc.load_model(str(champ_folder))
         if ctx.data is not None:
             predicted = ctx.champion_model.predict(ctx.data.X)
