@@ -96,6 +96,7 @@ def test_a_changed_file_is_refused_and_the_replica_keeps_serving(
     package(gateway_for(ws), "churn", 1, tmp_path / "pkg-1")
     assert (tmp_path / "pkg-1" / "model" / "model.pkl").is_file()
     assert _serving_files(ws) == kept  # checked, and no copy of the files left behind
+    before_router = kept
     router = ModelRouter(gateway_for(ws), "churn")
     router.refresh()
     assert router.table.champion.version == "1"
@@ -126,6 +127,9 @@ def test_a_changed_file_is_refused_and_the_replica_keeps_serving(
     assert router.table.champion.version == "1"
     assert "model.pkl changed" in (router.last_error or "")
     assert len(router.table.champion.predict(rows)) == 3
+    assert _serving_files(ws) == kept  # the refused download is gone, v1's copy serves
+    router.stop()
+    assert _serving_files(ws) == before_router  # and goes with the router
 
 
 @pytest.mark.embedded_only

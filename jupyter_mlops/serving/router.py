@@ -12,10 +12,13 @@ registry read) on every replica of a fleet, not a model load away.
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 import zlib
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..release.rollout import state
@@ -37,6 +40,7 @@ class LoadedVersion:
     model: Any  # mlflow PyFuncModel
     columns: list[ColumnSpec] | None
     predict_fn: Any
+    files: Path | None = None  # a download of its own, removed once the version is unloaded
 
     def predict(self, frame: Any) -> Any:
         return self.predict_fn(frame)
@@ -57,7 +61,21 @@ def load_version(gw: Gateway, model: str, version: str) -> LoadedVersion:
     match their signature (when signing is configured): a changed file raises IntegrityError
     naming it, and the router keeps serving what it had."""
     # sources outside the store raise before anything is unpickled
-    return load_path(str(verify_version(gw, model, version).folder), str(version))
+    checked = verify_version(gw, model, version)
+    try:
+        loaded = load_path(str(checked.folder), str(version))
+    except BaseException:
+        _discard([LoadedVersion(str(version), None, None, None, checked.fetched_into)])
+        raise
+    return replace(loaded, files=checked.fetched_into)
+
+
+def _discard(versions: Iterable[LoadedVersion]) -> None:
+    """Remove the downloaded files of versions no table serves any more (a request still on an
+    older table holds the model in memory, not its files)."""
+    for loaded in versions:
+        if loaded.files is not None:
+            shutil.rmtree(loaded.files, ignore_errors=True)
 
 
 def load_path(path: str, version: str) -> LoadedVersion:
@@ -155,6 +173,7 @@ class ModelRouter:
                 )
             self.table = new
             self.last_error = "; ".join(errors) or None
+            _discard(v for k, v in loaded.items() if k not in keep)
             return new
 
     def start(self) -> None:
@@ -163,9 +182,12 @@ class ModelRouter:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop following the registry and remove the files this router downloaded."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
+        with self._refresh_lock:
+            _discard(self.table.loaded.values())
 
     def _poll(self) -> None:
         while not self._stop.wait(self.poll_interval):
