@@ -32,7 +32,7 @@ from ..monitor.predlog_writer import write_segment
 from ..monitor.thresholds import load_monitor_config
 from ..release.permissions import require
 from ..release.registration import resolve
-from ..release.signing import verify_version
+from ..release.signing import verified_files
 from ..store.gateway import Gateway
 
 ENGINES = ("local", "dask", "spark")
@@ -329,24 +329,25 @@ def score(
         raise InvalidInput(f"--batch-rows must be at least 1, got {batch_rows}")
     mv = resolve(gw, ref)
     require(gw, mv.name, "READ", f"score with {mv.name}")
-    checked = verify_version(gw, mv.name, mv.version)  # the files it loads are the checked ones
-    alias = ref.split("@", 1)[1] if "@" in ref else ""
-    target = ScoreTarget(
-        mv.name,
-        str(mv.version),
-        alias,
-        str(checked.folder),  # only from the workspace's own store
-        str(predictions_dir(ws, mv.name, create=True)),
-        uuid.uuid4().hex[:12],
-    )
-    output.parent.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    if engine == "local":
-        rows = score_local(target, source, output, batch_rows)
-    elif engine == "dask":
-        rows = score_dask(target, source, output, scheduler, workers)
-    else:
-        rows = score_spark(target, source, output, batch_rows)
+    # the files it loads are the checked ones, removed afterwards if downloaded
+    with verified_files(gw, mv.name, mv.version) as checked:
+        alias = ref.split("@", 1)[1] if "@" in ref else ""
+        target = ScoreTarget(
+            mv.name,
+            str(mv.version),
+            alias,
+            str(checked.folder),  # only from the workspace's own store
+            str(predictions_dir(ws, mv.name, create=True)),
+            uuid.uuid4().hex[:12],
+        )
+        output.parent.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        if engine == "local":
+            rows = score_local(target, source, output, batch_rows)
+        elif engine == "dask":
+            rows = score_dask(target, source, output, scheduler, workers)
+        else:
+            rows = score_spark(target, source, output, batch_rows)
     result = ScoreResult(target, engine, rows, time.perf_counter() - started, output)
     if not ws.is_embedded:  # the team's monitor reads shipped segments
         settings = load_monitor_config(ws).log
