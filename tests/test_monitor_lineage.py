@@ -117,3 +117,30 @@ def test_a_tracked_cells_inputs_without_context_are_matched_by_the_signature(wor
     assert ref.description.startswith("training dataset X "), ref.notes
     assert list(ref.frame.columns) == FEATURES and ref.features == FEATURES
     assert len(ref.predictions) == 300
+
+
+def test_the_reference_never_loads_a_version_whose_files_changed_since_signing(workspace):
+    from test_model_signing import _keys, _signing_workspace
+
+    from jupyter_mlops.monitor.reference import training_reference
+    from jupyter_mlops.release.registration import get_version, version_location
+    from jupyter_mlops.release.signing import SIGNATURE_FILE
+
+    _keys(workspace.root / "keys")
+    ws = _signing_workspace(workspace, "{key: keys/release.pem}")
+    df = make_data(300)
+    with track(name="cell", workspace=ws) as run:
+        log_dataset(df[FEATURES], name="X", run=run, workspace=ws)
+        run.log_model(fit_model(df), name="model", X=df[FEATURES].head(20))
+    mv = register(gateway_for(ws), run.wait_synced(), "churn")
+    assert len(training_reference(gateway_for(ws), "churn", mv.version).predictions) == 300
+
+    folder = version_location(gateway_for(ws), get_version(gateway_for(ws), "churn", 1)).local_path
+    files = [p for p in folder.rglob("*") if p.is_file() and p.name != SIGNATURE_FILE]
+    model_file = max(files, key=lambda p: p.stat().st_size)
+    data = bytearray(model_file.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one byte changed in the store
+    model_file.write_bytes(bytes(data))
+    ref = training_reference(gateway_for(ws), "churn", mv.version)
+    assert ref.predictions is None and ref.frame is not None  # input drift still computed
+    assert any(f"{model_file.name} changed since it was signed" in note for note in ref.notes)

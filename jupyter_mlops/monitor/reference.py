@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..datasets.versions import load, resolve
-from ..release.registration import get_version, model_dir
+from ..release.signing import verified_files
 
 if TYPE_CHECKING:
     from ..store.gateway import Gateway
@@ -121,11 +121,13 @@ def _covering_inputs(datasets: list[Any], features: list[str] | None) -> list[An
 
 
 def _load_version(gw: Gateway, model: str, version: str, notes: list[str]) -> Any:
-    """The version's MLflow pyfunc model, loaded from the workspace's own store (or None)."""
+    """The version's MLflow pyfunc model, loaded from the workspace's own store once its files
+    match their signature (or None, with a note saying why)."""
     try:
         import mlflow.pyfunc
 
-        return mlflow.pyfunc.load_model(str(model_dir(gw, get_version(gw, model, version))))
+        with verified_files(gw, model, version) as checked:
+            return mlflow.pyfunc.load_model(str(checked.folder))
     except Exception as exc:
         notes.append(f"cannot load {model} v{version} ({exc}); prediction drift not computed")
         return None

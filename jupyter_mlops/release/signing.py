@@ -1,5 +1,7 @@
 """Signed models: a registered version's files are signed at registration and verified before
-anything loads them (the router and every replica, ``package``, the release gates, promote).
+anything loads them (the router and every replica, ``package``, the release gates, the
+monitor's reference predictions, ``score``) and before a release action names them (promote,
+``deploy``).
 
 Signing uses OpenSSF's ``model-signing`` with an elliptic-curve key (P-256/384/521, PEM): the
 files of the logged model are hashed (SHA-256 each) into a manifest, the manifest is signed as an
