@@ -159,3 +159,42 @@ def test_unsigned_versions_and_the_signing_section(workspace):
     assert [str(mv.version) for mv in client_for(ws).search_model_versions("name = 'churn'")] == [
         "1"
     ]
+
+
+def _damaged(good: bytes, how: str) -> bytes:
+    import json
+
+    if how == "a byte flipped":
+        data = bytearray(good)
+        data[len(data) // 2] ^= 0xFF
+        return bytes(data)
+    if how == "cut short":
+        return good[: len(good) // 2]
+    if how == "emptied":
+        return b""
+    if how == "not a bundle":
+        return b"{}"
+    bundle = json.loads(good)
+    bundle["dsseEnvelope"] = {"payload": 1}  # the right parts, one of them wrong inside
+    return json.dumps(bundle).encode()
+
+
+@pytest.mark.parametrize(
+    "how", ["a byte flipped", "cut short", "emptied", "not a bundle", "a part malformed"]
+)
+def test_a_damaged_signature_file_is_named_as_damaged(tmp_path, how):
+    from jupyter_mlops.release.signing_keys import SigningConfig, sign_folder, verify_folder
+
+    private, public = _keys(tmp_path / "keys")
+    cfg = SigningConfig(str(private), str(public), None, False, "mlops.yaml")
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.pkl").write_bytes(b"weights" * 100)
+    signature = model / SIGNATURE_FILE
+    sign_folder(cfg, model, signature)
+    signature.write_bytes(_damaged(signature.read_bytes(), how))
+    with pytest.raises(IntegrityError) as refused:
+        verify_folder(cfg, model, "model churn version 1")
+    assert refused.value.message == (
+        f"model churn version 1: {SIGNATURE_FILE} is damaged (it is not a signature bundle)"
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 import os
 import re
 import tempfile
@@ -208,6 +209,10 @@ _ADDED = re.compile(r"Extra files found in model \\?'[^'\\]*\\?': ([^'\"\\\]]+)"
 _MISSING = re.compile(r"Missing files in model \\?'[^'\\]*\\?': ([^'\"\\\]]+)")
 
 
+BUNDLE_PARTS = {"mediaType", "verificationMaterial", "dsseEnvelope"}
+_UNPARSABLE = (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError)
+
+
 def _what_differs(message: str) -> str:
     parts = []
     changed = _CHANGED.findall(message)
@@ -221,10 +226,21 @@ def _what_differs(message: str) -> str:
     return "; ".join(parts) or message.splitlines()[0][:300]
 
 
+def _is_bundle(signature: Path) -> bool:
+    """Whether the file reads as a Sigstore bundle (JSON with its three parts), so that a
+    damaged one is named as such rather than by the parser that trips over it."""
+    try:
+        bundle = json.loads(signature.read_bytes().decode("utf-8"))
+    except (OSError, ValueError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return False
+    return isinstance(bundle, dict) and set(bundle) >= BUNDLE_PARTS
+
+
 def verify_folder(cfg: SigningConfig, folder: Path, what: str) -> str:
     """Check ``folder`` against its signature; the key id, or IntegrityError naming the file."""
     from cryptography.exceptions import InvalidSignature
     from model_signing import verifying
+    from pydantic import ValidationError  # sigstore-models' parse of the bundle
 
     signature = folder / SIGNATURE_FILE
     if not signature.is_file():
@@ -232,6 +248,12 @@ def verify_folder(cfg: SigningConfig, folder: Path, what: str) -> str:
             f"{what} has no {SIGNATURE_FILE} beside its files",
             hint="it was removed from the artifact store, or the version was never signed",
         )
+    damaged = IntegrityError(
+        f"{what}: {SIGNATURE_FILE} is damaged (it is not a signature bundle)",
+        hint="do not serve it; register the model again from its run",
+    )
+    if not _is_bundle(signature):
+        raise damaged
     public_pem = _public_pem(cfg)
     with tempfile.TemporaryDirectory(prefix="mlops-verify-") as tmp:
         public = Path(tmp) / "public.pem"
@@ -240,6 +262,8 @@ def verify_folder(cfg: SigningConfig, folder: Path, what: str) -> str:
             verifying.Config().use_elliptic_key_verifier(public_key=public).verify(
                 folder, signature
             )
+        except (*_UNPARSABLE, ValidationError):
+            raise damaged from None  # a bundle in form only: its parts do not parse
         except InvalidSignature:
             raise IntegrityError(
                 f"{what}: {SIGNATURE_FILE} does not verify (the signature itself was changed)",
