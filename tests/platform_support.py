@@ -82,7 +82,9 @@ def example_copy(folder: Path, loop: bool = True) -> Path:
     """The example project (notebooks and mlops.yaml, nothing built), with a loop schedule."""
     import shutil
 
-    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("output", "data", "reports"))
+    # what a build or a JupyterLab session leaves in a checkout is not part of the example
+    ignored = shutil.ignore_patterns(".mlops", "output", "data", "reports", ".ipynb_checkpoints")
+    shutil.copytree(EXAMPLE, folder, ignore=ignored)
     if loop:  # the example's own loop section gives way to one with a timezone and a watch
         spec = folder / "mlops.yaml"
         spec.write_text(_without_section(spec.read_text(), "loop") + LOOP)
