@@ -1,4 +1,4 @@
-"""The REST contract (jupyter_mlops/server/contract.py): the generated files are in step with the
+"""The REST contract (jupyter_mlops/server/contract/): the generated files are in step with the
 types, the drift check fails when they are not, and a real server's answers match the schema."""
 
 from __future__ import annotations

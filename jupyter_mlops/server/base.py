@@ -142,7 +142,7 @@ class MlopsHandler(APIHandler):
         return username
 
     def reply(self, body: Mapping[str, Any], status: int = 200) -> None:
-        """Answer ``body``: one of the shapes of ``contract.py`` (the REST contract)."""
+        """Answer ``body``: one of the shapes of ``contract/`` (the REST contract)."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
         self.finish(strict_json(body))

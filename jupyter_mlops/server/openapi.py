@@ -2,7 +2,7 @@
 
 The document is a plain JSON file beside this module (``openapi.json``). Its paths, parameters
 and error answers are written by hand; its ``components.schemas`` and each route's success
-answer are generated from the REST contract (``contract.py``) by ``scripts/gen_contract.py``.
+answer are generated from the REST contract (``contract/``) by ``scripts/gen_contract.py``.
 A test checks that every route and method registered in ``ROUTES`` is in it, so adding a route
 means adding its ``paths`` entry there (path parameters as ``{name}``, in the order of the
 route's groups), its answer's type to ``contract.RESPONSES``, and running the script.

@@ -2,7 +2,7 @@
 
 Each function takes the workspace and already-parsed arguments, calls the domain modules
 (``store``, ``datasets``, ``lineage``, ``pipeline``, ``release``, ``monitor``) and shapes their
-answer as the TypedDicts of ``contract.py``, the REST contract. Nothing here reimplements a
+answer as the TypedDicts of ``contract/``, the REST contract. Nothing here reimplements a
 domain decision; it only selects fields.
 """
 
