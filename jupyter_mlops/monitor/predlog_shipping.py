@@ -155,6 +155,7 @@ class SegmentShipper:
         base = f"{ARTIFACT_ROOT}/{model_folder_name(self.model)}"
         removed = 0
         for run_id in bookkeeping_runs(self.gw, self.model):
+            expired = []
             for replica in client.list_artifacts(run_id, base):
                 for hour in client.list_artifacts(run_id, replica.path) if replica.is_dir else []:
                     try:
@@ -162,8 +163,9 @@ class SegmentShipper:
                     except ValueError:
                         continue  # not one of ours
                     if hour.is_dir and start + 3600 <= limit:
-                        self.gw.delete_artifacts(run_id, hour.path)
-                        removed += 1
+                        expired.append(hour.path)
+            self.gw.delete_artifacts(run_id, expired)
+            removed += len(expired)
         return removed
 
     def ship(self) -> int:

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import IntegrityError
 from ..tags import SIGNATURE_TAG
-from .registration import get_version, model_dir, version_location
+from .registration import StoreLocation, get_version, model_dir, version_location
 from .signing_keys import SIGNATURE_FILE, SigningConfig, signing_config, verify_folder
 
 if TYPE_CHECKING:
@@ -53,6 +53,7 @@ __all__ = [
     "CheckedVersion",
     "VerifiedVersion",
     "check_version",
+    "discard",
     "verified_files",
     "verify_version",
 ]
@@ -81,20 +82,13 @@ def verify_version(gw: Gateway, name: str, version: str | int) -> VerifiedVersio
     cfg = _config_for(gw, mv)
     if cfg is None:
         return VerifiedVersion(name, str(mv.version), None, model_dir(gw, mv))
-    loc = version_location(gw, mv)
-    if loc.local_path is not None:
-        return VerifiedVersion(
-            name, str(mv.version), verify_folder(cfg, loc.local_path, _what(mv)), loc.local_path
-        )
-    # a fresh download: no stale file of an earlier one is checked
-    into = Path(tempfile.mkdtemp(dir=gw.ws.subdir("serving")))
-    try:
-        folder = gw.download(loc.uri, into)
-        kid = verify_folder(cfg, folder, _what(mv))
-    except BaseException:  # refused or cut short: nothing unchecked stays behind
-        shutil.rmtree(into, ignore_errors=True)
-        raise
-    return VerifiedVersion(name, str(mv.version), kid, folder, into)
+    return _verified(gw, mv, cfg, version_location(gw, mv))
+
+
+def discard(checked: VerifiedVersion) -> None:
+    """Remove the download made to check ``checked`` (files read in place stay)."""
+    if checked.fetched_into is not None:
+        shutil.rmtree(checked.fetched_into, ignore_errors=True)
 
 
 @contextmanager
@@ -105,26 +99,39 @@ def verified_files(gw: Gateway, name: str, version: str | int) -> Iterator[Verif
     try:
         yield checked
     finally:
-        if checked.fetched_into is not None:
-            shutil.rmtree(checked.fetched_into, ignore_errors=True)
+        discard(checked)
 
 
 def check_version(gw: Gateway, name: str, version: str | int) -> CheckedVersion:
     """The same checks for an action that loads nothing (promote, deploy, ``verify``): the files
     are in this workspace's store, and match their signature. They are fetched only when there
-    is a signature to check, into a folder removed afterwards; an embedded store's are read in
-    place."""
+    is a signature to check, and removed afterwards; an embedded store's are read in place."""
     mv = get_version(gw, name, version)
     loc = version_location(gw, mv)  # InvalidInput for files outside the store
     cfg = _config_for(gw, mv)
     if cfg is None:
         return CheckedVersion(name, str(mv.version), None)
+    checked = _verified(gw, mv, cfg, loc)
+    discard(checked)
+    return CheckedVersion(name, str(mv.version), checked.key_id)
+
+
+def _verified(
+    gw: Gateway, mv: ModelVersion, cfg: SigningConfig, loc: StoreLocation
+) -> VerifiedVersion:
+    """The version's files checked where they are, or in a fresh download (no stale file of an
+    earlier one is checked) that is removed again when the check fails."""
+    name, version = str(mv.name), str(mv.version)
     if loc.local_path is not None:
         kid = verify_folder(cfg, loc.local_path, _what(mv))
-    else:
-        with tempfile.TemporaryDirectory(dir=gw.ws.subdir("serving")) as tmp:
-            kid = verify_folder(cfg, gw.download(loc.uri, Path(tmp)), _what(mv))
-    return CheckedVersion(name, str(mv.version), kid)
+        return VerifiedVersion(name, version, kid, loc.local_path)
+    into = Path(tempfile.mkdtemp(dir=gw.ws.subdir("serving")))
+    try:
+        folder = gw.download(loc.uri, into)
+        return VerifiedVersion(name, version, verify_folder(cfg, folder, _what(mv)), folder, into)
+    except BaseException:  # refused or cut short: nothing unchecked stays behind
+        shutil.rmtree(into, ignore_errors=True)
+        raise
 
 
 def _what(mv: ModelVersion) -> str:

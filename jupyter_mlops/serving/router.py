@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..release.rollout import state
-from ..release.signing import verify_version
+from ..release.signing import discard, verify_version
 from .payload import ColumnSpec, schema_columns
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def load_version(gw: Gateway, model: str, version: str) -> LoadedVersion:
     try:
         loaded = load_path(str(checked.folder), str(version))
     except BaseException:
-        _discard([LoadedVersion(str(version), None, None, None, checked.fetched_into)])
+        discard(checked)
         raise
     return replace(loaded, files=checked.fetched_into)
 

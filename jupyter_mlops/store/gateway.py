@@ -149,13 +149,16 @@ class Gateway:
         )
         return Path(got)
 
-    def delete_artifacts(self, run_id: str, path: str) -> None:
-        """Delete folder ``path`` of run ``run_id``'s artifacts (MLflow's client cannot)."""
+    def delete_artifacts(self, run_id: str, paths: list[str]) -> None:
+        """Delete folders ``paths`` of run ``run_id``'s artifacts (MLflow's client cannot)."""
         from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
+        if not paths:
+            return
         artifact_uri = self.client.get_run(run_id).info.artifact_uri
         repo = get_artifact_repository(artifact_uri, tracking_uri=self.tracking_uri)
-        repo.delete_artifacts(path)
+        for path in paths:
+            repo.delete_artifacts(path)
 
     # -- who acts ----------------------------------------------------------------------------
     def actor(self, explicit: str | None = None) -> str:
