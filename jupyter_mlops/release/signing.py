@@ -121,17 +121,17 @@ def _verified(
 ) -> VerifiedVersion:
     """The version's files checked where they are, or in a fresh download (no stale file of an
     earlier one is checked) that is removed again when the check fails."""
-    name, version = str(mv.name), str(mv.version)
-    if loc.local_path is not None:
-        kid = verify_folder(cfg, loc.local_path, _what(mv))
-        return VerifiedVersion(name, version, kid, loc.local_path)
-    into = Path(tempfile.mkdtemp(dir=gw.ws.subdir("serving")))
+    folder, into = loc.local_path, None
     try:
-        folder = gw.download(loc.uri, into)
-        return VerifiedVersion(name, version, verify_folder(cfg, folder, _what(mv)), folder, into)
+        if folder is None:
+            into = Path(tempfile.mkdtemp(dir=gw.ws.subdir("serving")))
+            folder = gw.download(loc.uri, into)
+        kid = verify_folder(cfg, folder, _what(mv))
     except BaseException:  # refused or cut short: nothing unchecked stays behind
-        shutil.rmtree(into, ignore_errors=True)
+        if into is not None:
+            shutil.rmtree(into, ignore_errors=True)
         raise
+    return VerifiedVersion(str(mv.name), str(mv.version), kid, folder, into)
 
 
 def _what(mv: ModelVersion) -> str:
