@@ -62,6 +62,7 @@ BOTH_STORES = {
     "test_gateway_reads",
     "test_secrets_planted",
     "test_model_signing",
+    "test_promote_call_path",
 }
 
 

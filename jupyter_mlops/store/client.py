@@ -31,6 +31,8 @@ _clients: dict[str, MlflowClient] = {}
 # its flush here at import (the store must not import the journal that stands on it)
 _read_barriers: list[Callable[[Workspace], None]] = []
 _experiments: dict[tuple[str, str], str] = {}
+# what holds a client beyond this module (the gateways) registers here to let go of it as well
+_on_forget: list[Callable[[], None]] = []
 _guard = threading.Lock()
 
 
@@ -162,3 +164,11 @@ def forget_cached_clients() -> None:
     with _guard:
         _clients.clear()
         _experiments.clear()
+    for forget in _on_forget:
+        forget()
+
+
+def on_forget(forget: Callable[[], None]) -> None:
+    """``forget`` runs whenever the cached clients are forgotten (the gateways register theirs)."""
+    if forget not in _on_forget:
+        _on_forget.append(forget)

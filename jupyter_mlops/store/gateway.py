@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Literal, overload
 from ..errors import InvalidInput, NotFound
 from ..workspace import Workspace
 from .auth_app import model_permission
-from .client import client_for, experiment_id, read_barrier
+from .client import client_for, experiment_id, on_forget, read_barrier
 from .identity import authenticated_user, login_name
 from .relocation import keep_in_place
 
@@ -38,6 +38,7 @@ class Gateway:
 
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
+        self._client: MlflowClient | None = None
 
     def __repr__(self) -> str:
         return f"Gateway({self.ws.root}, {self.ws.tracking_uri})"
@@ -48,8 +49,13 @@ class Gateway:
 
     @property
     def client(self) -> MlflowClient:
-        """The process's one MlflowClient for this tracking URI (the store created if needed)."""
-        return client_for(self.ws)
+        """The MlflowClient every helper of a domain call uses: the process's one client for
+        this tracking URI (the store created if needed), looked up on first use and then held,
+        so a helper's ``gw.client`` is an attribute read, not another lookup under a lock."""
+        client = self._client
+        if client is None:
+            client = self._client = client_for(self.ws)
+        return client
 
     @overload
     def experiment_id(self, name: str | None = None, *, create: Literal[True] = True) -> str: ...
@@ -180,6 +186,14 @@ class Gateway:
         """Our permission on registered model ``model`` (``READ`` ... ``MANAGE``) as the
         tracking server's auth app resolves it; None where nothing checks permissions."""
         return model_permission(self.ws.tracking_uri, model)
+
+
+def _forget_gateways() -> None:
+    with _guard:
+        _gateways.clear()
+
+
+on_forget(_forget_gateways)
 
 
 def gateway_for(ws: Workspace) -> Gateway:
