@@ -212,5 +212,7 @@ def test_untracked_calls_start_one_run_when_mlops_yaml_asks(workspace):
     assert landed.info.run_name == "untracked-calls" and landed.info.status == "FINISHED"
     assert landed.data.params == {"lr": "0.1"} and landed.data.metrics["loss"] == 0.25
     (workspace.root / "mlops.yaml").write_text("untracked_calls: sometimes\n")
-    with pytest.warns(tracker.UntrackedCall, match="untracked_calls is 'sometimes'"):
+    # the bad mode is named; "no run is being tracked" may follow, once per process and function
+    with pytest.warns(tracker.UntrackedCall) as caught:
         jupyter_mlops.log_metrics(loss=1.0)
+    assert any("untracked_calls is 'sometimes'" in str(w.message) for w in caught), caught.list
