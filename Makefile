@@ -67,9 +67,11 @@ lint: install
 	$(VENV)/bin/mypy  # strict, on the files [tool.mypy] in pyproject.toml lists
 	cd labextension && jlpm lint:check
 
+# one pytest worker per core: most tests wait on kernels, servers and subprocesses, and each
+# worker starts its own PostgreSQL and `mlflow server` for the team-mode tests
 test: install side-venvs lint
 	cd labextension && jlpm test
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist worksteal
 
 # a full install serves the demo too
 DEMO_INSTALL := $(if $(wildcard $(VENV)/.installed),$(VENV)/.installed,$(VENV)/.installed-demo)
