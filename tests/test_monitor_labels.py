@@ -226,7 +226,7 @@ def test_mistakes_in_the_quality_section_name_the_key():
     ):
         parse_monitor_section({"quality": {"min": {"acuracy": 0.8}}})
     with pytest.raises(
-        ConfigError, match=r"monitor.quality.tsk: unknown key \(did you mean 'task'"
+        ConfigError, match=r"monitor.quality.tsk: unknown key \(did you mean 'task'.*known: max, "
     ):
         parse_monitor_section({"quality": {"tsk": "auto"}})
 

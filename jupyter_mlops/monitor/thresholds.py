@@ -213,22 +213,12 @@ def parse_monitor_section(
                 continue
             if not isinstance(value, dict):
                 raise fail([key], f"must be a mapping, not {type(value).__name__}")
+            site.known(["monitor", key], value, sorted(_SECTIONS[key]))
             target = getattr(cfg, key)
             for sub, subvalue in value.items():
-                rule = _SECTIONS[key].get(sub)
-                if rule is None:
-                    raise fail(
-                        [key, str(sub)],
-                        f"unknown key{did_you_mean(sub, _SECTIONS[key])}",
-                        f"known keys: {', '.join(sorted(_SECTIONS[key]))}",
-                    )
-                setattr(target, sub, check([key, str(sub)], subvalue, rule))
+                setattr(target, sub, check([key, str(sub)], subvalue, _SECTIONS[key][sub]))
         else:
-            raise fail(
-                [str(key)],
-                f"unknown key{did_you_mean(key, [*_TOP, *_SECTIONS])}",
-                f"known keys: {', '.join(sorted([*_TOP, *_SECTIONS]))}",
-            )
+            site.known(["monitor"], {key: value}, sorted([*_TOP, *_SECTIONS]))
     return cfg
 
 
