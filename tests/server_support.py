@@ -111,6 +111,11 @@ release:
 """
 
 
+async def promote_over_rest(jp_fetch, model: str, alias: str, payload: dict):
+    """``PUT /models/<model>/aliases/<alias>``, a promote, with ``payload``: (status, JSON body)."""
+    return await api(jp_fetch, "models", model, "aliases", alias, method="PUT", payload=payload)
+
+
 def release_project(ws, kinds=("good", "good")) -> list[str]:
     """mlops.yaml with cheap gates, its evaluation file, and one model run per kind."""
     from release_support import fit_model, log_model_run, make_data

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from release_support import registered
-from server_support import api, jp_root_dir, jp_server_config
+from server_support import jp_root_dir, jp_server_config, promote_over_rest
 
 __all__ = ["jp_root_dir", "jp_server_config"]
 
@@ -76,14 +76,8 @@ async def test_a_promote_reaches_the_registry_through_six_modules_and_one_client
     writes, lookups = recorded
     writes.clear()  # registering wrote too
     lookups.clear()
-    code, body = await api(
-        jp_fetch,
-        "models",
-        "churn",
-        "aliases",
-        "champion",
-        method="PUT",
-        payload={"version": "1", "reason": "first release"},
+    code, body = await promote_over_rest(
+        jp_fetch, "churn", "champion", {"version": "1", "reason": "first release"}
     )
     assert code == 200 and body["aliases"]["champion"] == "1", body
 

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 from release_support import registered
-from server_support import api, jp_root_dir, jp_server_config
+from server_support import api, jp_root_dir, jp_server_config, promote_over_rest
 
 from jupyter_mlops.cli import main
 from jupyter_mlops.errors import ConfigError, PermissionDenied
@@ -112,14 +112,8 @@ def test_a_protected_alias_is_refused_without_an_approval(protected, monkeypatch
 
 
 async def test_approvals_over_rest(jp_fetch, protected, monkeypatch):
-    refused, body = await api(
-        jp_fetch,
-        "models",
-        "churn",
-        "aliases",
-        "champion",
-        method="PUT",
-        payload={"version": "2", "reason": "go"},
+    refused, body = await promote_over_rest(
+        jp_fetch, "churn", "champion", {"version": "2", "reason": "go"}
     )
     assert refused == 409 and "request-approval churn 2" in body["error"], body
 
@@ -138,13 +132,7 @@ async def test_approvals_over_rest(jp_fetch, protected, monkeypatch):
     assert code == 200 and approved["state"] == "approved" and approved["decided_by"] == "bob"
     code, listed = await api(jp_fetch, "models", "churn", "approvals")
     assert code == 200 and [a["state"] for a in listed["approvals"]] == ["approved"]
-    code, moved = await api(
-        jp_fetch,
-        "models",
-        "churn",
-        "aliases",
-        "champion",
-        method="PUT",
-        payload={"version": "2", "reason": "approved by bob"},
+    code, moved = await promote_over_rest(
+        jp_fetch, "churn", "champion", {"version": "2", "reason": "approved by bob"}
     )
     assert code == 200 and moved["aliases"]["champion"] == "2"

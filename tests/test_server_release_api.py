@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from server_support import api, jp_root_dir, jp_server_config, release_project, wait_job
+from server_support import (
+    api,
+    jp_root_dir,
+    jp_server_config,
+    promote_over_rest,
+    release_project,
+    wait_job,
+)
 
 pytestmark = pytest.mark.filterwarnings("error::jupyter_server.utils.JupyterServerAuthWarning")
 __all__ = ["jp_root_dir", "jp_server_config"]
@@ -19,14 +26,8 @@ async def test_release_walk(jp_fetch, workspace):
     assert v1["version"] == "1" and v1["aliases"] == ["candidate"] and v1["gates"] == "pending"
 
     # promotion is refused while the gates have not passed, and nothing moves
-    code, refused = await api(
-        jp_fetch,
-        "models",
-        "churn",
-        "aliases",
-        "champion",
-        method="PUT",
-        payload={"version": "1", "reason": "first release"},
+    code, refused = await promote_over_rest(
+        jp_fetch, "churn", "champion", {"version": "1", "reason": "first release"}
     )
     assert code == 409 and "gates" in refused["error"], refused
 
@@ -57,14 +58,8 @@ async def test_release_walk(jp_fetch, workspace):
     assert detail["gate_results"][0]["threshold"] is not None
     assert detail["card"] and "churn" in detail["card"]
 
-    code, promoted = await api(
-        jp_fetch,
-        "models",
-        "churn",
-        "aliases",
-        "champion",
-        method="PUT",
-        payload={"version": "1", "reason": "first release"},
+    code, promoted = await promote_over_rest(
+        jp_fetch, "churn", "champion", {"version": "1", "reason": "first release"}
     )
     assert code == 200 and promoted["aliases"]["champion"] == "1"
 
@@ -73,14 +68,11 @@ async def test_release_walk(jp_fetch, workspace):
     )
     assert code == 201 and v2["version"] == "2"
     # a forced promotion needs a reason, like the CLI's --force --reason
-    code, canary = await api(
+    code, canary = await promote_over_rest(
         jp_fetch,
-        "models",
         "churn",
-        "aliases",
         "canary",
-        method="PUT",
-        payload={"version": "2", "weight": 25, "force": True, "reason": "try it on a quarter"},
+        {"version": "2", "weight": 25, "force": True, "reason": "try it on a quarter"},
     )
     assert code == 200, canary
     assert canary["aliases"]["canary"] == "2" and canary["canary_weight"] == 25
@@ -135,9 +127,7 @@ async def test_bad_promotions_change_nothing(jp_fetch, workspace, payload, statu
 
     registered(workspace, "churn", ("good",))
     before = state(gateway_for(workspace), "churn").aliases
-    code, answer = await api(
-        jp_fetch, "models", "churn", "aliases", "canary", method="PUT", payload=payload
-    )
+    code, answer = await promote_over_rest(jp_fetch, "churn", "canary", payload)
     assert code == status, answer
     assert fragment in answer["error"]
     assert state(gateway_for(workspace), "churn").aliases == before

@@ -189,8 +189,7 @@ def parse_monitor_section(
     cfg = MonitorConfig()
     if section is None:
         return cfg
-    if not isinstance(section, dict):
-        raise fail([], f"must be a mapping, not {type(section).__name__}")
+    section = site.mapping(["monitor"], section)
 
     def check(keys: list[str], value: Any, rule: tuple[Any, str]) -> Any:
         test, wanted = rule
@@ -205,20 +204,16 @@ def parse_monitor_section(
             raise fail(keys, f"must be {wanted}, got {value!r}")
         return value
 
+    site.known(["monitor"], section, sorted([*_TOP, *_SECTIONS]))
     for key, value in section.items():
         if key in _TOP:
             setattr(cfg, key, check([key], value, _TOP[key]))
-        elif key in _SECTIONS:
-            if value is None:
-                continue
-            if not isinstance(value, dict):
-                raise fail([key], f"must be a mapping, not {type(value).__name__}")
-            site.known(["monitor", key], value, sorted(_SECTIONS[key]))
-            target = getattr(cfg, key)
-            for sub, subvalue in value.items():
-                setattr(target, sub, check([key, str(sub)], subvalue, _SECTIONS[key][sub]))
-        else:
-            site.known(["monitor"], {key: value}, sorted([*_TOP, *_SECTIONS]))
+            continue
+        rules = _SECTIONS[key]
+        value = site.mapping(["monitor", key], value)
+        site.known(["monitor", key], value, sorted(rules))
+        for sub, subvalue in value.items():
+            setattr(getattr(cfg, key), sub, check([key, str(sub)], subvalue, rules[sub]))
     return cfg
 
 
