@@ -77,10 +77,17 @@ async def test_unknown_experiment_is_404(jp_fetch, workspace):
     assert answer["hint"]
 
 
+@pytest.fixture
+def damaged_store(workspace):
+    """The workspace with its mlflow.db overwritten, before the server starts: the server opens
+    the store as it starts, and a connection it already holds may still answer from SQLite's
+    cache, so a store damaged after the start does not fail every read."""
+    (workspace.state_dir / "mlflow.db").write_bytes(b"this is not a sqlite database" * 100)
+    return workspace
+
+
 @pytest.mark.embedded_only
-async def test_unexpected_error_is_500_without_traceback(jp_fetch, workspace):
-    db = workspace.state_dir / "mlflow.db"
-    db.write_bytes(b"this is not a sqlite database" * 100)
+async def test_unexpected_error_is_500_without_traceback(damaged_store, jp_fetch):
     with pytest.raises(HTTPClientError) as err:
         await jp_fetch("jupyter-mlops", "api", "runs")
     assert err.value.code == 500
