@@ -65,14 +65,17 @@ class FileLock:
             return {}
 
     def is_free(self) -> bool:
-        """True when no live process holds the lock (probing takes and drops it)."""
+        """True when no live process holds the lock. The probe takes and drops a *shared* lock:
+        probes never exclude each other (an exclusive probe made a second prober, the agent
+        scanning journals beside a process waiting for them, take a dead process's journal for
+        a live one), while a holder's exclusive lock still refuses them."""
         if self.held:
             return False
         if not self.path.exists():
             return True
-        fd = os.open(self.path, os.O_RDWR)
+        fd = os.open(self.path, os.O_RDONLY)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
             return False
         finally:

@@ -9,6 +9,7 @@ agent to do it instead, so two processes never replay one journal at once.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -60,12 +61,27 @@ def dead_journal_backlog(ws: Workspace, exclude: Outbox | None) -> int:
         if exclude is not None and db == exclude.path:
             continue
         lock = FileLock(db.with_suffix(".lock"))
-        if not lock.is_free() and lock.holder().get("pid") != agent_pid:
+        if not lock.is_free() and _alive_holder(lock.holder().get("pid"), agent_pid):
             continue  # its own process holds it: alive
         found = count_rows(db, "ops", "runs WHERE open = 1")
         if found is not None:
             backlog += sum(found)
     return backlog
+
+
+def _alive_holder(pid: Any, agent_pid: Any) -> bool:
+    """Whether the pid a journal's lock names is its own live process. The agent landing it, or
+    a lock taken by the agent whose name it has not yet written over the dead writer's, is not:
+    those records are still to land."""
+    if not isinstance(pid, int) or pid == agent_pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        pass
+    return True
 
 
 def _await_agent(ws: Workspace, exclude: Outbox | None, deadline: float | None) -> FlushResult:
