@@ -19,7 +19,6 @@ import glob
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ports import free_port
 from waiting import wait_until
 
 PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
@@ -40,12 +40,6 @@ KEEP_TABLES = {"alembic_version"}
 
 class TeamServerUnavailable(RuntimeError):
     """A service the team-mode tests need cannot start; the message says what to install."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def pg_bin_dir() -> Path:

@@ -6,19 +6,13 @@ its mlops.yaml, as a teammate's clone would.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
+from ports import free_port
 from waiting import wait_until
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def project(root: Path, tracking_uri: str, name: str = "fleet", extra: str = "") -> Path:

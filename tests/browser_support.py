@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import urllib.error
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ci_support import missing
+from ports import free_port
 from waiting import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -40,12 +40,6 @@ def chromium_path() -> str:
     if not Path(path).is_file():
         missing("Debian's chromium is not installed: apt-get install -y chromium")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -10,16 +9,11 @@ from decimal import Decimal
 
 import pytest
 from IPython.core.error import UsageError
+from ports import free_port
 
 from jupyter_mlops import cli
 from jupyter_mlops.capture.record_checks import metric_value
 from jupyter_mlops.errors import InvalidInput
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _cli(*args: str, cwd=None, env=None, timeout=60) -> subprocess.CompletedProcess:
@@ -40,7 +34,7 @@ def ip(workspace, mlops_shell):
 
 @pytest.mark.parametrize("command", ["runs", "sync", "show abcdef12", "experiments"])
 def test_an_unreachable_server_is_one_line_within_seconds(workspace, command, monkeypatch):
-    url = f"http://127.0.0.1:{_closed_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     env = {**__import__("os").environ, "MLFLOW_TRACKING_URI": url}
     started = time.monotonic()
     out = _cli(*command.split(), cwd=workspace.root, env=env)
@@ -51,7 +45,7 @@ def test_an_unreachable_server_is_one_line_within_seconds(workspace, command, mo
 
 
 def test_an_unreachable_server_in_the_magic_is_one_usage_error(ip, monkeypatch):
-    url = f"http://127.0.0.1:{_closed_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
     started = time.monotonic()
     with pytest.raises(UsageError, match=f"cannot reach the tracking server at {url}"):
@@ -137,7 +131,7 @@ def test_a_decimal_metric_is_a_number():
 
 
 def test_serve_of_an_unknown_model_fails_before_saying_serving(workspace):
-    out = _cli("serve", "unknownmodel", "--port", str(_closed_port()), cwd=workspace.root)
+    out = _cli("serve", "unknownmodel", "--port", str(free_port()), cwd=workspace.root)
     assert out.returncode == 3
     assert "no registered model 'unknownmodel'" in out.stderr
     assert "serving" not in out.stdout

@@ -223,7 +223,7 @@ def test_rivals_that_both_create_settle_on_the_earliest_run(workspace):
 
 def test_registration_against_a_server_nobody_answers_returns_at_once(tmp_path, monkeypatch):
     """Connection refused: no wait on the agent, no MLflow retries; the version is journaled."""
-    from team_server import free_port
+    from ports import free_port
 
     ws = _project(tmp_path / "project", monkeypatch, f"http://127.0.0.1:{free_port()}")
     try:

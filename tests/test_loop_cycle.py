@@ -15,6 +15,7 @@ from loop_support import (
     wait_serving,
     write_project,
 )
+from ports import free_port
 from server_support import api, jp_root_dir, jp_server_config
 from waiting import wait_until
 
@@ -34,12 +35,6 @@ def kernels_import_the_package(monkeypatch):
     from loop_support import REPO
 
     monkeypatch.setenv("PYTHONPATH", str(REPO))
-
-
-def free_port() -> int:
-    from browser_support import free_port as port
-
-    return port()
 
 
 async def test_drift_to_champion_through_real_processes(jp_fetch, workspace, tmp_path, monkeypatch):

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from notebook_support import make_notebook
-from test_tracking_kernels import MlflowServer, _free_port
+from ports import free_port
+from test_tracking_kernels import MlflowServer
 
 from jupyter_mlops.capture import tracker
 from jupyter_mlops.journal import agent_control
@@ -51,7 +52,7 @@ def test_offline_build_entries_and_links_are_fixed_up_when_the_runs_land(tmp_pat
         "from pathlib import Path\nPath('b.txt').write_text(Path('a.txt').read_text() + f' {a_run_id}')",
     )
     (root / "mlops.yaml").write_text(SPEC)
-    server = MlflowServer(tmp_path, _free_port())  # not started: nothing answers there
+    server = MlflowServer(tmp_path, free_port())  # not started: nothing answers there
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server.uri)
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[1]))
     monkeypatch.delenv("MLOPS_WORKSPACE", raising=False)

@@ -85,7 +85,7 @@ def test_records_that_cannot_land_are_said_to_be_queued_under_the_cell(tmp_path)
     """The tracking server does not answer: papermill is not held up, and the cell says in one
     line where its records are."""
     import nbformat
-    from team_server import free_port
+    from ports import free_port
 
     root = tmp_path / "down"
     root.mkdir()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 
 pytest.importorskip("distributed")
 
+from ports import free_port
 from waiting import wait_until
 
 from jupyter_mlops.pipeline.build import build
@@ -52,12 +52,6 @@ def project(workspace, monkeypatch: pytest.MonkeyPatch):
     return workspace
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _check(ws, report) -> None:
     assert report.ok, report.table()
     assert report.step("sweep").trials == 3
@@ -75,7 +69,7 @@ def test_local_cluster(project) -> None:
 
 @pytest.fixture
 def dask_processes(tmp_path: Path):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     bin_dir = Path(sys.executable).parent
     address = f"tcp://127.0.0.1:{port}"
@@ -152,7 +146,7 @@ def test_unreachable_scheduler_is_one_clear_error(project) -> None:
         build(
             workspace=project,
             executor="dask",
-            scheduler=f"tcp://127.0.0.1:{_free_port()}",
+            scheduler=f"tcp://127.0.0.1:{free_port()}",
             progress=False,
         )
     assert "Dask scheduler" in str(info.value)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 from fault_proxy import FaultProxy
-from test_tracking_kernels import MlflowServer, _free_port
+from ports import free_port
+from test_tracking_kernels import MlflowServer
 
 import jupyter_mlops
 from jupyter_mlops.capture import tracker
@@ -23,7 +24,7 @@ def test_lost_answers_and_refused_requests_land_everything_exactly_once(tmp_path
     from mlflow import MlflowClient
     from sklearn.linear_model import LogisticRegression
 
-    server = MlflowServer(tmp_path, _free_port())
+    server = MlflowServer(tmp_path, free_port())
     server.start()
     proxy = FaultProxy(server.port, seed=7).start()
     root = tmp_path / "proj"

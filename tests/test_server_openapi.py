@@ -13,13 +13,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from ports import free_port
 from server_support import api, jp_root_dir, jp_server_config
 from tornado.httpclient import HTTPClientError
 from waiting import wait_until
 
 from jupyter_mlops.server import ROUTES
 from jupyter_mlops.server.openapi import DOCUMENT_PATH, openapi_document
-from jupyter_mlops.serving.server import free_port
 
 pytestmark = pytest.mark.filterwarnings("error::jupyter_server.utils.JupyterServerAuthWarning")
 __all__ = ["jp_root_dir", "jp_server_config"]

@@ -9,6 +9,7 @@ import urllib.request
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from ports import free_port
 from release_support import FEATURES, make_data
 from waiting import wait_until
 
@@ -21,7 +22,7 @@ from jupyter_mlops.serving.collector import (
     create_collector_app,
     parse_versions,
 )
-from jupyter_mlops.serving.server import BackgroundServer, free_port
+from jupyter_mlops.serving.server import BackgroundServer
 from jupyter_mlops.store.gateway import gateway_for
 
 

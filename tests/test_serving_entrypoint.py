@@ -11,12 +11,12 @@ import subprocess
 import sys
 
 import httpx
+from ports import free_port
 from release_support import FEATURES, registered
 from waiting import wait_until
 
 from jupyter_mlops.release import rollout
 from jupyter_mlops.release.package import package
-from jupyter_mlops.serving.server import free_port
 from jupyter_mlops.store.gateway import gateway_for
 
 

@@ -133,7 +133,8 @@ def test_an_idle_agent_stops_by_itself(workspace, monkeypatch):
 
 
 def test_a_build_goes_on_offline_and_lands_later_with_its_links(tmp_path, monkeypatch, capsys):
-    from test_tracking_kernels import MlflowServer, _free_port
+    from ports import free_port
+    from test_tracking_kernels import MlflowServer
 
     from jupyter_mlops.journal.sync import sync_workspace
     from jupyter_mlops.pipeline.build import build
@@ -152,7 +153,7 @@ def test_a_build_goes_on_offline_and_lands_later_with_its_links(tmp_path, monkey
         "project: offline\nexperiment: offline\nsteps:\n  a:\n    notebook: a.ipynb\n"
         "    parameters: {n: 3}\n    outputs: [a.txt]\n"
     )
-    server = MlflowServer(tmp_path, _free_port())  # not started: nothing answers there
+    server = MlflowServer(tmp_path, free_port())  # not started: nothing answers there
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server.uri)
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[1]))
     monkeypatch.delenv("MLOPS_WORKSPACE", raising=False)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from notebook_support import make_notebook
+from ports import free_port
 from waiting import wait_until
 
 from jupyter_mlops.capture import tracker
@@ -72,12 +72,6 @@ def test_a_killed_kernel_leaves_no_run_running_and_loses_no_metric(workspace):
     assert list((workspace.state_dir / "outbox").glob("*.db")) == []
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class MlflowServer:
     def __init__(self, folder: Path, port: int) -> None:
         self.folder, self.port, self.proc = folder, port, None
@@ -128,7 +122,7 @@ def test_server_down_mid_notebook_every_metric_arrives_exactly_once(tmp_path, mo
     root = tmp_path / "proj"
     root.mkdir()
     (root / "mlops.yaml").write_text("project: remote\n")
-    server = MlflowServer(tmp_path, _free_port())
+    server = MlflowServer(tmp_path, free_port())
     server.start()
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server.uri)
     monkeypatch.delenv("MLOPS_WORKSPACE", raising=False)
