@@ -20,10 +20,10 @@ from pathlib import Path
 
 from ci_support import missing
 from ports import free_port
+from team_server_support import stop_gracefully
 from waiting import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PORT_ATTEMPTS = 3
 OUTPUT_DIR = REPO_ROOT / "test-output" / "browser"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update"]
 LAB_SETTINGS = {
@@ -93,6 +93,7 @@ def running_lab(root: Path, scratch: Path, *, timeout: float = 60.0):
     config = scratch / "jupyter_server_config.json"
     config.write_text(json.dumps({"ServerApp": {"jpserver_extensions": {"jupyter_mlops": True}}}))
     token = "mlops-browser-test-token"
+    port = free_port()  # from below the ephemeral range: no kernel takes it while the lab starts
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MLOPS_"))}
     env.update(
         JUPYTERLAB_SETTINGS_DIR=str(settings),
@@ -106,48 +107,23 @@ def running_lab(root: Path, scratch: Path, *, timeout: float = 60.0):
         "--no-browser",
         "--allow-root",
         "--ip=127.0.0.1",
+        f"--port={port}",
         "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root}",
         f"--config={config}",
         "--LabApp.news_url=",
     ]
-    for attempt in range(PORT_ATTEMPTS):
-        # the port is free when chosen, but a kernel or server of a parallel test may bind it
-        # during the second the lab takes to start: then the lab is started again on another
-        port = free_port()
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                [*args, f"--port={port}"],
-                cwd=root,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        server = LabServer(f"http://127.0.0.1:{port}", token, process, log_path)
-        try:
-            _wait_ready(server, timeout)
-            break
-        except BaseException:
-            _stop(process)
-            if attempt + 1 == PORT_ATTEMPTS or f"port {port} is not available" not in (
-                server.log_tail()
-            ):
-                raise
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            args, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+    server = LabServer(f"http://127.0.0.1:{port}", token, process, log_path)
     try:
+        _wait_ready(server, timeout)
         yield server
     finally:
-        _stop(process)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+        stop_gracefully(process, timeout=10)
 
 
 def _wait_ready(server: LabServer, timeout: float) -> None:

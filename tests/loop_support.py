@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from notebook_support import make_notebook
 from release_support import FEATURES
+from team_server_support import stop_gracefully
 from waiting import wait_until
 
 from jupyter_mlops.store.gateway import gateway_for
@@ -118,12 +119,7 @@ def process(args: list[str], cwd: Path, log: Path, **env: str):
     try:
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_gracefully(proc, timeout=20)
 
 
 def first_champion(ws, approver: str = "alice") -> str:
